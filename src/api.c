@@ -1,0 +1,319 @@
+/* api.c: the public entry points: sessions, loading models, errors. */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "derivcheck.h"
+#include "error.h"
+#include "mem.h"
+#include "model.h"
+#include "parse.h"
+#include "print.h"
+#include "text.h"
+
+struct dc_session {
+    mem_pool *pool; /* the session's own strings and errors */
+    const char *rules_dir;
+    model *model;
+    dc_error error;
+    int has_error;
+    const char *dump;
+    const char **model_names;
+    size_t nmodel_names;
+};
+
+const char *
+dc_version(void)
+{
+    return PACKAGE_VERSION;
+}
+
+void
+dc_debug_fail_alloc_after(long n)
+{
+    mem_fail_after(n);
+}
+
+dc_session *
+dc_session_new(void)
+{
+    mem_pool *pool = mem_pool_new();
+    if (pool == NULL)
+        return NULL;
+    jmp_buf oom;
+    if (setjmp(oom)) {
+        mem_pool_free(pool);
+        return NULL;
+    }
+    mem_pool_on_oom(pool, &oom);
+    dc_session *s = mem_zalloc(pool, sizeof *s);
+    mem_pool_on_oom(pool, NULL);
+    s->pool = pool;
+    return s;
+}
+
+void
+dc_session_free(dc_session *s)
+{
+    if (s == NULL)
+        return;
+    model_free(s->model);
+    mem_pool_free(s->pool);
+}
+
+/* Every entry point that allocates starts with BEGIN and leaves through
+   finish(): an allocation failure anywhere inside lands on the setjmp and
+   becomes a DC_ENOMEM error value. */
+#define BEGIN(s)                                                                               \
+    jmp_buf oom_;                                                                              \
+    if (setjmp(oom_)) {                                                                        \
+        mem_pool_on_oom((s)->pool, NULL);                                                      \
+        error_oom(&(s)->error);                                                                \
+        (s)->has_error = 1;                                                                    \
+        return DC_ENOMEM;                                                                      \
+    }                                                                                          \
+    mem_pool_on_oom((s)->pool, &oom_);                                                         \
+    (s)->has_error = 0
+
+static dc_status
+finish(dc_session *s, dc_status status)
+{
+    mem_pool_on_oom(s->pool, NULL);
+    s->has_error = status != DC_OK && status != DC_REFUTED;
+    return status;
+}
+
+dc_status
+dc_session_set_rules_dir(dc_session *s, const char *dir)
+{
+    BEGIN(s);
+    s->rules_dir = mem_strdup(s->pool, dir);
+    s->model_names = NULL;
+    s->nmodel_names = 0;
+    return finish(s, DC_OK);
+}
+
+const char *
+dc_session_rules_dir(const dc_session *s)
+{
+    return s->rules_dir;
+}
+
+/* Replace the session's model with one parsed from SRC. */
+static dc_status
+load_source(dc_session *s, const source *src)
+{
+    model_free(s->model);
+    s->model = NULL;
+    s->dump = NULL;
+    s->model = parse_model(src, &s->error, s->pool);
+    return s->model != NULL ? DC_OK : s->error.status;
+}
+
+dc_status
+dc_parse_string(dc_session *s, const char *name, const char *textp, size_t len)
+{
+    BEGIN(s);
+    source src = {name, textp, len};
+    return finish(s, load_source(s, &src));
+}
+
+/* Read all of PATH into memory from S's pool, refusing files over the cap
+   before reading them whole. */
+static dc_status
+read_file(dc_session *s, const char *path, source *src)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) {
+        error_plain(&s->error, s->pool, DC_EIO, "cannot read '%s': %s", path, strerror(errno));
+        return DC_EIO;
+    }
+    text t;
+    text_init(&t, s->pool);
+    char buf[65536];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0) {
+        if (t.len + n > (size_t)PARSE_MAX_BYTES) {
+            fclose(f);
+            error_plain(&s->error, s->pool, DC_ELIMIT,
+                        "'%s' is larger than the cap of %d MiB for a .dc file", path,
+                        PARSE_MAX_BYTES >> 20);
+            return DC_ELIMIT;
+        }
+        text_putn(&t, buf, n);
+    }
+    int bad = ferror(f);
+    fclose(f);
+    if (bad) {
+        error_plain(&s->error, s->pool, DC_EIO, "cannot read '%s'", path);
+        return DC_EIO;
+    }
+    src->name = path;
+    src->text = text_str(&t);
+    src->len = t.len;
+    return DC_OK;
+}
+
+dc_status
+dc_parse_file(dc_session *s, const char *path)
+{
+    BEGIN(s);
+    source src;
+    dc_status st = read_file(s, path, &src);
+    if (st == DC_OK)
+        st = load_source(s, &src);
+    return finish(s, st);
+}
+
+static int
+is_model_name(const char *name)
+{
+    if (*name == '\0')
+        return 0;
+    for (const char *c = name; *c; c++)
+        if (!(*c == '_' || *c == '-' || (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+              (*c >= '0' && *c <= '9')))
+            return 0;
+    return 1;
+}
+
+dc_status
+dc_load(dc_session *s, const char *file_or_model)
+{
+    struct stat st;
+    if (stat(file_or_model, &st) == 0 || !is_model_name(file_or_model) || s->rules_dir == NULL)
+        return dc_parse_file(s, file_or_model);
+    BEGIN(s);
+    text path;
+    text_init(&path, s->pool);
+    text_printf(&path, "%s/models/%s.dc", s->rules_dir, file_or_model);
+    if (stat(text_str(&path), &st) != 0) {
+        error_plain(&s->error, s->pool, DC_EIO,
+                    "'%s' is neither a file nor a built-in model (see 'derivcheck models')",
+                    file_or_model);
+        return finish(s, DC_EIO);
+    }
+    source src;
+    dc_status status = read_file(s, text_str(&path), &src);
+    if (status == DC_OK)
+        status = load_source(s, &src);
+    return finish(s, status);
+}
+
+static int
+compare_names(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+dc_status
+dc_model_names(dc_session *s, const char *const **names, size_t *count)
+{
+    *names = NULL;
+    *count = 0;
+    if (s->rules_dir == NULL) {
+        error_plain(&s->error, s->pool, DC_EIO, "no rules directory is set");
+        s->has_error = 1;
+        return DC_EIO;
+    }
+    BEGIN(s);
+    text dir;
+    text_init(&dir, s->pool);
+    text_printf(&dir, "%s/models", s->rules_dir);
+    DIR *d = opendir(text_str(&dir));
+    if (d == NULL) {
+        error_plain(&s->error, s->pool, DC_EIO, "cannot read the models folder '%s': %s",
+                    text_str(&dir), strerror(errno));
+        return finish(s, DC_EIO);
+    }
+    size_t n = 0, cap = 0;
+    const char **list = NULL;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        size_t len = strlen(e->d_name);
+        if (len <= 3 || strcmp(e->d_name + len - 3, ".dc") != 0)
+            continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 16;
+            /* on failure the pool jumps; closedir is then skipped, so keep
+               the directory's lifetime short by growing before readdir */
+            list = mem_realloc(s->pool, list, cap * sizeof *list);
+        }
+        list[n++] = mem_strndup(s->pool, e->d_name, len - 3);
+    }
+    closedir(d);
+    qsort(list, n, sizeof *list, compare_names);
+    s->model_names = list;
+    s->nmodel_names = n;
+    *names = list;
+    *count = n;
+    return finish(s, DC_OK);
+}
+
+const char *
+dc_model_dump(dc_session *s)
+{
+    if (s->model == NULL)
+        return NULL;
+    if (s->dump == NULL) {
+        jmp_buf oom;
+        if (setjmp(oom)) {
+            mem_pool_on_oom(s->pool, NULL);
+            error_oom(&s->error);
+            s->has_error = 1;
+            return NULL;
+        }
+        mem_pool_on_oom(s->pool, &oom);
+        text t;
+        text_init(&t, s->pool);
+        print_model(&t, s->model);
+        s->dump = text_str(&t);
+        mem_pool_on_oom(s->pool, NULL);
+    }
+    return s->dump;
+}
+
+const dc_error *
+dc_session_error(const dc_session *s)
+{
+    return s->has_error ? &s->error : NULL;
+}
+
+dc_status
+dc_error_status(const dc_error *e)
+{
+    return e->status;
+}
+
+const char *
+dc_error_file(const dc_error *e)
+{
+    return e->file;
+}
+
+int
+dc_error_line(const dc_error *e)
+{
+    return e->line;
+}
+
+int
+dc_error_column(const dc_error *e)
+{
+    return e->column;
+}
+
+const char *
+dc_error_message(const dc_error *e)
+{
+    return e->message;
+}
+
+const char *
+dc_error_text(const dc_error *e)
+{
+    return e->formatted;
+}

@@ -1,0 +1,77 @@
+/* derivcheck.h: the public API of libderivcheck, which checks backpropagation derivations. */
+#ifndef DERIVCHECK_H
+#define DERIVCHECK_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Ownership, in one sentence: a dc_session owns everything the library hands
+   out through it (models, texts, errors), and all of it stays valid until the
+   next call that replaces it or until dc_session_free. */
+
+typedef struct dc_session dc_session;
+typedef struct dc_error dc_error;
+
+/* What a call established. The command-line program maps DC_REFUTED to exit
+   status 1 and every error to exit status 2. */
+typedef enum dc_status {
+    DC_OK = 0,      /* everything asked for holds */
+    DC_REFUTED = 1, /* something was refuted */
+    DC_EINPUT = 2,  /* malformed input: the error names file:line:col */
+    DC_ENOMEM = 3,  /* an allocation failed; the session is still usable */
+    DC_ELIMIT = 4,  /* a documented cap was exceeded */
+    DC_EIO = 5,     /* a file could not be read */
+} dc_status;
+
+/* The library version, "MAJOR.MINOR.PATCH". */
+const char *dc_version(void);
+
+/* A new session, or NULL when memory is exhausted. */
+dc_session *dc_session_new(void);
+void dc_session_free(dc_session *s);
+
+/* Where rule files and built-in models are looked up: DIR holds *.rules and
+   models/ *.dc. The library does not guess; the caller decides. */
+dc_status dc_session_set_rules_dir(dc_session *s, const char *dir);
+const char *dc_session_rules_dir(const dc_session *s);
+
+/* Parse a .dc model from a file or from memory into the session, replacing
+   any earlier model. NAME is used in error messages. On failure the session
+   has no model and dc_session_error says why. */
+dc_status dc_parse_file(dc_session *s, const char *path);
+dc_status dc_parse_string(dc_session *s, const char *name, const char *text, size_t len);
+
+/* Resolve FILE|MODEL as the commands take it: an existing file is parsed as
+   is; otherwise a built-in model name is looked up in the rules directory. */
+dc_status dc_load(dc_session *s, const char *file_or_model);
+
+/* The names of the built-in models, sorted; *names is owned by the session. */
+dc_status dc_model_names(dc_session *s, const char *const **names, size_t *count);
+
+/* The parsed model printed back, normalised: one declaration or definition
+   per line, NumPy spellings reduced to one form, every shape in a comment.
+   Parsing this text gives the same terms. NULL when there is no model. */
+const char *dc_model_dump(dc_session *s);
+
+/* The last error of the session, or NULL after a call that succeeded. */
+const dc_error *dc_session_error(const dc_session *s);
+dc_status dc_error_status(const dc_error *e);
+const char *dc_error_file(const dc_error *e);  /* NULL if not about a file */
+int dc_error_line(const dc_error *e);          /* 1-based; 0 if no place */
+int dc_error_column(const dc_error *e);        /* 1-based byte column; 0 if none */
+const char *dc_error_message(const dc_error *e);
+/* "file:line:col: error: message", then the line quoted and a caret under
+   the column, each line ending in a newline. */
+const char *dc_error_text(const dc_error *e);
+
+/* Test hook: make the n-th allocation from now fail (0: never). */
+void dc_debug_fail_alloc_after(long n);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

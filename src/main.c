@@ -1,0 +1,270 @@
+/* main.c: the derivcheck command line, a thin client of libderivcheck. */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "derivcheck.h"
+
+enum { EXIT_REFUTED = 1, EXIT_USAGE = 2 };
+
+typedef struct options {
+    const char *rules;  /* --rules DIR */
+    const char *output; /* -o FILE; NULL: standard output */
+    const char *format; /* --format */
+    int quiet;
+    int help;
+} options;
+
+typedef struct command {
+    const char *name;
+    const char *args;
+    const char *summary;
+    int (*run)(dc_session *s, const options *o, int argc, char **argv);
+} command;
+
+static const char *program = "derivcheck";
+
+static void
+print_error(const dc_session *s)
+{
+    const dc_error *e = dc_session_error(s);
+    if (e == NULL)
+        return;
+    if (dc_error_file(e) == NULL || dc_error_line(e) == 0)
+        fprintf(stderr, "%s: ", program);
+    fputs(dc_error_text(e), stderr);
+}
+
+static int
+usage_error(const char *fmt, const char *arg)
+{
+    fprintf(stderr, "%s: ", program);
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, "\nTry '%s --help' for more information.\n", program);
+    return EXIT_USAGE;
+}
+
+/* Write CONTENT to PATH through a temporary file in the same folder renamed
+   into place, so that PATH holds either its old content or all of the new;
+   PATH NULL or "-" is standard output. */
+static int
+write_output(const char *path, const char *content)
+{
+    size_t len = strlen(content);
+    if (path == NULL || strcmp(path, "-") == 0) {
+        if (fwrite(content, 1, len, stdout) != len || fflush(stdout) != 0) {
+            fprintf(stderr, "%s: cannot write the output: %s\n", program, strerror(errno));
+            return EXIT_USAGE;
+        }
+        return 0;
+    }
+    size_t n = strlen(path) + sizeof ".XXXXXX";
+    char *tmp = malloc(n);
+    if (tmp == NULL) {
+        fprintf(stderr, "%s: out of memory\n", program);
+        return EXIT_USAGE;
+    }
+    snprintf(tmp, n, "%s.XXXXXX", path);
+    int fd = mkstemp(tmp);
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    int ok = f != NULL && fwrite(content, 1, len, f) == len;
+    ok = f != NULL && fclose(f) == 0 && ok;
+    if (f == NULL && fd >= 0)
+        close(fd);
+    if (ok && rename(tmp, path) == 0) {
+        free(tmp);
+        return 0;
+    }
+    fprintf(stderr, "%s: cannot write '%s': %s\n", program, path, strerror(errno));
+    if (fd >= 0)
+        unlink(tmp);
+    free(tmp);
+    return EXIT_USAGE;
+}
+
+static int
+exit_status(dc_status st)
+{
+    return st == DC_OK ? 0 : st == DC_REFUTED ? EXIT_REFUTED : EXIT_USAGE;
+}
+
+/* derivcheck parse FILE|MODEL */
+static int
+run_parse(dc_session *s, const options *o, int argc, char **argv)
+{
+    if (argc != 1)
+        return usage_error("parse takes one FILE or MODEL%s", "");
+    if (o->format != NULL && strcmp(o->format, "text") != 0)
+        return usage_error("parse writes text only, not '%s'", o->format);
+    dc_status st = dc_load(s, argv[0]);
+    if (st != DC_OK) {
+        print_error(s);
+        return exit_status(st);
+    }
+    const char *dump = dc_model_dump(s);
+    if (dump == NULL) {
+        print_error(s);
+        return EXIT_USAGE;
+    }
+    return o->quiet ? 0 : write_output(o->output, dump);
+}
+
+/* derivcheck models */
+static int
+run_models(dc_session *s, const options *o, int argc, char **argv)
+{
+    (void)argv;
+    if (argc != 0)
+        return usage_error("models takes no arguments%s", "");
+    const char *const *names;
+    size_t n;
+    dc_status st = dc_model_names(s, &names, &n);
+    if (st != DC_OK) {
+        print_error(s);
+        return exit_status(st);
+    }
+    size_t len = 1;
+    for (size_t i = 0; i < n; i++)
+        len += strlen(names[i]) + 1;
+    char *list = malloc(len), *p = list;
+    if (list == NULL) {
+        fprintf(stderr, "%s: out of memory\n", program);
+        return EXIT_USAGE;
+    }
+    for (size_t i = 0; i < n; i++)
+        p += sprintf(p, "%s\n", names[i]);
+    *p = '\0';
+    int status = write_output(o->output, list);
+    free(list);
+    return status;
+}
+
+static const command commands[] = {
+    {"parse", "FILE|MODEL", "print the model back, normalised, with every shape", run_parse},
+    {"models", "", "list the built-in models, usable where FILE is", run_models},
+};
+
+static const command *
+find_command(const char *name)
+{
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(commands[i].name, name) == 0)
+            return &commands[i];
+    return NULL;
+}
+
+static const char common_options[] =
+    "Options:\n"
+    "      --rules DIR      rule files and built-in models (default: DERIVCHECK_RULES,\n"
+    "                       then the installed rules)\n"
+    "  -o, --output FILE    write the result to FILE (replaced whole, never half-written)\n"
+    "      --format FORMAT  output format: text\n"
+    "  -q, --quiet          print nothing but errors\n"
+    "  -h, --help           show this help and exit\n"
+    "  -V, --version        show the version and exit\n";
+
+static void
+print_help(const command *c)
+{
+    if (c != NULL) {
+        printf("Usage: %s %s [OPTION]... %s\n%s.\n\n%s", program, c->name, c->args, c->summary,
+               common_options);
+        return;
+    }
+    printf("Usage: %s COMMAND [OPTION]... [ARG]...\n"
+           "Check backpropagation derivations: expand, prove and check gradients.\n\n"
+           "Commands:\n",
+           program);
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        printf("  %-8s %-11s %s\n", commands[i].name, commands[i].args, commands[i].summary);
+    printf("\n%s\n"
+           "Exit status: 0 if everything holds, 1 if something was refuted,\n"
+           "2 on a usage or input error.\n\n"
+           "Run '%s COMMAND --help' for one command. Report bugs to: %s\n",
+           common_options, program, PACKAGE_BUGREPORT);
+}
+
+/* The rules folder: --rules, then DERIVCHECK_RULES, then the source tree
+   when this program runs from its build tree, then the installed one. */
+static const char *
+rules_dir(const options *o, char *buf, size_t size)
+{
+    if (o->rules != NULL)
+        return o->rules;
+    const char *env = getenv("DERIVCHECK_RULES");
+    if (env != NULL && *env != '\0')
+        return env;
+    char exe[PATH_MAX], build[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0 && realpath(DC_ABS_BUILDDIR, build) != NULL) {
+        exe[n] = '\0';
+        char *slash = strrchr(exe, '/');
+        if (slash != NULL)
+            *slash = '\0';
+        size_t blen = strlen(build);
+        /* libtool runs the uninstalled program from .libs/ */
+        if (strcmp(exe, build) == 0 ||
+            (strncmp(exe, build, blen) == 0 && strcmp(exe + blen, "/.libs") == 0)) {
+            snprintf(buf, size, "%s/rules", DC_ABS_SRCDIR);
+            return buf;
+        }
+    }
+    return DC_PKGDATADIR;
+}
+
+int
+main(int argc, char **argv)
+{
+    static const struct option long_options[] = {
+        {"rules", required_argument, NULL, 'r'}, {"output", required_argument, NULL, 'o'},
+        {"format", required_argument, NULL, 'f'}, {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0}};
+    options o = {0};
+    int version = 0, c;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "o:qhV", long_options, NULL)) != -1) {
+        switch (c) {
+        case 'r': o.rules = optarg; break;
+        case 'o': o.output = optarg; break;
+        case 'f': o.format = optarg; break;
+        case 'q': o.quiet = 1; break;
+        case 'h': o.help = 1; break;
+        case 'V': version = 1; break;
+        default:
+            if (optopt != 0 && strchr("o", optopt) != NULL)
+                return usage_error("option '-%s' needs an argument", (char[]){(char)optopt, 0});
+            return usage_error("unknown or incomplete option '%s'", argv[optind - 1]);
+        }
+    }
+    if (version) {
+        printf("%s %s\n", program, dc_version());
+        return 0;
+    }
+    const command *cmd = NULL;
+    if (optind < argc) {
+        cmd = find_command(argv[optind]);
+        if (cmd == NULL)
+            return usage_error("unknown command '%s'", argv[optind]);
+    }
+    if (o.help) {
+        print_help(cmd);
+        return 0;
+    }
+    if (cmd == NULL)
+        return usage_error("no command given%s", "");
+    dc_session *s = dc_session_new();
+    char buf[PATH_MAX + 16];
+    if (s == NULL || dc_session_set_rules_dir(s, rules_dir(&o, buf, sizeof buf)) != DC_OK) {
+        fprintf(stderr, "%s: out of memory\n", program);
+        dc_session_free(s);
+        return EXIT_USAGE;
+    }
+    int status = cmd->run(s, &o, argc - optind - 1, argv + optind + 1);
+    dc_session_free(s);
+    return status;
+}

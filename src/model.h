@@ -1,0 +1,46 @@
+/* model.h: a parsed .dc file: declarations, named definitions, the loss, claims. */
+#ifndef DC_MODEL_H
+#define DC_MODEL_H
+
+#include <stddef.h>
+
+#include "error.h"
+#include "mem.h"
+#include "term.h"
+
+/* Which placement of the batch factor 1/m the claims follow. */
+typedef enum convention {
+    CONVENTION_AUTO,     /* either is accepted; the report says which */
+    CONVENTION_DEFERRED, /* dV = m * dJ/dV for intermediates */
+    CONVENTION_ABSORBED, /* dV = dJ/dV */
+} convention;
+
+/* A model owns its pool: every symbol, term and string of it. */
+typedef struct model {
+    mem_pool *pool;
+    source src; /* a private copy of the text, for error places */
+    term_table *terms;
+    symbol **symbols; /* every name, in the order declared */
+    size_t nsymbols, cap;
+    symbol **index; /* open-addressing table over symbols, by name */
+    size_t index_size;
+    const symbol *batch; /* the batch dim m; NULL when absent or per-example */
+    int batch_is_one;    /* "batch 1": per-example notation */
+    const symbol *loss;
+    convention convention;
+    int convention_given; /* whether the file has a convention line */
+} model;
+
+/* A new, empty model allocated from POOL, which it then owns. */
+model *model_new(mem_pool *pool);
+/* Free the model and its pool. */
+void model_free(model *m);
+
+/* The symbol named NAME[0..len), or NULL. */
+symbol *model_lookup(const model *m, const char *name, size_t len);
+/* Add SYM (whose name must be new) to the model. */
+void model_add(model *m, symbol *sym);
+
+const char *model_convention_name(convention c);
+
+#endif

@@ -1,0 +1,993 @@
+/* parse.c: the recursive-descent parser of .dc files; see parse.h. */
+#include "parse.h"
+
+#include <ctype.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "lex.h"
+
+typedef struct parser {
+    model *m;
+    lexer lx;
+    token tok;         /* the current token */
+    token prev;        /* the one before it */
+    int depth;         /* expression nesting */
+    int in_definition; /* parsing a forward definition: claims are out of reach */
+    int statements;    /* how many non-empty statements so far */
+    dc_error *err;
+    mem_pool *err_pool;
+    jmp_buf fail; /* where an input error or an allocation failure lands */
+} parser;
+
+/* Report an input error at byte OFFSET and abandon the parse. */
+static void fail_at(parser *p, size_t offset, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4), noreturn));
+
+static void
+fail_at(parser *p, size_t offset, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    error_vat(p->err, p->err_pool, &p->m->src, offset, fmt, ap);
+    va_end(ap);
+    longjmp(p->fail, 1);
+}
+
+static const char *
+tok_text(parser *p, token t, char *buf, size_t size)
+{
+    size_t n = t.len < size - 1 ? t.len : size - 1;
+    memcpy(buf, p->m->src.text + t.offset, n);
+    buf[n] = '\0';
+    return buf;
+}
+
+/* "found 'x'" or "found end of line" for messages. */
+static const char *
+found(parser *p, token t, char *buf, size_t size)
+{
+    if (t.kind == TOK_IDENT || t.kind == TOK_NUMBER) {
+        char word[64];
+        tok_text(p, t, word, sizeof word);
+        snprintf(buf, size, "'%s'%s", word, t.len >= sizeof word ? "..." : "");
+        return buf;
+    }
+    return lex_describe(t.kind);
+}
+
+static void
+advance(parser *p)
+{
+    p->prev = p->tok;
+    p->tok = lex_next(&p->lx);
+    if (p->tok.kind == TOK_ERROR)
+        fail_at(p, p->tok.offset, "%s", p->lx.error);
+}
+
+static int
+is_word(parser *p, token t, const char *w)
+{
+    return t.kind == TOK_IDENT && t.len == strlen(w) &&
+           memcmp(p->m->src.text + t.offset, w, t.len) == 0;
+}
+
+static int
+accept(parser *p, token_kind kind)
+{
+    if (p->tok.kind != kind)
+        return 0;
+    advance(p);
+    return 1;
+}
+
+static void
+expect(parser *p, token_kind kind, const char *what)
+{
+    if (p->tok.kind != kind) {
+        char buf[96];
+        fail_at(p, p->tok.offset, "expected %s, found %s", what, found(p, p->tok, buf, sizeof buf));
+    }
+    advance(p);
+}
+
+/* The closing bracket of one opened at OPEN: an end of file instead points
+   back at the bracket that is never closed. */
+static void
+expect_close(parser *p, token_kind kind, size_t open)
+{
+    if (p->tok.kind == TOK_EOF)
+        fail_at(p, open, "'%c' is never closed", kind == TOK_RPAREN ? '(' : '[');
+    expect(p, kind, lex_describe(kind));
+}
+
+static const char *
+ident_copy(parser *p, token t)
+{
+    return mem_strndup(p->m->pool, p->m->src.text + t.offset, t.len);
+}
+
+/* ---- names ---- */
+
+static const char *const keywords[] = {"dims", "batch", "input", "label", "param",
+                                       "loss", "convention", "np", "True", "False", "None"};
+
+static int
+is_keyword(parser *p, token t)
+{
+    for (size_t i = 0; i < sizeof keywords / sizeof keywords[0]; i++)
+        if (is_word(p, t, keywords[i]))
+            return 1;
+    return 0;
+}
+
+static const char *
+kind_name(symbol_kind k)
+{
+    switch (k) {
+    case SYM_DIM: return "dim";
+    case SYM_BATCH: return "batch dim";
+    case SYM_INPUT: return "input";
+    case SYM_LABEL: return "label";
+    case SYM_PARAM: return "param";
+    case SYM_DEF: return "definition";
+    case SYM_CLAIM: return "claim";
+    }
+    return "name";
+}
+
+/* A new symbol for the identifier token T, refusing a name already taken. */
+static symbol *
+declare(parser *p, token t, symbol_kind kind)
+{
+    if (is_keyword(p, t)) {
+        char buf[64];
+        fail_at(p, t.offset, "'%s' is a keyword and cannot name a %s",
+                tok_text(p, t, buf, sizeof buf), kind_name(kind));
+    }
+    const symbol *old = model_lookup(p->m, p->m->src.text + t.offset, t.len);
+    if (old != NULL) {
+        int line, col;
+        source_position(&p->m->src, old->offset, &line, &col);
+        if (kind == SYM_CLAIM && old->kind == SYM_CLAIM)
+            fail_at(p, t.offset, "second claim for '%s' (the first is at line %d)", old->name,
+                    line);
+        fail_at(p, t.offset, "redefinition of '%s' (declared as a %s at line %d)", old->name,
+                kind_name(old->kind), line);
+    }
+    symbol *s = mem_zalloc(p->m->pool, sizeof *s);
+    s->name = ident_copy(p, t);
+    s->kind = kind;
+    s->offset = t.offset;
+    return s;
+}
+
+/* Edit distance, bounded, for "did you mean" suggestions. */
+static size_t
+edit_distance(const char *a, size_t la, const char *b, size_t lb)
+{
+    size_t row[33];
+    if (la > 32 || lb > 32)
+        return SIZE_MAX;
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t up = row[j];
+            size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+            size_t best = diag + cost;
+            if (up + 1 < best)
+                best = up + 1;
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[lb];
+}
+
+static void
+fail_undefined(parser *p, token t)
+{
+    const char *name = p->m->src.text + t.offset;
+    const symbol *best = NULL;
+    size_t best_d = 3; /* suggest only close names */
+    for (size_t i = 0; i < p->m->nsymbols; i++) {
+        const symbol *s = p->m->symbols[i];
+        size_t d = edit_distance(name, t.len, s->name, strlen(s->name));
+        if (d < best_d)
+            best = s, best_d = d;
+    }
+    char buf[64];
+    tok_text(p, t, buf, sizeof buf);
+    if (best != NULL)
+        fail_at(p, t.offset, "undefined name '%s'; did you mean '%s'?", buf, best->name);
+    fail_at(p, t.offset, "undefined name '%s'", buf);
+}
+
+/* ---- numbers ---- */
+
+/* The exact rational a number token spells: digits, an optional fraction
+   and an optional decimal exponent. */
+static const term *
+number_term(parser *p, token t)
+{
+    const char *s = p->m->src.text + t.offset, *end = s + t.len;
+    mpz_t num, den;
+    mpz_init(num);
+    mpz_init_set_ui(den, 1);
+    long exponent = 0;
+    for (; s < end && isdigit((unsigned char)*s); s++) {
+        mpz_mul_ui(num, num, 10);
+        mpz_add_ui(num, num, (unsigned long)(*s - '0'));
+    }
+    if (s < end && *s == '.')
+        for (s++; s < end && isdigit((unsigned char)*s); s++) {
+            mpz_mul_ui(num, num, 10);
+            mpz_add_ui(num, num, (unsigned long)(*s - '0'));
+            exponent--;
+        }
+    if (s < end && (*s == 'e' || *s == 'E')) {
+        int sign = 1;
+        long e = 0;
+        s++;
+        if (*s == '+' || *s == '-')
+            sign = *s++ == '-' ? -1 : 1;
+        for (; s < end; s++) {
+            if (e <= PARSE_MAX_EXPONENT)
+                e = e * 10 + (*s - '0');
+        }
+        exponent += sign * e;
+    }
+    if (exponent > PARSE_MAX_EXPONENT || exponent < -PARSE_MAX_EXPONENT) {
+        mpz_clear(num);
+        mpz_clear(den);
+        fail_at(p, t.offset, "decimal exponent beyond the cap of %d", PARSE_MAX_EXPONENT);
+    }
+    mpz_t ten;
+    mpz_init(ten);
+    mpz_ui_pow_ui(ten, 10, (unsigned long)(exponent < 0 ? -exponent : exponent));
+    if (exponent < 0)
+        mpz_mul(den, den, ten);
+    else
+        mpz_mul(num, num, ten);
+    mpq_t q;
+    mpq_init(q);
+    mpq_set_num(q, num);
+    mpq_set_den(q, den);
+    mpq_canonicalize(q);
+    const term *c = term_const(p->m->terms, q);
+    mpq_clear(q);
+    mpz_clear(ten);
+    mpz_clear(num);
+    mpz_clear(den);
+    return c;
+}
+
+/* A small nonnegative integer literal (a dim, an axis). */
+static long
+small_integer(parser *p, token t, long max, const char *what)
+{
+    const char *s = p->m->src.text + t.offset;
+    long v = 0;
+    for (size_t i = 0; i < t.len; i++) {
+        if (!isdigit((unsigned char)s[i]))
+            fail_at(p, t.offset, "%s must be a whole number", what);
+        v = v * 10 + (s[i] - '0');
+        if (v > max)
+            fail_at(p, t.offset, "%s is larger than the cap of %ld", what, max);
+    }
+    return v;
+}
+
+/* ---- expressions ---- */
+
+static const term *parse_expr(parser *p);
+
+/* term_make, turning a shape error into an input error at OFFSET. */
+static const term *
+make(parser *p, size_t offset, term_op op, int aux, int keepdims, const term *a, const term *b)
+{
+    const term *args[2] = {a, b};
+    char why[SHAPE_WHY];
+    const term *t = term_make(p->m->terms, op, aux, keepdims, args, b ? 2 : 1, why);
+    if (t == NULL)
+        fail_at(p, offset, "%s", why);
+    return t;
+}
+
+static void
+enter(parser *p)
+{
+    if (++p->depth > PARSE_MAX_DEPTH)
+        fail_at(p, p->tok.offset, "expression nested more than %d levels deep (the cap)",
+                PARSE_MAX_DEPTH);
+}
+
+/* A call's arguments: up to 2 positional and the keywords axis= and
+   keepdims=. */
+typedef struct call_args {
+    const term *pos[2];
+    size_t pos_offset[2];
+    int npos;
+    int has_axis, axis, has_keepdims, keepdims;
+    size_t axis_offset;
+} call_args;
+
+/* The value of a keyword argument: an integer (possibly negative), True,
+   False or None (axis=None: over every axis). */
+static void
+parse_keyword(parser *p, token key, call_args *a)
+{
+    char name[64];
+    tok_text(p, key, name, sizeof name);
+    int is_axis = is_word(p, key, "axis"), is_keepdims = is_word(p, key, "keepdims");
+    if (!is_axis && !is_keepdims)
+        fail_at(p, key.offset, "unknown keyword argument '%s'; expected axis= or keepdims=",
+                name);
+    if ((is_axis && a->has_axis) || (is_keepdims && a->has_keepdims))
+        fail_at(p, key.offset, "keyword argument '%s' given twice", name);
+    size_t at = p->tok.offset;
+    if (is_keepdims) {
+        if (is_word(p, p->tok, "True"))
+            a->keepdims = 1;
+        else if (is_word(p, p->tok, "False"))
+            a->keepdims = 0;
+        else
+            fail_at(p, at, "keepdims must be True or False");
+        a->has_keepdims = 1;
+        advance(p);
+        return;
+    }
+    a->has_axis = 1;
+    a->axis_offset = at;
+    if (is_word(p, p->tok, "None")) {
+        a->axis = -100; /* no axis: the whole array */
+        advance(p);
+        return;
+    }
+    int negative = accept(p, TOK_MINUS);
+    if (p->tok.kind != TOK_NUMBER)
+        fail_at(p, at, "axis must be 0, 1, -1, -2 or None");
+    long v = small_integer(p, p->tok, 2, "an axis");
+    a->axis = negative ? -(int)v : (int)v;
+    if (a->axis > 1 || a->axis < -2)
+        fail_at(p, at, "axis must be 0, 1, -1, -2 or None");
+    advance(p);
+}
+
+static void
+parse_call_args(parser *p, call_args *a, size_t open)
+{
+    memset(a, 0, sizeof *a);
+    if (accept(p, TOK_RPAREN))
+        return;
+    do {
+        if (p->tok.kind == TOK_IDENT) {
+            lexer save = p->lx;
+            token key = p->tok, before = p->prev;
+            advance(p);
+            if (accept(p, TOK_ASSIGN)) {
+                parse_keyword(p, key, a);
+                continue;
+            }
+            p->lx = save; /* not a keyword: parse the name as an expression */
+            p->tok = key;
+            p->prev = before;
+        }
+        if (a->has_axis || a->has_keepdims)
+            fail_at(p, p->tok.offset, "positional argument after a keyword argument");
+        if (a->npos == 2)
+            fail_at(p, p->tok.offset, "too many arguments");
+        a->pos_offset[a->npos] = p->tok.offset;
+        a->pos[a->npos++] = parse_expr(p);
+    } while (accept(p, TOK_COMMA));
+    expect_close(p, TOK_RPAREN, open);
+}
+
+/* The functions of the language; an "np." prefix is accepted on each. */
+typedef enum fn_kind { FN_UNARY, FN_SQUARE, FN_BINARY, FN_SUM, FN_SOFTMAX, FN_MAXIMUM } fn_kind;
+
+static const struct function {
+    const char *name;
+    fn_kind kind;
+    term_op op;
+} functions[] = {
+    {"exp", FN_UNARY, OP_EXP},       {"log", FN_UNARY, OP_LOG},
+    {"tanh", FN_UNARY, OP_TANH},     {"sigmoid", FN_UNARY, OP_SIGMOID},
+    {"relu", FN_UNARY, OP_RELU},     {"transpose", FN_UNARY, OP_TRANSPOSE},
+    {"square", FN_SQUARE, OP_POW},   {"power", FN_BINARY, OP_POW},
+    {"multiply", FN_BINARY, OP_MUL}, {"divide", FN_BINARY, OP_DIV},
+    {"dot", FN_BINARY, OP_MATMUL},   {"matmul", FN_BINARY, OP_MATMUL},
+    {"sum", FN_SUM, OP_SUM},         {"softmax", FN_SOFTMAX, OP_SOFTMAX},
+    {"maximum", FN_MAXIMUM, OP_RELU},
+};
+
+static const struct function *
+find_function(parser *p, token t)
+{
+    for (size_t i = 0; i < sizeof functions / sizeof functions[0]; i++)
+        if (is_word(p, t, functions[i].name))
+            return &functions[i];
+    return NULL;
+}
+
+static int
+is_zero(const term *t)
+{
+    return t->op == OP_CONST && mpq_sgn(t->value) == 0;
+}
+
+/* Normalise a NumPy axis (negative counts from the end) against a rank. */
+static int
+normal_axis(parser *p, const call_args *a, int rank)
+{
+    if (a->axis == -100)
+        return -1;
+    int axis = a->axis < 0 ? a->axis + rank : a->axis;
+    if (axis < 0 || axis >= rank)
+        fail_at(p, a->axis_offset, "axis %d is out of bounds for a %d-D value", a->axis, rank);
+    return axis;
+}
+
+/* Apply function F at NAME to its arguments. */
+static const term *
+apply_function(parser *p, const struct function *f, token name, call_args *a)
+{
+    char fname[32];
+    tok_text(p, name, fname, sizeof fname);
+    int want = f->kind == FN_BINARY || f->kind == FN_MAXIMUM ? 2 : 1;
+    int keywords_ok = f->kind == FN_SUM || f->kind == FN_SOFTMAX;
+    /* sum(X, 1) and softmax(Z, 0): a second positional argument is the axis */
+    if (keywords_ok && a->npos == 2 && !a->has_axis && a->pos[1]->op == OP_CONST &&
+        mpz_cmp_ui(mpq_denref(a->pos[1]->value), 1) == 0 &&
+        mpz_cmpabs_ui(mpq_numref(a->pos[1]->value), 2) <= 0) {
+        a->has_axis = 1;
+        a->axis = (int)mpz_get_si(mpq_numref(a->pos[1]->value));
+        a->axis_offset = a->pos_offset[1];
+        a->npos = 1;
+    }
+    if (a->npos != want)
+        fail_at(p, name.offset, "%s() takes %d argument%s, got %d", fname, want,
+                want == 1 ? "" : "s", a->npos);
+    if (!keywords_ok && (a->has_axis || a->has_keepdims))
+        fail_at(p, a->has_axis ? a->axis_offset : name.offset,
+                "%s() takes no keyword arguments", fname);
+    if (f->kind == FN_SOFTMAX && a->has_keepdims)
+        fail_at(p, name.offset, "softmax() takes no keepdims argument");
+    const term *x = a->pos[0];
+    switch (f->kind) {
+    case FN_UNARY:
+        return make(p, name.offset, f->op, 0, 0, x, NULL);
+    case FN_SQUARE:
+        return make(p, name.offset, OP_POW, 0, 0, x, term_const_si(p->m->terms, 2, 1));
+    case FN_BINARY:
+        return make(p, name.offset, f->op, 0, 0, x, a->pos[1]);
+    case FN_SUM:
+        return make(p, name.offset, OP_SUM, a->has_axis ? normal_axis(p, a, x->shape.rank) : -1,
+                    a->keepdims, x, NULL);
+    case FN_SOFTMAX:
+        if (x->shape.rank == 0)
+            fail_at(p, name.offset, "softmax of a scalar");
+        if (a->has_axis && a->axis == -100)
+            fail_at(p, a->axis_offset, "softmax needs an axis, not None");
+        return make(p, name.offset, OP_SOFTMAX, a->has_axis ? normal_axis(p, a, x->shape.rank) : 0,
+                    0, x, NULL);
+    case FN_MAXIMUM:
+        if (is_zero(a->pos[0]))
+            return make(p, name.offset, OP_RELU, 0, 0, a->pos[1], NULL);
+        if (is_zero(a->pos[1]))
+            return make(p, name.offset, OP_RELU, 0, 0, x, NULL);
+        fail_at(p, name.offset, "maximum() is supported only as maximum(0, Z), which is relu(Z)");
+    }
+    return NULL;
+}
+
+/* name(args...), with NAME the function's token (after any "np."). */
+static const term *
+parse_call(parser *p, token name, const term *receiver)
+{
+    const struct function *f = find_function(p, name);
+    char buf[64];
+    if (f == NULL)
+        fail_at(p, name.offset,
+                "unknown function '%s'; expected one of exp, log, tanh, sigmoid, relu, softmax, "
+                "sum, dot, matmul, transpose, multiply, divide, power, square, maximum",
+                tok_text(p, name, buf, sizeof buf));
+    size_t open = p->tok.offset;
+    expect(p, TOK_LPAREN, "'('");
+    call_args a;
+    parse_call_args(p, &a, open);
+    if (receiver != NULL) { /* X.sum(axis=1): the receiver is the first argument */
+        if (a.npos == 2)
+            fail_at(p, name.offset, "too many arguments to the method %s()", f->name);
+        a.pos[1] = a.pos[0];
+        a.pos_offset[1] = a.pos_offset[0];
+        a.pos[0] = receiver;
+        a.npos++;
+    }
+    return apply_function(p, f, name, &a);
+}
+
+static const term *
+parse_primary(parser *p)
+{
+    token t = p->tok;
+    if (t.kind == TOK_NUMBER) {
+        advance(p);
+        return number_term(p, t);
+    }
+    if (t.kind == TOK_LPAREN) {
+        advance(p);
+        const term *e = parse_expr(p);
+        expect_close(p, TOK_RPAREN, t.offset);
+        return e;
+    }
+    if (t.kind != TOK_IDENT) {
+        char buf[96];
+        fail_at(p, t.offset, "expected an expression, found %s", found(p, t, buf, sizeof buf));
+    }
+    advance(p);
+    if (is_word(p, t, "np")) {
+        expect(p, TOK_DOT, "'.' after np");
+        token name = p->tok;
+        expect(p, TOK_IDENT, "a function name after np.");
+        return parse_call(p, name, NULL);
+    }
+    if (p->tok.kind == TOK_LPAREN)
+        return parse_call(p, t, NULL);
+    if (is_word(p, t, "True") || is_word(p, t, "False") || is_word(p, t, "None"))
+        fail_at(p, t.offset, "True, False and None are values of keyword arguments only");
+    const symbol *s = model_lookup(p->m, p->m->src.text + t.offset, t.len);
+    if (s == NULL)
+        fail_undefined(p, t);
+    if (s->kind == SYM_CLAIM && p->in_definition)
+        fail_at(p, t.offset, "the forward pass cannot use the claim '%s'", s->name);
+    return term_symbol(p->m->terms, s);
+}
+
+/* A primary followed by .T, .sum(...), .dot(...), .transpose(). */
+static const term *
+parse_postfix(parser *p)
+{
+    const term *e = parse_primary(p);
+    while (p->tok.kind == TOK_DOT) {
+        size_t dot = p->tok.offset;
+        advance(p);
+        token name = p->tok;
+        expect(p, TOK_IDENT, "an attribute after '.'");
+        if (is_word(p, name, "T"))
+            e = make(p, dot, OP_TRANSPOSE, 0, 0, e, NULL);
+        else if (is_word(p, name, "sum") || is_word(p, name, "dot") ||
+                 is_word(p, name, "transpose"))
+            e = parse_call(p, name, e);
+        else {
+            char buf[64];
+            fail_at(p, name.offset, "unknown attribute '.%s'; expected .T, .sum(), .dot() or "
+                    ".transpose()", tok_text(p, name, buf, sizeof buf));
+        }
+    }
+    return e;
+}
+
+static const term *parse_unary(parser *p);
+
+/* postfix [ ('**' | '^') unary ]: right-associative, tighter than a unary
+   minus on its left (-x**2 is -(x**2)). */
+static const term *
+parse_power(parser *p)
+{
+    const term *base = parse_postfix(p);
+    if (p->tok.kind != TOK_POW)
+        return base;
+    size_t at = p->tok.offset;
+    advance(p);
+    return make(p, at, OP_POW, 0, 0, base, parse_unary(p));
+}
+
+static const term *
+parse_unary(parser *p)
+{
+    enter(p);
+    const term *e;
+    if (p->tok.kind == TOK_MINUS) {
+        size_t at = p->tok.offset;
+        advance(p);
+        e = make(p, at, OP_NEG, 0, 0, parse_unary(p), NULL);
+    } else if (accept(p, TOK_PLUS))
+        e = parse_unary(p);
+    else
+        e = parse_power(p);
+    p->depth--;
+    return e;
+}
+
+static const term *
+parse_product(parser *p)
+{
+    const term *e = parse_unary(p);
+    for (;;) {
+        token op = p->tok;
+        term_op o = op.kind == TOK_STAR ? OP_MUL : op.kind == TOK_SLASH ? OP_DIV
+                    : op.kind == TOK_AT ? OP_MATMUL : OP_COUNT;
+        if (o == OP_COUNT)
+            return e;
+        advance(p);
+        e = make(p, op.offset, o, 0, 0, e, parse_unary(p));
+    }
+}
+
+static const term *
+parse_sum(parser *p)
+{
+    const term *e = parse_product(p);
+    for (;;) {
+        token op = p->tok;
+        if (op.kind != TOK_PLUS && op.kind != TOK_MINUS)
+            return e;
+        advance(p);
+        const term *r = parse_product(p);
+        if (op.kind == TOK_MINUS)
+            r = make(p, op.offset, OP_NEG, 0, 0, r, NULL);
+        e = make(p, op.offset, OP_ADD, 0, 0, e, r);
+    }
+}
+
+/* sum [ ('>' | '<' | '>=' | '<=') sum ]: a 0/1 indicator. a < b is b > a. */
+static const term *
+parse_expr(parser *p)
+{
+    enter(p);
+    const term *e = parse_sum(p);
+    token op = p->tok;
+    if (op.kind == TOK_GT || op.kind == TOK_LT || op.kind == TOK_GE || op.kind == TOK_LE) {
+        advance(p);
+        const term *r = parse_sum(p);
+        int ge = op.kind == TOK_GE || op.kind == TOK_LE;
+        if (op.kind == TOK_GT || op.kind == TOK_GE)
+            e = make(p, op.offset, OP_STEP, ge, 0, e, r);
+        else
+            e = make(p, op.offset, OP_STEP, ge, 0, r, e);
+        if (p->tok.kind == TOK_GT || p->tok.kind == TOK_LT || p->tok.kind == TOK_GE ||
+            p->tok.kind == TOK_LE)
+            fail_at(p, p->tok.offset, "comparisons cannot be chained; use parentheses");
+    }
+    p->depth--;
+    return e;
+}
+
+/* ---- statements ---- */
+
+static void
+end_of_statement(parser *p, const char *after)
+{
+    if (p->tok.kind == TOK_NEWLINE || p->tok.kind == TOK_EOF)
+        return;
+    char buf[96];
+    fail_at(p, p->tok.offset, "expected end of line after %s, found %s", after,
+            found(p, p->tok, buf, sizeof buf));
+}
+
+/* dims n_x = 2, n_h [= 4], ... */
+static void
+parse_dims(parser *p)
+{
+    do {
+        token name = p->tok;
+        expect(p, TOK_IDENT, "a dim name");
+        symbol *s = declare(p, name, SYM_DIM);
+        if (accept(p, TOK_ASSIGN)) {
+            token v = p->tok;
+            expect(p, TOK_NUMBER, "the dim's numeric value");
+            s->value = small_integer(p, v, PARSE_MAX_DIM, "a dim's value");
+            if (s->value == 0)
+                fail_at(p, v.offset, "a dim's value must be at least 1");
+        }
+        model_add(p->m, s);
+    } while (accept(p, TOK_COMMA));
+    end_of_statement(p, "the dims");
+}
+
+/* batch m = 8 | batch 1 */
+static void
+parse_batch(parser *p, token kw)
+{
+    if (p->m->batch != NULL || p->m->batch_is_one)
+        fail_at(p, kw.offset, "a second batch line");
+    if (p->tok.kind == TOK_NUMBER) {
+        if (small_integer(p, p->tok, PARSE_MAX_DIM, "the batch") != 1)
+            fail_at(p, p->tok.offset, "a numeric batch must be 1 (per-example notation); name "
+                    "a batch dim instead, as in 'batch m = 8'");
+        p->m->batch_is_one = 1;
+        advance(p);
+        end_of_statement(p, "the batch");
+        return;
+    }
+    token name = p->tok;
+    expect(p, TOK_IDENT, "the batch dim's name or 1");
+    symbol *s = declare(p, name, SYM_BATCH);
+    if (accept(p, TOK_ASSIGN)) {
+        token v = p->tok;
+        expect(p, TOK_NUMBER, "the batch size");
+        s->value = small_integer(p, v, PARSE_MAX_DIM, "the batch size");
+        if (s->value == 0)
+            fail_at(p, v.offset, "the batch size must be at least 1");
+    }
+    model_add(p->m, s);
+    p->m->batch = s;
+    end_of_statement(p, "the batch");
+}
+
+static dim
+parse_dim(parser *p)
+{
+    token t = p->tok;
+    if (t.kind == TOK_NUMBER) {
+        advance(p);
+        long n = small_integer(p, t, PARSE_MAX_DIM, "a literal dim");
+        if (n == 0)
+            fail_at(p, t.offset, "a dim must be at least 1");
+        return dim_literal(n);
+    }
+    if (t.kind != TOK_IDENT) {
+        char buf[96];
+        fail_at(p, t.offset, "expected a dim (a name declared with dims, or a number), found %s",
+                found(p, t, buf, sizeof buf));
+    }
+    advance(p);
+    const symbol *s = model_lookup(p->m, p->m->src.text + t.offset, t.len);
+    if (s == NULL || (s->kind != SYM_DIM && s->kind != SYM_BATCH)) {
+        char buf[64];
+        fail_at(p, t.offset, "'%s' is not a dim; declare it with 'dims %s = N'",
+                tok_text(p, t, buf, sizeof buf), buf);
+    }
+    return dim_symbol(s);
+}
+
+/* NAME [ '[' dim [, dim] ']' ]: no brackets is a scalar. */
+static symbol *
+parse_declaration(parser *p, symbol_kind kind)
+{
+    token name = p->tok;
+    expect(p, TOK_IDENT, kind == SYM_PARAM ? "a param name" : "a name");
+    symbol *s = declare(p, name, kind);
+    s->shape = shape_scalar;
+    size_t open = p->tok.offset;
+    if (accept(p, TOK_LBRACKET)) {
+        do {
+            if (s->shape.rank == 2)
+                fail_at(p, p->tok.offset, "at most 2 dims: values are matrices");
+            s->shape.d[s->shape.rank++] = parse_dim(p);
+        } while (accept(p, TOK_COMMA));
+        expect_close(p, TOK_RBRACKET, open);
+    }
+    model_add(p->m, s);
+    return s;
+}
+
+static void
+parse_declarations(parser *p, symbol_kind kind, const char *what)
+{
+    do
+        parse_declaration(p, kind);
+    while (accept(p, TOK_COMMA));
+    end_of_statement(p, what);
+}
+
+static void
+parse_label(parser *p)
+{
+    symbol *s = parse_declaration(p, SYM_LABEL);
+    s->label = LABEL_ANY;
+    if (p->tok.kind == TOK_IDENT) {
+        if (is_word(p, p->tok, "binary"))
+            s->label = LABEL_BINARY;
+        else if (is_word(p, p->tok, "onehot"))
+            s->label = LABEL_ONEHOT;
+        else if (is_word(p, p->tok, "prob"))
+            s->label = LABEL_PROB;
+        else {
+            char buf[64];
+            fail_at(p, p->tok.offset, "unknown label assumption '%s'; expected binary, onehot "
+                    "or prob", tok_text(p, p->tok, buf, sizeof buf));
+        }
+        advance(p);
+    }
+    end_of_statement(p, "the label");
+}
+
+static void
+parse_convention(parser *p, token kw)
+{
+    if (p->m->convention_given)
+        fail_at(p, kw.offset, "a second convention line");
+    token t = p->tok;
+    if (is_word(p, t, "deferred"))
+        p->m->convention = CONVENTION_DEFERRED;
+    else if (is_word(p, t, "absorbed"))
+        p->m->convention = CONVENTION_ABSORBED;
+    else if (is_word(p, t, "auto"))
+        p->m->convention = CONVENTION_AUTO;
+    else {
+        char buf[96];
+        fail_at(p, t.offset, "expected deferred, absorbed or auto, found %s",
+                found(p, t, buf, sizeof buf));
+    }
+    p->m->convention_given = 1;
+    advance(p);
+    end_of_statement(p, "the convention");
+}
+
+static void
+parse_loss(parser *p, token kw)
+{
+    if (p->m->loss != NULL) {
+        int line, col;
+        source_position(&p->m->src, p->m->loss->offset, &line, &col);
+        fail_at(p, kw.offset, "a second loss (the loss '%s' is at line %d)", p->m->loss->name,
+                line);
+    }
+    token name = p->tok;
+    expect(p, TOK_IDENT, "the loss's name");
+    symbol *s = declare(p, name, SYM_DEF);
+    expect(p, TOK_ASSIGN, "'='");
+    size_t at = p->tok.offset;
+    p->in_definition = 1;
+    s->definition = parse_expr(p);
+    p->in_definition = 0;
+    if (!shape_is_scalar(&s->definition->shape)) {
+        text t;
+        text_init(&t, p->m->pool);
+        shape_print(&t, &s->definition->shape);
+        fail_at(p, at, "the loss '%s' has shape %s; a loss must be a scalar (sum it)", s->name,
+                text_str(&t));
+    }
+    s->shape = shape_scalar;
+    model_add(p->m, s);
+    p->m->loss = s;
+    end_of_statement(p, "the loss");
+}
+
+/* NAME = expr: a claim when NAME is d followed by a param or definition,
+   otherwise a forward definition (which must precede the loss). */
+static void
+parse_assignment(parser *p, token name)
+{
+    const char *text = p->m->src.text + name.offset;
+    const symbol *target = NULL;
+    if (name.len > 1 && text[0] == 'd')
+        target = model_lookup(p->m, text + 1, name.len - 1);
+    if (target != NULL && target == p->m->loss)
+        fail_at(p, name.offset, "'%s' claims the loss's gradient with respect to itself, "
+                "which is 1", ident_copy(p, name));
+    if (target != NULL && target->kind != SYM_PARAM && target->kind != SYM_DEF) {
+        fail_at(p, name.offset, "'%s' would be a gradient with respect to the %s '%s'; claims "
+                "are for params and definitions", ident_copy(p, name), kind_name(target->kind),
+                target->name);
+    }
+    if (target == NULL && p->m->loss != NULL) {
+        if (name.len > 1 && text[0] == 'd')
+            fail_at(p, name.offset, "claim '%s', but the model has no '%s'", ident_copy(p, name),
+                    ident_copy(p, name) + 1);
+        fail_at(p, name.offset, "a definition after the loss; only claims 'dV = ...' may follow "
+                "the loss");
+    }
+    symbol *s = declare(p, name, target != NULL ? SYM_CLAIM : SYM_DEF);
+    s->target = target;
+    expect(p, TOK_ASSIGN, "'='");
+    p->in_definition = target == NULL;
+    s->definition = parse_expr(p);
+    p->in_definition = 0;
+    s->shape = s->definition->shape;
+    model_add(p->m, s);
+    end_of_statement(p, "the expression");
+}
+
+static void
+parse_statement(parser *p)
+{
+    token t = p->tok;
+    if (t.kind == TOK_NEWLINE) {
+        advance(p);
+        return;
+    }
+    if (t.kind != TOK_IDENT) {
+        char buf[96];
+        fail_at(p, t.offset, "expected a declaration or a definition, found %s",
+                found(p, t, buf, sizeof buf));
+    }
+    p->statements++;
+    advance(p);
+    if (p->tok.kind == TOK_ASSIGN && !is_keyword(p, t))
+        parse_assignment(p, t);
+    else if (is_word(p, t, "dims"))
+        parse_dims(p);
+    else if (is_word(p, t, "batch"))
+        parse_batch(p, t);
+    else if (is_word(p, t, "input"))
+        parse_declarations(p, SYM_INPUT, "the inputs");
+    else if (is_word(p, t, "label"))
+        parse_label(p);
+    else if (is_word(p, t, "param"))
+        parse_declarations(p, SYM_PARAM, "the params");
+    else if (is_word(p, t, "loss"))
+        parse_loss(p, t);
+    else if (is_word(p, t, "convention"))
+        parse_convention(p, t);
+    else if (p->tok.kind == TOK_ASSIGN)
+        fail_at(p, t.offset, "'%s' is a keyword and cannot be assigned", ident_copy(p, t));
+    else {
+        char buf[64];
+        fail_at(p, t.offset, "unknown statement '%s'; expected dims, batch, input, label, "
+                "param, loss, convention or NAME = expression", tok_text(p, t, buf, sizeof buf));
+    }
+}
+
+static void
+parse_file(parser *p)
+{
+    if (p->m->src.len > PARSE_MAX_BYTES)
+        fail_at(p, 0, "the file is larger than the cap of %d MiB", PARSE_MAX_BYTES >> 20);
+    advance(p);
+    while (p->tok.kind != TOK_EOF)
+        parse_statement(p);
+    if (p->statements == 0)
+        fail_at(p, p->tok.offset, "the file has no model: expected declarations and a "
+                "'loss J = ...' line");
+    if (p->m->loss == NULL)
+        fail_at(p, p->tok.offset, "the model has no loss: expected a 'loss J = ...' line");
+}
+
+/* Everything parse_model does once its failure target is set. */
+static void
+parse_into(parser *p, mem_pool *pool, const source *src)
+{
+    model *m = model_new(pool);
+    m->src.name = mem_strdup(pool, src->name);
+    char *copy = mem_alloc(pool, src->len + 1);
+    memcpy(copy, src->text, src->len);
+    copy[src->len] = '\0';
+    m->src.text = copy;
+    m->src.len = src->len;
+    p->m = m;
+    lex_init(&p->lx, &m->src);
+    parse_file(p);
+}
+
+model *
+parse_model(const source *src, dc_error *err, mem_pool *err_pool)
+{
+    mem_pool *pool = mem_pool_new();
+    if (pool == NULL) {
+        error_oom(err);
+        return NULL;
+    }
+    parser p;
+    memset(&p, 0, sizeof p);
+    p.err = err;
+    p.err_pool = err_pool;
+    jmp_buf *outer = mem_pool_on_oom(err_pool, &p.fail);
+    mem_pool_on_oom(pool, &p.fail);
+    /* p is written only by the callees, through its address, so its fields
+       hold their last values after a longjmp. */
+    int failed = setjmp(p.fail);
+    if (!failed)
+        parse_into(&p, pool, src);
+    mem_pool_on_oom(err_pool, outer);
+    if (!failed) {
+        mem_pool_on_oom(pool, NULL);
+        return p.m;
+    }
+    if (mem_failed())
+        error_oom(err);
+    if (p.m != NULL)
+        model_free(p.m);
+    else
+        mem_pool_free(pool);
+    return NULL;
+}

@@ -1,0 +1,275 @@
+/* term.c: the hash-consed term table; see term.h. */
+#include "term.h"
+
+#include <stdio.h>
+#include <string.h>
+
+struct term_table {
+    mem_pool *pool;
+    term **buckets;
+    size_t nbuckets, count;
+    size_t nconstants;
+    term **const_list;
+    size_t const_cap;
+};
+
+static const char *const op_names[OP_COUNT] = {
+    [OP_CONST] = "const",   [OP_SYM] = "symbol",   [OP_ADD] = "add",
+    [OP_MUL] = "mul",       [OP_DIV] = "div",      [OP_POW] = "pow",
+    [OP_NEG] = "neg",       [OP_EXP] = "exp",      [OP_LOG] = "log",
+    [OP_TANH] = "tanh",     [OP_SIGMOID] = "sigmoid", [OP_RELU] = "relu",
+    [OP_STEP] = "step",     [OP_SOFTMAX] = "softmax", [OP_MATMUL] = "matmul",
+    [OP_TRANSPOSE] = "transpose", [OP_SUM] = "sum",
+};
+
+const char *
+term_op_name(term_op op)
+{
+    return op >= 0 && op < OP_COUNT ? op_names[op] : "?";
+}
+
+term_table *
+term_table_new(mem_pool *pool)
+{
+    term_table *tab = mem_zalloc(pool, sizeof *tab);
+    tab->pool = pool;
+    tab->nbuckets = 256;
+    tab->buckets = mem_zalloc(pool, tab->nbuckets * sizeof *tab->buckets);
+    return tab;
+}
+
+void
+term_table_free(term_table *tab)
+{
+    if (tab == NULL)
+        return;
+    for (size_t i = 0; i < tab->nconstants; i++)
+        mpq_clear(tab->const_list[i]->value);
+    tab->nconstants = 0;
+}
+
+size_t
+term_table_count(const term_table *tab)
+{
+    return tab->count;
+}
+
+/* FNV-1a over the words that identify a term. */
+static uint32_t
+mix(uint32_t h, uint64_t word)
+{
+    for (int i = 0; i < 8; i++) {
+        h ^= (uint32_t)(word & 0xff);
+        h *= 16777619u;
+        word >>= 8;
+    }
+    return h;
+}
+
+static uint32_t
+hash_mpz(uint32_t h, const mpz_t z)
+{
+    size_t n = mpz_size(z);
+    h = mix(h, (uint64_t)mpz_sgn(z));
+    for (size_t i = 0; i < n; i++)
+        h = mix(h, (uint64_t)mpz_getlimbn(z, (mp_size_t)i));
+    return h;
+}
+
+static uint32_t
+hash_of(term_op op, int aux, int keepdims, const term *const *args, unsigned nargs,
+        const symbol *sym, const mpq_t *value)
+{
+    uint32_t h = 2166136261u;
+    h = mix(h, (uint64_t)op);
+    h = mix(h, (uint64_t)(int64_t)aux);
+    h = mix(h, (uint64_t)keepdims);
+    for (unsigned i = 0; i < nargs; i++)
+        h = mix(h, (uint64_t)(uintptr_t)args[i]);
+    if (sym != NULL)
+        h = mix(h, (uint64_t)(uintptr_t)sym);
+    if (value != NULL) {
+        h = hash_mpz(h, mpq_numref(*value));
+        h = hash_mpz(h, mpq_denref(*value));
+    }
+    return h;
+}
+
+static int
+same(const term *t, term_op op, int aux, int keepdims, const term *const *args, unsigned nargs,
+     const symbol *sym, const mpq_t *value)
+{
+    if (t->op != op || t->aux != aux || t->keepdims != keepdims || t->nargs != nargs ||
+        t->sym != sym)
+        return 0;
+    for (unsigned i = 0; i < nargs; i++)
+        if (t->args[i] != args[i])
+            return 0;
+    return value == NULL || mpq_equal(t->value, *value);
+}
+
+static void
+grow(term_table *tab)
+{
+    size_t n = tab->nbuckets * 2;
+    term **buckets = mem_zalloc(tab->pool, n * sizeof *buckets);
+    for (size_t i = 0; i < tab->nbuckets; i++) {
+        term *t = tab->buckets[i];
+        while (t != NULL) {
+            term *next = t->chain;
+            t->chain = buckets[t->hash & (n - 1)];
+            buckets[t->hash & (n - 1)] = t;
+            t = next;
+        }
+    }
+    mem_release(tab->pool, tab->buckets);
+    tab->buckets = buckets;
+    tab->nbuckets = n;
+}
+
+/* Remember a constant so that term_table_free can clear its number. The
+   list grows before the term is made, so a failed allocation cannot leave a
+   constant whose number nobody clears. */
+static void
+reserve_constant(term_table *tab)
+{
+    if (tab->nconstants < tab->const_cap)
+        return;
+    size_t cap = tab->const_cap ? tab->const_cap * 2 : 64;
+    tab->const_list = mem_realloc(tab->pool, tab->const_list, cap * sizeof *tab->const_list);
+    tab->const_cap = cap;
+}
+
+/* Find or insert the term with this identity and shape. */
+static const term *
+intern(term_table *tab, term_op op, int aux, int keepdims, const term *const *args,
+       unsigned nargs, const symbol *sym, const mpq_t *value, const shape *shape)
+{
+    uint32_t h = hash_of(op, aux, keepdims, args, nargs, sym, value);
+    for (term *t = tab->buckets[h & (tab->nbuckets - 1)]; t != NULL; t = t->chain)
+        if (t->hash == h && same(t, op, aux, keepdims, args, nargs, sym, value))
+            return t;
+    if (value != NULL)
+        reserve_constant(tab);
+    if (tab->count >= tab->nbuckets)
+        grow(tab);
+    term *t = mem_zalloc(tab->pool, sizeof *t + nargs * sizeof t->args[0]);
+    t->op = op;
+    t->aux = aux;
+    t->keepdims = keepdims;
+    t->nargs = nargs;
+    t->hash = h;
+    t->shape = *shape;
+    t->sym = sym;
+    for (unsigned i = 0; i < nargs; i++)
+        t->args[i] = args[i];
+    if (value != NULL) {
+        mpq_init(t->value);
+        mpq_set(t->value, *value);
+        tab->const_list[tab->nconstants++] = t;
+    }
+    t->chain = tab->buckets[h & (tab->nbuckets - 1)];
+    tab->buckets[h & (tab->nbuckets - 1)] = t;
+    tab->count++;
+    return t;
+}
+
+const term *
+term_const(term_table *tab, const mpq_t value)
+{
+    return intern(tab, OP_CONST, 0, 0, NULL, 0, NULL, (const mpq_t *)value, &shape_scalar);
+}
+
+const term *
+term_const_si(term_table *tab, long num, unsigned long den)
+{
+    mpq_t q;
+    mpq_init(q);
+    mpq_set_si(q, num, den);
+    mpq_canonicalize(q);
+    const term *t = term_const(tab, q);
+    mpq_clear(q);
+    return t;
+}
+
+const term *
+term_symbol(term_table *tab, const symbol *sym)
+{
+    const shape *s = sym->kind == SYM_DIM || sym->kind == SYM_BATCH ? &shape_scalar : &sym->shape;
+    return intern(tab, OP_SYM, 0, 0, NULL, 0, sym, NULL, s);
+}
+
+/* Fold -c and c1 / c2 for constants c, so that a literal such as -1 or 1/2
+   is one constant term however it was written. Returns NULL when there is
+   nothing to fold. */
+static const term *
+fold_constant(term_table *tab, term_op op, const term *const *args, unsigned nargs)
+{
+    if (op == OP_NEG && nargs == 1 && args[0]->op == OP_CONST) {
+        mpq_t q;
+        mpq_init(q);
+        mpq_neg(q, args[0]->value);
+        const term *t = term_const(tab, q);
+        mpq_clear(q);
+        return t;
+    }
+    if (op == OP_DIV && nargs == 2 && args[0]->op == OP_CONST && args[1]->op == OP_CONST &&
+        mpq_sgn(args[1]->value) != 0) {
+        mpq_t q;
+        mpq_init(q);
+        mpq_div(q, args[0]->value, args[1]->value);
+        const term *t = term_const(tab, q);
+        mpq_clear(q);
+        return t;
+    }
+    return NULL;
+}
+
+/* The shape of OP over ARGS, or 0 with the reason in WHY. */
+static int
+result_shape(shape *out, term_op op, int aux, int keepdims, const term *const *args, char *why)
+{
+    switch (op) {
+    case OP_ADD:
+        return shape_broadcast(out, &args[0]->shape, &args[1]->shape, "+", why);
+    case OP_MUL:
+        return shape_broadcast(out, &args[0]->shape, &args[1]->shape, "*", why);
+    case OP_DIV:
+        return shape_broadcast(out, &args[0]->shape, &args[1]->shape, "/", why);
+    case OP_POW:
+        return shape_broadcast(out, &args[0]->shape, &args[1]->shape, "^", why);
+    case OP_STEP:
+        return shape_broadcast(out, &args[0]->shape, &args[1]->shape, aux ? ">=" : ">", why);
+    case OP_MATMUL:
+        return shape_matmul(out, &args[0]->shape, &args[1]->shape, why);
+    case OP_TRANSPOSE:
+        shape_transpose(out, &args[0]->shape);
+        return 1;
+    case OP_SUM:
+        return shape_sum(out, &args[0]->shape, aux, keepdims, why);
+    case OP_SOFTMAX:
+        if (aux >= args[0]->shape.rank) {
+            snprintf(why, SHAPE_WHY, "softmax over axis %d of a %d-D value: the axis is out of "
+                     "bounds", aux, args[0]->shape.rank);
+            return 0;
+        }
+        *out = args[0]->shape;
+        return 1;
+    default: /* elementwise functions of one argument */
+        *out = args[0]->shape;
+        return 1;
+    }
+}
+
+const term *
+term_make(term_table *tab, term_op op, int aux, int keepdims, const term *const *args,
+          unsigned nargs, char *why)
+{
+    const term *folded = fold_constant(tab, op, args, nargs);
+    if (folded != NULL)
+        return folded;
+    shape s;
+    if (!result_shape(&s, op, aux, keepdims, args, why))
+        return NULL;
+    return intern(tab, op, aux, keepdims, args, nargs, NULL, NULL, &s);
+}
