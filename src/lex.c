@@ -2,6 +2,7 @@
 #include "lex.h"
 
 #include <ctype.h>
+#include <stdio.h>
 
 void
 lex_init(lexer *lx, const source *src)
@@ -147,8 +148,14 @@ lex_next(lexer *lx)
             break;
         default:
             t.kind = TOK_ERROR;
-            if (c == '\t' || (c >= 0x20 && c < 0x7f))
-                lx->error = "unexpected character";
+            if (c == ';')
+                lx->error = "unexpected ';': one statement per line";
+            else if (c == '!')
+                lx->error = "unexpected '!': the language has no negation or '!='";
+            else if (c >= 0x20 && c < 0x7f) {
+                snprintf(lx->message, sizeof lx->message, "unexpected character '%c'", c);
+                lx->error = lx->message;
+            }
             else if (c >= 0x80)
                 lx->error = "unexpected non-ASCII byte outside a comment";
             else

@@ -29,6 +29,7 @@ typedef struct lexer {
     size_t pos;
     int depth; /* open ( and [: newlines inside them do not end statements */
     const char *error; /* the message of the last TOK_ERROR */
+    char message[48];  /* room for a message naming the character */
 } lexer;
 
 void lex_init(lexer *lx, const source *src);

@@ -26,6 +26,7 @@ typedef struct model {
     size_t index_size;
     const symbol *batch; /* the batch dim m; NULL when absent or per-example */
     int batch_is_one;    /* "batch 1": per-example notation */
+    size_t batch_line;   /* offset of the batch statement */
     const symbol *loss;
     convention convention;
     int convention_given; /* whether the file has a convention line */

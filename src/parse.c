@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "lex.h"
 
@@ -33,6 +34,29 @@ fail_at(parser *p, size_t offset, const char *fmt, ...)
     va_start(ap, fmt);
     error_vat(p->err, p->err_pool, &p->m->src, offset, fmt, ap);
     va_end(ap);
+    longjmp(p->fail, 1);
+}
+
+static int
+line_of(parser *p, size_t offset)
+{
+    int line, col;
+    source_position(&p->m->src, offset, &line, &col);
+    return line;
+}
+
+/* Report that a documented cap was exceeded (DC_ELIMIT) at OFFSET. */
+static void fail_cap(parser *p, size_t offset, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4), noreturn));
+
+static void
+fail_cap(parser *p, size_t offset, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    error_vat(p->err, p->err_pool, &p->m->src, offset, fmt, ap);
+    va_end(ap);
+    p->err->status = DC_ELIMIT;
     longjmp(p->fail, 1);
 }
 
@@ -98,7 +122,20 @@ expect(parser *p, token_kind kind, const char *what)
 static void
 expect_close(parser *p, token_kind kind, size_t open)
 {
-    if (p->tok.kind == TOK_EOF)
+    if (p->tok.kind == kind) {
+        advance(p);
+        return;
+    }
+    /* a statement on a later line (or the end) means the bracket was left open */
+    int starts_line = p->tok.kind == TOK_EOF;
+    for (size_t i = p->tok.offset; !starts_line && i > 0; i--) {
+        char c = p->m->src.text[i - 1];
+        if (c == '\n')
+            starts_line = 1;
+        else if (c != ' ' && c != '\t' && c != '\r')
+            break;
+    }
+    if (starts_line)
         fail_at(p, open, "'%c' is never closed", kind == TOK_RPAREN ? '(' : '[');
     expect(p, kind, lex_describe(kind));
 }
@@ -154,8 +191,9 @@ declare(parser *p, token t, symbol_kind kind)
         if (kind == SYM_CLAIM && old->kind == SYM_CLAIM)
             fail_at(p, t.offset, "second claim for '%s' (the first is at line %d)", old->name,
                     line);
-        fail_at(p, t.offset, "redefinition of '%s' (declared as a %s at line %d)", old->name,
-                kind_name(old->kind), line);
+        const char *kind_of = kind_name(old->kind);
+        fail_at(p, t.offset, "redefinition of '%s' (declared as %s %s at line %d)", old->name,
+                strchr("aeiou", kind_of[0]) ? "an" : "a", kind_of, line);
     }
     symbol *s = mem_zalloc(p->m->pool, sizeof *s);
     s->name = ident_copy(p, t);
@@ -196,10 +234,17 @@ fail_undefined(parser *p, token t)
 {
     const char *name = p->m->src.text + t.offset;
     const symbol *best = NULL;
-    size_t best_d = 3; /* suggest only close names */
+    /* suggest only names close for their length: Z3 for Z2, not n for Q */
+    size_t best_d = (t.len + 2) / 3 + 1;
+    if (best_d > t.len)
+        best_d = t.len;
+    best_d *= 2; /* in half steps: a difference of letter case costs one half */
     for (size_t i = 0; i < p->m->nsymbols; i++) {
         const symbol *s = p->m->symbols[i];
-        size_t d = edit_distance(name, t.len, s->name, strlen(s->name));
+        size_t len = strlen(s->name);
+        size_t d = len == t.len && strncasecmp(name, s->name, len) == 0
+                       ? 1
+                       : 2 * edit_distance(name, t.len, s->name, len);
         if (d < best_d)
             best = s, best_d = d;
     }
@@ -247,7 +292,7 @@ number_term(parser *p, token t)
     if (exponent > PARSE_MAX_EXPONENT || exponent < -PARSE_MAX_EXPONENT) {
         mpz_clear(num);
         mpz_clear(den);
-        fail_at(p, t.offset, "decimal exponent beyond the cap of %d", PARSE_MAX_EXPONENT);
+        fail_cap(p, t.offset, "decimal exponent beyond the cap of %d", PARSE_MAX_EXPONENT);
     }
     mpz_t ten;
     mpz_init(ten);
@@ -280,7 +325,7 @@ small_integer(parser *p, token t, long max, const char *what)
             fail_at(p, t.offset, "%s must be a whole number", what);
         v = v * 10 + (s[i] - '0');
         if (v > max)
-            fail_at(p, t.offset, "%s is larger than the cap of %ld", what, max);
+            fail_cap(p, t.offset, "%s is larger than the cap of %ld", what, max);
     }
     return v;
 }
@@ -305,7 +350,7 @@ static void
 enter(parser *p)
 {
     if (++p->depth > PARSE_MAX_DEPTH)
-        fail_at(p, p->tok.offset, "expression nested more than %d levels deep (the cap)",
+        fail_cap(p, p->tok.offset, "expression nested more than %d levels deep (the cap)",
                 PARSE_MAX_DEPTH);
 }
 
@@ -453,8 +498,8 @@ apply_function(parser *p, const struct function *f, token name, call_args *a)
         a->npos = 1;
     }
     if (a->npos != want)
-        fail_at(p, name.offset, "%s() takes %d argument%s, got %d", fname, want,
-                want == 1 ? "" : "s", a->npos);
+        fail_at(p, a->npos > want ? a->pos_offset[want] : name.offset,
+                "%s() takes %d argument%s, got %d", fname, want, want == 1 ? "" : "s", a->npos);
     if (!keywords_ok && (a->has_axis || a->has_keepdims))
         fail_at(p, a->has_axis ? a->axis_offset : name.offset,
                 "%s() takes no keyword arguments", fname);
@@ -473,7 +518,7 @@ apply_function(parser *p, const struct function *f, token name, call_args *a)
                     a->keepdims, x, NULL);
     case FN_SOFTMAX:
         if (x->shape.rank == 0)
-            fail_at(p, name.offset, "softmax of a scalar");
+            fail_at(p, a->pos_offset[0], "softmax of a scalar: it needs a 1-D or 2-D value");
         if (a->has_axis && a->axis == -100)
             fail_at(p, a->axis_offset, "softmax needs an axis, not None");
         return make(p, name.offset, OP_SOFTMAX, a->has_axis ? normal_axis(p, a, x->shape.rank) : 0,
@@ -483,7 +528,8 @@ apply_function(parser *p, const struct function *f, token name, call_args *a)
             return make(p, name.offset, OP_RELU, 0, 0, a->pos[1], NULL);
         if (is_zero(a->pos[1]))
             return make(p, name.offset, OP_RELU, 0, 0, x, NULL);
-        fail_at(p, name.offset, "maximum() is supported only as maximum(0, Z), which is relu(Z)");
+        fail_at(p, a->pos_offset[0], "maximum() is supported only as maximum(0, Z), which is "
+                "relu(Z)");
     }
     return NULL;
 }
@@ -587,22 +633,27 @@ parse_power(parser *p)
         return base;
     size_t at = p->tok.offset;
     advance(p);
-    return make(p, at, OP_POW, 0, 0, base, parse_unary(p));
+    enter(p);
+    const term *e = make(p, at, OP_POW, 0, 0, base, parse_unary(p));
+    p->depth--;
+    return e;
 }
 
 static const term *
 parse_unary(parser *p)
 {
+    if (p->tok.kind != TOK_MINUS && p->tok.kind != TOK_PLUS)
+        return parse_power(p);
     enter(p);
     const term *e;
     if (p->tok.kind == TOK_MINUS) {
         size_t at = p->tok.offset;
         advance(p);
         e = make(p, at, OP_NEG, 0, 0, parse_unary(p), NULL);
-    } else if (accept(p, TOK_PLUS))
+    } else {
+        advance(p);
         e = parse_unary(p);
-    else
-        e = parse_power(p);
+    }
     p->depth--;
     return e;
 }
@@ -698,12 +749,14 @@ static void
 parse_batch(parser *p, token kw)
 {
     if (p->m->batch != NULL || p->m->batch_is_one)
-        fail_at(p, kw.offset, "a second batch line");
+        fail_at(p, kw.offset, "a second batch line (the first is at line %d)",
+                line_of(p, p->m->batch_line));
     if (p->tok.kind == TOK_NUMBER) {
         if (small_integer(p, p->tok, PARSE_MAX_DIM, "the batch") != 1)
             fail_at(p, p->tok.offset, "a numeric batch must be 1 (per-example notation); name "
                     "a batch dim instead, as in 'batch m = 8'");
         p->m->batch_is_one = 1;
+        p->m->batch_line = kw.offset;
         advance(p);
         end_of_statement(p, "the batch");
         return;
@@ -720,6 +773,7 @@ parse_batch(parser *p, token kw)
     }
     model_add(p->m, s);
     p->m->batch = s;
+    p->m->batch_line = kw.offset;
     end_of_statement(p, "the batch");
 }
 
@@ -870,6 +924,8 @@ parse_assignment(parser *p, token name)
                 "are for params and definitions", ident_copy(p, name), kind_name(target->kind),
                 target->name);
     }
+    if (target == NULL && model_lookup(p->m, text, name.len) != NULL)
+        declare(p, name, SYM_DEF); /* reports the redefinition */
     if (target == NULL && p->m->loss != NULL) {
         if (name.len > 1 && text[0] == 'd')
             fail_at(p, name.offset, "claim '%s', but the model has no '%s'", ident_copy(p, name),
@@ -886,6 +942,24 @@ parse_assignment(parser *p, token name)
     s->shape = s->definition->shape;
     model_add(p->m, s);
     end_of_statement(p, "the expression");
+}
+
+/* A statement that starts with a name but is none of the statements: a
+   misspelt keyword, or a definition without its '='. */
+static void
+fail_unknown_statement(parser *p, token t)
+{
+    static const char *const statements[] = {"dims", "batch", "input", "label",
+                                              "param", "loss", "convention"};
+    char buf[64];
+    tok_text(p, t, buf, sizeof buf);
+    for (size_t i = 0; i < sizeof statements / sizeof statements[0]; i++)
+        if (edit_distance(buf, strlen(buf), statements[i], strlen(statements[i])) <= 2)
+            fail_at(p, t.offset, "unknown statement '%s'; did you mean '%s'?", buf,
+                    statements[i]);
+    char found_buf[96];
+    fail_at(p, p->tok.offset, "expected '=' after '%s' (a definition is NAME = expression), "
+            "found %s", buf, found(p, p->tok, found_buf, sizeof found_buf));
 }
 
 static void
@@ -921,18 +995,15 @@ parse_statement(parser *p)
         parse_convention(p, t);
     else if (p->tok.kind == TOK_ASSIGN)
         fail_at(p, t.offset, "'%s' is a keyword and cannot be assigned", ident_copy(p, t));
-    else {
-        char buf[64];
-        fail_at(p, t.offset, "unknown statement '%s'; expected dims, batch, input, label, "
-                "param, loss, convention or NAME = expression", tok_text(p, t, buf, sizeof buf));
-    }
+    else
+        fail_unknown_statement(p, t);
 }
 
 static void
 parse_file(parser *p)
 {
     if (p->m->src.len > PARSE_MAX_BYTES)
-        fail_at(p, 0, "the file is larger than the cap of %d MiB", PARSE_MAX_BYTES >> 20);
+        fail_cap(p, 0, "the file is larger than the cap of %d MiB", PARSE_MAX_BYTES >> 20);
     advance(p);
     while (p->tok.kind != TOK_EOF)
         parse_statement(p);

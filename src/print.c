@@ -26,6 +26,14 @@ precedence(const term *t)
     }
 }
 
+/* A name or a whole number: what may stand unspaced around '/'. */
+static int
+is_atom(const term *t)
+{
+    return t->op == OP_SYM ||
+           (t->op == OP_CONST && mpz_cmp_ui(mpq_denref(t->value), 1) == 0);
+}
+
 static void
 print_const(text *out, const term *t)
 {
@@ -86,7 +94,11 @@ print_bare(text *out, const term *t)
     case OP_SYM: text_puts(out, t->sym->name); break;
     case OP_ADD: print_add(out, t); break;
     case OP_MUL: print_binary(out, t, " * ", PREC_PRODUCT); break;
-    case OP_DIV: print_binary(out, t, " / ", PREC_PRODUCT); break;
+    case OP_DIV:
+        /* 1/m, as a formula reads; spaces around anything longer */
+        print_binary(out, t, is_atom(t->args[0]) && is_atom(t->args[1]) ? "/" : " / ",
+                     PREC_PRODUCT);
+        break;
     case OP_MATMUL: print_binary(out, t, " @ ", PREC_PRODUCT); break;
     case OP_NEG:
         text_putc(out, '-');

@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "text.h"
+
 struct term_table {
     mem_pool *pool;
     term **buckets;
@@ -19,7 +21,7 @@ static const char *const op_names[OP_COUNT] = {
     [OP_NEG] = "neg",       [OP_EXP] = "exp",      [OP_LOG] = "log",
     [OP_TANH] = "tanh",     [OP_SIGMOID] = "sigmoid", [OP_RELU] = "relu",
     [OP_STEP] = "step",     [OP_SOFTMAX] = "softmax", [OP_MATMUL] = "matmul",
-    [OP_TRANSPOSE] = "transpose", [OP_SUM] = "sum",
+    [OP_TRANSPOSE] = "transpose", [OP_SUM] = "sum", [OP_BROADCAST] = "broadcast",
 };
 
 const char *
@@ -76,12 +78,28 @@ hash_mpz(uint32_t h, const mpz_t z)
     return h;
 }
 
+/* A term's identity is its operation, aux, keepdims, arguments, symbol and
+   value; the shape follows from those, except for a broadcast, whose target
+   shape is part of its identity. */
+static uint32_t
+hash_shape(uint32_t h, const shape *s)
+{
+    h = mix(h, (uint64_t)s->rank);
+    for (int i = 0; i < s->rank; i++) {
+        h = mix(h, (uint64_t)(uintptr_t)s->d[i].sym);
+        h = mix(h, (uint64_t)s->d[i].n);
+    }
+    return h;
+}
+
 static uint32_t
 hash_of(term_op op, int aux, int keepdims, const term *const *args, unsigned nargs,
-        const symbol *sym, const mpq_t *value)
+        const symbol *sym, const mpq_t *value, const shape *shape)
 {
     uint32_t h = 2166136261u;
     h = mix(h, (uint64_t)op);
+    if (op == OP_BROADCAST)
+        h = hash_shape(h, shape);
     h = mix(h, (uint64_t)(int64_t)aux);
     h = mix(h, (uint64_t)keepdims);
     for (unsigned i = 0; i < nargs; i++)
@@ -97,10 +115,12 @@ hash_of(term_op op, int aux, int keepdims, const term *const *args, unsigned nar
 
 static int
 same(const term *t, term_op op, int aux, int keepdims, const term *const *args, unsigned nargs,
-     const symbol *sym, const mpq_t *value)
+     const symbol *sym, const mpq_t *value, const shape *shape)
 {
     if (t->op != op || t->aux != aux || t->keepdims != keepdims || t->nargs != nargs ||
         t->sym != sym)
+        return 0;
+    if (op == OP_BROADCAST && !shape_equal(&t->shape, shape))
         return 0;
     for (unsigned i = 0; i < nargs; i++)
         if (t->args[i] != args[i])
@@ -145,9 +165,9 @@ static const term *
 intern(term_table *tab, term_op op, int aux, int keepdims, const term *const *args,
        unsigned nargs, const symbol *sym, const mpq_t *value, const shape *shape)
 {
-    uint32_t h = hash_of(op, aux, keepdims, args, nargs, sym, value);
+    uint32_t h = hash_of(op, aux, keepdims, args, nargs, sym, value, shape);
     for (term *t = tab->buckets[h & (tab->nbuckets - 1)]; t != NULL; t = t->chain)
-        if (t->hash == h && same(t, op, aux, keepdims, args, nargs, sym, value))
+        if (t->hash == h && same(t, op, aux, keepdims, args, nargs, sym, value, shape))
             return t;
     if (value != NULL)
         reserve_constant(tab);
@@ -259,6 +279,30 @@ result_shape(shape *out, term_op op, int aux, int keepdims, const term *const *a
         *out = args[0]->shape;
         return 1;
     }
+}
+
+const term *
+term_broadcast(term_table *tab, const term *arg, const shape *to, int axis, char *why)
+{
+    shape back;
+    int ok;
+    if (axis >= 0) /* summing TO over AXIS must give ARG's shape back */
+        ok = axis < to->rank && shape_sum(&back, to, axis, arg->shape.rank == to->rank, why) &&
+             shape_equal(&back, &arg->shape);
+    else /* NumPy broadcasting of ARG with TO must give TO */
+        ok = shape_broadcast(&back, &arg->shape, to, "broadcast to", why) &&
+             shape_equal(&back, to);
+    if (!ok) {
+        text t;
+        text_init(&t, tab->pool);
+        shape_print(&t, &arg->shape);
+        text_puts(&t, " cannot be broadcast to ");
+        shape_print(&t, to);
+        snprintf(why, SHAPE_WHY, "%s", text_str(&t));
+        mem_release(tab->pool, t.s);
+        return NULL;
+    }
+    return intern(tab, OP_BROADCAST, axis, 0, &arg, 1, NULL, NULL, to);
 }
 
 const term *

@@ -61,6 +61,9 @@ typedef enum term_op {
     OP_MATMUL,
     OP_TRANSPOSE,
     OP_SUM, /* aux: axis (0, 1) or -1 for all; keepdims in flags */
+    OP_BROADCAST, /* args[0] repeated to this term's shape; aux: the axis a
+                     sum without keepdims removed (0, 1), or -1 for NumPy's
+                     alignment on the right. Adjoints of sums produce it. */
     OP_COUNT
 } term_op;
 
@@ -95,6 +98,11 @@ const term *term_make(term_table *tab, term_op op, int aux, int keepdims, const 
 const term *term_const(term_table *tab, const mpq_t value);
 const term *term_const_si(term_table *tab, long num, unsigned long den);
 const term *term_symbol(term_table *tab, const symbol *sym);
+/* ARG repeated to shape TO: the inverse of a sum over AXIS (or of NumPy's
+   implicit broadcast with AXIS -1). NULL with the reason in WHY when ARG
+   cannot be broadcast to TO. */
+const term *term_broadcast(term_table *tab, const term *arg, const shape *to, int axis,
+                           char *why);
 
 /* The name an operation is written with ("add", "sigmoid", ...). */
 const char *term_op_name(term_op op);

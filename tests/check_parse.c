@@ -1,0 +1,404 @@
+/* check_parse.c: the parser on every construct, NumPy spellings, and the round trip. */
+#include <check.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "derivcheck.h"
+#include "parse.h"
+#include "print.h"
+
+static mem_pool *err_pool;
+static dc_error err;
+
+static void
+setup(void)
+{
+    err_pool = mem_pool_new();
+    memset(&err, 0, sizeof err);
+}
+
+static void
+teardown(void)
+{
+    mem_pool_free(err_pool);
+}
+
+static model *
+parse_text(const char *textp)
+{
+    source src = {"test.dc", textp, strlen(textp)};
+    model *m = parse_model(&src, &err, err_pool);
+    ck_assert_msg(m != NULL, "parse failed: %s", m ? "" : err.formatted);
+    return m;
+}
+
+static const symbol *
+lookup(const model *m, const char *name)
+{
+    const symbol *s = model_lookup(m, name, strlen(name));
+    ck_assert_msg(s != NULL, "no symbol '%s'", name);
+    return s;
+}
+
+static const term *
+def(const model *m, const char *name)
+{
+    return lookup(m, name)->definition;
+}
+
+static const char spec_example[] =
+    "# Ng's one-hidden-layer network, binary output\n"
+    "dims n_x = 2, n_h = 4, n_y = 1   # symbolic sizes\n"
+    "batch m = 8\n"
+    "\n"
+    "input X[n_x, m]\n"
+    "label Y[n_y, m] binary\n"
+    "param W1[n_h, n_x], b1[n_h, 1]\n"
+    "param W2[n_y, n_h], b2[n_y, 1]\n"
+    "\n"
+    "Z1 = W1 @ X + b1\n"
+    "A1 = tanh(Z1)\n"
+    "Z2 = W2 @ A1 + b2\n"
+    "A2 = sigmoid(Z2)\n"
+    "loss J = -1/m * sum(Y * log(A2) + (1 - Y) * log(1 - A2))\n"
+    "\n"
+    "convention auto\n"
+    "dZ2 = A2 - Y\n"
+    "dW2 = 1/m * dZ2 @ A1.T\n"
+    "db2 = 1/m * np.sum(dZ2, axis=1, keepdims=True)\n"
+    "dZ1 = W2.T @ dZ2 * (1 - np.power(A1, 2))\n"
+    "dW1 = 1/m * np.dot(dZ1, X.T)\n"
+    "db1 = 1/m * np.sum(dZ1, axis=1, keepdims=True)\n";
+
+START_TEST(spec_example_declarations)
+{
+    model *m = parse_text(spec_example);
+    ck_assert_int_eq(lookup(m, "n_x")->kind, SYM_DIM);
+    ck_assert_int_eq(lookup(m, "n_h")->value, 4);
+    ck_assert_ptr_eq(m->batch, lookup(m, "m"));
+    ck_assert_int_eq(m->batch->value, 8);
+    ck_assert_int_eq(lookup(m, "X")->kind, SYM_INPUT);
+    ck_assert_int_eq(lookup(m, "Y")->kind, SYM_LABEL);
+    ck_assert_int_eq(lookup(m, "Y")->label, LABEL_BINARY);
+    ck_assert_int_eq(lookup(m, "b1")->kind, SYM_PARAM);
+    ck_assert_ptr_eq(lookup(m, "b1")->shape.d[0].sym, lookup(m, "n_h"));
+    ck_assert_int_eq(lookup(m, "b1")->shape.d[1].n, 1);
+    ck_assert_ptr_eq(m->loss, lookup(m, "J"));
+    ck_assert_int_eq(m->loss->definition->shape.rank, 0);
+    ck_assert_int_eq(m->convention, CONVENTION_AUTO);
+    ck_assert_int_eq(m->convention_given, 1);
+    ck_assert_int_eq(lookup(m, "dW2")->kind, SYM_CLAIM);
+    ck_assert_ptr_eq(lookup(m, "dW2")->target, lookup(m, "W2"));
+    ck_assert_ptr_eq(lookup(m, "dZ1")->target, lookup(m, "Z1"));
+    /* a claim may use an earlier claim */
+    const term *dW2 = def(m, "dW2");
+    ck_assert_int_eq(dW2->op, OP_MATMUL);
+    ck_assert_ptr_eq(dW2->args[0]->args[1]->sym, lookup(m, "dZ2"));
+    /* shapes of claims follow NumPy: keepdims keeps [n_h, 1] */
+    ck_assert_int_eq(def(m, "db1")->shape.rank, 2);
+    ck_assert_ptr_eq(def(m, "db1")->shape.d[0].sym, lookup(m, "n_h"));
+    model_free(m);
+}
+END_TEST
+
+/* Each pair of definitions is one NumPy spelling and its normal form, which
+   must give the very same term. */
+static const char spellings[] =
+    "dims n = 3, k = 2\n"
+    "batch m = 4\n"
+    "input X[n, m]\n"
+    "param W[k, n], b[k, 1]\n"
+    "Z = W @ X + b\n"
+    "a1 = np.dot(W, X)\n            b1_ = W @ X\n"
+    "a2 = W.dot(X)\n                b2_ = W @ X\n"
+    "a3 = np.matmul(W, X)\n         b3_ = W @ X\n"
+    "a4 = np.multiply(Z, Z)\n       b4_ = Z * Z\n"
+    "a5 = np.power(Z, 2)\n          b5_ = Z ^ 2\n"
+    "a6 = Z ** 2\n                  b6_ = Z ^ 2\n"
+    "a7 = np.square(Z)\n            b7_ = Z ^ 2\n"
+    "a8 = np.transpose(Z)\n         b8_ = Z.T\n"
+    "a9 = np.sum(Z, axis=1, keepdims=True)\n  b9_ = Z.sum(axis=1, keepdims=True)\n"
+    "a10 = np.sum(Z, 1, keepdims=True)\n      b10_ = sum(Z, axis=-1, keepdims=True)\n"
+    "a11 = 1./m * Z\n               b11_ = 1/m * Z\n"
+    "a12 = 0.5 * Z\n                b12_ = 1/2 * Z\n"
+    "a13 = np.maximum(0, Z)\n       b13_ = relu(Z)\n"
+    "a14 = np.maximum(Z, 0)\n       b14_ = relu(Z)\n"
+    "a15 = (0 < Z)\n                b15_ = (Z > 0)\n"
+    "a16 = -Z ** 2\n                b16_ = -(Z ^ 2)\n"
+    "a17 = Z + Z * Z\n              b17_ = Z + (Z * Z)\n"
+    "a18 = Z - Z - Z\n              b18_ = (Z - Z) - Z\n"
+    "a19 = Z ** 3 ** 2\n            b19_ = Z ^ (3 ^ 2)\n"
+    "a20 = np.divide(Z, 2)\n        b20_ = Z / 2\n"
+    "a21 = 2.5e-1 * Z\n             b21_ = 1/4 * Z\n"
+    "a22 = np.sum(Z, axis=None)\n   b22_ = sum(Z)\n"
+    "a23 = softmax(Z)\n             b23_ = softmax(Z, axis=0)\n"
+    "a24 = np.exp(Z) / np.sum(np.exp(Z), axis=0)\n  b24_ = exp(Z) / sum(exp(Z), axis=0)\n"
+    "a25 = (Z\n  + b)\n             b25_ = Z + b\n"
+    "a26 = Z - 3\n                  b26_ = Z + -3\n"
+    "a27 = +Z\n                     b27_ = Z\n"
+    "loss J = sum(Z)\n";
+
+START_TEST(numpy_spellings_give_one_term)
+{
+    /* the statements above are two per line: split them */
+    char *copy = strdup(spellings);
+    for (char *p = copy; (p = strstr(p, "            ")) != NULL;)
+        *p = '\n';
+    for (char *p = copy; *p; p++)
+        if (p[0] == '\n' && p[1] == ' ')
+            p[1] = '\n';
+    model *m = parse_text(copy);
+    for (int i = 1; i <= 27; i++) {
+        char a[8], b[8];
+        snprintf(a, sizeof a, "a%d", i);
+        snprintf(b, sizeof b, "b%d_", i);
+        ck_assert_msg(def(m, a) == def(m, b), "%s and %s differ", a, b);
+    }
+    /* and different things stay different */
+    ck_assert_ptr_ne(def(m, "a9"), def(m, "a22"));
+    ck_assert_ptr_ne(def(m, "a15"), def(m, "a13"));
+    model_free(m);
+    free(copy);
+}
+END_TEST
+
+START_TEST(comparisons_and_non_strict_steps)
+{
+    model *m = parse_text("dims n\nbatch m\ninput X[n, m]\n"
+                          "a = (X >= 0)\nb = (0 <= X)\nc = (X > 0)\nloss J = sum(X)\n");
+    ck_assert_ptr_eq(def(m, "a"), def(m, "b"));
+    ck_assert_ptr_ne(def(m, "a"), def(m, "c"));
+    ck_assert_int_eq(def(m, "a")->op, OP_STEP);
+    ck_assert_int_eq(def(m, "a")->aux, 1);
+    model_free(m);
+}
+END_TEST
+
+START_TEST(per_example_notation_and_defaults)
+{
+    model *m = parse_text("dims n_x, n_y\nbatch 1\ninput x[n_x, 1]\nlabel y[n_y, 1]\n"
+                          "param w[n_y, n_x]\nparam c\n"
+                          "a = sigmoid(w @ x + c)\nloss J = -sum(y * log(a))\n");
+    ck_assert_int_eq(m->batch_is_one, 1);
+    ck_assert_ptr_null(m->batch);
+    ck_assert_int_eq(lookup(m, "n_x")->value, 0);
+    ck_assert_int_eq(lookup(m, "y")->label, LABEL_ANY);
+    ck_assert_int_eq(lookup(m, "c")->shape.rank, 0);
+    ck_assert_int_eq(m->convention, CONVENTION_AUTO);
+    ck_assert_int_eq(m->convention_given, 0);
+    model_free(m);
+}
+END_TEST
+
+START_TEST(exact_rational_literals)
+{
+    model *m = parse_text("dims n\nbatch m\ninput X[n, m]\n"
+                          "a = 0.125 * X\nb = 1e-3 * X\nc = 12.50 * X\nloss J = sum(X)\n");
+    mpq_t q;
+    mpq_init(q);
+    mpq_set_si(q, 1, 8);
+    ck_assert(mpq_equal(def(m, "a")->args[0]->value, q));
+    mpq_set_si(q, 1, 1000);
+    ck_assert(mpq_equal(def(m, "b")->args[0]->value, q));
+    mpq_set_si(q, 25, 2);
+    ck_assert(mpq_equal(def(m, "c")->args[0]->value, q));
+    mpq_clear(q);
+    model_free(m);
+}
+END_TEST
+
+START_TEST(dump_of_a_small_model)
+{
+    /* the normal form, written by hand from the language reference */
+    model *m = parse_text("dims n_x=2,n_y=1\nbatch m=8\ninput X[n_x,m]\n"
+                          "label Y[n_y, m] onehot\nparam W[n_y,n_x], b[n_y,1]\n"
+                          "Z = np.dot(W,X)+b\nA = np.exp(Z)/np.sum(np.exp(Z),axis=0,keepdims=True)\n"
+                          "loss J = -1./m*np.sum(Y*np.log(A))\nconvention deferred\n"
+                          "dZ = A-Y\ndW = 1./m*dZ.dot(X.T)\n");
+    text t;
+    text_init(&t, err_pool);
+    print_model(&t, m);
+    ck_assert_str_eq(text_str(&t),
+                     "dims n_x = 2, n_y = 1\n"
+                     "batch m = 8\n"
+                     "input X[n_x, m]\n"
+                     "label Y[n_y, m] onehot\n"
+                     "param W[n_y, n_x]\n"
+                     "param b[n_y, 1]\n"
+                     "Z = W @ X + b                             # [n_y, m]\n"
+                     "A = exp(Z) / sum(exp(Z), axis=0, keepdims=True)  # [n_y, m]\n"
+                     "loss J = -1/m * sum(Y * log(A))           # scalar\n"
+                     "convention deferred\n"
+                     "dZ = A - Y                                # [n_y, m]\n"
+                     "dW = 1/m * (dZ @ X.T)                     # [n_y, n_x]\n");
+    model_free(m);
+}
+END_TEST
+
+/* Structural equality across two models: same operations, same constants,
+   symbols with the same names and shapes. */
+static int
+same_term(const term *a, const term *b)
+{
+    if (a->op != b->op || a->aux != b->aux || a->keepdims != b->keepdims ||
+        a->nargs != b->nargs || a->shape.rank != b->shape.rank)
+        return 0;
+    if (a->op == OP_CONST)
+        return mpq_equal(a->value, b->value);
+    if (a->op == OP_SYM)
+        return strcmp(a->sym->name, b->sym->name) == 0;
+    for (unsigned i = 0; i < a->nargs; i++)
+        if (!same_term(a->args[i], b->args[i]))
+            return 0;
+    return 1;
+}
+
+/* Parse PATH, print it, parse the print: the same symbols and the same
+   terms, and printing again gives the same text. */
+static void
+round_trip(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    ck_assert_msg(f != NULL, "cannot open %s", path);
+    char *buf = malloc(1 << 20);
+    size_t n = fread(buf, 1, (1 << 20) - 1, f);
+    fclose(f);
+    source src = {path, buf, n};
+    model *m1 = parse_model(&src, &err, err_pool);
+    ck_assert_msg(m1 != NULL, "%s: %s", path, m1 ? "" : err.formatted);
+    text t1;
+    text_init(&t1, err_pool);
+    print_model(&t1, m1);
+    source again = {"printed", text_str(&t1), t1.len};
+    model *m2 = parse_model(&again, &err, err_pool);
+    ck_assert_msg(m2 != NULL, "%s printed does not parse: %s\n%s", path,
+                  m2 ? "" : err.formatted, text_str(&t1));
+    ck_assert_uint_eq(m1->nsymbols, m2->nsymbols);
+    for (size_t i = 0; i < m1->nsymbols; i++) {
+        const symbol *s1 = m1->symbols[i];
+        const symbol *s2 = model_lookup(m2, s1->name, strlen(s1->name));
+        ck_assert_msg(s2 != NULL && s2->kind == s1->kind, "%s: '%s' lost", path, s1->name);
+        if (s1->definition != NULL)
+            ck_assert_msg(same_term(s1->definition, s2->definition), "%s: '%s' changed", path,
+                          s1->name);
+    }
+    text t2;
+    text_init(&t2, err_pool);
+    print_model(&t2, m2);
+    ck_assert_str_eq(text_str(&t1), text_str(&t2));
+    model_free(m1);
+    model_free(m2);
+    free(buf);
+}
+
+/* Round-trip every .dc file of DIR; returns how many. */
+static int
+round_trip_dir(const char *dir)
+{
+    DIR *d = opendir(dir);
+    ck_assert_msg(d != NULL, "cannot open %s", dir);
+    int count = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        size_t len = strlen(e->d_name);
+        if (len < 4 || strcmp(e->d_name + len - 3, ".dc") != 0)
+            continue;
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        round_trip(path);
+        count++;
+    }
+    closedir(d);
+    return count;
+}
+
+START_TEST(round_trip_good_files)
+{
+    ck_assert_int_ge(round_trip_dir(DC_TEST_DATADIR "/good"), 5);
+}
+END_TEST
+
+START_TEST(round_trip_builtin_models)
+{
+    ck_assert_int_ge(round_trip_dir(DC_RULES_DIR "/models"), 4);
+}
+END_TEST
+
+START_TEST(round_trip_spelling_model)
+{
+    source src = {"spec", spec_example, strlen(spec_example)};
+    model *m = parse_model(&src, &err, err_pool);
+    ck_assert_ptr_nonnull(m);
+    text t;
+    text_init(&t, err_pool);
+    print_model(&t, m);
+    /* the NumPy spellings are gone from the normal form */
+    ck_assert_ptr_null(strstr(text_str(&t), "np."));
+    ck_assert_ptr_nonnull(strstr(text_str(&t), "dZ1 = W2.T @ dZ2 * (1 - A1^2)"));
+    ck_assert_ptr_nonnull(strstr(text_str(&t), "db1 = 1/m * sum(dZ1, axis=1, keepdims=True)"));
+    model_free(m);
+}
+END_TEST
+
+START_TEST(failed_parse_leaves_no_model_and_a_placed_error)
+{
+    const char *textp = "dims n\nbatch m\ninput X[n, m]\nZ = X + Q\n";
+    source src = {"x.dc", textp, strlen(textp)};
+    ck_assert_ptr_null(parse_model(&src, &err, err_pool));
+    ck_assert_int_eq(err.status, DC_EINPUT);
+    ck_assert_int_eq(err.line, 4);
+    ck_assert_int_eq(err.column, 9);
+    ck_assert_str_eq(err.message, "undefined name 'Q'");
+    ck_assert_str_eq(err.formatted, "x.dc:4:9: error: undefined name 'Q'\n"
+                                    "     4 | Z = X + Q\n"
+                                    "       |         ^\n");
+}
+END_TEST
+
+START_TEST(allocation_failure_anywhere_is_an_error_value)
+{
+    /* fail the n-th allocation for every n until a parse goes through: each
+       failure must come back as DC_ENOMEM, with nothing leaked (ASan) */
+    int failures = 0;
+    for (long n = 1; n < 100000; n++) {
+        mem_fail_after(n);
+        source src = {"spec", spec_example, strlen(spec_example)};
+        model *m = parse_model(&src, &err, err_pool);
+        mem_fail_after(0);
+        if (m != NULL) {
+            model_free(m);
+            break;
+        }
+        ck_assert_int_eq(err.status, DC_ENOMEM);
+        failures++;
+    }
+    ck_assert_int_gt(failures, 10);
+}
+END_TEST
+
+int
+main(void)
+{
+    Suite *s = suite_create("parse");
+    TCase *tc = tcase_create("parse");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, spec_example_declarations);
+    tcase_add_test(tc, numpy_spellings_give_one_term);
+    tcase_add_test(tc, comparisons_and_non_strict_steps);
+    tcase_add_test(tc, per_example_notation_and_defaults);
+    tcase_add_test(tc, exact_rational_literals);
+    tcase_add_test(tc, dump_of_a_small_model);
+    tcase_add_test(tc, round_trip_good_files);
+    tcase_add_test(tc, round_trip_builtin_models);
+    tcase_add_test(tc, round_trip_spelling_model);
+    tcase_add_test(tc, failed_parse_leaves_no_model_and_a_placed_error);
+    tcase_add_test(tc, allocation_failure_anywhere_is_an_error_value);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -1,0 +1,221 @@
+/* check_term.c: hash-consing of terms and the shape of every operator. */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "term.h"
+
+static mem_pool *pool;
+static term_table *tab;
+static symbol n_x = {.name = "n_x", .kind = SYM_DIM};
+static symbol n_h = {.name = "n_h", .kind = SYM_DIM};
+static symbol n_y = {.name = "n_y", .kind = SYM_DIM, .value = 1};
+static symbol m = {.name = "m", .kind = SYM_BATCH};
+
+static void
+setup(void)
+{
+    pool = mem_pool_new();
+    tab = term_table_new(pool);
+}
+
+static void
+teardown(void)
+{
+    term_table_free(tab);
+    mem_pool_free(pool);
+}
+
+/* A matrix-valued input symbol of the given shape. */
+static const term *
+matrix(const char *name, dim rows, dim cols)
+{
+    symbol *s = mem_zalloc(pool, sizeof *s);
+    s->name = name;
+    s->kind = SYM_INPUT;
+    s->shape.rank = 2;
+    s->shape.d[0] = rows;
+    s->shape.d[1] = cols;
+    return term_symbol(tab, s);
+}
+
+static const term *
+vector(const char *name, dim n)
+{
+    symbol *s = mem_zalloc(pool, sizeof *s);
+    s->name = name;
+    s->kind = SYM_INPUT;
+    s->shape.rank = 1;
+    s->shape.d[0] = n;
+    return term_symbol(tab, s);
+}
+
+static const term *
+op2(term_op op, const term *a, const term *b, char *why)
+{
+    const term *args[2] = {a, b};
+    return term_make(tab, op, 0, 0, args, 2, why);
+}
+
+static const term *
+op1(term_op op, int aux, int keepdims, const term *a, char *why)
+{
+    return term_make(tab, op, aux, keepdims, &a, 1, why);
+}
+
+/* Assert that T has shape S, printed as the reference spelling. */
+static void
+assert_shape(const term *t, const char *expected)
+{
+    ck_assert_ptr_nonnull(t);
+    text out;
+    text_init(&out, pool);
+    shape_print(&out, &t->shape);
+    ck_assert_str_eq(text_str(&out), expected);
+}
+
+static dim D(symbol *s) { return dim_symbol(s); }
+
+START_TEST(equal_terms_are_one_pointer)
+{
+    char why[SHAPE_WHY];
+    const term *X = matrix("X", D(&n_x), D(&m));
+    const term *W = matrix("W", D(&n_h), D(&n_x));
+    const term *a = op2(OP_MATMUL, W, X, why);
+    const term *b = op2(OP_MATMUL, W, X, why);
+    ck_assert_ptr_eq(a, b);
+    ck_assert_ptr_eq(op1(OP_TANH, 0, 0, a, why), op1(OP_TANH, 0, 0, b, why));
+    ck_assert_ptr_ne(op1(OP_TANH, 0, 0, a, why), op1(OP_SIGMOID, 0, 0, a, why));
+    /* the axis and keepdims are part of a term's identity */
+    ck_assert_ptr_ne(op1(OP_SUM, 0, 0, a, why), op1(OP_SUM, 1, 0, a, why));
+    ck_assert_ptr_ne(op1(OP_SUM, 1, 1, a, why), op1(OP_SUM, 1, 0, a, why));
+    size_t before = term_table_count(tab);
+    op2(OP_MATMUL, W, X, why);
+    ck_assert_uint_eq(term_table_count(tab), before);
+}
+END_TEST
+
+START_TEST(constants_are_canonical_rationals)
+{
+    char why[SHAPE_WHY];
+    ck_assert_ptr_eq(term_const_si(tab, 1, 2), term_const_si(tab, 2, 4));
+    ck_assert_ptr_eq(term_const_si(tab, -3, 6), term_const_si(tab, -1, 2));
+    ck_assert_ptr_ne(term_const_si(tab, 1, 2), term_const_si(tab, -1, 2));
+    /* -c and c1/c2 fold, so a literal is one term however it is written */
+    ck_assert_ptr_eq(op1(OP_NEG, 0, 0, term_const_si(tab, 1, 3), why),
+                     term_const_si(tab, -1, 3));
+    ck_assert_ptr_eq(op2(OP_DIV, term_const_si(tab, 1, 1), term_const_si(tab, 4, 1), why),
+                     term_const_si(tab, 1, 4));
+    /* division by the constant 0 is kept as written, not folded */
+    const term *z = op2(OP_DIV, term_const_si(tab, 1, 1), term_const_si(tab, 0, 1), why);
+    ck_assert_int_eq(z->op, OP_DIV);
+    /* big numbers hash and compare by value */
+    mpq_t big;
+    mpq_init(big);
+    mpq_set_str(big, "123456789012345678901234567890/7", 10);
+    mpq_canonicalize(big);
+    const term *b1 = term_const(tab, big);
+    mpq_set_str(big, "246913578024691357802469135780/14", 10);
+    mpq_canonicalize(big);
+    ck_assert_ptr_eq(term_const(tab, big), b1);
+    mpq_clear(big);
+}
+END_TEST
+
+START_TEST(matmul_shapes)
+{
+    char why[SHAPE_WHY];
+    const term *W2 = matrix("W2", D(&n_y), D(&n_h));
+    const term *A1 = matrix("A1", D(&n_h), D(&m));
+    const term *Y = matrix("Y", D(&n_y), D(&m));
+    assert_shape(op2(OP_MATMUL, W2, A1, why), "[n_y, m]");
+    ck_assert_ptr_null(op2(OP_MATMUL, W2, Y, why));
+    ck_assert_str_eq(why, "[n_y, n_h] @ [n_y, m]: inner dims n_h and n_y differ");
+    const term *v = vector("v", D(&n_h));
+    assert_shape(op2(OP_MATMUL, v, A1, why), "[m]");
+    assert_shape(op2(OP_MATMUL, W2, v, why), "[n_y]");
+    assert_shape(op2(OP_MATMUL, v, v, why), "scalar");
+    ck_assert_ptr_null(op2(OP_MATMUL, term_const_si(tab, 2, 1), A1, why));
+    ck_assert_str_eq(why, "scalar @ [n_h, m]: matrix product of a scalar (use * to scale)");
+}
+END_TEST
+
+START_TEST(broadcasting_over_symbolic_dims)
+{
+    char why[SHAPE_WHY];
+    const term *Z = matrix("Z", D(&n_h), D(&m));
+    const term *b = matrix("b", D(&n_h), dim_literal(1));
+    const term *row = matrix("r", dim_literal(1), D(&m));
+    const term *c = term_const_si(tab, 1, 1);
+    assert_shape(op2(OP_ADD, Z, b, why), "[n_h, m]");
+    assert_shape(op2(OP_ADD, b, Z, why), "[n_h, m]");
+    assert_shape(op2(OP_MUL, b, row, why), "[n_h, m]");
+    assert_shape(op2(OP_DIV, c, Z, why), "[n_h, m]");
+    assert_shape(op2(OP_POW, Z, term_const_si(tab, 2, 1), why), "[n_h, m]");
+    /* a 1-D [m] lines up with the trailing axis */
+    assert_shape(op2(OP_ADD, Z, vector("u", D(&m)), why), "[n_h, m]");
+    ck_assert_ptr_null(op2(OP_ADD, Z, vector("w", D(&n_h)), why));
+    ck_assert_str_eq(why, "[n_h, m] + [n_h]: dims m and n_h cannot broadcast");
+    /* n_y is symbolic: it never broadcasts, whatever its numeric seed (1) */
+    const term *Y = matrix("Y", D(&n_y), D(&m));
+    ck_assert_ptr_null(op2(OP_ADD, Y, Z, why));
+    ck_assert_str_eq(why, "[n_y, m] + [n_h, m]: dims n_y and n_h cannot broadcast");
+    assert_shape(op2(OP_ADD, Y, row, why), "[n_y, m]");
+    ck_assert_ptr_null(op2(OP_MUL, matrix("by", D(&n_y), dim_literal(1)), b, why));
+    ck_assert_str_eq(why, "[n_y, 1] * [n_h, 1]: dims n_y and n_h cannot broadcast");
+    /* comparisons broadcast too */
+    const term *args[2] = {Z, term_const_si(tab, 0, 1)};
+    assert_shape(term_make(tab, OP_STEP, 0, 0, args, 2, why), "[n_h, m]");
+}
+END_TEST
+
+START_TEST(transpose_sum_softmax_shapes)
+{
+    char why[SHAPE_WHY];
+    const term *Z = matrix("Z", D(&n_h), D(&m));
+    assert_shape(op1(OP_TRANSPOSE, 0, 0, Z, why), "[m, n_h]");
+    assert_shape(op1(OP_TRANSPOSE, 0, 0, vector("v", D(&n_h)), why), "[n_h]");
+    assert_shape(op1(OP_SUM, -1, 0, Z, why), "scalar");
+    assert_shape(op1(OP_SUM, -1, 1, Z, why), "[1, 1]");
+    assert_shape(op1(OP_SUM, 0, 0, Z, why), "[m]");
+    assert_shape(op1(OP_SUM, 0, 1, Z, why), "[1, m]");
+    assert_shape(op1(OP_SUM, 1, 0, Z, why), "[n_h]");
+    assert_shape(op1(OP_SUM, 1, 1, Z, why), "[n_h, 1]");
+    const term *v = op1(OP_SUM, 1, 0, Z, why);
+    assert_shape(op1(OP_SUM, 0, 0, v, why), "scalar");
+    ck_assert_ptr_null(op1(OP_SUM, 1, 0, v, why));
+    ck_assert_str_eq(why, "sum over axis 1 of [n_h]: the axis is out of bounds");
+    assert_shape(op1(OP_SOFTMAX, 0, 0, Z, why), "[n_h, m]");
+    assert_shape(op1(OP_EXP, 0, 0, Z, why), "[n_h, m]");
+    assert_shape(op1(OP_RELU, 0, 0, Z, why), "[n_h, m]");
+    assert_shape(op1(OP_NEG, 0, 0, Z, why), "[n_h, m]");
+}
+END_TEST
+
+START_TEST(dims_used_as_values_are_scalars)
+{
+    const term *mt = term_symbol(tab, &m);
+    assert_shape(mt, "scalar");
+    ck_assert_ptr_eq(mt, term_symbol(tab, &m));
+}
+END_TEST
+
+int
+main(void)
+{
+    Suite *s = suite_create("term");
+    TCase *tc = tcase_create("terms");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, equal_terms_are_one_pointer);
+    tcase_add_test(tc, constants_are_canonical_rationals);
+    tcase_add_test(tc, matmul_shapes);
+    tcase_add_test(tc, broadcasting_over_symbolic_dims);
+    tcase_add_test(tc, transpose_sum_softmax_shapes);
+    tcase_add_test(tc, dims_used_as_values_are_scalars);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -1,0 +1,117 @@
+#!/bin/sh
+# cli.sh: end-to-end tests of the derivcheck program: exit statuses, messages, files.
+# Environment (set by make check): DERIVCHECK, DC_TEST_DATADIR, DC_RULES_DIR.
+set -u
+
+: "${DERIVCHECK:?}" "${DC_TEST_DATADIR:?}" "${DC_RULES_DIR:?}"
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/dc-cli.XXXXXX") || exit 99
+trap 'rm -rf "$tmp"' EXIT
+failures=0
+count=0
+
+fail() {
+    echo "FAIL: $*"
+    failures=$((failures + 1))
+}
+
+# run EXPECTED_STATUS ARGS...: run the program, keep stdout and stderr in
+# $tmp/out and $tmp/err, and check the exact exit status.
+run() {
+    want=$1
+    shift
+    count=$((count + 1))
+    "$DERIVCHECK" "$@" >"$tmp/out" 2>"$tmp/err"
+    got=$?
+    if [ "$got" != "$want" ]; then
+        fail "derivcheck $* exited $got, expected $want"
+        sed 's/^/  stderr: /' "$tmp/err"
+    fi
+}
+
+# has FILE TEXT: FILE contains the fixed string TEXT.
+has() {
+    grep -qF -- "$2" "$1" || fail "$1 lacks '$2' ($(head -c 300 "$1"))"
+}
+
+lacks() {
+    if grep -qF -- "$2" "$1"; then fail "$1 has '$2'"; fi
+}
+
+# --version and --help, GNU style
+run 0 --version
+has "$tmp/out" "derivcheck 0.1.0"
+run 0 --help
+has "$tmp/out" "Usage: derivcheck COMMAND"
+has "$tmp/out" "parse"
+has "$tmp/out" "models"
+run 0 parse --help
+has "$tmp/out" "Usage: derivcheck parse [OPTION]... FILE|MODEL"
+run 2
+has "$tmp/err" "no command given"
+run 2 frobnicate
+has "$tmp/err" "unknown command 'frobnicate'"
+run 2 parse --no-such-option sigmoid
+has "$tmp/err" "unknown or incomplete option '--no-such-option'"
+run 2 parse
+has "$tmp/err" "parse takes one FILE or MODEL"
+run 2 parse -o
+has "$tmp/err" "option '-o' needs an argument"
+
+# the built-in models, found in the source tree when uninstalled
+run 0 models
+printf 'logistic\nrelu3\nsigmoid\nsoftmax\n' >"$tmp/models.expected"
+cmp -s "$tmp/out" "$tmp/models.expected" || fail "models listed $(cat "$tmp/out")"
+run 0 parse sigmoid
+has "$tmp/out" "A2 = sigmoid(Z2)"
+has "$tmp/out" "loss J = -1/m * sum(Y * log(A2) + (1 - Y) * log(1 - A2))"
+has "$tmp/out" "Z1 = W1 @ X + b1                          # [n_h, m]"
+run 0 parse softmax
+has "$tmp/out" "A2 = softmax(Z2, axis=0)"
+has "$tmp/out" "label Y[n_y, m] onehot"
+
+# a file is parsed as given, with NumPy spellings normalised
+run 0 parse "$DC_TEST_DATADIR/good/numpy-pasted.dc"
+has "$tmp/out" "dZ1 = W2.T @ dZ2 * (1 - A1^2)"
+has "$tmp/out" "db1 = 1/m * sum(dZ1, axis=1, keepdims=True)"
+lacks "$tmp/out" "np."
+# -q: nothing but the status
+run 0 -q parse sigmoid
+[ -s "$tmp/out" ] && fail "-q printed something"
+
+# input errors: file:line:col, the line, a caret, exit status 2
+printf 'dims n = 2\nbatch m = 4\ninput X[n, m]\nZ = X @ X\nloss J = sum(Z)\n' >"$tmp/shape.dc"
+run 2 parse "$tmp/shape.dc"
+has "$tmp/err" "$tmp/shape.dc:4:7: error: [n, m] @ [n, m]: inner dims m and n differ"
+has "$tmp/err" "    4 | Z = X @ X"
+has "$tmp/err" "      |       ^"
+[ -s "$tmp/out" ] && fail "a failed parse printed a model"
+run 2 parse "$tmp/no-such-file.dc"
+has "$tmp/err" "derivcheck: error: cannot read '$tmp/no-such-file.dc': No such file or directory"
+run 2 parse no_such_model
+has "$tmp/err" "'no_such_model' is neither a file nor a built-in model"
+
+# -o writes the whole file, and a failed run leaves the old one untouched
+run 0 parse sigmoid -o "$tmp/dump.dc"
+has "$tmp/dump.dc" "A2 = sigmoid(Z2)"
+run 0 parse "$tmp/dump.dc"
+echo "old content" >"$tmp/keep.txt"
+run 2 parse "$tmp/shape.dc" -o "$tmp/keep.txt"
+has "$tmp/keep.txt" "old content"
+[ "$(ls "$tmp" | grep -c 'keep.txt.')" = 0 ] || fail "a temporary output file was left behind"
+
+# --rules and DERIVCHECK_RULES choose where models come from; --rules wins
+mkdir -p "$tmp/rules/models" "$tmp/other/models"
+cp "$DC_RULES_DIR/models/logistic.dc" "$tmp/rules/models/mine.dc"
+cp "$DC_RULES_DIR/models/logistic.dc" "$tmp/other/models/theirs.dc"
+run 0 --rules "$tmp/rules" models
+has "$tmp/out" "mine"
+lacks "$tmp/out" "sigmoid"
+DERIVCHECK_RULES="$tmp/other" run 0 models
+has "$tmp/out" "theirs"
+DERIVCHECK_RULES="$tmp/other" run 0 --rules "$tmp/rules" parse mine
+has "$tmp/out" "A = sigmoid(Z)"
+run 2 --rules "$tmp/nowhere" models
+has "$tmp/err" "cannot read the models folder '$tmp/nowhere/models'"
+
+echo "$count runs, $failures failures"
+[ "$failures" = 0 ]
