@@ -8,9 +8,11 @@ model_new(mem_pool *pool)
 {
     model *m = mem_zalloc(pool, sizeof *m);
     m->pool = pool;
-    m->terms = term_table_new(pool);
     m->index_size = 64;
     m->index = mem_zalloc(pool, m->index_size * sizeof *m->index);
+    /* last: the table holds GMP numbers that only model_free clears, and a
+       failed allocation after it would leave no model to free them */
+    m->terms = term_table_new(pool);
     return m;
 }
 

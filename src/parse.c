@@ -11,7 +11,9 @@
 #include "lex.h"
 
 typedef struct parser {
-    model *m;
+    model *m;          /* where names are declared and terms built */
+    const source *src; /* the text being parsed */
+    int rule_mode;     /* a rule file: unknown names are pattern variables */
     lexer lx;
     token tok;         /* the current token */
     token prev;        /* the one before it */
@@ -32,7 +34,7 @@ fail_at(parser *p, size_t offset, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    error_vat(p->err, p->err_pool, &p->m->src, offset, fmt, ap);
+    error_vat(p->err, p->err_pool, p->src, offset, fmt, ap);
     va_end(ap);
     longjmp(p->fail, 1);
 }
@@ -41,7 +43,7 @@ static int
 line_of(parser *p, size_t offset)
 {
     int line, col;
-    source_position(&p->m->src, offset, &line, &col);
+    source_position(p->src, offset, &line, &col);
     return line;
 }
 
@@ -54,7 +56,7 @@ fail_cap(parser *p, size_t offset, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    error_vat(p->err, p->err_pool, &p->m->src, offset, fmt, ap);
+    error_vat(p->err, p->err_pool, p->src, offset, fmt, ap);
     va_end(ap);
     p->err->status = DC_ELIMIT;
     longjmp(p->fail, 1);
@@ -64,7 +66,7 @@ static const char *
 tok_text(parser *p, token t, char *buf, size_t size)
 {
     size_t n = t.len < size - 1 ? t.len : size - 1;
-    memcpy(buf, p->m->src.text + t.offset, n);
+    memcpy(buf, p->src->text + t.offset, n);
     buf[n] = '\0';
     return buf;
 }
@@ -95,7 +97,7 @@ static int
 is_word(parser *p, token t, const char *w)
 {
     return t.kind == TOK_IDENT && t.len == strlen(w) &&
-           memcmp(p->m->src.text + t.offset, w, t.len) == 0;
+           memcmp(p->src->text + t.offset, w, t.len) == 0;
 }
 
 static int
@@ -129,7 +131,7 @@ expect_close(parser *p, token_kind kind, size_t open)
     /* a statement on a later line (or the end) means the bracket was left open */
     int starts_line = p->tok.kind == TOK_EOF;
     for (size_t i = p->tok.offset; !starts_line && i > 0; i--) {
-        char c = p->m->src.text[i - 1];
+        char c = p->src->text[i - 1];
         if (c == '\n')
             starts_line = 1;
         else if (c != ' ' && c != '\t' && c != '\r')
@@ -143,7 +145,7 @@ expect_close(parser *p, token_kind kind, size_t open)
 static const char *
 ident_copy(parser *p, token t)
 {
-    return mem_strndup(p->m->pool, p->m->src.text + t.offset, t.len);
+    return mem_strndup(p->m->pool, p->src->text + t.offset, t.len);
 }
 
 /* ---- names ---- */
@@ -171,6 +173,8 @@ kind_name(symbol_kind k)
     case SYM_PARAM: return "param";
     case SYM_DEF: return "definition";
     case SYM_CLAIM: return "claim";
+    case SYM_VAR: return "pattern variable";
+    case SYM_GRAD: return "gradient";
     }
     return "name";
 }
@@ -184,10 +188,10 @@ declare(parser *p, token t, symbol_kind kind)
         fail_at(p, t.offset, "'%s' is a keyword and cannot name a %s",
                 tok_text(p, t, buf, sizeof buf), kind_name(kind));
     }
-    const symbol *old = model_lookup(p->m, p->m->src.text + t.offset, t.len);
+    const symbol *old = model_lookup(p->m, p->src->text + t.offset, t.len);
     if (old != NULL) {
         int line, col;
-        source_position(&p->m->src, old->offset, &line, &col);
+        source_position(p->src, old->offset, &line, &col);
         if (kind == SYM_CLAIM && old->kind == SYM_CLAIM)
             fail_at(p, t.offset, "second claim for '%s' (the first is at line %d)", old->name,
                     line);
@@ -199,6 +203,16 @@ declare(parser *p, token t, symbol_kind kind)
     s->name = ident_copy(p, t);
     s->kind = kind;
     s->offset = t.offset;
+    return s;
+}
+
+/* A rule's pattern variable, declared where it is first used. */
+static symbol *
+declare_variable(parser *p, token t)
+{
+    symbol *s = declare(p, t, SYM_VAR);
+    s->shape = shape_any;
+    model_add(p->m, s);
     return s;
 }
 
@@ -232,7 +246,7 @@ edit_distance(const char *a, size_t la, const char *b, size_t lb)
 static void
 fail_undefined(parser *p, token t)
 {
-    const char *name = p->m->src.text + t.offset;
+    const char *name = p->src->text + t.offset;
     const symbol *best = NULL;
     /* suggest only names close for their length: Z3 for Z2, not n for Q */
     size_t best_d = (t.len + 2) / 3 + 1;
@@ -262,63 +276,51 @@ fail_undefined(parser *p, token t)
 static const term *
 number_term(parser *p, token t)
 {
-    const char *s = p->m->src.text + t.offset, *end = s + t.len;
-    mpz_t num, den;
-    mpz_init(num);
-    mpz_init_set_ui(den, 1);
-    long exponent = 0;
-    for (; s < end && isdigit((unsigned char)*s); s++) {
-        mpz_mul_ui(num, num, 10);
-        mpz_add_ui(num, num, (unsigned long)(*s - '0'));
-    }
-    if (s < end && *s == '.')
-        for (s++; s < end && isdigit((unsigned char)*s); s++) {
-            mpz_mul_ui(num, num, 10);
-            mpz_add_ui(num, num, (unsigned long)(*s - '0'));
-            exponent--;
-        }
-    if (s < end && (*s == 'e' || *s == 'E')) {
+    const char *s = p->src->text + t.offset, *end = s + t.len;
+    const char *e = s; /* the end of the digits: an exponent part or the end */
+    while (e < end && *e != 'e' && *e != 'E')
+        e++;
+    const char *dot = memchr(s, '.', (size_t)(e - s));
+    long exponent = dot != NULL ? -(long)(e - dot - 1) : 0;
+    if (e < end) {
         int sign = 1;
-        long e = 0;
-        s++;
-        if (*s == '+' || *s == '-')
-            sign = *s++ == '-' ? -1 : 1;
-        for (; s < end; s++) {
-            if (e <= PARSE_MAX_EXPONENT)
-                e = e * 10 + (*s - '0');
-        }
-        exponent += sign * e;
+        long x = 0;
+        const char *c = e + 1;
+        if (*c == '+' || *c == '-')
+            sign = *c++ == '-' ? -1 : 1;
+        for (; c < end; c++)
+            if (x <= PARSE_MAX_EXPONENT)
+                x = x * 10 + (*c - '0');
+        exponent += sign * x;
     }
-    if (exponent > PARSE_MAX_EXPONENT || exponent < -PARSE_MAX_EXPONENT) {
-        mpz_clear(num);
-        mpz_clear(den);
+    if (exponent > PARSE_MAX_EXPONENT || exponent < -PARSE_MAX_EXPONENT)
         fail_cap(p, t.offset, "decimal exponent beyond the cap of %d", PARSE_MAX_EXPONENT);
-    }
-    mpz_t ten;
-    mpz_init(ten);
+    /* the digits, without the point, over 1; then times 10^exponent. The
+       table's own numbers are used, so that a failed allocation leaks none. */
+    mpq_ptr q = term_table_scratch(p->m->terms);
+    mpz_ptr ten = term_table_scratch_z(p->m->terms);
+    mpz_set_ui(mpq_numref(q), 0);
+    for (const char *c = s; c < e; c++)
+        if (*c != '.') {
+            mpz_mul_ui(mpq_numref(q), mpq_numref(q), 10);
+            mpz_add_ui(mpq_numref(q), mpq_numref(q), (unsigned long)(*c - '0'));
+        }
     mpz_ui_pow_ui(ten, 10, (unsigned long)(exponent < 0 ? -exponent : exponent));
     if (exponent < 0)
-        mpz_mul(den, den, ten);
-    else
-        mpz_mul(num, num, ten);
-    mpq_t q;
-    mpq_init(q);
-    mpq_set_num(q, num);
-    mpq_set_den(q, den);
+        mpz_set(mpq_denref(q), ten);
+    else {
+        mpz_mul(mpq_numref(q), mpq_numref(q), ten);
+        mpz_set_ui(mpq_denref(q), 1);
+    }
     mpq_canonicalize(q);
-    const term *c = term_const(p->m->terms, q);
-    mpq_clear(q);
-    mpz_clear(ten);
-    mpz_clear(num);
-    mpz_clear(den);
-    return c;
+    return term_const(p->m->terms, q);
 }
 
 /* A small nonnegative integer literal (a dim, an axis). */
 static long
 small_integer(parser *p, token t, long max, const char *what)
 {
-    const char *s = p->m->src.text + t.offset;
+    const char *s = p->src->text + t.offset;
     long v = 0;
     for (size_t i = 0; i < t.len; i++) {
         if (!isdigit((unsigned char)s[i]))
@@ -436,7 +438,15 @@ parse_call_args(parser *p, call_args *a, size_t open)
 }
 
 /* The functions of the language; an "np." prefix is accepted on each. */
-typedef enum fn_kind { FN_UNARY, FN_SQUARE, FN_BINARY, FN_SUM, FN_SOFTMAX, FN_MAXIMUM } fn_kind;
+typedef enum fn_kind {
+    FN_UNARY,
+    FN_SQUARE,
+    FN_BINARY,
+    FN_SUM,
+    FN_SOFTMAX,
+    FN_MAXIMUM,
+    FN_TEMPLATE, /* rule files only: broadcast(G, a[, axis=k]), unbroadcast(G, a) */
+} fn_kind;
 
 static const struct function {
     const char *name;
@@ -451,6 +461,8 @@ static const struct function {
     {"dot", FN_BINARY, OP_MATMUL},   {"matmul", FN_BINARY, OP_MATMUL},
     {"sum", FN_SUM, OP_SUM},         {"softmax", FN_SOFTMAX, OP_SOFTMAX},
     {"maximum", FN_MAXIMUM, OP_RELU},
+    {"broadcast", FN_TEMPLATE, OP_BROADCAST_LIKE},
+    {"unbroadcast", FN_TEMPLATE, OP_UNBROADCAST},
 };
 
 static const struct function *
@@ -474,6 +486,11 @@ normal_axis(parser *p, const call_args *a, int rank)
 {
     if (a->axis == -100)
         return -1;
+    if (rank == SHAPE_ANY_RANK) {
+        if (a->axis < 0)
+            fail_at(p, a->axis_offset, "a pattern's axis must be 0 or 1: its rank is unknown");
+        return a->axis;
+    }
     int axis = a->axis < 0 ? a->axis + rank : a->axis;
     if (axis < 0 || axis >= rank)
         fail_at(p, a->axis_offset, "axis %d is out of bounds for a %d-D value", a->axis, rank);
@@ -486,8 +503,11 @@ apply_function(parser *p, const struct function *f, token name, call_args *a)
 {
     char fname[32];
     tok_text(p, name, fname, sizeof fname);
-    int want = f->kind == FN_BINARY || f->kind == FN_MAXIMUM ? 2 : 1;
-    int keywords_ok = f->kind == FN_SUM || f->kind == FN_SOFTMAX;
+    if (f->kind == FN_TEMPLATE && !p->rule_mode)
+        fail_at(p, name.offset, "%s() exists only in rule files", fname);
+    int want = f->kind == FN_BINARY || f->kind == FN_MAXIMUM || f->kind == FN_TEMPLATE ? 2 : 1;
+    int keywords_ok = f->kind == FN_SUM || f->kind == FN_SOFTMAX ||
+                      (f->kind == FN_TEMPLATE && f->op == OP_BROADCAST_LIKE);
     /* sum(X, 1) and softmax(Z, 0): a second positional argument is the axis */
     if (keywords_ok && a->npos == 2 && !a->has_axis && a->pos[1]->op == OP_CONST &&
         mpz_cmp_ui(mpq_denref(a->pos[1]->value), 1) == 0 &&
@@ -503,7 +523,7 @@ apply_function(parser *p, const struct function *f, token name, call_args *a)
     if (!keywords_ok && (a->has_axis || a->has_keepdims))
         fail_at(p, a->has_axis ? a->axis_offset : name.offset,
                 "%s() takes no keyword arguments", fname);
-    if (f->kind == FN_SOFTMAX && a->has_keepdims)
+    if ((f->kind == FN_SOFTMAX || f->kind == FN_TEMPLATE) && a->has_keepdims)
         fail_at(p, name.offset, "softmax() takes no keepdims argument");
     const term *x = a->pos[0];
     switch (f->kind) {
@@ -523,6 +543,8 @@ apply_function(parser *p, const struct function *f, token name, call_args *a)
             fail_at(p, a->axis_offset, "softmax needs an axis, not None");
         return make(p, name.offset, OP_SOFTMAX, a->has_axis ? normal_axis(p, a, x->shape.rank) : 0,
                     0, x, NULL);
+    case FN_TEMPLATE:
+        return make(p, name.offset, f->op, a->has_axis ? a->axis : -1, 0, x, a->pos[1]);
     case FN_MAXIMUM:
         if (is_zero(a->pos[0]))
             return make(p, name.offset, OP_RELU, 0, 0, a->pos[1], NULL);
@@ -589,7 +611,9 @@ parse_primary(parser *p)
         return parse_call(p, t, NULL);
     if (is_word(p, t, "True") || is_word(p, t, "False") || is_word(p, t, "None"))
         fail_at(p, t.offset, "True, False and None are values of keyword arguments only");
-    const symbol *s = model_lookup(p->m, p->m->src.text + t.offset, t.len);
+    const symbol *s = model_lookup(p->m, p->src->text + t.offset, t.len);
+    if (s == NULL && p->rule_mode)
+        s = declare_variable(p, t);
     if (s == NULL)
         fail_undefined(p, t);
     if (s->kind == SYM_CLAIM && p->in_definition)
@@ -794,7 +818,7 @@ parse_dim(parser *p)
                 found(p, t, buf, sizeof buf));
     }
     advance(p);
-    const symbol *s = model_lookup(p->m, p->m->src.text + t.offset, t.len);
+    const symbol *s = model_lookup(p->m, p->src->text + t.offset, t.len);
     if (s == NULL || (s->kind != SYM_DIM && s->kind != SYM_BATCH)) {
         char buf[64];
         fail_at(p, t.offset, "'%s' is not a dim; declare it with 'dims %s = N'",
@@ -882,7 +906,7 @@ parse_loss(parser *p, token kw)
 {
     if (p->m->loss != NULL) {
         int line, col;
-        source_position(&p->m->src, p->m->loss->offset, &line, &col);
+        source_position(p->src, p->m->loss->offset, &line, &col);
         fail_at(p, kw.offset, "a second loss (the loss '%s' is at line %d)", p->m->loss->name,
                 line);
     }
@@ -912,7 +936,7 @@ parse_loss(parser *p, token kw)
 static void
 parse_assignment(parser *p, token name)
 {
-    const char *text = p->m->src.text + name.offset;
+    const char *text = p->src->text + name.offset;
     const symbol *target = NULL;
     if (name.len > 1 && text[0] == 'd')
         target = model_lookup(p->m, text + 1, name.len - 1);
@@ -1002,7 +1026,7 @@ parse_statement(parser *p)
 static void
 parse_file(parser *p)
 {
-    if (p->m->src.len > PARSE_MAX_BYTES)
+    if (p->src->len > PARSE_MAX_BYTES)
         fail_cap(p, 0, "the file is larger than the cap of %d MiB", PARSE_MAX_BYTES >> 20);
     advance(p);
     while (p->tok.kind != TOK_EOF)
@@ -1019,14 +1043,15 @@ static void
 parse_into(parser *p, mem_pool *pool, const source *src)
 {
     model *m = model_new(pool);
+    p->m = m;
     m->src.name = mem_strdup(pool, src->name);
     char *copy = mem_alloc(pool, src->len + 1);
     memcpy(copy, src->text, src->len);
     copy[src->len] = '\0';
     m->src.text = copy;
     m->src.len = src->len;
-    p->m = m;
-    lex_init(&p->lx, &m->src);
+    p->src = &m->src;
+    lex_init(&p->lx, p->src);
     parse_file(p);
 }
 
@@ -1061,4 +1086,126 @@ parse_model(const source *src, dc_error *err, mem_pool *err_pool)
     else
         mem_pool_free(pool);
     return NULL;
+}
+
+/* ---- rule files ---- */
+
+/* One rule's conditions: "if" predicate(var) { "and" predicate(var) }. */
+static void
+parse_conditions(parser *p, rule_syntax *r)
+{
+    do {
+        if (r->ncond == RULE_MAX_CONDITIONS)
+            fail_at(p, p->tok.offset, "at most %d conditions", RULE_MAX_CONDITIONS);
+        token pred = p->tok;
+        expect(p, TOK_IDENT, "a condition such as onehot(y) or scalar(c)");
+        size_t open = p->tok.offset;
+        expect(p, TOK_LPAREN, "'('");
+        token var = p->tok;
+        expect(p, TOK_IDENT, "a pattern variable");
+        const symbol *s = model_lookup(p->m, p->src->text + var.offset, var.len);
+        if (s == NULL || s->kind != SYM_VAR) {
+            char buf[64];
+            fail_at(p, var.offset, "'%s' is not a variable of the rule's pattern",
+                    tok_text(p, var, buf, sizeof buf));
+        }
+        expect_close(p, TOK_RPAREN, open);
+        r->cond[r->ncond].predicate = ident_copy(p, pred);
+        r->cond[r->ncond].offset = pred.offset;
+        r->cond[r->ncond].var = s;
+        r->ncond++;
+    } while (is_word(p, p->tok, "and") && (advance(p), 1));
+}
+
+/* Either side of a rule: [NAME "="] expression. */
+static const term *
+parse_rule_side(parser *p, const symbol **named, size_t *name_offset)
+{
+    *named = NULL;
+    if (p->tok.kind == TOK_IDENT) {
+        lexer save = p->lx;
+        token name = p->tok, before = p->prev;
+        advance(p);
+        if (accept(p, TOK_ASSIGN)) {
+            const symbol *s = model_lookup(p->m, p->src->text + name.offset, name.len);
+            *named = s != NULL ? s : declare_variable(p, name);
+            *name_offset = name.offset;
+            return parse_expr(p);
+        }
+        p->lx = save;
+        p->tok = name;
+        p->prev = before;
+    }
+    return parse_expr(p);
+}
+
+/* NAME ":" side "=>" side ["if" conditions] */
+static void
+parse_rule(parser *p, rule_syntax *r)
+{
+    memset(r, 0, sizeof *r);
+    token name = p->tok;
+    expect(p, TOK_IDENT, "a rule name");
+    r->offset = name.offset;
+    text t; /* a name may have dots: matmul.left */
+    text_init(&t, p->m->pool);
+    text_putn(&t, p->src->text + name.offset, name.len);
+    while (p->tok.kind == TOK_DOT) {
+        advance(p);
+        token part = p->tok;
+        expect(p, TOK_IDENT, "the rest of the rule name after '.'");
+        text_putc(&t, '.');
+        text_putn(&t, p->src->text + part.offset, part.len);
+    }
+    r->name = text_str(&t);
+    expect(p, TOK_COLON, "':' after the rule name");
+    r->lhs_offset = p->tok.offset;
+    r->lhs = parse_rule_side(p, &r->output, &r->output_offset);
+    expect(p, TOK_ARROW, "'=>'");
+    r->rhs_offset = p->tok.offset;
+    r->rhs = parse_rule_side(p, &r->gradient, &r->gradient_offset);
+    if (is_word(p, p->tok, "if")) {
+        advance(p);
+        parse_conditions(p, r);
+    }
+    end_of_statement(p, "the rule");
+}
+
+static void
+parse_rule_lines(parser *p, void (*add)(void *ctx, const rule_syntax *r), void *ctx)
+{
+    if (p->src->len > PARSE_MAX_BYTES)
+        fail_cap(p, 0, "the file is larger than the cap of %d MiB", PARSE_MAX_BYTES >> 20);
+    lex_init(&p->lx, p->src);
+    advance(p);
+    while (p->tok.kind != TOK_EOF) {
+        if (accept(p, TOK_NEWLINE))
+            continue;
+        rule_syntax r;
+        parse_rule(p, &r);
+        add(ctx, &r);
+    }
+}
+
+int
+parse_rules(const source *src, model *scope, void (*add)(void *ctx, const rule_syntax *r),
+            void *ctx, dc_error *err, mem_pool *err_pool)
+{
+    parser p;
+    memset(&p, 0, sizeof p);
+    p.m = scope;
+    p.src = src;
+    p.rule_mode = 1;
+    p.err = err;
+    p.err_pool = err_pool;
+    jmp_buf *outer_err = mem_pool_on_oom(err_pool, &p.fail);
+    jmp_buf *outer_scope = mem_pool_on_oom(scope->pool, &p.fail);
+    int failed = setjmp(p.fail);
+    if (!failed)
+        parse_rule_lines(&p, add, ctx);
+    mem_pool_on_oom(err_pool, outer_err);
+    mem_pool_on_oom(scope->pool, outer_scope);
+    if (failed && mem_failed())
+        error_oom(err);
+    return !failed;
 }

@@ -34,14 +34,22 @@ is_atom(const term *t)
            (t->op == OP_CONST && mpz_cmp_ui(mpq_denref(t->value), 1) == 0);
 }
 
+/* The decimal fraction of Q, written into a buffer of OUT's pool (GMP's
+   own buffer would leak if an allocation failure jumped past its free). */
+static const char *
+rational_string(text *out, mpq_srcptr q)
+{
+    size_t size = mpz_sizeinbase(mpq_numref(q), 10) + mpz_sizeinbase(mpq_denref(q), 10) + 3;
+    char *buf = mem_alloc(out->pool, size);
+    return mpq_get_str(buf, 10, q);
+}
+
 static void
 print_const(text *out, const term *t)
 {
-    char *s = mpq_get_str(NULL, 10, t->value);
+    const char *s = rational_string(out, t->value);
     text_puts(out, s);
-    void (*free_fn)(void *, size_t);
-    mp_get_memory_functions(NULL, NULL, &free_fn);
-    free_fn(s, strlen(s) + 1);
+    mem_release(out->pool, (void *)s);
 }
 
 /* a - b for a + (-b) and for a + c with a negative constant c. */
@@ -54,16 +62,10 @@ print_add(text *out, const term *t)
         text_puts(out, " - ");
         print_at(out, r->args[0], PREC_PRODUCT);
     } else if (r->op == OP_CONST && mpq_sgn(r->value) < 0) {
-        mpq_t q;
-        mpq_init(q);
-        mpq_neg(q, r->value);
-        char *s = mpq_get_str(NULL, 10, q);
+        const char *digits = rational_string(out, r->value);
         text_puts(out, " - "); /* a - 1/2 reads back as a + (-1/2) */
-        text_puts(out, s);
-        void (*free_fn)(void *, size_t);
-        mp_get_memory_functions(NULL, NULL, &free_fn);
-        free_fn(s, strlen(s) + 1);
-        mpq_clear(q);
+        text_puts(out, digits + 1);
+        mem_release(out->pool, (void *)digits);
     } else {
         text_puts(out, " + ");
         print_at(out, r, PREC_PRODUCT);
@@ -132,6 +134,11 @@ print_bare(text *out, const term *t)
             text_puts(out, ", keepdims=True");
         text_putc(out, ')');
         break;
+    case OP_BROADCAST: /* along an axis a sum removed */
+        text_puts(out, "expand_dims(");
+        print_at(out, t->args[0], PREC_COMPARE);
+        text_printf(out, ", axis=%d)", t->aux);
+        break;
     case OP_SOFTMAX:
         text_puts(out, "softmax(");
         print_at(out, t->args[0], PREC_COMPARE);
@@ -144,6 +151,10 @@ print_bare(text *out, const term *t)
 static void
 print_at(text *out, const term *t, int need)
 {
+    if (t->op == OP_BROADCAST && t->aux < 0) { /* NumPy broadcasts implicitly */
+        print_at(out, t->args[0], need);
+        return;
+    }
     int paren = precedence(t) < need;
     if (paren)
         text_putc(out, '(');
@@ -247,4 +258,164 @@ print_model(text *out, const model *m)
     for (size_t i = 0; i < m->nsymbols; i++)
         if (m->symbols[i]->kind == SYM_CLAIM)
             print_definition(out, "", m->symbols[i]);
+}
+
+/* ---- LaTeX ---- */
+
+static void latex_at(text *out, const term *t, int need);
+
+void
+print_latex_name(text *out, const char *s)
+{
+    for (; *s; s++) {
+        if (*s == '_' || *s == '&' || *s == '%' || *s == '$' || *s == '#' || *s == '{' ||
+            *s == '}')
+            text_putc(out, '\\');
+        text_putc(out, *s);
+    }
+}
+
+void
+print_json_string(text *out, const char *s)
+{
+    text_putc(out, '"');
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            text_printf(out, "\\%c", c);
+        else if (c == '\n')
+            text_puts(out, "\\n");
+        else if (c < 0x20)
+            text_printf(out, "\\u%04x", c);
+        else
+            text_putc(out, (char)c);
+    }
+    text_putc(out, '"');
+}
+
+static void
+latex_call(text *out, const char *name, const term *arg)
+{
+    text_printf(out, "%s\\left(", name);
+    latex_at(out, arg, PREC_COMPARE);
+    text_puts(out, "\\right)");
+}
+
+static void
+latex_bare(text *out, const term *t)
+{
+    switch (t->op) {
+    case OP_CONST:
+        if (mpz_cmp_ui(mpq_denref(t->value), 1) == 0)
+            print_const(out, t);
+        else {
+            mpz_srcptr num = mpq_numref(t->value);
+            text_puts(out, mpz_sgn(num) < 0 ? "-\\frac{" : "\\frac{");
+            char *s = mem_alloc(out->pool, mpz_sizeinbase(num, 10) +
+                                               mpz_sizeinbase(mpq_denref(t->value), 10) + 3);
+            mpz_get_str(s, 10, num);
+            text_puts(out, s[0] == '-' ? s + 1 : s);
+            text_puts(out, "}{");
+            mpz_get_str(s, 10, mpq_denref(t->value));
+            text_puts(out, s);
+            text_putc(out, '}');
+            mem_release(out->pool, s);
+        }
+        break;
+    case OP_SYM:
+        text_puts(out, "\\mathit{");
+        print_latex_name(out, t->sym->name);
+        text_putc(out, '}');
+        break;
+    case OP_ADD: {
+        const term *r = t->args[1];
+        latex_at(out, t->args[0], PREC_SUM);
+        if (r->op == OP_NEG) {
+            text_puts(out, " - ");
+            latex_at(out, r->args[0], PREC_PRODUCT);
+        } else {
+            text_puts(out, " + ");
+            latex_at(out, r, PREC_PRODUCT);
+        }
+        break;
+    }
+    case OP_MUL: {
+        int both_matrices = t->args[0]->shape.rank > 0 && t->args[1]->shape.rank > 0;
+        latex_at(out, t->args[0], PREC_PRODUCT);
+        text_puts(out, both_matrices ? " \\odot " : " \\, ");
+        latex_at(out, t->args[1], PREC_PRODUCT + 1);
+        break;
+    }
+    case OP_DIV:
+        text_puts(out, "\\frac{");
+        latex_at(out, t->args[0], PREC_COMPARE);
+        text_puts(out, "}{");
+        latex_at(out, t->args[1], PREC_COMPARE);
+        text_putc(out, '}');
+        break;
+    case OP_MATMUL:
+        latex_at(out, t->args[0], PREC_PRODUCT);
+        text_puts(out, " \\, ");
+        latex_at(out, t->args[1], PREC_PRODUCT + 1);
+        break;
+    case OP_NEG:
+        text_putc(out, '-');
+        latex_at(out, t->args[0], PREC_UNARY);
+        break;
+    case OP_POW:
+        latex_at(out, t->args[0], PREC_ATOM);
+        text_puts(out, "^{");
+        latex_at(out, t->args[1], PREC_COMPARE);
+        text_putc(out, '}');
+        break;
+    case OP_TRANSPOSE:
+        latex_at(out, t->args[0], PREC_ATOM);
+        text_puts(out, "^{\\top}");
+        break;
+    case OP_STEP:
+        text_puts(out, "\\left[");
+        latex_at(out, t->args[0], PREC_SUM);
+        text_puts(out, t->aux ? " \\geq " : " > ");
+        latex_at(out, t->args[1], PREC_SUM);
+        text_puts(out, "\\right]");
+        break;
+    case OP_SUM:
+        if (t->aux >= 0)
+            text_printf(out, "\\operatorname{sum}_{\\text{axis } %d}", t->aux);
+        latex_call(out, t->aux >= 0 ? "" : "\\operatorname{sum}", t->args[0]);
+        break;
+    case OP_SOFTMAX:
+        text_printf(out, "\\operatorname{softmax}_{\\text{axis } %d}", t->aux);
+        latex_call(out, "", t->args[0]);
+        break;
+    case OP_EXP: latex_call(out, "\\exp", t->args[0]); break;
+    case OP_LOG: latex_call(out, "\\log", t->args[0]); break;
+    case OP_TANH: latex_call(out, "\\tanh", t->args[0]); break;
+    case OP_SIGMOID: latex_call(out, "\\sigma", t->args[0]); break;
+    case OP_RELU: latex_call(out, "\\operatorname{relu}", t->args[0]); break;
+    case OP_BROADCAST: latex_at(out, t->args[0], PREC_ATOM); break;
+    default: latex_call(out, term_op_name(t->op), t->args[0]); break;
+    }
+}
+
+static void
+latex_at(text *out, const term *t, int need)
+{
+    if (t->op == OP_BROADCAST) {
+        latex_at(out, t->args[0], need);
+        return;
+    }
+    int paren = precedence(t) < need && t->op != OP_DIV &&
+                !(t->op == OP_CONST && mpq_sgn(t->value) > 0);
+    if (paren)
+        text_puts(out, "\\left(");
+    latex_bare(out, t);
+    if (paren)
+        text_puts(out, "\\right)");
+}
+
+void
+print_latex(text *out, const term *t)
+{
+    latex_at(out, t, PREC_COMPARE);
 }

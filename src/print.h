@@ -11,6 +11,14 @@
    parentheses the precedence needs, so that parsing the text gives T back. */
 void print_term(text *out, const term *t);
 
+/* Append T as LaTeX mathematics: \frac for quotients, \odot for
+   elementwise products of matrices, ^{\top} for transposes, \sigma. */
+void print_latex(text *out, const term *t);
+
+/* Append S with the characters JSON or LaTeX need escaped. */
+void print_json_string(text *out, const char *s);
+void print_latex_name(text *out, const char *s);
+
 /* Append the whole model, one declaration or definition per line, with the
    shape of every definition and claim in a comment. */
 void print_model(text *out, const model *m);

@@ -7,6 +7,13 @@
 #include "term.h"
 
 const shape shape_scalar = {0, {{NULL, 0}, {NULL, 0}}};
+const shape shape_any = {SHAPE_ANY_RANK, {{NULL, 0}, {NULL, 0}}};
+
+static int
+is_any(const shape *s)
+{
+    return s->rank == SHAPE_ANY_RANK;
+}
 
 dim
 dim_literal(long n)
@@ -68,6 +75,8 @@ shape_str(const shape *s, char *buf, size_t size)
     char a[48], b[48];
     if (s->rank == 0)
         snprintf(buf, size, "scalar");
+    else if (is_any(s))
+        snprintf(buf, size, "any");
     else if (s->rank == 1)
         snprintf(buf, size, "[%s]", dim_str(s->d[0], a, sizeof a));
     else
@@ -79,6 +88,10 @@ shape_str(const shape *s, char *buf, size_t size)
 int
 shape_broadcast(shape *out, const shape *a, const shape *b, const char *op, char *why)
 {
+    if (is_any(a) || is_any(b)) {
+        *out = shape_any;
+        return 1;
+    }
     /* NumPy aligns trailing axes; a missing leading axis acts as 1. */
     int rank = a->rank > b->rank ? a->rank : b->rank;
     out->rank = rank;
@@ -107,6 +120,10 @@ int
 shape_matmul(shape *out, const shape *a, const shape *b, char *why)
 {
     char sa[112], sb[112], x[48], y[48];
+    if (is_any(a) || is_any(b)) {
+        *out = shape_any;
+        return 1;
+    }
     if (a->rank == 0 || b->rank == 0) {
         snprintf(why, SHAPE_WHY, "%s @ %s: matrix product of a scalar (use * to scale)",
                  shape_str(a, sa, sizeof sa), shape_str(b, sb, sizeof sb));
@@ -142,6 +159,10 @@ int
 shape_sum(shape *out, const shape *a, int axis, int keepdims, char *why)
 {
     char sa[112];
+    if (is_any(a) && (axis >= 0 || keepdims)) {
+        *out = shape_any;
+        return 1;
+    }
     if (axis < 0) {
         *out = shape_scalar;
         if (keepdims) {
@@ -187,6 +208,10 @@ shape_print(text *t, const shape *s)
 {
     if (s->rank == 0) {
         text_puts(t, "scalar");
+        return;
+    }
+    if (is_any(s)) {
+        text_puts(t, "any");
         return;
     }
     text_putc(t, '[');

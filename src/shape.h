@@ -18,7 +18,9 @@ typedef struct dim {
 } dim;
 
 /* Rank 0 (a scalar), 1 ([n], as NumPy gives for a sum without keepdims) or
-   2 ([rows, cols]). */
+   2 ([rows, cols]); SHAPE_ANY_RANK for a rule's pattern variable, which fits
+   any shape: operations on it have shape "any" too, and are checked when
+   the rule is applied to real terms. */
 typedef struct shape {
     int rank;
     dim d[2];
@@ -26,7 +28,10 @@ typedef struct shape {
 
 enum { SHAPE_WHY = 160 }; /* room for a shape error message */
 
+enum { SHAPE_ANY_RANK = -1 };
+
 extern const shape shape_scalar;
+extern const shape shape_any;
 
 dim dim_literal(long n);
 dim dim_symbol(const struct symbol *sym);

@@ -13,6 +13,12 @@ struct term_table {
     size_t nconstants;
     term **const_list;
     size_t const_cap;
+    int has_scratch;
+    /* Numbers for building constants: a failed allocation longjmps, and a
+       GMP temporary in a local would then leak; these are cleared with the
+       table. */
+    mpq_t scratch;
+    mpz_t scratch_z;
 };
 
 static const char *const op_names[OP_COUNT] = {
@@ -22,6 +28,7 @@ static const char *const op_names[OP_COUNT] = {
     [OP_TANH] = "tanh",     [OP_SIGMOID] = "sigmoid", [OP_RELU] = "relu",
     [OP_STEP] = "step",     [OP_SOFTMAX] = "softmax", [OP_MATMUL] = "matmul",
     [OP_TRANSPOSE] = "transpose", [OP_SUM] = "sum", [OP_BROADCAST] = "broadcast",
+    [OP_UNBROADCAST] = "unbroadcast", [OP_BROADCAST_LIKE] = "broadcast",
 };
 
 const char *
@@ -37,6 +44,9 @@ term_table_new(mem_pool *pool)
     tab->pool = pool;
     tab->nbuckets = 256;
     tab->buckets = mem_zalloc(pool, tab->nbuckets * sizeof *tab->buckets);
+    mpq_init(tab->scratch);
+    mpz_init(tab->scratch_z);
+    tab->has_scratch = 1;
     return tab;
 }
 
@@ -48,6 +58,17 @@ term_table_free(term_table *tab)
     for (size_t i = 0; i < tab->nconstants; i++)
         mpq_clear(tab->const_list[i]->value);
     tab->nconstants = 0;
+    if (tab->has_scratch) {
+        mpq_clear(tab->scratch);
+        mpz_clear(tab->scratch_z);
+        tab->has_scratch = 0;
+    }
+}
+
+mem_pool *
+term_table_pool(const term_table *tab)
+{
+    return tab->pool;
 }
 
 size_t
@@ -203,13 +224,21 @@ term_const(term_table *tab, const mpq_t value)
 const term *
 term_const_si(term_table *tab, long num, unsigned long den)
 {
-    mpq_t q;
-    mpq_init(q);
-    mpq_set_si(q, num, den);
-    mpq_canonicalize(q);
-    const term *t = term_const(tab, q);
-    mpq_clear(q);
-    return t;
+    mpq_set_si(tab->scratch, num, den);
+    mpq_canonicalize(tab->scratch);
+    return term_const(tab, tab->scratch);
+}
+
+mpq_ptr
+term_table_scratch(term_table *tab)
+{
+    return tab->scratch;
+}
+
+mpz_ptr
+term_table_scratch_z(term_table *tab)
+{
+    return tab->scratch_z;
 }
 
 const term *
@@ -226,21 +255,13 @@ static const term *
 fold_constant(term_table *tab, term_op op, const term *const *args, unsigned nargs)
 {
     if (op == OP_NEG && nargs == 1 && args[0]->op == OP_CONST) {
-        mpq_t q;
-        mpq_init(q);
-        mpq_neg(q, args[0]->value);
-        const term *t = term_const(tab, q);
-        mpq_clear(q);
-        return t;
+        mpq_neg(tab->scratch, args[0]->value);
+        return term_const(tab, tab->scratch);
     }
     if (op == OP_DIV && nargs == 2 && args[0]->op == OP_CONST && args[1]->op == OP_CONST &&
         mpq_sgn(args[1]->value) != 0) {
-        mpq_t q;
-        mpq_init(q);
-        mpq_div(q, args[0]->value, args[1]->value);
-        const term *t = term_const(tab, q);
-        mpq_clear(q);
-        return t;
+        mpq_div(tab->scratch, args[0]->value, args[1]->value);
+        return term_const(tab, tab->scratch);
     }
     return NULL;
 }
@@ -265,10 +286,14 @@ result_shape(shape *out, term_op op, int aux, int keepdims, const term *const *a
     case OP_TRANSPOSE:
         shape_transpose(out, &args[0]->shape);
         return 1;
+    case OP_UNBROADCAST:
+    case OP_BROADCAST_LIKE:
+        *out = args[1]->shape;
+        return 1;
     case OP_SUM:
         return shape_sum(out, &args[0]->shape, aux, keepdims, why);
     case OP_SOFTMAX:
-        if (aux >= args[0]->shape.rank) {
+        if (args[0]->shape.rank != SHAPE_ANY_RANK && aux >= args[0]->shape.rank) {
             snprintf(why, SHAPE_WHY, "softmax over axis %d of a %d-D value: the axis is out of "
                      "bounds", aux, args[0]->shape.rank);
             return 0;
@@ -316,4 +341,63 @@ term_make(term_table *tab, term_op op, int aux, int keepdims, const term *const 
     if (!result_shape(&s, op, aux, keepdims, args, why))
         return NULL;
     return intern(tab, op, aux, keepdims, args, nargs, NULL, NULL, &s);
+}
+
+struct term_map {
+    mem_pool *pool;
+    const term **keys, **values;
+    size_t size, count;
+};
+
+term_map *
+term_map_new(mem_pool *pool)
+{
+    term_map *map = mem_zalloc(pool, sizeof *map);
+    map->pool = pool;
+    map->size = 64;
+    map->keys = mem_zalloc(pool, map->size * sizeof *map->keys);
+    map->values = mem_zalloc(pool, map->size * sizeof *map->values);
+    return map;
+}
+
+const term *
+term_map_get(const term_map *map, const term *key)
+{
+    size_t mask = map->size - 1;
+    for (size_t i = key->hash & mask; map->keys[i] != NULL; i = (i + 1) & mask)
+        if (map->keys[i] == key)
+            return map->values[i];
+    return NULL;
+}
+
+static void
+map_insert(const term **keys, const term **values, size_t size, const term *key,
+           const term *value)
+{
+    size_t mask = size - 1, i = key->hash & mask;
+    while (keys[i] != NULL && keys[i] != key)
+        i = (i + 1) & mask;
+    keys[i] = key;
+    values[i] = value;
+}
+
+void
+term_map_put(term_map *map, const term *key, const term *value)
+{
+    if (2 * (map->count + 1) > map->size) {
+        size_t size = map->size * 2;
+        const term **keys = mem_zalloc(map->pool, size * sizeof *keys);
+        const term **values = mem_zalloc(map->pool, size * sizeof *values);
+        for (size_t i = 0; i < map->size; i++)
+            if (map->keys[i] != NULL)
+                map_insert(keys, values, size, map->keys[i], map->values[i]);
+        mem_release(map->pool, map->keys);
+        mem_release(map->pool, map->values);
+        map->keys = keys;
+        map->values = values;
+        map->size = size;
+    }
+    if (term_map_get(map, key) == NULL)
+        map->count++;
+    map_insert(map->keys, map->values, map->size, key, value);
 }

@@ -17,6 +17,8 @@ typedef enum symbol_kind {
     SYM_PARAM,
     SYM_DEF,   /* a forward definition, Z1 = ..., or the loss */
     SYM_CLAIM, /* a user's claim dV = ... */
+    SYM_VAR,   /* a pattern variable of a rule: matches any term */
+    SYM_GRAD,  /* a derived gradient dV; its definition is the formula */
 } symbol_kind;
 
 /* What the model may assume of a label's values. */
@@ -64,6 +66,9 @@ typedef enum term_op {
     OP_BROADCAST, /* args[0] repeated to this term's shape; aux: the axis a
                      sum without keepdims removed (0, 1), or -1 for NumPy's
                      alignment on the right. Adjoints of sums produce it. */
+    /* Only in rule templates, resolved when a rule is applied: */
+    OP_UNBROADCAST,    /* unbroadcast(G, a): G summed down to a's shape */
+    OP_BROADCAST_LIKE, /* broadcast(G, a[, axis=k]): G repeated to a's shape */
     OP_COUNT
 } term_op;
 
@@ -88,6 +93,8 @@ typedef struct term_table term_table;
    holds (the pool frees the rest). */
 term_table *term_table_new(mem_pool *pool);
 void term_table_free(term_table *tab);
+/* The pool the table allocates from (and longjmps through on failure). */
+mem_pool *term_table_pool(const term_table *tab);
 size_t term_table_count(const term_table *tab);
 
 /* The term for OP over ARGS. Returns NULL when the shapes do not fit, with
@@ -98,11 +105,23 @@ const term *term_make(term_table *tab, term_op op, int aux, int keepdims, const 
 const term *term_const(term_table *tab, const mpq_t value);
 const term *term_const_si(term_table *tab, long num, unsigned long den);
 const term *term_symbol(term_table *tab, const symbol *sym);
+/* Numbers owned by the table, for building a constant without a GMP
+   temporary that an allocation failure (a longjmp) would leak. Their value
+   is anyone's until the next term_ call. */
+mpq_ptr term_table_scratch(term_table *tab);
+mpz_ptr term_table_scratch_z(term_table *tab);
 /* ARG repeated to shape TO: the inverse of a sum over AXIS (or of NumPy's
    implicit broadcast with AXIS -1). NULL with the reason in WHY when ARG
    cannot be broadcast to TO. */
 const term *term_broadcast(term_table *tab, const term *arg, const shape *to, int axis,
                            char *why);
+
+/* A map from terms to terms (memo tables of rewriting, substitution and
+   normal forms), allocated from a pool. */
+typedef struct term_map term_map;
+term_map *term_map_new(mem_pool *pool);
+const term *term_map_get(const term_map *map, const term *key); /* NULL if absent */
+void term_map_put(term_map *map, const term *key, const term *value);
 
 /* The name an operation is written with ("add", "sigmoid", ...). */
 const char *term_op_name(term_op op);
