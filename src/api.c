@@ -11,7 +11,10 @@
 #include "mem.h"
 #include "model.h"
 #include "parse.h"
+#include "derive.h"
 #include "print.h"
+#include "report.h"
+#include "rules.h"
 #include "text.h"
 
 struct dc_session {
@@ -23,6 +26,7 @@ struct dc_session {
     const char *dump;
     const char **model_names;
     size_t nmodel_names;
+    rule_set *rules; /* loaded from rules_dir when first needed */
 };
 
 const char *
@@ -61,6 +65,7 @@ dc_session_free(dc_session *s)
     if (s == NULL)
         return;
     model_free(s->model);
+    rules_free(s->rules);
     mem_pool_free(s->pool);
 }
 
@@ -91,6 +96,8 @@ dc_session_set_rules_dir(dc_session *s, const char *dir)
 {
     BEGIN(s);
     s->rules_dir = mem_strdup(s->pool, dir);
+    rules_free(s->rules);
+    s->rules = NULL;
     s->model_names = NULL;
     s->nmodel_names = 0;
     return finish(s, DC_OK);
@@ -274,6 +281,79 @@ dc_model_dump(dc_session *s)
         mem_pool_on_oom(s->pool, NULL);
     }
     return s->dump;
+}
+
+/* The session's rule set, loaded on first use. */
+static dc_status
+need_rules(dc_session *s)
+{
+    if (s->rules != NULL)
+        return DC_OK;
+    if (s->rules_dir == NULL) {
+        error_plain(&s->error, s->pool, DC_EIO, "no rules directory is set");
+        return DC_EIO;
+    }
+    s->rules = rules_load(s->rules_dir, &s->error, s->pool);
+    return s->rules != NULL ? DC_OK : s->error.status;
+}
+
+static dc_status
+need_format(dc_session *s, const char *format, report_format *f)
+{
+    if (report_format_named(format != NULL ? format : "text", f))
+        return DC_OK;
+    error_plain(&s->error, s->pool, DC_EINPUT,
+                "unknown format '%s'; expected text, json, markdown or latex", format);
+    return DC_EINPUT;
+}
+
+dc_status
+dc_derive(dc_session *s, const char *format, int with_trace, const char **report)
+{
+    *report = NULL;
+    BEGIN(s);
+    report_format f;
+    dc_status st = need_format(s, format, &f);
+    if (st == DC_OK && s->model == NULL) {
+        error_plain(&s->error, s->pool, DC_EINPUT, "no model is loaded");
+        st = DC_EINPUT;
+    }
+    if (st == DC_OK)
+        st = need_rules(s);
+    if (st != DC_OK)
+        return finish(s, st);
+    /* the derivation's terms join the model's table, so its pool must land
+       allocation failures here too */
+    jmp_buf *outer = mem_pool_on_oom(s->model->pool, &oom_);
+    derivation *d = derive(s->model, s->rules, &s->error, s->pool);
+    if (d == NULL) {
+        mem_pool_on_oom(s->model->pool, outer);
+        return finish(s, s->error.status);
+    }
+    text t;
+    text_init(&t, s->pool);
+    report_derivation(&t, d, s->model->src.name, f, with_trace);
+    mem_pool_on_oom(s->model->pool, outer);
+    *report = text_str(&t);
+    return finish(s, DC_OK);
+}
+
+dc_status
+dc_rules_list(dc_session *s, const char *format, const char **report)
+{
+    *report = NULL;
+    BEGIN(s);
+    report_format f;
+    dc_status st = need_format(s, format, &f);
+    if (st == DC_OK)
+        st = need_rules(s);
+    if (st != DC_OK)
+        return finish(s, st);
+    text t;
+    text_init(&t, s->pool);
+    report_rules(&t, s->rules, f);
+    *report = text_str(&t);
+    return finish(s, DC_OK);
 }
 
 const dc_error *

@@ -926,6 +926,18 @@ quotient(canon *c, const term *num, const term *den)
     return mk(c, OP_DIV, 0, 0, num != NULL ? num : cq(c, 1, 1), den);
 }
 
+/* Whether T mentions a derived gradient (dZ2). */
+static int
+mentions_gradient(const term *t)
+{
+    if (t->op == OP_SYM)
+        return t->sym->kind == SYM_GRAD;
+    for (unsigned i = 0; i < t->nargs; i++)
+        if (mentions_gradient(t->args[i]))
+            return 1;
+    return 0;
+}
+
 /* A monomial, with its sign in *NEGATIVE and the rest as a term. */
 static const term *
 pretty_mono(canon *c, const mono *m, int *negative)
@@ -958,17 +970,115 @@ pretty_mono(canon *c, const mono *m, int *negative)
         snum = snum == NULL ? num : mk(c, OP_MUL, 0, 0, num, snum);
     if (!is_one(den))
         sden = sden == NULL ? den : mk(c, OP_MUL, 0, 0, den, sden);
+    /* the gradient a formula carries first: W2.T @ dZ2 * (Z1 > 0) */
+    for (int i = 0, k = 0; i < nmn; i++)
+        if (mentions_gradient(mn[i].base)) {
+            factor f = mn[i];
+            memmove(mn + k + 1, mn + k, (size_t)(i - k) * sizeof *mn);
+            mn[k++] = f;
+        }
+    if (*negative && (snum != NULL || sden != NULL)) { /* -1/m * Y / A2 */
+        snum = snum == NULL ? cq(c, -1, 1) : mk(c, OP_NEG, 0, 0, snum, NULL);
+        *negative = 0;
+    }
     const term *scalar = quotient(c, snum, sden);
-    const term *matrix = nmd > 0 ? quotient(c, product(c, mn, nmn), product(c, md, nmd))
-                                 : product(c, mn, nmn);
-    const term *t = times(c, scalar, matrix);
+    const term *t = times(c, scalar, product(c, mn, nmn));
+    if (*negative && nmd > 0) { /* -Y / A2 */
+        t = mk(c, OP_NEG, 0, 0, t != NULL ? t : cq(c, 1, 1), NULL);
+        *negative = 0;
+    }
+    if (nmd > 0)
+        t = quotient(c, t, product(c, md, nmd));
     return t != NULL ? t : cq(c, 1, 1);
+}
+
+static const term *pretty_poly(canon *c, const poly *p);
+
+/* PARTS added up, the positive ones first and the negative ones
+   subtracted: a negation, or a quotient of a negation, counts as negative. */
+static const term *
+positive_first(canon *c, const term **parts, int n)
+{
+    const term *t = NULL;
+    for (int pass = 0; pass < 2; pass++)
+        for (int i = 0; i < n; i++) {
+            const term *x = parts[i];
+            int negative = x->op == OP_NEG || (x->op == OP_DIV && x->args[0]->op == OP_NEG);
+            if (negative != pass)
+                continue;
+            if (negative)
+                x = x->op == OP_NEG ? x->args[0]
+                                    : mk(c, OP_DIV, 0, 0, x->args[0]->args[0], x->args[1]);
+            if (t == NULL)
+                t = negative ? mk(c, OP_NEG, 0, 0, x, NULL) : x;
+            else
+                t = mk(c, OP_ADD, 0, 0, t, negative ? mk(c, OP_NEG, 0, 0, x, NULL) : x);
+        }
+    return t;
+}
+
+/* The monomials of P with the same denominator (the same factors at
+   negative powers) over it: (1 - Y) / (1 - A2) - Y / A2. Returns NULL when
+   no two monomials share a denominator. */
+static const term *
+pretty_by_denominator(canon *c, const poly *p)
+{
+    const term **den = mem_alloc(c->pool, (size_t)p->n * sizeof *den);
+    int shared = 0;
+    for (int i = 0; i < p->n; i++) {
+        mono d = {cq(c, 1, 1), mem_alloc(c->pool, (size_t)(p->m[i].nf + 1) * sizeof(factor)), 0};
+        for (int k = 0; k < p->m[i].nf; k++)
+            if (p->m[i].f[k].exp < 0 && p->m[i].f[k].base->shape.rank > 0)
+                d.f[d.nf++] = p->m[i].f[k];
+        den[i] = d.nf > 0 ? mono_key(c, &d) : NULL;
+        for (int k = 0; k < i; k++)
+            shared |= den[i] != NULL && den[k] == den[i];
+    }
+    if (!shared)
+        return NULL;
+    poly groups;
+    poly_init(&groups, &p->shape);
+    char *used = mem_zalloc(c->pool, (size_t)p->n);
+    const term **parts = mem_alloc(c->pool, (size_t)p->n * sizeof *parts);
+    int nparts = 0;
+    for (int i = 0; i < p->n; i++) {
+        if (used[i])
+            continue;
+        poly num;
+        poly_init(&num, &p->shape);
+        mono inverse = {cq(c, 1, 1), NULL, 0};
+        poly dpoly;
+        if (den[i] != NULL) {
+            decompose(c, den[i], &dpoly);
+            inverse = dpoly.m[0];
+            for (int k = 0; k < inverse.nf; k++)
+                inverse.f[k].exp = -inverse.f[k].exp;
+        }
+        for (int k = i; k < p->n; k++)
+            if (!used[k] && den[k] == den[i]) {
+                used[k] = 1;
+                mono m = mono_mul(c, &p->m[k], &inverse);
+                poly_push(c, &num, &m);
+            }
+        poly_collect(c, &num);
+        const term *part = pretty_poly(c, &num);
+        if (den[i] != NULL) {
+            for (int k = 0; k < inverse.nf; k++)
+                inverse.f[k].exp = -inverse.f[k].exp;
+            part = quotient(c, part, product(c, inverse.f, inverse.nf));
+        }
+        parts[nparts++] = part;
+    }
+    return positive_first(c, parts, nparts);
 }
 
 /* The monomials of P as a sum, positive ones first. */
 static const term *
 pretty_sum(canon *c, const poly *p)
 {
+    const term *grouped = pretty_by_denominator(c, p);
+    if (grouped != NULL)
+        return grouped;
     const term *t = NULL;
     for (int pass = 0; pass < 2; pass++)
         for (int i = 0; i < p->n; i++) {

@@ -56,6 +56,15 @@ dc_status dc_model_names(dc_session *s, const char *const **names, size_t *count
    Parsing this text gives the same terms. NULL when there is no model. */
 const char *dc_model_dump(dc_session *s);
 
+/* Derive every gradient of the loaded model with the rules of the rules
+   directory, in both conventions, and write the report in FORMAT ("text",
+   "json", "markdown", "latex"); WITH_TRACE adds every rule applied.
+   *REPORT is owned by the session. */
+dc_status dc_derive(dc_session *s, const char *format, int with_trace, const char **report);
+
+/* The rule base of the rules directory, listed in FORMAT ("text", "json"). */
+dc_status dc_rules_list(dc_session *s, const char *format, const char **report);
+
 /* The last error of the session, or NULL after a call that succeeded. */
 const dc_error *dc_session_error(const dc_session *s);
 dc_status dc_error_status(const dc_error *e);

@@ -19,6 +19,7 @@ typedef struct deriver {
     char *depends;        /* whether each symbol depends on a param */
     char *relevant;       /* whether the loss depends on it through params */
     long steps;
+    trace path; /* the adjoint steps from the definition's root to here */
     int failed;
 } deriver;
 
@@ -82,14 +83,20 @@ add(deriver *d, const term *a, const term *b)
    adjoint rule per operation, until it reaches named symbols. OUT is what
    the rules call C: the symbol's name at the root of a definition. */
 static void
-flow(deriver *d, const term *t, const term *g, const term *out, trace *tr)
+flow(deriver *d, const term *t, const term *g, const term *out)
 {
     if (d->failed)
         return;
     if (t->op == OP_SYM) {
         size_t i = index_of(d, t->sym);
-        if (i != (size_t)-1 && d->relevant[i])
+        if (i != (size_t)-1 && d->relevant[i]) {
             d->contrib[i] = add(d, d->contrib[i], g);
+            /* the steps that brought this part of the gradient here */
+            trace *tr = &d->by_symbol[i].steps;
+            for (size_t k = 0; k < d->path.n; k++)
+                trace_add(tr, d->path.steps[k].rule, NULL, d->path.steps[k].before,
+                          d->path.steps[k].after);
+        }
         return;
     }
     for (unsigned k = 0; k < t->nargs; k++) {
@@ -122,8 +129,10 @@ flow(deriver *d, const term *t, const term *g, const term *out, trace *tr)
             fail(d, "the adjoint rule '%s' does not fit: %s", r->name, why);
             return;
         }
-        trace_add(tr, r, NULL, t, gk);
-        flow(d, t->args[k], gk, t->args[k], tr);
+        size_t depth = d->path.n;
+        trace_add(&d->path, r, NULL, t, gk);
+        flow(d, t->args[k], gk, t->args[k]);
+        d->path.n = depth;
     }
 }
 
@@ -305,29 +314,29 @@ derive(model *m, const rule_set *rs, dc_error *err, mem_pool *err_pool)
             trace_init(&g->steps, m->pool);
         }
     /* the flow: from the loss back, each definition's gradient into its parts */
-    trace loss_steps;
-    trace_init(&loss_steps, m->pool);
+    trace_init(&d.path, m->pool);
     for (size_t i = n; i-- > 0 && !d.failed;) {
         const symbol *s = m->symbols[i];
         if (s->kind != SYM_DEF || !d.relevant[i])
             continue;
         const term *g = s == m->loss ? term_const_si(d.tab, 1, 1)
                                      : term_symbol(d.tab, d.by_symbol[i].absorbed_name);
-        trace *tr = s == m->loss ? &loss_steps : &d.by_symbol[i].steps;
-        flow(&d, s->definition, g, term_symbol(d.tab, s), tr);
+        d.path.n = 0;
+        flow(&d, s->definition, g, term_symbol(d.tab, s));
     }
     if (d.failed)
         return NULL;
     derivation *out = mem_zalloc(m->pool, sizeof *out);
     out->m = m;
     order_gradients(&d, out);
-    /* a gradient used once is written into its user; one used more is named */
+    /* a gradient that flows into one symbol is written into that symbol's
+       gradient; one that flows into several is named */
     for (size_t i = 0; i < out->n; i++) {
-        int uses = 0;
+        int users = 0;
         for (size_t j = 0; j < n; j++)
-            if (d.contrib[j] != NULL)
-                uses += occurrences(d.contrib[j], out->g[i].absorbed_name);
-        out->g[i].named = uses > 1;
+            if (d.contrib[j] != NULL && occurrences(d.contrib[j], out->g[i].absorbed_name) > 0)
+                users++;
+        out->g[i].named = users > 1;
     }
     const symbol **from = mem_zalloc(m->pool, (out->n + 1) * sizeof *from);
     const term **to = mem_zalloc(m->pool, (out->n + 1) * sizeof *to);
@@ -335,11 +344,8 @@ derive(model *m, const rule_set *rs, dc_error *err, mem_pool *err_pool)
         gradient *g = &out->g[i];
         const term *raw = d.contrib[index_of(&d, g->of)];
         const term *t = substitute(&d, raw, term_map_new(m->pool), from, to, i);
-        /* the steps that produced the loss's own gradient lead to every one */
-        if (i == 0)
-            for (size_t k = 0; k < loss_steps.n; k++)
-                trace_add(&g->steps, loss_steps.steps[k].rule, NULL, loss_steps.steps[k].before,
-                          loss_steps.steps[k].after);
+        if (t != raw)
+            trace_add(&g->steps, NULL, "gradients used once written in", raw, t);
         g->absorbed = simplify(&d, t, &g->steps);
         g->absorbed_name->definition = g->absorbed;
         from[i] = g->absorbed_name;

@@ -17,6 +17,8 @@ typedef struct options {
     const char *format; /* --format */
     int quiet;
     int help;
+    int trace;  /* derive --trace */
+    int verify; /* rules --verify */
 } options;
 
 typedef struct command {
@@ -113,6 +115,50 @@ run_parse(dc_session *s, const options *o, int argc, char **argv)
     return o->quiet ? 0 : write_output(o->output, dump);
 }
 
+/* Print a command's report (unless -q) or its error; the exit status. */
+static int
+finish_report(dc_session *s, const options *o, dc_status st, const char *report)
+{
+    if (st != DC_OK && st != DC_REFUTED) {
+        print_error(s);
+        return exit_status(st);
+    }
+    if (!o->quiet) {
+        int written = write_output(o->output, report);
+        if (written != 0)
+            return written;
+    }
+    return exit_status(st);
+}
+
+/* derivcheck derive FILE|MODEL */
+static int
+run_derive(dc_session *s, const options *o, int argc, char **argv)
+{
+    if (argc != 1)
+        return usage_error("derive takes one FILE or MODEL%s", "");
+    dc_status st = dc_load(s, argv[0]);
+    if (st != DC_OK) {
+        print_error(s);
+        return exit_status(st);
+    }
+    const char *report;
+    st = dc_derive(s, o->format, o->trace, &report);
+    return finish_report(s, o, st, report);
+}
+
+/* derivcheck rules */
+static int
+run_rules(dc_session *s, const options *o, int argc, char **argv)
+{
+    (void)argv;
+    if (argc != 0)
+        return usage_error("rules takes no arguments%s", "");
+    const char *report;
+    dc_status st = dc_rules_list(s, o->format, &report);
+    return finish_report(s, o, st, report);
+}
+
 /* derivcheck models */
 static int
 run_models(dc_session *s, const options *o, int argc, char **argv)
@@ -144,6 +190,9 @@ run_models(dc_session *s, const options *o, int argc, char **argv)
 }
 
 static const command commands[] = {
+    {"derive", "FILE|MODEL", "the gradients in both conventions; --trace shows each rule",
+     run_derive},
+    {"rules", "", "list the rule base (file:line of every rule)", run_rules},
     {"parse", "FILE|MODEL", "print the model back, normalised, with every shape", run_parse},
     {"models", "", "list the built-in models, usable where FILE is", run_models},
 };
@@ -162,7 +211,9 @@ static const char common_options[] =
     "      --rules DIR      rule files and built-in models (default: DERIVCHECK_RULES,\n"
     "                       then the installed rules)\n"
     "  -o, --output FILE    write the result to FILE (replaced whole, never half-written)\n"
-    "      --format FORMAT  output format: text\n"
+    "      --format FORMAT  output format: text, json, markdown or latex (derive);\n"
+    "                       text or json (rules); text (parse)\n"
+    "      --trace          derive: show every rule applied, with its file:line\n"
     "  -q, --quiet          print nothing but errors\n"
     "  -h, --help           show this help and exit\n"
     "  -V, --version        show the version and exit\n";
@@ -223,6 +274,7 @@ main(int argc, char **argv)
         {"rules", required_argument, NULL, 'r'}, {"output", required_argument, NULL, 'o'},
         {"format", required_argument, NULL, 'f'}, {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},        {"version", no_argument, NULL, 'V'},
+        {"trace", no_argument, NULL, 't'},
         {NULL, 0, NULL, 0}};
     options o = {0};
     int version = 0, c;
@@ -235,6 +287,7 @@ main(int argc, char **argv)
         case 'q': o.quiet = 1; break;
         case 'h': o.help = 1; break;
         case 'V': version = 1; break;
+        case 't': o.trace = 1; break;
         default:
             if (optopt != 0 && strchr("o", optopt) != NULL)
                 return usage_error("option '-%s' needs an argument", (char[]){(char)optopt, 0});

@@ -139,6 +139,16 @@ print_bare(text *out, const term *t)
         print_at(out, t->args[0], PREC_COMPARE);
         text_printf(out, ", axis=%d)", t->aux);
         break;
+    case OP_UNBROADCAST: /* rule templates */
+    case OP_BROADCAST_LIKE:
+        text_printf(out, "%s(", term_op_name(t->op));
+        print_at(out, t->args[0], PREC_COMPARE);
+        text_puts(out, ", ");
+        print_at(out, t->args[1], PREC_COMPARE);
+        if (t->op == OP_BROADCAST_LIKE && t->aux >= 0)
+            text_printf(out, ", axis=%d", t->aux);
+        text_putc(out, ')');
+        break;
     case OP_SOFTMAX:
         text_puts(out, "softmax(");
         print_at(out, t->args[0], PREC_COMPARE);

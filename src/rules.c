@@ -193,6 +193,20 @@ rule_files(const char *dir, size_t *count, mem_pool *pool, dc_error *err, mem_po
     return names;
 }
 
+/* The last component of the path DIR ("rules" for "/usr/share/derivcheck/"
+   is "derivcheck"). */
+static const char *
+folder_name(const char *dir, mem_pool *pool)
+{
+    size_t end = strlen(dir);
+    while (end > 1 && dir[end - 1] == '/')
+        end--;
+    size_t start = end;
+    while (start > 0 && dir[start - 1] != '/')
+        start--;
+    return mem_strndup(pool, dir + start, end - start);
+}
+
 rule_set *
 rules_load(const char *dir, dc_error *err, mem_pool *err_pool)
 {
@@ -236,6 +250,11 @@ rules_load(const char *dir, dc_error *err, mem_pool *err_pool)
         ok = read_rule_file(set, text_str(&path), &src, err, err_pool);
         if (!ok)
             break;
+        /* traces cite rules/adjoint.rules:17, whatever the folder's path */
+        text shown;
+        text_init(&shown, pool);
+        text_printf(&shown, "%s/%s", folder_name(dir, pool), files[i]);
+        src.name = text_str(&shown);
         loader ld = {set, &src, mem_strndup(pool, files[i], strlen(files[i]) - 6), err,
                      err_pool, 0};
         ok = parse_rules(&src, scope, add_rule, &ld, err, err_pool) && !ld.failed;
