@@ -15,6 +15,7 @@
 typedef struct loader {
     rule_set *rs;
     const source *src;
+    const char *shown; /* how traces cite the file: rules/adjoint.rules */
     const char *group;
     dc_error *err;
     mem_pool *err_pool;
@@ -77,7 +78,7 @@ add_rule(void *ctx, const rule_syntax *syn)
     memset(&r, 0, sizeof r);
     r.name = syn->name;
     r.group = ld->group;
-    r.file = ld->src->name;
+    r.file = ld->shown;
     int col;
     source_position(ld->src, syn->offset, &r.line, &col);
     r.lhs = syn->lhs;
@@ -254,9 +255,8 @@ rules_load(const char *dir, dc_error *err, mem_pool *err_pool)
         text shown;
         text_init(&shown, pool);
         text_printf(&shown, "%s/%s", folder_name(dir, pool), files[i]);
-        src.name = text_str(&shown);
-        loader ld = {set, &src, mem_strndup(pool, files[i], strlen(files[i]) - 6), err,
-                     err_pool, 0};
+        loader ld = {set, &src, text_str(&shown),
+                     mem_strndup(pool, files[i], strlen(files[i]) - 6), err, err_pool, 0};
         ok = parse_rules(&src, scope, add_rule, &ld, err, err_pool) && !ld.failed;
         mem_pool_on_oom(pool, &oom); /* parse_rules restored it; keep ours */
     }

@@ -113,5 +113,49 @@ has "$tmp/out" "A = sigmoid(Z)"
 run 2 --rules "$tmp/nowhere" models
 has "$tmp/err" "cannot read the models folder '$tmp/nowhere/models'"
 
+# derive: both conventions, in the course's notation, on built-in models
+run 0 derive sigmoid
+has "$tmp/out" "Deferred convention: dV = m * dJ/dV for intermediates, dJ/dV for params"
+has "$tmp/out" "  dZ2 = A2 - Y"
+has "$tmp/out" "  dW2 = 1/m * dZ2 @ A1.T"
+has "$tmp/out" "  db2 = 1/m * sum(dZ2, axis=1, keepdims=True)"
+has "$tmp/out" "  dZ1 = W2.T @ dZ2 * (1 - A1^2)"
+has "$tmp/out" "  dZ2 = 1/m * (A2 - Y)"
+has "$tmp/out" "  dW2 = dZ2 @ A1.T"
+has "$tmp/out" "Label assumptions used: none"
+run 0 derive softmax --trace
+has "$tmp/out" "  dZ2 = A2 - Y"
+has "$tmp/out" "  dZ2: onehot(Y) by onehot.colsum (rules/labels.rules:"
+has "$tmp/out" "softmax.axis0 (rules/adjoint.rules:"
+sed 's/ onehot$//' "$DC_RULES_DIR/models/softmax.dc" >"$tmp/softmax-any.dc"
+run 0 derive "$tmp/softmax-any.dc"
+has "$tmp/out" "  dZ2 = A2 * sum(Y, axis=0, keepdims=True) - Y"
+run 0 derive sigmoid --format json
+has "$tmp/out" '"name": "dZ2", "of": "Z2", "kind": "definition", "named": true, "deferred": "A2 - Y", "absorbed": "1/m * (A2 - Y)"'
+run 0 derive relu3 --format markdown
+has "$tmp/out" '| `dZ2` | `W3.T @ dZ3 * (Z2 > 0)` | `W3.T @ dZ3 * (Z2 > 0)` |'
+run 0 derive logistic --format latex
+has "$tmp/out" '\begin{align*}'
+has "$tmp/out" '\mathit{dZ} &= \mathit{A} - \mathit{Y}'
+run 2 derive sigmoid --format yaml
+has "$tmp/err" "unknown format 'yaml'; expected text, json, markdown or latex"
+run 2 derive "$tmp/shape.dc"
+has "$tmp/err" "$tmp/shape.dc:4:7: error:"
+
+# the calculus is in the rule files: without an adjoint rule, derive says which
+mkdir -p "$tmp/norules"
+grep -v '^sigmoid:' "$DC_RULES_DIR/adjoint.rules" >"$tmp/norules/adjoint.rules"
+run 2 --rules "$tmp/norules" derive "$DC_RULES_DIR/models/sigmoid.dc"
+has "$tmp/err" "no adjoint rule for the operation 'sigmoid' (argument 1)"
+printf 'broken: a + => a\n' >"$tmp/norules/bad.rules"
+run 2 --rules "$tmp/norules" derive "$DC_RULES_DIR/models/sigmoid.dc"
+has "$tmp/err" "$tmp/norules/bad.rules:1:13: error: expected an expression, found '=>'"
+
+# rules lists every rule with its file:line
+run 0 rules
+has "$tmp/out" "rules/adjoint.rules:"
+has "$tmp/out" "C = sigmoid(a) => da = G * C * (1 - C)"
+has "$tmp/out" "sum(y, axis=0, keepdims=True) => 1 if onehot(y)"
+
 echo "$count runs, $failures failures"
 [ "$failures" = 0 ]

@@ -1,0 +1,553 @@
+/* check_derive.c: derived gradients against closed forms from the literature and finite differences. */
+#include <check.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "canon.h"
+#include "derive.h"
+#include "eval.h"
+#include "parse.h"
+#include "print.h"
+#include "rules.h"
+
+static mem_pool *pool;
+static dc_error err;
+static rule_set *rules;
+
+static void
+setup(void)
+{
+    pool = mem_pool_new();
+    memset(&err, 0, sizeof err);
+    rules = rules_load(DC_RULES_DIR, &err, pool);
+    ck_assert_msg(rules != NULL, "rules: %s", rules ? "" : err.formatted);
+}
+
+static void
+teardown(void)
+{
+    rules_free(rules);
+    mem_pool_free(pool);
+}
+
+static model *
+parse_text(const char *textp)
+{
+    source src = {"test.dc", textp, strlen(textp)};
+    model *m = parse_model(&src, &err, pool);
+    ck_assert_msg(m != NULL, "parse: %s", m ? "" : err.formatted);
+    return m;
+}
+
+static model *
+parse_builtin(const char *name)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/models/%s.dc", DC_RULES_DIR, name);
+    FILE *f = fopen(path, "rb");
+    ck_assert_ptr_nonnull(f);
+    static char buf[1 << 16];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    return parse_text(buf);
+}
+
+static derivation *
+derive_ok(model *m)
+{
+    derivation *d = derive(m, rules, &err, pool);
+    ck_assert_msg(d != NULL, "derive: %s", d ? "" : err.formatted);
+    return d;
+}
+
+static const symbol *
+sym(const model *m, const char *name)
+{
+    const symbol *s = model_lookup(m, name, strlen(name));
+    ck_assert_msg(s != NULL, "no symbol %s", name);
+    return s;
+}
+
+/* T with every derived gradient name of D replaced by the model's claim of
+   the same name, so that a derived formula and a claim can be compared. */
+static const term *
+in_claim_names(model *m, const derivation *d, const term *t, convention c)
+{
+    if (t->op == OP_SYM) {
+        for (size_t i = 0; i < d->n; i++) {
+            const symbol *name = c == CONVENTION_DEFERRED ? d->g[i].deferred_name
+                                                          : d->g[i].absorbed_name;
+            if (t->sym == name) {
+                const symbol *claim = model_lookup(m, name->name, strlen(name->name));
+                if (claim != NULL && claim->kind == SYM_CLAIM)
+                    return term_symbol(m->terms, claim);
+            }
+        }
+        return t;
+    }
+    if (t->nargs == 0)
+        return t;
+    const term *args[2];
+    for (unsigned k = 0; k < t->nargs; k++)
+        args[k] = in_claim_names(m, d, t->args[k], c);
+    char why[SHAPE_WHY];
+    const term *out = t->op == OP_BROADCAST
+                          ? term_broadcast(m->terms, args[0], &t->shape, t->aux, why)
+                          : term_make(m->terms, t->op, t->aux, t->keepdims, args, t->nargs, why);
+    ck_assert_msg(out != NULL, "rebuilding: %s", why);
+    return out;
+}
+
+static const char *
+show(const term *t)
+{
+    text out;
+    text_init(&out, pool);
+    print_term(&out, t);
+    return text_str(&out);
+}
+
+/* Every claim of M equals the derived gradient under convention C: both
+   reduce to one normal form. Returns the number of claims compared. */
+static int
+claims_hold(model *m, const derivation *d, convention c)
+{
+    int n = 0;
+    for (size_t i = 0; i < m->nsymbols; i++) {
+        const symbol *claim = m->symbols[i];
+        if (claim->kind != SYM_CLAIM)
+            continue;
+        const gradient *g = derive_find(d, claim->target);
+        ck_assert_msg(g != NULL, "no gradient for %s", claim->name);
+        const term *derived = c == CONVENTION_DEFERRED ? g->deferred : g->absorbed;
+        const term *a = canon_normal_form(m->terms, in_claim_names(m, d, derived, c));
+        const term *b = canon_normal_form(m->terms, claim->definition);
+        ck_assert_msg(a == b, "%s: derived %s, the literature has %s", claim->name,
+                      show(derive_pretty(d, g, c)), show(claim->definition));
+        n++;
+    }
+    return n;
+}
+
+static const char sigmoid_model[] =
+    "dims n_x = 2, n_h = 4, n_y = 1\nbatch m = 8\n"
+    "input X[n_x, m]\nlabel Y[n_y, m] binary\n"
+    "param W1[n_h, n_x], b1[n_h, 1]\nparam W2[n_y, n_h], b2[n_y, 1]\n"
+    "Z1 = W1 @ X + b1\nA1 = tanh(Z1)\nZ2 = W2 @ A1 + b2\nA2 = sigmoid(Z2)\n"
+    "loss J = -1/m * sum(Y * log(A2) + (1 - Y) * log(1 - A2))\n";
+
+/* Ng's course notes (deferred 1/m). */
+START_TEST(sigmoid_deferred_matches_the_course)
+{
+    char textp[4096];
+    snprintf(textp, sizeof textp, "%s%s", sigmoid_model,
+             "dZ2 = A2 - Y\n"
+             "dW2 = 1/m * dZ2 @ A1.T\n"
+             "db2 = 1/m * sum(dZ2, axis=1, keepdims=True)\n"
+             "dZ1 = W2.T @ dZ2 * (1 - A1^2)\n"
+             "dW1 = 1/m * dZ1 @ X.T\n"
+             "db1 = 1/m * sum(dZ1, axis=1, keepdims=True)\n");
+    model *m = parse_text(textp);
+    derivation *d = derive_ok(m);
+    ck_assert_int_eq(claims_hold(m, d, CONVENTION_DEFERRED), 6);
+    /* the course's dZ2 and dZ1 are named; dA2 and dA1 are written into them */
+    ck_assert(derive_find(d, sym(m, "Z2"))->named);
+    ck_assert(derive_find(d, sym(m, "Z1"))->named);
+    ck_assert(!derive_find(d, sym(m, "A2"))->named);
+    ck_assert_str_eq(show(derive_pretty(d, derive_find(d, sym(m, "Z2")), CONVENTION_DEFERRED)),
+                     "A2 - Y");
+    ck_assert_str_eq(show(derive_pretty(d, derive_find(d, sym(m, "W2")), CONVENTION_DEFERRED)),
+                     "1/m * dZ2 @ A1.T");
+    model_free(m);
+}
+END_TEST
+
+/* The learner's derivation (1/m absorbed into dZ2). */
+START_TEST(sigmoid_absorbed_moves_one_over_m_into_dz)
+{
+    char textp[4096];
+    snprintf(textp, sizeof textp, "%s%s", sigmoid_model,
+             "dZ2 = 1/m * (A2 - Y)\n"
+             "dW2 = dZ2 @ A1.T\n"
+             "db2 = sum(dZ2, axis=1, keepdims=True)\n"
+             "dZ1 = W2.T @ dZ2 * (1 - A1^2)\n"
+             "dW1 = dZ1 @ X.T\n"
+             "db1 = sum(dZ1, axis=1, keepdims=True)\n"
+             "dA2 = -1/m * (Y / A2 - (1 - Y) / (1 - A2))\n");
+    model *m = parse_text(textp);
+    derivation *d = derive_ok(m);
+    ck_assert_int_eq(claims_hold(m, d, CONVENTION_ABSORBED), 7);
+    model_free(m);
+}
+END_TEST
+
+static const char softmax_model[] =
+    "dims n_x = 2, n_h = 4, n_y = 3\nbatch m = 5\n"
+    "input X[n_x, m]\nlabel Y[n_y, m]%s\n"
+    "param W1[n_h, n_x], b1[n_h, 1]\nparam W2[n_y, n_h], b2[n_y, 1]\n"
+    "Z1 = W1 @ X + b1\nA1 = tanh(Z1)\nZ2 = W2 @ A1 + b2\nA2 = softmax(Z2, axis=0)\n"
+    "loss J = -1/m * sum(Y * log(A2))\n%s";
+
+/* Whether the steps of G apply the rule named NAME. */
+static int
+uses_rule(const gradient *g, const char *name)
+{
+    for (size_t i = 0; i < g->steps.n; i++)
+        if (g->steps.steps[i].rule != NULL && strcmp(g->steps.steps[i].rule->name, name) == 0)
+            return 1;
+    return 0;
+}
+
+START_TEST(softmax_with_onehot_labels_gives_a_minus_y)
+{
+    char textp[4096];
+    snprintf(textp, sizeof textp, softmax_model, " onehot",
+             "dZ2 = A2 - Y\ndW2 = 1/m * dZ2 @ A1.T\ndZ1 = W2.T @ dZ2 * (1 - A1^2)\n");
+    model *m = parse_text(textp);
+    derivation *d = derive_ok(m);
+    ck_assert_int_eq(claims_hold(m, d, CONVENTION_DEFERRED), 3);
+    ck_assert(uses_rule(derive_find(d, sym(m, "Z2")), "onehot.colsum"));
+    model_free(m);
+}
+END_TEST
+
+START_TEST(softmax_with_probability_labels_gives_a_minus_y)
+{
+    char textp[4096];
+    snprintf(textp, sizeof textp, softmax_model, " prob", "dZ2 = A2 - Y\n");
+    model *m = parse_text(textp);
+    derivation *d = derive_ok(m);
+    ck_assert_int_eq(claims_hold(m, d, CONVENTION_DEFERRED), 1);
+    ck_assert(uses_rule(derive_find(d, sym(m, "Z2")), "prob.colsum"));
+    model_free(m);
+}
+END_TEST
+
+START_TEST(softmax_without_a_label_assumption_keeps_the_column_sum)
+{
+    char textp[4096];
+    snprintf(textp, sizeof textp, softmax_model, "",
+             "dZ2 = A2 * sum(Y, axis=0, keepdims=True) - Y\n");
+    model *m = parse_text(textp);
+    derivation *d = derive_ok(m);
+    ck_assert_int_eq(claims_hold(m, d, CONVENTION_DEFERRED), 1);
+    const gradient *g = derive_find(d, sym(m, "Z2"));
+    ck_assert(!uses_rule(g, "onehot.colsum"));
+    /* and it is not A2 - Y */
+    const term *a_minus_y = canon_normal_form(
+        m->terms, term_make(m->terms, OP_ADD, 0, 0,
+                            (const term *[]){term_symbol(m->terms, sym(m, "A2")),
+                                             term_make(m->terms, OP_NEG, 0, 0,
+                                                       (const term *[]){term_symbol(
+                                                           m->terms, sym(m, "Y"))},
+                                                       1, (char[SHAPE_WHY]){0})},
+                            2, (char[SHAPE_WHY]){0}));
+    ck_assert_ptr_ne(g->deferred, a_minus_y);
+    model_free(m);
+}
+END_TEST
+
+START_TEST(relu_network_closed_forms)
+{
+    char textp[4096];
+    snprintf(textp, sizeof textp, "%s",
+             "dims n_x = 3, n_h1 = 5, n_h2 = 4, n_y = 1\nbatch m = 8\n"
+             "input X[n_x, m]\nlabel Y[n_y, m] binary\n"
+             "param W1[n_h1, n_x], b1[n_h1, 1]\nparam W2[n_h2, n_h1], b2[n_h2, 1]\n"
+             "param W3[n_y, n_h2], b3[n_y, 1]\n"
+             "Z1 = W1 @ X + b1\nA1 = relu(Z1)\nZ2 = W2 @ A1 + b2\nA2 = relu(Z2)\n"
+             "Z3 = W3 @ A2 + b3\nA3 = sigmoid(Z3)\n"
+             "loss J = -1/m * sum(Y * log(A3) + (1 - Y) * log(1 - A3))\n"
+             "dZ3 = A3 - Y\ndW3 = 1/m * dZ3 @ A2.T\ndb3 = 1/m * sum(dZ3, axis=1, keepdims=True)\n"
+             "dZ2 = W3.T @ dZ3 * (Z2 > 0)\ndW2 = 1/m * dZ2 @ A1.T\n"
+             "dZ1 = W2.T @ dZ2 * (Z1 > 0)\ndW1 = 1/m * dZ1 @ X.T\n"
+             "db1 = 1/m * sum(dZ1, axis=1, keepdims=True)\n");
+    model *m = parse_text(textp);
+    derivation *d = derive_ok(m);
+    ck_assert_int_eq(claims_hold(m, d, CONVENTION_DEFERRED), 8);
+    model_free(m);
+}
+END_TEST
+
+START_TEST(per_example_notation_has_one_convention)
+{
+    model *m = parse_text("dims n_x = 3, n_y = 1\nbatch 1\ninput x[n_x, 1]\n"
+                          "label y[n_y, 1] binary\nparam w[n_y, n_x], c[n_y, 1]\n"
+                          "z = w @ x + c\na = sigmoid(z)\n"
+                          "loss L = -sum(y * log(a) + (1 - y) * log(1 - a))\n"
+                          "dz = a - y\ndw = dz @ x.T\ndc = dz\n");
+    derivation *d = derive_ok(m);
+    ck_assert_int_eq(claims_hold(m, d, CONVENTION_DEFERRED), 3);
+    ck_assert_int_eq(claims_hold(m, d, CONVENTION_ABSORBED), 3);
+    model_free(m);
+}
+END_TEST
+
+/* Copy the rule files of DC_RULES_DIR into a new folder, leaving out every
+   line that starts with SKIP. */
+static char *
+copy_rules_without(const char *skip)
+{
+    char *dir = strdup("/tmp/dc-rules-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    DIR *d = opendir(DC_RULES_DIR);
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        size_t len = strlen(e->d_name);
+        if (len < 7 || strcmp(e->d_name + len - 6, ".rules") != 0)
+            continue;
+        char from[4096], to[4096], line[1024];
+        snprintf(from, sizeof from, "%s/%s", DC_RULES_DIR, e->d_name);
+        snprintf(to, sizeof to, "%s/%s", dir, e->d_name);
+        FILE *in = fopen(from, "r"), *out = fopen(to, "w");
+        while (fgets(line, sizeof line, in) != NULL)
+            if (strncmp(line, skip, strlen(skip)) != 0)
+                fputs(line, out);
+        fclose(in);
+        fclose(out);
+    }
+    closedir(d);
+    return dir;
+}
+
+static void
+remove_dir(char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.')
+            continue;
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        unlink(path);
+    }
+    closedir(d);
+    rmdir(dir);
+    free(dir);
+}
+
+START_TEST(the_calculus_is_in_the_rule_files)
+{
+    /* without the sigmoid adjoint rule, derive cannot go through sigmoid */
+    char *dir = copy_rules_without("sigmoid:");
+    rule_set *partial = rules_load(dir, &err, pool);
+    ck_assert_ptr_nonnull(partial);
+    model *m = parse_text(sigmoid_model);
+    ck_assert_ptr_null(derive(m, partial, &err, pool));
+    ck_assert_str_eq(err.message, "no adjoint rule for the operation 'sigmoid' (argument 1): "
+                                  "the rule files say nothing of how a gradient flows through it");
+    model_free(m);
+    rules_free(partial);
+    remove_dir(dir);
+    /* without the label rules, onehot labels no longer simplify */
+    dir = copy_rules_without("onehot.colsum");
+    partial = rules_load(dir, &err, pool);
+    char textp[4096];
+    snprintf(textp, sizeof textp, softmax_model, " onehot",
+             "dZ2 = A2 * sum(Y, axis=0, keepdims=True) - Y\n");
+    m = parse_text(textp);
+    derivation *d = derive(m, partial, &err, pool);
+    ck_assert_ptr_nonnull(d);
+    ck_assert_int_eq(claims_hold(m, d, CONVENTION_DEFERRED), 1);
+    model_free(m);
+    rules_free(partial);
+    remove_dir(dir);
+}
+END_TEST
+
+START_TEST(symbolic_work_does_not_depend_on_the_numbers)
+{
+    char a[4096], b[4096];
+    snprintf(a, sizeof a, "%s", sigmoid_model);
+    snprintf(b, sizeof b, "%s", sigmoid_model);
+    memcpy(strstr(b, "n_h = 4"), "n_h = 9", 7);
+    memcpy(strstr(b, "m = 8"), "m = 3", 5);
+    model *ma = parse_text(a), *mb = parse_text(b);
+    derivation *da = derive_ok(ma), *db = derive_ok(mb);
+    ck_assert_uint_eq(da->n, db->n);
+    for (size_t i = 0; i < da->n; i++)
+        for (int c = CONVENTION_DEFERRED; c <= CONVENTION_ABSORBED; c++)
+            ck_assert_str_eq(show(derive_pretty(da, &da->g[i], c)),
+                             show(derive_pretty(db, &db->g[i], c)));
+    model_free(ma);
+    model_free(mb);
+}
+END_TEST
+
+/* ---- the oracle: central finite differences in MPFR ---- */
+
+static long
+numeric(dim d)
+{
+    return d.sym != NULL ? d.sym->value : d.n;
+}
+
+/* A value of SYM's shape with random entries obeying its label assumption. */
+static value *
+random_value(evaluator *ev, const symbol *s, gmp_randstate_t rng)
+{
+    long rows = 1, cols = 1;
+    if (s->shape.rank == 1)
+        cols = numeric(s->shape.d[0]);
+    if (s->shape.rank == 2)
+        rows = numeric(s->shape.d[0]), cols = numeric(s->shape.d[1]);
+    value *v = eval_new_value(ev, s->shape.rank, rows, cols);
+    for (long j = 0; j < cols; j++) {
+        long hot = (long)gmp_urandomm_ui(rng, (unsigned long)rows);
+        mpfr_t total;
+        mpfr_init2(total, 256);
+        mpfr_set_ui(total, 0, MPFR_RNDN);
+        for (long i = 0; i < rows; i++) {
+            mpfr_t *x = eval_fr(v, i, j);
+            mpfr_urandomb(*x, rng);
+            if (s->kind == SYM_LABEL && s->label == LABEL_BINARY)
+                mpfr_set_ui(*x, gmp_urandomb_ui(rng, 1), MPFR_RNDN);
+            else if (s->kind == SYM_LABEL && s->label == LABEL_ONEHOT)
+                mpfr_set_ui(*x, i == hot, MPFR_RNDN);
+            else if (s->kind != SYM_LABEL) {
+                mpfr_mul_2ui(*x, *x, 1, MPFR_RNDN);
+                mpfr_sub_ui(*x, *x, 1, MPFR_RNDN); /* in (-1, 1) */
+            }
+            mpfr_add(total, total, *x, MPFR_RNDN);
+        }
+        if (s->kind == SYM_LABEL && s->label == LABEL_PROB)
+            for (long i = 0; i < rows; i++)
+                mpfr_div(*eval_fr(v, i, j), *eval_fr(v, i, j), total, MPFR_RNDN);
+        mpfr_clear(total);
+    }
+    return v;
+}
+
+static void
+eval_scalar(evaluator *ev, const term *t, mpfr_t out)
+{
+    const value *v;
+    char why[256];
+    ck_assert_msg(eval_term(ev, t, &v, why, sizeof why), "eval: %s", why);
+    mpfr_set(out, *eval_fr(v, 0, 0), MPFR_RNDN);
+}
+
+/* Every derived gradient of the built-in model NAME agrees with central
+   finite differences of the loss, at 256 bits, to a relative 1e-30. */
+static void
+finite_differences_agree(const char *name)
+{
+    model *m = parse_builtin(name);
+    derivation *d = derive_ok(m);
+    evaluator *ev = eval_new(pool, NUMBER_MPFR, 256);
+    gmp_randstate_t rng;
+    gmp_randinit_default(rng);
+    gmp_randseed_ui(rng, 20261129);
+    for (size_t i = 0; i < m->nsymbols; i++) {
+        const symbol *s = m->symbols[i];
+        if (s->kind == SYM_INPUT || s->kind == SYM_LABEL || s->kind == SYM_PARAM)
+            eval_bind(ev, s, random_value(ev, s, rng));
+    }
+    mpfr_t h, plus, minus, fd, diff, tol;
+    mpfr_inits2(256, h, plus, minus, fd, diff, tol, (mpfr_ptr)0);
+    mpfr_set_ui_2exp(h, 1, -100, MPFR_RNDN);
+    const term *loss = term_symbol(m->terms, m->loss);
+    int checked = 0;
+    for (size_t i = 0; i < m->nsymbols; i++) {
+        const symbol *p = m->symbols[i];
+        if (p->kind != SYM_PARAM)
+            continue;
+        const gradient *g = derive_find(d, p);
+        ck_assert_ptr_nonnull(g);
+        const value *grad;
+        char why[256];
+        ck_assert_msg(eval_term(ev, g->absorbed, &grad, why, sizeof why), "%s", why);
+        /* copy the gradient: rebinding invalidates results */
+        value *gcopy = eval_new_value(ev, grad->rank, grad->rows, grad->cols);
+        value *base = random_value(ev, p, rng), *moved = random_value(ev, p, rng);
+        for (long r = 0; r < grad->rows; r++)
+            for (long c = 0; c < grad->cols; c++)
+                mpfr_set(*eval_fr(gcopy, r, c), *eval_fr(grad, r, c), MPFR_RNDN);
+        /* the current value of the param, to perturb */
+        const value *now;
+        ck_assert(eval_term(ev, term_symbol(m->terms, p), &now, why, sizeof why));
+        for (long r = 0; r < now->rows; r++)
+            for (long c = 0; c < now->cols; c++)
+                mpfr_set(*eval_fr(base, r, c), *eval_fr(now, r, c), MPFR_RNDN);
+        for (long r = 0; r < base->rows; r++)
+            for (long c = 0; c < base->cols; c++) {
+                for (long rr = 0; rr < base->rows; rr++)
+                    for (long cc = 0; cc < base->cols; cc++)
+                        mpfr_set(*eval_fr(moved, rr, cc), *eval_fr(base, rr, cc), MPFR_RNDN);
+                mpfr_add(*eval_fr(moved, r, c), *eval_fr(base, r, c), h, MPFR_RNDN);
+                eval_bind(ev, p, moved);
+                eval_scalar(ev, loss, plus);
+                mpfr_sub(*eval_fr(moved, r, c), *eval_fr(base, r, c), h, MPFR_RNDN);
+                eval_bind(ev, p, moved);
+                eval_scalar(ev, loss, minus);
+                mpfr_sub(fd, plus, minus, MPFR_RNDN);
+                mpfr_mul_2ui(fd, fd, 99, MPFR_RNDN); /* / 2h, h = 2^-100 */
+                mpfr_t *exact = eval_fr(gcopy, r, c);
+                mpfr_sub(diff, fd, *exact, MPFR_RNDN);
+                mpfr_abs(diff, diff, MPFR_RNDN);
+                mpfr_abs(tol, *exact, MPFR_RNDN);
+                if (mpfr_cmp_d(tol, 1e-20) < 0)
+                    mpfr_set_d(tol, 1e-20, MPFR_RNDN);
+                mpfr_mul_d(tol, tol, 1e-30, MPFR_RNDN);
+                if (mpfr_cmp(diff, tol) > 0) {
+                    char msg[512];
+                    mpfr_snprintf(msg, sizeof msg, "%s: d%s[%ld][%ld]: derived %.20Rg, finite "
+                                  "differences %.20Rg", name, p->name, r, c, *exact, fd);
+                    ck_abort_msg("%s", msg);
+                }
+                checked++;
+            }
+        eval_bind(ev, p, base);
+    }
+    ck_assert_int_gt(checked, 3);
+    mpfr_clears(h, plus, minus, fd, diff, tol, (mpfr_ptr)0);
+    gmp_randclear(rng);
+    eval_free(ev);
+    model_free(m);
+}
+
+START_TEST(finite_differences_logistic) { finite_differences_agree("logistic"); }
+END_TEST
+START_TEST(finite_differences_sigmoid) { finite_differences_agree("sigmoid"); }
+END_TEST
+START_TEST(finite_differences_softmax) { finite_differences_agree("softmax"); }
+END_TEST
+START_TEST(finite_differences_relu3) { finite_differences_agree("relu3"); }
+END_TEST
+
+int
+main(void)
+{
+    Suite *s = suite_create("derive");
+    TCase *tc = tcase_create("closed forms");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, sigmoid_deferred_matches_the_course);
+    tcase_add_test(tc, sigmoid_absorbed_moves_one_over_m_into_dz);
+    tcase_add_test(tc, softmax_with_onehot_labels_gives_a_minus_y);
+    tcase_add_test(tc, softmax_with_probability_labels_gives_a_minus_y);
+    tcase_add_test(tc, softmax_without_a_label_assumption_keeps_the_column_sum);
+    tcase_add_test(tc, relu_network_closed_forms);
+    tcase_add_test(tc, per_example_notation_has_one_convention);
+    tcase_add_test(tc, the_calculus_is_in_the_rule_files);
+    tcase_add_test(tc, symbolic_work_does_not_depend_on_the_numbers);
+    suite_add_tcase(s, tc);
+    TCase *fd = tcase_create("finite differences");
+    tcase_add_checked_fixture(fd, setup, teardown);
+    tcase_set_timeout(fd, 60);
+    tcase_add_test(fd, finite_differences_logistic);
+    tcase_add_test(fd, finite_differences_sigmoid);
+    tcase_add_test(fd, finite_differences_softmax);
+    tcase_add_test(fd, finite_differences_relu3);
+    suite_add_tcase(s, fd);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
