@@ -209,8 +209,10 @@ mono_mul(canon *c, const mono *a, const mono *b)
     mono m;
     m.coef = cq_mul(c, a->coef, b->coef);
     m.f = mem_alloc(c->pool, (size_t)(a->nf + b->nf + 1) * sizeof *m.f);
-    memcpy(m.f, a->f, (size_t)a->nf * sizeof *m.f);
-    memcpy(m.f + a->nf, b->f, (size_t)b->nf * sizeof *m.f);
+    if (a->nf > 0) /* memcpy from NULL is undefined even for 0 bytes */
+        memcpy(m.f, a->f, (size_t)a->nf * sizeof *m.f);
+    if (b->nf > 0)
+        memcpy(m.f + a->nf, b->f, (size_t)b->nf * sizeof *m.f);
     m.nf = normalise_factors(m.f, a->nf + b->nf);
     return m;
 }

@@ -1046,7 +1046,8 @@ parse_into(parser *p, mem_pool *pool, const source *src)
     p->m = m;
     m->src.name = mem_strdup(pool, src->name);
     char *copy = mem_alloc(pool, src->len + 1);
-    memcpy(copy, src->text, src->len);
+    if (src->len > 0)
+        memcpy(copy, src->text, src->len);
     copy[src->len] = '\0';
     m->src.text = copy;
     m->src.len = src->len;
