@@ -16,6 +16,7 @@
 #include "report.h"
 #include "rules.h"
 #include "text.h"
+#include "verify.h"
 
 struct dc_session {
     mem_pool *pool; /* the session's own strings and errors */
@@ -339,6 +340,41 @@ dc_derive(dc_session *s, const char *format, int with_trace, const char **report
 }
 
 dc_status
+dc_prove(dc_session *s, unsigned long seed, const char *format, int with_trace,
+         const char **report)
+{
+    *report = NULL;
+    BEGIN(s);
+    report_format f;
+    dc_status st = need_format(s, format, &f);
+    if (st == DC_OK && f == REPORT_LATEX) {
+        error_plain(&s->error, s->pool, DC_EINPUT, "prove writes text, json or markdown");
+        st = DC_EINPUT;
+    }
+    if (st == DC_OK && s->model == NULL) {
+        error_plain(&s->error, s->pool, DC_EINPUT, "no model is loaded");
+        st = DC_EINPUT;
+    }
+    if (st == DC_OK)
+        st = need_rules(s);
+    if (st != DC_OK)
+        return finish(s, st);
+    jmp_buf *outer = mem_pool_on_oom(s->model->pool, &oom_);
+    derivation *d = derive(s->model, s->rules, &s->error, s->pool);
+    proof *p = d != NULL ? prove(d, s->rules, seed, &s->error, s->pool) : NULL;
+    if (p == NULL) {
+        mem_pool_on_oom(s->model->pool, outer);
+        return finish(s, s->error.status);
+    }
+    text t;
+    text_init(&t, s->pool);
+    report_proof(&t, p, s->model->src.name, f, with_trace);
+    mem_pool_on_oom(s->model->pool, outer);
+    *report = text_str(&t);
+    return finish(s, p->params_proven ? DC_OK : DC_REFUTED);
+}
+
+dc_status
 dc_rules_list(dc_session *s, const char *format, const char **report)
 {
     *report = NULL;
@@ -354,6 +390,23 @@ dc_rules_list(dc_session *s, const char *format, const char **report)
     report_rules(&t, s->rules, f);
     *report = text_str(&t);
     return finish(s, DC_OK);
+}
+
+dc_status
+dc_rules_verify(dc_session *s, unsigned long seed, int samples, long prec, const char **report)
+{
+    *report = NULL;
+    BEGIN(s);
+    dc_status st = need_rules(s);
+    if (st != DC_OK)
+        return finish(s, st);
+    text t;
+    text_init(&t, s->pool);
+    int failed = verify_rules(s->rules, seed, samples, prec, &t, &s->error, s->pool);
+    if (failed < 0)
+        return finish(s, s->error.status);
+    *report = text_str(&t);
+    return finish(s, failed == 0 ? DC_OK : DC_REFUTED);
 }
 
 const dc_error *

@@ -62,8 +62,28 @@ const char *dc_model_dump(dc_session *s);
    *REPORT is owned by the session. */
 dc_status dc_derive(dc_session *s, const char *format, int with_trace, const char **report);
 
+/* Prove, for the loaded model, that the deferred and absorbed placements of
+   1/m give the same gradient for every param (symbolically, exactly at
+   random rational points from SEED, in MPFR at rising precisions) and that
+   the intermediates' gradients differ by exactly m; how far apart the two
+   are in double. DC_OK when every param gradient agrees, DC_REFUTED when
+   one does not. FORMAT: "text", "json" or "markdown"; WITH_TRACE adds the
+   certificates to text (json always has them). */
+dc_status dc_prove(dc_session *s, unsigned long seed, const char *format, int with_trace,
+                   const char **report);
+
 /* The rule base of the rules directory, listed in FORMAT ("text", "json"). */
 dc_status dc_rules_list(dc_session *s, const char *format, const char **report);
+
+/* Check every rule of the rules directory at random points: the two sides
+   of a rewrite rule evaluated in MPFR at PREC bits (0: 256; 64 to 10000),
+   an adjoint rule against central finite differences. SEED fixes the
+   points; SAMPLES (1 to 10000) is the points per rule (at least 3 are
+   used). Returns DC_OK when every rule holds and DC_REFUTED when one fails;
+   *REPORT (owned by the session) has a line per rule, a counterexample for
+   each failure, and a summary line. */
+dc_status dc_rules_verify(dc_session *s, unsigned long seed, int samples, long prec,
+                          const char **report);
 
 /* The last error of the session, or NULL after a call that succeeded. */
 const dc_error *dc_session_error(const dc_session *s);

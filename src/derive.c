@@ -136,24 +136,36 @@ flow(deriver *d, const term *t, const term *g, const term *out)
     }
 }
 
-/* Rewrite rules and the normal form, alternately, until neither changes T. */
-static const term *
-simplify(deriver *d, const term *t, trace *tr)
+const term *
+derive_simplify(term_table *tab, const rule_set *rs, const term *t, trace *tr, long *steps,
+                dc_error *err, mem_pool *err_pool)
 {
-    for (int round = 0; round < SIMPLIFY_ROUNDS && !d->failed; round++) {
-        const term *n = canon_normal_form(d->tab, t);
+    for (int round = 0; round < SIMPLIFY_ROUNDS; round++) {
+        const term *n = canon_normal_form(tab, t);
         if (n != t)
             trace_add(tr, NULL, "normal form: expand, cancel, collect", t, n);
-        const term *r = rules_rewrite(d->rs, d->tab, n, tr, &d->steps, d->err, d->err_pool);
-        if (r == NULL) {
-            d->failed = 1;
-            return t;
-        }
+        const term *r = rules_rewrite(rs, tab, n, tr, steps, err, err_pool);
+        if (r == NULL)
+            return NULL;
         if (r == n)
             return n;
         t = r;
     }
     return t;
+}
+
+/* derive_simplify within a derivation: a failure stops it. */
+static const term *
+simplify(deriver *d, const term *t, trace *tr)
+{
+    if (d->failed)
+        return t;
+    const term *out = derive_simplify(d->tab, d->rs, t, tr, &d->steps, d->err, d->err_pool);
+    if (out == NULL) {
+        d->failed = 1;
+        return t;
+    }
+    return out;
 }
 
 /* T with each symbol of FROM[i] replaced by TO[i] (NULL: kept). */
@@ -353,7 +365,16 @@ derive(model *m, const rule_set *rs, dc_error *err, mem_pool *err_pool)
     }
     if (!d.failed)
         defer(&d, out);
-    return d.failed ? NULL : out;
+    if (d.failed)
+        return NULL;
+    /* a gradient's name stands for its formula as written, which is what an
+       evaluation of the name computes (in double, the order matters) */
+    for (size_t i = 0; i < out->n; i++) {
+        gradient *g = &out->g[i];
+        g->absorbed_name->definition = derive_pretty(out, g, CONVENTION_ABSORBED);
+        g->deferred_name->definition = derive_pretty(out, g, CONVENTION_DEFERRED);
+    }
+    return out;
 }
 
 const gradient *

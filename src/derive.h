@@ -30,6 +30,13 @@ typedef struct derivation {
    (named), a rule that does not fit, rewriting that does not settle. */
 derivation *derive(model *m, const rule_set *rs, dc_error *err, mem_pool *err_pool);
 
+/* Rewrite rules and the normal form, alternately, until neither changes T:
+   the simplification every formula goes through. Steps go to TR (may be
+   NULL), *STEPS counts rule applications. NULL with ERR filled when the
+   rules do not settle. */
+const term *derive_simplify(term_table *tab, const rule_set *rs, const term *t, trace *tr,
+                            long *steps, dc_error *err, mem_pool *err_pool);
+
 /* The gradient of V, or NULL when J does not depend on V. */
 const gradient *derive_find(const derivation *d, const symbol *v);
 

@@ -19,6 +19,9 @@ typedef struct options {
     int help;
     int trace;  /* derive --trace */
     int verify; /* rules --verify */
+    unsigned long seed; /* --seed */
+    int samples;        /* --samples; 0: the default */
+    long prec;          /* --prec; 0: the default */
 } options;
 
 typedef struct command {
@@ -147,7 +150,25 @@ run_derive(dc_session *s, const options *o, int argc, char **argv)
     return finish_report(s, o, st, report);
 }
 
-/* derivcheck rules */
+enum { DEFAULT_SEED = 1, DEFAULT_SAMPLES = 16 };
+
+/* derivcheck prove FILE|MODEL */
+static int
+run_prove(dc_session *s, const options *o, int argc, char **argv)
+{
+    if (argc != 1)
+        return usage_error("prove takes one FILE or MODEL%s", "");
+    dc_status st = dc_load(s, argv[0]);
+    if (st != DC_OK) {
+        print_error(s);
+        return exit_status(st);
+    }
+    const char *report;
+    st = dc_prove(s, o->seed, o->format, o->trace, &report);
+    return finish_report(s, o, st, report);
+}
+
+/* derivcheck rules [--verify] */
 static int
 run_rules(dc_session *s, const options *o, int argc, char **argv)
 {
@@ -155,8 +176,30 @@ run_rules(dc_session *s, const options *o, int argc, char **argv)
     if (argc != 0)
         return usage_error("rules takes no arguments%s", "");
     const char *report;
-    dc_status st = dc_rules_list(s, o->format, &report);
+    dc_status st;
+    if (o->verify) {
+        if (o->format != NULL && strcmp(o->format, "text") != 0)
+            return usage_error("rules --verify writes text only, not '%s'", o->format);
+        st = dc_rules_verify(s, o->seed, o->samples ? o->samples : DEFAULT_SAMPLES, o->prec,
+                             &report);
+    } else
+        st = dc_rules_list(s, o->format, &report);
     return finish_report(s, o, st, report);
+}
+
+/* ARG as a whole decimal number from MIN to MAX into *OUT; 0 if it is not. */
+static int
+parse_number(const char *arg, unsigned long min, unsigned long max, unsigned long *out)
+{
+    if (arg[0] < '0' || arg[0] > '9')
+        return 0;
+    errno = 0;
+    char *end;
+    unsigned long n = strtoul(arg, &end, 10);
+    if (errno != 0 || *end != '\0' || n < min || n > max)
+        return 0;
+    *out = n;
+    return 1;
 }
 
 /* derivcheck models */
@@ -192,7 +235,9 @@ run_models(dc_session *s, const options *o, int argc, char **argv)
 static const command commands[] = {
     {"derive", "FILE|MODEL", "the gradients in both conventions; --trace shows each rule",
      run_derive},
-    {"rules", "", "list the rule base (file:line of every rule)", run_rules},
+    {"prove", "FILE|MODEL", "prove the deferred and absorbed 1/m placements equal", run_prove},
+    {"rules", "", "list the rule base (file:line of every rule); --verify tests it",
+     run_rules},
     {"parse", "FILE|MODEL", "print the model back, normalised, with every shape", run_parse},
     {"models", "", "list the built-in models, usable where FILE is", run_models},
 };
@@ -214,6 +259,11 @@ static const char common_options[] =
     "      --format FORMAT  output format: text, json, markdown or latex (derive);\n"
     "                       text or json (rules); text (parse)\n"
     "      --trace          derive: show every rule applied, with its file:line\n"
+    "      --verify         rules: check every rule at random points (MPFR, and\n"
+    "                       finite differences for adjoints); exit 1 if one fails\n"
+    "      --seed N         rules --verify: the random points' seed (default 1)\n"
+    "      --samples N      rules --verify: points per rule, 1 to 10000 (default 16)\n"
+    "      --prec BITS      rules --verify: MPFR precision, 64 to 10000 (default 256)\n"
     "  -q, --quiet          print nothing but errors\n"
     "  -h, --help           show this help and exit\n"
     "  -V, --version        show the version and exit\n";
@@ -275,8 +325,12 @@ main(int argc, char **argv)
         {"format", required_argument, NULL, 'f'}, {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},        {"version", no_argument, NULL, 'V'},
         {"trace", no_argument, NULL, 't'},
+        {"verify", no_argument, NULL, 'y'},      {"seed", required_argument, NULL, 'S'},
+        {"samples", required_argument, NULL, 'N'}, {"prec", required_argument, NULL, 'P'},
         {NULL, 0, NULL, 0}};
+    unsigned long n;
     options o = {0};
+    o.seed = DEFAULT_SEED;
     int version = 0, c;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "o:qhV", long_options, NULL)) != -1) {
@@ -288,6 +342,24 @@ main(int argc, char **argv)
         case 'h': o.help = 1; break;
         case 'V': version = 1; break;
         case 't': o.trace = 1; break;
+        case 'y': o.verify = 1; break;
+        case 'S':
+            if (!parse_number(optarg, 0, ULONG_MAX, &n))
+                return usage_error("--seed takes a nonnegative integer, not '%s'", optarg);
+            o.seed = n;
+            break;
+        case 'N':
+            if (!parse_number(optarg, 1, 10000, &n))
+                return usage_error("--samples takes a number of points from 1 to 10000 (the "
+                                   "cap), not '%s'", optarg);
+            o.samples = (int)n;
+            break;
+        case 'P':
+            if (!parse_number(optarg, 64, 10000, &n))
+                return usage_error("--prec takes a precision from 64 to 10000 bits (the cap), "
+                                   "not '%s'", optarg);
+            o.prec = (long)n;
+            break;
         default:
             if (optopt != 0 && strchr("o", optopt) != NULL)
                 return usage_error("option '-%s' needs an argument", (char[]){(char)optopt, 0});

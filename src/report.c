@@ -1,6 +1,7 @@
 /* report.c: derivations and rule lists written as text, JSON, Markdown or LaTeX. */
 #include "report.h"
 
+#include <math.h>
 #include <string.h>
 
 #include "canon.h"
@@ -330,4 +331,224 @@ report_rules(text *out, const rule_set *rs, report_format f)
     }
     if (f == REPORT_JSON)
         text_puts(out, "\n]\n");
+}
+
+/* ---- proofs ---- */
+
+/* "2^-63" or "0" (exactly equal) or "n/a". */
+static const char *
+power_of_two(text *out, double log2)
+{
+    text s;
+    text_init(&s, out->pool);
+    if (isnan(log2))
+        text_puts(&s, "n/a");
+    else if (isinf(log2) && log2 < 0)
+        text_puts(&s, "0");
+    else
+        text_printf(&s, "2^%.0f", floor(log2));
+    return text_str(&s);
+}
+
+static const char *
+ulps_words(text *out, double ulps)
+{
+    text s;
+    text_init(&s, out->pool);
+    if (isnan(ulps))
+        text_puts(&s, "n/a");
+    else if (isinf(ulps))
+        text_puts(&s, "NaN");
+    else
+        text_printf(&s, "%.0f ulp%s", ulps, ulps == 1 ? "" : "s");
+    return text_str(&s);
+}
+
+static void
+text_certificate(text *out, const derivation *d, const char *side, const trace *tr)
+{
+    text_printf(out, "    certificate, %s side:\n", side);
+    for (size_t k = 0; k < tr->n; k++)
+        text_step(out, d, k, &tr->steps[k]);
+}
+
+static void
+text_proof_item(text *out, const proof *p, const proof_item *it, int with_trace)
+{
+    const derivation *d = p->d;
+    const model *m = d->m;
+    const char *mname = m->batch != NULL ? m->batch->name : "m";
+    text_printf(out, "d%s:  deferred %s\n", it->g->of->name,
+                term_string(out, derive_pretty(d, it->g, CONVENTION_DEFERRED)));
+    text_printf(out, "%*s  absorbed %s\n", (int)strlen(it->g->of->name) + 1, "",
+                term_string(out, derive_pretty(d, it->g, CONVENTION_ABSORBED)));
+    const char *relation = it->is_param ? "deferred = absorbed" : "deferred = m * absorbed";
+    if (!it->is_param && m->batch != NULL)
+        relation = mname[0] == 'm' && mname[1] == '\0' ? "deferred = m * absorbed"
+                                                         : "deferred = batch * absorbed";
+    text_printf(out, "  symbolic: %s%s\n", relation,
+                it->symbolic ? ": both sides reduce to one normal form"
+                             : ": NOT shown; the normal forms differ");
+    if (it->symbolic)
+        text_printf(out, "            %s\n",
+                    term_string(out, canon_pretty(m->terms, it->deferred_normal)));
+    text_printf(out, "  exact:    difference 0 at %d of %d random rational points (activations "
+                "free)", it->exact_equal, it->exact_points);
+    if (it->symbolic && it->exact_equal < it->exact_points)
+        text_puts(out, "\n  DISAGREE: the symbolic proof and the exact evaluation disagree, so a rule "
+                       "is unsound: run derivcheck rules --verify");
+    if (it->exact_equal == it->exact_points && it->exact_points > 0)
+        text_printf(out, "; P(unequal forms agree at all) <= %s (Schwartz-Zippel, degree <= "
+                    "%ld, 2^%d values per entry)\n", power_of_two(out, it->log2_chance),
+                    it->degree, PROVE_SAMPLE_BITS);
+    else
+        text_puts(out, "\n");
+    text_puts(out, "  MPFR:     max |difference| / max |value|:");
+    for (int k = 0; k < PROVE_PRECISIONS; k++)
+        text_printf(out, " %ld bits %s%s", it->precision[k], power_of_two(out, it->log2_gap[k]),
+                    k + 1 < PROVE_PRECISIONS ? "," : "\n");
+    if (m->batch != NULL)
+        text_printf(out, "  double:   at most %s apart with %s = %ld, %s with %s = %ld\n",
+                    ulps_words(out, it->ulps_pow2), mname, it->batch_pow2,
+                    ulps_words(out, it->ulps_other), mname, it->batch_other);
+    if (with_trace) {
+        text_certificate(out, d, "deferred", &it->cert_deferred);
+        text_certificate(out, d, "absorbed", &it->cert_absorbed);
+    }
+    text_putc(out, '\n');
+}
+
+static void
+proof_text(text *out, const proof *p, const char *name, int with_trace)
+{
+    const derivation *d = p->d;
+    const model *m = d->m;
+    text_printf(out, "The placements of 1/m in %s: deferred (dV = m * d%s/dV for "
+                "intermediates) and absorbed (dV = d%s/dV)\n\n", base_name(name),
+                m->loss->name, m->loss->name);
+    if (m->batch == NULL)
+        text_puts(out, "This model has no batch dim: the two conventions are one.\n\n");
+    text_puts(out, "Parameter gradients, which must be equal:\n\n");
+    for (size_t i = 0; i < p->n; i++)
+        if (p->items[i].is_param)
+            text_proof_item(out, p, &p->items[i], with_trace);
+    text_printf(out, "Not equal, by design: the conventions' gradients of intermediates differ "
+                "by exactly the factor %s:\n\n", m->batch != NULL ? m->batch->name : "m");
+    for (size_t i = 0; i < p->n; i++)
+        if (!p->items[i].is_param)
+            text_proof_item(out, p, &p->items[i], with_trace);
+    text_puts(out, "In double precision the two placements can differ in the last bits although "
+                   "they are equal in exact arithmetic: 1/m is rounded once in one and folded "
+                   "into a different sequence of roundings in the other.\n");
+    int symbolic_all = 1;
+    for (size_t i = 0; i < p->n; i++)
+        symbolic_all &= p->items[i].symbolic;
+    if (p->params_proven && symbolic_all)
+        text_puts(out, "\nProven: every parameter gradient is the same in both placements.\n");
+    else if (p->params_proven)
+        text_puts(out, "\nEqual at every random point, but no symbolic proof was found for "
+                       "every gradient (see above).\n");
+    else
+        text_puts(out, "\nREFUTED: a parameter gradient differs between the placements.\n");
+}
+
+static void
+json_trace(text *out, const derivation *d, const trace *tr)
+{
+    text_puts(out, "[");
+    for (size_t k = 0; k < tr->n; k++) {
+        const trace_step *st = &tr->steps[k];
+        text_puts(out, k ? ", {" : "{");
+        json_field(out, "rule", st->rule ? st->rule->name : st->what, 1);
+        json_field(out, "file", st->rule ? st->rule->file : NULL, 1);
+        text_printf(out, "\"line\": %d, ", st->rule ? st->rule->line : 0);
+        json_field(out, "before", term_string(out, st->before), 1);
+        json_field(out, "after", term_string(out, step_result(d, st)), 0);
+        text_puts(out, "}");
+    }
+    text_puts(out, "]");
+}
+
+static void
+json_number(text *out, const char *key, double x, int comma)
+{
+    if (isnan(x) || isinf(x))
+        text_printf(out, "\"%s\": null%s", key, comma ? ", " : "");
+    else
+        text_printf(out, "\"%s\": %.17g%s", key, x, comma ? ", " : "");
+}
+
+static void
+proof_json(text *out, const proof *p, const char *name)
+{
+    const derivation *d = p->d;
+    text_puts(out, "{");
+    json_field(out, "model", base_name(name), 1);
+    text_printf(out, "\"seed\": %lu, \"proven\": %s, \"gradients\": [", p->seed,
+                p->params_proven ? "true" : "false");
+    for (size_t i = 0; i < p->n; i++) {
+        const proof_item *it = &p->items[i];
+        text_puts(out, i ? ",\n  {" : "\n  {");
+        text t;
+        text_init(&t, out->pool);
+        text_printf(&t, "d%s", it->g->of->name);
+        json_field(out, "name", text_str(&t), 1);
+        json_field(out, "relation", it->is_param ? "equal" : "differ by m", 1);
+        json_field(out, "deferred", term_string(out, derive_pretty(d, it->g, CONVENTION_DEFERRED)), 1);
+        json_field(out, "absorbed", term_string(out, derive_pretty(d, it->g, CONVENTION_ABSORBED)), 1);
+        text_printf(out, "\"symbolic\": %s, ", it->symbolic ? "true" : "false");
+        json_field(out, "normal_form", it->symbolic ? term_string(out, it->deferred_normal) : NULL, 1);
+        text_printf(out, "\"exact_points\": %d, \"exact_equal\": %d, \"degree\": %ld, ",
+                    it->exact_points, it->exact_equal, it->degree);
+        json_number(out, "log2_chance", it->log2_chance, 1);
+        text_puts(out, "\"mpfr\": [");
+        for (int k = 0; k < PROVE_PRECISIONS; k++) {
+            text_printf(out, "%s{\"bits\": %ld, ", k ? ", " : "", it->precision[k]);
+            json_number(out, "log2_gap", it->log2_gap[k], 0);
+            text_puts(out, "}");
+        }
+        text_printf(out, "], \"double\": [{\"batch\": %ld, ", it->batch_pow2);
+        json_number(out, "ulps", it->ulps_pow2, 0);
+        text_printf(out, "}, {\"batch\": %ld, ", it->batch_other);
+        json_number(out, "ulps", it->ulps_other, 0);
+        text_puts(out, "}], \"certificate\": {\"deferred\": ");
+        json_trace(out, d, &it->cert_deferred);
+        text_puts(out, ", \"absorbed\": ");
+        json_trace(out, d, &it->cert_absorbed);
+        text_puts(out, "}}");
+    }
+    text_puts(out, "\n]}\n");
+}
+
+static void
+proof_markdown(text *out, const proof *p, const char *name)
+{
+    const derivation *d = p->d;
+    text_printf(out, "# The placements of 1/m in `%s`\n\n", base_name(name));
+    text_puts(out, "| gradient | deferred | absorbed | relation | symbolic | exact | MPFR 64 / "
+                   "1024 bits | double (ulps) |\n|---|---|---|---|---|---|---|---|\n");
+    for (size_t i = 0; i < p->n; i++) {
+        const proof_item *it = &p->items[i];
+        text_printf(out, "| `d%s` | `%s` | `%s` | %s | %s | %d/%d | %s / %s | %s, %s |\n",
+                    it->g->of->name,
+                    term_string(out, derive_pretty(d, it->g, CONVENTION_DEFERRED)),
+                    term_string(out, derive_pretty(d, it->g, CONVENTION_ABSORBED)),
+                    it->is_param ? "equal" : "differ by m", it->symbolic ? "proven" : "no",
+                    it->exact_equal, it->exact_points, power_of_two(out, it->log2_gap[0]),
+                    power_of_two(out, it->log2_gap[PROVE_PRECISIONS - 1]),
+                    ulps_words(out, it->ulps_pow2), ulps_words(out, it->ulps_other));
+    }
+    text_printf(out, "\n%s\n", p->params_proven ? "Every parameter gradient is the same in "
+                                                    "both placements."
+                                                  : "**A parameter gradient differs.**");
+}
+
+void
+report_proof(text *out, const proof *p, const char *name, report_format f, int with_trace)
+{
+    switch (f) {
+    case REPORT_JSON: proof_json(out, p, name); break;
+    case REPORT_MARKDOWN: proof_markdown(out, p, name); break;
+    default: proof_text(out, p, name, with_trace); break;
+    }
 }

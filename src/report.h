@@ -3,6 +3,7 @@
 #define DC_REPORT_H
 
 #include "derive.h"
+#include "prove.h"
 #include "text.h"
 
 typedef enum report_format {
@@ -20,6 +21,12 @@ int report_format_named(const char *name, report_format *out);
    and the label assumptions used. */
 void report_derivation(text *out, const derivation *d, const char *name, report_format f,
                        int with_trace);
+
+/* The proof P that the placements of 1/m agree (for params) and differ by
+   m (for intermediates), with each method's evidence; WITH_TRACE (or any
+   format but text) adds the certificate: the steps from each side to the
+   shared normal form. */
+void report_proof(text *out, const proof *p, const char *name, report_format f, int with_trace);
 
 /* The rule base, one rule a line: name, group, file:line, the rule. */
 void report_rules(text *out, const rule_set *rs, report_format f);

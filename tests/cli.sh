@@ -157,5 +157,26 @@ has "$tmp/out" "rules/adjoint.rules:"
 has "$tmp/out" "C = sigmoid(a) => da = G * C * (1 - C)"
 has "$tmp/out" "sum(y, axis=0, keepdims=True) => 1 if onehot(y)"
 
+# prove: the placements of 1/m agree for params and differ by m for intermediates
+run 0 prove sigmoid
+has "$tmp/out" "Proven: every parameter gradient is the same in both placements."
+has "$tmp/out" "dW2:  deferred 1/m * dZ2 @ A1.T"
+has "$tmp/out" "  symbolic: deferred = absorbed: both sides reduce to one normal form"
+has "$tmp/out" "  symbolic: deferred = m * absorbed: both sides reduce to one normal form"
+has "$tmp/out" "difference 0 at 8 of 8 random rational points"
+has "$tmp/out" "  MPFR:     max |difference| / max |value|: 64 bits"
+run 0 prove softmax --format json
+has "$tmp/out" '"proven": true'
+run 0 prove relu3 --format markdown
+has "$tmp/out" "| \`dW3\` |"
+run 2 prove sigmoid --format latex
+has "$tmp/err" "prove writes text, json or markdown"
+mkdir -p "$tmp/bogus"
+cp "$DC_RULES_DIR"/*.rules "$tmp/bogus/"
+echo 'bogus.scale: a^-1 * (b @ c) => b @ c' >>"$tmp/bogus/algebra.rules"
+run 1 --rules "$tmp/bogus" prove "$DC_RULES_DIR/models/sigmoid.dc"
+has "$tmp/out" "REFUTED: a parameter gradient differs between the placements."
+has "$tmp/out" "DISAGREE: the symbolic proof and the exact evaluation disagree"
+
 echo "$count runs, $failures failures"
 [ "$failures" = 0 ]

@@ -1,0 +1,134 @@
+/* sample.c: random instances of a model; see sample.h. */
+#include "sample.h"
+
+#include <stdio.h>
+
+long
+sample_dim(dim d)
+{
+    return d.sym != NULL ? d.sym->value : d.n;
+}
+
+/* What range a definition's value lies in, when it is a free variable. */
+typedef enum range { RANGE_NONE, RANGE_UNIT, RANGE_SIGNED_UNIT, RANGE_POSITIVE, RANGE_SIMPLEX } range;
+
+static range
+activation_range(const symbol *s)
+{
+    if (s->kind != SYM_DEF || s->definition == NULL)
+        return RANGE_NONE;
+    switch (s->definition->op) {
+    case OP_SIGMOID: return RANGE_UNIT;
+    case OP_TANH: return RANGE_SIGNED_UNIT;
+    case OP_EXP: return RANGE_POSITIVE;
+    case OP_SOFTMAX: return s->definition->aux == 0 ? RANGE_SIMPLEX : RANGE_UNIT;
+    case OP_LOG: return RANGE_SIGNED_UNIT;
+    default: return RANGE_NONE;
+    }
+}
+
+/* A random k / 2^bits: in [-1, 1] when SIGNED, else in (0, 1]. */
+static void
+draw(mpq_t q, gmp_randstate_t rng, int bits, int is_signed)
+{
+    mpz_urandomb(mpq_numref(q), rng, (mp_bitcnt_t)bits);
+    if (!is_signed)
+        mpz_add_ui(mpq_numref(q), mpq_numref(q), 1);
+    else if (gmp_urandomb_ui(rng, 1))
+        mpz_neg(mpq_numref(q), mpq_numref(q));
+    mpz_set_ui(mpq_denref(q), 1);
+    mpz_mul_2exp(mpq_denref(q), mpq_denref(q), (mp_bitcnt_t)bits);
+    mpq_canonicalize(q);
+}
+
+/* Fill V (exact) for symbol S: its label assumption or its range. */
+static void
+fill(value *v, const symbol *s, range r, gmp_randstate_t rng, int bits)
+{
+    for (long j = 0; j < v->cols; j++) {
+        long hot = (long)gmp_urandomm_ui(rng, (unsigned long)v->rows);
+        mpq_t total;
+        mpq_init(total);
+        for (long i = 0; i < v->rows; i++) {
+            mpq_t *x = eval_q(v, i, j);
+            if (s->kind == SYM_LABEL && s->label == LABEL_BINARY)
+                mpq_set_ui(*x, gmp_urandomb_ui(rng, 1), 1);
+            else if (s->kind == SYM_LABEL && s->label == LABEL_ONEHOT)
+                mpq_set_ui(*x, i == hot, 1);
+            else if (s->kind == SYM_LABEL || r == RANGE_UNIT || r == RANGE_POSITIVE ||
+                     r == RANGE_SIMPLEX) {
+                draw(*x, rng, bits, 0);
+                if (r == RANGE_UNIT) /* strictly inside (0, 1) */
+                    mpq_div_2exp(*x, *x, 1);
+                if (r == RANGE_POSITIVE)
+                    mpq_mul_2exp(*x, *x, 2);
+            } else {
+                draw(*x, rng, bits, 1);
+                if (r == RANGE_SIGNED_UNIT) /* strictly inside (-1, 1) */
+                    mpq_div_2exp(*x, *x, 1);
+            }
+            mpq_add(total, total, *x);
+        }
+        if ((s->kind == SYM_LABEL && s->label == LABEL_PROB) || r == RANGE_SIMPLEX)
+            for (long i = 0; i < v->rows; i++)
+                mpq_div(*eval_q(v, i, j), *eval_q(v, i, j), total);
+        mpq_clear(total);
+    }
+}
+
+/* The size of D in this draw: the batch may be overridden. */
+static long
+size_of(const model *m, const sample_spec *spec, dim d)
+{
+    if (spec->batch > 0 && d.sym != NULL && d.sym == m->batch)
+        return spec->batch;
+    return sample_dim(d);
+}
+
+int
+sample_bind(evaluator *ev, mem_pool *scratch, const model *m, const sample_spec *spec, char *why,
+            size_t len)
+{
+    gmp_randstate_t rng;
+    gmp_randinit_default(rng);
+    /* one stream per instance: seed and index mixed into one seed */
+    mpz_t seed;
+    mpz_init_set_ui(seed, spec->seed);
+    mpz_mul_2exp(seed, seed, 64);
+    mpz_add_ui(seed, seed, spec->index);
+    gmp_randseed(rng, seed);
+    mpz_clear(seed);
+    /* values are drawn exact and converted by the binding */
+    evaluator *exact = eval_new(scratch, NUMBER_EXACT, 0);
+    int ok = 1;
+    for (size_t i = 0; i < m->nsymbols && ok; i++) {
+        const symbol *s = m->symbols[i];
+        range r = spec->free_activations ? activation_range(s) : RANGE_NONE;
+        if (s->kind != SYM_INPUT && s->kind != SYM_LABEL && s->kind != SYM_PARAM && r == RANGE_NONE)
+            continue;
+        long rows = 1, cols = 1;
+        if (s->shape.rank == 1)
+            cols = size_of(m, spec, s->shape.d[0]);
+        if (s->shape.rank == 2)
+            rows = size_of(m, spec, s->shape.d[0]), cols = size_of(m, spec, s->shape.d[1]);
+        if (rows < 1 || cols < 1) {
+            snprintf(why, len, "'%s' has a dim without a size (give it one: dims n = 4)",
+                     s->name);
+            ok = 0;
+            break;
+        }
+        value *v = eval_new_value(exact, s->shape.rank, rows, cols);
+        if (v == NULL) {
+            snprintf(why, len, "'%s' is too large to sample", s->name);
+            ok = 0;
+            break;
+        }
+        fill(v, s, r, rng, spec->bits);
+        eval_bind(ev, s, v);
+    }
+    eval_free(exact);
+    gmp_randclear(rng);
+    if (ok && spec->batch > 0 && m->batch != NULL)
+        eval_set_dim(ev, m->batch, spec->batch);
+    return ok;
+}
