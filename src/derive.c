@@ -79,6 +79,17 @@ add(deriver *d, const term *a, const term *b)
     return term_make(d->tab, OP_ADD, 0, 0, args, 2, why);
 }
 
+/* Whether RS has any adjoint rule for argument K of operation OP. */
+static int
+has_adjoint(const rule_set *rs, term_op op, unsigned k)
+{
+    for (size_t j = 0; j < rs->n; j++)
+        if (rs->rules[j].kind == RULE_ADJOINT && rs->rules[j].lhs->op == op &&
+            rs->rules[j].input_index == k)
+            return 1;
+    return 0;
+}
+
 /* Let gradient G of T's value flow down into T's arguments, through one
    adjoint rule per operation, until it reaches named symbols. OUT is what
    the rules call C: the symbol's name at the root of a definition. */
@@ -119,8 +130,14 @@ flow(deriver *d, const term *t, const term *g, const term *out)
         if (r == NULL) {
             char which[32];
             snprintf(which, sizeof which, "%u", k + 1);
-            fail(d, "no adjoint rule for the operation '%s' (argument %s): the rule files "
-                 "say nothing of how a gradient flows through it", term_op_name(t->op), which);
+            if (has_adjoint(d->rs, t->op, k))
+                fail(d, "no adjoint rule applies to the operation '%s' (argument %s) here: "
+                     "its rules' conditions do not hold for these shapes or labels",
+                     term_op_name(t->op), which);
+            else
+                fail(d, "no adjoint rule for the operation '%s' (argument %s): the rule "
+                     "files say nothing of how a gradient flows through it",
+                     term_op_name(t->op), which);
             return;
         }
         char why[SHAPE_WHY];

@@ -55,7 +55,7 @@ term_string(text *out, const term *t)
 static void
 assumption_words(text *out, const rule *r, const term *at)
 {
-    static const char *const names[] = {"onehot", "binary", "prob", "scalar", "const"};
+    static const char *const names[] = {"onehot", "binary", "prob", "scalar", "const", "matrix"};
     match m = {.n = 0};
     int bound = at != NULL && rule_match(r->lhs, at, &m);
     for (int i = 0; i < r->ncond; i++) {

@@ -27,7 +27,7 @@ static const struct {
     predicate pred;
 } predicates[] = {
     {"onehot", PRED_ONEHOT}, {"binary", PRED_BINARY}, {"prob", PRED_PROB},
-    {"scalar", PRED_SCALAR}, {"const", PRED_CONST},
+    {"scalar", PRED_SCALAR}, {"const", PRED_CONST}, {"matrix", PRED_MATRIX},
 };
 
 /* Whether VAR occurs in T. */
@@ -115,7 +115,7 @@ add_rule(void *ctx, const rule_syntax *syn)
             k++;
         if (k == sizeof predicates / sizeof predicates[0])
             return load_error(ld, syn->cond[i].offset, "unknown condition '%s'; expected "
-                              "onehot, binary, prob, scalar or const", syn->cond[i].predicate);
+                              "onehot, binary, prob, scalar, const or matrix", syn->cond[i].predicate);
         if (!occurs(syn->cond[i].var, r.lhs))
             return load_error(ld, syn->cond[i].offset, "the condition's variable '%s' does not "
                               "occur in the pattern", syn->cond[i].var->name);
@@ -337,6 +337,7 @@ rule_conditions_hold(const rule *r, const match *m)
         case PRED_PROB: holds = label != NULL && label->label == LABEL_PROB; break;
         case PRED_SCALAR: holds = v != NULL && v->shape.rank == 0; break;
         case PRED_CONST: holds = v != NULL && v->op == OP_CONST; break;
+        case PRED_MATRIX: holds = v != NULL && v->shape.rank == 2; break;
         }
         if (!holds)
             return 0;

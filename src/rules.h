@@ -17,6 +17,7 @@ typedef enum predicate {
     PRED_PROB,
     PRED_SCALAR, /* a term of shape scalar */
     PRED_CONST,  /* a rational constant */
+    PRED_MATRIX, /* a term of rank 2 */
 } predicate;
 
 typedef struct rule {

@@ -1,4 +1,4 @@
-/* verify.c: every rule checked at random points, in MPFR and by finite differences; see verify.h. */
+/* verify.c: every rule checked at random points, in MPFR and by finite differences. */
 #include <setjmp.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -24,6 +24,7 @@ typedef struct variable {
     const symbol *var;
     label_assumption label; /* onehot(x), binary(x), prob(x): a label of that kind */
     int scalar;             /* scalar(x): rank 0 */
+    int matrix;             /* matrix(x): rank 2 */
     int constant;           /* const(x): a rational constant */
     int code;               /* this draw's shape: rank * 16 + d0 * 4 + d1 */
     symbol *sym;            /* the concrete symbol; NULL for a constant */
@@ -142,11 +143,24 @@ rule_variables(verifier *v, const rule *r)
             if (r->cond[k].var != x->var)
                 continue;
             switch (r->cond[k].pred) {
-            case PRED_ONEHOT: x->label = LABEL_ONEHOT; break;
-            case PRED_BINARY: x->label = LABEL_BINARY; break;
-            case PRED_PROB: x->label = LABEL_PROB; break;
-            case PRED_SCALAR: x->scalar = 1; break;
-            case PRED_CONST: x->constant = 1; break;
+            case PRED_ONEHOT:
+                x->label = LABEL_ONEHOT;
+                break;
+            case PRED_BINARY:
+                x->label = LABEL_BINARY;
+                break;
+            case PRED_PROB:
+                x->label = LABEL_PROB;
+                break;
+            case PRED_SCALAR:
+                x->scalar = 1;
+                break;
+            case PRED_CONST:
+                x->constant = 1;
+                break;
+            case PRED_MATRIX:
+                x->matrix = 1;
+                break;
             }
         }
         if (r->kind == RULE_ADJOINT && x->var == r->input)
@@ -224,7 +238,7 @@ build_draw(verifier *v, const rule *r, int positive)
             x->t = term_const(tab, v->q);
             x->code = 0;
         } else {
-            int rank = x->scalar ? 0 : (int)uniform(v, 3);
+            int rank = x->scalar ? 0 : x->matrix ? 2 : (int)uniform(v, 3);
             shape s = shape_scalar;
             s.rank = rank;
             int d[2] = {0, 0};
@@ -233,8 +247,7 @@ build_draw(verifier *v, const rule *r, int positive)
                 s.d[k] = dim_of(v, d[k]);
             }
             x->code = rank * 16 + d[0] * 4 + d[1];
-            x->sym = new_symbol(v, x->var->name, x->label != LABEL_ANY ? SYM_LABEL : SYM_INPUT,
-                                &s);
+            x->sym = new_symbol(v, x->var->name, x->label != LABEL_ANY ? SYM_LABEL : SYM_INPUT, &s);
             x->sym->label = x->label;
             x->t = term_symbol(tab, x->sym);
         }
@@ -777,8 +790,7 @@ check_all(verifier *v, unsigned long seed, int samples)
     if (failed >= 0)
         text_printf(v->report, "%d rules: %d ok, %d failed (seed %lu, %d points each, %ld bits)\n",
                     rules, rules - failed, failed, seed,
-                    samples > VERIFY_DISTINCT_SHAPES ? samples : VERIFY_DISTINCT_SHAPES,
-                    v->prec);
+                    samples > VERIFY_DISTINCT_SHAPES ? samples : VERIFY_DISTINCT_SHAPES, v->prec);
     mem_pool_on_oom(v->report->pool, outer);
     return failed;
 }
@@ -790,13 +802,17 @@ verify_rules(const rule_set *rs, unsigned long seed, int samples, long prec, tex
     if (prec == 0)
         prec = VERIFY_DEFAULT_PREC;
     if (samples < VERIFY_MIN_SAMPLES || samples > VERIFY_MAX_SAMPLES) {
-        error_plain(err, err_pool, DC_ELIMIT, "%d samples: the number of samples must be from %d "
-                    "to %d", samples, VERIFY_MIN_SAMPLES, VERIFY_MAX_SAMPLES);
+        error_plain(err, err_pool, DC_ELIMIT,
+                    "%d samples: the number of samples must be from %d "
+                    "to %d",
+                    samples, VERIFY_MIN_SAMPLES, VERIFY_MAX_SAMPLES);
         return -1;
     }
     if (prec < VERIFY_MIN_PREC || prec > VERIFY_MAX_PREC) {
-        error_plain(err, err_pool, DC_ELIMIT, "%ld bits: the precision must be from %d to %d "
-                    "bits", prec, VERIFY_MIN_PREC, VERIFY_MAX_PREC);
+        error_plain(err, err_pool, DC_ELIMIT,
+                    "%ld bits: the precision must be from %d to %d "
+                    "bits",
+                    prec, VERIFY_MIN_PREC, VERIFY_MAX_PREC);
         return -1;
     }
     verifier v;
@@ -804,8 +820,8 @@ verify_rules(const rule_set *rs, unsigned long seed, int samples, long prec, tex
     v.rs = rs;
     v.prec = prec;
     v.report = report;
-    mpfr_inits2((mpfr_prec_t)(prec + 64), v.x, v.y, v.diff, v.bound, v.sum, v.scale, v.fd,
-                v.fd2, (mpfr_ptr)NULL);
+    mpfr_inits2((mpfr_prec_t)(prec + 64), v.x, v.y, v.diff, v.bound, v.sum, v.scale, v.fd, v.fd2,
+                (mpfr_ptr)NULL);
     mpq_init(v.q);
     mpq_init(v.r);
     int failed = check_all(&v, seed, samples);
@@ -821,8 +837,10 @@ verify_rules(const rule_set *rs, unsigned long seed, int samples, long prec, tex
             mem_failed();
             error_oom(err);
         } else if (v.broken != NULL)
-            error_plain(err, err_pool, DC_EINPUT, "rules --verify: the rule %s (%s:%d) cannot be "
-                        "evaluated: %s", v.broken->name, v.broken->file, v.broken->line, v.why);
+            error_plain(err, err_pool, DC_EINPUT,
+                        "rules --verify: the rule %s (%s:%d) cannot be "
+                        "evaluated: %s",
+                        v.broken->name, v.broken->file, v.broken->line, v.why);
         else
             error_plain(err, err_pool, DC_EINPUT, "rules --verify: %s", v.why);
     }

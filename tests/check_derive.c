@@ -361,6 +361,19 @@ START_TEST(the_calculus_is_in_the_rule_files)
 }
 END_TEST
 
+START_TEST(a_one_dimensional_matrix_product_has_no_adjoint_rule)
+{
+    /* w @ x with a 1-D w needs an outer product for dw: the rules say so */
+    model *m = parse_text("dims n = 3\nbatch 1\ninput x[n, 1]\nparam w[n]\n"
+                          "loss L = sum(w @ x)\n");
+    ck_assert_ptr_null(derive(m, rules, &err, pool));
+    ck_assert_str_eq(err.message, "no adjoint rule applies to the operation 'matmul' (argument "
+                                  "1) here: its rules' conditions do not hold for these shapes "
+                                  "or labels");
+    model_free(m);
+}
+END_TEST
+
 START_TEST(symbolic_work_does_not_depend_on_the_numbers)
 {
     char a[4096], b[4096];
@@ -535,6 +548,7 @@ main(void)
     tcase_add_test(tc, relu_network_closed_forms);
     tcase_add_test(tc, per_example_notation_has_one_convention);
     tcase_add_test(tc, the_calculus_is_in_the_rule_files);
+    tcase_add_test(tc, a_one_dimensional_matrix_product_has_no_adjoint_rule);
     tcase_add_test(tc, symbolic_work_does_not_depend_on_the_numbers);
     suite_add_tcase(s, tc);
     TCase *fd = tcase_create("finite differences");
