@@ -361,6 +361,29 @@ START_TEST(the_calculus_is_in_the_rule_files)
 }
 END_TEST
 
+START_TEST(rules_that_cycle_hit_the_step_bound_and_are_named)
+{
+    char *dir = copy_rules_without("#");
+    char path[4200];
+    snprintf(path, sizeof path, "%s/cycle.rules", dir);
+    FILE *f = fopen(path, "w");
+    fputs("swap: a * b => b * a\n", f);
+    fclose(f);
+    rule_set *cycling = rules_load(dir, &err, pool);
+    ck_assert_ptr_nonnull(cycling);
+    model *m = parse_text(sigmoid_model);
+    ck_assert_ptr_null(derive(m, cycling, &err, pool));
+    ck_assert_int_eq(err.status, DC_ELIMIT);
+    ck_assert_msg(strstr(err.message, "did not settle after 20000 rule applications") != NULL &&
+                      strstr(err.message, "/cycle.rules:1)") != NULL &&
+                      strstr(err.message, "firing: swap (") != NULL,
+                  "%s", err.message);
+    model_free(m);
+    rules_free(cycling);
+    remove_dir(dir);
+}
+END_TEST
+
 START_TEST(a_one_dimensional_matrix_product_has_no_adjoint_rule)
 {
     /* w @ x with a 1-D w needs an outer product for dw: the rules say so */
@@ -549,6 +572,7 @@ main(void)
     tcase_add_test(tc, per_example_notation_has_one_convention);
     tcase_add_test(tc, the_calculus_is_in_the_rule_files);
     tcase_add_test(tc, a_one_dimensional_matrix_product_has_no_adjoint_rule);
+    tcase_add_test(tc, rules_that_cycle_hit_the_step_bound_and_are_named);
     tcase_add_test(tc, symbolic_work_does_not_depend_on_the_numbers);
     suite_add_tcase(s, tc);
     TCase *fd = tcase_create("finite differences");
