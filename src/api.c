@@ -10,6 +10,7 @@
 #include "error.h"
 #include "mem.h"
 #include "model.h"
+#include "numbers.h"
 #include "parse.h"
 #include "derive.h"
 #include "print.h"
@@ -340,6 +341,50 @@ dc_derive(dc_session *s, const char *format, int with_trace, const char **report
 }
 
 dc_status
+dc_check(dc_session *s, unsigned long seed, const char *format, const char **report)
+{
+    *report = NULL;
+    BEGIN(s);
+    report_format f;
+    dc_status st = need_format(s, format, &f);
+    if (st == DC_OK && f != REPORT_TEXT && f != REPORT_JSON) {
+        error_plain(&s->error, s->pool, DC_EINPUT, "check writes text or json");
+        st = DC_EINPUT;
+    }
+    if (st == DC_OK && s->model == NULL) {
+        error_plain(&s->error, s->pool, DC_EINPUT, "no model is loaded");
+        st = DC_EINPUT;
+    }
+    int claims = 0;
+    for (size_t i = 0; st == DC_OK && i < s->model->nsymbols; i++)
+        claims += s->model->symbols[i]->kind == SYM_CLAIM;
+    if (st == DC_OK && claims == 0) {
+        error_plain(&s->error, s->pool, DC_EINPUT,
+                    "%s has no claims to check (write them as dV = expression after the loss)",
+                    s->model->src.name);
+        st = DC_EINPUT;
+    }
+    if (st == DC_OK)
+        st = need_rules(s);
+    if (st != DC_OK)
+        return finish(s, st);
+    jmp_buf *outer = mem_pool_on_oom(s->model->pool, &oom_);
+    derivation *d = derive(s->model, s->rules, &s->error, s->pool);
+    check_result *c = d != NULL ? check_claims(s->model, d, s->rules, seed, &s->error, s->pool)
+                                : NULL;
+    if (c == NULL) {
+        mem_pool_on_oom(s->model->pool, outer);
+        return finish(s, s->error.status);
+    }
+    text t;
+    text_init(&t, s->pool);
+    report_check(&t, c, d, s->model->src.name, f);
+    mem_pool_on_oom(s->model->pool, outer);
+    *report = text_str(&t);
+    return finish(s, c->all_hold ? DC_OK : DC_REFUTED);
+}
+
+dc_status
 dc_prove(dc_session *s, unsigned long seed, const char *format, int with_trace,
          const char **report)
 {
@@ -372,6 +417,65 @@ dc_prove(dc_session *s, unsigned long seed, const char *format, int with_trace,
     mem_pool_on_oom(s->model->pool, outer);
     *report = text_str(&t);
     return finish(s, p->params_proven ? DC_OK : DC_REFUTED);
+}
+
+/* Read the data file (if any) and write the numbers of D into *REPORT;
+   the data set's GMP numbers are cleared if an allocation fails. */
+static dc_status
+eval_report(dc_session *s, const derivation *d, const char *data_path, numbers_request *rq,
+            const char **report)
+{
+    data_set *volatile data = NULL; /* read after a longjmp */
+    if (data_path != NULL) {
+        data = data_read(data_path, s->model, s->pool, &s->error);
+        if (data == NULL)
+            return s->error.status;
+    }
+    jmp_buf here;
+    jmp_buf *outer = mem_pool_on_oom(s->pool, &here);
+    if (setjmp(here)) {
+        data_free(data);
+        mem_pool_on_oom(s->pool, outer);
+        longjmp(*outer, 1);
+    }
+    rq->data = data;
+    rq->model_name = s->model->src.name;
+    text t;
+    text_init(&t, s->pool);
+    dc_status st = numbers_report(&t, d, rq, &s->error, s->pool);
+    if (st == DC_OK || st == DC_REFUTED)
+        *report = text_str(&t);
+    mem_pool_on_oom(s->pool, outer);
+    data_free(data);
+    return st;
+}
+
+dc_status
+dc_eval(dc_session *s, const char *data_path, unsigned long seed, long prec, const char *format,
+        int check_fd, const char **report)
+{
+    *report = NULL;
+    BEGIN(s);
+    numbers_request rq = {.prec = prec, .seed = seed, .data_name = data_path, .check_fd = check_fd};
+    dc_status st = need_format(s, format, &rq.format);
+    if (st == DC_OK && rq.format != REPORT_TEXT && rq.format != REPORT_JSON) {
+        error_plain(&s->error, s->pool, DC_EINPUT, "eval writes text or json, not '%s'", format);
+        st = DC_EINPUT;
+    }
+    if (st == DC_OK && s->model == NULL) {
+        error_plain(&s->error, s->pool, DC_EINPUT, "no model is loaded");
+        st = DC_EINPUT;
+    }
+    if (st == DC_OK)
+        st = need_rules(s);
+    if (st != DC_OK)
+        return finish(s, st);
+    /* the derivation's terms join the model's table */
+    jmp_buf *outer = mem_pool_on_oom(s->model->pool, &oom_);
+    derivation *d = derive(s->model, s->rules, &s->error, s->pool);
+    st = d != NULL ? eval_report(s, d, data_path, &rq, report) : s->error.status;
+    mem_pool_on_oom(s->model->pool, outer);
+    return finish(s, st);
 }
 
 dc_status

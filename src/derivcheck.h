@@ -62,6 +62,12 @@ const char *dc_model_dump(dc_session *s);
    *REPORT is owned by the session. */
 dc_status dc_derive(dc_session *s, const char *format, int with_trace, const char **report);
 
+/* Check every claim of the loaded file against the derivation: holds or
+   refuted, which convention it follows, why a wrong one is wrong, with a
+   counterexample from SEED. DC_OK when all hold, DC_REFUTED when one does
+   not; a file without claims is an input error. FORMAT: "text" or "json". */
+dc_status dc_check(dc_session *s, unsigned long seed, const char *format, const char **report);
+
 /* Prove, for the loaded model, that the deferred and absorbed placements of
    1/m give the same gradient for every param (symbolically, exactly at
    random rational points from SEED, in MPFR at rising precisions) and that
@@ -71,6 +77,21 @@ dc_status dc_derive(dc_session *s, const char *format, int with_trace, const cha
    certificates to text (json always has them). */
 dc_status dc_prove(dc_session *s, unsigned long seed, const char *format, int with_trace,
                    const char **report);
+
+/* The loss and the gradient of every param of the loaded model as numbers,
+   at the values of the JSON file DATA_PATH ({"X": [[...], ...], "W1": ...},
+   row-major nested arrays, numbers as JSON numbers or decimal strings read
+   exactly; dims read from the arrays) with every value it leaves out drawn
+   from SEED (DATA_PATH NULL: all drawn). Evaluated in MPFR at PREC bits
+   (0: 256; 64 to 10000) and at PREC + 64, each number is printed with the
+   digits on which the two agree, as a decimal string. CHECK_FD adds central
+   finite differences of the loss for every param entry and their largest
+   relative difference from the derived gradients. FORMAT: "text" or "json".
+   Returns DC_OK, DC_REFUTED when the finite differences disagree, or an
+   error (a data file error names file:line:col and the JSON path).
+   *REPORT is owned by the session. */
+dc_status dc_eval(dc_session *s, const char *data_path, unsigned long seed, long prec,
+                  const char *format, int check_fd, const char **report);
 
 /* The rule base of the rules directory, listed in FORMAT ("text", "json"). */
 dc_status dc_rules_list(dc_session *s, const char *format, const char **report);

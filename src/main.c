@@ -22,6 +22,8 @@ typedef struct options {
     unsigned long seed; /* --seed */
     int samples;        /* --samples; 0: the default */
     long prec;          /* --prec; 0: the default */
+    const char *data;   /* eval --data FILE.json */
+    int check_fd;       /* eval --check-fd */
 } options;
 
 typedef struct command {
@@ -152,6 +154,22 @@ run_derive(dc_session *s, const options *o, int argc, char **argv)
 
 enum { DEFAULT_SEED = 1, DEFAULT_SAMPLES = 16 };
 
+/* derivcheck check FILE */
+static int
+run_check(dc_session *s, const options *o, int argc, char **argv)
+{
+    if (argc != 1)
+        return usage_error("check takes one FILE%s", "");
+    dc_status st = dc_load(s, argv[0]);
+    if (st != DC_OK) {
+        print_error(s);
+        return exit_status(st);
+    }
+    const char *report;
+    st = dc_check(s, o->seed, o->format, &report);
+    return finish_report(s, o, st, report);
+}
+
 /* derivcheck prove FILE|MODEL */
 static int
 run_prove(dc_session *s, const options *o, int argc, char **argv)
@@ -165,6 +183,22 @@ run_prove(dc_session *s, const options *o, int argc, char **argv)
     }
     const char *report;
     st = dc_prove(s, o->seed, o->format, o->trace, &report);
+    return finish_report(s, o, st, report);
+}
+
+/* derivcheck eval FILE|MODEL [--data FILE.json] */
+static int
+run_eval(dc_session *s, const options *o, int argc, char **argv)
+{
+    if (argc != 1)
+        return usage_error("eval takes one FILE or MODEL%s", "");
+    dc_status st = dc_load(s, argv[0]);
+    if (st != DC_OK) {
+        print_error(s);
+        return exit_status(st);
+    }
+    const char *report;
+    st = dc_eval(s, o->data, o->seed, o->prec, o->format, o->check_fd, &report);
     return finish_report(s, o, st, report);
 }
 
@@ -235,7 +269,9 @@ run_models(dc_session *s, const options *o, int argc, char **argv)
 static const command commands[] = {
     {"derive", "FILE|MODEL", "the gradients in both conventions; --trace shows each rule",
      run_derive},
+    {"check", "FILE", "verify every claim of a derivation; say what is wrong with each", run_check},
     {"prove", "FILE|MODEL", "prove the deferred and absorbed 1/m placements equal", run_prove},
+    {"eval", "FILE|MODEL", "the loss and every gradient as numbers (--data FILE.json)", run_eval},
     {"rules", "", "list the rule base (file:line of every rule); --verify tests it",
      run_rules},
     {"parse", "FILE|MODEL", "print the model back, normalised, with every shape", run_parse},
@@ -257,13 +293,16 @@ static const char common_options[] =
     "                       then the installed rules)\n"
     "  -o, --output FILE    write the result to FILE (replaced whole, never half-written)\n"
     "      --format FORMAT  output format: text, json, markdown or latex (derive);\n"
-    "                       text or json (rules); text (parse)\n"
+    "                       text or json (rules, eval); text (parse)\n"
     "      --trace          derive: show every rule applied, with its file:line\n"
     "      --verify         rules: check every rule at random points (MPFR, and\n"
     "                       finite differences for adjoints); exit 1 if one fails\n"
-    "      --seed N         rules --verify: the random points' seed (default 1)\n"
+    "      --seed N         rules --verify, prove, eval: the random points' seed (default 1)\n"
     "      --samples N      rules --verify: points per rule, 1 to 10000 (default 16)\n"
-    "      --prec BITS      rules --verify: MPFR precision, 64 to 10000 (default 256)\n"
+    "      --prec BITS      rules --verify, eval: MPFR precision, 64 to 10000 (default 256)\n"
+    "      --data FILE.json eval: values by name, {\"X\": [[...], ...], ...}; the rest\n"
+    "                       are drawn from --seed\n"
+    "      --check-fd       eval: compare every gradient with central finite differences\n"
     "  -q, --quiet          print nothing but errors\n"
     "  -h, --help           show this help and exit\n"
     "  -V, --version        show the version and exit\n";
@@ -327,6 +366,7 @@ main(int argc, char **argv)
         {"trace", no_argument, NULL, 't'},
         {"verify", no_argument, NULL, 'y'},      {"seed", required_argument, NULL, 'S'},
         {"samples", required_argument, NULL, 'N'}, {"prec", required_argument, NULL, 'P'},
+        {"data", required_argument, NULL, 'D'},  {"check-fd", no_argument, NULL, 'F'},
         {NULL, 0, NULL, 0}};
     unsigned long n;
     options o = {0};
@@ -343,6 +383,8 @@ main(int argc, char **argv)
         case 'V': version = 1; break;
         case 't': o.trace = 1; break;
         case 'y': o.verify = 1; break;
+        case 'D': o.data = optarg; break;
+        case 'F': o.check_fd = 1; break;
         case 'S':
             if (!parse_number(optarg, 0, ULONG_MAX, &n))
                 return usage_error("--seed takes a nonnegative integer, not '%s'", optarg);

@@ -552,3 +552,97 @@ report_proof(text *out, const proof *p, const char *name, report_format f, int w
     default: proof_text(out, p, name, with_trace); break;
     }
 }
+
+/* ---- checks ---- */
+
+static const char *const verdict_mark[] = {"ok", "GIVEN", "WRONG", "SHAPE"};
+static const char *const verdict_word[] = {"holds", "right given earlier wrong claims",
+                                           "refuted", "wrong shape"};
+
+/* "deferred: m * dJ/dZ2" for the convention a claim follows. */
+static const char *
+follows_words(text *out, const claim_result *r, const char *loss)
+{
+    const symbol *v = r->claim->target;
+    text t;
+    text_init(&t, out->pool);
+    if (v->kind == SYM_PARAM)
+        text_printf(&t, "d%s/d%s%s", loss, v->name,
+                    r->follows == CONVENTION_DEFERRED   ? ", from deferred gradients"
+                    : r->follows == CONVENTION_ABSORBED ? ", from absorbed gradients"
+                                                        : "");
+    else if (r->follows == CONVENTION_DEFERRED)
+        text_printf(&t, "deferred, m * d%s/d%s", loss, v->name);
+    else if (r->follows == CONVENTION_ABSORBED)
+        text_printf(&t, "absorbed, d%s/d%s", loss, v->name);
+    else
+        text_printf(&t, "d%s/d%s", loss, v->name);
+    return text_str(&t);
+}
+
+static void
+check_text(text *out, const check_result *c, const derivation *d, const char *name)
+{
+    text_printf(out, "Claims of %s (convention %s)\n\n", base_name(name),
+                model_convention_name(d->m->convention));
+    int held = 0;
+    for (size_t i = 0; i < c->n; i++) {
+        const claim_result *r = &c->r[i];
+        held += r->verdict == CLAIM_HOLDS;
+        text_printf(out, "  %-5s %-6s line %-4d ", verdict_mark[r->verdict], r->claim->name,
+                    r->line);
+        if (r->verdict == CLAIM_HOLDS)
+            text_printf(out, "holds: %s\n", follows_words(out, r, d->m->loss->name));
+        else
+            text_printf(out, "%s\n", r->reason);
+        if (r->verdict == CLAIM_HOLDS && strcmp(r->method, "symbolic and numeric") != 0)
+            text_printf(out, "        (%s)\n", r->method);
+        if (r->verdict == CLAIM_REFUTED || r->verdict == CLAIM_SHAPE)
+            text_printf(out, "        expected: %s = %s\n", r->claim->name,
+                        term_string(out, r->expected));
+        if (r->counterexample != NULL)
+            text_printf(out, "        counterexample: %s\n", r->counterexample);
+    }
+    if (c->mixing != NULL)
+        text_printf(out, "\nThe derivation %s.\n", c->mixing);
+    text_printf(out, "\n%d of %zu claims hold.\n", held, c->n);
+}
+
+static void
+check_json(text *out, const check_result *c, const derivation *d, const char *name)
+{
+    text_puts(out, "{");
+    json_field(out, "file", base_name(name), 1);
+    json_field(out, "convention", model_convention_name(d->m->convention), 1);
+    json_field(out, "mixing", c->mixing, 1);
+    text_printf(out, "\"all_hold\": %s, \"claims\": [", c->all_hold ? "true" : "false");
+    for (size_t i = 0; i < c->n; i++) {
+        const claim_result *r = &c->r[i];
+        text_puts(out, i ? ",\n  {" : "\n  {");
+        json_field(out, "name", r->claim->name, 1);
+        text_printf(out, "\"line\": %d, ", r->line);
+        json_field(out, "verdict", verdict_word[r->verdict], 1);
+        json_field(out, "convention",
+                   r->verdict == CLAIM_HOLDS || r->verdict == CLAIM_GIVEN_YOURS
+                       ? (r->follows == CONVENTION_AUTO ? "either"
+                                                        : model_convention_name(r->follows))
+                       : NULL,
+                   1);
+        json_field(out, "reason", r->reason, 1);
+        json_field(out, "method", r->method, 1);
+        json_field(out, "expected", term_string(out, r->expected), 1);
+        json_field(out, "counterexample", r->counterexample, 0);
+        text_puts(out, "}");
+    }
+    text_puts(out, "\n]}\n");
+}
+
+void
+report_check(text *out, const check_result *c, const derivation *d, const char *name,
+             report_format f)
+{
+    if (f == REPORT_JSON)
+        check_json(out, c, d, name);
+    else
+        check_text(out, c, d, name);
+}

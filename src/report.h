@@ -3,6 +3,7 @@
 #define DC_REPORT_H
 
 #include "derive.h"
+#include "claims.h"
 #include "prove.h"
 #include "text.h"
 
@@ -27,6 +28,11 @@ void report_derivation(text *out, const derivation *d, const char *name, report_
    format but text) adds the certificate: the steps from each side to the
    shared normal form. */
 void report_proof(text *out, const proof *p, const char *name, report_format f, int with_trace);
+
+/* The verdict on every claim of a checked file: a line each with a mark,
+   then the reasons, expected formulas and counterexamples. */
+void report_check(text *out, const check_result *c, const derivation *d, const char *name,
+                  report_format f);
 
 /* The rule base, one rule a line: name, group, file:line, the rule. */
 void report_rules(text *out, const rule_set *rs, report_format f);

@@ -7,12 +7,12 @@
 #include "text.h"
 
 enum {
-    VERIFY_DEFAULT_PREC = 256,    /* MPFR bits when the caller gives 0 */
-    VERIFY_MIN_SAMPLES = 1,       /* the caps verify_rules accepts */
+    VERIFY_DEFAULT_PREC = 256, /* MPFR bits when the caller gives 0 */
+    VERIFY_MIN_SAMPLES = 1,    /* the caps verify_rules accepts */
     VERIFY_MAX_SAMPLES = 10000,
     VERIFY_MIN_PREC = 64,
     VERIFY_MAX_PREC = 10000,
-    VERIFY_DISTINCT_SHAPES = 3,   /* shape draws per rule that differ, when the rule fits them */
+    VERIFY_DISTINCT_SHAPES = 3, /* shape draws per rule that differ, when the rule fits them */
 };
 
 /* Check every rule of RS at random points, in MPFR at PREC bits (0: the
@@ -29,12 +29,17 @@ enum {
    - A rewrite rule holds at a point when every entry of its two sides
      (the replacement broadcast to the pattern's shape, as rewriting does)
      agrees to a relative 2^-(PREC-56).
-   - An adjoint rule C = f(..., a, ...) => da = F holds when, for random G
-     (of C's shape) and V (of a's shape), sum(F * V) agrees with the central
-     difference (sum(G * f(a + hV)) - sum(G * f(a - hV))) / 2h, h =
-     2^-(PREC/4), to a relative 2^-(PREC/3); F must have a's shape.
+   - An adjoint rule C = f(..., a, ...) => da = F (C bound to f(...)
+     itself) holds when, for random G (of C's shape) and V (of a's shape),
+     sum(F * V) agrees with the central difference D(h) = (sum(G * f(a +
+     hV)) - sum(G * f(a - hV))) / 2h, h = 2^-(PREC/4), to a relative
+     2^-(PREC/3) of the largest of the two and sum(|F * V|); F must have
+     a's shape. D is Richardson-extrapolated, (4 D(h) - D(2h)) / 3, so
+     that 64 bits stay clear of truncation error; where D(h) and D(2h)
+     disagree, f has a kink or a jump within 2h (relu near 0, a step near
+     its threshold) and the point is drawn again.
    A point where a side is NaN or infinite is drawn again with positive
-   values and counted as skipped.
+   values; such draws are counted and reported as skipped.
 
    REPORT gets one line per rule, "ok   NAME (FILE:LINE): N points" or
    "FAIL NAME (FILE:LINE): ..." with a counterexample, then a summary line

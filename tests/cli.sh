@@ -1,9 +1,9 @@
 #!/bin/sh
 # cli.sh: end-to-end tests of the derivcheck program: exit statuses, messages, files.
-# Environment (set by make check): DERIVCHECK, DC_TEST_DATADIR, DC_RULES_DIR.
+# Environment (set by make check): DERIVCHECK, DC_TEST_DATADIR, DC_RULES_DIR, DC_EXAMPLES_DIR.
 set -u
 
-: "${DERIVCHECK:?}" "${DC_TEST_DATADIR:?}" "${DC_RULES_DIR:?}"
+: "${DERIVCHECK:?}" "${DC_TEST_DATADIR:?}" "${DC_RULES_DIR:?}" "${DC_EXAMPLES_DIR:?}"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/dc-cli.XXXXXX") || exit 99
 trap 'rm -rf "$tmp"' EXIT
 failures=0
@@ -177,6 +177,63 @@ echo 'bogus.scale: a^-1 * (b @ c) => b @ c' >>"$tmp/bogus/algebra.rules"
 run 1 --rules "$tmp/bogus" prove "$DC_RULES_DIR/models/sigmoid.dc"
 has "$tmp/out" "REFUTED: a parameter gradient differs between the placements."
 has "$tmp/out" "DISAGREE: the symbolic proof and the exact evaluation disagree"
+
+# rules --verify: every rule at random points; a planted wrong rule is named
+run 0 rules --verify
+has "$tmp/out" " 0 failed (seed 1, 16 points each, 256 bits)"
+has "$tmp/out" "ok   sigmoid (rules/adjoint.rules:"
+run 0 rules --verify --seed 99 --samples 3 --prec 64
+has "$tmp/out" " 0 failed (seed 99, 3 points each, 64 bits)"
+mkdir -p "$tmp/wrong"
+for f in "$DC_RULES_DIR"/*.rules; do
+    grep -v '^neg:' "$f" >"$tmp/wrong/${f##*/}"
+done
+echo 'neg: C = -a => da = G' >>"$tmp/wrong/adjoint.rules"
+run 1 --rules "$tmp/wrong" rules --verify
+has "$tmp/out" "FAIL neg (wrong/adjoint.rules:"
+has "$tmp/out" " 1 failed "
+run 2 rules --verify --samples 0
+has "$tmp/err" "--samples takes a number of points from 1 to 10000 (the cap), not '0'"
+run 2 rules --verify --prec 10001
+has "$tmp/err" "--prec takes a precision from 64 to 10000 bits (the cap), not '10001'"
+run 2 rules --verify --seed -3
+has "$tmp/err" "--seed takes a nonnegative integer, not '-3'"
+run 2 rules --verify --format json
+has "$tmp/err" "rules --verify writes text only"
+run 0 rules
+has "$tmp/out" "sigmoid"
+
+# eval: the loss and gradients as numbers; every bad data file names file:line:col
+run 0 eval sigmoid --format json
+has "$tmp/out" '"loss": "'
+has "$tmp/out" '"dW1": ['
+run 0 eval logistic --data "$DC_TEST_DATADIR/json/good-logistic.json" --prec 64 --check-fd
+has "$tmp/out" "dims: n_x = 3, n_y = 1, m = 4"
+has "$tmp/out" "the derived gradients agree"
+run 2 eval sigmoid --prec 5
+has "$tmp/err" "--prec takes a precision from 64 to 10000 bits (the cap), not '5'"
+run 2 eval sigmoid --data "$tmp/none.json"
+has "$tmp/err" "cannot read the data file '$tmp/none.json'"
+tab=$(printf '\t')
+while IFS=$tab read -r file model place msg; do
+    case $file in '#'* | '') continue ;; esac
+    case $model in *.dc) model=$DC_TEST_DATADIR/json/$model ;; esac
+    run 2 eval "$model" --data "$DC_TEST_DATADIR/json/$file"
+    has "$tmp/err" "$DC_TEST_DATADIR/json/$file:$place: error: $msg"
+done <"$DC_TEST_DATADIR/json/bad-cases.txt"
+
+# check: a person's derivation, claim by claim
+run 0 check "$DC_EXAMPLES_DIR/ng_sigmoid_deferred.dc"
+has "$tmp/out" "6 of 6 claims hold."
+run 1 check "$DC_EXAMPLES_DIR/ng_sigmoid_wrong.dc"
+has "$tmp/out" "  WRONG dW2    line 18   has a factor m too many (a 1/m is missing)"
+has "$tmp/out" "        counterexample: at the random point 0 of seed 1, dW2["
+run 1 check "$DC_EXAMPLES_DIR/mistake_sign.dc" --format json
+has "$tmp/out" '"name": "dZ2", "line": 16, "verdict": "refuted", "convention": null, "reason": "has the wrong sign"'
+run 2 check sigmoid
+has "$tmp/err" "has no claims to check"
+run 2 check "$DC_EXAMPLES_DIR/mistake_sign.dc" --format latex
+has "$tmp/err" "check writes text or json"
 
 echo "$count runs, $failures failures"
 [ "$failures" = 0 ]

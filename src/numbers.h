@@ -1,0 +1,64 @@
+/* numbers.h: the loss and every param gradient as numbers, with the digits the precision carries.
+ */
+#ifndef DC_NUMBERS_H
+#define DC_NUMBERS_H
+
+#include "data.h"
+#include "derive.h"
+#include "report.h"
+
+enum {
+    NUMBERS_MIN_PREC = 64, /* the precisions numbers_report accepts */
+    NUMBERS_MAX_PREC = 10000,
+    NUMBERS_DEFAULT_PREC = 256, /* when the caller gives 0 */
+    NUMBERS_GUARD_BITS = 64,    /* the second evaluation's extra bits */
+};
+
+/* What to evaluate and how to write it. */
+typedef struct numbers_request {
+    long prec;              /* MPFR bits, NUMBERS_MIN_PREC..NUMBERS_MAX_PREC; 0: the default */
+    unsigned long seed;     /* draws what DATA leaves out (data_bind) */
+    const data_set *data;   /* NULL: every input, label and param drawn at random */
+    const char *data_name;  /* DATA's file, for the report */
+    const char *model_name; /* the model's file, for the report */
+    int check_fd;           /* compare with central finite differences */
+    report_format format;   /* REPORT_TEXT or REPORT_JSON */
+} numbers_request;
+
+/* Evaluate the loss and the gradient of every param of D's model (the
+   absorbed formulas, through the derived names they use) at the point
+   RQ->data and RQ->seed give (data_bind), and append the report to OUT.
+
+   Digits. Everything is evaluated twice, at P = RQ->prec bits and at
+   P + NUMBERS_GUARD_BITS, and each number is printed, rounded to nearest
+   from the P + 64-bit value, with the most significant digits (at most
+   floor(P log10 2)) on which both evaluations, each rounded to that many
+   digits, agree. The error of the P-bit value is about 2^64 times that of
+   the other, so where they agree to k digits the P + 64-bit value is
+   within a tiny fraction of a unit of the k-th digit of the true value:
+   the printed digits are correct (to within half a unit of the last, the
+   usual meaning of a rounded decimal), and an entry that lost digits to
+   cancellation shows fewer. Two evaluations that agree on no digit give
+   "0eQ": zero, to within half a unit of 10^Q. A value that is exactly 0 in
+   both is "0"; a NaN or infinity of either is "nan", "inf" or "-inf".
+   Numbers are decimal strings: "-0.0123", "1.5e-7".
+
+   Finite differences (RQ->check_fd): for every entry of every param, the
+   central difference (J(w + h) - J(w - h)) / 2h with h = 2^-floor(P/3),
+   at P + 64 bits, against the derived gradient at P + 64 bits: the
+   relative difference |fd - g| / |g| (|fd| / max |g| of the param where g
+   is 0), its maximum per param and overall. Truncation error is about
+   h^2 = 2^-(2P/3) relative, so the derived gradients agree when the
+   maximum is at most h; at a kink of relu or a step ((Z > 0) exactly at
+   Z = 0) the one-sided derivative the rules give and the difference
+   quotient differ, and the report shows it.
+
+   Returns DC_OK; DC_REFUTED when the finite differences disagree; or an
+   error with ERR filled (its strings in POOL): a precision outside the
+   caps, a format other than text or json, a value that cannot be drawn or
+   evaluated. Allocation failures in POOL jump to its on_oom target after
+   releasing the evaluators. */
+dc_status numbers_report(text *out, const derivation *d, const numbers_request *rq, dc_error *err,
+                         mem_pool *pool);
+
+#endif
