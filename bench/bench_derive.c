@@ -134,8 +134,8 @@ main(int argc, char **argv)
     double version_ms = time_command(version_cmd, process_runs);
     double process_ms = time_command(derive_cmd, process_runs);
     printf("parse + derive, sigmoid model:        %8.3f ms (median of %d)\n", small_ms, runs);
-    printf("  with every dim 1000x larger:        %8.3f ms  ratio %.2f (1 = size-free)\n",
-           large_ms, large_ms / small_ms);
+    printf("  with every dim 1000x larger:        %8.3f ms  ratio %.2f (1 = size-free)\n", large_ms,
+           large_ms / small_ms);
     printf("derivcheck derive sigmoid (process):  %8.3f ms (median of %d)\n", process_ms,
            process_runs);
     printf("derivcheck --version (baseline):      %8.3f ms  ratio %.2f\n", version_ms,

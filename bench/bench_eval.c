@@ -42,9 +42,13 @@ uniform(unsigned long long *state)
 static inputs
 make_inputs(long m)
 {
-    inputs in = {m, malloc(sizeof(double) * NX * m), malloc(sizeof(double) * NY * m),
-                 malloc(sizeof(double) * NH * NX), malloc(sizeof(double) * NH),
-                 malloc(sizeof(double) * NY * NH), malloc(sizeof(double) * NY)};
+    inputs in = {m,
+                 malloc(sizeof(double) * NX * m),
+                 malloc(sizeof(double) * NY * m),
+                 malloc(sizeof(double) * NH * NX),
+                 malloc(sizeof(double) * NH),
+                 malloc(sizeof(double) * NY * NH),
+                 malloc(sizeof(double) * NY)};
     unsigned long long s = 42;
     for (long i = 0; i < NX * m; i++)
         in.X[i] = uniform(&s);
@@ -196,12 +200,13 @@ with_derivcheck(const inputs *in, gradients *out)
     dc_error err;
     rule_set *rs = rules_load(rules_dir, &err, pool);
     char textp[1024];
-    snprintf(textp, sizeof textp,
-             "dims n_x = %d, n_h = %d, n_y = %d\nbatch m = %ld\ninput X[n_x, m]\n"
-             "label Y[n_y, m] binary\nparam W1[n_h, n_x], b1[n_h, 1]\nparam W2[n_y, n_h], b2[n_y, 1]\n"
-             "Z1 = W1 @ X + b1\nA1 = tanh(Z1)\nZ2 = W2 @ A1 + b2\nA2 = sigmoid(Z2)\n"
-             "loss J = -1/m * sum(Y * log(A2) + (1 - Y) * log(1 - A2))\n",
-             NX, NH, NY, in->m);
+    snprintf(
+        textp, sizeof textp,
+        "dims n_x = %d, n_h = %d, n_y = %d\nbatch m = %ld\ninput X[n_x, m]\n"
+        "label Y[n_y, m] binary\nparam W1[n_h, n_x], b1[n_h, 1]\nparam W2[n_y, n_h], b2[n_y, 1]\n"
+        "Z1 = W1 @ X + b1\nA1 = tanh(Z1)\nZ2 = W2 @ A1 + b2\nA2 = sigmoid(Z2)\n"
+        "loss J = -1/m * sum(Y * log(A2) + (1 - Y) * log(1 - A2))\n",
+        NX, NH, NY, in->m);
     source src = {"w1.dc", textp, strlen(textp)};
     model *m = parse_model(&src, &err, pool);
     derivation *d = m != NULL && rs != NULL ? derive(m, rs, &err, pool) : NULL;
@@ -284,8 +289,8 @@ main(int argc, char **argv)
         for (int i = 2; i < argc && nsizes < 8; i++)
             sizes[nsizes++] = atol(argv[i]);
     }
-    printf("W1: dW1, db1, dW2, db2 of the sigmoid model, n_x=%d n_h=%d n_y=%d, %d bits\n", NX,
-           NH, NY, PREC);
+    printf("W1: dW1, db1, dW2, db2 of the sigmoid model, n_x=%d n_h=%d n_y=%d, %d bits\n", NX, NH,
+           NY, PREC);
     printf("%8s %12s %12s %7s %12s %12s %7s %s\n", "m", "loop s", "derivcheck s", "time x",
            "loop KiB", "derivchk KiB", "mem x", "agree");
     for (int k = 0; k < nsizes; k++) {

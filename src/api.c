@@ -74,15 +74,15 @@ dc_session_free(dc_session *s)
 /* Every entry point that allocates starts with BEGIN and leaves through
    finish(): an allocation failure anywhere inside lands on the setjmp and
    becomes a DC_ENOMEM error value. */
-#define BEGIN(s)                                                                               \
-    jmp_buf oom_;                                                                              \
-    if (setjmp(oom_)) {                                                                        \
-        mem_pool_on_oom((s)->pool, NULL);                                                      \
-        error_oom(&(s)->error);                                                                \
-        (s)->has_error = 1;                                                                    \
-        return DC_ENOMEM;                                                                      \
-    }                                                                                          \
-    mem_pool_on_oom((s)->pool, &oom_);                                                         \
+#define BEGIN(s)                                                                                   \
+    jmp_buf oom_;                                                                                  \
+    if (setjmp(oom_)) {                                                                            \
+        mem_pool_on_oom((s)->pool, NULL);                                                          \
+        error_oom(&(s)->error);                                                                    \
+        (s)->has_error = 1;                                                                        \
+        return DC_ENOMEM;                                                                          \
+    }                                                                                              \
+    mem_pool_on_oom((s)->pool, &oom_);                                                             \
     (s)->has_error = 0
 
 static dc_status
@@ -370,8 +370,8 @@ dc_check(dc_session *s, unsigned long seed, const char *format, const char **rep
         return finish(s, st);
     jmp_buf *outer = mem_pool_on_oom(s->model->pool, &oom_);
     derivation *d = derive(s->model, s->rules, &s->error, s->pool);
-    check_result *c = d != NULL ? check_claims(s->model, d, s->rules, seed, &s->error, s->pool)
-                                : NULL;
+    check_result *c =
+        d != NULL ? check_claims(s->model, d, s->rules, seed, &s->error, s->pool) : NULL;
     if (c == NULL) {
         mem_pool_on_oom(s->model->pool, outer);
         return finish(s, s->error.status);
@@ -385,8 +385,7 @@ dc_check(dc_session *s, unsigned long seed, const char *format, const char **rep
 }
 
 dc_status
-dc_prove(dc_session *s, unsigned long seed, const char *format, int with_trace,
-         const char **report)
+dc_prove(dc_session *s, unsigned long seed, const char *format, int with_trace, const char **report)
 {
     *report = NULL;
     BEGIN(s);

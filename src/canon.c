@@ -236,9 +236,8 @@ mono_key(canon *c, const mono *m)
 {
     const term *t = NULL;
     for (int i = 0; i < m->nf; i++) {
-        const term *f = m->f[i].exp == 1
-                            ? m->f[i].base
-                            : mk(c, OP_POW, 0, 0, m->f[i].base, cq(c, m->f[i].exp, 1));
+        const term *f = m->f[i].exp == 1 ? m->f[i].base
+                                         : mk(c, OP_POW, 0, 0, m->f[i].base, cq(c, m->f[i].exp, 1));
         t = t == NULL ? f : mk(c, OP_MUL, 0, 0, t, f);
     }
     return t != NULL ? t : cq(c, 1, 1);
@@ -658,9 +657,9 @@ linear(canon *c, const term *t, poly *out)
             continue;
         }
         split_scalar(c, &a.m[i], &a.shape, &scalar, &matrix);
-        const term *atom = t->op == OP_SUM
-                               ? mk(c, OP_SUM, t->aux, t->keepdims, matrix, NULL)
-                               : term_broadcast(c->tab, matrix, &t->shape, t->aux, (char[SHAPE_WHY]){0});
+        const term *atom = t->op == OP_SUM ? mk(c, OP_SUM, t->aux, t->keepdims, matrix, NULL)
+                                           : term_broadcast(c->tab, matrix, &t->shape, t->aux,
+                                                            (char[SHAPE_WHY]){0});
         mono f = mono_factor(c, atom, 1);
         mono m = mono_mul(c, &scalar, &f);
         poly_push(c, out, &m);

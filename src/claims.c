@@ -66,9 +66,9 @@ replace(checker *c, const term *t, const term *from, const term *to)
     if (!changed)
         return t;
     char why[SHAPE_WHY];
-    return t->op == OP_BROADCAST ? term_broadcast(c->tab, args[0], &t->shape, t->aux, why)
-                                 : term_make(c->tab, t->op, t->aux, t->keepdims, args, t->nargs,
-                                             why);
+    return t->op == OP_BROADCAST
+               ? term_broadcast(c->tab, args[0], &t->shape, t->aux, why)
+               : term_make(c->tab, t->op, t->aux, t->keepdims, args, t->nargs, why);
 }
 
 /* T with every gradient name (of D, in convention CONV) and every claim
@@ -164,7 +164,8 @@ numeric_gap(checker *c, const term *a, const term *b, unsigned long index, doubl
         *gi = *gj = 0;
         for (long i = 0; i < y->rows; i++)
             for (long j = 0; j < y->cols; j++) {
-                mpfr_t *p = eval_fr(x, x->rows == y->rows ? i : 0, x->rows == y->rows ? j : i * y->cols + j);
+                mpfr_t *p = eval_fr(x, x->rows == y->rows ? i : 0,
+                                    x->rows == y->rows ? j : i * y->cols + j);
                 mpfr_sub(d, *p, *eval_fr(y, i, j), MPFR_RNDN);
                 mpfr_abs(d, d, MPFR_RNDN);
                 if (mpfr_cmp(d, big) > 0 || mpfr_nan_p(d)) {
@@ -285,11 +286,16 @@ derivative_factor(checker *c, const symbol *a, int which)
     const term *A = term_symbol(c->tab, a), *one = term_const_si(c->tab, 1, 1);
     const term *Z = a->definition->args[0];
     switch (which) {
-    case 0: return op2(c, OP_ADD, one, op1(c, OP_NEG, op2(c, OP_POW, A, term_const_si(c->tab, 2, 1))));
-    case 1: return op2(c, OP_MUL, A, op2(c, OP_ADD, one, op1(c, OP_NEG, A)));
-    case 2: return op2(c, OP_STEP, Z, term_const_si(c->tab, 0, 1));
-    case 3: return op2(c, OP_ADD, one, op1(c, OP_NEG, A));
-    default: return one;
+    case 0:
+        return op2(c, OP_ADD, one, op1(c, OP_NEG, op2(c, OP_POW, A, term_const_si(c->tab, 2, 1))));
+    case 1:
+        return op2(c, OP_MUL, A, op2(c, OP_ADD, one, op1(c, OP_NEG, A)));
+    case 2:
+        return op2(c, OP_STEP, Z, term_const_si(c->tab, 0, 1));
+    case 3:
+        return op2(c, OP_ADD, one, op1(c, OP_NEG, A));
+    default:
+        return one;
     }
 }
 
@@ -301,8 +307,10 @@ wrong_derivative(checker *c, const term *f, const term *t)
         const symbol *a = c->m->symbols[i];
         if (a->kind != SYM_DEF || a->definition == NULL)
             continue;
-        int right = a->definition->op == OP_TANH ? 0 : a->definition->op == OP_SIGMOID ? 1
-                    : a->definition->op == OP_RELU ? 2 : -1;
+        int right = a->definition->op == OP_TANH      ? 0
+                    : a->definition->op == OP_SIGMOID ? 1
+                    : a->definition->op == OP_RELU    ? 2
+                                                      : -1;
         if (right < 0)
             continue;
         const term *r = derivative_factor(c, a, right);
@@ -346,8 +354,10 @@ missing_label_assumption(checker *c, const symbol *cl, const term *f, convention
         }
         y->label = LABEL_ANY;
         if (holds)
-            return words(c, "holds only if the columns of %s sum to 1: declare it onehot or prob "
-                         "(label %s[...] onehot)%s", y->name, y->name, "");
+            return words(c,
+                         "holds only if the columns of %s sum to 1: declare it onehot or prob "
+                         "(label %s[...] onehot)%s",
+                         y->name, y->name, "");
     }
     return NULL;
 }
@@ -435,8 +445,8 @@ judge(checker *c, claim_result *r, const claim_result *earlier, size_t nearlier)
         convs[nconv++] = CONVENTION_DEFERRED;
         convs[nconv++] = CONVENTION_ABSORBED;
     }
-    const term *yours = expand(c, term_symbol(c->tab, cl), CONVENTION_ABSORBED, 1,
-                               term_map_new(c->pool));
+    const term *yours =
+        expand(c, term_symbol(c->tab, cl), CONVENTION_ABSORBED, 1, term_map_new(c->pool));
     r->expected = derive_pretty(c->d, derive_find(c->d, v), convs[0]);
     if (!shape_equal(&cl->shape, &v->shape)) {
         text t;
@@ -464,8 +474,8 @@ judge(checker *c, claim_result *r, const claim_result *earlier, size_t nearlier)
         holds[k] = sym || num;
         disagree |= sym && !num;
         numeric_only |= num && !sym;
-        formula_ok[k] = same(c, formulas[k], truths[k]) ||
-                        numerically_equal(c, formulas[k], truths[k]);
+        formula_ok[k] =
+            same(c, formulas[k], truths[k]) || numerically_equal(c, formulas[k], truths[k]);
     }
     if (disagree) {
         r->verdict = CLAIM_REFUTED;
@@ -478,10 +488,10 @@ judge(checker *c, claim_result *r, const claim_result *earlier, size_t nearlier)
         r->method = "numeric only: equal at every random point, no symbolic proof found";
     if (holds[0] || (nconv > 1 && holds[1])) {
         r->verdict = CLAIM_HOLDS;
-        r->follows = nconv == 1 ? convs[0]
+        r->follows = nconv == 1             ? convs[0]
                      : holds[0] && holds[1] ? CONVENTION_AUTO
-                     : holds[0]              ? convs[0]
-                                             : convs[1];
+                     : holds[0]             ? convs[0]
+                                            : convs[1];
         /* a param's gradient is the same in both: say which its formula reads */
         if (r->follows == CONVENTION_AUTO && nconv > 1 && formula_ok[0] != formula_ok[1])
             r->follows = formula_ok[0] ? convs[0] : convs[1];
@@ -526,16 +536,17 @@ mixing(checker *c, const check_result *res)
         return NULL;
     text t;
     text_init(&t, c->pool);
-    text_printf(&t, "mixes the conventions: %s (line %d) is deferred (m * dJ/d%s), %s (line %d) "
-                "absorbed (dJ/d%s)", first[0]->claim->name, first[0]->line,
-                first[0]->claim->target->name, first[1]->claim->name, first[1]->line,
-                first[1]->claim->target->name);
+    text_printf(&t,
+                "mixes the conventions: %s (line %d) is deferred (m * dJ/d%s), %s (line %d) "
+                "absorbed (dJ/d%s)",
+                first[0]->claim->name, first[0]->line, first[0]->claim->target->name,
+                first[1]->claim->name, first[1]->line, first[1]->claim->target->name);
     return text_str(&t);
 }
 
 check_result *
-check_claims(model *m, const derivation *d, const rule_set *rs, unsigned long seed,
-             dc_error *err, mem_pool *err_pool)
+check_claims(model *m, const derivation *d, const rule_set *rs, unsigned long seed, dc_error *err,
+             mem_pool *err_pool)
 {
     checker c = {m, d, rs, m->terms, m->pool, seed, err, err_pool, 0, 0, NULL};
     check_result *res = mem_zalloc(c.pool, sizeof *res);

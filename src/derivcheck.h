@@ -109,9 +109,9 @@ dc_status dc_rules_verify(dc_session *s, unsigned long seed, int samples, long p
 /* The last error of the session, or NULL after a call that succeeded. */
 const dc_error *dc_session_error(const dc_session *s);
 dc_status dc_error_status(const dc_error *e);
-const char *dc_error_file(const dc_error *e);  /* NULL if not about a file */
-int dc_error_line(const dc_error *e);          /* 1-based; 0 if no place */
-int dc_error_column(const dc_error *e);        /* 1-based byte column; 0 if none */
+const char *dc_error_file(const dc_error *e); /* NULL if not about a file */
+int dc_error_line(const dc_error *e);         /* 1-based; 0 if no place */
+int dc_error_column(const dc_error *e);       /* 1-based byte column; 0 if none */
 const char *dc_error_message(const dc_error *e);
 /* "file:line:col: error: message", then the line quoted and a caret under
    the column, each line ending in a newline. */

@@ -14,7 +14,7 @@ typedef struct deriver {
     term_table *tab;
     dc_error *err;
     mem_pool *err_pool;
-    gradient *by_symbol; /* indexed like m->symbols; .of NULL when not needed */
+    gradient *by_symbol;  /* indexed like m->symbols; .of NULL when not needed */
     const term **contrib; /* the sum of what has flowed into each symbol so far */
     char *depends;        /* whether each symbol depends on a param */
     char *relevant;       /* whether the loss depends on it through params */
@@ -131,11 +131,13 @@ flow(deriver *d, const term *t, const term *g, const term *out)
             char which[32];
             snprintf(which, sizeof which, "%u", k + 1);
             if (has_adjoint(d->rs, t->op, k))
-                fail(d, "no adjoint rule applies to the operation '%s' (argument %s) here: "
+                fail(d,
+                     "no adjoint rule applies to the operation '%s' (argument %s) here: "
                      "its rules' conditions do not hold for these shapes or labels",
                      term_op_name(t->op), which);
             else
-                fail(d, "no adjoint rule for the operation '%s' (argument %s): the rule "
+                fail(d,
+                     "no adjoint rule for the operation '%s' (argument %s): the rule "
                      "files say nothing of how a gradient flows through it",
                      term_op_name(t->op), which);
             return;
@@ -210,9 +212,9 @@ substitute(deriver *d, const term *t, term_map *memo, const symbol *const *from,
     char why[SHAPE_WHY];
     const term *out = t;
     if (changed)
-        out = t->op == OP_BROADCAST ? term_broadcast(d->tab, args[0], &t->shape, t->aux, why)
-                                    : term_make(d->tab, t->op, t->aux, t->keepdims, args,
-                                                t->nargs, why);
+        out = t->op == OP_BROADCAST
+                  ? term_broadcast(d->tab, args[0], &t->shape, t->aux, why)
+                  : term_make(d->tab, t->op, t->aux, t->keepdims, args, t->nargs, why);
     term_map_put(memo, t, out != NULL ? out : t);
     return out != NULL ? out : t;
 }
@@ -253,8 +255,8 @@ find_relevant(deriver *d)
     const model *m = d->m;
     for (size_t i = 0; i < m->nsymbols; i++) {
         const symbol *s = m->symbols[i];
-        d->depends[i] = s->kind == SYM_PARAM ||
-                        (s->kind == SYM_DEF && term_depends(d, s->definition));
+        d->depends[i] =
+            s->kind == SYM_PARAM || (s->kind == SYM_DEF && term_depends(d, s->definition));
     }
     size_t loss = index_of(d, m->loss);
     d->relevant[loss] = d->depends[loss];

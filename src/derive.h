@@ -7,13 +7,13 @@
 
 /* The gradient of the loss with respect to one param or definition V. */
 typedef struct gradient {
-    const symbol *of;        /* V */
-    symbol *absorbed_name;   /* dV under absorbed: dJ/dV; its definition is absorbed */
-    symbol *deferred_name;   /* dV under deferred: m * dJ/dV for intermediates */
-    const term *absorbed;    /* normal form, in forward names and named gradients */
-    const term *deferred;    /* the same under the deferred convention */
-    int named;               /* formulas refer to it by name (it is used more than once) */
-    trace steps;             /* every rule applied on the way to it */
+    const symbol *of;      /* V */
+    symbol *absorbed_name; /* dV under absorbed: dJ/dV; its definition is absorbed */
+    symbol *deferred_name; /* dV under deferred: m * dJ/dV for intermediates */
+    const term *absorbed;  /* normal form, in forward names and named gradients */
+    const term *deferred;  /* the same under the deferred convention */
+    int named;             /* formulas refer to it by name (it is used more than once) */
+    trace steps;           /* every rule applied on the way to it */
 } gradient;
 
 /* Every gradient of a model, in the order a derivation writes them: from

@@ -27,8 +27,8 @@ typedef struct source {
 
 /* Fill E with an input error at byte OFFSET of SRC; the message is printf-
    formatted. Strings are copied into POOL. */
-void error_at(dc_error *e, mem_pool *pool, const source *src, size_t offset, const char *fmt,
-              ...) __attribute__((format(printf, 5, 6)));
+void error_at(dc_error *e, mem_pool *pool, const source *src, size_t offset, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
 void error_vat(dc_error *e, mem_pool *pool, const source *src, size_t offset, const char *fmt,
                va_list ap);
 

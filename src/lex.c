@@ -17,30 +17,54 @@ const char *
 lex_describe(token_kind kind)
 {
     switch (kind) {
-    case TOK_EOF: return "end of file";
-    case TOK_NEWLINE: return "end of line";
-    case TOK_IDENT: return "a name";
-    case TOK_NUMBER: return "a number";
-    case TOK_PLUS: return "'+'";
-    case TOK_MINUS: return "'-'";
-    case TOK_STAR: return "'*'";
-    case TOK_SLASH: return "'/'";
-    case TOK_AT: return "'@'";
-    case TOK_POW: return "'**'";
-    case TOK_LPAREN: return "'('";
-    case TOK_RPAREN: return "')'";
-    case TOK_LBRACKET: return "'['";
-    case TOK_RBRACKET: return "']'";
-    case TOK_COMMA: return "','";
-    case TOK_ASSIGN: return "'='";
-    case TOK_DOT: return "'.'";
-    case TOK_COLON: return "':'";
-    case TOK_GT: return "'>'";
-    case TOK_LT: return "'<'";
-    case TOK_GE: return "'>='";
-    case TOK_LE: return "'<='";
-    case TOK_ARROW: return "'=>'";
-    case TOK_ERROR: return "an invalid character";
+    case TOK_EOF:
+        return "end of file";
+    case TOK_NEWLINE:
+        return "end of line";
+    case TOK_IDENT:
+        return "a name";
+    case TOK_NUMBER:
+        return "a number";
+    case TOK_PLUS:
+        return "'+'";
+    case TOK_MINUS:
+        return "'-'";
+    case TOK_STAR:
+        return "'*'";
+    case TOK_SLASH:
+        return "'/'";
+    case TOK_AT:
+        return "'@'";
+    case TOK_POW:
+        return "'**'";
+    case TOK_LPAREN:
+        return "'('";
+    case TOK_RPAREN:
+        return "')'";
+    case TOK_LBRACKET:
+        return "'['";
+    case TOK_RBRACKET:
+        return "']'";
+    case TOK_COMMA:
+        return "','";
+    case TOK_ASSIGN:
+        return "'='";
+    case TOK_DOT:
+        return "'.'";
+    case TOK_COLON:
+        return "':'";
+    case TOK_GT:
+        return "'>'";
+    case TOK_LT:
+        return "'<'";
+    case TOK_GE:
+        return "'>='";
+    case TOK_LE:
+        return "'<='";
+    case TOK_ARROW:
+        return "'=>'";
+    case TOK_ERROR:
+        return "an invalid character";
     }
     return "a token";
 }
@@ -117,23 +141,53 @@ lex_next(lexer *lx)
         int d = peek(lx, 1);
         size_t n = 1;
         switch (c) {
-        case '\n': t.kind = TOK_NEWLINE; break;
-        case '+': t.kind = TOK_PLUS; break;
-        case '-': t.kind = TOK_MINUS; break;
+        case '\n':
+            t.kind = TOK_NEWLINE;
+            break;
+        case '+':
+            t.kind = TOK_PLUS;
+            break;
+        case '-':
+            t.kind = TOK_MINUS;
+            break;
         case '*':
             t.kind = d == '*' ? TOK_POW : TOK_STAR;
             n = d == '*' ? 2 : 1;
             break;
-        case '^': t.kind = TOK_POW; break;
-        case '/': t.kind = TOK_SLASH; break;
-        case '@': t.kind = TOK_AT; break;
-        case '(': t.kind = TOK_LPAREN; lx->depth++; break;
-        case '[': t.kind = TOK_LBRACKET; lx->depth++; break;
-        case ')': t.kind = TOK_RPAREN; lx->depth -= lx->depth > 0; break;
-        case ']': t.kind = TOK_RBRACKET; lx->depth -= lx->depth > 0; break;
-        case ',': t.kind = TOK_COMMA; break;
-        case '.': t.kind = TOK_DOT; break;
-        case ':': t.kind = TOK_COLON; break;
+        case '^':
+            t.kind = TOK_POW;
+            break;
+        case '/':
+            t.kind = TOK_SLASH;
+            break;
+        case '@':
+            t.kind = TOK_AT;
+            break;
+        case '(':
+            t.kind = TOK_LPAREN;
+            lx->depth++;
+            break;
+        case '[':
+            t.kind = TOK_LBRACKET;
+            lx->depth++;
+            break;
+        case ')':
+            t.kind = TOK_RPAREN;
+            lx->depth -= lx->depth > 0;
+            break;
+        case ']':
+            t.kind = TOK_RBRACKET;
+            lx->depth -= lx->depth > 0;
+            break;
+        case ',':
+            t.kind = TOK_COMMA;
+            break;
+        case '.':
+            t.kind = TOK_DOT;
+            break;
+        case ':':
+            t.kind = TOK_COLON;
+            break;
         case '=':
             t.kind = d == '>' ? TOK_ARROW : TOK_ASSIGN;
             n = d == '>' ? 2 : 1;
@@ -155,8 +209,7 @@ lex_next(lexer *lx)
             else if (c >= 0x20 && c < 0x7f) {
                 snprintf(lx->message, sizeof lx->message, "unexpected character '%c'", c);
                 lx->error = lx->message;
-            }
-            else if (c >= 0x80)
+            } else if (c >= 0x80)
                 lx->error = "unexpected non-ASCII byte outside a comment";
             else
                 lx->error = "unexpected control byte (is this a text file?)";

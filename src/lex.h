@@ -10,12 +10,27 @@ typedef enum token_kind {
     TOK_EOF,
     TOK_NEWLINE, /* ends a statement; not produced inside ( ) or [ ] */
     TOK_IDENT,
-    TOK_NUMBER,  /* 12, 1., 0.5, .5, 1e-3: an exact rational */
-    TOK_PLUS, TOK_MINUS, TOK_STAR, TOK_SLASH, TOK_AT, TOK_POW, /* ** or ^ */
-    TOK_LPAREN, TOK_RPAREN, TOK_LBRACKET, TOK_RBRACKET,
-    TOK_COMMA, TOK_ASSIGN, TOK_DOT, TOK_COLON,
-    TOK_GT, TOK_LT, TOK_GE, TOK_LE, TOK_ARROW, /* => */
-    TOK_ERROR    /* a byte the language does not have; lex_error says why */
+    TOK_NUMBER, /* 12, 1., 0.5, .5, 1e-3: an exact rational */
+    TOK_PLUS,
+    TOK_MINUS,
+    TOK_STAR,
+    TOK_SLASH,
+    TOK_AT,
+    TOK_POW, /* ** or ^ */
+    TOK_LPAREN,
+    TOK_RPAREN,
+    TOK_LBRACKET,
+    TOK_RBRACKET,
+    TOK_COMMA,
+    TOK_ASSIGN,
+    TOK_DOT,
+    TOK_COLON,
+    TOK_GT,
+    TOK_LT,
+    TOK_GE,
+    TOK_LE,
+    TOK_ARROW, /* => */
+    TOK_ERROR  /* a byte the language does not have; lex_error says why */
 } token_kind;
 
 typedef struct token {
@@ -27,7 +42,7 @@ typedef struct token {
 typedef struct lexer {
     const source *src;
     size_t pos;
-    int depth; /* open ( and [: newlines inside them do not end statements */
+    int depth;         /* open ( and [: newlines inside them do not end statements */
     const char *error; /* the message of the last TOK_ERROR */
     char message[48];  /* room for a message naming the character */
 } lexer;

@@ -17,8 +17,8 @@ typedef struct options {
     const char *format; /* --format */
     int quiet;
     int help;
-    int trace;  /* derive --trace */
-    int verify; /* rules --verify */
+    int trace;          /* derive --trace */
+    int verify;         /* rules --verify */
     unsigned long seed; /* --seed */
     int samples;        /* --samples; 0: the default */
     long prec;          /* --prec; 0: the default */
@@ -272,8 +272,7 @@ static const command commands[] = {
     {"check", "FILE", "verify every claim of a derivation; say what is wrong with each", run_check},
     {"prove", "FILE|MODEL", "prove the deferred and absorbed 1/m placements equal", run_prove},
     {"eval", "FILE|MODEL", "the loss and every gradient as numbers (--data FILE.json)", run_eval},
-    {"rules", "", "list the rule base (file:line of every rule); --verify tests it",
-     run_rules},
+    {"rules", "", "list the rule base (file:line of every rule); --verify tests it", run_rules},
     {"parse", "FILE|MODEL", "print the model back, normalised, with every shape", run_parse},
     {"models", "", "list the built-in models, usable where FILE is", run_models},
 };
@@ -363,14 +362,13 @@ int
 main(int argc, char **argv)
 {
     static const struct option long_options[] = {
-        {"rules", required_argument, NULL, 'r'}, {"output", required_argument, NULL, 'o'},
+        {"rules", required_argument, NULL, 'r'},  {"output", required_argument, NULL, 'o'},
         {"format", required_argument, NULL, 'f'}, {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},        {"version", no_argument, NULL, 'V'},
-        {"trace", no_argument, NULL, 't'},
-        {"verify", no_argument, NULL, 'y'},      {"seed", required_argument, NULL, 'S'},
-        {"samples", required_argument, NULL, 'N'}, {"prec", required_argument, NULL, 'P'},
-        {"data", required_argument, NULL, 'D'},  {"check-fd", no_argument, NULL, 'F'},
-        {NULL, 0, NULL, 0}};
+        {"help", no_argument, NULL, 'h'},         {"version", no_argument, NULL, 'V'},
+        {"trace", no_argument, NULL, 't'},        {"verify", no_argument, NULL, 'y'},
+        {"seed", required_argument, NULL, 'S'},   {"samples", required_argument, NULL, 'N'},
+        {"prec", required_argument, NULL, 'P'},   {"data", required_argument, NULL, 'D'},
+        {"check-fd", no_argument, NULL, 'F'},     {NULL, 0, NULL, 0}};
     unsigned long n;
     options o = {0};
     o.seed = DEFAULT_SEED;
@@ -378,16 +376,36 @@ main(int argc, char **argv)
     opterr = 0;
     while ((c = getopt_long(argc, argv, "o:qhV", long_options, NULL)) != -1) {
         switch (c) {
-        case 'r': o.rules = optarg; break;
-        case 'o': o.output = optarg; break;
-        case 'f': o.format = optarg; break;
-        case 'q': o.quiet = 1; break;
-        case 'h': o.help = 1; break;
-        case 'V': version = 1; break;
-        case 't': o.trace = 1; break;
-        case 'y': o.verify = 1; break;
-        case 'D': o.data = optarg; break;
-        case 'F': o.check_fd = 1; break;
+        case 'r':
+            o.rules = optarg;
+            break;
+        case 'o':
+            o.output = optarg;
+            break;
+        case 'f':
+            o.format = optarg;
+            break;
+        case 'q':
+            o.quiet = 1;
+            break;
+        case 'h':
+            o.help = 1;
+            break;
+        case 'V':
+            version = 1;
+            break;
+        case 't':
+            o.trace = 1;
+            break;
+        case 'y':
+            o.verify = 1;
+            break;
+        case 'D':
+            o.data = optarg;
+            break;
+        case 'F':
+            o.check_fd = 1;
+            break;
         case 'S':
             if (!parse_number(optarg, 0, ULONG_MAX, &n))
                 return usage_error("--seed takes a nonnegative integer, not '%s'", optarg);
@@ -396,13 +414,15 @@ main(int argc, char **argv)
         case 'N':
             if (!parse_number(optarg, 1, 10000, &n))
                 return usage_error("--samples takes a number of points from 1 to 10000 (the "
-                                   "cap), not '%s'", optarg);
+                                   "cap), not '%s'",
+                                   optarg);
             o.samples = (int)n;
             break;
         case 'P':
             if (!parse_number(optarg, 64, 10000, &n))
                 return usage_error("--prec takes a precision from 64 to 10000 bits (the cap), "
-                                   "not '%s'", optarg);
+                                   "not '%s'",
+                                   optarg);
             o.prec = (long)n;
             break;
         default:

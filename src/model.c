@@ -82,8 +82,11 @@ const char *
 model_convention_name(convention c)
 {
     switch (c) {
-    case CONVENTION_DEFERRED: return "deferred";
-    case CONVENTION_ABSORBED: return "absorbed";
-    default: return "auto";
+    case CONVENTION_DEFERRED:
+        return "deferred";
+    case CONVENTION_ABSORBED:
+        return "absorbed";
+    default:
+        return "auto";
     }
 }

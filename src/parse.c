@@ -150,8 +150,8 @@ ident_copy(parser *p, token t)
 
 /* ---- names ---- */
 
-static const char *const keywords[] = {"dims", "batch", "input", "label", "param",
-                                       "loss", "convention", "np", "True", "False", "None"};
+static const char *const keywords[] = {"dims",       "batch", "input", "label", "param", "loss",
+                                       "convention", "np",    "True",  "False", "None"};
 
 static int
 is_keyword(parser *p, token t)
@@ -166,15 +166,24 @@ static const char *
 kind_name(symbol_kind k)
 {
     switch (k) {
-    case SYM_DIM: return "dim";
-    case SYM_BATCH: return "batch dim";
-    case SYM_INPUT: return "input";
-    case SYM_LABEL: return "label";
-    case SYM_PARAM: return "param";
-    case SYM_DEF: return "definition";
-    case SYM_CLAIM: return "claim";
-    case SYM_VAR: return "pattern variable";
-    case SYM_GRAD: return "gradient";
+    case SYM_DIM:
+        return "dim";
+    case SYM_BATCH:
+        return "batch dim";
+    case SYM_INPUT:
+        return "input";
+    case SYM_LABEL:
+        return "label";
+    case SYM_PARAM:
+        return "param";
+    case SYM_DEF:
+        return "definition";
+    case SYM_CLAIM:
+        return "claim";
+    case SYM_VAR:
+        return "pattern variable";
+    case SYM_GRAD:
+        return "gradient";
     }
     return "name";
 }
@@ -353,7 +362,7 @@ enter(parser *p)
 {
     if (++p->depth > PARSE_MAX_DEPTH)
         fail_cap(p, p->tok.offset, "expression nested more than %d levels deep (the cap)",
-                PARSE_MAX_DEPTH);
+                 PARSE_MAX_DEPTH);
 }
 
 /* A call's arguments: up to 2 positional and the keywords axis= and
@@ -375,8 +384,7 @@ parse_keyword(parser *p, token key, call_args *a)
     tok_text(p, key, name, sizeof name);
     int is_axis = is_word(p, key, "axis"), is_keepdims = is_word(p, key, "keepdims");
     if (!is_axis && !is_keepdims)
-        fail_at(p, key.offset, "unknown keyword argument '%s'; expected axis= or keepdims=",
-                name);
+        fail_at(p, key.offset, "unknown keyword argument '%s'; expected axis= or keepdims=", name);
     if ((is_axis && a->has_axis) || (is_keepdims && a->has_keepdims))
         fail_at(p, key.offset, "keyword argument '%s' given twice", name);
     size_t at = p->tok.offset;
@@ -453,13 +461,20 @@ static const struct function {
     fn_kind kind;
     term_op op;
 } functions[] = {
-    {"exp", FN_UNARY, OP_EXP},       {"log", FN_UNARY, OP_LOG},
-    {"tanh", FN_UNARY, OP_TANH},     {"sigmoid", FN_UNARY, OP_SIGMOID},
-    {"relu", FN_UNARY, OP_RELU},     {"transpose", FN_UNARY, OP_TRANSPOSE},
-    {"square", FN_SQUARE, OP_POW},   {"power", FN_BINARY, OP_POW},
-    {"multiply", FN_BINARY, OP_MUL}, {"divide", FN_BINARY, OP_DIV},
-    {"dot", FN_BINARY, OP_MATMUL},   {"matmul", FN_BINARY, OP_MATMUL},
-    {"sum", FN_SUM, OP_SUM},         {"softmax", FN_SOFTMAX, OP_SOFTMAX},
+    {"exp", FN_UNARY, OP_EXP},
+    {"log", FN_UNARY, OP_LOG},
+    {"tanh", FN_UNARY, OP_TANH},
+    {"sigmoid", FN_UNARY, OP_SIGMOID},
+    {"relu", FN_UNARY, OP_RELU},
+    {"transpose", FN_UNARY, OP_TRANSPOSE},
+    {"square", FN_SQUARE, OP_POW},
+    {"power", FN_BINARY, OP_POW},
+    {"multiply", FN_BINARY, OP_MUL},
+    {"divide", FN_BINARY, OP_DIV},
+    {"dot", FN_BINARY, OP_MATMUL},
+    {"matmul", FN_BINARY, OP_MATMUL},
+    {"sum", FN_SUM, OP_SUM},
+    {"softmax", FN_SOFTMAX, OP_SOFTMAX},
     {"maximum", FN_MAXIMUM, OP_RELU},
     {"broadcast", FN_TEMPLATE, OP_BROADCAST_LIKE},
     {"unbroadcast", FN_TEMPLATE, OP_UNBROADCAST},
@@ -521,8 +536,8 @@ apply_function(parser *p, const struct function *f, token name, call_args *a)
         fail_at(p, a->npos > want ? a->pos_offset[want] : name.offset,
                 "%s() takes %d argument%s, got %d", fname, want, want == 1 ? "" : "s", a->npos);
     if (!keywords_ok && (a->has_axis || a->has_keepdims))
-        fail_at(p, a->has_axis ? a->axis_offset : name.offset,
-                "%s() takes no keyword arguments", fname);
+        fail_at(p, a->has_axis ? a->axis_offset : name.offset, "%s() takes no keyword arguments",
+                fname);
     if ((f->kind == FN_SOFTMAX || f->kind == FN_TEMPLATE) && a->has_keepdims)
         fail_at(p, name.offset, "softmax() takes no keepdims argument");
     const term *x = a->pos[0];
@@ -550,7 +565,8 @@ apply_function(parser *p, const struct function *f, token name, call_args *a)
             return make(p, name.offset, OP_RELU, 0, 0, a->pos[1], NULL);
         if (is_zero(a->pos[1]))
             return make(p, name.offset, OP_RELU, 0, 0, x, NULL);
-        fail_at(p, a->pos_offset[0], "maximum() is supported only as maximum(0, Z), which is "
+        fail_at(p, a->pos_offset[0],
+                "maximum() is supported only as maximum(0, Z), which is "
                 "relu(Z)");
     }
     return NULL;
@@ -638,8 +654,10 @@ parse_postfix(parser *p)
             e = parse_call(p, name, e);
         else {
             char buf[64];
-            fail_at(p, name.offset, "unknown attribute '.%s'; expected .T, .sum(), .dot() or "
-                    ".transpose()", tok_text(p, name, buf, sizeof buf));
+            fail_at(p, name.offset,
+                    "unknown attribute '.%s'; expected .T, .sum(), .dot() or "
+                    ".transpose()",
+                    tok_text(p, name, buf, sizeof buf));
         }
     }
     return e;
@@ -688,8 +706,10 @@ parse_product(parser *p)
     const term *e = parse_unary(p);
     for (;;) {
         token op = p->tok;
-        term_op o = op.kind == TOK_STAR ? OP_MUL : op.kind == TOK_SLASH ? OP_DIV
-                    : op.kind == TOK_AT ? OP_MATMUL : OP_COUNT;
+        term_op o = op.kind == TOK_STAR    ? OP_MUL
+                    : op.kind == TOK_SLASH ? OP_DIV
+                    : op.kind == TOK_AT    ? OP_MATMUL
+                                           : OP_COUNT;
         if (o == OP_COUNT)
             return e;
         advance(p);
@@ -777,7 +797,8 @@ parse_batch(parser *p, token kw)
                 line_of(p, p->m->batch_line));
     if (p->tok.kind == TOK_NUMBER) {
         if (small_integer(p, p->tok, PARSE_MAX_DIM, "the batch") != 1)
-            fail_at(p, p->tok.offset, "a numeric batch must be 1 (per-example notation); name "
+            fail_at(p, p->tok.offset,
+                    "a numeric batch must be 1 (per-example notation); name "
                     "a batch dim instead, as in 'batch m = 8'");
         p->m->batch_is_one = 1;
         p->m->batch_line = kw.offset;
@@ -871,8 +892,10 @@ parse_label(parser *p)
             s->label = LABEL_PROB;
         else {
             char buf[64];
-            fail_at(p, p->tok.offset, "unknown label assumption '%s'; expected binary, onehot "
-                    "or prob", tok_text(p, p->tok, buf, sizeof buf));
+            fail_at(p, p->tok.offset,
+                    "unknown label assumption '%s'; expected binary, onehot "
+                    "or prob",
+                    tok_text(p, p->tok, buf, sizeof buf));
         }
         advance(p);
     }
@@ -941,12 +964,15 @@ parse_assignment(parser *p, token name)
     if (name.len > 1 && text[0] == 'd')
         target = model_lookup(p->m, text + 1, name.len - 1);
     if (target != NULL && target == p->m->loss)
-        fail_at(p, name.offset, "'%s' claims the loss's gradient with respect to itself, "
-                "which is 1", ident_copy(p, name));
+        fail_at(p, name.offset,
+                "'%s' claims the loss's gradient with respect to itself, "
+                "which is 1",
+                ident_copy(p, name));
     if (target != NULL && target->kind != SYM_PARAM && target->kind != SYM_DEF) {
-        fail_at(p, name.offset, "'%s' would be a gradient with respect to the %s '%s'; claims "
-                "are for params and definitions", ident_copy(p, name), kind_name(target->kind),
-                target->name);
+        fail_at(p, name.offset,
+                "'%s' would be a gradient with respect to the %s '%s'; claims "
+                "are for params and definitions",
+                ident_copy(p, name), kind_name(target->kind), target->name);
     }
     if (target == NULL && model_lookup(p->m, text, name.len) != NULL)
         declare(p, name, SYM_DEF); /* reports the redefinition */
@@ -954,7 +980,8 @@ parse_assignment(parser *p, token name)
         if (name.len > 1 && text[0] == 'd')
             fail_at(p, name.offset, "claim '%s', but the model has no '%s'", ident_copy(p, name),
                     ident_copy(p, name) + 1);
-        fail_at(p, name.offset, "a definition after the loss; only claims 'dV = ...' may follow "
+        fail_at(p, name.offset,
+                "a definition after the loss; only claims 'dV = ...' may follow "
                 "the loss");
     }
     symbol *s = declare(p, name, target != NULL ? SYM_CLAIM : SYM_DEF);
@@ -973,17 +1000,18 @@ parse_assignment(parser *p, token name)
 static void
 fail_unknown_statement(parser *p, token t)
 {
-    static const char *const statements[] = {"dims", "batch", "input", "label",
-                                              "param", "loss", "convention"};
+    static const char *const statements[] = {"dims",  "batch", "input",     "label",
+                                             "param", "loss",  "convention"};
     char buf[64];
     tok_text(p, t, buf, sizeof buf);
     for (size_t i = 0; i < sizeof statements / sizeof statements[0]; i++)
         if (edit_distance(buf, strlen(buf), statements[i], strlen(statements[i])) <= 2)
-            fail_at(p, t.offset, "unknown statement '%s'; did you mean '%s'?", buf,
-                    statements[i]);
+            fail_at(p, t.offset, "unknown statement '%s'; did you mean '%s'?", buf, statements[i]);
     char found_buf[96];
-    fail_at(p, p->tok.offset, "expected '=' after '%s' (a definition is NAME = expression), "
-            "found %s", buf, found(p, p->tok, found_buf, sizeof found_buf));
+    fail_at(p, p->tok.offset,
+            "expected '=' after '%s' (a definition is NAME = expression), "
+            "found %s",
+            buf, found(p, p->tok, found_buf, sizeof found_buf));
 }
 
 static void
@@ -1032,7 +1060,8 @@ parse_file(parser *p)
     while (p->tok.kind != TOK_EOF)
         parse_statement(p);
     if (p->statements == 0)
-        fail_at(p, p->tok.offset, "the file has no model: expected declarations and a "
+        fail_at(p, p->tok.offset,
+                "the file has no model: expected declarations and a "
                 "'loss J = ...' line");
     if (p->m->loss == NULL)
         fail_at(p, p->tok.offset, "the model has no loss: expected a 'loss J = ...' line");

@@ -24,7 +24,7 @@ model *parse_model(const source *src, dc_error *err, mem_pool *err_pool);
 enum { RULE_MAX_CONDITIONS = 4 };
 typedef struct rule_syntax {
     const char *name;
-    size_t offset; /* of the name */
+    size_t offset;                   /* of the name */
     const symbol *output, *gradient; /* C and da, or NULL */
     size_t output_offset, gradient_offset;
     const term *lhs, *rhs;

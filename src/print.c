@@ -18,11 +18,18 @@ precedence(const term *t)
         if (mpq_sgn(t->value) < 0)
             return PREC_UNARY;
         return mpz_cmp_ui(mpq_denref(t->value), 1) == 0 ? PREC_ATOM : PREC_PRODUCT;
-    case OP_ADD: return PREC_SUM;
-    case OP_MUL: case OP_DIV: case OP_MATMUL: return PREC_PRODUCT;
-    case OP_NEG: return PREC_UNARY;
-    case OP_POW: return PREC_POWER;
-    default: return PREC_ATOM;
+    case OP_ADD:
+        return PREC_SUM;
+    case OP_MUL:
+    case OP_DIV:
+    case OP_MATMUL:
+        return PREC_PRODUCT;
+    case OP_NEG:
+        return PREC_UNARY;
+    case OP_POW:
+        return PREC_POWER;
+    default:
+        return PREC_ATOM;
     }
 }
 
@@ -30,8 +37,7 @@ precedence(const term *t)
 static int
 is_atom(const term *t)
 {
-    return t->op == OP_SYM ||
-           (t->op == OP_CONST && mpz_cmp_ui(mpq_denref(t->value), 1) == 0);
+    return t->op == OP_SYM || (t->op == OP_CONST && mpz_cmp_ui(mpq_denref(t->value), 1) == 0);
 }
 
 /* The decimal fraction of Q, written into a buffer of OUT's pool (GMP's
@@ -92,16 +98,26 @@ static void
 print_bare(text *out, const term *t)
 {
     switch (t->op) {
-    case OP_CONST: print_const(out, t); break;
-    case OP_SYM: text_puts(out, t->sym->name); break;
-    case OP_ADD: print_add(out, t); break;
-    case OP_MUL: print_binary(out, t, " * ", PREC_PRODUCT); break;
+    case OP_CONST:
+        print_const(out, t);
+        break;
+    case OP_SYM:
+        text_puts(out, t->sym->name);
+        break;
+    case OP_ADD:
+        print_add(out, t);
+        break;
+    case OP_MUL:
+        print_binary(out, t, " * ", PREC_PRODUCT);
+        break;
     case OP_DIV:
         /* 1/m, as a formula reads; spaces around anything longer */
         print_binary(out, t, is_atom(t->args[0]) && is_atom(t->args[1]) ? "/" : " / ",
                      PREC_PRODUCT);
         break;
-    case OP_MATMUL: print_binary(out, t, " @ ", PREC_PRODUCT); break;
+    case OP_MATMUL:
+        print_binary(out, t, " @ ", PREC_PRODUCT);
+        break;
     case OP_NEG:
         text_putc(out, '-');
         print_at(out, t->args[0], PREC_UNARY);
@@ -154,7 +170,9 @@ print_bare(text *out, const term *t)
         print_at(out, t->args[0], PREC_COMPARE);
         text_printf(out, ", axis=%d)", t->aux);
         break;
-    default: print_call(out, term_op_name(t->op), t->args[0]); break;
+    default:
+        print_call(out, term_op_name(t->op), t->args[0]);
+        break;
     }
 }
 
@@ -183,10 +201,14 @@ static const char *
 label_name(label_assumption a)
 {
     switch (a) {
-    case LABEL_BINARY: return " binary";
-    case LABEL_ONEHOT: return " onehot";
-    case LABEL_PROB: return " prob";
-    default: return "";
+    case LABEL_BINARY:
+        return " binary";
+    case LABEL_ONEHOT:
+        return " onehot";
+    case LABEL_PROB:
+        return " prob";
+    default:
+        return "";
     }
 }
 
@@ -278,8 +300,7 @@ void
 print_latex_name(text *out, const char *s)
 {
     for (; *s; s++) {
-        if (*s == '_' || *s == '&' || *s == '%' || *s == '$' || *s == '#' || *s == '{' ||
-            *s == '}')
+        if (*s == '_' || *s == '&' || *s == '%' || *s == '$' || *s == '#' || *s == '{' || *s == '}')
             text_putc(out, '\\');
         text_putc(out, *s);
     }
@@ -398,13 +419,27 @@ latex_bare(text *out, const term *t)
         text_printf(out, "\\operatorname{softmax}_{\\text{axis } %d}", t->aux);
         latex_call(out, "", t->args[0]);
         break;
-    case OP_EXP: latex_call(out, "\\exp", t->args[0]); break;
-    case OP_LOG: latex_call(out, "\\log", t->args[0]); break;
-    case OP_TANH: latex_call(out, "\\tanh", t->args[0]); break;
-    case OP_SIGMOID: latex_call(out, "\\sigma", t->args[0]); break;
-    case OP_RELU: latex_call(out, "\\operatorname{relu}", t->args[0]); break;
-    case OP_BROADCAST: latex_at(out, t->args[0], PREC_ATOM); break;
-    default: latex_call(out, term_op_name(t->op), t->args[0]); break;
+    case OP_EXP:
+        latex_call(out, "\\exp", t->args[0]);
+        break;
+    case OP_LOG:
+        latex_call(out, "\\log", t->args[0]);
+        break;
+    case OP_TANH:
+        latex_call(out, "\\tanh", t->args[0]);
+        break;
+    case OP_SIGMOID:
+        latex_call(out, "\\sigma", t->args[0]);
+        break;
+    case OP_RELU:
+        latex_call(out, "\\operatorname{relu}", t->args[0]);
+        break;
+    case OP_BROADCAST:
+        latex_at(out, t->args[0], PREC_ATOM);
+        break;
+    default:
+        latex_call(out, term_op_name(t->op), t->args[0]);
+        break;
     }
 }
 
@@ -415,8 +450,8 @@ latex_at(text *out, const term *t, int need)
         latex_at(out, t->args[0], need);
         return;
     }
-    int paren = precedence(t) < need && t->op != OP_DIV &&
-                !(t->op == OP_CONST && mpq_sgn(t->value) > 0);
+    int paren =
+        precedence(t) < need && t->op != OP_DIV && !(t->op == OP_CONST && mpq_sgn(t->value) > 0);
     if (paren)
         text_puts(out, "\\left(");
     latex_bare(out, t);

@@ -23,7 +23,8 @@ typedef struct prover {
     int failed;
 } prover;
 
-static const char WRITTEN_OUT[] = "named gradients written out with their own convention's formulas";
+static const char WRITTEN_OUT[] =
+    "named gradients written out with their own convention's formulas";
 
 /* T with every gradient name of convention C replaced by that gradient's
    formula in the same convention, recursively: only forward names remain. */
@@ -113,10 +114,11 @@ degree(const term *t, int free_activations)
         if (t->sym->kind == SYM_DIM || t->sym->kind == SYM_BATCH)
             return 0;
         if ((t->sym->kind == SYM_DEF || t->sym->kind == SYM_GRAD) && t->sym->definition != NULL) {
-            int is_free = free_activations && t->sym->kind == SYM_DEF &&
-                          (t->sym->definition->op == OP_SIGMOID ||
-                           t->sym->definition->op == OP_TANH || t->sym->definition->op == OP_EXP ||
-                           t->sym->definition->op == OP_SOFTMAX || t->sym->definition->op == OP_LOG);
+            int is_free =
+                free_activations && t->sym->kind == SYM_DEF &&
+                (t->sym->definition->op == OP_SIGMOID || t->sym->definition->op == OP_TANH ||
+                 t->sym->definition->op == OP_EXP || t->sym->definition->op == OP_SOFTMAX ||
+                 t->sym->definition->op == OP_LOG);
             return is_free ? 1 : degree(t->sym->definition, free_activations);
         }
         return 1;
@@ -149,8 +151,7 @@ degree(const term *t, int free_activations)
 /* Evaluate both sides of IT (the pretty formulas, as written) in EV; 1 when
    both evaluate, with the values. */
 static int
-evaluate_both(prover *p, evaluator *ev, const proof_item *it, const value **def,
-              const value **abs_)
+evaluate_both(prover *p, evaluator *ev, const proof_item *it, const value **def, const value **abs_)
 {
     char why[256];
     const term *a = derive_pretty(p->d, it->g, CONVENTION_DEFERRED);
@@ -170,8 +171,10 @@ exact(prover *p, proof_item *it)
     it->degree = degree(it->deferred_side, 1) + degree(it->absorbed_side, 1);
     for (int k = 0; k < PROVE_POINTS; k++) {
         evaluator *ev = eval_new(p->pool, NUMBER_EXACT, 0);
-        sample_spec spec = {.seed = p->seed, .index = (unsigned long)k,
-                            .bits = PROVE_SAMPLE_BITS, .free_activations = 1};
+        sample_spec spec = {.seed = p->seed,
+                            .index = (unsigned long)k,
+                            .bits = PROVE_SAMPLE_BITS,
+                            .free_activations = 1};
         char why[256];
         const value *a, *b;
         if (sample_bind(ev, p->pool, p->m, &spec, why, sizeof why) &&
@@ -228,8 +231,8 @@ numeric(prover *p, proof_item *it, long batch)
         it->precision[k] = precisions[k];
         it->log2_gap[k] = NAN;
         evaluator *ev = eval_new(p->pool, NUMBER_MPFR, precisions[k]);
-        sample_spec spec = {.seed = p->seed, .index = 1000, .bits = PROVE_SAMPLE_BITS,
-                            .batch = batch};
+        sample_spec spec = {
+            .seed = p->seed, .index = 1000, .bits = PROVE_SAMPLE_BITS, .batch = batch};
         char why[256];
         const value *a, *b;
         if (sample_bind(ev, p->pool, p->m, &spec, why, sizeof why) &&
@@ -262,8 +265,7 @@ static double
 in_double(prover *p, const proof_item *it, long batch)
 {
     evaluator *ev = eval_new(p->pool, NUMBER_DOUBLE, 0);
-    sample_spec spec = {.seed = p->seed, .index = 2000, .bits = PROVE_SAMPLE_BITS,
-                        .batch = batch};
+    sample_spec spec = {.seed = p->seed, .index = 2000, .bits = PROVE_SAMPLE_BITS, .batch = batch};
     char why[256];
     const value *a, *b;
     double worst = NAN;

@@ -21,7 +21,7 @@ typedef struct proof_item {
        convention's own formulas, reduced to normal form */
     const term *deferred_side, *absorbed_side; /* before: in forward names */
     const term *deferred_normal, *absorbed_normal;
-    int symbolic;       /* the normal forms are one term */
+    int symbolic; /* the normal forms are one term */
     trace cert_deferred, cert_absorbed;
     /* exact: GMP rationals at random points, activations free */
     int exact_points, exact_equal; /* points tried, points with difference 0 */
@@ -40,8 +40,8 @@ typedef struct proof {
     const derivation *d;
     proof_item *items;
     size_t n;
-    int params_proven;     /* every param: difference 0 at every exact point */
-    int all_exact;         /* every param: difference 0 at every point */
+    int params_proven; /* every param: difference 0 at every exact point */
+    int all_exact;     /* every param: difference 0 at every point */
     unsigned long seed;
 } proof;
 

@@ -136,8 +136,10 @@ report_text(text *out, const derivation *d, const char *name, int with_trace)
     const model *m = d->m;
     text_printf(out, "Gradients of the loss %s of %s\n\n", m->loss->name, base_name(name));
     if (m->batch != NULL) {
-        text_printf(out, "Deferred convention: dV = %s * d%s/dV for intermediates, d%s/dV for "
-                    "params\n", m->batch->name, m->loss->name, m->loss->name);
+        text_printf(out,
+                    "Deferred convention: dV = %s * d%s/dV for intermediates, d%s/dV for "
+                    "params\n",
+                    m->batch->name, m->loss->name, m->loss->name);
         text_convention(out, d, CONVENTION_DEFERRED);
         text_printf(out, "\nAbsorbed convention: dV = d%s/dV\n", m->loss->name);
         text_convention(out, d, CONVENTION_ABSORBED);
@@ -162,8 +164,7 @@ report_text(text *out, const derivation *d, const char *name, int with_trace)
         return;
     for (size_t i = 0; i < d->n; i++) {
         const gradient *g = &d->g[i];
-        text_printf(out, "\nSteps for d%s (%s %s):\n", g->of->name, kind_word(g->of),
-                    g->of->name);
+        text_printf(out, "\nSteps for d%s (%s %s):\n", g->of->name, kind_word(g->of), g->of->name);
         for (size_t k = 0; k < g->steps.n; k++)
             text_step(out, d, k, &g->steps.steps[k]);
     }
@@ -286,14 +287,21 @@ report_latex(text *out, const derivation *d, const char *name)
 }
 
 void
-report_derivation(text *out, const derivation *d, const char *name, report_format f,
-                  int with_trace)
+report_derivation(text *out, const derivation *d, const char *name, report_format f, int with_trace)
 {
     switch (f) {
-    case REPORT_TEXT: report_text(out, d, name, with_trace); break;
-    case REPORT_JSON: report_json(out, d, name, with_trace); break;
-    case REPORT_MARKDOWN: report_markdown(out, d, name, with_trace); break;
-    case REPORT_LATEX: report_latex(out, d, name); break;
+    case REPORT_TEXT:
+        report_text(out, d, name, with_trace);
+        break;
+    case REPORT_JSON:
+        report_json(out, d, name, with_trace);
+        break;
+    case REPORT_MARKDOWN:
+        report_markdown(out, d, name, with_trace);
+        break;
+    case REPORT_LATEX:
+        report_latex(out, d, name);
+        break;
     }
 }
 
@@ -385,22 +393,26 @@ text_proof_item(text *out, const proof *p, const proof_item *it, int with_trace)
     const char *relation = it->is_param ? "deferred = absorbed" : "deferred = m * absorbed";
     if (!it->is_param && m->batch != NULL)
         relation = mname[0] == 'm' && mname[1] == '\0' ? "deferred = m * absorbed"
-                                                         : "deferred = batch * absorbed";
+                                                       : "deferred = batch * absorbed";
     text_printf(out, "  symbolic: %s%s\n", relation,
                 it->symbolic ? ": both sides reduce to one normal form"
                              : ": NOT shown; the normal forms differ");
     if (it->symbolic)
         text_printf(out, "            %s\n",
                     term_string(out, canon_pretty(m->terms, it->deferred_normal)));
-    text_printf(out, "  exact:    difference 0 at %d of %d random rational points (activations "
-                "free)", it->exact_equal, it->exact_points);
+    text_printf(out,
+                "  exact:    difference 0 at %d of %d random rational points (activations "
+                "free)",
+                it->exact_equal, it->exact_points);
     if (it->symbolic && it->exact_equal < it->exact_points)
-        text_puts(out, "\n  DISAGREE: the symbolic proof and the exact evaluation disagree, so a rule "
-                       "is unsound: run derivcheck rules --verify");
+        text_puts(out,
+                  "\n  DISAGREE: the symbolic proof and the exact evaluation disagree, so a rule "
+                  "is unsound: run derivcheck rules --verify");
     if (it->exact_equal == it->exact_points && it->exact_points > 0)
-        text_printf(out, "; P(unequal forms agree at all) <= %s (Schwartz-Zippel, degree <= "
-                    "%ld, 2^%d values per entry)\n", power_of_two(out, it->log2_chance),
-                    it->degree, PROVE_SAMPLE_BITS);
+        text_printf(out,
+                    "; P(unequal forms agree at all) <= %s (Schwartz-Zippel, degree <= "
+                    "%ld, 2^%d values per entry)\n",
+                    power_of_two(out, it->log2_chance), it->degree, PROVE_SAMPLE_BITS);
     else
         text_puts(out, "\n");
     text_puts(out, "  MPFR:     max |difference| / max |value|:");
@@ -423,17 +435,20 @@ proof_text(text *out, const proof *p, const char *name, int with_trace)
 {
     const derivation *d = p->d;
     const model *m = d->m;
-    text_printf(out, "The placements of 1/m in %s: deferred (dV = m * d%s/dV for "
-                "intermediates) and absorbed (dV = d%s/dV)\n\n", base_name(name),
-                m->loss->name, m->loss->name);
+    text_printf(out,
+                "The placements of 1/m in %s: deferred (dV = m * d%s/dV for "
+                "intermediates) and absorbed (dV = d%s/dV)\n\n",
+                base_name(name), m->loss->name, m->loss->name);
     if (m->batch == NULL)
         text_puts(out, "This model has no batch dim: the two conventions are one.\n\n");
     text_puts(out, "Parameter gradients, which must be equal:\n\n");
     for (size_t i = 0; i < p->n; i++)
         if (p->items[i].is_param)
             text_proof_item(out, p, &p->items[i], with_trace);
-    text_printf(out, "Not equal, by design: the conventions' gradients of intermediates differ "
-                "by exactly the factor %s:\n\n", m->batch != NULL ? m->batch->name : "m");
+    text_printf(out,
+                "Not equal, by design: the conventions' gradients of intermediates differ "
+                "by exactly the factor %s:\n\n",
+                m->batch != NULL ? m->batch->name : "m");
     for (size_t i = 0; i < p->n; i++)
         if (!p->items[i].is_param)
             text_proof_item(out, p, &p->items[i], with_trace);
@@ -494,10 +509,13 @@ proof_json(text *out, const proof *p, const char *name)
         text_printf(&t, "d%s", it->g->of->name);
         json_field(out, "name", text_str(&t), 1);
         json_field(out, "relation", it->is_param ? "equal" : "differ by m", 1);
-        json_field(out, "deferred", term_string(out, derive_pretty(d, it->g, CONVENTION_DEFERRED)), 1);
-        json_field(out, "absorbed", term_string(out, derive_pretty(d, it->g, CONVENTION_ABSORBED)), 1);
+        json_field(out, "deferred", term_string(out, derive_pretty(d, it->g, CONVENTION_DEFERRED)),
+                   1);
+        json_field(out, "absorbed", term_string(out, derive_pretty(d, it->g, CONVENTION_ABSORBED)),
+                   1);
         text_printf(out, "\"symbolic\": %s, ", it->symbolic ? "true" : "false");
-        json_field(out, "normal_form", it->symbolic ? term_string(out, it->deferred_normal) : NULL, 1);
+        json_field(out, "normal_form", it->symbolic ? term_string(out, it->deferred_normal) : NULL,
+                   1);
         text_printf(out, "\"exact_points\": %d, \"exact_equal\": %d, \"degree\": %ld, ",
                     it->exact_points, it->exact_equal, it->degree);
         json_number(out, "log2_chance", it->log2_chance, 1);
@@ -530,34 +548,40 @@ proof_markdown(text *out, const proof *p, const char *name)
     for (size_t i = 0; i < p->n; i++) {
         const proof_item *it = &p->items[i];
         text_printf(out, "| `d%s` | `%s` | `%s` | %s | %s | %d/%d | %s / %s | %s, %s |\n",
-                    it->g->of->name,
-                    term_string(out, derive_pretty(d, it->g, CONVENTION_DEFERRED)),
+                    it->g->of->name, term_string(out, derive_pretty(d, it->g, CONVENTION_DEFERRED)),
                     term_string(out, derive_pretty(d, it->g, CONVENTION_ABSORBED)),
                     it->is_param ? "equal" : "differ by m", it->symbolic ? "proven" : "no",
                     it->exact_equal, it->exact_points, power_of_two(out, it->log2_gap[0]),
                     power_of_two(out, it->log2_gap[PROVE_PRECISIONS - 1]),
                     ulps_words(out, it->ulps_pow2), ulps_words(out, it->ulps_other));
     }
-    text_printf(out, "\n%s\n", p->params_proven ? "Every parameter gradient is the same in "
-                                                    "both placements."
-                                                  : "**A parameter gradient differs.**");
+    text_printf(out, "\n%s\n",
+                p->params_proven ? "Every parameter gradient is the same in "
+                                   "both placements."
+                                 : "**A parameter gradient differs.**");
 }
 
 void
 report_proof(text *out, const proof *p, const char *name, report_format f, int with_trace)
 {
     switch (f) {
-    case REPORT_JSON: proof_json(out, p, name); break;
-    case REPORT_MARKDOWN: proof_markdown(out, p, name); break;
-    default: proof_text(out, p, name, with_trace); break;
+    case REPORT_JSON:
+        proof_json(out, p, name);
+        break;
+    case REPORT_MARKDOWN:
+        proof_markdown(out, p, name);
+        break;
+    default:
+        proof_text(out, p, name, with_trace);
+        break;
     }
 }
 
 /* ---- checks ---- */
 
 static const char *const verdict_mark[] = {"ok", "GIVEN", "WRONG", "SHAPE"};
-static const char *const verdict_word[] = {"holds", "right given earlier wrong claims",
-                                           "refuted", "wrong shape"};
+static const char *const verdict_word[] = {"holds", "right given earlier wrong claims", "refuted",
+                                           "wrong shape"};
 
 /* "deferred: m * dJ/dZ2" for the convention a claim follows. */
 static const char *
@@ -622,12 +646,12 @@ check_json(text *out, const check_result *c, const derivation *d, const char *na
         json_field(out, "name", r->claim->name, 1);
         text_printf(out, "\"line\": %d, ", r->line);
         json_field(out, "verdict", verdict_word[r->verdict], 1);
-        json_field(out, "convention",
-                   r->verdict == CLAIM_HOLDS || r->verdict == CLAIM_GIVEN_YOURS
-                       ? (r->follows == CONVENTION_AUTO ? "either"
-                                                        : model_convention_name(r->follows))
-                       : NULL,
-                   1);
+        json_field(
+            out, "convention",
+            r->verdict == CLAIM_HOLDS || r->verdict == CLAIM_GIVEN_YOURS
+                ? (r->follows == CONVENTION_AUTO ? "either" : model_convention_name(r->follows))
+                : NULL,
+            1);
         json_field(out, "reason", r->reason, 1);
         json_field(out, "method", r->method, 1);
         json_field(out, "expected", term_string(out, r->expected), 1);

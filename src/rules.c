@@ -27,7 +27,7 @@ static const struct {
     predicate pred;
 } predicates[] = {
     {"onehot", PRED_ONEHOT}, {"binary", PRED_BINARY}, {"prob", PRED_PROB},
-    {"scalar", PRED_SCALAR}, {"const", PRED_CONST}, {"matrix", PRED_MATRIX},
+    {"scalar", PRED_SCALAR}, {"const", PRED_CONST},   {"matrix", PRED_MATRIX},
 };
 
 /* Whether VAR occurs in T. */
@@ -84,11 +84,15 @@ add_rule(void *ctx, const rule_syntax *syn)
     r.lhs = syn->lhs;
     r.rhs = syn->rhs;
     if (r.lhs->op == OP_SYM || r.lhs->op == OP_CONST)
-        return load_error(ld, syn->lhs_offset, "%s: a pattern must be an operation, not a "
-                          "bare name or number", r.name);
+        return load_error(ld, syn->lhs_offset,
+                          "%s: a pattern must be an operation, not a "
+                          "bare name or number",
+                          r.name);
     if ((syn->output == NULL) != (syn->gradient == NULL))
-        return load_error(ld, syn->offset, "%s: an adjoint rule names both the output "
-                          "(C = pattern) and the input's gradient (da = formula)", r.name);
+        return load_error(ld, syn->offset,
+                          "%s: an adjoint rule names both the output "
+                          "(C = pattern) and the input's gradient (da = formula)",
+                          r.name);
     const symbol *grad = NULL;
     if (syn->output != NULL) {
         r.kind = RULE_ADJOINT;
@@ -100,25 +104,33 @@ add_rule(void *ctx, const rule_syntax *syn)
                 r.input_index = i;
             }
         if (r.input == NULL)
-            return load_error(ld, syn->gradient_offset, "'%s' is not d followed by an argument "
-                              "of the pattern", g);
+            return load_error(ld, syn->gradient_offset,
+                              "'%s' is not d followed by an argument "
+                              "of the pattern",
+                              g);
         grad = rs->G;
     }
     const symbol *free_var = unbound_variable(r.rhs, r.lhs, r.output, grad);
     if (free_var != NULL)
-        return load_error(ld, syn->rhs_offset, "'%s' in the replacement does not occur in the "
-                          "pattern", free_var->name);
+        return load_error(ld, syn->rhs_offset,
+                          "'%s' in the replacement does not occur in the "
+                          "pattern",
+                          free_var->name);
     for (int i = 0; i < syn->ncond; i++) {
         size_t k = 0;
         while (k < sizeof predicates / sizeof predicates[0] &&
                strcmp(predicates[k].name, syn->cond[i].predicate) != 0)
             k++;
         if (k == sizeof predicates / sizeof predicates[0])
-            return load_error(ld, syn->cond[i].offset, "unknown condition '%s'; expected "
-                              "onehot, binary, prob, scalar, const or matrix", syn->cond[i].predicate);
+            return load_error(ld, syn->cond[i].offset,
+                              "unknown condition '%s'; expected "
+                              "onehot, binary, prob, scalar, const or matrix",
+                              syn->cond[i].predicate);
         if (!occurs(syn->cond[i].var, r.lhs))
-            return load_error(ld, syn->cond[i].offset, "the condition's variable '%s' does not "
-                              "occur in the pattern", syn->cond[i].var->name);
+            return load_error(ld, syn->cond[i].offset,
+                              "the condition's variable '%s' does not "
+                              "occur in the pattern",
+                              syn->cond[i].var->name);
         r.cond[i].pred = predicates[k].pred;
         r.cond[i].var = syn->cond[i].var;
     }
@@ -255,8 +267,13 @@ rules_load(const char *dir, dc_error *err, mem_pool *err_pool)
         text shown;
         text_init(&shown, pool);
         text_printf(&shown, "%s/%s", folder_name(dir, pool), files[i]);
-        loader ld = {set, &src, text_str(&shown),
-                     mem_strndup(pool, files[i], strlen(files[i]) - 6), err, err_pool, 0};
+        loader ld = {set,
+                     &src,
+                     text_str(&shown),
+                     mem_strndup(pool, files[i], strlen(files[i]) - 6),
+                     err,
+                     err_pool,
+                     0};
         ok = parse_rules(&src, scope, add_rule, &ld, err, err_pool) && !ld.failed;
         mem_pool_on_oom(pool, &oom); /* parse_rules restored it; keep ours */
     }
@@ -327,17 +344,28 @@ rule_conditions_hold(const rule *r, const match *m)
 {
     for (int i = 0; i < r->ncond; i++) {
         const term *v = lookup_binding(m, r->cond[i].var);
-        const symbol *label = v != NULL && v->op == OP_SYM && v->sym->kind == SYM_LABEL
-                                  ? v->sym
-                                  : NULL;
+        const symbol *label =
+            v != NULL && v->op == OP_SYM && v->sym->kind == SYM_LABEL ? v->sym : NULL;
         int holds = 0;
         switch (r->cond[i].pred) {
-        case PRED_ONEHOT: holds = label != NULL && label->label == LABEL_ONEHOT; break;
-        case PRED_BINARY: holds = label != NULL && label->label == LABEL_BINARY; break;
-        case PRED_PROB: holds = label != NULL && label->label == LABEL_PROB; break;
-        case PRED_SCALAR: holds = v != NULL && v->shape.rank == 0; break;
-        case PRED_CONST: holds = v != NULL && v->op == OP_CONST; break;
-        case PRED_MATRIX: holds = v != NULL && v->shape.rank == 2; break;
+        case PRED_ONEHOT:
+            holds = label != NULL && label->label == LABEL_ONEHOT;
+            break;
+        case PRED_BINARY:
+            holds = label != NULL && label->label == LABEL_BINARY;
+            break;
+        case PRED_PROB:
+            holds = label != NULL && label->label == LABEL_PROB;
+            break;
+        case PRED_SCALAR:
+            holds = v != NULL && v->shape.rank == 0;
+            break;
+        case PRED_CONST:
+            holds = v != NULL && v->op == OP_CONST;
+            break;
+        case PRED_MATRIX:
+            holds = v != NULL && v->shape.rank == 2;
+            break;
         }
         if (!holds)
             return 0;
@@ -448,7 +476,7 @@ typedef struct rewriter {
     term_table *tab;
     trace *tr;
     long *steps;
-    term_map *done; /* terms already in normal form under the rules */
+    term_map *done;         /* terms already in normal form under the rules */
     const rule *recent[64]; /* the last rules applied, to name a cycle */
     dc_error *err;
     mem_pool *err_pool;
@@ -460,8 +488,10 @@ fail_cycle(rewriter *w)
 {
     text t;
     text_init(&t, w->err_pool);
-    text_printf(&t, "rewriting did not settle after %d rule applications; the rules that kept "
-                "firing:", REWRITE_MAX_STEPS);
+    text_printf(&t,
+                "rewriting did not settle after %d rule applications; the rules that kept "
+                "firing:",
+                REWRITE_MAX_STEPS);
     for (size_t i = 0; i < 64; i++) {
         const rule *r = w->recent[i];
         int seen = 0;
@@ -516,10 +546,10 @@ rewrite(rewriter *w, const term *t)
         }
         if (changed) {
             char why[SHAPE_WHY];
-            const term *rebuilt = cur->op == OP_BROADCAST
-                                      ? term_broadcast(w->tab, args[0], &cur->shape, cur->aux, why)
-                                      : term_make(w->tab, cur->op, cur->aux, cur->keepdims, args,
-                                                  cur->nargs, why);
+            const term *rebuilt =
+                cur->op == OP_BROADCAST
+                    ? term_broadcast(w->tab, args[0], &cur->shape, cur->aux, why)
+                    : term_make(w->tab, cur->op, cur->aux, cur->keepdims, args, cur->nargs, why);
             if (rebuilt != NULL)
                 cur = rebuilt;
         }

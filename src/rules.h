@@ -95,8 +95,7 @@ typedef struct trace {
 } trace;
 
 void trace_init(trace *tr, mem_pool *pool);
-void trace_add(trace *tr, const rule *r, const char *what, const term *before,
-               const term *after);
+void trace_add(trace *tr, const rule *r, const char *what, const term *before, const term *after);
 
 enum { REWRITE_MAX_STEPS = 20000 };
 

@@ -10,7 +10,13 @@ sample_dim(dim d)
 }
 
 /* What range a definition's value lies in, when it is a free variable. */
-typedef enum range { RANGE_NONE, RANGE_UNIT, RANGE_SIGNED_UNIT, RANGE_POSITIVE, RANGE_SIMPLEX } range;
+typedef enum range {
+    RANGE_NONE,
+    RANGE_UNIT,
+    RANGE_SIGNED_UNIT,
+    RANGE_POSITIVE,
+    RANGE_SIMPLEX
+} range;
 
 static range
 activation_range(const symbol *s)
@@ -18,12 +24,18 @@ activation_range(const symbol *s)
     if (s->kind != SYM_DEF || s->definition == NULL)
         return RANGE_NONE;
     switch (s->definition->op) {
-    case OP_SIGMOID: return RANGE_UNIT;
-    case OP_TANH: return RANGE_SIGNED_UNIT;
-    case OP_EXP: return RANGE_POSITIVE;
-    case OP_SOFTMAX: return s->definition->aux == 0 ? RANGE_SIMPLEX : RANGE_UNIT;
-    case OP_LOG: return RANGE_SIGNED_UNIT;
-    default: return RANGE_NONE;
+    case OP_SIGMOID:
+        return RANGE_UNIT;
+    case OP_TANH:
+        return RANGE_SIGNED_UNIT;
+    case OP_EXP:
+        return RANGE_POSITIVE;
+    case OP_SOFTMAX:
+        return s->definition->aux == 0 ? RANGE_SIMPLEX : RANGE_UNIT;
+    case OP_LOG:
+        return RANGE_SIGNED_UNIT;
+    default:
+        return RANGE_NONE;
     }
 }
 
@@ -112,8 +124,7 @@ sample_bind(evaluator *ev, mem_pool *scratch, const model *m, const sample_spec 
         if (s->shape.rank == 2)
             rows = size_of(m, spec, s->shape.d[0]), cols = size_of(m, spec, s->shape.d[1]);
         if (rows < 1 || cols < 1) {
-            snprintf(why, len, "'%s' has a dim without a size (give it one: dims n = 4)",
-                     s->name);
+            snprintf(why, len, "'%s' has a dim without a size (give it one: dims n = 4)", s->name);
             ok = 0;
             break;
         }

@@ -7,9 +7,9 @@
 
 /* How the values of one instance are drawn. */
 typedef struct sample_spec {
-    unsigned long seed;  /* --seed */
-    unsigned long index; /* which instance: each has its own stream */
-    int bits;            /* entries are k / 2^bits with |k| <= 2^bits (exact rationals) */
+    unsigned long seed;   /* --seed */
+    unsigned long index;  /* which instance: each has its own stream */
+    int bits;             /* entries are k / 2^bits with |k| <= 2^bits (exact rationals) */
     long batch;           /* the batch size to draw for (0: the declared one) */
     int free_activations; /* bind definitions whose value is not rational
                              (tanh, sigmoid, softmax, exp, log of anything) to

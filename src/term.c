@@ -22,13 +22,26 @@ struct term_table {
 };
 
 static const char *const op_names[OP_COUNT] = {
-    [OP_CONST] = "const",   [OP_SYM] = "symbol",   [OP_ADD] = "add",
-    [OP_MUL] = "mul",       [OP_DIV] = "div",      [OP_POW] = "pow",
-    [OP_NEG] = "neg",       [OP_EXP] = "exp",      [OP_LOG] = "log",
-    [OP_TANH] = "tanh",     [OP_SIGMOID] = "sigmoid", [OP_RELU] = "relu",
-    [OP_STEP] = "step",     [OP_SOFTMAX] = "softmax", [OP_MATMUL] = "matmul",
-    [OP_TRANSPOSE] = "transpose", [OP_SUM] = "sum", [OP_BROADCAST] = "broadcast",
-    [OP_UNBROADCAST] = "unbroadcast", [OP_BROADCAST_LIKE] = "broadcast",
+    [OP_CONST] = "const",
+    [OP_SYM] = "symbol",
+    [OP_ADD] = "add",
+    [OP_MUL] = "mul",
+    [OP_DIV] = "div",
+    [OP_POW] = "pow",
+    [OP_NEG] = "neg",
+    [OP_EXP] = "exp",
+    [OP_LOG] = "log",
+    [OP_TANH] = "tanh",
+    [OP_SIGMOID] = "sigmoid",
+    [OP_RELU] = "relu",
+    [OP_STEP] = "step",
+    [OP_SOFTMAX] = "softmax",
+    [OP_MATMUL] = "matmul",
+    [OP_TRANSPOSE] = "transpose",
+    [OP_SUM] = "sum",
+    [OP_BROADCAST] = "broadcast",
+    [OP_UNBROADCAST] = "unbroadcast",
+    [OP_BROADCAST_LIKE] = "broadcast",
 };
 
 const char *
@@ -183,8 +196,8 @@ reserve_constant(term_table *tab)
 
 /* Find or insert the term with this identity and shape. */
 static const term *
-intern(term_table *tab, term_op op, int aux, int keepdims, const term *const *args,
-       unsigned nargs, const symbol *sym, const mpq_t *value, const shape *shape)
+intern(term_table *tab, term_op op, int aux, int keepdims, const term *const *args, unsigned nargs,
+       const symbol *sym, const mpq_t *value, const shape *shape)
 {
     uint32_t h = hash_of(op, aux, keepdims, args, nargs, sym, value, shape);
     for (term *t = tab->buckets[h & (tab->nbuckets - 1)]; t != NULL; t = t->chain)
@@ -294,8 +307,10 @@ result_shape(shape *out, term_op op, int aux, int keepdims, const term *const *a
         return shape_sum(out, &args[0]->shape, aux, keepdims, why);
     case OP_SOFTMAX:
         if (args[0]->shape.rank != SHAPE_ANY_RANK && aux >= args[0]->shape.rank) {
-            snprintf(why, SHAPE_WHY, "softmax over axis %d of a %d-D value: the axis is out of "
-                     "bounds", aux, args[0]->shape.rank);
+            snprintf(why, SHAPE_WHY,
+                     "softmax over axis %d of a %d-D value: the axis is out of "
+                     "bounds",
+                     aux, args[0]->shape.rank);
             return 0;
         }
         *out = args[0]->shape;
@@ -315,8 +330,7 @@ term_broadcast(term_table *tab, const term *arg, const shape *to, int axis, char
         ok = axis < to->rank && shape_sum(&back, to, axis, arg->shape.rank == to->rank, why) &&
              shape_equal(&back, &arg->shape);
     else /* NumPy broadcasting of ARG with TO must give TO */
-        ok = shape_broadcast(&back, &arg->shape, to, "broadcast to", why) &&
-             shape_equal(&back, to);
+        ok = shape_broadcast(&back, &arg->shape, to, "broadcast to", why) && shape_equal(&back, to);
     if (!ok) {
         text t;
         text_init(&t, tab->pool);
@@ -371,8 +385,7 @@ term_map_get(const term_map *map, const term *key)
 }
 
 static void
-map_insert(const term **keys, const term **values, size_t size, const term *key,
-           const term *value)
+map_insert(const term **keys, const term **values, size_t size, const term *key, const term *value)
 {
     size_t mask = size - 1, i = key->hash & mask;
     while (keys[i] != NULL && keys[i] != key)

@@ -36,11 +36,11 @@ typedef struct symbol {
     const char *name;
     symbol_kind kind;
     shape shape;
-    label_assumption label;         /* SYM_LABEL only */
-    long value;                     /* SYM_DIM, SYM_BATCH: the numeric seed, 0 if unset */
-    const struct term *definition;  /* SYM_DEF, SYM_CLAIM */
-    const struct symbol *target;    /* SYM_CLAIM: the V of dV */
-    size_t offset;                  /* where it was declared in the source */
+    label_assumption label;        /* SYM_LABEL only */
+    long value;                    /* SYM_DIM, SYM_BATCH: the numeric seed, 0 if unset */
+    const struct term *definition; /* SYM_DEF, SYM_CLAIM */
+    const struct symbol *target;   /* SYM_CLAIM: the V of dV */
+    size_t offset;                 /* where it was declared in the source */
 } symbol;
 
 /* Operations. Subtraction is add of a negation; division stays division so
@@ -62,7 +62,7 @@ typedef enum term_op {
     OP_SOFTMAX, /* aux: the axis */
     OP_MATMUL,
     OP_TRANSPOSE,
-    OP_SUM, /* aux: axis (0, 1) or -1 for all; keepdims in flags */
+    OP_SUM,       /* aux: axis (0, 1) or -1 for all; keepdims in flags */
     OP_BROADCAST, /* args[0] repeated to this term's shape; aux: the axis a
                      sum without keepdims removed (0, 1), or -1 for NumPy's
                      alignment on the right. Adjoints of sums produce it. */
@@ -76,8 +76,8 @@ typedef enum term_op {
    pointer for the same structure: equality is pointer comparison. */
 typedef struct term {
     term_op op;
-    int aux;       /* axis, or the >= flag of a step */
-    int keepdims;  /* OP_SUM */
+    int aux;      /* axis, or the >= flag of a step */
+    int keepdims; /* OP_SUM */
     unsigned nargs;
     uint32_t hash;
     shape shape;
@@ -113,8 +113,7 @@ mpz_ptr term_table_scratch_z(term_table *tab);
 /* ARG repeated to shape TO: the inverse of a sum over AXIS (or of NumPy's
    implicit broadcast with AXIS -1). NULL with the reason in WHY when ARG
    cannot be broadcast to TO. */
-const term *term_broadcast(term_table *tab, const term *arg, const shape *to, int axis,
-                           char *why);
+const term *term_broadcast(term_table *tab, const term *arg, const shape *to, int axis, char *why);
 
 /* A map from terms to terms (memo tables of rewriting, substitution and
    normal forms), allocated from a pool. */

@@ -1,4 +1,5 @@
-/* check_derive.c: derived gradients against closed forms from the literature and finite differences. */
+/* check_derive.c: derived gradients against closed forms from the literature and finite
+ * differences. */
 #include <check.h>
 #include <dirent.h>
 #include <stdio.h>
@@ -80,8 +81,8 @@ in_claim_names(model *m, const derivation *d, const term *t, convention c)
 {
     if (t->op == OP_SYM) {
         for (size_t i = 0; i < d->n; i++) {
-            const symbol *name = c == CONVENTION_DEFERRED ? d->g[i].deferred_name
-                                                          : d->g[i].absorbed_name;
+            const symbol *name =
+                c == CONVENTION_DEFERRED ? d->g[i].deferred_name : d->g[i].absorbed_name;
             if (t->sym == name) {
                 const symbol *claim = model_lookup(m, name->name, strlen(name->name));
                 if (claim != NULL && claim->kind == SYM_CLAIM)
@@ -240,13 +241,13 @@ START_TEST(softmax_without_a_label_assumption_keeps_the_column_sum)
     ck_assert(!uses_rule(g, "onehot.colsum"));
     /* and it is not A2 - Y */
     const term *a_minus_y = canon_normal_form(
-        m->terms, term_make(m->terms, OP_ADD, 0, 0,
-                            (const term *[]){term_symbol(m->terms, sym(m, "A2")),
-                                             term_make(m->terms, OP_NEG, 0, 0,
-                                                       (const term *[]){term_symbol(
-                                                           m->terms, sym(m, "Y"))},
-                                                       1, (char[SHAPE_WHY]){0})},
-                            2, (char[SHAPE_WHY]){0}));
+        m->terms,
+        term_make(m->terms, OP_ADD, 0, 0,
+                  (const term *[]){term_symbol(m->terms, sym(m, "A2")),
+                                   term_make(m->terms, OP_NEG, 0, 0,
+                                             (const term *[]){term_symbol(m->terms, sym(m, "Y"))},
+                                             1, (char[SHAPE_WHY]){0})},
+                  2, (char[SHAPE_WHY]){0}));
     ck_assert_ptr_ne(g->deferred, a_minus_y);
     model_free(m);
 }
@@ -533,8 +534,10 @@ finite_differences_agree(const char *name)
                 mpfr_mul_d(tol, tol, 1e-30, MPFR_RNDN);
                 if (mpfr_cmp(diff, tol) > 0) {
                     char msg[512];
-                    mpfr_snprintf(msg, sizeof msg, "%s: d%s[%ld][%ld]: derived %.20Rg, finite "
-                                  "differences %.20Rg", name, p->name, r, c, *exact, fd);
+                    mpfr_snprintf(msg, sizeof msg,
+                                  "%s: d%s[%ld][%ld]: derived %.20Rg, finite "
+                                  "differences %.20Rg",
+                                  name, p->name, r, c, *exact, fd);
                     ck_abort_msg("%s", msg);
                 }
                 checked++;

@@ -28,20 +28,20 @@ expect_tokens(const char *textp, const token_kind *kinds, const char *const *spe
 
 START_TEST(operators)
 {
-    static const token_kind k[] = {TOK_PLUS, TOK_MINUS, TOK_STAR, TOK_SLASH, TOK_AT, TOK_POW,
-                                   TOK_POW, TOK_LPAREN, TOK_RPAREN, TOK_LBRACKET,
-                                   TOK_RBRACKET, TOK_COMMA, TOK_ASSIGN, TOK_DOT, TOK_COLON,
-                                   TOK_GT, TOK_LT, TOK_GE, TOK_LE, TOK_ARROW, TOK_EOF};
-    static const char *const s[] = {"+", "-", "*", "/", "@", "**", "^", "(", ")", "[", "]",
-                                    ",", "=", ".", ":", ">", "<", ">=", "<=", "=>", NULL};
+    static const token_kind k[] = {
+        TOK_PLUS,   TOK_MINUS,  TOK_STAR,     TOK_SLASH,    TOK_AT,    TOK_POW,    TOK_POW,
+        TOK_LPAREN, TOK_RPAREN, TOK_LBRACKET, TOK_RBRACKET, TOK_COMMA, TOK_ASSIGN, TOK_DOT,
+        TOK_COLON,  TOK_GT,     TOK_LT,       TOK_GE,       TOK_LE,    TOK_ARROW,  TOK_EOF};
+    static const char *const s[] = {"+", "-", "*", "/", "@", "**", "^",  "(",  ")",  "[", "]",
+                                    ",", "=", ".", ":", ">", "<",  ">=", "<=", "=>", NULL};
     expect_tokens("+ - * / @ ** ^ ( ) [ ] , = . : > < >= <= =>", k, s);
 }
 END_TEST
 
 START_TEST(numbers)
 {
-    static const token_kind k[] = {TOK_NUMBER, TOK_NUMBER, TOK_NUMBER, TOK_NUMBER, TOK_NUMBER,
-                                   TOK_NUMBER, TOK_EOF};
+    static const token_kind k[] = {TOK_NUMBER, TOK_NUMBER, TOK_NUMBER, TOK_NUMBER,
+                                   TOK_NUMBER, TOK_NUMBER, TOK_EOF};
     static const char *const s[] = {"12", "1.", "0.5", ".5", "1e-3", "2.5E+10", NULL};
     expect_tokens("12 1. 0.5 .5 1e-3 2.5E+10", k, s);
 }
@@ -58,8 +58,8 @@ END_TEST
 
 START_TEST(transpose_and_np_prefix)
 {
-    static const token_kind k[] = {TOK_IDENT, TOK_DOT, TOK_IDENT, TOK_IDENT, TOK_DOT, TOK_IDENT,
-                                   TOK_LPAREN, TOK_IDENT, TOK_RPAREN, TOK_EOF};
+    static const token_kind k[] = {TOK_IDENT, TOK_DOT,    TOK_IDENT, TOK_IDENT,  TOK_DOT,
+                                   TOK_IDENT, TOK_LPAREN, TOK_IDENT, TOK_RPAREN, TOK_EOF};
     static const char *const s[] = {"A1", ".", "T", "np", ".", "sum", "(", "x", ")", NULL};
     expect_tokens("A1.T np.sum(x)", k, s);
 }
@@ -75,9 +75,9 @@ END_TEST
 START_TEST(newlines_inside_brackets_and_continuations)
 {
     /* a newline inside ( ) or [ ] or after a backslash does not end a statement */
-    static const token_kind k[] = {TOK_IDENT, TOK_LPAREN, TOK_IDENT, TOK_PLUS, TOK_IDENT,
-                                   TOK_RPAREN, TOK_PLUS, TOK_IDENT, TOK_NEWLINE, TOK_IDENT,
-                                   TOK_EOF};
+    static const token_kind k[] = {TOK_IDENT,   TOK_LPAREN, TOK_IDENT, TOK_PLUS,
+                                   TOK_IDENT,   TOK_RPAREN, TOK_PLUS,  TOK_IDENT,
+                                   TOK_NEWLINE, TOK_IDENT,  TOK_EOF};
     expect_tokens("f(a\n+\nb) \\\n+ c\nd", k, NULL);
 }
 END_TEST

@@ -48,29 +48,28 @@ def(const model *m, const char *name)
     return lookup(m, name)->definition;
 }
 
-static const char spec_example[] =
-    "# Ng's one-hidden-layer network, binary output\n"
-    "dims n_x = 2, n_h = 4, n_y = 1   # symbolic sizes\n"
-    "batch m = 8\n"
-    "\n"
-    "input X[n_x, m]\n"
-    "label Y[n_y, m] binary\n"
-    "param W1[n_h, n_x], b1[n_h, 1]\n"
-    "param W2[n_y, n_h], b2[n_y, 1]\n"
-    "\n"
-    "Z1 = W1 @ X + b1\n"
-    "A1 = tanh(Z1)\n"
-    "Z2 = W2 @ A1 + b2\n"
-    "A2 = sigmoid(Z2)\n"
-    "loss J = -1/m * sum(Y * log(A2) + (1 - Y) * log(1 - A2))\n"
-    "\n"
-    "convention auto\n"
-    "dZ2 = A2 - Y\n"
-    "dW2 = 1/m * dZ2 @ A1.T\n"
-    "db2 = 1/m * np.sum(dZ2, axis=1, keepdims=True)\n"
-    "dZ1 = W2.T @ dZ2 * (1 - np.power(A1, 2))\n"
-    "dW1 = 1/m * np.dot(dZ1, X.T)\n"
-    "db1 = 1/m * np.sum(dZ1, axis=1, keepdims=True)\n";
+static const char spec_example[] = "# Ng's one-hidden-layer network, binary output\n"
+                                   "dims n_x = 2, n_h = 4, n_y = 1   # symbolic sizes\n"
+                                   "batch m = 8\n"
+                                   "\n"
+                                   "input X[n_x, m]\n"
+                                   "label Y[n_y, m] binary\n"
+                                   "param W1[n_h, n_x], b1[n_h, 1]\n"
+                                   "param W2[n_y, n_h], b2[n_y, 1]\n"
+                                   "\n"
+                                   "Z1 = W1 @ X + b1\n"
+                                   "A1 = tanh(Z1)\n"
+                                   "Z2 = W2 @ A1 + b2\n"
+                                   "A2 = sigmoid(Z2)\n"
+                                   "loss J = -1/m * sum(Y * log(A2) + (1 - Y) * log(1 - A2))\n"
+                                   "\n"
+                                   "convention auto\n"
+                                   "dZ2 = A2 - Y\n"
+                                   "dW2 = 1/m * dZ2 @ A1.T\n"
+                                   "db2 = 1/m * np.sum(dZ2, axis=1, keepdims=True)\n"
+                                   "dZ1 = W2.T @ dZ2 * (1 - np.power(A1, 2))\n"
+                                   "dW1 = 1/m * np.dot(dZ1, X.T)\n"
+                                   "db1 = 1/m * np.sum(dZ1, axis=1, keepdims=True)\n";
 
 START_TEST(spec_example_declarations)
 {
@@ -212,27 +211,27 @@ END_TEST
 START_TEST(dump_of_a_small_model)
 {
     /* the normal form, written by hand from the language reference */
-    model *m = parse_text("dims n_x=2,n_y=1\nbatch m=8\ninput X[n_x,m]\n"
-                          "label Y[n_y, m] onehot\nparam W[n_y,n_x], b[n_y,1]\n"
-                          "Z = np.dot(W,X)+b\nA = np.exp(Z)/np.sum(np.exp(Z),axis=0,keepdims=True)\n"
-                          "loss J = -1./m*np.sum(Y*np.log(A))\nconvention deferred\n"
-                          "dZ = A-Y\ndW = 1./m*dZ.dot(X.T)\n");
+    model *m =
+        parse_text("dims n_x=2,n_y=1\nbatch m=8\ninput X[n_x,m]\n"
+                   "label Y[n_y, m] onehot\nparam W[n_y,n_x], b[n_y,1]\n"
+                   "Z = np.dot(W,X)+b\nA = np.exp(Z)/np.sum(np.exp(Z),axis=0,keepdims=True)\n"
+                   "loss J = -1./m*np.sum(Y*np.log(A))\nconvention deferred\n"
+                   "dZ = A-Y\ndW = 1./m*dZ.dot(X.T)\n");
     text t;
     text_init(&t, err_pool);
     print_model(&t, m);
-    ck_assert_str_eq(text_str(&t),
-                     "dims n_x = 2, n_y = 1\n"
-                     "batch m = 8\n"
-                     "input X[n_x, m]\n"
-                     "label Y[n_y, m] onehot\n"
-                     "param W[n_y, n_x]\n"
-                     "param b[n_y, 1]\n"
-                     "Z = W @ X + b                             # [n_y, m]\n"
-                     "A = exp(Z) / sum(exp(Z), axis=0, keepdims=True)  # [n_y, m]\n"
-                     "loss J = -1/m * sum(Y * log(A))           # scalar\n"
-                     "convention deferred\n"
-                     "dZ = A - Y                                # [n_y, m]\n"
-                     "dW = 1/m * (dZ @ X.T)                     # [n_y, n_x]\n");
+    ck_assert_str_eq(text_str(&t), "dims n_x = 2, n_y = 1\n"
+                                   "batch m = 8\n"
+                                   "input X[n_x, m]\n"
+                                   "label Y[n_y, m] onehot\n"
+                                   "param W[n_y, n_x]\n"
+                                   "param b[n_y, 1]\n"
+                                   "Z = W @ X + b                             # [n_y, m]\n"
+                                   "A = exp(Z) / sum(exp(Z), axis=0, keepdims=True)  # [n_y, m]\n"
+                                   "loss J = -1/m * sum(Y * log(A))           # scalar\n"
+                                   "convention deferred\n"
+                                   "dZ = A - Y                                # [n_y, m]\n"
+                                   "dW = 1/m * (dZ @ X.T)                     # [n_y, n_x]\n");
     model_free(m);
 }
 END_TEST
@@ -242,8 +241,8 @@ END_TEST
 static int
 same_term(const term *a, const term *b)
 {
-    if (a->op != b->op || a->aux != b->aux || a->keepdims != b->keepdims ||
-        a->nargs != b->nargs || a->shape.rank != b->shape.rank)
+    if (a->op != b->op || a->aux != b->aux || a->keepdims != b->keepdims || a->nargs != b->nargs ||
+        a->shape.rank != b->shape.rank)
         return 0;
     if (a->op == OP_CONST)
         return mpq_equal(a->value, b->value);
@@ -273,8 +272,8 @@ round_trip(const char *path)
     print_model(&t1, m1);
     source again = {"printed", text_str(&t1), t1.len};
     model *m2 = parse_model(&again, &err, err_pool);
-    ck_assert_msg(m2 != NULL, "%s printed does not parse: %s\n%s", path,
-                  m2 ? "" : err.formatted, text_str(&t1));
+    ck_assert_msg(m2 != NULL, "%s printed does not parse: %s\n%s", path, m2 ? "" : err.formatted,
+                  text_str(&t1));
     ck_assert_uint_eq(m1->nsymbols, m2->nsymbols);
     for (size_t i = 0; i < m1->nsymbols; i++) {
         const symbol *s1 = m1->symbols[i];
@@ -314,10 +313,7 @@ round_trip_dir(const char *dir)
     return count;
 }
 
-START_TEST(round_trip_good_files)
-{
-    ck_assert_int_ge(round_trip_dir(DC_TEST_DATADIR "/good"), 5);
-}
+START_TEST(round_trip_good_files) { ck_assert_int_ge(round_trip_dir(DC_TEST_DATADIR "/good"), 5); }
 END_TEST
 
 START_TEST(round_trip_builtin_models)

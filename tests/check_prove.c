@@ -72,9 +72,9 @@ replace(term_table *tab, const term *t, const term *from, const term *to)
     if (!changed)
         return t;
     char why[SHAPE_WHY];
-    const term *out = t->op == OP_BROADCAST ? term_broadcast(tab, args[0], &t->shape, t->aux, why)
-                                            : term_make(tab, t->op, t->aux, t->keepdims, args,
-                                                        t->nargs, why);
+    const term *out = t->op == OP_BROADCAST
+                          ? term_broadcast(tab, args[0], &t->shape, t->aux, why)
+                          : term_make(tab, t->op, t->aux, t->keepdims, args, t->nargs, why);
     ck_assert_ptr_nonnull(out);
     return out;
 }
@@ -146,7 +146,8 @@ proven(const char *name)
         /* the MPFR gap is at the level of each precision: it shrinks as the
            precision grows (0 when the roundings happen to agree) */
         for (int k = 0; k < PROVE_PRECISIONS; k++)
-            ck_assert_msg(isinf(it->log2_gap[k]) || it->log2_gap[k] < -(double)it->precision[k] + 16,
+            ck_assert_msg(isinf(it->log2_gap[k]) ||
+                              it->log2_gap[k] < -(double)it->precision[k] + 16,
                           "%s: d%s: 2^%g at %ld bits", name, g, it->log2_gap[k], it->precision[k]);
         /* scaling by a power of two is exact in binary floating point: with
            such an m the two placements agree to the last bit */

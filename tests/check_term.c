@@ -74,7 +74,11 @@ assert_shape(const term *t, const char *expected)
     ck_assert_str_eq(text_str(&out), expected);
 }
 
-static dim D(symbol *s) { return dim_symbol(s); }
+static dim
+D(symbol *s)
+{
+    return dim_symbol(s);
+}
 
 START_TEST(equal_terms_are_one_pointer)
 {
@@ -102,8 +106,7 @@ START_TEST(constants_are_canonical_rationals)
     ck_assert_ptr_eq(term_const_si(tab, -3, 6), term_const_si(tab, -1, 2));
     ck_assert_ptr_ne(term_const_si(tab, 1, 2), term_const_si(tab, -1, 2));
     /* -c and c1/c2 fold, so a literal is one term however it is written */
-    ck_assert_ptr_eq(op1(OP_NEG, 0, 0, term_const_si(tab, 1, 3), why),
-                     term_const_si(tab, -1, 3));
+    ck_assert_ptr_eq(op1(OP_NEG, 0, 0, term_const_si(tab, 1, 3), why), term_const_si(tab, -1, 3));
     ck_assert_ptr_eq(op2(OP_DIV, term_const_si(tab, 1, 1), term_const_si(tab, 4, 1), why),
                      term_const_si(tab, 1, 4));
     /* division by the constant 0 is kept as written, not folded */
