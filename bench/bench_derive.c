@@ -141,6 +141,28 @@ main(int argc, char **argv)
     printf("derivcheck --version (baseline):      %8.3f ms  ratio %.2f\n", version_ms,
            process_ms / version_ms);
     printf("target: a full derivation under 20 ms: %s\n", process_ms < 20 ? "met" : "NOT met");
+    /* the other whole commands with a speed target */
+    static const struct {
+        const char *args, *label;
+        double target_ms;
+    } commands[] = {
+        {"prove sigmoid", "derivcheck prove sigmoid", 1000},
+        {"prove softmax", "derivcheck prove softmax", 1000},
+        {"check ng_sigmoid_deferred.dc", "derivcheck check (sigmoid example)", 200},
+    };
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+        char cmd[8192];
+        const char *args = commands[i].args;
+        if (strncmp(args, "check ", 6) == 0)
+            snprintf(cmd, sizeof cmd, "'%s' --rules '%s' check '%s/../examples/%s' >/dev/null",
+                     argv[2], argv[1], argv[1], args + 6);
+        else
+            snprintf(cmd, sizeof cmd, "'%s' --rules '%s' %s >/dev/null", argv[2], argv[1], args);
+        double ms = time_command(cmd, process_runs);
+        printf("%-38s%8.3f ms  ratio %.2f to --version; target under %.0f ms: %s\n",
+               commands[i].label, ms, ms / version_ms, commands[i].target_ms,
+               ms < commands[i].target_ms ? "met" : "NOT met");
+    }
     free(small);
     free(large);
     rules_free(rs);
