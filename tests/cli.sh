@@ -232,6 +232,9 @@ run 1 check "$DC_EXAMPLES_DIR/mistake_sign.dc" --format json
 has "$tmp/out" '"name": "dZ2", "line": 16, "verdict": "refuted", "convention": null, "reason": "has the wrong sign"'
 run 2 check sigmoid
 has "$tmp/err" "has no claims to check"
+# an unsound rule fools the normal forms, not the numbers: the two disagree
+run 1 --rules "$tmp/bogus" check "$DC_EXAMPLES_DIR/ng_sigmoid_deferred.dc"
+has "$tmp/out" "  WRONG dW2    line 18   the symbolic and the numeric checks disagree, so a rule is unsound"
 run 2 check "$DC_EXAMPLES_DIR/mistake_sign.dc" --format latex
 has "$tmp/err" "check writes text or json"
 
