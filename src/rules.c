@@ -373,22 +373,6 @@ rule_conditions_hold(const rule *r, const match *m)
     return 1;
 }
 
-const rule *
-rules_find_adjoint(const rule_set *rs, const term *t, unsigned i, match *m)
-{
-    for (size_t k = 0; k < rs->n; k++) {
-        const rule *r = &rs->rules[k];
-        if (r->kind != RULE_ADJOINT || r->input_index != i || r->lhs->op != t->op)
-            continue;
-        match trial = *m;
-        if (rule_match(r->lhs, t, &trial) && rule_conditions_hold(r, &trial)) {
-            *m = trial;
-            return r;
-        }
-    }
-    return NULL;
-}
-
 /* ---- instantiation ---- */
 
 const term *

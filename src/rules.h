@@ -76,10 +76,6 @@ const term *rule_instantiate(term_table *tab, const term *template, const match 
    reason in WHY when TO is not a shape X was broadcast from. */
 const term *rules_unbroadcast(term_table *tab, const term *x, const shape *to, char *why);
 
-/* The adjoint rule for argument I of T (its op, axis and keepdims), with M
-   binding the pattern's variables; NULL when the rule base has none. */
-const rule *rules_find_adjoint(const rule_set *rs, const term *t, unsigned i, match *m);
-
 /* One step of a derivation: a rule applied (or, with rule NULL, the normal
    form's algebra, described by what). */
 typedef struct trace_step {
