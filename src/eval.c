@@ -25,13 +25,16 @@ typedef enum arith_status {
 enum { EXACT_POW_MAX_BITS = 1 << 24 };
 
 /* The operations the walk needs of a kind of number. Each takes pointers to
-   elements of SIZE bytes; a result may alias an operand. A NULL exp, log or
-   tanh means the kind cannot compute it. */
+   elements of SIZE bytes; a result may alias an operand. A number may need
+   LIMB_BYTES(prec) more bytes beside it, which its value's block provides
+   (MPFR's significand); CLEAR is NULL when a number holds nothing else. A
+   NULL exp, log or tanh means the kind cannot compute it. */
 typedef struct arith {
     number_kind kind;
     size_t size;
     int shift_softmax; /* subtract a slice's max before exp, as careful double code does */
-    void (*init)(void *x, long prec); /* to 0 */
+    size_t (*limb_bytes)(long prec);
+    void (*init)(void *x, void *limbs, long prec); /* to 0 */
     void (*clear)(void *x);
     void (*set)(void *r, const void *a);
     void (*set_si)(void *r, long n);
@@ -55,9 +58,17 @@ typedef struct arith {
 #define Q(p) (*(mpq_t *)(p))
 #define CQ(p) (*(const mpq_t *)(p))
 
-static void
-q_init(void *x, long prec)
+static size_t
+no_limbs(long prec)
 {
+    (void)prec;
+    return 0;
+}
+
+static void
+q_init(void *x, void *limbs, long prec)
+{
+    (void)limbs;
     (void)prec;
     mpq_init(Q(x));
 }
@@ -178,6 +189,7 @@ static const arith exact_arith = {
     .kind = NUMBER_EXACT,
     .size = sizeof(mpq_t),
     .shift_softmax = 0,
+    .limb_bytes = no_limbs,
     .init = q_init,
     .clear = q_clear,
     .set = q_set,
@@ -200,17 +212,20 @@ static const arith exact_arith = {
 #define F(p) (*(mpfr_t *)(p))
 #define CF(p) (*(const mpfr_t *)(p))
 
-static void
-fr_init(void *x, long prec)
+/* MPFR's custom interface: the significand lives in the value's block, so a
+   value is one allocation rather than one per entry, and nothing is cleared
+   (nor may an entry's precision change). */
+static size_t
+fr_limb_bytes(long prec)
 {
-    mpfr_init2(F(x), (mpfr_prec_t)prec);
-    mpfr_set_zero(F(x), 1);
+    return mpfr_custom_get_size((mpfr_prec_t)prec);
 }
 
 static void
-fr_clear(void *x)
+fr_init(void *x, void *limbs, long prec)
 {
-    mpfr_clear(F(x));
+    mpfr_custom_init(limbs, (mpfr_prec_t)prec);
+    mpfr_custom_init_set(F(x), MPFR_ZERO_KIND, 0, (mpfr_prec_t)prec, limbs);
 }
 
 static void
@@ -312,8 +327,9 @@ static const arith mpfr_arith = {
     .kind = NUMBER_MPFR,
     .size = sizeof(mpfr_t),
     .shift_softmax = 0,
+    .limb_bytes = fr_limb_bytes,
     .init = fr_init,
-    .clear = fr_clear,
+    .clear = NULL,
     .set = fr_set,
     .set_si = fr_set_si,
     .set_q = fr_set_q,
@@ -357,16 +373,11 @@ q_to_double(const mpq_t q)
 }
 
 static void
-d_init(void *x, long prec)
+d_init(void *x, void *limbs, long prec)
 {
+    (void)limbs;
     (void)prec;
     D(x) = 0.0;
-}
-
-static void
-d_clear(void *x)
-{
-    (void)x;
 }
 
 static void
@@ -465,8 +476,9 @@ static const arith double_arith = {
     .kind = NUMBER_DOUBLE,
     .size = sizeof(double),
     .shift_softmax = 1,
+    .limb_bytes = no_limbs,
     .init = d_init,
-    .clear = d_clear,
+    .clear = NULL,
     .set = d_set,
     .set_si = d_set_si,
     .set_q = d_set_q,
@@ -501,16 +513,20 @@ arith_of(number_kind kind)
 /* ---------------------------------------------------------------- state */
 
 /* Who keeps a value alive: the caller (eval_new_value, until eval_free), a
-   binding (until it is replaced), a result (until the next invalidation),
-   or the walk's scratch numbers. */
+   binding (until it is replaced), a result (released after its last use in
+   the evaluation that computed it, or kept until the next invalidation), or
+   the walk's scratch numbers. */
 typedef enum held_role { HELD_USER, HELD_BINDING, HELD_RESULT, HELD_SCRATCH } held_role;
 
-/* A value whose numbers are initialised. Every one is on the evaluator's
+/* A value whose numbers are initialised: one block holding this header, the
+   entries and the entries' significands. Every one is on the evaluator's
    list from the moment its numbers exist, so eval_free can clear them
    whatever jump happened. */
 typedef struct held {
     value v; /* first: a value handed out is a held */
     held_role role;
+    int kept;   /* a result that lives until the next invalidation */
+    int owners; /* memo slots it is the value of */
     struct held *prev, *next;
 } held;
 
@@ -529,10 +545,37 @@ typedef struct dim_size {
     long n;
 } dim_size;
 
+/* What the evaluator knows of a term: its value while it has one, and the
+   plan of the running evaluation, valid when EPOCH is the evaluator's. */
 typedef struct memo_slot {
     const term *t;
-    const value *v;
+    held *h;
+    unsigned long epoch;
+    long pending;          /* uses in this evaluation not yet made */
+    const term *consumer;  /* a term that uses it; the only one when pending is 1 */
+    unsigned char def_top; /* the definition of a symbol evaluated through it */
+    unsigned char keep;    /* its value outlives the evaluation */
+    unsigned char inlined; /* computed inside its consumer, never stored */
 } memo_slot;
+
+/* Entries of a value seen as a ROWS x COLS matrix: entry (i, j) is element
+   i * si + j * sj. Broadcasting is a zero stride, a transpose swapped ones. */
+typedef struct view {
+    const value *v;
+    long si, sj;
+} view;
+
+/* One node of a kernel: an elementwise term computed entry by entry, with
+   the terms inlined into it. Nodes are in post-order, so the last is the
+   term the kernel computes. */
+typedef struct knode {
+    const term *t;
+    int leaf;        /* a stored value, read through W */
+    int a, b;        /* an operation's operand nodes; b is -1 for one */
+    view w;          /* a leaf's value as a matrix of the kernel's sizes */
+    void *reg;       /* where an operation puts its entry */
+    const void *cur; /* the node's entry at the current (i, j) */
+} knode;
 
 /* Scratch numbers of the walk: the constants 0 and 1 and three temporaries. */
 enum { SCRATCH_ZERO, SCRATCH_ONE, SCRATCH_T0, SCRATCH_T1, SCRATCH_T2, SCRATCH_COUNT };
@@ -543,14 +586,21 @@ struct evaluator {
     mem_pool *pool;
     const arith *ar;
     long prec;
-    held live; /* sentinel of the list of every held value */
+    size_t limb_bytes; /* ar->limb_bytes(prec) */
+    held live;         /* sentinel of the list of every held value */
     held *scratch;
+    held *regs; /* the kernel's registers, one per operation node */
+    knode *kernel;
+    size_t kernel_len, kernel_cap;
     binding *bindings;
     size_t nbindings, bindings_cap;
     dim_size *dims;
     size_t ndims, dims_cap;
     memo_slot *memo; /* open addressing by term hash; size a power of 2 */
     size_t memo_size, memo_count;
+    const term **plan; /* the terms the running evaluation computes */
+    size_t plan_len, plan_cap;
+    unsigned long epoch; /* counts evaluations, so a slot's plan is current */
     const value *result; /* of the running eval_term, kept here across its setjmp */
     char why[EVAL_WHY];
 };
@@ -591,23 +641,34 @@ fail(evaluator *ev, const char *fmt, ...)
 
 /* ---------------------------------------------------------------- values */
 
+/* Where a value's entries start in its block: after the header, aligned. */
+enum {
+    HELD_HEAD =
+        (sizeof(held) + _Alignof(max_align_t) - 1) / _Alignof(max_align_t) * _Alignof(max_align_t)
+};
+
 /* A new value of EV's kind with every entry 0, on the list under ROLE. The
-   sizes must have been checked. The allocations come first, so a jump out
-   of them leaves no number uncleared. */
+   sizes must have been checked. The allocation comes first, so a jump out
+   of it leaves no number uncleared. */
 static held *
 new_held(evaluator *ev, held_role role, int rank, long rows, long cols)
 {
-    size_t n = (size_t)rows * (size_t)cols;
-    held *h = mem_alloc(ev->pool, sizeof *h);
-    char *entries = mem_alloc(ev->pool, n * ev->ar->size);
+    size_t n = (size_t)rows * (size_t)cols, size = ev->ar->size, limbs = ev->limb_bytes;
+    size_t bytes = SIZE_MAX; /* too big for any pool: reported as out of memory */
+    if (limbs <= (SIZE_MAX - HELD_HEAD) / n - size)
+        bytes = HELD_HEAD + n * (size + limbs);
+    held *h = mem_alloc(ev->pool, bytes);
+    char *entries = (char *)h + HELD_HEAD, *limb = entries + n * size;
     for (size_t k = 0; k < n; k++)
-        ev->ar->init(entries + k * ev->ar->size, ev->prec);
+        ev->ar->init(entries + k * size, limb + k * limbs, ev->prec);
     h->v.rank = rank;
     h->v.rows = rows;
     h->v.cols = cols;
     h->v.kind = ev->ar->kind;
     h->v.entries = entries;
     h->role = role;
+    h->kept = 0;
+    h->owners = 0;
     h->prev = &ev->live;
     h->next = ev->live.next;
     ev->live.next->prev = h;
@@ -620,10 +681,9 @@ drop_held(evaluator *ev, held *h)
 {
     h->prev->next = h->next;
     h->next->prev = h->prev;
-    long n = h->v.rows * h->v.cols;
-    for (long k = 0; k < n; k++)
-        ev->ar->clear(element(ev, &h->v, k));
-    mem_release(ev->pool, h->v.entries);
+    if (ev->ar->clear != NULL)
+        for (long k = 0; k < h->v.rows * h->v.cols; k++)
+            ev->ar->clear(element(ev, &h->v, k));
     mem_release(ev->pool, h);
 }
 
@@ -654,31 +714,38 @@ sizes_fit(int rank, long rows, long cols)
 
 /* ---------------------------------------------------------------- sizes */
 
-/* The numeric size of D into *N, or 0 with the reason. */
+/* The size of D into *N; 0 when it has none, with *SET saying whether it
+   came from eval_set_dim. */
 static int
-dim_size_of(evaluator *ev, dim d, long *n)
+dim_lookup(const evaluator *ev, dim d, long *n, int *set)
 {
+    *set = 0;
     if (d.sym == NULL) {
         *n = d.n;
         return 1;
     }
-    long v = d.sym->value;
-    int set = 0;
+    *n = d.sym->value;
     for (size_t i = 0; i < ev->ndims; i++)
         if (ev->dims[i].sym == d.sym) {
-            v = ev->dims[i].n;
-            set = 1;
+            *n = ev->dims[i].n;
+            *set = 1;
         }
-    if (v < 1) {
-        if (set)
-            fail(ev, "the dim '%s' is set to %ld; a size must be at least 1", d.sym->name, v);
-        else
-            fail(ev, "the dim '%s' has no numeric size; give it one (dims %s = N)", d.sym->name,
-                 d.sym->name);
-        return 0;
-    }
-    *n = v;
-    return 1;
+    return *n >= 1;
+}
+
+/* The numeric size of D into *N, or 0 with the reason. */
+static int
+dim_size_of(evaluator *ev, dim d, long *n)
+{
+    int set;
+    if (dim_lookup(ev, d, n, &set))
+        return 1;
+    if (set)
+        fail(ev, "the dim '%s' is set to %ld; a size must be at least 1", d.sym->name, *n);
+    else
+        fail(ev, "the dim '%s' has no numeric size; give it one (dims %s = N)", d.sym->name,
+             d.sym->name);
+    return 0;
 }
 
 /* The numeric rows and cols of shape S (rank 1 [n] is 1 x n), or 0 with
@@ -701,7 +768,26 @@ numeric_shape(evaluator *ev, const shape *s, long *rows, long *cols)
     return 1;
 }
 
-/* A result of T's shape, zero-filled, or NULL with the reason. */
+/* Whether shapes A and B have the same numeric sizes, both known; reports
+   nothing (the evaluation reports what is wrong when it gets there). */
+static int
+same_sizes(const evaluator *ev, const shape *a, const shape *b)
+{
+    long n[2][2];
+    const shape *s[2] = {a, b};
+    for (int k = 0; k < 2; k++) {
+        long d0 = 1, d1 = 1;
+        int set;
+        if ((s[k]->rank >= 1 && !dim_lookup(ev, s[k]->d[0], &d0, &set)) ||
+            (s[k]->rank == 2 && !dim_lookup(ev, s[k]->d[1], &d1, &set)))
+            return 0;
+        n[k][0] = s[k]->rank == 2 ? d0 : 1;
+        n[k][1] = s[k]->rank == 2 ? d1 : d0;
+    }
+    return n[0][0] == n[1][0] && n[0][1] == n[1][1];
+}
+
+/* A result of T's shape, or NULL with the reason. Its entries are not set. */
 static held *
 new_result(evaluator *ev, const term *t)
 {
@@ -744,53 +830,274 @@ value_words(int rank, long rows, long cols, char *buf, size_t size)
 
 /* ---------------------------------------------------------------- memo */
 
-static const value *
-memo_get(const evaluator *ev, const term *t)
+/* T's slot, or NULL. */
+static memo_slot *
+memo_find(const evaluator *ev, const term *t)
 {
     size_t mask = ev->memo_size - 1;
     for (size_t i = t->hash & mask;; i = (i + 1) & mask) {
         if (ev->memo[i].t == t)
-            return ev->memo[i].v;
+            return &ev->memo[i];
         if (ev->memo[i].t == NULL)
             return NULL;
     }
 }
 
-static void
-memo_insert(memo_slot *slots, size_t size, const term *t, const value *v)
+static memo_slot *
+memo_insert(memo_slot *slots, size_t size, const memo_slot *s)
 {
-    size_t i = t->hash & (size - 1);
+    size_t i = s->t->hash & (size - 1);
     while (slots[i].t != NULL)
         i = (i + 1) & (size - 1);
-    slots[i].t = t;
-    slots[i].v = v;
+    slots[i] = *s;
+    return &slots[i];
 }
 
-static void
-memo_put(evaluator *ev, const term *t, const value *v)
+/* T's slot, made empty if T has none. Growing the memo moves every slot:
+   a slot pointer is good only until the next call. */
+static memo_slot *
+memo_slot_of(evaluator *ev, const term *t)
 {
+    memo_slot *s = memo_find(ev, t);
+    if (s != NULL)
+        return s;
     if (2 * (ev->memo_count + 1) > ev->memo_size) {
         size_t size = 2 * ev->memo_size;
         memo_slot *slots = mem_zalloc(ev->pool, size * sizeof *slots);
         for (size_t i = 0; i < ev->memo_size; i++)
             if (ev->memo[i].t != NULL)
-                memo_insert(slots, size, ev->memo[i].t, ev->memo[i].v);
+                memo_insert(slots, size, &ev->memo[i]);
         mem_release(ev->pool, ev->memo);
         ev->memo = slots;
         ev->memo_size = size;
     }
-    memo_insert(ev->memo, ev->memo_size, t, v);
     ev->memo_count++;
+    return memo_insert(ev->memo, ev->memo_size, &(memo_slot){.t = t});
 }
 
-/* ---------------------------------------------------------------- the walk */
+/* T's slot if the running evaluation planned it. */
+static memo_slot *
+planned(const evaluator *ev, const term *t)
+{
+    memo_slot *s = memo_find(ev, t);
+    return s != NULL && s->epoch == ev->epoch ? s : NULL;
+}
 
-/* Entries of a value seen as a ROWS x COLS matrix: entry (i, j) is element
-   i * si + j * sj. Broadcasting is a zero stride, a transpose swapped ones. */
-typedef struct view {
-    const value *v;
-    long si, sj;
-} view;
+static int
+is_inlined(const evaluator *ev, const term *t)
+{
+    const memo_slot *s = planned(ev, t);
+    return s != NULL && s->inlined;
+}
+
+/* ---------------------------------------------------------------- planning */
+
+/* Before an evaluation computes anything, it plans: it counts how many
+   times each term of the DAG below the root will be used, so that a value
+   can be released the moment its last use is made, and it decides which
+   terms need no value of their own:
+
+   - an elementwise term used once, by an elementwise term of the same
+     sizes or as the left operand of a matrix product, is inlined: its
+     entries are computed inside its consumer's kernel (elementwise) or one
+     row at a time (the product), never stored whole;
+   - a transpose used once by a matrix product is read through a view.
+
+   What outlives the evaluation: the root (eval_term's contract), and the
+   value of a named definition that something other than another
+   definition uses. A definition used only to define others (Z1, used only
+   by A1 = tanh(Z1)) is a stage of those, which are kept instead; a later
+   evaluation that names it computes it again. */
+
+static binding *find_binding(const evaluator *ev, const symbol *sym);
+
+/* Whether T is a symbol whose value is its definition's. */
+static int
+through_definition(const evaluator *ev, const term *t)
+{
+    const symbol *s = t->sym;
+    return t->op == OP_SYM && s->kind != SYM_DIM && s->kind != SYM_BATCH && s->definition != NULL &&
+           find_binding(ev, s) == NULL;
+}
+
+/* The terms T's value is computed from, into *OPS; their number. */
+static unsigned
+operands_of(const evaluator *ev, const term *t, const term *const **ops)
+{
+    if (t->op == OP_SYM) {
+        *ops = &t->sym->definition;
+        return through_definition(ev, t);
+    }
+    *ops = t->args;
+    return t->op == OP_CONST ? 0 : t->nargs;
+}
+
+static void
+plan_push(evaluator *ev, const term *t)
+{
+    if (ev->plan_len == ev->plan_cap) {
+        size_t cap = ev->plan_cap ? 2 * ev->plan_cap : 64;
+        ev->plan = mem_realloc(ev->pool, ev->plan, cap * sizeof *ev->plan);
+        ev->plan_cap = cap;
+    }
+    ev->plan[ev->plan_len++] = t;
+}
+
+/* Count a use of T by CONSUMER (NULL for the caller), and plan T's
+   operands the first time T is met, unless it has a value already. */
+static void
+plan_use(evaluator *ev, const term *t, const term *consumer)
+{
+    memo_slot *s = memo_slot_of(ev, t);
+    int first = s->epoch != ev->epoch;
+    if (first)
+        *s = (memo_slot){.t = t, .h = s->h, .epoch = ev->epoch};
+    if (consumer != NULL) {
+        s->pending++;
+        s->consumer = consumer;
+    }
+    if (!first || s->h != NULL)
+        return;
+    plan_push(ev, t);
+    const term *const *ops;
+    unsigned n = operands_of(ev, t, &ops);
+    for (unsigned i = 0; i < n; i++)
+        plan_use(ev, ops[i], t);
+    if (t->op == OP_SYM && n == 1)
+        memo_slot_of(ev, ops[0])->def_top = 1;
+}
+
+static int
+is_elementwise(term_op op)
+{
+    switch (op) {
+    case OP_ADD:
+    case OP_MUL:
+    case OP_DIV:
+    case OP_POW:
+    case OP_STEP:
+    case OP_NEG:
+    case OP_EXP:
+    case OP_LOG:
+    case OP_TANH:
+    case OP_SIGMOID:
+    case OP_RELU:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* Whether T, used once and only by CONSUMER, can be computed inside it. */
+static int
+can_inline(const evaluator *ev, const term *t, const term *consumer)
+{
+    if (t->op == OP_TRANSPOSE)
+        return consumer->op == OP_MATMUL;
+    if (!is_elementwise(t->op))
+        return 0;
+    if (consumer->op == OP_MATMUL)
+        return consumer->args[0] == t;
+    return is_elementwise(consumer->op) && same_sizes(ev, &t->shape, &consumer->shape);
+}
+
+/* Plan the evaluation of ROOT. Every term planned has a slot, so the
+   memo_slot_of calls below find slots rather than make them. */
+static void
+plan(evaluator *ev, const term *root)
+{
+    ev->plan_len = 0;
+    plan_use(ev, root, NULL);
+    memo_slot_of(ev, root)->keep = 1;
+    for (size_t k = 0; k < ev->plan_len; k++) {
+        const term *t = ev->plan[k];
+        const term *const *ops;
+        int named_stage = memo_slot_of(ev, t)->def_top;
+        unsigned n = operands_of(ev, t, &ops);
+        for (unsigned i = 0; i < n; i++)
+            if (!named_stage && through_definition(ev, ops[i]))
+                memo_slot_of(ev, ops[i])->keep = 1;
+    }
+    for (size_t k = 0; k < ev->plan_len; k++) {
+        memo_slot *s = memo_slot_of(ev, ev->plan[k]);
+        if (s->pending == 1 && !s->keep && can_inline(ev, s->t, s->consumer))
+            s->inlined = 1;
+    }
+}
+
+/* T now has the value V. */
+static void
+remember(evaluator *ev, const term *t, const value *v)
+{
+    memo_slot *s = memo_slot_of(ev, t);
+    held *h = (held *)v;
+    s->h = h;
+    if (h->role == HELD_RESULT) {
+        h->owners++;
+        h->kept |= s->keep;
+    }
+}
+
+/* A value of S that may be released: a result not kept. */
+static held *
+transient(const memo_slot *s)
+{
+    return s->h != NULL && s->h->role == HELD_RESULT && !s->h->kept ? s->h : NULL;
+}
+
+/* T's operands have been used (by T, or by what T is inlined into): any
+   whose last use this was gives its value back. */
+static void
+operands_used(evaluator *ev, const term *t)
+{
+    const term *const *ops;
+    unsigned n = operands_of(ev, t, &ops);
+    for (unsigned i = 0; i < n; i++) {
+        memo_slot *s = planned(ev, ops[i]);
+        if (s == NULL)
+            continue;
+        if (s->inlined)
+            operands_used(ev, ops[i]);
+        held *h = transient(s);
+        if (--s->pending == 0 && h != NULL) {
+            s->h = NULL;
+            if (--h->owners == 0)
+                drop_held(ev, h);
+        }
+    }
+}
+
+/* The value of T, an operand whose last use is the running one (its USES
+   uses among the running operation's operands), taken over to become the
+   result of ROWS x COLS: the operation then computes in place. NULL when
+   it is not free to take. */
+static held *
+take_over(evaluator *ev, const term *t, long uses, long rows, long cols)
+{
+    memo_slot *s = planned(ev, t);
+    held *h = s != NULL ? transient(s) : NULL;
+    if (h == NULL || s->pending != uses || h->owners != 1 || h->v.rows != rows || h->v.cols != cols)
+        return NULL;
+    s->h = NULL;
+    h->owners = 0;
+    return h;
+}
+
+/* After a failed evaluation: release every value that is not kept. */
+static void
+forget_transients(evaluator *ev)
+{
+    for (size_t i = 0; i < ev->memo_size; i++)
+        if (transient(&ev->memo[i]) != NULL)
+            ev->memo[i].h = NULL;
+    for (held *h = ev->live.next, *next; h != &ev->live; h = next) {
+        next = h->next;
+        if (h->role == HELD_RESULT && !h->kept)
+            drop_held(ev, h);
+    }
+}
+
+/* ---------------------------------------------------------------- kernels */
 
 static const void *
 at(const evaluator *ev, const view *w, long i, long j)
@@ -817,6 +1124,92 @@ broadcast_view(evaluator *ev, view *w, const value *v, long rows, long cols)
 
 static const value *evaluate(evaluator *ev, const term *t);
 
+/* Whether EV's numbers can compute OP; the reason when not. */
+static int
+can_compute(evaluator *ev, term_op op)
+{
+    int transcendental =
+        op == OP_EXP || op == OP_LOG || op == OP_TANH || op == OP_SIGMOID || op == OP_SOFTMAX;
+    if (ev->ar->exp != NULL || !transcendental)
+        return 1;
+    fail(ev,
+         "exact evaluation cannot compute %s (its values are not rational): bind the "
+         "definition that uses it as a free variable, or evaluate in MPFR",
+         term_op_name(op));
+    return 0;
+}
+
+/* Evaluate the operands of the elementwise term T and of the terms inlined
+   into it, left to right, so that their values are there for its kernel.
+   Returns 0 with the reason. */
+static int
+gather(evaluator *ev, const term *t)
+{
+    if (!can_compute(ev, t->op))
+        return 0;
+    for (unsigned i = 0; i < t->nargs; i++)
+        if (is_inlined(ev, t->args[i]) ? !gather(ev, t->args[i]) : evaluate(ev, t->args[i]) == NULL)
+            return 0;
+    return 1;
+}
+
+static int
+kernel_node(evaluator *ev, const term *t, int leaf, int a, int b)
+{
+    if (ev->kernel_len == ev->kernel_cap) {
+        size_t cap = ev->kernel_cap ? 2 * ev->kernel_cap : 16;
+        ev->kernel = mem_realloc(ev->pool, ev->kernel, cap * sizeof *ev->kernel);
+        ev->kernel_cap = cap;
+    }
+    ev->kernel[ev->kernel_len] = (knode){.t = t, .leaf = leaf, .a = a, .b = b};
+    return (int)ev->kernel_len++;
+}
+
+/* Append the nodes of T (the kernel's term when TOP, else an operand),
+   after its operands'; T's node index, or -1 with the reason. */
+static int
+kernel_add(evaluator *ev, const term *t, int top, long rows, long cols)
+{
+    if (!top && !is_inlined(ev, t)) {
+        const memo_slot *s = planned(ev, t);
+        if (s == NULL || s->h == NULL)
+            return fail(ev, "internal error: an operand of a kernel has no value"), -1;
+        int k = kernel_node(ev, t, 1, -1, -1);
+        return broadcast_view(ev, &ev->kernel[k].w, &s->h->v, rows, cols) ? k : -1;
+    }
+    int a = kernel_add(ev, t->args[0], 0, rows, cols), b = -1;
+    if (a >= 0 && t->nargs == 2)
+        b = kernel_add(ev, t->args[1], 0, rows, cols);
+    if (a < 0 || (t->nargs == 2 && b < 0))
+        return -1;
+    return kernel_node(ev, t, 0, a, b);
+}
+
+/* The kernel of the elementwise term T at ROWS x COLS, whose operands are
+   gathered: its nodes, and a register for each operation. Returns 0 with
+   the reason. */
+static int
+kernel_build(evaluator *ev, const term *t, long rows, long cols)
+{
+    ev->kernel_len = 0;
+    if (kernel_add(ev, t, 1, rows, cols) < 0)
+        return 0;
+    long ops = 0;
+    for (size_t k = 0; k < ev->kernel_len; k++)
+        ops += !ev->kernel[k].leaf;
+    if (ev->regs == NULL || ev->regs->v.cols < ops) {
+        held *regs = new_held(ev, HELD_SCRATCH, 1, 1, ops < 8 ? 8 : 2 * ops);
+        if (ev->regs != NULL)
+            drop_held(ev, ev->regs);
+        ev->regs = regs;
+    }
+    ops = 0;
+    for (size_t k = 0; k < ev->kernel_len; k++)
+        if (!ev->kernel[k].leaf)
+            ev->kernel[k].reg = element(ev, &ev->regs->v, ops++);
+    return 1;
+}
+
 /* The reason for a failed exact operation at entry (I, J) of T. */
 static const value *
 arith_failure(evaluator *ev, arith_status st, long i, long j)
@@ -838,56 +1231,27 @@ arith_failure(evaluator *ev, arith_status st, long i, long j)
     return NULL;
 }
 
-/* One entry of a two-argument elementwise operation. */
+/* One entry of the elementwise term T: R = op(A) or op(A, B). R may be A
+   or B. */
 static arith_status
-apply2(const evaluator *ev, const term *t, void *r, const void *a, const void *b)
+apply(const evaluator *ev, const term *t, void *r, const void *a, const void *b)
 {
     const arith *ar = ev->ar;
+    void *x = scratch(ev, SCRATCH_T0);
     switch (t->op) {
     case OP_ADD:
         ar->add(r, a, b);
-        return ARITH_OK;
+        break;
     case OP_MUL:
         ar->mul(r, a, b);
-        return ARITH_OK;
+        break;
     case OP_DIV:
         return ar->div(r, a, b);
     case OP_POW:
         return ar->pow(r, a, b);
-    default: /* OP_STEP */
+    case OP_STEP:
         ar->set_si(r, t->aux ? ar->ge(a, b) : ar->gt(a, b));
-        return ARITH_OK;
-    }
-}
-
-static const value *
-elementwise2(evaluator *ev, const term *t)
-{
-    const value *a = evaluate(ev, t->args[0]), *b = a ? evaluate(ev, t->args[1]) : NULL;
-    held *r = b ? new_result(ev, t) : NULL;
-    view wa, wb;
-    if (r == NULL || !broadcast_view(ev, &wa, a, r->v.rows, r->v.cols) ||
-        !broadcast_view(ev, &wb, b, r->v.rows, r->v.cols))
-        return NULL;
-    for (long i = 0; i < r->v.rows; i++)
-        for (long j = 0; j < r->v.cols; j++) {
-            arith_status st = apply2(ev, t, element(ev, &r->v, i * r->v.cols + j),
-                                     at(ev, &wa, i, j), at(ev, &wb, i, j));
-            if (st != ARITH_OK) {
-                drop_held(ev, r);
-                return arith_failure(ev, st, i, j);
-            }
-        }
-    return &r->v;
-}
-
-/* One entry of a one-argument elementwise operation; R is not A. */
-static void
-apply1(const evaluator *ev, term_op op, void *r, const void *a)
-{
-    const arith *ar = ev->ar;
-    void *t = scratch(ev, SCRATCH_T0);
-    switch (op) {
+        break;
     case OP_NEG:
         ar->neg(r, a);
         break;
@@ -901,10 +1265,10 @@ apply1(const evaluator *ev, term_op op, void *r, const void *a)
         ar->tanh(r, a);
         break;
     case OP_SIGMOID: /* 1 / (1 + exp(-a)), one operation at a time */
-        ar->neg(t, a);
-        ar->exp(t, t);
-        ar->add(t, scratch(ev, SCRATCH_ONE), t);
-        ar->div(r, scratch(ev, SCRATCH_ONE), t);
+        ar->neg(x, a);
+        ar->exp(x, x);
+        ar->add(x, scratch(ev, SCRATCH_ONE), x);
+        ar->div(r, scratch(ev, SCRATCH_ONE), x);
         break;
     default: /* OP_RELU: a > 0 ? a : 0, and NaN stays NaN as in np.maximum */
         if (ar->is_nan(a) || ar->gt(a, scratch(ev, SCRATCH_ZERO)))
@@ -913,40 +1277,78 @@ apply1(const evaluator *ev, term_op op, void *r, const void *a)
             ar->set_si(r, 0);
         break;
     }
+    return ARITH_OK;
 }
 
-/* Whether EV's numbers can compute OP; the reason when not. */
-static int
-can_compute(evaluator *ev, term_op op)
+/* Run the kernel at entry (I, J), its result into DST. */
+static arith_status
+kernel_run(evaluator *ev, long i, long j, void *dst)
 {
-    if (ev->ar->exp != NULL)
-        return 1;
-    fail(ev,
-         "exact evaluation cannot compute %s (its values are not rational): bind the "
-         "definition that uses it as a free variable, or evaluate in MPFR",
-         term_op_name(op));
-    return 0;
+    knode *nodes = ev->kernel;
+    size_t last = ev->kernel_len - 1;
+    for (size_t k = 0; k <= last; k++) {
+        knode *n = &nodes[k];
+        if (n->leaf) {
+            n->cur = at(ev, &n->w, i, j);
+            continue;
+        }
+        void *out = k == last ? dst : n->reg;
+        arith_status st = apply(ev, n->t, out, nodes[n->a].cur, n->b >= 0 ? nodes[n->b].cur : NULL);
+        if (st != ARITH_OK)
+            return st;
+        n->cur = out;
+    }
+    return ARITH_OK;
 }
 
+/* A kernel operand of ROWS x COLS that the kernel uses for the last time,
+   taken over for the result; NULL if there is none. Writing entry (i, j)
+   of the result comes after every read of entry (i, j) of such an operand
+   and of no other of its entries. */
+static held *
+kernel_take_over(evaluator *ev, long rows, long cols)
+{
+    for (size_t k = 0; k < ev->kernel_len; k++) {
+        const knode *n = &ev->kernel[k];
+        if (!n->leaf || n->w.v->rows != rows || n->w.v->cols != cols)
+            continue;
+        long uses = 0;
+        for (size_t l = 0; l < ev->kernel_len; l++)
+            uses += ev->kernel[l].leaf && ev->kernel[l].t == n->t;
+        held *h = take_over(ev, n->t, uses, rows, cols);
+        if (h != NULL)
+            return h;
+    }
+    return NULL;
+}
+
+/* An elementwise term, with the terms inlined into it, in one pass over
+   its entries; in place when an operand of its sizes dies here. */
 static const value *
-elementwise1(evaluator *ev, const term *t)
+elementwise(evaluator *ev, const term *t)
 {
-    if (t->op != OP_NEG && t->op != OP_RELU && !can_compute(ev, t->op))
+    long rows, cols;
+    if (!gather(ev, t) || !numeric_shape(ev, &t->shape, &rows, &cols) ||
+        !kernel_build(ev, t, rows, cols))
         return NULL;
-    const value *a = evaluate(ev, t->args[0]);
-    held *r = a ? new_result(ev, t) : NULL;
+    held *r = kernel_take_over(ev, rows, cols);
     if (r == NULL)
-        return NULL;
-    if (a->rows != r->v.rows || a->cols != r->v.cols)
-        return fail(ev, "internal error: %s of a value of another size", term_op_name(t->op));
-    for (long k = 0; k < a->rows * a->cols; k++)
-        apply1(ev, t->op, element(ev, &r->v, k), element(ev, a, k));
+        r = new_held(ev, HELD_RESULT, t->shape.rank, rows, cols);
+    r->v.rank = t->shape.rank;
+    for (long i = 0; i < rows; i++)
+        for (long j = 0; j < cols; j++) {
+            arith_status st = kernel_run(ev, i, j, element(ev, &r->v, i * cols + j));
+            if (st != ARITH_OK) {
+                drop_held(ev, r);
+                return arith_failure(ev, st, i, j);
+            }
+        }
     return &r->v;
 }
 
 /* Softmax of the LEN entries first, first + step, ... of A into R (the same
-   places). Double code subtracts the slice's max first, so that exp cannot
-   overflow; MPFR computes exp(z) / sum(exp(z)) as written. */
+   places; R may be A). Double code subtracts the slice's max first, so that
+   exp cannot overflow; MPFR computes exp(z) / sum(exp(z)) as written. */
 static void
 softmax_slice(const evaluator *ev, value *r, const value *a, long first, long step, long len)
 {
@@ -976,41 +1378,99 @@ softmax_slice(const evaluator *ev, value *r, const value *a, long first, long st
 static const value *
 softmax(evaluator *ev, const term *t)
 {
+    long rows, cols;
     if (!can_compute(ev, t->op))
         return NULL;
     const value *a = evaluate(ev, t->args[0]);
-    held *r = a ? new_result(ev, t) : NULL;
-    if (r == NULL)
+    if (a == NULL || !numeric_shape(ev, &t->shape, &rows, &cols))
         return NULL;
-    if (a->rows != r->v.rows || a->cols != r->v.cols)
+    if (a->rows != rows || a->cols != cols)
         return fail(ev, "internal error: softmax of a value of another size");
+    held *r = take_over(ev, t->args[0], 1, rows, cols);
+    if (r == NULL)
+        r = new_held(ev, HELD_RESULT, t->shape.rank, rows, cols);
+    r->v.rank = t->shape.rank;
     if (t->args[0]->shape.rank == 2 && t->aux == 0) /* down each column */
-        for (long j = 0; j < a->cols; j++)
-            softmax_slice(ev, &r->v, a, j, a->cols, a->rows);
+        for (long j = 0; j < cols; j++)
+            softmax_slice(ev, &r->v, a, j, cols, rows);
     else /* along each row; a 1-D value is one row */
-        for (long i = 0; i < a->rows; i++)
-            softmax_slice(ev, &r->v, a, i * a->cols, 1, a->cols);
+        for (long i = 0; i < rows; i++)
+            softmax_slice(ev, &r->v, a, i * cols, 1, cols);
     return &r->v;
+}
+
+/* An operand of a matrix product: entry (i, j) of a RANK, ROWS x COLS
+   matrix is W's (i, j). W.v is NULL for an inlined elementwise operand,
+   whose rows are computed as the product needs them. */
+typedef struct operand {
+    view w;
+    int rank;
+    long rows, cols;
+} operand;
+
+/* Operand T of a matrix product: a value, a transpose read through a view
+   of its argument, or an inlined elementwise term whose operands are
+   gathered. Returns 0 with the reason. */
+static int
+matmul_operand(evaluator *ev, const term *t, operand *o)
+{
+    if (is_inlined(ev, t) && t->op == OP_TRANSPOSE) {
+        const value *a = evaluate(ev, t->args[0]);
+        if (a == NULL)
+            return 0;
+        /* entry (i, j) is a's (j, i); a 1-D or scalar value is its own
+           transpose, as in NumPy */
+        *o = a->rank == 2 ? (operand){{a, 1, a->cols}, 2, a->cols, a->rows}
+                          : (operand){{a, a->cols, 1}, a->rank, a->rows, a->cols};
+        return 1;
+    }
+    if (is_inlined(ev, t)) {
+        o->w = (view){NULL, 0, 1};
+        o->rank = t->shape.rank;
+        return gather(ev, t) && numeric_shape(ev, &t->shape, &o->rows, &o->cols);
+    }
+    const value *a = evaluate(ev, t);
+    if (a == NULL)
+        return 0;
+    *o = (operand){{a, a->cols, 1}, a->rank, a->rows, a->cols};
+    return 1;
 }
 
 /* The matrix product with NumPy's 1-D rules: a 1-D left operand is a row,
    a 1-D right operand a column, and the result drops that axis. Each entry
-   accumulates its products left to right. */
+   accumulates its products left to right. An inlined left operand is
+   computed one row at a time, just before the row of the product that
+   needs it. */
 static const value *
 matmul(evaluator *ev, const term *t)
 {
-    const value *a = evaluate(ev, t->args[0]), *b = a ? evaluate(ev, t->args[1]) : NULL;
-    held *r = b ? new_result(ev, t) : NULL;
+    operand a, b;
+    if (!matmul_operand(ev, t->args[0], &a) || !matmul_operand(ev, t->args[1], &b))
+        return NULL;
+    long rows = a.rows, inner = a.cols, cols = b.rank == 1 ? 1 : b.cols;
+    view wa = a.w, wb = b.rank == 1 ? (view){b.w.v, b.w.sj, 0} : b.w;
+    held *r = new_result(ev, t), *row = NULL;
     if (r == NULL)
         return NULL;
-    long rows = a->rows, inner = a->cols, cols = b->rank == 1 ? 1 : b->cols;
-    view wa = {a, a->cols, 1};
-    view wb = {b, b->rank == 1 ? 1 : b->cols, b->rank == 1 ? 0 : 1};
-    if ((b->rank == 1 ? b->cols : b->rows) != inner || rows * cols != r->v.rows * r->v.cols)
+    if ((b.rank == 1 ? b.cols : b.rows) != inner || rows * cols != r->v.rows * r->v.cols)
         return fail(ev, "internal error: matrix product of values of unfitting sizes");
+    if (a.w.v == NULL) {
+        if (!kernel_build(ev, t->args[0], a.rows, a.cols))
+            return NULL;
+        row = new_held(ev, HELD_RESULT, 1, 1, inner);
+        wa = (view){&row->v, 0, 1};
+    }
     const arith *ar = ev->ar;
     void *product = scratch(ev, SCRATCH_T0);
-    for (long i = 0; i < rows; i++)
+    for (long i = 0; i < rows; i++) {
+        for (long k = 0; row != NULL && k < inner; k++) {
+            arith_status st = kernel_run(ev, i, k, element(ev, &row->v, k));
+            if (st != ARITH_OK) {
+                drop_held(ev, row);
+                drop_held(ev, r);
+                return arith_failure(ev, st, i, k);
+            }
+        }
         for (long j = 0; j < cols; j++) {
             void *acc = element(ev, &r->v, i * cols + j);
             ar->mul(acc, at(ev, &wa, i, 0), at(ev, &wb, 0, j));
@@ -1019,6 +1479,9 @@ matmul(evaluator *ev, const term *t)
                 ar->add(acc, acc, product);
             }
         }
+    }
+    if (row != NULL)
+        drop_held(ev, row);
     return &r->v;
 }
 
@@ -1184,14 +1647,13 @@ compute(evaluator *ev, const term *t)
     case OP_DIV:
     case OP_POW:
     case OP_STEP:
-        return elementwise2(ev, t);
     case OP_NEG:
     case OP_EXP:
     case OP_LOG:
     case OP_TANH:
     case OP_SIGMOID:
     case OP_RELU:
-        return elementwise1(ev, t);
+        return elementwise(ev, t);
     case OP_SOFTMAX:
         return softmax(ev, t);
     case OP_MATMUL:
@@ -1207,16 +1669,19 @@ compute(evaluator *ev, const term *t)
     }
 }
 
-/* T's value, computed once per term until the next invalidation. */
+/* T's value: the one it has, or computed now; then the operands it was
+   computed from have had one more use each. */
 static const value *
 evaluate(evaluator *ev, const term *t)
 {
-    const value *v = memo_get(ev, t);
-    if (v != NULL)
-        return v;
-    v = compute(ev, t);
-    if (v != NULL)
-        memo_put(ev, t, v);
+    const memo_slot *s = memo_find(ev, t);
+    if (s != NULL && s->h != NULL)
+        return &s->h->v;
+    const value *v = compute(ev, t);
+    if (v != NULL) {
+        remember(ev, t, v);
+        operands_used(ev, t);
+    }
     return v;
 }
 
@@ -1234,6 +1699,7 @@ eval_new(mem_pool *pool, number_kind kind, long prec_bits)
     ev->pool = pool;
     ev->ar = ar;
     ev->prec = kind == NUMBER_MPFR ? prec_bits : 53;
+    ev->limb_bytes = ar->limb_bytes(ev->prec);
     ev->live.prev = ev->live.next = &ev->live;
     ev->memo_size = 64;
     ev->memo = mem_zalloc(pool, ev->memo_size * sizeof *ev->memo);
@@ -1250,6 +1716,8 @@ eval_free(evaluator *ev)
     while (ev->live.next != &ev->live)
         drop_held(ev, ev->live.next);
     mem_release(ev->pool, ev->memo);
+    mem_release(ev->pool, ev->plan);
+    mem_release(ev->pool, ev->kernel);
     mem_release(ev->pool, ev->bindings);
     mem_release(ev->pool, ev->dims);
     mem_release(ev->pool, ev);
@@ -1395,14 +1863,18 @@ eval_term(evaluator *ev, const term *t, const value **out, char *why, size_t why
     jmp_buf *outer = mem_pool_on_oom(ev->pool, &oom);
     ev->why[0] = '\0';
     ev->result = NULL;
-    if (setjmp(oom) == 0)
+    ev->epoch++;
+    if (setjmp(oom) == 0) {
+        plan(ev, t);
         ev->result = evaluate(ev, t);
-    else {
+    } else {
         mem_failed(); /* reported here, as a value */
         ev->result = NULL;
         fail(ev, "out of memory");
     }
     mem_pool_on_oom(ev->pool, outer);
+    if (ev->result == NULL)
+        forget_transients(ev);
     if (ev->result == NULL) {
         if (why != NULL && whylen > 0)
             snprintf(why, whylen, "%s", ev->why);
@@ -1410,4 +1882,14 @@ eval_term(evaluator *ev, const term *t, const value **out, char *why, size_t why
     }
     *out = ev->result;
     return 1;
+}
+
+size_t
+eval_live_entries(const evaluator *ev)
+{
+    size_t n = 0;
+    for (const held *h = ev->live.next; h != &ev->live; h = h->next)
+        if (h->role != HELD_SCRATCH)
+            n += (size_t)(h->v.rows * h->v.cols);
+    return n;
 }

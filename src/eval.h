@@ -18,7 +18,9 @@ typedef enum number_kind { NUMBER_EXACT, NUMBER_MPFR, NUMBER_DOUBLE } number_kin
 /* A matrix of numbers of one kind, row-major. rank 0: 1x1; rank 1 (NumPy 1-D
    of n): rows 1, cols n; rank 2: rows x cols. ENTRIES holds rows * cols
    mpq_t, mpfr_t or double as KIND says; reach them with eval_q, eval_fr and
-   eval_d. */
+   eval_d. MPFR entries use MPFR's custom interface (their significands lie
+   in the value's own block): set them with any MPFR function, but never
+   mpfr_clear, mpfr_set_prec or mpfr_swap them. */
 typedef struct value {
     int rank;
     long rows, cols;
@@ -35,7 +37,11 @@ enum { EVAL_MAX_ENTRIES = 1 << 24 };
 /* Ownership: an evaluator owns every value it hands out (results, copies of
    bindings, eval_new_value's), and clears their numbers in eval_free; their
    memory comes from POOL. Results of eval_term stay valid until the next
-   eval_bind or eval_set_dim; eval_new_value's until eval_free.
+   eval_bind or eval_set_dim; eval_new_value's until eval_free. Values
+   computed on the way to a result are released as soon as that evaluation
+   has used them for the last time, except the values of named definitions
+   that something other than another definition uses (A1 in Z2 = W2 @ A1),
+   which are kept, like results, for later evaluations.
    Allocation failure: eval_term reports it as an error ("out of memory");
    the other functions that allocate (eval_new, eval_set_dim, eval_bind,
    eval_new_value) jump to POOL's on_oom target, as every pool user does, and
@@ -89,5 +95,10 @@ void eval_bind(evaluator *ev, const symbol *sym, const value *v);
    of memory. MPFR and double follow IEEE semantics instead: NaN and
    infinities propagate and are not errors. */
 int eval_term(evaluator *ev, const term *t, const value **out, char *why, size_t whylen);
+
+/* For tests: how many numbers EV holds now in values of any kind (results,
+   kept definitions, bindings, eval_new_value's), not counting its own
+   scratch numbers. */
+size_t eval_live_entries(const evaluator *ev);
 
 #endif
