@@ -1,0 +1,207 @@
+/* check_rules.c: the rule loader's errors, matching and unbroadcasting. */
+#include <check.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "parse.h"
+#include "print.h"
+#include "rules.h"
+
+static mem_pool *pool;
+static dc_error err;
+
+static void
+setup(void)
+{
+    pool = mem_pool_new();
+    memset(&err, 0, sizeof err);
+}
+
+static void
+teardown(void)
+{
+    mem_pool_free(pool);
+}
+
+/* The sorted names of the bad rule files. */
+static int
+bad_files(char names[][256], int max)
+{
+    DIR *d = opendir(DC_TEST_DATADIR "/badrules");
+    int n = 0;
+    if (d == NULL) /* the corpus test then finds fewer than it needs */
+        return 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL && n < max)
+        if (strstr(e->d_name, ".rules") != NULL)
+            snprintf(names[n++], 256, "%s", e->d_name);
+    closedir(d);
+    qsort(names, (size_t)n, 256, (int (*)(const void *, const void *))strcmp);
+    return n;
+}
+
+/* Load a folder holding only the bad rule file NAME: the error must be the
+   one its first line expects, "# expect: LINE:COL: fragment". */
+START_TEST(bad_rule_file)
+{
+    static char names[64][256];
+    int n = bad_files(names, 64);
+    ck_assert_int_ge(n, 14);
+    ck_assert_int_lt(_i, n);
+    const char *name = names[_i];
+    char from[4096], dir[] = "/tmp/dc-badrules-XXXXXX", to[4200], expect[512];
+    snprintf(from, sizeof from, "%s/badrules/%s", DC_TEST_DATADIR, name);
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(to, sizeof to, "%s/%s", dir, name);
+    FILE *in = fopen(from, "r"), *out = fopen(to, "w");
+    char buf[4096];
+    size_t len = fread(buf, 1, sizeof buf, in);
+    fwrite(buf, 1, len, out);
+    fclose(in);
+    fclose(out);
+    int line = 0, col = 0, used = 0;
+    ck_assert_int_eq(sscanf(buf, "# expect: %d:%d: %n", &line, &col, &used), 2);
+    const char *eol = strchr(buf + used, '\n');
+    snprintf(expect, sizeof expect, "%.*s", (int)(eol - buf - used), buf + used);
+    rule_set *rs = rules_load(dir, &err, pool);
+    unlink(to);
+    rmdir(dir);
+    ck_assert_msg(rs == NULL, "%s: loaded", name);
+    ck_assert_int_eq(err.status, DC_EINPUT);
+    ck_assert_msg(err.line == line && err.column == col, "%s: error at %d:%d, expected %d:%d (%s)",
+                  name, err.line, err.column, line, col, err.message);
+    ck_assert_msg(strstr(err.message, expect) != NULL, "%s: '%s' lacks '%s'", name, err.message,
+                  expect);
+}
+END_TEST
+
+START_TEST(the_rule_base_loads)
+{
+    rule_set *rs = rules_load(DC_RULES_DIR, &err, pool);
+    ck_assert_msg(rs != NULL, "%s", rs ? "" : err.formatted);
+    int adjoint = 0, rewrite = 0;
+    for (size_t i = 0; i < rs->n; i++) {
+        const rule *r = &rs->rules[i];
+        ck_assert(r->line > 0);
+        ck_assert(strncmp(r->file, "rules/", 6) == 0);
+        if (r->kind == RULE_ADJOINT) {
+            adjoint++;
+            ck_assert_ptr_eq(r->lhs->args[r->input_index]->sym, r->input);
+        } else
+            rewrite++;
+    }
+    /* one adjoint rule per operation and argument the language has */
+    static const term_op ops[] = {OP_ADD, OP_MUL, OP_DIV, OP_POW, OP_NEG, OP_EXP, OP_LOG,
+                                  OP_TANH, OP_SIGMOID, OP_RELU, OP_STEP, OP_SOFTMAX,
+                                  OP_MATMUL, OP_TRANSPOSE, OP_SUM};
+    for (size_t k = 0; k < sizeof ops / sizeof ops[0]; k++) {
+        int found = 0;
+        for (size_t i = 0; i < rs->n; i++)
+            found |= rs->rules[i].kind == RULE_ADJOINT && rs->rules[i].lhs->op == ops[k];
+        ck_assert_msg(found, "no adjoint rule for %s", term_op_name(ops[k]));
+    }
+    ck_assert_int_ge(adjoint, 25);
+    ck_assert_int_ge(rewrite, 10);
+    rules_free(rs);
+}
+END_TEST
+
+/* A model to match rules against. */
+static model *
+small_model(void)
+{
+    const char *textp = "dims n = 3\nbatch m = 4\ninput X[n, m], U[n, m]\nlabel Y[n, m] onehot\n"
+                        "label P[n, m]\nparam b[n, 1]\n"
+                        "S = X + X\nT = X + U\nQ = sum(Y, axis=0, keepdims=True)\n"
+                        "R = sum(P, axis=0, keepdims=True)\nV = sum(Y, axis=1, keepdims=True)\n"
+                        "loss J = sum(S + T + b) + sum(Q + R) + sum(V)\n";
+    source src = {"m.dc", textp, strlen(textp)};
+    model *m = parse_model(&src, &err, pool);
+    ck_assert_msg(m != NULL, "%s", m ? "" : err.formatted);
+    return m;
+}
+
+static const term *
+def(const model *m, const char *name)
+{
+    return model_lookup(m, name, strlen(name))->definition;
+}
+
+static const rule *
+named(const rule_set *rs, const char *name)
+{
+    for (size_t i = 0; i < rs->n; i++)
+        if (strcmp(rs->rules[i].name, name) == 0)
+            return &rs->rules[i];
+    ck_abort_msg("no rule %s", name);
+    return NULL;
+}
+
+START_TEST(matching_binds_variables_consistently_and_checks_conditions)
+{
+    rule_set *rs = rules_load(DC_RULES_DIR, &err, pool);
+    model *m = small_model();
+    /* a pattern a + a: only X + X, not X + U (built from the scope's own
+       variables by a rule file of one line) */
+    const rule *colsum = named(rs, "onehot.colsum");
+    match mt = {.n = 0};
+    ck_assert(rule_match(colsum->lhs, def(m, "Q"), &mt));
+    ck_assert(rule_conditions_hold(colsum, &mt));
+    mt.n = 0;
+    ck_assert(rule_match(colsum->lhs, def(m, "R"), &mt)); /* the shape matches... */
+    ck_assert(!rule_conditions_hold(colsum, &mt));        /* ...but P is not onehot */
+    mt.n = 0;
+    ck_assert(!rule_match(colsum->lhs, def(m, "V"), &mt)); /* axis 1 is not axis 0 */
+    const rule *add = named(rs, "add.left");
+    mt.n = 0;
+    ck_assert(rule_match(add->lhs, def(m, "T"), &mt));
+    ck_assert_int_eq(mt.n, 2);
+    rules_free(rs);
+    model_free(m);
+}
+END_TEST
+
+START_TEST(unbroadcast_sums_over_the_stretched_axes)
+{
+    model *m = small_model();
+    const term *T = def(m, "T"); /* [n, m] */
+    const symbol *b = model_lookup(m, "b", 1);
+    char why[SHAPE_WHY];
+    const term *u = rules_unbroadcast(m->terms, T, &b->shape, why);
+    ck_assert_ptr_nonnull(u);
+    ck_assert_int_eq(u->op, OP_SUM);
+    ck_assert_int_eq(u->aux, 1);
+    ck_assert_int_eq(u->keepdims, 1);
+    u = rules_unbroadcast(m->terms, T, &shape_scalar, why);
+    ck_assert_int_eq(u->op, OP_SUM);
+    ck_assert_int_eq(u->aux, -1);
+    ck_assert_ptr_eq(rules_unbroadcast(m->terms, T, &T->shape, why), T);
+    /* [n, m] cannot come from [m, n] */
+    shape wrong = {2, {T->shape.d[1], T->shape.d[0]}};
+    ck_assert_ptr_null(rules_unbroadcast(m->terms, T, &wrong, why));
+    model_free(m);
+}
+END_TEST
+
+int
+main(void)
+{
+    Suite *s = suite_create("rules");
+    TCase *tc = tcase_create("rules");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    static char names[64][256];
+    int nbad = bad_files(names, 64);
+    tcase_add_loop_test(tc, bad_rule_file, 0, nbad > 14 ? nbad : 14);
+    tcase_add_test(tc, the_rule_base_loads);
+    tcase_add_test(tc, matching_binds_variables_consistently_and_checks_conditions);
+    tcase_add_test(tc, unbroadcast_sums_over_the_stretched_axes);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
