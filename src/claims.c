@@ -188,10 +188,40 @@ numeric_gap(checker *c, const term *a, const term *b, unsigned long index, doubl
     return ok;
 }
 
-/* Whether A and B agree at every random point, to 2^-200. */
+/* Whether A and B are equal at the random rational points, exactly, with
+   activation outputs as free variables: 1 equal, 0 unequal, -1 when a side
+   is not rational there (exp of a rational, say) and cannot be decided so. */
+static int
+exactly_equal(checker *c, const term *a, const term *b)
+{
+    int verdict = 1;
+    for (unsigned long k = 0; k < CHECK_POINTS && verdict == 1; k++) {
+        evaluator *ev = eval_new(c->pool, NUMBER_EXACT, 0);
+        sample_spec spec = {.seed = c->seed, .index = k, .bits = 30, .free_activations = 1};
+        char why[256];
+        const value *x, *y;
+        if (!sample_bind(ev, c->pool, c->m, &spec, why, sizeof why) ||
+            !eval_term(ev, a, &x, why, sizeof why) || !eval_term(ev, b, &y, why, sizeof why) ||
+            x->rows * x->cols != y->rows * y->cols)
+            verdict = -1;
+        for (long i = 0; verdict == 1 && i < y->rows; i++)
+            for (long j = 0; verdict == 1 && j < y->cols; j++) {
+                long n = i * y->cols + j; /* the same entry, whatever x's rank */
+                verdict = mpq_equal(*eval_q(x, n / x->cols, n % x->cols), *eval_q(y, i, j));
+            }
+        eval_free(ev);
+    }
+    return verdict;
+}
+
+/* Whether A and B agree at every random point: exactly where both are
+   rational in the free activations, else in MPFR to 2^-200. */
 static int
 numerically_equal(checker *c, const term *a, const term *b)
 {
+    int exact = exactly_equal(c, a, b);
+    if (exact >= 0)
+        return exact;
     for (unsigned long k = 0; k < CHECK_POINTS; k++) {
         double gap, va, vb;
         long i, j;
