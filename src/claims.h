@@ -34,8 +34,9 @@ typedef struct check_result {
 } check_result;
 
 /* Judge every claim of M against the derivation D (of M, with the rules
-   RS): normal forms first, MPFR evaluation at random points from SEED as
-   the second, independent method (a disagreement between them is said);
+   RS): normal forms first; evaluation at random points from SEED (exact
+   rationals with the activations free, or MPFR where a side is not
+   rational) as the second, independent method (a disagreement between them is said);
    for a wrong claim, the usual mistakes are tried (a factor m or 1/m, the
    sign, a transpose, a sum's axis or keepdims, an activation's derivative,
    a label assumption) and a counterexample point is given. A claim that is
