@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "data.h"
+#include "testutil.h"
 #include "derivcheck.h"
 #include "parse.h"
 #include "sample.h"
@@ -28,21 +29,6 @@ teardown(void)
     mem_pool_free(pool);
 }
 
-static model *
-parse_file(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    ck_assert_msg(f != NULL, "cannot open %s", path);
-    static char buf[1 << 16];
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    source src = {path, buf, n};
-    model *m = parse_model(&src, &err, pool);
-    ck_assert_msg(m != NULL, "parse: %s", m ? "" : err.formatted);
-    return m;
-}
-
 /* The model NAME: a built-in, or a .dc file of tests/data/json. */
 static model *
 load_model(const char *name)
@@ -52,7 +38,7 @@ load_model(const char *name)
         snprintf(path, sizeof path, "%s/json/%s", DC_TEST_DATADIR, name);
     else
         snprintf(path, sizeof path, "%s/models/%s.dc", DC_RULES_DIR, name);
-    return parse_file(path);
+    return tu_parse_path(path, &err, pool);
 }
 
 static data_set *

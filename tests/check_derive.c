@@ -14,6 +14,7 @@
 #include "parse.h"
 #include "print.h"
 #include "rules.h"
+#include "testutil.h"
 
 static mem_pool *pool;
 static dc_error err;
@@ -42,20 +43,6 @@ parse_text(const char *textp)
     model *m = parse_model(&src, &err, pool);
     ck_assert_msg(m != NULL, "parse: %s", m ? "" : err.formatted);
     return m;
-}
-
-static model *
-parse_builtin(const char *name)
-{
-    char path[4096];
-    snprintf(path, sizeof path, "%s/models/%s.dc", DC_RULES_DIR, name);
-    FILE *f = fopen(path, "rb");
-    ck_assert_ptr_nonnull(f);
-    static char buf[1 << 16];
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    return parse_text(buf);
 }
 
 static derivation *
@@ -289,54 +276,10 @@ START_TEST(per_example_notation_has_one_convention)
 }
 END_TEST
 
-/* Copy the rule files of DC_RULES_DIR into a new folder, leaving out every
-   line that starts with SKIP. */
-static char *
-copy_rules_without(const char *skip)
-{
-    char *dir = strdup("/tmp/dc-rules-XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(dir));
-    DIR *d = opendir(DC_RULES_DIR);
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        size_t len = strlen(e->d_name);
-        if (len < 7 || strcmp(e->d_name + len - 6, ".rules") != 0)
-            continue;
-        char from[4096], to[4096], line[1024];
-        snprintf(from, sizeof from, "%s/%s", DC_RULES_DIR, e->d_name);
-        snprintf(to, sizeof to, "%s/%s", dir, e->d_name);
-        FILE *in = fopen(from, "r"), *out = fopen(to, "w");
-        while (fgets(line, sizeof line, in) != NULL)
-            if (strncmp(line, skip, strlen(skip)) != 0)
-                fputs(line, out);
-        fclose(in);
-        fclose(out);
-    }
-    closedir(d);
-    return dir;
-}
-
-static void
-remove_dir(char *dir)
-{
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        if (e->d_name[0] == '.')
-            continue;
-        char path[4096];
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        unlink(path);
-    }
-    closedir(d);
-    rmdir(dir);
-    free(dir);
-}
-
 START_TEST(the_calculus_is_in_the_rule_files)
 {
     /* without the sigmoid adjoint rule, derive cannot go through sigmoid */
-    char *dir = copy_rules_without("sigmoid:");
+    char *dir = tu_copy_rules("sigmoid:");
     rule_set *partial = rules_load(dir, &err, pool);
     ck_assert_ptr_nonnull(partial);
     model *m = parse_text(sigmoid_model);
@@ -345,9 +288,9 @@ START_TEST(the_calculus_is_in_the_rule_files)
                                   "the rule files say nothing of how a gradient flows through it");
     model_free(m);
     rules_free(partial);
-    remove_dir(dir);
+    tu_remove_dir(dir);
     /* without the label rules, onehot labels no longer simplify */
-    dir = copy_rules_without("onehot.colsum");
+    dir = tu_copy_rules("onehot.colsum");
     partial = rules_load(dir, &err, pool);
     char textp[4096];
     snprintf(textp, sizeof textp, softmax_model, " onehot",
@@ -358,13 +301,13 @@ START_TEST(the_calculus_is_in_the_rule_files)
     ck_assert_int_eq(claims_hold(m, d, CONVENTION_DEFERRED), 1);
     model_free(m);
     rules_free(partial);
-    remove_dir(dir);
+    tu_remove_dir(dir);
 }
 END_TEST
 
 START_TEST(rules_that_cycle_hit_the_step_bound_and_are_named)
 {
-    char *dir = copy_rules_without("#");
+    char *dir = tu_copy_rules("#");
     char path[4200];
     snprintf(path, sizeof path, "%s/cycle.rules", dir);
     FILE *f = fopen(path, "w");
@@ -381,7 +324,7 @@ START_TEST(rules_that_cycle_hit_the_step_bound_and_are_named)
                   "%s", err.message);
     model_free(m);
     rules_free(cycling);
-    remove_dir(dir);
+    tu_remove_dir(dir);
 }
 END_TEST
 
@@ -475,7 +418,7 @@ eval_scalar(evaluator *ev, const term *t, mpfr_t out)
 static void
 finite_differences_agree(const char *name)
 {
-    model *m = parse_builtin(name);
+    model *m = tu_parse_builtin(name, &err, pool);
     derivation *d = derive_ok(m);
     evaluator *ev = eval_new(pool, NUMBER_MPFR, 256);
     gmp_randstate_t rng;

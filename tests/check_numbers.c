@@ -11,6 +11,7 @@
 #include "data.h"
 #include "derivcheck.h"
 #include "numbers.h"
+#include "testutil.h"
 #include "parse.h"
 
 static mem_pool *pool;
@@ -142,29 +143,6 @@ assert_printed(const char *what, const char *s, mpfr_srcptr ref, long prec, digi
     }
     st->numbers++;
     mpfr_clears(x, diff, bound, t, (mpfr_ptr)0);
-}
-
-static model *
-parse_path(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    ck_assert_msg(f != NULL, "cannot open %s", path);
-    static char buf[1 << 16];
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    source src = {path, buf, n};
-    model *m = parse_model(&src, &err, pool);
-    ck_assert_msg(m != NULL, "parse: %s", m ? "" : err.formatted);
-    return m;
-}
-
-static model *
-builtin(const char *name)
-{
-    char path[4096];
-    snprintf(path, sizeof path, "%s/models/%s.dc", DC_RULES_DIR, name);
-    return parse_path(path);
 }
 
 /* The loss of M in EV into OUT: the forward pass, which the derivation
@@ -373,7 +351,7 @@ END_TEST
 static void
 models_agree_with_finite_differences(const char *name)
 {
-    model *m = builtin(name);
+    model *m = tu_parse_builtin(name, &err, pool);
     for (unsigned long seed = 1; seed <= 3; seed++) {
         json_t *report = eval_json(name, NULL, seed * 1009, 128, 1);
         digit_stats st = check_report(m, report, NULL, seed * 1009, 128);
@@ -410,7 +388,7 @@ END_TEST
    binary), the same holds. */
 START_TEST(data_point_agrees_with_finite_differences)
 {
-    model *m = builtin("sigmoid");
+    model *m = tu_parse_builtin("sigmoid", &err, pool);
     const char *data = json_path("good-partial.json");
     json_t *report = eval_json("sigmoid", data, 5, 96, 0);
     ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(report, "dims"), "m")), 3);
@@ -427,7 +405,7 @@ END_TEST
    h = 2^-21, as numbers.h says. */
 START_TEST(check_fd_reports_what_it_says)
 {
-    model *m = builtin("sigmoid");
+    model *m = tu_parse_builtin("sigmoid", &err, pool);
     json_t *report = eval_json("sigmoid", NULL, 11, 64, 1);
     const json_t *fd = json_object_get(report, "finite_differences");
     ck_assert_str_eq(json_string_value(json_object_get(fd, "h")), "2^-21");
@@ -512,7 +490,7 @@ START_TEST(a_wrong_rule_is_caught)
     json_t *root = json_loads(report, 0, NULL);
     ck_assert(json_is_false(json_object_get(json_object_get(root, "finite_differences"), "agree")));
     /* the oracle: dW2 printed is far from the central difference */
-    model *m = builtin("sigmoid");
+    model *m = tu_parse_builtin("sigmoid", &err, pool);
     evaluator *ev = eval_new(pool, NUMBER_MPFR, 256);
     char why[256];
     ck_assert(data_bind(ev, pool, NULL, m, 1, why, sizeof why));
@@ -546,7 +524,7 @@ END_TEST
 
 START_TEST(digits_grow_with_precision)
 {
-    model *m = builtin("sigmoid");
+    model *m = tu_parse_builtin("sigmoid", &err, pool);
     long precs[] = {64, 256, 1024};
     digit_stats st[3];
     for (int k = 0; k < 3; k++) {
@@ -573,7 +551,7 @@ END_TEST
    W1 = 0 and b1 = -1 every unit of relu3's first layer is dead. */
 START_TEST(exact_zeros_of_dead_units)
 {
-    model *m = builtin("relu3");
+    model *m = tu_parse_builtin("relu3", &err, pool);
     const char *data = "/tmp/dc-dead-relu.json";
     FILE *f = fopen(data, "w");
     fputs("{\"W1\": [[0,0,0],[0,0,0],[0,0,0],[0,0,0],[0,0,0]],"

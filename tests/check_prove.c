@@ -12,6 +12,7 @@
 #include "parse.h"
 #include "prove.h"
 #include "rules.h"
+#include "testutil.h"
 
 static mem_pool *pool;
 static dc_error err;
@@ -27,22 +28,6 @@ static void
 teardown(void)
 {
     mem_pool_free(pool);
-}
-
-static model *
-parse_builtin(const char *name)
-{
-    char path[4096];
-    snprintf(path, sizeof path, "%s/models/%s.dc", DC_RULES_DIR, name);
-    FILE *f = fopen(path, "rb");
-    ck_assert_ptr_nonnull(f);
-    static char buf[1 << 16];
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    source src = {path, buf, n};
-    model *m = parse_model(&src, &err, pool);
-    ck_assert_msg(m != NULL, "%s", m ? "" : err.formatted);
-    return m;
 }
 
 static proof *
@@ -132,7 +117,7 @@ proven(const char *name)
 {
     rule_set *rs = rules_load(DC_RULES_DIR, &err, pool);
     ck_assert_ptr_nonnull(rs);
-    model *m = parse_builtin(name);
+    model *m = tu_parse_builtin(name, &err, pool);
     proof *p = prove_with(m, rs);
     ck_assert(p->params_proven);
     int params = 0, intermediates = 0;
@@ -183,7 +168,7 @@ END_TEST
 START_TEST(double_differs_when_m_is_not_a_power_of_two)
 {
     rule_set *rs = rules_load(DC_RULES_DIR, &err, pool);
-    model *m = parse_builtin("sigmoid");
+    model *m = tu_parse_builtin("sigmoid", &err, pool);
     proof *p = prove_with(m, rs);
     double worst = 0;
     for (size_t i = 0; i < p->n; i++)
@@ -196,41 +181,14 @@ START_TEST(double_differs_when_m_is_not_a_power_of_two)
 }
 END_TEST
 
-/* Copy the rule files into a new folder and append LINE to algebra.rules. */
-static char *
-rules_with(const char *line)
-{
-    char *dir = strdup("/tmp/dc-prove-XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(dir));
-    DIR *d = opendir(DC_RULES_DIR);
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        size_t len = strlen(e->d_name);
-        if (len < 7 || strcmp(e->d_name + len - 6, ".rules") != 0)
-            continue;
-        char from[4096], to[4096], buf[4096];
-        snprintf(from, sizeof from, "%s/%s", DC_RULES_DIR, e->d_name);
-        snprintf(to, sizeof to, "%s/%s", dir, e->d_name);
-        FILE *in = fopen(from, "r"), *out = fopen(to, "w");
-        size_t n;
-        while ((n = fread(buf, 1, sizeof buf, in)) > 0)
-            fwrite(buf, 1, n, out);
-        if (strcmp(e->d_name, "algebra.rules") == 0)
-            fprintf(out, "%s\n", line);
-        fclose(in);
-        fclose(out);
-    }
-    closedir(d);
-    return dir;
-}
-
 START_TEST(a_rule_that_drops_one_over_m_is_refuted)
 {
     /* wrong: it fires on the deferred 1/m * (dZ2 @ A1.T) only */
-    char *dir = rules_with("bogus.scale: a^-1 * (b @ c) => b @ c");
+    char *dir = tu_copy_rules(NULL);
+    tu_append_line(dir, "algebra.rules", "bogus.scale: a^-1 * (b @ c) => b @ c");
     rule_set *rs = rules_load(dir, &err, pool);
     ck_assert_msg(rs != NULL, "%s", rs ? "" : err.formatted);
-    model *m = parse_builtin("sigmoid");
+    model *m = tu_parse_builtin("sigmoid", &err, pool);
     proof *p = prove_with(m, rs);
     ck_assert(!p->params_proven);
     /* the wrong rule fools the symbolic side (it rewrites both), not the
@@ -242,10 +200,7 @@ START_TEST(a_rule_that_drops_one_over_m_is_refuted)
     ck_assert_int_ge(refuted, 2);
     model_free(m);
     rules_free(rs);
-    char cmd[4200];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    ck_assert_int_eq(system(cmd), 0);
-    free(dir);
+    tu_remove_dir(dir);
 }
 END_TEST
 

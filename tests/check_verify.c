@@ -8,56 +8,9 @@
 #include <unistd.h>
 
 #include "derivcheck.h"
+#include "testutil.h"
 
 /* ---------------------------------------------------------------- helpers */
-
-/* A new folder holding a copy of the rule files of DC_RULES_DIR; the caller
-   frees the name (remove_dir). */
-static char *
-copy_rules(void)
-{
-    char *dir = strdup("/tmp/dc-verify-XXXXXX");
-    ck_assert_ptr_nonnull(dir);
-    ck_assert_ptr_nonnull(mkdtemp(dir));
-    DIR *d = opendir(DC_RULES_DIR);
-    ck_assert_ptr_nonnull(d);
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        size_t len = strlen(e->d_name);
-        if (len < 7 || strcmp(e->d_name + len - 6, ".rules") != 0)
-            continue;
-        char from[4096], to[4096], line[1024];
-        snprintf(from, sizeof from, "%s/%s", DC_RULES_DIR, e->d_name);
-        snprintf(to, sizeof to, "%s/%s", dir, e->d_name);
-        FILE *in = fopen(from, "r"), *out = fopen(to, "w");
-        ck_assert_ptr_nonnull(in);
-        ck_assert_ptr_nonnull(out);
-        while (fgets(line, sizeof line, in) != NULL)
-            fputs(line, out);
-        fclose(in);
-        fclose(out);
-    }
-    closedir(d);
-    return dir;
-}
-
-static void
-remove_dir(char *dir)
-{
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    while (d != NULL && (e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        char path[4096];
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        unlink(path);
-    }
-    if (d != NULL)
-        closedir(d);
-    rmdir(dir);
-    free(dir);
-}
 
 /* In DIR/FILE, replace the rule named NAME by LINE; with NAME NULL, or
    when there is no such rule, append LINE. */
@@ -201,7 +154,7 @@ static const struct {
    seeds. */
 START_TEST(planted_wrong_rule_is_caught)
 {
-    char *dir = copy_rules();
+    char *dir = tu_copy_rules(NULL);
     plant(dir, planted[_i].file, planted[_i].name, planted[_i].line);
     char head[256];
     snprintf(head, sizeof head, "FAIL %s (", planted[_i].name);
@@ -217,7 +170,7 @@ START_TEST(planted_wrong_rule_is_caught)
         ck_assert_ptr_nonnull(strstr(report, " 1 failed (seed "));
         free(report);
     }
-    remove_dir(dir);
+    tu_remove_dir(dir);
 }
 END_TEST
 
@@ -226,7 +179,7 @@ END_TEST
    product. */
 START_TEST(gradient_of_the_wrong_shape_is_caught)
 {
-    char *dir = copy_rules();
+    char *dir = tu_copy_rules(NULL);
     plant(dir, "adjoint.rules", "matmul.left", "matmul.left: C = a @ b => da = G @ b.T");
     dc_status st;
     char *report = verify(dir, 1, 64, 0, &st);
@@ -236,14 +189,14 @@ START_TEST(gradient_of_the_wrong_shape_is_caught)
     ck_assert(find_line(report, "FAIL matmul.left (", line, sizeof line));
     ck_assert_ptr_nonnull(strstr(line, "da = G @ b.T has shape scalar where a is ["));
     free(report);
-    remove_dir(dir);
+    tu_remove_dir(dir);
 }
 END_TEST
 
 /* A rule whose sides never fit any shapes is a failure, not a pass. */
 START_TEST(no_shapes_fit_is_a_failure)
 {
-    char *dir = copy_rules();
+    char *dir = tu_copy_rules(NULL);
     plant(dir, "algebra.rules", NULL, "matmul.scalar: a @ 2 => a");
     dc_status st;
     char *report = verify(dir, 1, 4, 0, &st);
@@ -252,7 +205,7 @@ START_TEST(no_shapes_fit_is_a_failure)
     ck_assert(find_line(report, "FAIL matmul.scalar (", line, sizeof line));
     ck_assert_ptr_nonnull(strstr(line, "no shapes fit"));
     free(report);
-    remove_dir(dir);
+    tu_remove_dir(dir);
 }
 END_TEST
 
@@ -262,7 +215,7 @@ END_TEST
    where it stands in the rule base. */
 START_TEST(same_seed_same_report)
 {
-    char *dir = copy_rules();
+    char *dir = tu_copy_rules(NULL);
     plant(dir, "adjoint.rules", "sigmoid", "sigmoid: C = sigmoid(a) => da = G * C");
     dc_status st1, st2;
     char *first = verify(dir, 7, 16, 0, &st1), *second = verify(dir, 7, 16, 0, &st2);
@@ -280,7 +233,7 @@ START_TEST(same_seed_same_report)
     ck_assert_str_eq(strstr(in_place, "): "), strstr(moved, "): "));
     free(first);
     free(second);
-    remove_dir(dir);
+    tu_remove_dir(dir);
 }
 END_TEST
 
