@@ -1051,6 +1051,17 @@ parse_statement(parser *p)
         fail_unknown_statement(p, t);
 }
 
+/* Where the text ends, on its last line rather than past its final newline,
+   so that a report quotes a line the user wrote. */
+static size_t
+end_of_last_line(const parser *p)
+{
+    size_t end = p->src->len;
+    while (end > 0 && (p->src->text[end - 1] == '\n' || p->src->text[end - 1] == '\r'))
+        end--;
+    return end;
+}
+
 static void
 parse_file(parser *p)
 {
@@ -1064,7 +1075,7 @@ parse_file(parser *p)
                 "the file has no model: expected declarations and a "
                 "'loss J = ...' line");
     if (p->m->loss == NULL)
-        fail_at(p, p->tok.offset, "the model has no loss: expected a 'loss J = ...' line");
+        fail_at(p, end_of_last_line(p), "the model has no loss: expected a 'loss J = ...' line");
 }
 
 /* Everything parse_model does once its failure target is set. */
