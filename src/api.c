@@ -1,6 +1,7 @@
 /* api.c: the public entry points: sessions, loading models, errors. */
 #include <dirent.h>
 #include <errno.h>
+#include <mpfr.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,11 +9,13 @@
 
 #include "derivcheck.h"
 #include "error.h"
+#include "errors.h"
 #include "mem.h"
 #include "model.h"
 #include "numbers.h"
 #include "parse.h"
 #include "derive.h"
+#include "doc.h"
 #include "print.h"
 #include "report.h"
 #include "rules.h"
@@ -28,7 +31,9 @@ struct dc_session {
     const char *dump;
     const char **model_names;
     size_t nmodel_names;
-    rule_set *rules; /* loaded from rules_dir when first needed */
+    rule_set *rules;       /* loaded from rules_dir when first needed */
+    mem_pool *gmp_outer;   /* where GMP allocated before the running call */
+    mpfr_exp_t emin, emax; /* MPFR's exponent range before the running call */
 };
 
 const char *
@@ -72,23 +77,57 @@ dc_session_free(dc_session *s)
 }
 
 /* Every entry point that allocates starts with BEGIN and leaves through
-   finish(): an allocation failure anywhere inside lands on the setjmp and
-   becomes a DC_ENOMEM error value. */
+   finish(): an allocation failure anywhere inside, GMP's and MPFR's
+   included, lands on the setjmp and becomes a DC_ENOMEM error value. While
+   the call runs, GMP's blocks come from the session's pool, so the numbers
+   that such a jump strands are freed with the session (mem.h). */
 #define BEGIN(s)                                                                                   \
     jmp_buf oom_;                                                                                  \
-    if (setjmp(oom_)) {                                                                            \
-        mem_pool_on_oom((s)->pool, NULL);                                                          \
-        error_oom(&(s)->error);                                                                    \
-        (s)->has_error = 1;                                                                        \
-        return DC_ENOMEM;                                                                          \
-    }                                                                                              \
-    mem_pool_on_oom((s)->pool, &oom_);                                                             \
-    (s)->has_error = 0
+    if (setjmp(oom_))                                                                              \
+        return out_of_memory(s);                                                                   \
+    begin_call(s, &oom_)
+
+static void
+begin_call(dc_session *s, jmp_buf *oom)
+{
+    mem_pool_on_oom(s->pool, oom);
+    s->gmp_outer = mem_gmp_pool(s->pool);
+    s->emin = mpfr_get_emin();
+    s->emax = mpfr_get_emax();
+    s->has_error = 0;
+}
+
+/* MPFR's caches (constants, its pool of integers) outlive calls but their
+   blocks belong to the session's pool: drop them before leaving. */
+static void
+end_call(dc_session *s)
+{
+    mpfr_free_cache();
+    mem_gmp_pool(s->gmp_outer);
+    mem_pool_on_oom(s->pool, NULL);
+}
+
+/* After an allocation failure: the jump may have left an MPFR function
+   halfway (its extended exponent range set, a cache half computed) and the
+   model's and rules' pools with a target in a frame that is gone. */
+static dc_status
+out_of_memory(dc_session *s)
+{
+    end_call(s);
+    mpfr_set_emin(s->emin);
+    mpfr_set_emax(s->emax);
+    mpfr_clear_flags();
+    if (s->model != NULL)
+        mem_pool_on_oom(s->model->pool, NULL);
+    error_oom(&s->error);
+    s->has_error = 1;
+    return DC_ENOMEM;
+}
 
 static dc_status
 finish(dc_session *s, dc_status status)
 {
-    mem_pool_on_oom(s->pool, NULL);
+    end_call(s);
     s->has_error = status != DC_OK && status != DC_REFUTED;
     return status;
 }
@@ -418,6 +457,50 @@ dc_prove(dc_session *s, unsigned long seed, const char *format, int with_trace, 
     return finish(s, p->params_proven ? DC_OK : DC_REFUTED);
 }
 
+dc_status
+dc_doc(dc_session *s, unsigned long seed, const char *format, const char **report)
+{
+    *report = NULL;
+    BEGIN(s);
+    doc_format f;
+    dc_status st = DC_OK;
+    if (!doc_format_named(format != NULL ? format : "markdown", &f)) {
+        error_plain(&s->error, s->pool, DC_EINPUT,
+                    "unknown document format '%s'; expected markdown, latex or html", format);
+        st = DC_EINPUT;
+    }
+    if (st == DC_OK && s->model == NULL) {
+        error_plain(&s->error, s->pool, DC_EINPUT, "no model is loaded");
+        st = DC_EINPUT;
+    }
+    if (st == DC_OK)
+        st = need_rules(s);
+    if (st != DC_OK)
+        return finish(s, st);
+    int claims = 0;
+    for (size_t i = 0; i < s->model->nsymbols; i++)
+        claims += s->model->symbols[i]->kind == SYM_CLAIM;
+    /* the derivation's terms join the model's table */
+    jmp_buf *outer = mem_pool_on_oom(s->model->pool, &oom_);
+    derivation *d = derive(s->model, s->rules, &s->error, s->pool);
+    proof *p = d != NULL ? prove(d, s->rules, seed, &s->error, s->pool) : NULL;
+    check_result *c = NULL;
+    if (p != NULL && claims > 0)
+        c = check_claims(s->model, d, s->rules, seed, &s->error, s->pool);
+    if (p == NULL || (claims > 0 && c == NULL)) {
+        mem_pool_on_oom(s->model->pool, outer);
+        return finish(s, s->error.status);
+    }
+    doc_input in = {.d = d, .p = p, .c = c, .name = s->model->src.name, .seed = seed};
+    text t;
+    text_init(&t, s->pool);
+    doc_write(&t, &in, f);
+    mem_pool_on_oom(s->model->pool, outer);
+    *report = text_str(&t);
+    int refuted = !p->params_proven || (c != NULL && !c->all_hold);
+    return finish(s, refuted ? DC_REFUTED : DC_OK);
+}
+
 /* Read the data file (if any) and write the numbers of D into *REPORT;
    the data set's GMP numbers are cleared if an allocation fails. */
 static dc_status
@@ -475,6 +558,105 @@ dc_eval(dc_session *s, const char *data_path, unsigned long seed, long prec, con
     st = d != NULL ? eval_report(s, d, data_path, &rq, report) : s->error.status;
     mem_pool_on_oom(s->model->pool, outer);
     return finish(s, st);
+}
+
+/* The regimes O names, as a set of bits; 0 when the name is unknown. */
+static unsigned
+sweep_regimes(const dc_sweep_options *o)
+{
+    if (o->regime == NULL || strcmp(o->regime, "all") == 0)
+        return (1u << ERRORS_NREGIMES) - 1;
+    errors_regime r;
+    return errors_regime_named(o->regime, &r) ? 1u << r : 0;
+}
+
+dc_status
+dc_error_sweep(dc_session *s, const dc_sweep_options *o, const char **report)
+{
+    *report = NULL;
+    BEGIN(s);
+    report_format f;
+    dc_status st = need_format(s, o->format, &f);
+    if (st == DC_OK && f == REPORT_LATEX) {
+        error_plain(&s->error, s->pool, DC_EINPUT, "error writes text, markdown or json");
+        st = DC_EINPUT;
+    }
+    errors_request rq = {.seed = o->seed,
+                         .samples = o->samples,
+                         .regimes = sweep_regimes(o),
+                         .threads = o->threads,
+                         .shard = o->shard,
+                         .nshards = o->nshards,
+                         .progress = o->progress,
+                         .progress_ctx = o->progress_ctx};
+    if (st == DC_OK && rq.regimes == 0) {
+        error_plain(&s->error, s->pool, DC_EINPUT,
+                    "unknown regime '%s'; expected typical, saturated, tiny, large-m, pow2-m, "
+                    "odd-m or all",
+                    o->regime);
+        st = DC_EINPUT;
+    }
+    if (st == DC_OK && (o->samples < 0 || o->samples > ERRORS_MAX_SAMPLES ||
+                        (o->nshards > 0 && (o->shard < 1 || o->shard > o->nshards)))) {
+        error_plain(&s->error, s->pool, DC_EINPUT,
+                    "samples must be 1 to %d and the shard K of N with 1 <= K <= N",
+                    ERRORS_MAX_SAMPLES);
+        st = DC_EINPUT;
+    }
+    if (st == DC_OK && s->model == NULL) {
+        error_plain(&s->error, s->pool, DC_EINPUT, "no model is loaded");
+        st = DC_EINPUT;
+    }
+    if (st == DC_OK)
+        st = need_rules(s);
+    if (st != DC_OK)
+        return finish(s, st);
+    rq.model_name = s->model->src.name;
+    jmp_buf *outer = mem_pool_on_oom(s->model->pool, &oom_);
+    derivation *d = derive(s->model, s->rules, &s->error, s->pool);
+    errors_result *res = d != NULL ? errors_sweep(d, &rq, &s->error, s->pool) : NULL;
+    if (res == NULL) {
+        mem_pool_on_oom(s->model->pool, outer);
+        return finish(s, s->error.status);
+    }
+    text t;
+    text_init(&t, s->pool);
+    errors_write(&t, res, f);
+    mem_pool_on_oom(s->model->pool, outer);
+    *report = text_str(&t);
+    return finish(s, DC_OK);
+}
+
+dc_status
+dc_error_merge(dc_session *s, const char *const *paths, size_t n, const char *format,
+               const char **report)
+{
+    *report = NULL;
+    BEGIN(s);
+    report_format f;
+    dc_status st = need_format(s, format, &f);
+    if (st == DC_OK && f == REPORT_LATEX) {
+        error_plain(&s->error, s->pool, DC_EINPUT, "merge writes text, markdown or json");
+        st = DC_EINPUT;
+    }
+    if (st != DC_OK)
+        return finish(s, st);
+    const char **texts = mem_zalloc(s->pool, (n + 1) * sizeof *texts);
+    for (size_t i = 0; i < n; i++) {
+        source src;
+        st = read_file(s, paths[i], &src);
+        if (st != DC_OK)
+            return finish(s, st);
+        texts[i] = src.text;
+    }
+    errors_result *res = errors_merge(texts, paths, n, s->pool, &s->error);
+    if (res == NULL)
+        return finish(s, s->error.status);
+    text t;
+    text_init(&t, s->pool);
+    errors_write(&t, res, f);
+    *report = text_str(&t);
+    return finish(s, DC_OK);
 }
 
 dc_status

@@ -78,6 +78,18 @@ dc_status dc_check(dc_session *s, unsigned long seed, const char *format, const 
 dc_status dc_prove(dc_session *s, unsigned long seed, const char *format, int with_trace,
                    const char **report);
 
+/* The whole derivation of the loaded model as one document, in FORMAT
+   ("markdown", the default for NULL; "latex", a document pdflatex compiles
+   as is; "html", XHTML with MathML, no script): the model and its forward
+   pass, every gradient step by step with each rule's file:line, both
+   conventions' formulas side by side, the proof that the param gradients
+   agree (from SEED) with its exact and MPFR evidence, what is not equal
+   and why, the ulps apart in double, and for a file with claims the
+   verdict on each. The same model, rules and SEED give the same bytes.
+   DC_OK; DC_REFUTED when a claim or the proof is refuted (the document is
+   written all the same). *REPORT is owned by the session. */
+dc_status dc_doc(dc_session *s, unsigned long seed, const char *format, const char **report);
+
 /* The loss and the gradient of every param of the loaded model as numbers,
    at the values of the JSON file DATA_PATH ({"X": [[...], ...], "W1": ...},
    row-major nested arrays, numbers as JSON numbers or decimal strings read
@@ -92,6 +104,38 @@ dc_status dc_prove(dc_session *s, unsigned long seed, const char *format, int wi
    *REPORT is owned by the session. */
 dc_status dc_eval(dc_session *s, const char *data_path, unsigned long seed, long prec,
                   const char *format, int check_fd, const char **report);
+
+/* What an error sweep (dc_error_sweep) is asked to do. Zero-initialise it
+   and set what you need. */
+typedef struct dc_sweep_options {
+    unsigned long seed; /* every sample i is drawn from its own stream (seed, i) */
+    long samples;       /* per regime; 0: 64 (2 for large-m) */
+    const char *regime; /* "typical", "saturated", "tiny", "large-m", "pow2-m",
+                           "odd-m", or NULL or "all" for every one */
+    const char *format; /* "text" (NULL), "markdown" or "json" */
+    int threads;        /* 0 or 1: one; the report is the same for any count */
+    int shard, nshards; /* run only samples i with i % nshards == shard - 1
+                           (1-based shard; 0/0: all) */
+    /* called now and then with the samples done and the total, from the
+       calling thread (NULL: none) */
+    void (*progress)(void *ctx, long done, long total);
+    void *progress_ctx;
+} dc_sweep_options;
+
+/* How much error IEEE double adds to each formulation of the loss and of
+   every param gradient of the loaded model (deferred, absorbed, the naive
+   chain through dA, the loss's stable forms, naive and shifted softmax),
+   measured against references in MPFR raised in precision until certified
+   (cap 10000 bits; entries beyond it are reported as unsampleable), as
+   bits of error per entry, log2(1 + ulps): mean and max, max relative
+   error, NaN and Inf counts, and the worst input, per regime.
+   *REPORT is owned by the session. */
+dc_status dc_error_sweep(dc_session *s, const dc_sweep_options *o, const char **report);
+
+/* Merge the JSON outputs of dc_error_sweep's shards (the N files PATHS)
+   into one report in FORMAT ("text", "markdown", "json"); needs no model. */
+dc_status dc_error_merge(dc_session *s, const char *const *paths, size_t n, const char *format,
+                         const char **report);
 
 /* The rule base of the rules directory, listed in FORMAT ("text", "json"). */
 dc_status dc_rules_list(dc_session *s, const char *format, const char **report);
@@ -117,7 +161,11 @@ const char *dc_error_message(const dc_error *e);
    the column, each line ending in a newline. */
 const char *dc_error_text(const dc_error *e);
 
-/* Test hook: make the n-th allocation from now fail (0: never). */
+/* Test hook: make the n-th allocation from now fail (0: never). GMP's and
+   MPFR's allocations count too: when it is loaded the library installs its
+   own allocation functions with mp_set_memory_functions (a program that also
+   uses GMP may use GMP freely but must not install others), and each call
+   drops MPFR's caches (mpfr_free_cache) before it returns. */
 void dc_debug_fail_alloc_after(long n);
 
 #ifdef __cplusplus

@@ -2,9 +2,11 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "derivcheck.h"
@@ -24,6 +26,9 @@ typedef struct options {
     long prec;          /* --prec; 0: the default */
     const char *data;   /* eval --data FILE.json */
     int check_fd;       /* eval --check-fd */
+    const char *regime; /* error --regime */
+    int threads;        /* error -j N */
+    int shard, nshards; /* error --shard K/N */
 } options;
 
 typedef struct command {
@@ -55,6 +60,29 @@ usage_error(const char *fmt, const char *arg)
     return EXIT_USAGE;
 }
 
+/* The temporary output file while it is being written: a signal that
+   stops the program removes it (SIGKILL cannot be caught; it leaves it). */
+static char *volatile temp_output;
+
+static void
+remove_temp_output(int sig)
+{
+    char *tmp = temp_output;
+    if (tmp != NULL)
+        unlink(tmp);
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+static void
+guard_temp_output(char *tmp)
+{
+    static const int signals[] = {SIGHUP, SIGINT, SIGTERM, SIGPIPE, SIGXFSZ};
+    temp_output = tmp;
+    for (size_t i = 0; i < sizeof signals / sizeof signals[0]; i++)
+        signal(signals[i], tmp != NULL ? remove_temp_output : SIG_DFL);
+}
+
 /* Write CONTENT to PATH through a temporary file in the same folder renamed
    into place, so that PATH holds either its old content or all of the new;
    PATH NULL or "-" is standard output. */
@@ -77,18 +105,22 @@ write_output(const char *path, const char *content)
     }
     snprintf(tmp, n, "%s.XXXXXX", path);
     int fd = mkstemp(tmp);
+    if (fd >= 0)
+        guard_temp_output(tmp);
     FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
     int ok = f != NULL && fwrite(content, 1, len, f) == len;
     ok = f != NULL && fclose(f) == 0 && ok;
     if (f == NULL && fd >= 0)
         close(fd);
     if (ok && rename(tmp, path) == 0) {
+        guard_temp_output(NULL);
         free(tmp);
         return 0;
     }
     fprintf(stderr, "%s: cannot write '%s': %s\n", program, path, strerror(errno));
     if (fd >= 0)
         unlink(tmp);
+    guard_temp_output(NULL);
     free(tmp);
     return EXIT_USAGE;
 }
@@ -202,6 +234,42 @@ run_eval(dc_session *s, const options *o, int argc, char **argv)
     return finish_report(s, o, st, report);
 }
 
+/* The document format -o's extension implies (.md, .tex, .html), or NULL. */
+static const char *
+format_of_output(const char *path)
+{
+    static const char *const ext[][2] = {{".md", "markdown"}, {".markdown", "markdown"},
+                                         {".tex", "latex"},   {".html", "html"},
+                                         {".htm", "html"},    {".xhtml", "html"}};
+    size_t len = path != NULL ? strlen(path) : 0;
+    for (size_t i = 0; i < sizeof ext / sizeof ext[0]; i++) {
+        size_t n = strlen(ext[i][0]);
+        if (len > n && strcmp(path + len - n, ext[i][0]) == 0)
+            return ext[i][1];
+    }
+    return NULL;
+}
+
+/* derivcheck doc FILE|MODEL [-o OUT] [--format markdown|latex|html] */
+static int
+run_doc(dc_session *s, const options *o, int argc, char **argv)
+{
+    if (argc != 1)
+        return usage_error("doc takes one FILE or MODEL%s", "");
+    const char *format = o->format != NULL ? o->format : format_of_output(o->output);
+    if (format != NULL && strcmp(format, "markdown") != 0 && strcmp(format, "latex") != 0 &&
+        strcmp(format, "html") != 0)
+        return usage_error("doc writes markdown, latex or html, not '%s'", format);
+    dc_status st = dc_load(s, argv[0]);
+    if (st != DC_OK) {
+        print_error(s);
+        return exit_status(st);
+    }
+    const char *report;
+    st = dc_doc(s, o->seed, format, &report);
+    return finish_report(s, o, st, report);
+}
+
 /* derivcheck rules [--verify] */
 static int
 run_rules(dc_session *s, const options *o, int argc, char **argv)
@@ -218,6 +286,82 @@ run_rules(dc_session *s, const options *o, int argc, char **argv)
                              &report);
     } else
         st = dc_rules_list(s, o->format, &report);
+    return finish_report(s, o, st, report);
+}
+
+/* The progress bar of a long error sweep, on stderr. */
+typedef struct progress {
+    struct timespec start;
+    double last; /* when it was last drawn; < 0: never */
+} progress;
+
+static double
+seconds_since(const struct timespec *t0)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - t0->tv_sec) + (double)(now.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* Drawn only once the sweep has run a second, at most ten times a second;
+   erased when done. */
+static void
+show_progress(void *ctx, long done, long total)
+{
+    progress *p = ctx;
+    double t = seconds_since(&p->start);
+    if (done >= total) {
+        if (p->last >= 0)
+            fputs("\r\033[K", stderr);
+        return;
+    }
+    if (t < 1.0 || (p->last >= 0 && t - p->last < 0.1))
+        return;
+    p->last = t;
+    int width = 30, filled = (int)((double)width * (double)done / (double)total);
+    double left = done > 0 ? t * (double)(total - done) / (double)done : 0;
+    fprintf(stderr, "\r[%.*s%*s] %ld/%ld samples, %.0fs left\033[K", filled,
+            "##############################", width - filled, "", done, total, left);
+    fflush(stderr);
+}
+
+/* derivcheck error FILE|MODEL */
+static int
+run_error(dc_session *s, const options *o, int argc, char **argv)
+{
+    if (argc != 1)
+        return usage_error("error takes one FILE or MODEL%s", "");
+    dc_status st = dc_load(s, argv[0]);
+    if (st != DC_OK) {
+        print_error(s);
+        return exit_status(st);
+    }
+    progress bar = {.last = -1};
+    clock_gettime(CLOCK_MONOTONIC, &bar.start);
+    dc_sweep_options so = {.seed = o->seed,
+                           .samples = o->samples,
+                           .regime = o->regime,
+                           .format = o->format,
+                           .threads = o->threads,
+                           .shard = o->shard,
+                           .nshards = o->nshards};
+    if (!o->quiet && isatty(STDERR_FILENO)) {
+        so.progress = show_progress;
+        so.progress_ctx = &bar;
+    }
+    const char *report;
+    st = dc_error_sweep(s, &so, &report);
+    return finish_report(s, o, st, report);
+}
+
+/* derivcheck merge FILE.json... */
+static int
+run_merge(dc_session *s, const options *o, int argc, char **argv)
+{
+    if (argc < 1)
+        return usage_error("merge takes the JSON outputs of error --shard K/N%s", "");
+    const char *report;
+    dc_status st = dc_error_merge(s, (const char *const *)argv, (size_t)argc, o->format, &report);
     return finish_report(s, o, st, report);
 }
 
@@ -272,6 +416,11 @@ static const command commands[] = {
     {"check", "FILE", "verify every claim of a derivation; say what is wrong with each", run_check},
     {"prove", "FILE|MODEL", "prove the deferred and absorbed 1/m placements equal", run_prove},
     {"eval", "FILE|MODEL", "the loss and every gradient as numbers (--data FILE.json)", run_eval},
+    {"error", "FILE|MODEL", "double-precision error of each formulation, certified references",
+     run_error},
+    {"merge", "FILE.json...", "merge the JSON outputs of error --shard K/N", run_merge},
+    {"doc", "FILE|MODEL", "the whole derivation as one document (markdown, latex, html)",
+     run_doc},
     {"rules", "", "list the rule base (file:line of every rule); --verify tests it", run_rules},
     {"parse", "FILE|MODEL", "print the model back, normalised, with every shape", run_parse},
     {"models", "", "list the built-in models, usable where FILE is", run_models},
@@ -293,18 +442,25 @@ static const char common_options[] =
     "  -o, --output FILE    write the result to FILE (replaced whole, never half-written)\n"
     "      --format FORMAT  output format: text, json, markdown or latex (derive);\n"
     "                       text, json or markdown (prove); text or json (check,\n"
-    "                       rules, eval); text (parse)\n"
+    "                       rules, eval); text (parse); markdown, latex or html\n"
+    "                       (doc; default from -o's extension, else markdown)\n"
     "      --trace          derive: show every rule applied, with its file:line;\n"
     "                       prove: the certificates\n"
     "      --verify         rules: check every rule at random points (MPFR, and\n"
     "                       finite differences for adjoints); exit 1 if one fails\n"
-    "      --seed N         check, prove, eval, rules --verify: the random points'\n"
+    "      --seed N         check, prove, eval, doc, rules --verify: the random points'\n"
     "                       seed (default 1)\n"
     "      --samples N      rules --verify: points per rule, 1 to 10000 (default 16)\n"
     "      --prec BITS      rules --verify, eval: MPFR precision, 64 to 10000 (default 256)\n"
     "      --data FILE.json eval: values by name, {\"X\": [[...], ...], ...}; the rest\n"
     "                       are drawn from --seed\n"
     "      --check-fd       eval: compare every gradient with central finite differences\n"
+    "      --regime R       error: typical, saturated, tiny, large-m, pow2-m, odd-m or\n"
+    "                       all (default); --samples N per regime (default 64, 2 for\n"
+    "                       large-m)\n"
+    "  -j, --jobs N         error: threads (OpenMP); the output does not depend on N\n"
+    "      --shard K/N      error: run the samples i with i mod N = K - 1; merge the\n"
+    "                       JSON outputs with 'derivcheck merge'\n"
     "  -q, --quiet          print nothing but errors\n"
     "  -h, --help           show this help and exit\n"
     "  -V, --version        show the version and exit\n";
@@ -361,20 +517,29 @@ rules_dir(const options *o, char *buf, size_t size)
 int
 main(int argc, char **argv)
 {
-    static const struct option long_options[] = {
-        {"rules", required_argument, NULL, 'r'},  {"output", required_argument, NULL, 'o'},
-        {"format", required_argument, NULL, 'f'}, {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},         {"version", no_argument, NULL, 'V'},
-        {"trace", no_argument, NULL, 't'},        {"verify", no_argument, NULL, 'y'},
-        {"seed", required_argument, NULL, 'S'},   {"samples", required_argument, NULL, 'N'},
-        {"prec", required_argument, NULL, 'P'},   {"data", required_argument, NULL, 'D'},
-        {"check-fd", no_argument, NULL, 'F'},     {NULL, 0, NULL, 0}};
+    static const struct option long_options[] = {{"rules", required_argument, NULL, 'r'},
+                                                 {"output", required_argument, NULL, 'o'},
+                                                 {"format", required_argument, NULL, 'f'},
+                                                 {"quiet", no_argument, NULL, 'q'},
+                                                 {"help", no_argument, NULL, 'h'},
+                                                 {"version", no_argument, NULL, 'V'},
+                                                 {"trace", no_argument, NULL, 't'},
+                                                 {"verify", no_argument, NULL, 'y'},
+                                                 {"seed", required_argument, NULL, 'S'},
+                                                 {"samples", required_argument, NULL, 'N'},
+                                                 {"prec", required_argument, NULL, 'P'},
+                                                 {"data", required_argument, NULL, 'D'},
+                                                 {"check-fd", no_argument, NULL, 'F'},
+                                                 {"regime", required_argument, NULL, 'R'},
+                                                 {"jobs", required_argument, NULL, 'j'},
+                                                 {"shard", required_argument, NULL, 'K'},
+                                                 {NULL, 0, NULL, 0}};
     unsigned long n;
     options o = {0};
     o.seed = DEFAULT_SEED;
     int version = 0, c;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "o:qhV", long_options, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "o:qhVj:", long_options, NULL)) != -1) {
         switch (c) {
         case 'r':
             o.rules = optarg;
@@ -406,6 +571,28 @@ main(int argc, char **argv)
         case 'F':
             o.check_fd = 1;
             break;
+        case 'R':
+            o.regime = optarg;
+            break;
+        case 'j':
+            if (!parse_number(optarg, 1, 256, &n))
+                return usage_error("-j takes a number of threads from 1 to 256, not '%s'", optarg);
+            o.threads = (int)n;
+            break;
+        case 'K': {
+            unsigned long k, total;
+            char *slash = strchr(optarg, '/');
+            if (slash == NULL)
+                return usage_error("--shard takes K/N (1 <= K <= N <= 64), not '%s'", optarg);
+            *slash = '\0';
+            int good = parse_number(optarg, 1, 64, &k) && parse_number(slash + 1, 1, 64, &total);
+            *slash = '/';
+            if (!good || k > total)
+                return usage_error("--shard takes K/N (1 <= K <= N <= 64), not '%s'", optarg);
+            o.shard = (int)k;
+            o.nshards = (int)total;
+            break;
+        }
         case 'S':
             if (!parse_number(optarg, 0, ULONG_MAX, &n))
                 return usage_error("--seed takes a nonnegative integer, not '%s'", optarg);
@@ -426,7 +613,7 @@ main(int argc, char **argv)
             o.prec = (long)n;
             break;
         default:
-            if (optopt != 0 && strchr("o", optopt) != NULL)
+            if (optopt != 0 && strchr("oj", optopt) != NULL)
                 return usage_error("option '-%s' needs an argument", (char[]){(char)optopt, 0});
             return usage_error("unknown or incomplete option '%s'", argv[optind - 1]);
         }

@@ -1,6 +1,7 @@
 /* mem.c: pooled allocation with failure injection; see mem.h. */
 #include "mem.h"
 
+#include <gmp.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,8 @@ struct mem_pool {
 
 static long fail_countdown; /* 0: off; n: the n-th next allocation fails */
 static int failure_seen;
+static mem_pool *gmp_pool; /* where GMP's blocks go; NULL: no pool */
+static long allocations;
 
 void
 mem_fail_after(long n)
@@ -34,10 +37,17 @@ mem_failed(void)
     return seen;
 }
 
+long
+mem_allocations(void)
+{
+    return allocations;
+}
+
 /* Whether this allocation is the one a test asked to fail. */
 static int
 injected_failure(void)
 {
+    allocations++;
     if (fail_countdown == 0)
         return 0;
     return --fail_countdown == 0;
@@ -65,6 +75,8 @@ mem_pool_free(mem_pool *pool)
 {
     if (pool == NULL)
         return;
+    if (pool == gmp_pool)
+        gmp_pool = NULL;
     block *b = pool->head.next;
     while (b != &pool->head) {
         block *next = b->next;
@@ -85,13 +97,19 @@ mem_pool_on_oom(mem_pool *pool, jmp_buf *target)
 /* Report an allocation failure: jump to the pool's target. Without one the
    failure cannot be reported as a value, so the process stops: that is a bug
    in the caller (an entry point that did not set a target). */
-static void
+_Noreturn static void
 out_of_memory(mem_pool *pool)
 {
     failure_seen = 1;
     if (pool->on_oom != NULL)
         longjmp(*pool->on_oom, 1);
     abort();
+}
+
+void
+mem_oom(mem_pool *pool)
+{
+    out_of_memory(pool);
 }
 
 static void
@@ -171,4 +189,70 @@ char *
 mem_strdup(mem_pool *pool, const char *s)
 {
     return mem_strndup(pool, s, strlen(s));
+}
+
+/* ---- GMP and MPFR ---- */
+
+/* A block that belongs to no pool is linked to itself, so that releasing
+   it (mem_release) works as for any other block. */
+static void *
+unowned_block(block *b)
+{
+    if (b == NULL)
+        abort(); /* GMP cannot be told: its allocation functions may not fail */
+    b->prev = b->next = b;
+    return b->data;
+}
+
+static void *
+gmp_alloc(size_t size)
+{
+    if (gmp_pool != NULL)
+        return mem_alloc(gmp_pool, size);
+    if (size > SIZE_MAX - sizeof(block))
+        abort();
+    return unowned_block(malloc(sizeof(block) + size));
+}
+
+static void *
+gmp_realloc(void *p, size_t old_size, size_t size)
+{
+    (void)old_size;
+    block *b = header_of(p);
+    if (b->next != b && gmp_pool != NULL)
+        return mem_realloc(gmp_pool, p, size);
+    if (size > SIZE_MAX - sizeof(block))
+        abort();
+    if (b->next == b)
+        return unowned_block(realloc(b, sizeof(block) + size));
+    /* a pool's block resized outside any entry point: keep it in its pool */
+    block *prev = b->prev, *next = b->next;
+    block *moved = realloc(b, sizeof(block) + size);
+    if (moved == NULL)
+        abort();
+    prev->next = moved;
+    next->prev = moved;
+    return moved->data;
+}
+
+static void
+gmp_free(void *p, size_t size)
+{
+    (void)size;
+    mem_release(NULL, p);
+}
+
+mem_pool *
+mem_gmp_pool(mem_pool *pool)
+{
+    mem_pool *old = gmp_pool;
+    gmp_pool = pool;
+    return old;
+}
+
+/* Installed when the library is loaded, before any GMP number can exist. */
+__attribute__((constructor)) static void
+route_gmp(void)
+{
+    mp_set_memory_functions(gmp_alloc, gmp_realloc, gmp_free);
 }

@@ -19,6 +19,11 @@ void mem_pool_free(mem_pool *pool);
    the target it replaces. */
 jmp_buf *mem_pool_on_oom(mem_pool *pool, jmp_buf *target);
 
+/* Report an allocation failure that a lower layer caught and turned into a
+   value (eval_term's "out of memory"): jump to POOL's target as the failed
+   allocation would have. Never returns. */
+_Noreturn void mem_oom(mem_pool *pool);
+
 void *mem_alloc(mem_pool *pool, size_t size);
 void *mem_zalloc(mem_pool *pool, size_t size);
 void *mem_realloc(mem_pool *pool, void *block, size_t size);
@@ -26,10 +31,27 @@ void mem_release(mem_pool *pool, void *block);
 char *mem_strndup(mem_pool *pool, const char *s, size_t n);
 char *mem_strdup(mem_pool *pool, const char *s);
 
+/* GMP and MPFR allocate through this module too: the library installs its
+   functions with mp_set_memory_functions when it is loaded (before any GMP
+   number exists, so that every block GMP frees is one of ours). Between
+   mem_gmp_pool(P) and mem_gmp_pool(NULL), GMP's blocks belong to pool P:
+   they count for mem_fail_after, a failure longjmps to P's on_oom target
+   like any other, and the numbers such a jump strands are freed with P. So
+   P must outlive every GMP number made while it is set (the public entry
+   points set the session's pool, which goes last) and MPFR's caches, which
+   outlive calls, must be dropped (mpfr_free_cache) before P is set aside.
+   Outside, GMP's blocks belong to no pool and are never made to fail.
+   Returns the pool it replaces. */
+mem_pool *mem_gmp_pool(mem_pool *pool);
+
 /* Make the n-th allocation from now fail (n >= 1); 0 turns injection off.
    Counts every allocation in the process, pool or not: for tests of
    allocation failure (STYLE.md, after SQLite). */
 void mem_fail_after(long n);
+
+/* How many allocations (pool or GMP's within a pool) have been attempted
+   since the process started: tests size their failure loops with it. */
+long mem_allocations(void);
 
 /* True when an injected or real allocation failure has happened since the
    last call; resets the flag. */

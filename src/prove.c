@@ -148,6 +148,16 @@ degree(const term *t, int free_activations)
 
 /* ---- numbers ---- */
 
+/* A point that could not be evaluated for want of memory must not count as
+   a point that could not be evaluated: that would quietly weaken the proof. */
+static int
+evaluated(prover *p, int ok, const char *why)
+{
+    if (!ok && strcmp(why, "out of memory") == 0)
+        mem_oom(p->pool);
+    return ok;
+}
+
 /* Evaluate both sides of IT (the pretty formulas, as written) in EV; 1 when
    both evaluate, with the values. */
 static int
@@ -158,11 +168,11 @@ evaluate_both(prover *p, evaluator *ev, const proof_item *it, const value **def,
     const term *b = derive_pretty(p->d, it->g, CONVENTION_ABSORBED);
     if (!it->is_param && p->m->batch != NULL)
         b = times_batch(p, b);
-    if (!eval_term(ev, a, def, why, sizeof why))
+    if (!evaluated(p, eval_term(ev, a, def, why, sizeof why), why))
         return 0;
     /* the first result must survive the second evaluation: terms are
        memoized per term, and neither rebinds, so both stay valid */
-    return eval_term(ev, b, abs_, why, sizeof why);
+    return evaluated(p, eval_term(ev, b, abs_, why, sizeof why), why);
 }
 
 static void
@@ -177,7 +187,7 @@ exact(prover *p, proof_item *it)
                             .free_activations = 1};
         char why[256];
         const value *a, *b;
-        if (sample_bind(ev, p->pool, p->m, &spec, why, sizeof why) &&
+        if (evaluated(p, sample_bind(ev, p->pool, p->m, &spec, why, sizeof why), why) &&
             evaluate_both(p, ev, it, &a, &b)) {
             int equal = a->rows == b->rows && a->cols == b->cols;
             for (long i = 0; equal && i < a->rows; i++)
@@ -235,7 +245,7 @@ numeric(prover *p, proof_item *it, long batch)
             .seed = p->seed, .index = 1000, .bits = PROVE_SAMPLE_BITS, .batch = batch};
         char why[256];
         const value *a, *b;
-        if (sample_bind(ev, p->pool, p->m, &spec, why, sizeof why) &&
+        if (evaluated(p, sample_bind(ev, p->pool, p->m, &spec, why, sizeof why), why) &&
             evaluate_both(p, ev, it, &a, &b))
             it->log2_gap[k] = relative_gap(a, b, precisions[k]);
         eval_free(ev);
@@ -269,7 +279,7 @@ in_double(prover *p, const proof_item *it, long batch)
     char why[256];
     const value *a, *b;
     double worst = NAN;
-    if (sample_bind(ev, p->pool, p->m, &spec, why, sizeof why) &&
+    if (evaluated(p, sample_bind(ev, p->pool, p->m, &spec, why, sizeof why), why) &&
         evaluate_both(p, ev, it, &a, &b)) {
         worst = 0;
         for (long i = 0; i < a->rows; i++)

@@ -247,7 +247,7 @@ report_markdown(text *out, const derivation *d, const char *name, int with_trace
                             term_string(out, st->after));
             else
                 text_printf(out, "%zu. %s: `%s` → `%s`\n", k + 1, st->what,
-                            term_string(out, st->before), term_string(out, st->after));
+                            term_string(out, st->before), term_string(out, step_result(d, st)));
         }
     }
 }

@@ -130,7 +130,9 @@ sample_bind(evaluator *ev, mem_pool *scratch, const model *m, const sample_spec 
         }
         value *v = eval_new_value(exact, s->shape.rank, rows, cols);
         if (v == NULL) {
-            snprintf(why, len, "'%s' is too large to sample", s->name);
+            snprintf(why, len,
+                     "'%s' has %ld x %ld entries, more than the cap of %d entries on one value",
+                     s->name, rows, cols, EVAL_MAX_ENTRIES);
             ok = 0;
             break;
         }

@@ -238,5 +238,23 @@ has "$tmp/out" "  WRONG dW2    line 18   the symbolic and the numeric checks dis
 run 2 check "$DC_EXAMPLES_DIR/mistake_sign.dc" --format latex
 has "$tmp/err" "check writes text or json"
 
+# error: double-precision error of each formulation, per regime
+run 0 error sigmoid --regime saturated --samples 4
+has "$tmp/out" "Regime saturated: 4 samples"
+has "$tmp/out" "  dW2      naive chain           64.00    64.00"
+run 0 error sigmoid --regime typical --samples 6 --format json -o "$tmp/whole.json"
+run 0 error sigmoid --regime typical --samples 6 --format json --shard 1/2 -o "$tmp/s1.json"
+run 0 error sigmoid --regime typical --samples 6 --format json --shard 2/2 -j 2 -o "$tmp/s2.json"
+run 0 merge "$tmp/s2.json" "$tmp/s1.json" --format json -o "$tmp/merged.json"
+cmp -s "$tmp/whole.json" "$tmp/merged.json" || fail "merged shards differ from the whole sweep"
+run 0 error sigmoid --regime pow2-m --samples 3 --format markdown
+has "$tmp/out" "## Regime pow2-m"
+run 2 error sigmoid --regime warm
+has "$tmp/err" "unknown regime 'warm'"
+run 2 error sigmoid --shard 3/2
+has "$tmp/err" "--shard takes K/N"
+run 2 merge "$tmp/out"
+has "$tmp/err" "not JSON"
+
 echo "$count runs, $failures failures"
 [ "$failures" = 0 ]

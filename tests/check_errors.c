@@ -1,0 +1,293 @@
+/* check_errors.c: the error sweep: exact formulations measure 0 bits, saturation breaks the naive
+ * chain, references agree with 4x the precision, and the output does not depend on how it ran. */
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "derive.h"
+#include "errors.h"
+#include "parse.h"
+#include "rules.h"
+#include "sample.h"
+
+static mem_pool *pool;
+static dc_error err;
+static rule_set *rs;
+
+static void
+setup(void)
+{
+    pool = mem_pool_new();
+    memset(&err, 0, sizeof err);
+    rs = rules_load(DC_RULES_DIR, &err, pool);
+    ck_assert_msg(rs != NULL, "%s", rs ? "" : err.formatted);
+}
+
+static void
+teardown(void)
+{
+    rules_free(rs);
+    mem_pool_free(pool);
+}
+
+static model *
+parse_text(const char *name, const char *textp)
+{
+    source src = {name, textp, strlen(textp)};
+    model *m = parse_model(&src, &err, pool);
+    ck_assert_msg(m != NULL, "%s", m ? "" : err.formatted);
+    return m;
+}
+
+static model *
+parse_builtin(const char *name)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/models/%s.dc", DC_RULES_DIR, name);
+    FILE *f = fopen(path, "rb");
+    ck_assert_ptr_nonnull(f);
+    static char buf[1 << 16];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    return parse_text(path, buf);
+}
+
+static derivation *
+derived(model *m)
+{
+    derivation *d = derive(m, rs, &err, pool);
+    ck_assert_msg(d != NULL, "%s", d ? "" : err.formatted);
+    return d;
+}
+
+static errors_result *
+sweep(const derivation *d, errors_regime r, long samples, int bits, int threads, int shard,
+      int nshards)
+{
+    errors_request rq = {.seed = 7,
+                         .samples = samples,
+                         .regimes = 1u << r,
+                         .threads = threads,
+                         .bits = bits,
+                         .shard = shard,
+                         .nshards = nshards,
+                         .model_name = "test"};
+    errors_result *res = errors_sweep(d, &rq, &err, pool);
+    ck_assert_msg(res != NULL, "%s", res ? "" : err.formatted);
+    return res;
+}
+
+static const errors_stat *
+stat_of(const errors_table *tab, const char *quantity, const char *formulation)
+{
+    for (size_t k = 0; k < tab->n; k++)
+        if (strcmp(tab->stats[k].quantity, quantity) == 0 &&
+            strcmp(tab->stats[k].formulation, formulation) == 0)
+            return &tab->stats[k];
+    ck_abort_msg("no row %s %s", quantity, formulation);
+    return NULL;
+}
+
+static const char *
+written(const errors_result *res, report_format f)
+{
+    text t;
+    text_init(&t, pool);
+    errors_write(&t, res, f);
+    return text_str(&t);
+}
+
+START_TEST(bits_of_error)
+{
+    ck_assert(errors_bits(1.0, 1.0) == 0);
+    ck_assert(errors_bits(0.0, -0.0) == 0);
+    ck_assert(errors_bits(nextafter(1.0, 2.0), 1.0) == 1);
+    ck_assert(errors_bits(nextafter(nextafter(nextafter(1.0, 2), 2), 2), 1.0) == 2);
+    /* across zero: the smallest subnormals on both sides are 2 apart */
+    ck_assert(errors_bits(-4.9e-324, 4.9e-324) == log2(3.0));
+    ck_assert(errors_bits(NAN, 1.0) == ERRORS_NAN_BITS);
+    ck_assert(errors_bits(INFINITY, 1.0) > 60);
+}
+END_TEST
+
+/* A linear model with a squared loss on entries k/16: every product and
+   sum is exact in double, and with m = 8 so is 1/m: every formulation of
+   every gradient is correctly rounded, 0 bits. */
+START_TEST(exact_formulation_measures_zero_bits)
+{
+    model *m = parse_text("linear.dc", "dims n_x = 3, n_y = 2\n"
+                                       "batch m = 8\n"
+                                       "input X[n_x, m]\n"
+                                       "label Y[n_y, m]\n"
+                                       "param W[n_y, n_x], b[n_y, 1]\n"
+                                       "Z = W @ X + b\n"
+                                       "loss J = 1/m * sum((Z - Y)^2)\n");
+    errors_result *res = sweep(derived(m), ERRORS_TYPICAL, 16, 4, 1, 0, 0);
+    const errors_table *tab = &res->tables[0];
+    ck_assert_int_ge(tab->n, 5);
+    for (size_t k = 0; k < tab->n; k++) {
+        const errors_stat *st = &tab->stats[k];
+        ck_assert_msg(st->entries > 0, "%s %s: nothing measured", st->quantity, st->formulation);
+        ck_assert_msg(st->max_bits == 0 && st->micro_bits == 0,
+                      "%s %s: %g bits where double is exact", st->quantity, st->formulation,
+                      st->max_bits);
+        ck_assert_int_eq(st->unsampleable, 0);
+    }
+    stat_of(tab, "dW", "deferred");
+    stat_of(tab, "dW", "absorbed");
+    model_free(m);
+}
+END_TEST
+
+/* Saturated outputs: A2 is 0 or 1 in double, so dA2 = (1 - Y)/(1 - A2) - Y/A2
+   divides by zero and the naive chain gives NaN or Inf, while A2 - Y stays
+   finite; so does the loss in its softplus form, not as written. */
+START_TEST(saturation_breaks_the_naive_chain_only)
+{
+    model *m = parse_builtin("sigmoid");
+    errors_result *res = sweep(derived(m), ERRORS_SATURATED, 8, 0, 1, 0, 0);
+    const errors_table *tab = &res->tables[0];
+    static const char *const params[] = {"dW2", "db2", "dW1", "db1"};
+    for (int k = 0; k < 4; k++) {
+        const errors_stat *naive = stat_of(tab, params[k], "naive chain");
+        ck_assert_msg(naive->nan + naive->inf > 0, "%s: the naive chain stayed finite", params[k]);
+        for (int c = 0; c < 2; c++) {
+            const errors_stat *st = stat_of(tab, params[k], c ? "absorbed" : "deferred");
+            ck_assert_msg(st->nan == 0 && st->inf == 0, "%s %s: %ld NaN, %ld Inf", params[k],
+                          st->formulation, st->nan, st->inf);
+            ck_assert_msg(st->max_bits < 20, "%s %s: %g bits", params[k], st->formulation,
+                          st->max_bits);
+            ck_assert_int_eq(st->unsampleable, 0);
+            ck_assert_int_gt(st->entries, 0);
+        }
+    }
+    const errors_stat *soft = stat_of(tab, "J", "softplus (C)");
+    ck_assert(soft->nan == 0 && soft->inf == 0 && soft->max_bits <= 2);
+    const errors_stat *as = stat_of(tab, "J", "as written");
+    ck_assert(as->nan + as->inf > 0);
+    model_free(m);
+}
+END_TEST
+
+typedef struct draw_ctx {
+    const model *m;
+    unsigned long index;
+} draw_ctx;
+
+static int
+draw_into(void *ctx, evaluator *ev, char *why, size_t len)
+{
+    const draw_ctx *c = ctx;
+    sample_spec spec = {.seed = 3, .index = c->index, .bits = 30, .batch = 10};
+    return sample_bind(ev, pool, c->m, &spec, why, len);
+}
+
+/* Every certified reference is what an independent evaluation at four
+   times the precision it needed rounds to. */
+static void
+references_hold(const char *name, int samples)
+{
+    model *m = parse_builtin(name);
+    derivation *d = derived(m);
+    for (int s = 0; s < samples; s++) {
+        errors_ref refs[16];
+        size_t n = 0;
+        refs[n++] = (errors_ref){.t = term_symbol(m->terms, m->loss)};
+        for (size_t i = 0; i < d->n && n < 16; i++)
+            if (d->g[i].of->kind == SYM_PARAM)
+                refs[n++] = (errors_ref){.t = derive_pretty(d, &d->g[i], CONVENTION_DEFERRED)};
+        draw_ctx ctx = {m, (unsigned long)s};
+        char why[256];
+        ck_assert_msg(errors_references(refs, n, draw_into, &ctx, pool, why, sizeof why), "%s",
+                      why);
+        for (size_t k = 0; k < n; k++) {
+            ck_assert_int_eq(refs[k].unsampleable, 0);
+            evaluator *ev = eval_new(pool, NUMBER_MPFR, 4 * refs[k].prec);
+            ck_assert(draw_into(&ctx, ev, why, sizeof why));
+            const value *v;
+            ck_assert_msg(eval_term(ev, refs[k].t, &v, why, sizeof why), "%s", why);
+            for (long i = 0; i < v->rows; i++)
+                for (long j = 0; j < v->cols; j++) {
+                    double hi = mpfr_get_d(*eval_fr(v, i, j), MPFR_RNDN);
+                    double ref = refs[k].value[i * v->cols + j];
+                    ck_assert_msg(hi == ref, "%s sample %d ref %zu (%ld, %ld): %.17g vs %.17g",
+                                  name, s, k, i, j, ref, hi);
+                }
+            eval_free(ev);
+        }
+    }
+    model_free(m);
+}
+
+START_TEST(references_agree_with_four_times_the_precision)
+{
+    references_hold("sigmoid", 6);
+    references_hold("softmax", 4);
+    references_hold("relu3", 2);
+}
+END_TEST
+
+/* The same seed gives the same report, whatever the threads, and the
+   shards merged give the whole run's JSON. */
+START_TEST(same_seed_same_output)
+{
+    model *m = parse_builtin("sigmoid");
+    derivation *d = derived(m);
+    const char *a = written(sweep(d, ERRORS_ODD_M, 12, 0, 1, 0, 0), REPORT_JSON);
+    const char *b = written(sweep(d, ERRORS_ODD_M, 12, 0, 1, 0, 0), REPORT_JSON);
+    const char *c = written(sweep(d, ERRORS_ODD_M, 12, 0, 3, 0, 0), REPORT_JSON);
+    ck_assert_str_eq(a, b);
+    ck_assert_str_eq(a, c);
+    const char *s1 = written(sweep(d, ERRORS_ODD_M, 12, 0, 1, 1, 3), REPORT_JSON);
+    const char *s2 = written(sweep(d, ERRORS_ODD_M, 12, 0, 2, 2, 3), REPORT_JSON);
+    const char *s3 = written(sweep(d, ERRORS_ODD_M, 12, 0, 1, 3, 3), REPORT_JSON);
+    const char *texts[] = {s3, s1, s2}, *names[] = {"s3", "s1", "s2"};
+    errors_result *merged = errors_merge(texts, names, 3, pool, &err);
+    ck_assert_msg(merged != NULL, "%s", merged ? "" : err.formatted);
+    ck_assert_str_eq(written(merged, REPORT_JSON), a);
+    /* a shard given twice is refused */
+    const char *twice[] = {s1, s1};
+    ck_assert_ptr_null(errors_merge(twice, names, 2, pool, &err));
+    model_free(m);
+}
+END_TEST
+
+START_TEST(softmax_forms)
+{
+    model *m = parse_builtin("softmax");
+    errors_result *res = sweep(derived(m), ERRORS_SATURATED, 6, 0, 1, 0, 0);
+    const errors_table *tab = &res->tables[0];
+    const errors_stat *naive = stat_of(tab, "A2", "naive (C)");
+    const errors_stat *shifted = stat_of(tab, "A2", "max-shifted");
+    ck_assert_int_gt(naive->nan + naive->inf, 0);
+    ck_assert_int_eq(shifted->nan + shifted->inf, 0);
+    const errors_stat *lse = stat_of(tab, "J", "log-softmax (C)");
+    ck_assert_int_eq(lse->nan + lse->inf, 0);
+    stat_of(tab, "J", "naive softmax (C)");
+    model_free(m);
+}
+END_TEST
+
+int
+main(void)
+{
+    Suite *s = suite_create("errors");
+    TCase *tc = tcase_create("errors");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, bits_of_error);
+    tcase_add_test(tc, exact_formulation_measures_zero_bits);
+    tcase_add_test(tc, saturation_breaks_the_naive_chain_only);
+    tcase_add_test(tc, references_agree_with_four_times_the_precision);
+    tcase_add_test(tc, same_seed_same_output);
+    tcase_add_test(tc, softmax_forms);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

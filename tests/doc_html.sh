@@ -1,0 +1,33 @@
+#!/bin/sh
+# doc_html.sh: the HTML document of every built-in model (and of a file with
+# claims) is well-formed XML with MathML. Skipped (77) without xmllint.
+# Environment (set by make check): DERIVCHECK, DC_EXAMPLES_DIR.
+set -u
+: "${DERIVCHECK:?}" "${DC_EXAMPLES_DIR:?}"
+command -v xmllint >/dev/null 2>&1 || { echo "xmllint not installed: skipped"; exit 77; }
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/dc-html.XXXXXX") || exit 99
+trap 'rm -rf "$tmp"' EXIT
+failures=0
+for model in $("$DERIVCHECK" models) "$DC_EXAMPLES_DIR/ng_sigmoid_wrong.dc"; do
+    name=$(basename "$model" .dc)
+    "$DERIVCHECK" doc "$model" --format html -o "$tmp/$name.html"
+    st=$?
+    [ "$st" = 0 ] || [ "$st" = 1 ] || { echo "FAIL: doc $model exited $st"; failures=$((failures + 1)); continue; }
+    if ! xmllint --noout --nonet "$tmp/$name.html"; then
+        echo "FAIL: $name.html is not well-formed XML"
+        failures=$((failures + 1))
+    fi
+    # the formulas are MathML: at least one <math> per gradient, none empty
+    n=$(xmllint --nonet --xpath 'count(//*[local-name()="math"])' "$tmp/$name.html")
+    if [ "${n:-0}" -lt 10 ]; then
+        echo "FAIL: $name.html has only ${n:-0} MathML formulas"
+        failures=$((failures + 1))
+    fi
+    e=$(xmllint --nonet --xpath 'count(//*[local-name()="math" and not(*)])' "$tmp/$name.html")
+    if [ "${e:-1}" != 0 ]; then
+        echo "FAIL: $name.html has $e empty <math> elements"
+        failures=$((failures + 1))
+    fi
+done
+[ "$failures" -eq 0 ] || exit 1
+echo "doc_html: every document is well-formed"

@@ -1,0 +1,126 @@
+#!/bin/sh
+# docs.sh: derivcheck doc: the committed docs/reports are what the program
+# writes now, documents are byte-identical for the same seed, and a failed
+# write leaves nothing behind.
+# Environment (set by make check): DERIVCHECK, DC_RULES_DIR, DC_EXAMPLES_DIR, DC_DOCS_DIR.
+set -u
+: "${DERIVCHECK:?}" "${DC_RULES_DIR:?}" "${DC_EXAMPLES_DIR:?}" "${DC_DOCS_DIR:?}"
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/dc-docs.XXXXXX") || exit 99
+trap 'rm -rf "$tmp"' EXIT
+failures=0
+
+fail() {
+    echo "FAIL: $*"
+    failures=$((failures + 1))
+}
+
+# The reports cannot go stale: regenerate them and compare byte for byte.
+if ! sh "$DC_DOCS_DIR/make-reports.sh" "$DERIVCHECK" "$DC_RULES_DIR" "$tmp/reports"; then
+    fail "make-reports.sh failed"
+fi
+for f in "$tmp"/reports/*; do
+    name=${f##*/}
+    if [ ! -f "$DC_DOCS_DIR/reports/$name" ]; then
+        fail "docs/reports/$name is missing: run make docs"
+    elif ! cmp -s "$f" "$DC_DOCS_DIR/reports/$name"; then
+        fail "docs/reports/$name is stale: run make docs"
+        diff "$DC_DOCS_DIR/reports/$name" "$f" | head -20
+    fi
+done
+for f in "$DC_DOCS_DIR"/reports/*; do
+    [ -f "$tmp/reports/${f##*/}" ] || fail "docs/reports/${f##*/} belongs to no built-in model"
+done
+
+# The tutorial's output blocks: each ```console block starts with
+# "$ derivcheck ARGS"; every other line of it but "..." must be a line of
+# what that command prints now (run from the source tree's top).
+awk -v dir="$tmp/blocks" '
+    /^```console$/ { n++; inblock = 1; file = sprintf("%s.%03d", dir, n); next }
+    /^```$/ { inblock = 0; next }
+    inblock { print > file }' "$DC_DOCS_DIR/tutorial.md"
+blocks=0
+for b in "$tmp"/blocks.*; do
+    [ -f "$b" ] || continue
+    blocks=$((blocks + 1))
+    cmd=$(head -1 "$b")
+    case "$cmd" in
+    '$ derivcheck '*) ;;
+    *) fail "tutorial block $b does not start with '\$ derivcheck': $cmd"; continue ;;
+    esac
+    set -f
+    # shellcheck disable=SC2086
+    (cd "$DC_DOCS_DIR/.." && "$DERIVCHECK" ${cmd#\$ derivcheck }) >"$tmp/actual" 2>&1
+    set +f
+    tail -n +2 "$b" | while IFS= read -r line; do
+        [ "$line" = "..." ] && continue
+        grep -qxF -- "$line" "$tmp/actual" || echo "$cmd: '$line'"
+    done >"$tmp/missing"
+    if [ -s "$tmp/missing" ]; then
+        fail "docs/tutorial.md shows output the program no longer prints:"
+        cat "$tmp/missing"
+    fi
+done
+[ "$blocks" -ge 5 ] || fail "docs/tutorial.md has only $blocks checked output blocks"
+
+# Same seed, same bytes; no absolute paths, no dates.
+for fmt in markdown latex html; do
+    "$DERIVCHECK" doc "$DC_EXAMPLES_DIR/ng_sigmoid_wrong.dc" --format $fmt -o "$tmp/a" --seed 7
+    "$DERIVCHECK" doc "$DC_EXAMPLES_DIR/ng_sigmoid_wrong.dc" --format $fmt -o "$tmp/b" --seed 7
+    cmp -s "$tmp/a" "$tmp/b" || fail "doc --format $fmt differs between two runs with seed 7"
+    if grep -qF -e "$DC_EXAMPLES_DIR" -e "$DC_RULES_DIR" "$tmp/a"; then
+        fail "doc --format $fmt has an absolute path"
+    fi
+    if grep -qE '20[0-9][0-9]-[01][0-9]-[0-3][0-9]' "$tmp/a"; then
+        fail "doc --format $fmt has a date"
+    fi
+done
+
+# A file with claims: the verdicts are in the document, and exit 1 says one is wrong.
+"$DERIVCHECK" doc "$DC_EXAMPLES_DIR/ng_sigmoid_wrong.dc" -o "$tmp/wrong.md"
+st=$?
+[ "$st" = 1 ] || fail "doc of a file with wrong claims exited $st, expected 1"
+grep -qF '## 7. The claims of the file' "$tmp/wrong.md" || fail "no claims section"
+grep -qF '**REFUTED**' "$tmp/wrong.md" || fail "no refuted claim in the claims section"
+grep -qF 'has a factor m too many' "$tmp/wrong.md" || fail "no reason for the wrong dW2"
+"$DERIVCHECK" doc "$DC_EXAMPLES_DIR/ng_sigmoid_deferred.dc" -o "$tmp/right.md"
+st=$?
+[ "$st" = 0 ] || fail "doc of a file whose claims hold exited $st, expected 0"
+if grep -qF '**REFUTED**' "$tmp/right.md"; then fail "a refuted claim in a right file"; fi
+grep -qF 'error command, which this version' "$tmp/right.md" ||
+    fail "the place of the error table is not marked"
+
+# The format follows -o's extension unless --format says otherwise.
+"$DERIVCHECK" doc sigmoid -o "$tmp/s.html" || fail "doc -o s.html failed"
+head -1 "$tmp/s.html" | grep -qF '<!DOCTYPE html>' || fail "-o s.html did not write HTML"
+"$DERIVCHECK" doc sigmoid -o "$tmp/s.tex" || fail "doc -o s.tex failed"
+head -1 "$tmp/s.tex" | grep -qF '\documentclass' || fail "-o s.tex did not write LaTeX"
+grep -qE '<script|<link|<img|src=|href=|@import|url\(' "$tmp/s.html" &&
+    fail "the HTML has a script or loads something"
+
+# Usage errors: exit 2.
+"$DERIVCHECK" doc sigmoid --format text >/dev/null 2>"$tmp/err"
+st=$?
+[ "$st" = 2 ] || fail "doc --format text exited $st, expected 2"
+grep -qF "doc writes markdown, latex or html, not 'text'" "$tmp/err" || fail "message: $(cat "$tmp/err")"
+"$DERIVCHECK" doc >/dev/null 2>&1
+[ $? = 2 ] || fail "doc without a model did not exit 2"
+
+# -o to a place that cannot be written: exit 2, and nothing half-written.
+mkdir "$tmp/ro" "$tmp/ro/target.md"
+: >"$tmp/ro/plainfile"
+for out in "$tmp/ro/no/such/dir/x.md" "$tmp/ro/plainfile/x.md" "$tmp/ro/target.md"; do
+    "$DERIVCHECK" doc sigmoid -o "$out" >/dev/null 2>"$tmp/err"
+    st=$?
+    [ "$st" = 2 ] || fail "doc -o $out exited $st, expected 2"
+    grep -qF "cannot write" "$tmp/err" || fail "no message for -o $out: $(cat "$tmp/err")"
+done
+left=$(ls -A "$tmp/ro" | tr '\n' ' ')
+[ "$left" = "plainfile target.md " ] || fail "a failed write left files behind: $left"
+[ -z "$(ls -A "$tmp/ro/target.md")" ] || fail "a failed write wrote into a directory"
+[ -s "$tmp/ro/plainfile" ] && fail "a failed write changed a file"
+
+if [ "$failures" -ne 0 ]; then
+    echo "$failures failure(s)"
+    exit 1
+fi
+echo "docs: all checks passed"
