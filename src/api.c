@@ -457,6 +457,8 @@ dc_prove(dc_session *s, unsigned long seed, const char *format, int with_trace, 
     return finish(s, p->params_proven ? DC_OK : DC_REFUTED);
 }
 
+enum { DOC_ERROR_SAMPLES = 16 }; /* per regime, in a document's error tables */
+
 dc_status
 dc_doc(dc_session *s, unsigned long seed, const char *format, const char **report)
 {
@@ -491,7 +493,23 @@ dc_doc(dc_session *s, unsigned long seed, const char *format, const char **repor
         mem_pool_on_oom(s->model->pool, outer);
         return finish(s, s->error.status);
     }
-    doc_input in = {.d = d, .p = p, .c = c, .name = s->model->src.name, .seed = seed};
+    /* the error tables: typical and saturated outputs, a few samples each
+       (a model without a sigmoid or softmax output has no saturated regime) */
+    errors_request rq = {.seed = seed, .samples = DOC_ERROR_SAMPLES, .threads = 1,
+                         .regimes = 1u << ERRORS_TYPICAL | 1u << ERRORS_SATURATED,
+                         .model_name = s->model->src.name};
+    dc_error scratch;
+    errors_result *errors = errors_sweep(d, &rq, &scratch, s->pool);
+    if (errors == NULL) {
+        rq.regimes = 1u << ERRORS_TYPICAL;
+        errors = errors_sweep(d, &rq, &s->error, s->pool);
+    }
+    if (errors == NULL) {
+        mem_pool_on_oom(s->model->pool, outer);
+        return finish(s, s->error.status);
+    }
+    doc_input in = {.d = d, .p = p, .c = c, .errors = errors, .name = s->model->src.name,
+                    .seed = seed};
     text t;
     text_init(&t, s->pool);
     doc_write(&t, &in, f);

@@ -3,6 +3,7 @@
 #define DC_DOC_H
 
 #include "claims.h"
+#include "errors.h"
 #include "derive.h"
 #include "prove.h"
 #include "text.h"
@@ -22,6 +23,7 @@ typedef struct doc_input {
     const derivation *d;
     const proof *p;
     const check_result *c; /* NULL: the file has no claims */
+    const errors_result *errors; /* the error sweep of the loss and param gradients */
     const char *name;      /* the model's file; only its last component is shown */
     unsigned long seed;    /* the seed P and C were drawn with */
 } doc_input;

@@ -47,6 +47,7 @@ typedef enum form_kind {
     FORM_NAIVE_SOFTMAX_CE, /* the softmax cross-entropy, softmax without the shift */
     FORM_LOG_SOFTMAX_CE,   /* the softmax cross-entropy through a shifted log-sum-exp */
     FORM_NAIVE_SOFTMAX,    /* the softmax output, exp(z) / sum(exp(z)) */
+    FORM_PER_EXAMPLE,      /* a param gradient summed example by example */
 } form_kind;
 
 typedef struct form {
@@ -54,6 +55,11 @@ typedef struct form {
     size_t q; /* the quantity it computes */
     const char *label, *formula;
     const term *t; /* FORM_TERM */
+    /* FORM_PER_EXAMPLE: the deferred gradient is 1/m * dz @ h.T (or, h
+       NULL, 1/m * sum(dz, axis=1)); each_step: /m applied to each example's
+       contribution instead of to the sum */
+    const term *dz, *h;
+    int each_step;
 } form;
 
 typedef struct quantity {
@@ -82,6 +88,7 @@ typedef struct plan {
     const symbol *out_w[8]; /* its other params */
     size_t nout_w;
     const char *why_no_naive; /* NULL when the naive chain was built */
+    const char *over;         /* the cap exceeded (NULL: none): the plan is refused */
 } plan;
 
 static int
@@ -146,14 +153,21 @@ formula_text(plan *p, const term *t)
 static void
 add_form(plan *p, form_kind kind, size_t q, const char *label, const char *formula, const term *t)
 {
-    if (p->nf == ERRORS_MAX_FORMS)
+    if (p->nf == ERRORS_MAX_FORMS) {
+        if (p->over == NULL)
+            p->over = "formulations";
         return;
-    p->f[p->nf++] = (form){kind, q, label, formula, t};
+    }
+    p->f[p->nf++] = (form){kind, q, label, formula, t, NULL, NULL, 0};
 }
 
 static size_t
 add_quantity(plan *p, const char *name, const term *ref)
 {
+    if (p->nq == ERRORS_MAX_QUANTITIES) {
+        p->over = "quantities"; /* named before formulations: it is the cause */
+        return 0; /* the plan is refused: what lands on quantity 0 is never measured */
+    }
     p->q[p->nq] = (quantity){name, ref};
     return p->nq++;
 }
@@ -374,6 +388,64 @@ loss_forms(plan *p, size_t qj)
     add_form(p, FORM_LOG_SOFTMAX_CE, qj, "log-softmax (C)", mem_strdup(p->pool, formula), NULL);
 }
 
+/* The per-example accumulations of a param gradient whose deferred form
+   DEF is 1/m * dZ @ H.T (a weight) or 1/m * sum(dZ, axis=1, keepdims=True)
+   (a bias), checked on the printed text so that nothing else is taken for
+   it: dZ and H are evaluated in double by the evaluator, the sum over the
+   examples is a loop in C. */
+static void
+per_example_forms(plan *p, size_t q, const term *def)
+{
+    const model *m = p->m;
+    if (m->batch == NULL || def->nargs != 2)
+        return;
+    const term *dz = NULL, *h = NULL;
+    if (def->op == OP_MATMUL && def->args[0]->op == OP_MUL && def->args[1]->op == OP_TRANSPOSE) {
+        /* (1/m * dZ) @ H.T */
+        dz = def->args[0]->args[1];
+        h = def->args[1]->args[0];
+    } else if (def->op == OP_MUL && def->args[1]->op == OP_SUM && def->args[1]->aux == 1 &&
+               def->args[1]->keepdims)
+        dz = def->args[1]->args[0]; /* 1/m * sum(dZ, axis=1, keepdims=True) */
+    else
+        return;
+    if (dz->op != OP_SYM || dz->sym->kind != SYM_GRAD || dz->shape.rank != 2 ||
+        (h != NULL && h->shape.rank != 2))
+        return;
+    const char *mb = m->batch->name, *dzs = term_text(p->pool, dz);
+    const char *hs = h != NULL ? term_text(p->pool, h) : NULL;
+    char want[512], formula[1024];
+    if (h != NULL)
+        snprintf(want, sizeof want, "1/%s * %s @ %s.T", mb, dzs, hs);
+    else
+        snprintf(want, sizeof want, "1/%s * sum(%s, axis=1, keepdims=True)", mb, dzs);
+    if (strcmp(want, term_text(p->pool, def)) != 0)
+        return;
+    const char *dzdef = formula_text(p, dz) + strlen(dzs) + 2; /* "dZ; dZ = ..." less "dZ; " */
+    const char *g = p->q[q].name;
+    for (int each = 0; each < 2; each++) {
+        const char *contrib = h != NULL ? "%s[:, j] @ %s[:, j].T" : "%s[:, j]";
+        char c[256];
+        snprintf(c, sizeof c, contrib, dzs, hs);
+        if (each)
+            snprintf(formula, sizeof formula,
+                     "%s = 0; for j in 0..%s-1: %s += (%s) / %s; %s, in C", g, mb, g, c, mb,
+                     dzdef);
+        else
+            snprintf(formula, sizeof formula,
+                     "%s = 0; for j in 0..%s-1: %s += %s; then %s = %s / %s; %s, in C", g, mb, g,
+                     c, g, g, mb, dzdef);
+        size_t before = p->nf;
+        add_form(p, FORM_PER_EXAMPLE, q, each ? "per-example/m (C)" : "per-example (C)",
+                 mem_strdup(p->pool, formula), NULL);
+        if (p->nf > before) {
+            p->f[before].dz = dz;
+            p->f[before].h = h;
+            p->f[before].each_step = each;
+        }
+    }
+}
+
 static plan *
 make_plan(const derivation *d)
 {
@@ -410,7 +482,7 @@ make_plan(const derivation *d)
     /* every param's gradient: deferred, absorbed, the naive chain */
     const term **naive = mem_zalloc(p->pool, (d->n + 1) * sizeof *naive);
     build_naive(p, naive);
-    for (size_t i = 0; i < d->n && p->nq < ERRORS_MAX_QUANTITIES; i++) {
+    for (size_t i = 0; i < d->n; i++) {
         const gradient *g = &d->g[i];
         if (g->of->kind != SYM_PARAM)
             continue;
@@ -421,6 +493,7 @@ make_plan(const derivation *d)
         add_form(p, FORM_TERM, q, "absorbed", formula_text(p, abs_), abs_);
         if (naive[i] != NULL)
             add_form(p, FORM_TERM, q, "naive chain", formula_text(p, naive[i]), naive[i]);
+        per_example_forms(p, q, def);
     }
     return p;
 }
@@ -716,6 +789,32 @@ c_form(const plan *p, const form *f, evaluator *dv, long mval, double *out, char
     return 1;
 }
 
+/* A per-example accumulation (form.dz, form.h) in double into OUT. */
+static int
+per_example(const form *f, evaluator *dv, long mval, const errors_ref *ref, double *out, char *why,
+            size_t len)
+{
+    const value *dz, *h = NULL;
+    if (!eval_term(dv, f->dz, &dz, why, len) || (f->h != NULL && !eval_term(dv, f->h, &h, why, len)))
+        return 0;
+    long rows = dz->rows, cols = h != NULL ? h->rows : 1, n = dz->cols;
+    if ((h != NULL && h->cols != n) || rows != ref->rows || cols != ref->cols) {
+        snprintf(why, len, "per-example: the factors do not make the gradient's shape");
+        return 0;
+    }
+    memset(out, 0, (size_t)(rows * cols) * sizeof *out);
+    for (long j = 0; j < n; j++)
+        for (long r = 0; r < rows; r++)
+            for (long c = 0; c < cols; c++) {
+                double t = *eval_d(dz, r, j) * (h != NULL ? *eval_d(h, c, j) : 1.0);
+                out[r * cols + c] += f->each_step ? t / (double)mval : t;
+            }
+    if (!f->each_step)
+        for (long e = 0; e < rows * cols; e++)
+            out[e] /= (double)mval;
+    return 1;
+}
+
 /* Whether the entry (SAMPLE, I, J) at BITS is worse than W: more bits,
    ties to the first in (sample, row, col) order, so any order of
    accumulation finds the same one. */
@@ -827,6 +926,9 @@ sample_body(const plan *p, errors_regime r, unsigned long seed, int bits, long i
             for (long i = 0; i < v->rows; i++)
                 for (long j = 0; j < v->cols; j++)
                     c[i * v->cols + j] = *eval_d(v, i, j);
+        } else if (f->kind == FORM_PER_EXAMPLE) {
+            if (!per_example(f, lv->dv, mval, ref, c, why, len))
+                return 0;
         } else if (!c_form(p, f, lv->dv, mval, c, why, len))
             return 0;
         errors_stat *st = &a->s[k];
@@ -1001,6 +1103,16 @@ errors_sweep(const derivation *d, const errors_request *rq, dc_error *err, mem_p
 {
     plan *p = make_plan(d);
     const model *m = d->m;
+    if (p->over != NULL) {
+        error_plain(err, err_pool, DC_ELIMIT,
+                    "%s has more %s to measure than the cap of %d per model (%s in "
+                    "src/errors.h); none is left out silently, so nothing is measured",
+                    rq->model_name != NULL ? rq->model_name : "the model", p->over,
+                    strcmp(p->over, "quantities") == 0 ? ERRORS_MAX_QUANTITIES : ERRORS_MAX_FORMS,
+                    strcmp(p->over, "quantities") == 0 ? "ERRORS_MAX_QUANTITIES"
+                                                       : "ERRORS_MAX_FORMS");
+        return NULL;
+    }
     errors_result *res = mem_zalloc(p->pool, sizeof *res);
     res->model_name = rq->model_name != NULL ? mem_strdup(p->pool, rq->model_name) : "model";
     res->seed = rq->seed;

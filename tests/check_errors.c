@@ -138,6 +138,11 @@ START_TEST(exact_formulation_measures_zero_bits)
     }
     stat_of(tab, "dW", "deferred");
     stat_of(tab, "dW", "absorbed");
+    /* the per-example accumulations, m = 8 a power of two: exact too */
+    stat_of(tab, "dW", "per-example (C)");
+    stat_of(tab, "dW", "per-example/m (C)");
+    stat_of(tab, "db", "per-example (C)");
+    stat_of(tab, "db", "per-example/m (C)");
     model_free(m);
 }
 END_TEST
@@ -271,6 +276,67 @@ START_TEST(softmax_forms)
 }
 END_TEST
 
+/* A model with N scalar params: linear (one quantity and two formulations
+   per param) or a chain of N tanh layers (three: the naive chain too). */
+static model *
+many_params(int n, int chain)
+{
+    static char buf[1 << 14];
+    size_t at = 0;
+    at += (size_t)snprintf(buf + at, sizeof buf - at,
+                           "dims n_x = 1\nbatch m = 4\ninput X[n_x, m]\nlabel Y[n_x, m]\nparam ");
+    for (int i = 1; i <= n; i++)
+        at += (size_t)snprintf(buf + at, sizeof buf - at, "%sw%d[n_x, n_x]", i > 1 ? ", " : "", i);
+    at += (size_t)snprintf(buf + at, sizeof buf - at, "\n");
+    if (chain) {
+        for (int i = 1; i <= n; i++) {
+            if (i == 1)
+                at += (size_t)snprintf(buf + at, sizeof buf - at, "Z1 = w1 @ X\n");
+            else
+                at += (size_t)snprintf(buf + at, sizeof buf - at, "Z%d = w%d @ A%d\n", i, i, i - 1);
+            at += (size_t)snprintf(buf + at, sizeof buf - at, "A%d = tanh(Z%d)\n", i, i);
+        }
+        at += (size_t)snprintf(buf + at, sizeof buf - at, "loss J = 1/m * sum((A%d - Y)^2)\n", n);
+    } else {
+        at += (size_t)snprintf(buf + at, sizeof buf - at, "Z = ");
+        for (int i = 1; i <= n; i++)
+            at += (size_t)snprintf(buf + at, sizeof buf - at, "%sw%d @ X", i > 1 ? " + " : "", i);
+        at += (size_t)snprintf(buf + at, sizeof buf - at, "\nloss J = 1/m * sum((Z - Y)^2)\n");
+    }
+    ck_assert_uint_lt(at, sizeof buf - 1);
+    return parse_text("many.dc", buf);
+}
+
+static void
+refused(model *m, const char *cap)
+{
+    errors_request rq = {.seed = 7, .samples = 1, .regimes = 1u << ERRORS_TYPICAL,
+                         .model_name = "many.dc"};
+    errors_result *res = errors_sweep(derived(m), &rq, &err, pool);
+    ck_assert_ptr_null(res);
+    ck_assert_int_eq(err.status, DC_ELIMIT);
+    ck_assert_msg(strstr(err.formatted, cap) != NULL, "'%s' does not name %s", err.formatted, cap);
+}
+
+/* Beyond ERRORS_MAX_QUANTITIES or ERRORS_MAX_FORMS the sweep is refused,
+   naming the cap, rather than leaving formulations out. */
+START_TEST(refuses_beyond_the_caps)
+{
+    /* 1 + 15 quantities, 1 + 4 * 15 formulations: within both caps */
+    model *m = many_params(15, 0);
+    errors_result *res = sweep(derived(m), ERRORS_TYPICAL, 1, 4, 1, 0, 0);
+    ck_assert_uint_eq(res->tables[0].n, 1 + 4 * 15);
+    model_free(m);
+    m = many_params(ERRORS_MAX_QUANTITIES + 8, 0);
+    refused(m, "ERRORS_MAX_QUANTITIES");
+    model_free(m);
+    /* 31 quantities, over 64 formulations */
+    m = many_params(30, 1);
+    refused(m, "ERRORS_MAX_FORMS");
+    model_free(m);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -284,6 +350,7 @@ main(void)
     tcase_add_test(tc, references_agree_with_four_times_the_precision);
     tcase_add_test(tc, same_seed_same_output);
     tcase_add_test(tc, softmax_forms);
+    tcase_add_test(tc, refuses_beyond_the_caps);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -86,8 +86,13 @@ grep -qF 'has a factor m too many' "$tmp/wrong.md" || fail "no reason for the wr
 st=$?
 [ "$st" = 0 ] || fail "doc of a file whose claims hold exited $st, expected 0"
 if grep -qF '**REFUTED**' "$tmp/right.md"; then fail "a refuted claim in a right file"; fi
-grep -qF 'error command, which this version' "$tmp/right.md" ||
-    fail "the place of the error table is not marked"
+# the double-precision error tables: saturated outputs break the naive chain
+# (NaN in every entry: 64 bits) and leave the deferred form near 0 bits
+grep -qF '**saturated**: 16 samples' "$tmp/right.md" || fail "no saturated error table"
+grep -qE '^\| dW2 \| naive chain \| 64\.00 \| 64\.00 \| 64 \|' "$tmp/right.md" ||
+    fail "the naive chain is not NaN under saturation"
+grep -qE '^\| dW2 \| deferred \| [0-9]\.[0-9][0-9] \|' "$tmp/right.md" ||
+    fail "no error row for the deferred dW2"
 
 # The format follows -o's extension unless --format says otherwise.
 "$DERIVCHECK" doc sigmoid -o "$tmp/s.html" || fail "doc -o s.html failed"
