@@ -15,9 +15,11 @@ precedence(const term *t)
 {
     switch (t->op) {
     case OP_CONST:
-        if (mpq_sgn(t->value) < 0)
-            return PREC_UNARY;
-        return mpz_cmp_ui(mpq_denref(t->value), 1) == 0 ? PREC_ATOM : PREC_PRODUCT;
+        /* -3/4 reads back as (-3) / 4: a quotient, whatever its sign, so
+           2 * (-3/4) keeps its parentheses */
+        if (mpz_cmp_ui(mpq_denref(t->value), 1) != 0)
+            return PREC_PRODUCT;
+        return mpq_sgn(t->value) < 0 ? PREC_UNARY : PREC_ATOM;
     case OP_ADD:
         return PREC_SUM;
     case OP_MUL:
