@@ -95,6 +95,9 @@ begin_call(dc_session *s, jmp_buf *oom)
     s->emin = mpfr_get_emin();
     s->emax = mpfr_get_emax();
     s->has_error = 0;
+    /* a command's derivation adds terms to the model's table */
+    if (s->model != NULL)
+        mem_pool_on_oom(s->model->pool, oom);
 }
 
 /* MPFR's caches (constants, its pool of integers) outlive calls but their
@@ -105,6 +108,8 @@ end_call(dc_session *s)
     mpfr_free_cache();
     mem_gmp_pool(s->gmp_outer);
     mem_pool_on_oom(s->pool, NULL);
+    if (s->model != NULL)
+        mem_pool_on_oom(s->model->pool, NULL);
 }
 
 /* After an allocation failure: the jump may have left an MPFR function
@@ -117,8 +122,6 @@ out_of_memory(dc_session *s)
     mpfr_set_emin(s->emin);
     mpfr_set_emax(s->emax);
     mpfr_clear_flags();
-    if (s->model != NULL)
-        mem_pool_on_oom(s->model->pool, NULL);
     error_oom(&s->error);
     s->has_error = 1;
     return DC_ENOMEM;
@@ -348,6 +351,23 @@ need_format(dc_session *s, const char *format, report_format *f)
     return DC_EINPUT;
 }
 
+/* What every command on the loaded model starts from: its derivation,
+   after checking that a model is loaded and reading the rules. */
+static dc_status
+derivation_of(dc_session *s, derivation **d)
+{
+    *d = NULL;
+    if (s->model == NULL) {
+        error_plain(&s->error, s->pool, DC_EINPUT, "no model is loaded");
+        return DC_EINPUT;
+    }
+    dc_status st = need_rules(s);
+    if (st != DC_OK)
+        return st;
+    *d = derive(s->model, s->rules, &s->error, s->pool);
+    return *d != NULL ? DC_OK : s->error.status;
+}
+
 dc_status
 dc_derive(dc_session *s, const char *format, int with_trace, const char **report)
 {
@@ -355,26 +375,14 @@ dc_derive(dc_session *s, const char *format, int with_trace, const char **report
     BEGIN(s);
     report_format f;
     dc_status st = need_format(s, format, &f);
-    if (st == DC_OK && s->model == NULL) {
-        error_plain(&s->error, s->pool, DC_EINPUT, "no model is loaded");
-        st = DC_EINPUT;
-    }
+    derivation *d = NULL;
     if (st == DC_OK)
-        st = need_rules(s);
+        st = derivation_of(s, &d);
     if (st != DC_OK)
         return finish(s, st);
-    /* the derivation's terms join the model's table, so its pool must land
-       allocation failures here too */
-    jmp_buf *outer = mem_pool_on_oom(s->model->pool, &oom_);
-    derivation *d = derive(s->model, s->rules, &s->error, s->pool);
-    if (d == NULL) {
-        mem_pool_on_oom(s->model->pool, outer);
-        return finish(s, s->error.status);
-    }
     text t;
     text_init(&t, s->pool);
     report_derivation(&t, d, s->model->src.name, f, with_trace);
-    mem_pool_on_oom(s->model->pool, outer);
     *report = text_str(&t);
     return finish(s, DC_OK);
 }
@@ -390,35 +398,25 @@ dc_check(dc_session *s, unsigned long seed, const char *format, const char **rep
         error_plain(&s->error, s->pool, DC_EINPUT, "check writes text or json");
         st = DC_EINPUT;
     }
-    if (st == DC_OK && s->model == NULL) {
-        error_plain(&s->error, s->pool, DC_EINPUT, "no model is loaded");
-        st = DC_EINPUT;
-    }
     int claims = 0;
-    for (size_t i = 0; st == DC_OK && i < s->model->nsymbols; i++)
+    for (size_t i = 0; st == DC_OK && s->model != NULL && i < s->model->nsymbols; i++)
         claims += s->model->symbols[i]->kind == SYM_CLAIM;
-    if (st == DC_OK && claims == 0) {
+    if (st == DC_OK && s->model != NULL && claims == 0) {
         error_plain(&s->error, s->pool, DC_EINPUT,
                     "%s has no claims to check (write them as dV = expression after the loss)",
                     s->model->src.name);
         st = DC_EINPUT;
     }
+    derivation *d = NULL;
     if (st == DC_OK)
-        st = need_rules(s);
-    if (st != DC_OK)
-        return finish(s, st);
-    jmp_buf *outer = mem_pool_on_oom(s->model->pool, &oom_);
-    derivation *d = derive(s->model, s->rules, &s->error, s->pool);
+        st = derivation_of(s, &d);
     check_result *c =
-        d != NULL ? check_claims(s->model, d, s->rules, seed, &s->error, s->pool) : NULL;
-    if (c == NULL) {
-        mem_pool_on_oom(s->model->pool, outer);
-        return finish(s, s->error.status);
-    }
+        st == DC_OK ? check_claims(s->model, d, s->rules, seed, &s->error, s->pool) : NULL;
+    if (c == NULL)
+        return finish(s, st != DC_OK ? st : s->error.status);
     text t;
     text_init(&t, s->pool);
     report_check(&t, c, d, s->model->src.name, f);
-    mem_pool_on_oom(s->model->pool, outer);
     *report = text_str(&t);
     return finish(s, c->all_hold ? DC_OK : DC_REFUTED);
 }
@@ -434,25 +432,15 @@ dc_prove(dc_session *s, unsigned long seed, const char *format, int with_trace, 
         error_plain(&s->error, s->pool, DC_EINPUT, "prove writes text, json or markdown");
         st = DC_EINPUT;
     }
-    if (st == DC_OK && s->model == NULL) {
-        error_plain(&s->error, s->pool, DC_EINPUT, "no model is loaded");
-        st = DC_EINPUT;
-    }
+    derivation *d = NULL;
     if (st == DC_OK)
-        st = need_rules(s);
-    if (st != DC_OK)
-        return finish(s, st);
-    jmp_buf *outer = mem_pool_on_oom(s->model->pool, &oom_);
-    derivation *d = derive(s->model, s->rules, &s->error, s->pool);
-    proof *p = d != NULL ? prove(d, s->rules, seed, &s->error, s->pool) : NULL;
-    if (p == NULL) {
-        mem_pool_on_oom(s->model->pool, outer);
-        return finish(s, s->error.status);
-    }
+        st = derivation_of(s, &d);
+    proof *p = st == DC_OK ? prove(d, s->rules, seed, &s->error, s->pool) : NULL;
+    if (p == NULL)
+        return finish(s, st != DC_OK ? st : s->error.status);
     text t;
     text_init(&t, s->pool);
     report_proof(&t, p, s->model->src.name, f, with_trace);
-    mem_pool_on_oom(s->model->pool, outer);
     *report = text_str(&t);
     return finish(s, p->params_proven ? DC_OK : DC_REFUTED);
 }
@@ -471,31 +459,25 @@ dc_doc(dc_session *s, unsigned long seed, const char *format, const char **repor
                     "unknown document format '%s'; expected markdown, latex or html", format);
         st = DC_EINPUT;
     }
-    if (st == DC_OK && s->model == NULL) {
-        error_plain(&s->error, s->pool, DC_EINPUT, "no model is loaded");
-        st = DC_EINPUT;
-    }
+    derivation *d = NULL;
     if (st == DC_OK)
-        st = need_rules(s);
+        st = derivation_of(s, &d);
     if (st != DC_OK)
         return finish(s, st);
     int claims = 0;
     for (size_t i = 0; i < s->model->nsymbols; i++)
         claims += s->model->symbols[i]->kind == SYM_CLAIM;
-    /* the derivation's terms join the model's table */
-    jmp_buf *outer = mem_pool_on_oom(s->model->pool, &oom_);
-    derivation *d = derive(s->model, s->rules, &s->error, s->pool);
-    proof *p = d != NULL ? prove(d, s->rules, seed, &s->error, s->pool) : NULL;
+    proof *p = prove(d, s->rules, seed, &s->error, s->pool);
     check_result *c = NULL;
     if (p != NULL && claims > 0)
         c = check_claims(s->model, d, s->rules, seed, &s->error, s->pool);
-    if (p == NULL || (claims > 0 && c == NULL)) {
-        mem_pool_on_oom(s->model->pool, outer);
+    if (p == NULL || (claims > 0 && c == NULL))
         return finish(s, s->error.status);
-    }
     /* the error tables: typical and saturated outputs, a few samples each
        (a model without a sigmoid or softmax output has no saturated regime) */
-    errors_request rq = {.seed = seed, .samples = DOC_ERROR_SAMPLES, .threads = 1,
+    errors_request rq = {.seed = seed,
+                         .samples = DOC_ERROR_SAMPLES,
+                         .threads = 1,
                          .regimes = 1u << ERRORS_TYPICAL | 1u << ERRORS_SATURATED,
                          .model_name = s->model->src.name};
     dc_error scratch;
@@ -504,16 +486,13 @@ dc_doc(dc_session *s, unsigned long seed, const char *format, const char **repor
         rq.regimes = 1u << ERRORS_TYPICAL;
         errors = errors_sweep(d, &rq, &s->error, s->pool);
     }
-    if (errors == NULL) {
-        mem_pool_on_oom(s->model->pool, outer);
+    if (errors == NULL)
         return finish(s, s->error.status);
-    }
-    doc_input in = {.d = d, .p = p, .c = c, .errors = errors, .name = s->model->src.name,
-                    .seed = seed};
+    doc_input in = {
+        .d = d, .p = p, .c = c, .errors = errors, .name = s->model->src.name, .seed = seed};
     text t;
     text_init(&t, s->pool);
     doc_write(&t, &in, f);
-    mem_pool_on_oom(s->model->pool, outer);
     *report = text_str(&t);
     int refuted = !p->params_proven || (c != NULL && !c->all_hold);
     return finish(s, refuted ? DC_REFUTED : DC_OK);
@@ -562,19 +541,11 @@ dc_eval(dc_session *s, const char *data_path, unsigned long seed, long prec, con
         error_plain(&s->error, s->pool, DC_EINPUT, "eval writes text or json, not '%s'", format);
         st = DC_EINPUT;
     }
-    if (st == DC_OK && s->model == NULL) {
-        error_plain(&s->error, s->pool, DC_EINPUT, "no model is loaded");
-        st = DC_EINPUT;
-    }
+    derivation *d = NULL;
     if (st == DC_OK)
-        st = need_rules(s);
-    if (st != DC_OK)
-        return finish(s, st);
-    /* the derivation's terms join the model's table */
-    jmp_buf *outer = mem_pool_on_oom(s->model->pool, &oom_);
-    derivation *d = derive(s->model, s->rules, &s->error, s->pool);
-    st = d != NULL ? eval_report(s, d, data_path, &rq, report) : s->error.status;
-    mem_pool_on_oom(s->model->pool, outer);
+        st = derivation_of(s, &d);
+    if (st == DC_OK)
+        st = eval_report(s, d, data_path, &rq, report);
     return finish(s, st);
 }
 
@@ -621,26 +592,18 @@ dc_error_sweep(dc_session *s, const dc_sweep_options *o, const char **report)
                     ERRORS_MAX_SAMPLES);
         st = DC_EINPUT;
     }
-    if (st == DC_OK && s->model == NULL) {
-        error_plain(&s->error, s->pool, DC_EINPUT, "no model is loaded");
-        st = DC_EINPUT;
-    }
+    derivation *d = NULL;
     if (st == DC_OK)
-        st = need_rules(s);
+        st = derivation_of(s, &d);
     if (st != DC_OK)
         return finish(s, st);
     rq.model_name = s->model->src.name;
-    jmp_buf *outer = mem_pool_on_oom(s->model->pool, &oom_);
-    derivation *d = derive(s->model, s->rules, &s->error, s->pool);
-    errors_result *res = d != NULL ? errors_sweep(d, &rq, &s->error, s->pool) : NULL;
-    if (res == NULL) {
-        mem_pool_on_oom(s->model->pool, outer);
+    errors_result *res = errors_sweep(d, &rq, &s->error, s->pool);
+    if (res == NULL)
         return finish(s, s->error.status);
-    }
     text t;
     text_init(&t, s->pool);
     errors_write(&t, res, f);
-    mem_pool_on_oom(s->model->pool, outer);
     *report = text_str(&t);
     return finish(s, DC_OK);
 }
