@@ -430,30 +430,12 @@ diagnose(checker *c, const symbol *cl, const term *f, const term *t, convention 
 
 /* ---- one claim ---- */
 
-/* Whether T uses the symbol S. */
-static int
-mentions(const term *t, const symbol *s)
-{
-    if (t->op == OP_SYM)
-        return t->sym == s;
-    for (unsigned k = 0; k < t->nargs; k++)
-        if (mentions(t->args[k], s))
-            return 1;
-    return 0;
-}
-
 static int
 line_of(const model *m, const symbol *s)
 {
     int line, col;
     source_position(&m->src, s->offset, &line, &col);
     return line;
-}
-
-static void
-shape_words(text *t, const shape *s)
-{
-    shape_print(t, s);
 }
 
 static void
@@ -469,7 +451,7 @@ judge(checker *c, claim_result *r, const claim_result *earlier, size_t nearlier)
     int upstream_wrong = 0;
     convention upstream = CONVENTION_AUTO;
     for (size_t i = 0; i < nearlier; i++) {
-        if (!mentions(cl->definition, earlier[i].claim))
+        if (!term_occurrences(cl->definition, earlier[i].claim))
             continue;
         if (earlier[i].verdict != CLAIM_HOLDS)
             upstream_wrong = 1;
@@ -494,9 +476,9 @@ judge(checker *c, claim_result *r, const claim_result *earlier, size_t nearlier)
         text t;
         text_init(&t, c->pool);
         text_printf(&t, "has shape ");
-        shape_words(&t, &cl->shape);
+        shape_print(&t, &cl->shape);
         text_printf(&t, " but %s is ", v->name);
-        shape_words(&t, &v->shape);
+        shape_print(&t, &v->shape);
         const term *f = expand(c, cl->definition, convs[0], 0, term_map_new(c->pool));
         const char *why = diagnose(c, cl, f, truth(c, cl, convs[0]), convs[0]);
         if (why != NULL)
@@ -545,7 +527,8 @@ judge(checker *c, claim_result *r, const claim_result *earlier, size_t nearlier)
             text_init(&t, c->pool);
             text_puts(&t, "right given your earlier claims, but they are wrong:");
             for (size_t i = 0; i < nearlier; i++)
-                if (earlier[i].verdict != CLAIM_HOLDS && mentions(cl->definition, earlier[i].claim))
+                if (earlier[i].verdict != CLAIM_HOLDS &&
+                    term_occurrences(cl->definition, earlier[i].claim))
                     text_printf(&t, " %s (line %d)", earlier[i].claim->name, earlier[i].line);
             r->verdict = CLAIM_GIVEN_YOURS;
             r->follows = convs[k];

@@ -219,18 +219,6 @@ substitute(deriver *d, const term *t, term_map *memo, const symbol *const *from,
     return out != NULL ? out : t;
 }
 
-/* How many times S occurs in T. */
-static int
-occurrences(const term *t, const symbol *s)
-{
-    if (t->op == OP_SYM)
-        return t->sym == s;
-    int n = 0;
-    for (unsigned k = 0; k < t->nargs; k++)
-        n += occurrences(t->args[k], s);
-    return n;
-}
-
 static symbol *
 gradient_symbol(deriver *d, const symbol *v)
 {
@@ -280,7 +268,7 @@ order_gradients(deriver *d, derivation *out)
             out->g[out->n++] = d->by_symbol[i];
         for (size_t j = 0; j < m->nsymbols; j++)
             if (m->symbols[j]->kind == SYM_PARAM && d->relevant[j] && !done[j] &&
-                occurrences(s->definition, m->symbols[j]) > 0) {
+                term_occurrences(s->definition, m->symbols[j]) > 0) {
                 out->g[out->n++] = d->by_symbol[j];
                 done[j] = 1;
             }
@@ -365,7 +353,7 @@ derive(model *m, const rule_set *rs, dc_error *err, mem_pool *err_pool)
     for (size_t i = 0; i < out->n; i++) {
         int users = 0;
         for (size_t j = 0; j < n; j++)
-            if (d.contrib[j] != NULL && occurrences(d.contrib[j], out->g[i].absorbed_name) > 0)
+            if (d.contrib[j] != NULL && term_occurrences(d.contrib[j], out->g[i].absorbed_name) > 0)
                 users++;
         out->g[i].named = users > 1;
     }

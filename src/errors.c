@@ -91,17 +91,6 @@ typedef struct plan {
     const char *over;         /* the cap exceeded (NULL: none): the plan is refused */
 } plan;
 
-static int
-occurrences(const term *t, const symbol *s)
-{
-    if (t->op == OP_SYM)
-        return t->sym == s;
-    int n = 0;
-    for (unsigned k = 0; k < t->nargs; k++)
-        n += occurrences(t->args[k], s);
-    return n;
-}
-
 static const char *
 term_text(mem_pool *pool, const term *t)
 {
@@ -264,7 +253,7 @@ sole_activation(const model *m, const symbol *u)
         const symbol *s = m->symbols[i];
         if (s->kind != SYM_DEF || s->definition == NULL)
             continue;
-        int n = occurrences(s->definition, u);
+        long n = term_occurrences(s->definition, u);
         if (n == 0)
             continue;
         if (found != NULL || n != 1 || s->definition->nargs != 1 ||
@@ -325,11 +314,11 @@ find_output(plan *p)
     const term *loss = m->loss->definition;
     for (size_t i = 0; i < m->nsymbols; i++) {
         const symbol *s = m->symbols[i];
-        if (s->kind == SYM_DEF && s->definition != NULL && occurrences(loss, s) &&
+        if (s->kind == SYM_DEF && s->definition != NULL && term_occurrences(loss, s) &&
             (s->definition->op == OP_SIGMOID || s->definition->op == OP_SOFTMAX) &&
             p->out_act == NULL)
             p->out_act = s;
-        if (s->kind == SYM_LABEL && occurrences(loss, s) && p->label_t == NULL)
+        if (s->kind == SYM_LABEL && term_occurrences(loss, s) && p->label_t == NULL)
             p->label_t = term_symbol(p->tab, s);
     }
     if (p->out_act == NULL)
@@ -344,7 +333,7 @@ find_output(plan *p)
                 p->out_bias = pre->args[k]->sym;
     for (size_t i = 0; i < m->nsymbols; i++) {
         const symbol *s = m->symbols[i];
-        if (s->kind == SYM_PARAM && s != p->out_bias && occurrences(pre, s) && p->nout_w < 8)
+        if (s->kind == SYM_PARAM && s != p->out_bias && term_occurrences(pre, s) && p->nout_w < 8)
             p->out_w[p->nout_w++] = s;
     }
 }
@@ -428,13 +417,12 @@ per_example_forms(plan *p, size_t q, const term *def)
         char c[256];
         snprintf(c, sizeof c, contrib, dzs, hs);
         if (each)
-            snprintf(formula, sizeof formula,
-                     "%s = 0; for j in 0..%s-1: %s += (%s) / %s; %s, in C", g, mb, g, c, mb,
-                     dzdef);
+            snprintf(formula, sizeof formula, "%s = 0; for j in 0..%s-1: %s += (%s) / %s; %s, in C",
+                     g, mb, g, c, mb, dzdef);
         else
             snprintf(formula, sizeof formula,
-                     "%s = 0; for j in 0..%s-1: %s += %s; then %s = %s / %s; %s, in C", g, mb, g,
-                     c, g, g, mb, dzdef);
+                     "%s = 0; for j in 0..%s-1: %s += %s; then %s = %s / %s; %s, in C", g, mb, g, c,
+                     g, g, mb, dzdef);
         size_t before = p->nf;
         add_form(p, FORM_PER_EXAMPLE, q, each ? "per-example/m (C)" : "per-example (C)",
                  mem_strdup(p->pool, formula), NULL);
@@ -795,7 +783,8 @@ per_example(const form *f, evaluator *dv, long mval, const errors_ref *ref, doub
             size_t len)
 {
     const value *dz, *h = NULL;
-    if (!eval_term(dv, f->dz, &dz, why, len) || (f->h != NULL && !eval_term(dv, f->h, &h, why, len)))
+    if (!eval_term(dv, f->dz, &dz, why, len) ||
+        (f->h != NULL && !eval_term(dv, f->h, &h, why, len)))
         return 0;
     long rows = dz->rows, cols = h != NULL ? h->rows : 1, n = dz->cols;
     if ((h != NULL && h->cols != n) || rows != ref->rows || cols != ref->cols) {

@@ -30,25 +30,14 @@ static const struct {
     {"scalar", PRED_SCALAR}, {"const", PRED_CONST},   {"matrix", PRED_MATRIX},
 };
 
-/* Whether VAR occurs in T. */
-static int
-occurs(const symbol *var, const term *t)
-{
-    if (t->op == OP_SYM)
-        return t->sym == var;
-    for (unsigned i = 0; i < t->nargs; i++)
-        if (occurs(var, t->args[i]))
-            return 1;
-    return 0;
-}
-
 /* The first variable of T that does not occur in PATTERN (and is not one of
    the names an adjoint rule binds itself), or NULL. */
 static const symbol *
 unbound_variable(const term *t, const term *pattern, const symbol *output, const symbol *grad)
 {
     if (t->op == OP_SYM)
-        return t->sym != output && t->sym != grad && !occurs(t->sym, pattern) ? t->sym : NULL;
+        return t->sym != output && t->sym != grad && !term_occurrences(pattern, t->sym) ? t->sym
+                                                                                        : NULL;
     for (unsigned i = 0; i < t->nargs; i++) {
         const symbol *v = unbound_variable(t->args[i], pattern, output, grad);
         if (v != NULL)
@@ -126,7 +115,7 @@ add_rule(void *ctx, const rule_syntax *syn)
                               "unknown condition '%s'; expected "
                               "onehot, binary, prob, scalar, const or matrix",
                               syn->cond[i].predicate);
-        if (!occurs(syn->cond[i].var, r.lhs))
+        if (!term_occurrences(r.lhs, syn->cond[i].var))
             return load_error(ld, syn->cond[i].offset,
                               "the condition's variable '%s' does not "
                               "occur in the pattern",

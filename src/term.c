@@ -414,3 +414,14 @@ term_map_put(term_map *map, const term *key, const term *value)
         map->count++;
     map_insert(map->keys, map->values, map->size, key, value);
 }
+
+long
+term_occurrences(const term *t, const symbol *s)
+{
+    if (t->op == OP_SYM)
+        return t->sym == s;
+    long n = 0;
+    for (unsigned i = 0; i < t->nargs; i++)
+        n += term_occurrences(t->args[i], s);
+    return n;
+}

@@ -122,6 +122,10 @@ term_map *term_map_new(mem_pool *pool);
 const term *term_map_get(const term_map *map, const term *key); /* NULL if absent */
 void term_map_put(term_map *map, const term *key, const term *value);
 
+/* How many times the symbol S occurs in T (as a tree: a shared subterm
+   counts each time it is used). */
+long term_occurrences(const term *t, const symbol *s);
+
 /* The name an operation is written with ("add", "sigmoid", ...). */
 const char *term_op_name(term_op op);
 
