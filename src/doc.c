@@ -986,9 +986,9 @@ error_tables(writer *w, const errors_result *r)
     w_par(w);
     w_text(w, "How far each formulation computed in IEEE double lands from the true value, "
               "correctly rounded: bits of error per entry, log2(1 + ulps), so 0 is correctly "
-              "rounded and 64 a NaN. The references are settled by evaluating in MPFR at "
-              "rising precision until two successive precisions round to one double (a "
-              "heuristic in Ziv's manner, not an interval enclosure); entries not settled by "
+              "rounded and 64 a NaN. The references are settled by interval arithmetic (MPFI) "
+              "at rising precision until the interval enclosing the true value rounds to a "
+              "single double, which proves that double correctly rounded; entries not settled by "
               "10000 bits are counted as unsampleable, never as exact. derivcheck error runs "
               "more samples and more regimes.");
     w_end_par(w);

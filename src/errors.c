@@ -488,47 +488,31 @@ make_plan(const derivation *d)
 
 /* ---------------------------------------------------------------- references */
 
-static const long ladder[] = {ERRORS_FIRST_PREC, 128, 256, 512, 1024, 2048, 4096, 8192,
+static const long ladder[] = {ERRORS_FIRST_PREC, 256, 512, 1024, 2048, 4096, 8192,
                               ERRORS_MAX_PREC};
 enum { LADDER = sizeof ladder / sizeof ladder[0] };
 
-/* One entry, evaluated at precision PLO into LO and at a higher one into
-   HI: certified when both are finite, round to the same double D, and
-   HI moved by twice their difference (taken as a bound on HI's own error,
-   which is some 2^(phi - plo) times smaller) still rounds to D. An exact 0
-   (where cancellation can hide anything smaller than 2^-plo times the
-   operands) is believed only from ERRORS_ZERO_PREC bits on, where what it
-   hides is below the smallest double. Heuristic: MPFR's per-operation
-   rounding is not propagated into a rigorous bound. */
+/* One entry: the interval X encloses the exact value, so when both its
+   endpoints round to the same finite double D, the exact value rounds to D
+   as well (rounding to nearest is monotonic): D is the correctly rounded
+   reference, a proof rather than an estimate. An interval across a
+   rounding boundary, a NaN (an operation's domain left somewhere in the
+   interval) or an overflow is not settled at this precision. */
 static int
-certify(mpfr_srcptr lo, mpfr_srcptr hi, long plo, mpfr_ptr tmp, double *out)
+certify(mpfi_srcptr x, double *out)
 {
-    if (!mpfr_number_p(lo) || !mpfr_number_p(hi))
+    if (mpfi_nan_p(x))
         return 0;
-    if ((mpfr_zero_p(lo) || mpfr_zero_p(hi)) && plo < ERRORS_ZERO_PREC)
+    double lo = mpfr_get_d(&x->left, MPFR_RNDN), hi = mpfr_get_d(&x->right, MPFR_RNDN);
+    if (lo != hi || !isfinite(hi))
         return 0;
-    double dlo = mpfr_get_d(lo, MPFR_RNDN), dhi = mpfr_get_d(hi, MPFR_RNDN);
-    if (dlo != dhi || !isfinite(dhi))
-        return 0;
-    mpfr_sub(tmp, hi, lo, MPFR_RNDA);
-    mpfr_abs(tmp, tmp, MPFR_RNDU);
-    mpfr_mul_2ui(tmp, tmp, 1, MPFR_RNDU);
-    mpfr_add(tmp, hi, tmp, MPFR_RNDU);
-    if (mpfr_get_d(tmp, MPFR_RNDN) != dhi)
-        return 0;
-    mpfr_sub(tmp, hi, lo, MPFR_RNDA);
-    mpfr_abs(tmp, tmp, MPFR_RNDU);
-    mpfr_mul_2ui(tmp, tmp, 1, MPFR_RNDU);
-    mpfr_sub(tmp, hi, tmp, MPFR_RNDD);
-    if (mpfr_get_d(tmp, MPFR_RNDN) != dhi)
-        return 0;
-    *out = dhi;
+    *out = hi; /* -0 only when the whole interval is below 0 */
     return 1;
 }
 
-/* Compare REF's uncertified entries between LO (at PLO bits) and HI. */
+/* Certify REF's entries still open from its value V at PREC bits. */
 static void
-compare_level(errors_ref *ref, const value *lo, const value *hi, long plo, long phi, mpfr_ptr tmp)
+certify_level(errors_ref *ref, const value *v, long prec)
 {
     long left = 0;
     for (long i = 0; i < ref->rows; i++)
@@ -536,31 +520,13 @@ compare_level(errors_ref *ref, const value *lo, const value *hi, long plo, long 
             long e = i * ref->cols + j;
             if (ref->certified[e])
                 continue;
-            if (certify(*eval_fr(lo, i, j), *eval_fr(hi, i, j), plo, tmp, &ref->value[e]))
+            if (certify(*eval_fi(v, i, j), &ref->value[e]))
                 ref->certified[e] = 1;
             else
                 left++;
         }
-    ref->prec = phi;
+    ref->prec = prec;
     ref->unsampleable = left;
-}
-
-typedef struct ladder_state {
-    evaluator *lo, *hi;
-    const value **vlo, **vhi;
-} ladder_state;
-
-/* Evaluate REFS[k] in HI; 0 with WHY on failure. */
-static int
-evaluate_level(errors_ref *refs, size_t n, ladder_state *st, int first, char *why, size_t len)
-{
-    for (size_t k = 0; k < n; k++) {
-        if (!first && refs[k].unsampleable == 0)
-            continue;
-        if (!eval_term(st->hi, refs[k].t, &st->vhi[k], why, len))
-            return 0;
-    }
-    return 1;
 }
 
 int
@@ -568,52 +534,41 @@ errors_references(errors_ref *refs, size_t n, errors_binder bind, void *ctx, mem
                   char *why, size_t len)
 {
     /* in the pool, not on the stack: read after a longjmp */
-    ladder_state *stp = mem_zalloc(pool, sizeof *stp);
-    stp->vlo = mem_zalloc(pool, (n + 1) * sizeof *stp->vlo);
-    stp->vhi = mem_zalloc(pool, (n + 1) * sizeof *stp->vhi);
-    mpfr_t tmp;
-    mpfr_init2(tmp, ERRORS_MAX_PREC + 64);
+    evaluator **ev = mem_zalloc(pool, sizeof *ev);
     jmp_buf here;
     jmp_buf *outer = mem_pool_on_oom(pool, &here);
     if (setjmp(here)) {
-        eval_free(stp->lo);
-        eval_free(stp->hi);
-        mpfr_clear(tmp);
+        eval_free(*ev);
         mem_pool_on_oom(pool, outer);
         longjmp(*outer, 1);
     }
     int ok = 1;
-    for (int level = 0; level < (int)LADDER && ok; level++) {
-        stp->hi = eval_new(pool, NUMBER_MPFR, ladder[level]);
-        ok = bind(ctx, stp->hi, why, len) && evaluate_level(refs, n, stp, level == 0, why, len);
+    size_t open = n;
+    for (int level = 0; level < (int)LADDER && ok && open > 0; level++) {
+        *ev = eval_new(pool, NUMBER_INTERVAL, ladder[level]);
+        ok = bind(ctx, *ev, why, len);
+        open = 0;
         for (size_t k = 0; k < n && ok; k++) {
             errors_ref *r = &refs[k];
+            if (level > 0 && r->unsampleable == 0)
+                continue;
+            const value *v;
+            ok = eval_term(*ev, r->t, &v, why, len);
+            if (!ok)
+                break;
             if (level == 0) {
-                r->rows = stp->vhi[k]->rows;
-                r->cols = stp->vhi[k]->cols;
+                r->rows = v->rows;
+                r->cols = v->cols;
                 size_t cnt = (size_t)(r->rows * r->cols);
                 r->value = mem_zalloc(pool, cnt * sizeof *r->value);
                 r->certified = mem_zalloc(pool, cnt);
-                r->unsampleable = r->rows * r->cols;
-                r->prec = ladder[0];
-            } else if (r->unsampleable > 0)
-                compare_level(r, stp->vlo[k], stp->vhi[k], ladder[level - 1], ladder[level], tmp);
+            }
+            certify_level(r, v, ladder[level]);
+            open += r->unsampleable > 0;
         }
-        eval_free(stp->lo);
-        stp->lo = stp->hi;
-        stp->hi = NULL;
-        const value **swap = stp->vlo;
-        stp->vlo = stp->vhi;
-        stp->vhi = swap;
-        size_t left = 0;
-        for (size_t k = 0; k < n; k++)
-            left += refs[k].unsampleable > 0;
-        if (level > 0 && left == 0)
-            break;
+        eval_free(*ev);
+        *ev = NULL;
     }
-    eval_free(stp->lo);
-    eval_free(stp->hi);
-    mpfr_clear(tmp);
     mem_pool_on_oom(pool, outer);
     return ok;
 }
@@ -1161,9 +1116,9 @@ static const char BITS_WORDS[] =
     "bits of error per entry = log2(1 + ulps between the double result and the correctly "
     "rounded true value): 0 is correctly rounded, 64 a NaN";
 static const char REFERENCE_WORDS[] =
-    "references: MPFR at 64, 128, 256, ... bits until two successive precisions round to one "
-    "double with their difference far inside it (Ziv's strategy; a heuristic, not an interval "
-    "enclosure); entries still uncertain at 10000 bits are unsampleable, never counted as 0 bits";
+    "references: interval arithmetic (MPFI) at 128, 256, 512, ... bits until the interval "
+    "enclosing the true value rounds to one double, which is then its correct rounding; "
+    "entries still uncertain at 10000 bits are unsampleable, never counted as 0 bits";
 
 static double
 mean_bits(const errors_stat *st)

@@ -21,8 +21,7 @@ typedef enum errors_regime {
 
 enum {
     ERRORS_SAMPLE_BITS = 30,     /* entries k / 2^30, exact in double */
-    ERRORS_FIRST_PREC = 64,      /* the precision ladder: 64, 128, ..., 8192, then the cap */
-    ERRORS_ZERO_PREC = 2048,     /* an exact 0 is believed only from here on */
+    ERRORS_FIRST_PREC = 128,     /* the precision ladder: 128, 256, ..., 8192, then the cap */
     ERRORS_MAX_PREC = 10000,     /* the cap: entries not certified by then are unsampleable */
     ERRORS_DEFAULT_SAMPLES = 64, /* per regime, when the caller gives 0 */
     ERRORS_LARGE_M_SAMPLES = 2,  /* the large-m regime's default */
@@ -124,10 +123,10 @@ errors_result *errors_merge(const char *const *texts, const char *const *names, 
 double errors_bits(double computed, double reference);
 
 /* The references of a sample: each entry of each term REFS[k].t evaluated
-   in MPFR at rising precision (64, 128, ... 8192 bits, then the cap) in
-   evaluators that BIND fills with the sample, until two successive
-   precisions certify it (errors.c, certify: a heuristic in Ziv's manner,
-   not an interval enclosure). Fills rows, cols, value (the correctly
+   in MPFI interval arithmetic at rising precision (128, 256, ... 8192 bits,
+   then the cap) in evaluators that BIND fills with the sample, until the
+   interval enclosing the exact value rounds to a single double (errors.c,
+   certify: a proof, not an estimate). Fills rows, cols, value (the correctly
    rounded doubles), certified (1 per certified entry), unsampleable (the
    entries left at the cap) and prec (the highest precision used); arrays
    come from POOL. Returns 0 with WHY when a term cannot be evaluated. */

@@ -51,6 +51,10 @@ typedef struct arith {
     int (*gt)(const void *a, const void *b); /* a > b; 0 when either is NaN */
     int (*ge)(const void *a, const void *b); /* a >= b; 0 when either is NaN */
     int (*is_nan)(const void *a);
+    /* The indicator a > b (a >= b when OR_EQUAL) and max(a, 0); NULL means
+       computed from gt, ge and is_nan, as for numbers that are points. */
+    void (*step)(void *r, const void *a, const void *b, int or_equal);
+    void (*relu)(void *r, const void *a);
 } arith;
 
 /* ---- exact: GMP rationals ---- */
@@ -347,6 +351,242 @@ static const arith mpfr_arith = {
     .is_nan = fr_is_nan,
 };
 
+/* ---- MPFI intervals at the evaluator's precision: each operation returns
+   an interval enclosing the exact result of the exact operands it was given,
+   so a whole evaluation encloses the exact value of the term. Each interval
+   holds its own endpoints (mpfi_init2, cleared with the value): MPFI may
+   change an endpoint's precision or swap endpoints, which MPFR's custom
+   interface forbids. ---- */
+
+#define I(p) (*(mpfi_t *)(p))
+#define CI(p) (*(const mpfi_t *)(p))
+
+static void
+fi_init(void *x, void *limbs, long prec)
+{
+    (void)limbs;
+    mpfi_init2(I(x), (mpfr_prec_t)prec);
+    mpfi_set_si(I(x), 0);
+}
+
+static void
+fi_clear(void *x)
+{
+    mpfi_clear(I(x));
+}
+
+static void
+fi_set(void *r, const void *a)
+{
+    mpfi_set(I(r), CI(a));
+}
+
+static void
+fi_set_si(void *r, long n)
+{
+    mpfi_set_si(I(r), n);
+}
+
+static void
+fi_set_q(void *r, const mpq_t q)
+{
+    mpfi_set_q(I(r), q);
+}
+
+static void
+fi_add(void *r, const void *a, const void *b)
+{
+    mpfi_add(I(r), CI(a), CI(b));
+}
+
+static void
+fi_sub(void *r, const void *a, const void *b)
+{
+    mpfi_sub(I(r), CI(a), CI(b));
+}
+
+static void
+fi_mul(void *r, const void *a, const void *b)
+{
+    mpfi_mul(I(r), CI(a), CI(b));
+}
+
+static void
+fi_neg(void *r, const void *a)
+{
+    mpfi_neg(I(r), CI(a));
+}
+
+/* R = f(A) for an increasing F, with MPFR's F and MPFI's FI. At a point
+   (inputs exact in the precision are points, and so are their sums and
+   products while nothing rounds) one evaluation rounded down gives both
+   endpoints: the upper is the next number when it was inexact. Otherwise
+   FI, which evaluates F at both endpoints. */
+static void
+fi_increasing(void *r, const void *a, int (*f)(mpfr_ptr, mpfr_srcptr, mpfr_rnd_t),
+              int (*fi)(mpfi_ptr, mpfi_srcptr))
+{
+    if (!mpfr_equal_p(&CI(a)->left, &CI(a)->right)) { /* also for NaN */
+        fi(I(r), CI(a));
+        return;
+    }
+    int inexact = f(&I(r)->left, &CI(a)->left, MPFR_RNDD); /* A may be R */
+    mpfr_set(&I(r)->right, &I(r)->left, MPFR_RNDN);
+    if (inexact)
+        mpfr_nextabove(&I(r)->right);
+}
+
+static void
+fi_exp(void *r, const void *a)
+{
+    fi_increasing(r, a, mpfr_exp, mpfi_exp);
+}
+
+static void
+fi_log(void *r, const void *a)
+{
+    fi_increasing(r, a, mpfr_log, mpfi_log);
+}
+
+static void
+fi_tanh(void *r, const void *a)
+{
+    fi_increasing(r, a, mpfr_tanh, mpfi_tanh);
+}
+
+/* Comparisons hold only when they hold for every point of both intervals:
+   the step and relu of an interval use fi_step and fi_relu instead. */
+static int
+fi_gt(const void *a, const void *b)
+{
+    return mpfr_greater_p(&CI(a)->left, &CI(b)->right);
+}
+
+static int
+fi_ge(const void *a, const void *b)
+{
+    return mpfr_greaterequal_p(&CI(a)->left, &CI(b)->right);
+}
+
+static int
+fi_is_nan(const void *a)
+{
+    return mpfi_nan_p(CI(a));
+}
+
+static arith_status
+fi_div(void *r, const void *a, const void *b)
+{
+    mpfi_div(I(r), CI(a), CI(b));
+    return ARITH_OK;
+}
+
+/* [lo, hi]^n for an integer n >= 0, tight: x^n is monotonic on each side
+   of 0, and an even power of an interval around 0 starts at 0. */
+static void
+fi_pow_ui(mpfi_ptr r, mpfi_srcptr a, unsigned long n)
+{
+    mpfr_prec_t prec = mpfi_get_prec(r);
+    mpfr_t lo, hi;
+    mpfr_inits2(prec, lo, hi, (mpfr_ptr)0);
+    if (n % 2 == 1 || mpfr_sgn(&a->left) >= 0) { /* increasing */
+        mpfr_pow_ui(lo, &a->left, n, MPFR_RNDD);
+        mpfr_pow_ui(hi, &a->right, n, MPFR_RNDU);
+    } else if (mpfr_sgn(&a->right) <= 0) { /* even, decreasing */
+        mpfr_pow_ui(lo, &a->right, n, MPFR_RNDD);
+        mpfr_pow_ui(hi, &a->left, n, MPFR_RNDU);
+    } else { /* even, around 0 */
+        mpfr_set_zero(lo, 1);
+        mpfr_pow_ui(hi, mpfr_cmpabs(&a->left, &a->right) > 0 ? &a->left : &a->right, n, MPFR_RNDU);
+    }
+    mpfi_interv_fr(r, lo, hi);
+    mpfr_clears(lo, hi, (mpfr_ptr)0);
+}
+
+/* a^b: for a point integer b a tight power (its reciprocal when b < 0),
+   otherwise exp(b log a), NaN where a reaches below 0. */
+static arith_status
+fi_pow(void *r, const void *a, const void *b)
+{
+    mpfi_srcptr base = CI(a), e = CI(b);
+    if (mpfi_nan_p(base) || mpfi_nan_p(e)) {
+        mpfr_set_nan(&I(r)->left);
+        mpfr_set_nan(&I(r)->right);
+        return ARITH_OK;
+    }
+    if (mpfr_equal_p(&e->left, &e->right) && mpfr_integer_p(&e->left) &&
+        mpfr_fits_slong_p(&e->left, MPFR_RNDN)) {
+        long n = mpfr_get_si(&e->left, MPFR_RNDN);
+        fi_pow_ui(I(r), base, n < 0 ? -(unsigned long)n : (unsigned long)n);
+        if (n < 0)
+            mpfi_inv(I(r), I(r));
+        return ARITH_OK;
+    }
+    mpfi_t t;
+    mpfi_init2(t, mpfi_get_prec(I(r)));
+    mpfi_log(t, base);
+    mpfi_mul(t, t, e);
+    mpfi_exp(I(r), t);
+    mpfi_clear(t);
+    return ARITH_OK;
+}
+
+/* The indicator a > b (a >= b when OR_EQUAL) over intervals: 1 or 0 where
+   it holds or fails for every point, [0, 1] where the intervals overlap,
+   NaN when either is NaN. */
+static void
+fi_step(void *r, const void *a, const void *b, int or_equal)
+{
+    mpfi_srcptr x = CI(a), y = CI(b);
+    if (mpfi_nan_p(x) || mpfi_nan_p(y)) {
+        mpfr_set_nan(&I(r)->left);
+        mpfr_set_nan(&I(r)->right);
+    } else if (or_equal ? mpfr_greaterequal_p(&x->left, &y->right)
+                        : mpfr_greater_p(&x->left, &y->right))
+        mpfi_set_si(I(r), 1);
+    else if (or_equal ? mpfr_less_p(&x->right, &y->left) : mpfr_lessequal_p(&x->right, &y->left))
+        mpfi_set_si(I(r), 0);
+    else
+        mpfi_interv_si(I(r), 0, 1);
+}
+
+/* max(a, 0) at both endpoints, which encloses relu over the interval. */
+static void
+fi_relu(void *r, const void *a)
+{
+    mpfi_set(I(r), CI(a)); /* a NaN stays NaN: its sign is 0 */
+    if (mpfr_sgn(&I(r)->left) < 0)
+        mpfr_set_zero(&I(r)->left, 1);
+    if (mpfr_sgn(&I(r)->right) < 0)
+        mpfr_set_zero(&I(r)->right, 1);
+}
+
+static const arith interval_arith = {
+    .kind = NUMBER_INTERVAL,
+    .size = sizeof(mpfi_t),
+    .shift_softmax = 0,
+    .limb_bytes = no_limbs,
+    .init = fi_init,
+    .clear = fi_clear,
+    .set = fi_set,
+    .set_si = fi_set_si,
+    .set_q = fi_set_q,
+    .add = fi_add,
+    .sub = fi_sub,
+    .mul = fi_mul,
+    .div = fi_div,
+    .pow = fi_pow,
+    .neg = fi_neg,
+    .exp = fi_exp,
+    .log = fi_log,
+    .tanh = fi_tanh,
+    .gt = fi_gt,
+    .ge = fi_ge,
+    .is_nan = fi_is_nan,
+    .step = fi_step,
+    .relu = fi_relu,
+};
+
 /* ---- IEEE double: one operation per call, so nothing is contracted or
    reassociated (the build passes -ffp-contract=off as well) ---- */
 
@@ -506,6 +746,8 @@ arith_of(number_kind kind)
         return &mpfr_arith;
     case NUMBER_DOUBLE:
         return &double_arith;
+    case NUMBER_INTERVAL:
+        return &interval_arith;
     }
     return NULL;
 }
@@ -608,9 +850,10 @@ struct evaluator {
 static size_t
 size_of_kind(number_kind kind)
 {
-    return kind == NUMBER_EXACT  ? sizeof(mpq_t)
-           : kind == NUMBER_MPFR ? sizeof(mpfr_t)
-                                 : sizeof(double);
+    return kind == NUMBER_EXACT      ? sizeof(mpq_t)
+           : kind == NUMBER_MPFR     ? sizeof(mpfr_t)
+           : kind == NUMBER_INTERVAL ? sizeof(mpfi_t)
+                                     : sizeof(double);
 }
 
 /* Element K of V in row-major order. */
@@ -1250,7 +1493,10 @@ apply(const evaluator *ev, const term *t, void *r, const void *a, const void *b)
     case OP_POW:
         return ar->pow(r, a, b);
     case OP_STEP:
-        ar->set_si(r, t->aux ? ar->ge(a, b) : ar->gt(a, b));
+        if (ar->step != NULL)
+            ar->step(r, a, b, t->aux);
+        else
+            ar->set_si(r, t->aux ? ar->ge(a, b) : ar->gt(a, b));
         break;
     case OP_NEG:
         ar->neg(r, a);
@@ -1271,7 +1517,9 @@ apply(const evaluator *ev, const term *t, void *r, const void *a, const void *b)
         ar->div(r, scratch(ev, SCRATCH_ONE), x);
         break;
     default: /* OP_RELU: a > 0 ? a : 0, and NaN stays NaN as in np.maximum */
-        if (ar->is_nan(a) || ar->gt(a, scratch(ev, SCRATCH_ZERO)))
+        if (ar->relu != NULL)
+            ar->relu(r, a);
+        else if (ar->is_nan(a) || ar->gt(a, scratch(ev, SCRATCH_ZERO)))
             ar->set(r, a);
         else
             ar->set_si(r, 0);
@@ -1693,12 +1941,13 @@ eval_new(mem_pool *pool, number_kind kind, long prec_bits)
     const arith *ar = arith_of(kind);
     if (ar == NULL)
         return NULL;
-    if (kind == NUMBER_MPFR && (prec_bits < MPFR_PREC_MIN || prec_bits > MPFR_PREC_MAX))
+    int precise = kind == NUMBER_MPFR || kind == NUMBER_INTERVAL;
+    if (precise && (prec_bits < MPFR_PREC_MIN || prec_bits > MPFR_PREC_MAX))
         return NULL;
     evaluator *ev = mem_zalloc(pool, sizeof *ev);
     ev->pool = pool;
     ev->ar = ar;
-    ev->prec = kind == NUMBER_MPFR ? prec_bits : 53;
+    ev->prec = precise ? prec_bits : 53;
     ev->limb_bytes = ar->limb_bytes(ev->prec);
     ev->live.prev = ev->live.next = &ev->live;
     ev->memo_size = 64;
@@ -1782,6 +2031,12 @@ eval_d(const value *v, long i, long j)
     return entry(v, NUMBER_DOUBLE, i, j);
 }
 
+mpfi_t *
+eval_fi(const value *v, long i, long j)
+{
+    return entry(v, NUMBER_INTERVAL, i, j);
+}
+
 /* Set R (of EV's kind) to the number SRC of kind FROM. Returns 0 when the
    number has no exact value (NaN, an infinity) and EV is exact. */
 static int
@@ -1809,6 +2064,12 @@ convert(const evaluator *ev, void *r, number_kind from, const void *src)
         return 1;
     case NUMBER_DOUBLE: /* from MPFR */
         D(r) = mpfr_get_d(CF(src), MPFR_RNDN);
+        return 1;
+    case NUMBER_INTERVAL: /* from MPFR or double: the point, enclosed */
+        if (from == NUMBER_MPFR)
+            mpfi_set_fr(I(r), CF(src));
+        else
+            mpfi_set_d(I(r), CD(src));
         return 1;
     }
     return 1;
@@ -1839,7 +2100,9 @@ eval_bind(evaluator *ev, const symbol *sym, const value *v)
     binding *b = binding_slot(ev, sym);
     held *h = NULL;
     bind_problem problem = BIND_MALFORMED;
-    if (v != NULL && v->kind >= NUMBER_EXACT && v->kind <= NUMBER_DOUBLE &&
+    int kind_ok = v != NULL && v->kind >= NUMBER_EXACT && v->kind <= NUMBER_INTERVAL &&
+                  (v->kind != NUMBER_INTERVAL || ev->ar->kind == NUMBER_INTERVAL);
+    if (kind_ok &&
         sizes_fit(v->rank, v->rows, v->cols)) {
         h = new_held(ev, HELD_BINDING, v->rank, v->rows, v->cols);
         problem = BIND_OK;

@@ -3,6 +3,7 @@
 #define DC_EVAL_H
 
 #include <gmp.h>
+#include <mpfi.h>
 #include <mpfr.h>
 #include <stddef.h>
 
@@ -11,14 +12,16 @@
 
 /* How the numbers of an evaluation are held and computed: GMP rationals
    (exact; no exp, log, tanh, sigmoid or softmax), MPFR at a chosen precision
-   (round to nearest), or IEEE double computing exactly the operations
-   written, in the order written. */
-typedef enum number_kind { NUMBER_EXACT, NUMBER_MPFR, NUMBER_DOUBLE } number_kind;
+   (round to nearest), IEEE double computing exactly the operations
+   written, in the order written, or MPFI intervals at a chosen precision
+   (each an enclosure of the exact value: rigorous, where MPFR's result is
+   only close). */
+typedef enum number_kind { NUMBER_EXACT, NUMBER_MPFR, NUMBER_DOUBLE, NUMBER_INTERVAL } number_kind;
 
 /* A matrix of numbers of one kind, row-major. rank 0: 1x1; rank 1 (NumPy 1-D
    of n): rows 1, cols n; rank 2: rows x cols. ENTRIES holds rows * cols
-   mpq_t, mpfr_t or double as KIND says; reach them with eval_q, eval_fr and
-   eval_d. MPFR entries use MPFR's custom interface (their significands lie
+   mpq_t, mpfr_t, double or mpfi_t as KIND says; reach them with eval_q,
+   eval_fr, eval_d and eval_fi. MPFR entries use MPFR's custom interface (their significands lie
    in the value's own block): set them with any MPFR function, but never
    mpfr_clear, mpfr_set_prec or mpfr_swap them. */
 typedef struct value {
@@ -47,9 +50,10 @@ enum { EVAL_MAX_ENTRIES = 1 << 24 };
    eval_new_value) jump to POOL's on_oom target, as every pool user does, and
    leave the evaluator in a state eval_free can clear. */
 
-/* A new evaluator of numbers of KIND. PREC_BITS is the MPFR precision and is
-   ignored for the other kinds. Returns NULL when KIND is NUMBER_MPFR and
-   PREC_BITS is outside [MPFR_PREC_MIN, MPFR_PREC_MAX]. */
+/* A new evaluator of numbers of KIND. PREC_BITS is the precision of MPFR
+   numbers and of intervals' endpoints, and is ignored for the other kinds.
+   Returns NULL when KIND is NUMBER_MPFR or NUMBER_INTERVAL and PREC_BITS is
+   outside [MPFR_PREC_MIN, MPFR_PREC_MAX]. */
 evaluator *eval_new(mem_pool *pool, number_kind kind, long prec_bits);
 
 /* Clear every GMP and MPFR number EV holds and release its memory to the
@@ -74,11 +78,14 @@ value *eval_new_value(evaluator *ev, int rank, long rows, long cols);
 mpq_t *eval_q(const value *v, long i, long j);
 mpfr_t *eval_fr(const value *v, long i, long j);
 double *eval_d(const value *v, long i, long j);
+mpfi_t *eval_fi(const value *v, long i, long j);
 
 /* Bind SYM (an input, label, param, definition or claim) to a copy of V,
    converted to EV's kind if V is of another (exact to double and MPFR
-   rounds to nearest; double and MPFR to exact is exact, and a NaN or an
-   infinity is an error when the symbol is used). Binding a definition makes
+   rounds to nearest; exact to an interval encloses; double and MPFR to
+   exact or to an interval is exact, and a NaN or an infinity is an error
+   in exact when the symbol is used). An interval V binds only in an
+   interval evaluator (elsewhere the binding is malformed). Binding a definition makes
    it a free variable: its definition is not evaluated. The binding's shape
    is checked against SYM's, in numeric sizes, when an evaluation uses it.
    Binding a dim is an error when it is used: dims take eval_set_dim.
@@ -93,7 +100,11 @@ void eval_bind(evaluator *ev, const symbol *sym, const value *v);
    a dim without a size, an operation the number kind cannot do (exp in
    exact mode), an exact division by zero or 0 to a negative power, or out
    of memory. MPFR and double follow IEEE semantics instead: NaN and
-   infinities propagate and are not errors. */
+   infinities propagate and are not errors. Intervals follow MPFI's: an
+   operation outside its domain somewhere in the interval (log of an
+   interval reaching 0, a quotient by one holding 0) gives a NaN or an
+   unbounded interval, and a comparison that differs across the intervals
+   gives [0, 1]. */
 int eval_term(evaluator *ev, const term *t, const value **out, char *why, size_t whylen);
 
 /* For tests: how many numbers EV holds now in values of any kind (results,

@@ -235,6 +235,133 @@ START_TEST(references_agree_with_four_times_the_precision)
 }
 END_TEST
 
+/* Binds X to 1 + 2^-53 (the midpoint between 1 and the next double) and
+   s to -2000, exactly. */
+static int
+bind_midpoint(void *ctx, evaluator *ev, char *why, size_t len)
+{
+    const model *m = ctx;
+    (void)why;
+    (void)len;
+    evaluator *ex = eval_new(pool, NUMBER_EXACT, 0);
+    value *x = eval_new_value(ex, 2, 1, 1), *s = eval_new_value(ex, 0, 1, 1);
+    mpq_set_ui(*eval_q(x, 0, 0), 1, 1);
+    mpq_t tie;
+    mpq_init(tie);
+    mpq_set_ui(tie, 1, 1);
+    mpq_div_2exp(tie, tie, 53);
+    mpq_add(*eval_q(x, 0, 0), *eval_q(x, 0, 0), tie);
+    mpq_clear(tie);
+    mpq_set_si(*eval_q(s, 0, 0), -2000, 1);
+    eval_bind(ev, model_lookup(m, "X", 1), x);
+    eval_bind(ev, model_lookup(m, "s", 1), s);
+    eval_free(ex);
+    return 1;
+}
+
+/* The value of definition NAME of M at the binding of bind_midpoint, in
+   MPFR at PREC bits, rounded to double. */
+static double
+mpfr_at(const model *m, const char *name, long prec)
+{
+    evaluator *ev = eval_new(pool, NUMBER_MPFR, prec);
+    char why[256];
+    bind_midpoint((void *)m, ev, why, sizeof why);
+    const value *v;
+    const term *t = term_symbol(m->terms, model_lookup(m, name, strlen(name)));
+    ck_assert_msg(eval_term(ev, t, &v, why, sizeof why), "%s", why);
+    double d = mpfr_get_d(*eval_fr(v, 0, 0), MPFR_RNDN);
+    eval_free(ev);
+    return d;
+}
+
+/* Values within a hair of a rounding tie: the interval references settle
+   each on the right side, where MPFR at 256 and at 1024 bits (agreeing with
+   each other, which is what a Ziv-style check accepts) round to the wrong
+   double; an exact tie is a point and rounds to even; a tie reached through
+   inexact operations straddles the boundary at every precision and is
+   unsampleable at the cap, not counted as a value. */
+START_TEST(references_are_proved_near_a_tie)
+{
+    model *m = parse_text("tie.dc", "dims n = 1\n"
+                                    "input X[n, 1]\n"
+                                    "param s\n"
+                                    "ABOVE = X + exp(s)\n"
+                                    "BELOW = X - exp(s)\n"
+                                    "TIE = X + 0 * s\n"
+                                    "ROUND = log(exp(X)) + 0 * s\n"
+                                    "loss J = sum(ABOVE + BELOW + TIE + ROUND)\n");
+    const char *names[] = {"ABOVE", "BELOW", "TIE", "ROUND"};
+    errors_ref refs[4];
+    for (int k = 0; k < 4; k++)
+        refs[k] = (errors_ref){.t = term_symbol(m->terms, model_lookup(m, names[k], strlen(names[k])))};
+    char why[256];
+    ck_assert_msg(errors_references(refs, 4, bind_midpoint, m, pool, why, sizeof why), "%s", why);
+    double one = 1.0, next = nextafter(1.0, 2.0);
+    /* 1 + 2^-53 + e^-2000: above the tie, so the next double up */
+    ck_assert_int_eq(refs[0].unsampleable, 0);
+    ck_assert(refs[0].value[0] == next);
+    ck_assert(mpfr_at(m, "ABOVE", 256) == one && mpfr_at(m, "ABOVE", 1024) == one);
+    /* 1 + 2^-53 - e^-2000: below the tie, so 1; MPFR's ties-to-even gives
+       1 as well, for the wrong reason */
+    ck_assert_int_eq(refs[1].unsampleable, 0);
+    ck_assert(refs[1].value[0] == one);
+    /* the tie itself, exact: rounds to even */
+    ck_assert_int_eq(refs[2].unsampleable, 0);
+    ck_assert_int_eq(refs[2].prec, ERRORS_FIRST_PREC);
+    ck_assert(refs[2].value[0] == one);
+    /* the tie again, through exp and log: never settled */
+    ck_assert_int_eq(refs[3].unsampleable, 1);
+    ck_assert_int_eq(refs[3].prec, ERRORS_MAX_PREC);
+    ck_assert_int_eq(refs[3].certified[0], 0);
+    model_free(m);
+}
+END_TEST
+
+/* An exact 0 reached by cancellation is proved 0 by its interval; ReLU and
+   the step at a kink are enclosed on both sides. */
+static int
+bind_kink(void *ctx, evaluator *ev, char *why, size_t len)
+{
+    const model *m = ctx;
+    (void)why;
+    (void)len;
+    evaluator *ex = eval_new(pool, NUMBER_EXACT, 0);
+    value *x = eval_new_value(ex, 2, 1, 2);
+    mpq_set_si(*eval_q(x, 0, 0), 0, 1);
+    mpq_set_si(*eval_q(x, 0, 1), -3, 4);
+    eval_bind(ev, model_lookup(m, "X", 1), x);
+    eval_free(ex);
+    return 1;
+}
+
+START_TEST(references_of_zeros_and_kinks)
+{
+    model *m = parse_text("kink.dc", "dims n = 2\n"
+                                     "input X[1, n]\n"
+                                     "ZERO = exp(X) - exp(X)\n"
+                                     "R = relu(exp(X) - 1)\n"
+                                     "S = (exp(X) > 1) + (exp(X) >= 1)\n"
+                                     "loss J = sum(ZERO + R + S)\n");
+    const char *names[] = {"ZERO", "R", "S"};
+    errors_ref refs[3];
+    for (int k = 0; k < 3; k++)
+        refs[k] = (errors_ref){.t = term_symbol(m->terms, model_lookup(m, names[k], strlen(names[k])))};
+    char why[256];
+    ck_assert_msg(errors_references(refs, 3, bind_kink, m, pool, why, sizeof why), "%s", why);
+    /* exp(0) - exp(0) and exp(-3/4) - exp(-3/4): exactly 0 */
+    ck_assert_int_eq(refs[0].unsampleable, 0);
+    ck_assert(refs[0].value[0] == 0.0 && refs[0].value[1] == 0.0);
+    /* relu(exp(0) - 1) = 0 exactly; relu(exp(-3/4) - 1) = 0 */
+    ck_assert_int_eq(refs[1].unsampleable, 0);
+    ck_assert(refs[1].value[0] == 0.0 && refs[1].value[1] == 0.0);
+    /* exp(0) = 1 exactly: 1 > 1 is 0 and 1 >= 1 is 1; at -3/4 both 0 */
+    ck_assert_int_eq(refs[2].unsampleable, 0);
+    ck_assert(refs[2].value[0] == 1.0 && refs[2].value[1] == 0.0);
+    model_free(m);
+}
+END_TEST
+
 /* The same seed gives the same report, whatever the threads, and the
    shards merged give the whole run's JSON. */
 START_TEST(same_seed_same_output)
@@ -348,6 +475,8 @@ main(void)
     tcase_add_test(tc, exact_formulation_measures_zero_bits);
     tcase_add_test(tc, saturation_breaks_the_naive_chain_only);
     tcase_add_test(tc, references_agree_with_four_times_the_precision);
+    tcase_add_test(tc, references_are_proved_near_a_tie);
+    tcase_add_test(tc, references_of_zeros_and_kinks);
     tcase_add_test(tc, same_seed_same_output);
     tcase_add_test(tc, softmax_forms);
     tcase_add_test(tc, refuses_beyond_the_caps);

@@ -87,6 +87,8 @@ set_entry(value *v, long i, long j, long num, long den)
         mpq_set(*eval_q(v, i, j), q);
     else if (v->kind == NUMBER_MPFR)
         mpfr_set_q(*eval_fr(v, i, j), q, MPFR_RNDN);
+    else if (v->kind == NUMBER_INTERVAL)
+        mpfi_set_q(*eval_fi(v, i, j), q);
     else
         *eval_d(v, i, j) = (double)num / (double)den;
     mpq_clear(q);
@@ -512,6 +514,101 @@ START_TEST(mpfr_precision_is_honoured)
 }
 END_TEST
 
+/* ---------------------------------------------------------------- intervals */
+
+static const char interval_model[] = "dims n = 3, k = 2\n"
+                                     "input x, Z[n, k]\n"
+                                     "S = sigmoid(x)\n"
+                                     "T = tanh(x)\n"
+                                     "P0 = softmax(Z, axis=0)\n"
+                                     "P1 = softmax(Z, axis=1)\n"
+                                     "L = log(exp(x))\n"
+                                     "R = 1 / x\n"
+                                     "H = x ** (1/2)\n"
+                                     "C = x ** 3 - x ** -2 + x ** 2 - (-x) ** 4\n"
+                                     "U = relu(x) + (x > 0) + (x >= 0)\n"
+                                     "M = x * (Z.T @ Z) + sum(Z, axis=0)\n"
+                                     "loss J = S\n";
+
+/* Every operation's interval at 64 bits holds the value MPFR computes at
+   1024 bits (the true value, to far below the interval's width) and is no
+   wider than a few units of its last place; where MPFR gives a NaN or an
+   infinity the interval is not a bounded one. */
+START_TEST(intervals_enclose_every_operation)
+{
+    parse_text(interval_model);
+    static const char *const names[] = {"S", "T", "P0", "P1", "L", "R", "H", "C", "U", "M"};
+    static const long xs[][2] = {{-7, 3}, {-1, 2}, {0, 1}, {1, 3}, {2, 1}, {9, 2}};
+    const long Z[] = {1, -2, 30, 4, -5, 0};
+    mpfr_t w, bound;
+    mpfr_inits2(1024, w, bound, (mpfr_ptr)0);
+    for (size_t p = 0; p < sizeof xs / sizeof xs[0]; p++) {
+        evaluator *fi = eval_new(pool, NUMBER_INTERVAL, 64);
+        evaluator *fr = eval_new(pool, NUMBER_MPFR, 1024);
+        ck_assert_ptr_nonnull(fi);
+        ck_assert_int_eq(eval_kind(fi), NUMBER_INTERVAL);
+        bind_frac(fi, "x", xs[p][0], xs[p][1]);
+        bind_frac(fr, "x", xs[p][0], xs[p][1]);
+        bind_ints(fi, "Z", 2, 3, 2, Z);
+        bind_ints(fr, "Z", 2, 3, 2, Z);
+        for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
+            const value *a = eval_ok(fi, names[k]), *b = eval_ok(fr, names[k]);
+            ck_assert_int_eq(a->rows, b->rows);
+            ck_assert_int_eq(a->cols, b->cols);
+            for (long i = 0; i < a->rows; i++)
+                for (long j = 0; j < a->cols; j++) {
+                    mpfi_ptr x = *eval_fi(a, i, j);
+                    mpfr_set(w, *eval_fr(b, i, j), MPFR_RNDN);
+                    if (!mpfr_number_p(w)) {
+                        ck_assert_msg(mpfi_nan_p(x) || mpfi_inf_p(x), "%s at x = %ld/%ld",
+                                      names[k], xs[p][0], xs[p][1]);
+                        continue;
+                    }
+                    ck_assert_msg(mpfr_lessequal_p(&x->left, w) && mpfr_lessequal_p(w, &x->right),
+                                  "%s[%ld, %ld] at x = %ld/%ld is outside its interval", names[k],
+                                  i, j, xs[p][0], xs[p][1]);
+                    /* width at most 2^-56 max(1, |w|): a few ulps at 64 bits */
+                    mpfr_abs(bound, w, MPFR_RNDN);
+                    if (mpfr_cmp_ui(bound, 1) < 0)
+                        mpfr_set_ui(bound, 1, MPFR_RNDN);
+                    mpfr_mul_2si(bound, bound, -56, MPFR_RNDN);
+                    mpfr_sub(w, &x->right, &x->left, MPFR_RNDU);
+                    ck_assert_msg(mpfr_lessequal_p(w, bound), "%s[%ld, %ld] at x = %ld/%ld: too wide",
+                                  names[k], i, j, xs[p][0], xs[p][1]);
+                }
+        }
+        if (xs[p][0] == 0) { /* the kinks at 0: points, exactly */
+            mpfi_ptr u = *eval_fi(eval_ok(fi, "U"), 0, 0);
+            ck_assert(mpfr_cmp_ui(&u->left, 1) == 0 && mpfr_cmp_ui(&u->right, 1) == 0);
+        }
+        eval_free(fr);
+        eval_free(fi);
+    }
+    mpfr_clears(w, bound, (mpfr_ptr)0);
+}
+END_TEST
+
+/* A comparison that differs across its interval is [0, 1], and relu of an
+   interval around 0 starts at 0: enclosures, not guesses. */
+START_TEST(interval_kinks_enclose_both_sides)
+{
+    parse_text(interval_model);
+    evaluator *fi = eval_new(pool, NUMBER_INTERVAL, 64);
+    evaluator *ex = eval_new(pool, NUMBER_EXACT, 0);
+    value *x = eval_new_value(fi, 0, 1, 1);
+    mpfi_interv_si(*eval_fi(x, 0, 0), -1, 2);
+    eval_bind(fi, sym("x"), x);
+    mpfi_ptr u = *eval_fi(eval_ok(fi, "U"), 0, 0);
+    /* relu([-1, 2]) = [0, 2], (x > 0) and (x >= 0) are [0, 1] each */
+    ck_assert(mpfr_cmp_ui(&u->left, 0) == 0 && mpfr_cmp_ui(&u->right, 4) == 0);
+    /* an interval binds only where intervals are computed */
+    eval_bind(ex, sym("x"), x);
+    eval_fails(ex, "U");
+    eval_free(ex);
+    eval_free(fi);
+}
+END_TEST
+
 /* ---------------------------------------------------------------- double */
 
 static const char double_model[] = "dims n = 2, t = 3\n"
@@ -915,6 +1012,8 @@ main(void)
     tcase_add_test(tc, definition_bound_as_free_variable);
     tcase_add_test(tc, mpfr_at_256_bits);
     tcase_add_test(tc, mpfr_precision_is_honoured);
+    tcase_add_test(tc, intervals_enclose_every_operation);
+    tcase_add_test(tc, interval_kinks_enclose_both_sides);
     tcase_add_test(tc, double_in_the_order_written);
     tcase_add_test(tc, double_softmax_subtracts_the_max);
     tcase_add_test(tc, double_and_mpfr_agree_with_exact_on_rationals);
