@@ -479,7 +479,8 @@ dc_doc(dc_session *s, unsigned long seed, const char *format, const char **repor
                          .samples = DOC_ERROR_SAMPLES,
                          .threads = 1,
                          .regimes = 1u << ERRORS_TYPICAL | 1u << ERRORS_SATURATED,
-                         .model_name = s->model->src.name};
+                         .model_name = s->model->src.name,
+                         .claims = c};
     dc_error scratch;
     errors_result *errors = errors_sweep(d, &rq, &scratch, s->pool);
     if (errors == NULL) {
@@ -598,6 +599,13 @@ dc_error_sweep(dc_session *s, const dc_sweep_options *o, const char **report)
     if (st != DC_OK)
         return finish(s, st);
     rq.model_name = s->model->src.name;
+    /* the person's own formulas are measured too: check says which hold */
+    for (size_t i = 0; i < s->model->nsymbols && rq.claims == NULL; i++)
+        if (s->model->symbols[i]->kind == SYM_CLAIM) {
+            rq.claims = check_claims(s->model, d, s->rules, rq.seed, &s->error, s->pool);
+            if (rq.claims == NULL)
+                return finish(s, s->error.status);
+        }
     errors_result *res = errors_sweep(d, &rq, &s->error, s->pool);
     if (res == NULL)
         return finish(s, s->error.status);

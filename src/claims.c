@@ -472,6 +472,7 @@ judge(checker *c, claim_result *r, const claim_result *earlier, size_t nearlier)
     const term *yours =
         expand(c, term_symbol(c->tab, cl), CONVENTION_ABSORBED, 1, term_map_new(c->pool));
     r->expected = derive_pretty(c->d, derive_find(c->d, v), convs[0]);
+    r->yours = yours;
     if (!shape_equal(&cl->shape, &v->shape)) {
         text t;
         text_init(&t, c->pool);

@@ -24,6 +24,9 @@ typedef struct claim_result {
     const char *method;         /* how it was decided: "symbolic and numeric", ... */
     const char *counterexample; /* an entry where yours and the truth differ, or NULL */
     const term *expected;       /* dJ/dV (or m dJ/dV) as the derivation writes it */
+    /* the claim written out for evaluation: its formula, with the claims it
+       uses replaced by theirs, in forward names (what error measures) */
+    const term *yours;
 } claim_result;
 
 typedef struct check_result {

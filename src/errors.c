@@ -100,13 +100,14 @@ term_text(mem_pool *pool, const term *t)
     return text_str(&s);
 }
 
-/* Gradient names T uses, directly or through other names, each once. */
+/* Gradient names and claims T uses, directly or through other names, each
+   once. */
 static void
 collect_names(const term *t, const symbol **seen, size_t *n, size_t cap)
 {
     if (t->op == OP_SYM) {
         const symbol *s = t->sym;
-        if (s->kind != SYM_GRAD || s->definition == NULL)
+        if ((s->kind != SYM_GRAD && s->kind != SYM_CLAIM) || s->definition == NULL)
             return;
         for (size_t k = 0; k < *n; k++)
             if (seen[k] == s)
@@ -121,7 +122,7 @@ collect_names(const term *t, const symbol **seen, size_t *n, size_t cap)
         collect_names(t->args[k], seen, n, cap);
 }
 
-/* T printed, then every gradient name it uses with its formula:
+/* T printed, then every gradient name or claim it uses with its formula:
    "1/m * dZ2 @ A1.T; dZ2 = A2 - Y". */
 static const char *
 formula_text(plan *p, const term *t)
@@ -434,8 +435,25 @@ per_example_forms(plan *p, size_t q, const term *def)
     }
 }
 
+/* The claims of CLAIMS (may be NULL) about the gradient of V, each one
+   more formulation of quantity Q: the person's own way of writing it. */
+static void
+claim_forms(plan *p, const check_result *claims, const symbol *v, size_t q)
+{
+    for (size_t k = 0; claims != NULL && k < claims->n; k++) {
+        const claim_result *r = &claims->r[k];
+        if (r->claim->target != v || r->yours == NULL || r->verdict == CLAIM_SHAPE)
+            continue;
+        char label[64];
+        snprintf(label, sizeof label, "yours (line %d%s)", r->line,
+                 r->verdict == CLAIM_HOLDS ? "" : ", wrong");
+        add_form(p, FORM_TERM, q, mem_strdup(p->pool, label),
+                 formula_text(p, r->claim->definition), r->yours);
+    }
+}
+
 static plan *
-make_plan(const derivation *d)
+make_plan(const derivation *d, const check_result *claims)
 {
     model *m = (model *)d->m;
     plan *p = mem_zalloc(m->pool, sizeof *p);
@@ -482,6 +500,7 @@ make_plan(const derivation *d)
         if (naive[i] != NULL)
             add_form(p, FORM_TERM, q, "naive chain", formula_text(p, naive[i]), naive[i]);
         per_example_forms(p, q, def);
+        claim_forms(p, claims, g->of, q);
     }
     return p;
 }
@@ -1045,7 +1064,7 @@ run_table(const plan *p, const errors_request *rq, errors_table *tab, long *done
 errors_result *
 errors_sweep(const derivation *d, const errors_request *rq, dc_error *err, mem_pool *err_pool)
 {
-    plan *p = make_plan(d);
+    plan *p = make_plan(d, rq->claims);
     const model *m = d->m;
     if (p->over != NULL) {
         error_plain(err, err_pool, DC_ELIMIT,

@@ -4,6 +4,7 @@
 
 #include <stdint.h>
 
+#include "claims.h"
 #include "derive.h"
 #include "eval.h"
 #include "report.h"
@@ -84,6 +85,10 @@ typedef struct errors_request {
     int bits;           /* entries k / 2^bits; 0: ERRORS_SAMPLE_BITS (tests use fewer) */
     int shard, nshards; /* run the samples i with i % nshards == shard - 1 */
     const char *model_name;
+    /* the model's claims as check judged them (may be NULL): each claim of
+       a param gradient is measured as one more formulation of it, "yours
+       (line N)", or "yours (line N, wrong)" when it does not hold */
+    const check_result *claims;
     /* called after each sample with the samples done and the total (may be
        NULL); from the calling thread only */
     void (*progress)(void *ctx, long done, long total);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "derive.h"
+#include "claims.h"
 #include "errors.h"
 #include "parse.h"
 #include "rules.h"
@@ -173,6 +174,77 @@ START_TEST(saturation_breaks_the_naive_chain_only)
     ck_assert(soft->nan == 0 && soft->inf == 0 && soft->max_bits <= 2);
     const errors_stat *as = stat_of(tab, "J", "as written");
     ck_assert(as->nan + as->inf > 0);
+    model_free(m);
+}
+END_TEST
+
+/* A person's derivation: the naive chain through dA2 for the output layer,
+   the course's formulas below it, a dW1 without its 1/m, and a db1 of the
+   wrong shape. */
+static const char yours_model[] = "dims n_x = 2, n_h = 4, n_y = 1\n"
+                                  "batch m = 8\n"
+                                  "input X[n_x, m]\n"
+                                  "label Y[n_y, m] binary\n"
+                                  "param W1[n_h, n_x], b1[n_h, 1]\n"
+                                  "param W2[n_y, n_h], b2[n_y, 1]\n"
+                                  "Z1 = W1 @ X + b1\n"
+                                  "A1 = tanh(Z1)\n"
+                                  "Z2 = W2 @ A1 + b2\n"
+                                  "A2 = sigmoid(Z2)\n"
+                                  "loss J = -1/m * sum(Y * log(A2) + (1 - Y) * log(1 - A2))\n"
+                                  "convention deferred\n"
+                                  "dA2 = -(Y / A2 - (1 - Y) / (1 - A2))\n"
+                                  "dZ2 = dA2 * A2 * (1 - A2)\n"
+                                  "dW2 = 1/m * dZ2 @ A1.T\n"
+                                  "db2 = 1/m * sum(dZ2, axis=1, keepdims=True)\n"
+                                  "dZ1 = W2.T @ dZ2 * (1 - A1 ** 2)\n"
+                                  "dW1 = dZ1 @ X.T\n"
+                                  "db1 = 1/m * sum(dZ1, axis=1)\n";
+
+/* The person's own formulas are measured beside the tool's: written as the
+   naive chain they measure what the naive chain measures (the same
+   operations in the same order give the same doubles), NaN under
+   saturation; a wrong one is labelled wrong and is off by its factor m
+   (about 54 bits); one of the wrong shape is not measured. */
+START_TEST(your_claims_are_formulations)
+{
+    model *m = parse_text("yours.dc", yours_model);
+    derivation *d = derived(m);
+    check_result *c = check_claims(m, d, rs, 7, &err, pool);
+    ck_assert_msg(c != NULL, "%s", c ? "" : err.formatted);
+    for (int regime = 0; regime < 2; regime++) {
+        errors_request rq = {.seed = 7,
+                             .samples = 8,
+                             .regimes = 1u << (regime ? ERRORS_SATURATED : ERRORS_TYPICAL),
+                             .threads = 1,
+                             .model_name = "yours.dc",
+                             .claims = c};
+        errors_result *res = errors_sweep(d, &rq, &err, pool);
+        ck_assert_msg(res != NULL, "%s", res ? "" : err.formatted);
+        const errors_table *tab = &res->tables[0];
+        static const char *const q[] = {"dW2", "db2"};
+        static const char *const lines[] = {"yours (line 15)", "yours (line 16)"};
+        for (int k = 0; k < 2; k++) {
+            const errors_stat *mine = stat_of(tab, q[k], lines[k]);
+            const errors_stat *naive = stat_of(tab, q[k], "naive chain");
+            ck_assert_int_gt(mine->entries, 0);
+            ck_assert_int_eq(mine->entries, naive->entries);
+            ck_assert_int_eq(mine->micro_bits, naive->micro_bits);
+            ck_assert_int_eq(mine->nan, naive->nan);
+            if (regime)
+                ck_assert_int_eq(mine->nan, mine->entries);
+            else
+                ck_assert(mine->nan == 0 && mine->max_bits < 20);
+        }
+        const errors_stat *wrong = stat_of(tab, "dW1", "yours (line 18, wrong)");
+        if (regime) /* through the naive dZ2: NaN */
+            ck_assert_int_eq(wrong->nan, wrong->entries);
+        else
+            ck_assert_msg(wrong->max_bits > 50 && wrong->max_bits < 58, "%g", wrong->max_bits);
+        for (size_t k = 0; k < tab->n; k++)
+            ck_assert_msg(strstr(tab->stats[k].formulation, "line 19") == NULL,
+                          "a claim of the wrong shape was measured");
+    }
     model_free(m);
 }
 END_TEST
@@ -474,6 +546,7 @@ main(void)
     tcase_add_test(tc, bits_of_error);
     tcase_add_test(tc, exact_formulation_measures_zero_bits);
     tcase_add_test(tc, saturation_breaks_the_naive_chain_only);
+    tcase_add_test(tc, your_claims_are_formulations);
     tcase_add_test(tc, references_agree_with_four_times_the_precision);
     tcase_add_test(tc, references_are_proved_near_a_tie);
     tcase_add_test(tc, references_of_zeros_and_kinks);
