@@ -18,10 +18,13 @@ struct mem_pool {
     jmp_buf *on_oom;
 };
 
-static long fail_countdown; /* 0: off; n: the n-th next allocation fails */
-static int failure_seen;
+/* The failure injection state is the calling thread's own: the threads of
+   an error sweep allocate all the time, and a shared counter would be both
+   a data race and a cache line every allocation fights over. */
+static _Thread_local long fail_countdown; /* 0: off; n: the n-th next allocation fails */
+static _Thread_local int failure_seen;
+static _Thread_local long allocations;
 static mem_pool *gmp_pool; /* where GMP's blocks go; NULL: no pool */
-static long allocations;
 
 void
 mem_fail_after(long n)

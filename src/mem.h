@@ -45,12 +45,13 @@ char *mem_strdup(mem_pool *pool, const char *s);
 mem_pool *mem_gmp_pool(mem_pool *pool);
 
 /* Make the n-th allocation from now fail (n >= 1); 0 turns injection off.
-   Counts every allocation in the process, pool or not: for tests of
-   allocation failure (STYLE.md, after SQLite). */
+   Counts every allocation of the calling thread, pool or not: for tests of
+   allocation failure (STYLE.md, after SQLite). The counter, the injection
+   and mem_failed's flag are per thread, so worker threads never share them. */
 void mem_fail_after(long n);
 
-/* How many allocations (pool or GMP's within a pool) have been attempted
-   since the process started: tests size their failure loops with it. */
+/* How many allocations (pool or GMP's within a pool) the calling thread has
+   attempted since it started: tests size their failure loops with it. */
 long mem_allocations(void);
 
 /* True when an injected or real allocation failure has happened since the
