@@ -1,4 +1,4 @@
-/* numbers.c: the loss and gradients evaluated twice in MPFR and printed with their agreed digits;
+/* numbers.c: the loss and gradients enclosed in MPFI intervals and printed with their proved digits;
  * see numbers.h. */
 #include "numbers.h"
 
@@ -32,7 +32,8 @@ typedef struct run {
     mem_pool *pool;
     dc_error *err;
     long prec, kmax;
-    evaluator *lo, *hi;
+    evaluator *box; /* intervals at P bits: the printed digits */
+    evaluator *hi;  /* MPFR at P + 64 bits: the finite differences */
     mpfr_t a, b, c, gmax;         /* scratch at P + 64 bits */
     mpfr_t worst, all, tolerance; /* finite differences' verdict, 64 bits */
     char *buf_lo, *buf_hi;        /* mpfr_get_str output, kmax + 8 bytes */
@@ -84,9 +85,9 @@ put_decimal(text *out, const char *buf, mpfr_exp_t e, long k)
     text_printf(out, "e%ld", sci);
 }
 
-/* The number whose P-bit value is LO and P + 64-bit value HI, as a decimal
-   string of the digits both agree on (numbers.h). *NDIGITS: how many
-   significant digits it has (kmax for an exact 0, 0 for none). */
+/* The number enclosed in [LO, HI], as a decimal string of the digits
+   both ends agree on (numbers.h). *NDIGITS: how many significant digits it
+   has (kmax for an exact 0, 0 for none). */
 static const char *
 agreed(run *r, mpfr_srcptr lo, mpfr_srcptr hi, long *ndigits)
 {
@@ -94,8 +95,9 @@ agreed(run *r, mpfr_srcptr lo, mpfr_srcptr hi, long *ndigits)
     text_init(&t, r->pool);
     *ndigits = 0;
     if (!mpfr_number_p(lo) || !mpfr_number_p(hi)) {
-        mpfr_srcptr x = !mpfr_number_p(lo) ? lo : hi;
-        text_puts(&t, mpfr_nan_p(x) ? "nan" : mpfr_sgn(x) > 0 ? "inf" : "-inf");
+        /* an infinity at both ends is one; anything else has no value */
+        int inf = mpfr_inf_p(lo) && mpfr_inf_p(hi) && mpfr_sgn(lo) == mpfr_sgn(hi);
+        text_puts(&t, !inf ? "nan" : mpfr_sgn(hi) > 0 ? "inf" : "-inf");
         return text_str(&t);
     }
     if (mpfr_zero_p(lo) && mpfr_zero_p(hi)) {
@@ -152,20 +154,21 @@ evaluate(run *r, evaluator *ev, const term *t, const char *what, const value **o
     return 0;
 }
 
-/* The numbers of quantity Q from its P-bit and P + 64-bit values. */
+/* The numbers of quantity Q from its enclosures BOX. */
 static void
-fill(run *r, quantity *q, const value *lo, const value *hi)
+fill(run *r, quantity *q, const value *box)
 {
-    q->rank = hi->rank;
-    q->rows = hi->rows;
-    q->cols = hi->cols;
-    q->entries = mem_alloc(r->pool, (size_t)(hi->rows * hi->cols) * sizeof *q->entries);
+    q->rank = box->rank;
+    q->rows = box->rows;
+    q->cols = box->cols;
+    q->entries = mem_alloc(r->pool, (size_t)(box->rows * box->cols) * sizeof *q->entries);
     q->min_digits = r->kmax;
     q->max_digits = 0;
-    for (long i = 0; i < hi->rows; i++)
-        for (long j = 0; j < hi->cols; j++) {
+    for (long i = 0; i < box->rows; i++)
+        for (long j = 0; j < box->cols; j++) {
             long n;
-            q->entries[i * hi->cols + j] = agreed(r, *eval_fr(lo, i, j), *eval_fr(hi, i, j), &n);
+            mpfi_ptr x = *eval_fi(box, i, j);
+            q->entries[i * box->cols + j] = agreed(r, &x->left, &x->right, &n);
             if (n < q->min_digits)
                 q->min_digits = n;
             if (n > q->max_digits)
@@ -184,7 +187,8 @@ keep(run *r, const value *v)
     return c;
 }
 
-/* The loss and every param's gradient, at both precisions. */
+/* The loss and every param's gradient: enclosed, and at P + 64 bits for
+   the finite differences. */
 static int
 evaluate_all(run *r)
 {
@@ -193,13 +197,12 @@ evaluate_all(run *r)
     for (size_t i = 0; i < m->nsymbols; i++)
         nparams += m->symbols[i]->kind == SYM_PARAM;
     r->q = mem_zalloc(r->pool, (nparams + 1) * sizeof *r->q);
-    const value *lo, *hi;
+    const value *box, *hi;
     const term *loss = term_symbol(m->terms, m->loss);
-    if (!evaluate(r, r->lo, loss, m->loss->name, &lo) ||
-        !evaluate(r, r->hi, loss, m->loss->name, &hi))
+    if (!evaluate(r, r->box, loss, m->loss->name, &box))
         return 0;
     r->q[0].name = m->loss->name;
-    fill(r, &r->q[0], lo, hi);
+    fill(r, &r->q[0], box);
     r->nq = 1;
     for (size_t i = 0; i < m->nsymbols; i++) {
         const symbol *p = m->symbols[i];
@@ -220,11 +223,14 @@ evaluate_all(run *r)
             char why[SHAPE_WHY];
             t = term_make(m->terms, OP_MUL, 0, 0, (const term *[]){zero, sym}, 2, why);
         }
-        if (!evaluate(r, r->lo, t, q->name, &lo) || !evaluate(r, r->hi, t, q->name, &hi))
+        if (!evaluate(r, r->box, t, q->name, &box))
             return 0;
-        fill(r, q, lo, hi);
-        if (r->rq->check_fd)
+        fill(r, q, box);
+        if (r->rq->check_fd) {
+            if (!evaluate(r, r->hi, t, q->name, &hi))
+                return 0;
             q->hi = keep(r, hi);
+        }
     }
     return 1;
 }
@@ -407,8 +413,9 @@ report_text(run *r)
     text_printf(out, ", %ld bits\ndims: ", r->prec);
     put_dims(r, 0);
     text_printf(out,
-                "\ndigits: those on which evaluations at %ld and %ld bits agree (at most %ld)\n",
-                r->prec, r->prec + NUMBERS_GUARD_BITS, r->kmax);
+                "\ndigits: proved, those on which both ends of an interval enclosing the exact "
+                "value at %ld bits agree (at most %ld)\n",
+                r->prec, r->kmax);
     text_printf(out, "\n%s = %s\n", r->q[0].name, r->q[0].entries[0]);
     for (size_t k = 1; k < r->nq; k++) {
         const quantity *q = &r->q[k];
@@ -481,9 +488,9 @@ report_json(run *r)
     else
         text_puts(out, "null");
     text_printf(out,
-                ", \"seed\": %lu, \"precision\": %ld, \"guard_bits\": %d, \"max_digits\": %ld,"
-                "\n \"dims\": {",
-                rq->seed, r->prec, NUMBERS_GUARD_BITS, r->kmax);
+                ", \"seed\": %lu, \"precision\": %ld, \"digits\": \"proved by an interval "
+                "enclosure\", \"max_digits\": %ld,\n \"dims\": {",
+                rq->seed, r->prec, r->kmax);
     put_dims(r, 1);
     text_puts(out, "},\n \"loss_name\": ");
     print_json_string(out, r->q[0].name);
@@ -519,9 +526,9 @@ report_json(run *r)
 static void
 cleanup(run *r)
 {
-    eval_free(r->lo);
+    eval_free(r->box);
     eval_free(r->hi);
-    r->lo = r->hi = NULL;
+    r->box = r->hi = NULL;
     mpfr_clears(r->a, r->b, r->c, r->gmax, r->worst, r->all, r->tolerance, (mpfr_ptr)0);
 }
 
@@ -539,7 +546,7 @@ bind_point(run *r)
 {
     char why[256];
     const numbers_request *rq = r->rq;
-    if (data_bind(r->lo, r->pool, rq->data, r->d->m, rq->seed, why, sizeof why) &&
+    if (data_bind(r->box, r->pool, rq->data, r->d->m, rq->seed, why, sizeof why) &&
         data_bind(r->hi, r->pool, rq->data, r->d->m, rq->seed, why, sizeof why))
         return 1;
     error_plain(r->err, r->pool, DC_EINPUT, "cannot draw the random values: %s", why);
@@ -586,7 +593,7 @@ numbers_report(text *out, const derivation *d, const numbers_request *rq, dc_err
             mem_pool_on_oom(model_pool, model_outer);
         rethrow(outer);
     }
-    r->lo = eval_new(pool, NUMBER_MPFR, prec);
+    r->box = eval_new(pool, NUMBER_INTERVAL, prec);
     r->hi = eval_new(pool, NUMBER_MPFR, prec + NUMBERS_GUARD_BITS);
     int ok = bind_point(r) && evaluate_all(r) && (!rq->check_fd || check_all(r));
     if (ok && rq->format == REPORT_JSON)

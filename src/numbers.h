@@ -11,12 +11,12 @@ enum {
     NUMBERS_MIN_PREC = 64, /* the precisions numbers_report accepts */
     NUMBERS_MAX_PREC = 10000,
     NUMBERS_DEFAULT_PREC = 256, /* when the caller gives 0 */
-    NUMBERS_GUARD_BITS = 64,    /* the second evaluation's extra bits */
+    NUMBERS_GUARD_BITS = 64,    /* the finite differences' extra bits */
 };
 
 /* What to evaluate and how to write it. */
 typedef struct numbers_request {
-    long prec;              /* MPFR bits, NUMBERS_MIN_PREC..NUMBERS_MAX_PREC; 0: the default */
+    long prec;              /* interval bits, NUMBERS_MIN_PREC..NUMBERS_MAX_PREC; 0: the default */
     unsigned long seed;     /* draws what DATA leaves out (data_bind) */
     const data_set *data;   /* NULL: every input, label and param drawn at random */
     const char *data_name;  /* DATA's file, for the report */
@@ -29,19 +29,17 @@ typedef struct numbers_request {
    absorbed formulas, through the derived names they use) at the point
    RQ->data and RQ->seed give (data_bind), and append the report to OUT.
 
-   Digits. Everything is evaluated twice, at P = RQ->prec bits and at
-   P + NUMBERS_GUARD_BITS, and each number is printed, rounded to nearest
-   from the P + 64-bit value, with the most significant digits (at most
-   floor(P log10 2)) on which both evaluations, each rounded to that many
-   digits, agree. The error of the P-bit value is about 2^64 times that of
-   the other, so where they agree to k digits the P + 64-bit value is
-   within a tiny fraction of a unit of the k-th digit of the true value:
-   the printed digits are correct (to within half a unit of the last, the
-   usual meaning of a rounded decimal), and an entry that lost digits to
-   cancellation shows fewer. Two evaluations that agree on no digit give
-   "0eQ": zero, to within half a unit of 10^Q. A value that is exactly 0 in
-   both is "0"; a NaN or infinity of either is "nan", "inf" or "-inf".
-   Numbers are decimal strings: "-0.0123", "1.5e-7".
+   Digits. Everything is evaluated in interval arithmetic (MPFI) at P =
+   RQ->prec bits, which encloses each exact value in [lo, hi], and each
+   number is printed with the most significant digits (at most
+   floor(P log10 2)) on which lo and hi, each rounded to nearest to that
+   many digits, agree. Rounding is monotonic, so the exact value rounds to
+   the same digits: every printed digit is proved correct (the decimal is
+   the exact value correctly rounded), and an entry that lost digits to
+   cancellation shows fewer. Ends that agree on no digit give "0eQ": zero,
+   to within half a unit of 10^Q. An exact 0 (both ends 0) is "0"; the same
+   infinity at both ends is "inf" or "-inf"; a NaN or an unbounded
+   enclosure is "nan". Numbers are decimal strings: "-0.0123", "1.5e-7".
 
    Finite differences (RQ->check_fd): for every entry of every param, the
    central difference (J(w + h) - J(w - h)) / 2h with h = 2^-floor(P/3),
