@@ -135,6 +135,10 @@ START_TEST(exact_formulation_measures_zero_bits)
                       "%s %s: %g bits where double is exact", st->quantity, st->formulation,
                       st->max_bits);
         ck_assert_int_eq(st->unsampleable, 0);
+        /* every entry in the histogram's first bin, none elsewhere */
+        ck_assert_int_eq(st->histogram[0], st->entries);
+        for (int b = 1; b < ERRORS_BINS; b++)
+            ck_assert_int_eq(st->histogram[b], 0);
     }
     stat_of(tab, "dW", "deferred");
     stat_of(tab, "dW", "absorbed");
@@ -159,6 +163,9 @@ START_TEST(saturation_breaks_the_naive_chain_only)
     for (int k = 0; k < 4; k++) {
         const errors_stat *naive = stat_of(tab, params[k], "naive chain");
         ck_assert_msg(naive->nan + naive->inf > 0, "%s: the naive chain stayed finite", params[k]);
+        /* the last bin, 64 bits, holds the NaNs and nothing else */
+        ck_assert_int_eq(naive->histogram[ERRORS_NAN_BITS], naive->nan);
+        ck_assert_int_gt(naive->histogram[ERRORS_NAN_BITS], 0);
         for (int c = 0; c < 2; c++) {
             const errors_stat *st = stat_of(tab, params[k], c ? "absorbed" : "deferred");
             ck_assert_msg(st->nan == 0 && st->inf == 0, "%s %s: %ld NaN, %ld Inf", params[k],
@@ -167,6 +174,7 @@ START_TEST(saturation_breaks_the_naive_chain_only)
                           st->max_bits);
             ck_assert_int_eq(st->unsampleable, 0);
             ck_assert_int_gt(st->entries, 0);
+            ck_assert_int_eq(st->histogram[ERRORS_NAN_BITS], 0);
         }
     }
     const errors_stat *soft = stat_of(tab, "J", "softplus (C)");
@@ -260,6 +268,62 @@ START_TEST(same_seed_same_output)
 }
 END_TEST
 
+static long
+histogram_total(const errors_stat *st)
+{
+    long total = 0;
+    for (int b = 0; b < ERRORS_BINS; b++)
+        total += st->histogram[b];
+    return total;
+}
+
+/* The histograms of shards merged are bin for bin those of the whole run
+   (and of a run on three threads), and each adds up to its entries; merge
+   refuses a shard whose histogram does not. */
+START_TEST(histograms_add_up_across_shards)
+{
+    model *m = parse_builtin("sigmoid");
+    derivation *d = derived(m);
+    const errors_table *whole = &sweep(d, ERRORS_SATURATED, 10, 0, 1, 0, 0)->tables[0];
+    const errors_table *threads = &sweep(d, ERRORS_SATURATED, 10, 0, 3, 0, 0)->tables[0];
+    const char *s1 = written(sweep(d, ERRORS_SATURATED, 10, 0, 1, 1, 2), REPORT_JSON);
+    const char *s2 = written(sweep(d, ERRORS_SATURATED, 10, 0, 2, 2, 2), REPORT_JSON);
+    const char *texts[] = {s2, s1}, *names[] = {"s2", "s1"};
+    errors_result *merged = errors_merge(texts, names, 2, pool, &err);
+    ck_assert_msg(merged != NULL, "%s", merged ? "" : err.formatted);
+    const errors_table *joined = &merged->tables[0];
+    ck_assert_uint_eq(joined->n, whole->n);
+    long nonzero_bins = 0;
+    for (size_t k = 0; k < whole->n; k++) {
+        const errors_stat *w = &whole->stats[k];
+        ck_assert_int_gt(w->entries, 0);
+        ck_assert_int_eq(histogram_total(w), w->entries);
+        for (int b = 0; b < ERRORS_BINS; b++) {
+            ck_assert_msg(joined->stats[k].histogram[b] == w->histogram[b] &&
+                              threads->stats[k].histogram[b] == w->histogram[b],
+                          "%s %s bin %d: whole %ld, merged %ld, 3 threads %ld", w->quantity,
+                          w->formulation, b, w->histogram[b], joined->stats[k].histogram[b],
+                          threads->stats[k].histogram[b]);
+            nonzero_bins += w->histogram[b] != 0;
+        }
+    }
+    ck_assert_int_gt(nonzero_bins, (long)whole->n); /* not all in one bin each */
+    /* a shard with a count changed (a 1 written before the first) no
+       longer adds up: refused */
+    const char *bins = strstr(s1, "\"histogram\": [");
+    ck_assert_ptr_nonnull(bins);
+    size_t at = (size_t)(bins - s1) + strlen("\"histogram\": [");
+    text bad;
+    text_init(&bad, pool);
+    text_putn(&bad, s1, at);
+    text_printf(&bad, "1%s", s1 + at);
+    const char *tampered[] = {s2, text_str(&bad)};
+    ck_assert_ptr_null(errors_merge(tampered, names, 2, pool, &err));
+    ck_assert_ptr_nonnull(strstr(err.formatted, "malformed"));
+    model_free(m);
+}
+END_TEST
+
 START_TEST(softmax_forms)
 {
     model *m = parse_builtin("softmax");
@@ -349,6 +413,7 @@ main(void)
     tcase_add_test(tc, saturation_breaks_the_naive_chain_only);
     tcase_add_test(tc, references_agree_with_four_times_the_precision);
     tcase_add_test(tc, same_seed_same_output);
+    tcase_add_test(tc, histograms_add_up_across_shards);
     tcase_add_test(tc, softmax_forms);
     tcase_add_test(tc, refuses_beyond_the_caps);
     suite_add_tcase(s, tc);
