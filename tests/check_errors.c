@@ -9,6 +9,7 @@
 #include "derive.h"
 #include "errors.h"
 #include "parse.h"
+#include "plot.h"
 #include "rules.h"
 #include "sample.h"
 
@@ -324,6 +325,61 @@ START_TEST(histograms_add_up_across_shards)
 }
 END_TEST
 
+/* The plot script of an exact model over two regimes: a row per quantity,
+   a column per regime, every count in bin 0 as data, each formulation
+   named in the key with its bar shifted into its own slot. */
+START_TEST(plot_script_draws_every_panel)
+{
+    model *m = parse_text("linear.dc", "dims n_x = 3, n_y = 2\n"
+                                       "batch m = 8\n"
+                                       "input X[n_x, m]\n"
+                                       "label Y[n_y, m]\n"
+                                       "param W[n_y, n_x], b[n_y, 1]\n"
+                                       "Z = W @ X + b\n"
+                                       "loss J = 1/m * sum((Z - Y)^2)\n");
+    errors_request rq = {.seed = 7,
+                         .samples = 5,
+                         .regimes = 1u << ERRORS_TYPICAL | 1u << ERRORS_POW2_M,
+                         .bits = 4,
+                         .model_name = "dir/it's.dc"};
+    errors_result *res = errors_sweep(derived(m), &rq, &err, pool);
+    ck_assert_msg(res != NULL, "%s", res ? "" : err.formatted);
+    /* as if db absorbed had had every entry unsampleable: no bar, still in the key */
+    errors_stat *none = (errors_stat *)stat_of(&res->tables[0], "db", "absorbed");
+    memset(none->histogram, 0, sizeof none->histogram);
+    text t;
+    text_init(&t, pool);
+    ck_assert(plot_histograms(&t, res));
+    const char *script = text_str(&t);
+    /* J, dW, db by typical, pow2-m; the model's name quoted for gnuplot */
+    ck_assert_ptr_nonnull(strstr(script, "set multiplot layout 3,2 title 'Bits of error per entry, "
+                                         "log2(1 + ulps), 64 = NaN: it''s.dc, seed 7'"));
+    ck_assert_ptr_nonnull(strstr(script, "set terminal svg size 880,940 "));
+    /* J as written: 5 samples, 1 entry each, all correctly rounded */
+    ck_assert_ptr_nonnull(strstr(script, "$h_0_0 << EOD\n0 5\nEOD\n"));
+    /* dW (2 x 3) at m = 64, 5 samples: 30 entries in bin 0 */
+    const errors_table *pow2 = &res->tables[1];
+    size_t k = (size_t)(stat_of(pow2, "dW", "deferred") - pow2->stats);
+    char want[64];
+    snprintf(want, sizeof want, "$h_1_%zu << EOD\n0 30\nEOD\n", k);
+    ck_assert_msg(strstr(script, want) != NULL, "no %s in\n%s", want, script);
+    ck_assert_ptr_nonnull(strstr(script, "set title 'dW, pow2-m: 5 samples'"));
+    /* dW's four formulations share bin 0: widths 0.2, centred on it */
+    ck_assert_ptr_nonnull(strstr(script, "using ($1-0.3000):2 with boxes title 'deferred'"));
+    ck_assert_ptr_nonnull(strstr(script, "using ($1+0.3000):2 with boxes title 'per-example/m (C)'"));
+    snprintf(want, sizeof want, "$h_0_%zu ", (size_t)(none - res->tables[0].stats));
+    ck_assert_ptr_null(strstr(script, want));
+    ck_assert_ptr_nonnull(strstr(script, ", \\\n     NaN with boxes title 'absorbed', \\\n"));
+    ck_assert_ptr_nonnull(strstr(script, "unset multiplot\n"));
+    /* six panels, one plot command each */
+    long plots = 0;
+    for (const char *c = script; (c = strstr(c, "\nplot ")) != NULL; c++)
+        plots++;
+    ck_assert_int_eq(plots, 6);
+    model_free(m);
+}
+END_TEST
+
 START_TEST(softmax_forms)
 {
     model *m = parse_builtin("softmax");
@@ -414,6 +470,7 @@ main(void)
     tcase_add_test(tc, references_agree_with_four_times_the_precision);
     tcase_add_test(tc, same_seed_same_output);
     tcase_add_test(tc, histograms_add_up_across_shards);
+    tcase_add_test(tc, plot_script_draws_every_panel);
     tcase_add_test(tc, softmax_forms);
     tcase_add_test(tc, refuses_beyond_the_caps);
     suite_add_tcase(s, tc);
