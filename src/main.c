@@ -92,8 +92,9 @@ guard_temp_output(char *tmp)
 
 /* A new temporary file beside PATH (PATH.XXXXXX: in the same folder, so
    that renaming it onto PATH is atomic), removed by a signal that stops the
-   program until finish_temp. Its descriptor (closed in programs we run)
-   and its name in *TMP (malloc'ed), or -1 with errno set. */
+   program until finish_temp, with the mode PATH has, or when it is new the
+   one the umask gives (mkstemp makes it 0600). Its descriptor (closed in
+   programs we run) and its name in *TMP (malloc'ed), or -1 with errno set. */
 static int
 open_temp(const char *path, char **tmp)
 {
@@ -113,6 +114,10 @@ open_temp(const char *path, char **tmp)
     }
     guard_temp_output(*tmp);
     fcntl(fd, F_SETFD, FD_CLOEXEC);
+    struct stat old;
+    mode_t mask = umask(0);
+    umask(mask);
+    fchmod(fd, stat(path, &old) == 0 ? old.st_mode & 07777 : 0666 & ~mask);
     return fd;
 }
 

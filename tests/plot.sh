@@ -132,10 +132,13 @@ fi
 # a folder and file name that a shell or gnuplot string would trip on
 odd="$tmp/a 'quoted' \"dir\""
 mkdir "$odd"
+umask 022
 set -- sigmoid --regime saturated --samples 5 --seed 3
 run 0 error "$@" --format json -o "$tmp/e.json" --plot "$odd/h \$x'.svg"
 svg="$odd/h \$x'.svg"
 [ -s "$svg" ] || fail "no SVG written"
+mode=$(ls -l "$svg" | cut -c1-10)
+[ "$mode" = "-rw-r--r--" ] || fail "the SVG has mode $mode, not -rw-r--r-- (umask 022)"
 [ "$(ls -A "$odd" | wc -l)" = 1 ] || fail "more than the SVG in the folder: $(ls -A "$odd")"
 has "$svg" "<svg"
 has "$svg" "</svg>"
