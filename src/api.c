@@ -14,6 +14,7 @@
 #include "model.h"
 #include "numbers.h"
 #include "parse.h"
+#include "plot.h"
 #include "derive.h"
 #include "doc.h"
 #include "print.h"
@@ -34,6 +35,9 @@ struct dc_session {
     rule_set *rules;       /* loaded from rules_dir when first needed */
     mem_pool *gmp_outer;   /* where GMP allocated before the running call */
     mpfr_exp_t emin, emax; /* MPFR's exponent range before the running call */
+    /* the result of the last error sweep (in the model's pool) or merge (in
+       the session's), for dc_error_plot */
+    const errors_result *errors;
 };
 
 const char *
@@ -160,6 +164,7 @@ load_source(dc_session *s, const source *src)
     model_free(s->model);
     s->model = NULL;
     s->dump = NULL;
+    s->errors = NULL; /* a sweep's result was in the model's pool */
     s->model = parse_model(src, &s->error, s->pool);
     return s->model != NULL ? DC_OK : s->error.status;
 }
@@ -564,6 +569,7 @@ dc_status
 dc_error_sweep(dc_session *s, const dc_sweep_options *o, const char **report)
 {
     *report = NULL;
+    s->errors = NULL;
     BEGIN(s);
     report_format f;
     dc_status st = need_format(s, o->format, &f);
@@ -613,6 +619,7 @@ dc_error_sweep(dc_session *s, const dc_sweep_options *o, const char **report)
     text_init(&t, s->pool);
     errors_write(&t, res, f);
     *report = text_str(&t);
+    s->errors = res;
     return finish(s, DC_OK);
 }
 
@@ -621,6 +628,7 @@ dc_error_merge(dc_session *s, const char *const *paths, size_t n, const char *fo
                const char **report)
 {
     *report = NULL;
+    s->errors = NULL;
     BEGIN(s);
     report_format f;
     dc_status st = need_format(s, format, &f);
@@ -645,6 +653,24 @@ dc_error_merge(dc_session *s, const char *const *paths, size_t n, const char *fo
     text_init(&t, s->pool);
     errors_write(&t, res, f);
     *report = text_str(&t);
+    s->errors = res;
+    return finish(s, DC_OK);
+}
+
+dc_status
+dc_error_plot(dc_session *s, const char **script)
+{
+    *script = NULL;
+    BEGIN(s);
+    text t;
+    text_init(&t, s->pool);
+    if (s->errors == NULL || !plot_histograms(&t, s->errors)) {
+        error_plain(&s->error, s->pool, DC_EINPUT,
+                    s->errors == NULL ? "no error sweep or merge to plot"
+                                      : "the sweep has no formulation to plot");
+        return finish(s, DC_EINPUT);
+    }
+    *script = text_str(&t);
     return finish(s, DC_OK);
 }
 

@@ -137,6 +137,16 @@ dc_status dc_error_sweep(dc_session *s, const dc_sweep_options *o, const char **
 dc_status dc_error_merge(dc_session *s, const char *const *paths, size_t n, const char *format,
                          const char **report);
 
+/* The histograms of bits of error of the session's last dc_error_sweep or
+   dc_error_merge, as a gnuplot script that writes SVG to gnuplot's
+   standard output (it names no file: the caller decides where that goes):
+   a panel per quantity and regime, in each a bar per formulation for every
+   whole number of bits of error (0 to 63, and 64 for a NaN), the entries
+   there counted on a log scale. DC_EINPUT when the session has no such
+   result (none yet, the last one failed, or a model was loaded since).
+   *SCRIPT is owned by the session. */
+dc_status dc_error_plot(dc_session *s, const char **script);
+
 /* The rule base of the rules directory, listed in FORMAT ("text", "json"). */
 dc_status dc_rules_list(dc_session *s, const char *format, const char **report);
 

@@ -799,6 +799,8 @@ record(errors_stat *st, long sample, long i, long j, double c, double r)
     double bits = errors_bits(c, r);
     st->entries++;
     st->micro_bits += (int64_t)llround(bits * ERRORS_MICRO);
+    /* whole bits: 64 only for a NaN (no two non-NaN doubles are 2^64 - 1 apart) */
+    st->histogram[(int)bits]++;
     if (isnan(c))
         st->nan++;
     else {
@@ -821,6 +823,8 @@ merge_stat(errors_stat *dst, const errors_stat *src)
     dst->micro_bits += src->micro_bits;
     dst->nan += src->nan;
     dst->inf += src->inf;
+    for (int b = 0; b < ERRORS_BINS; b++)
+        dst->histogram[b] += src->histogram[b];
     if (src->max_bits > dst->max_bits)
         dst->max_bits = src->max_bits;
     if (src->max_rel > dst->max_rel)
@@ -1209,7 +1213,10 @@ write_json(text *out, const errors_result *res)
                 json_double(out, st->worst.reference);
                 text_putc(out, '}');
             }
-            text_putc(out, '}');
+            text_puts(out, ", \"histogram\": [");
+            for (int b = 0; b < ERRORS_BINS; b++)
+                text_printf(out, "%s%ld", b ? ", " : "", st->histogram[b]);
+            text_puts(out, "]}");
         }
         text_puts(out, "\n      ]\n    }");
     }
@@ -1382,6 +1389,24 @@ read_string(mem_pool *pool, const json_t *obj, const char *key, int *ok)
     return mem_strdup(pool, s);
 }
 
+/* A row's "histogram": ERRORS_BINS counts, none negative, adding up to
+   its entries; 0 when it is not that. */
+static int
+read_histogram(const json_t *bins, errors_stat *st)
+{
+    if (!json_is_array(bins) || json_array_size(bins) != ERRORS_BINS)
+        return 0;
+    long total = 0;
+    for (size_t b = 0; b < ERRORS_BINS; b++) {
+        const json_t *v = json_array_get(bins, b);
+        if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > st->entries)
+            return 0;
+        st->histogram[b] = (long)json_integer_value(v);
+        total += st->histogram[b];
+    }
+    return total == st->entries;
+}
+
 static int
 read_stat(mem_pool *pool, const json_t *row, errors_stat *st)
 {
@@ -1408,7 +1433,7 @@ read_stat(mem_pool *pool, const json_t *row, errors_stat *st)
              read_double(json_object_get(w, "computed"), &st->worst.computed) &&
              read_double(json_object_get(w, "reference"), &st->worst.reference);
     }
-    return ok;
+    return ok && read_histogram(json_object_get(row, "histogram"), st);
 }
 
 /* One shard's output into RES; 0 with WHY when it is not one. */

@@ -33,6 +33,9 @@ enum {
     ERRORS_MAX_QUANTITIES = 32 /* quantities (loss, params, softmax output) per model */
 };
 
+/* A histogram's bins: whole bits of error 0 to 63, then 64 (a NaN). */
+enum { ERRORS_BINS = ERRORS_NAN_BITS + 1 };
+
 /* The worst entry a formulation met: enough to reproduce it. */
 typedef struct errors_worst {
     long sample; /* the sample index (-1: none yet) */
@@ -53,6 +56,8 @@ typedef struct errors_stat {
     double max_bits, max_rel;
     long nan, inf;
     errors_worst worst;
+    long histogram[ERRORS_BINS]; /* entries by whole bits of error: [b] counts b <= bits < b + 1,
+                                    [ERRORS_NAN_BITS] the NaNs; they sum to entries */
 } errors_stat;
 
 /* One regime's table. */

@@ -1,15 +1,21 @@
 /* main.c: the derivcheck command line, a thin client of libderivcheck. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "derivcheck.h"
+
+extern char **environ; /* the environment gnuplot is run with */
 
 enum { EXIT_REFUTED = 1, EXIT_USAGE = 2 };
 
@@ -29,6 +35,7 @@ typedef struct options {
     const char *regime; /* error --regime */
     int threads;        /* error -j N */
     int shard, nshards; /* error --shard K/N */
+    const char *plot;   /* error, merge --plot FILE.svg */
 } options;
 
 typedef struct command {
@@ -83,6 +90,52 @@ guard_temp_output(char *tmp)
         signal(signals[i], tmp != NULL ? remove_temp_output : SIG_DFL);
 }
 
+/* A new temporary file beside PATH (PATH.XXXXXX: in the same folder, so
+   that renaming it onto PATH is atomic), removed by a signal that stops the
+   program until finish_temp, with the mode PATH has, or when it is new the
+   one the umask gives (mkstemp makes it 0600). Its descriptor (closed in
+   programs we run) and its name in *TMP (malloc'ed), or -1 with errno set. */
+static int
+open_temp(const char *path, char **tmp)
+{
+    size_t n = strlen(path) + sizeof ".XXXXXX";
+    *tmp = malloc(n);
+    if (*tmp == NULL) {
+        errno = ENOMEM;
+        return -1;
+    }
+    snprintf(*tmp, n, "%s.XXXXXX", path);
+    int fd = mkstemp(*tmp);
+    if (fd < 0) {
+        int saved = errno;
+        free(*tmp);
+        errno = saved;
+        return -1;
+    }
+    guard_temp_output(*tmp);
+    fcntl(fd, F_SETFD, FD_CLOEXEC);
+    struct stat old;
+    mode_t mask = umask(0);
+    umask(mask);
+    fchmod(fd, stat(path, &old) == 0 ? old.st_mode & 07777 : 0666 & ~mask);
+    return fd;
+}
+
+/* The temporary file TMP (from open_temp, closed) renamed onto PATH when
+   OK, else removed; TMP freed. Whether it was renamed; when not, errno
+   says why (for a failure before, the caller's errno is kept). */
+static int
+finish_temp(char *tmp, const char *path, int ok)
+{
+    int renamed = ok && rename(tmp, path) == 0, saved = errno;
+    if (!renamed)
+        unlink(tmp);
+    guard_temp_output(NULL);
+    free(tmp);
+    errno = saved;
+    return renamed;
+}
+
 /* Write CONTENT to PATH through a temporary file in the same folder renamed
    into place, so that PATH holds either its old content or all of the new;
    PATH NULL or "-" is standard output. */
@@ -97,31 +150,16 @@ write_output(const char *path, const char *content)
         }
         return 0;
     }
-    size_t n = strlen(path) + sizeof ".XXXXXX";
-    char *tmp = malloc(n);
-    if (tmp == NULL) {
-        fprintf(stderr, "%s: out of memory\n", program);
-        return EXIT_USAGE;
-    }
-    snprintf(tmp, n, "%s.XXXXXX", path);
-    int fd = mkstemp(tmp);
-    if (fd >= 0)
-        guard_temp_output(tmp);
+    char *tmp;
+    int fd = open_temp(path, &tmp);
     FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
     int ok = f != NULL && fwrite(content, 1, len, f) == len;
     ok = f != NULL && fclose(f) == 0 && ok;
     if (f == NULL && fd >= 0)
         close(fd);
-    if (ok && rename(tmp, path) == 0) {
-        guard_temp_output(NULL);
-        free(tmp);
+    if (fd >= 0 && finish_temp(tmp, path, ok))
         return 0;
-    }
     fprintf(stderr, "%s: cannot write '%s': %s\n", program, path, strerror(errno));
-    if (fd >= 0)
-        unlink(tmp);
-    guard_temp_output(NULL);
-    free(tmp);
     return EXIT_USAGE;
 }
 
@@ -325,12 +363,170 @@ show_progress(void *ctx, long done, long total)
     fflush(stderr);
 }
 
-/* derivcheck error FILE|MODEL */
+/* NAME as a program: with a slash, NAME itself; without, the first NAME in
+   a folder of PATH (as execvp looks, an empty entry being the current
+   folder). Its path into BUF when it is an executable regular file, else 0. */
+static int
+find_program(const char *name, char *buf, size_t size)
+{
+    struct stat sb;
+    if (strchr(name, '/') != NULL) {
+        snprintf(buf, size, "%s", name);
+        return stat(buf, &sb) == 0 && S_ISREG(sb.st_mode) && access(buf, X_OK) == 0;
+    }
+    const char *dirs = getenv("PATH");
+    if (dirs == NULL)
+        dirs = "/bin:/usr/bin";
+    for (const char *d = dirs;; d++) {
+        size_t n = strcspn(d, ":");
+        int len = snprintf(buf, size, "%.*s%s%s", (int)n, d, n ? "/" : "", name);
+        if (len > 0 && (size_t)len < size && stat(buf, &sb) == 0 && S_ISREG(sb.st_mode) &&
+            access(buf, X_OK) == 0)
+            return 1;
+        d += n;
+        if (*d == '\0')
+            return 0;
+    }
+}
+
+/* What --plot PATH needs, checked before a sweep that may run for hours: a
+   name ending in .svg, a folder the program may create files in, and
+   gnuplot (DERIVCHECK_GNUPLOT when set, else gnuplot on PATH), whose path
+   goes into GNUPLOT. 0, or the exit status after a message. */
+static int
+plot_ready(const char *path, char *gnuplot, size_t size)
+{
+    size_t len = strlen(path);
+    if (len < 5 || strcmp(path + len - 4, ".svg") != 0)
+        return usage_error("--plot writes SVG: its file name must end in .svg, not '%s'", path);
+    const char *slash = strrchr(path, '/');
+    char dir[PATH_MAX] = ".";
+    if (slash != NULL)
+        snprintf(dir, sizeof dir, "%.*s", slash == path ? 1 : (int)(slash - path), path);
+    if (access(dir, W_OK | X_OK) != 0) {
+        fprintf(stderr, "%s: --plot: cannot create '%s' in '%s': %s\n", program, path, dir,
+                strerror(errno));
+        return EXIT_USAGE;
+    }
+    const char *env = getenv("DERIVCHECK_GNUPLOT");
+    int chosen = env != NULL && *env != '\0';
+    if (find_program(chosen ? env : "gnuplot", gnuplot, size))
+        return 0;
+    if (chosen)
+        fprintf(stderr,
+                "%s: --plot needs gnuplot, which was not found as '%s' (DERIVCHECK_GNUPLOT); "
+                "install gnuplot-nox (Debian) or omit --plot\n",
+                program, env);
+    else
+        fprintf(stderr,
+                "%s: --plot needs gnuplot, which was not found on PATH; install gnuplot-nox "
+                "(Debian) or omit --plot\n",
+                program);
+    return EXIT_USAGE;
+}
+
+/* Run GNUPLOT with SCRIPT on its standard input and the file OUT as its
+   standard output; its standard error is ours, so its messages show.
+   Whether it read the whole script and exited 0; a message when not. */
+static int
+run_gnuplot(const char *gnuplot, const char *script, int out)
+{
+    int in[2];
+    if (pipe(in) != 0) {
+        fprintf(stderr, "%s: cannot run gnuplot: %s\n", program, strerror(errno));
+        return 0;
+    }
+    fcntl(in[0], F_SETFD, FD_CLOEXEC);
+    fcntl(in[1], F_SETFD, FD_CLOEXEC);
+    posix_spawn_file_actions_t files;
+    posix_spawn_file_actions_init(&files);
+    posix_spawn_file_actions_adddup2(&files, in[0], STDIN_FILENO);
+    posix_spawn_file_actions_adddup2(&files, out, STDOUT_FILENO);
+    char *args[] = {(char *)gnuplot, NULL};
+    pid_t pid;
+    int failed = posix_spawn(&pid, gnuplot, &files, NULL, args, environ);
+    posix_spawn_file_actions_destroy(&files);
+    close(in[0]);
+    if (failed) {
+        close(in[1]);
+        fprintf(stderr, "%s: cannot run '%s': %s\n", program, gnuplot, strerror(failed));
+        return 0;
+    }
+    /* a gnuplot that stops reading must not stop this program with SIGPIPE */
+    void (*on_pipe)(int) = signal(SIGPIPE, SIG_IGN);
+    size_t len = strlen(script), sent = 0;
+    while (sent < len) {
+        ssize_t n = write(in[1], script + sent, len - sent);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        sent += (size_t)n;
+    }
+    close(in[1]);
+    signal(SIGPIPE, on_pipe);
+    int status;
+    while (waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR) {
+            fprintf(stderr, "%s: cannot wait for gnuplot: %s\n", program, strerror(errno));
+            return 0;
+        }
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && sent == len)
+        return 1;
+    if (WIFSIGNALED(status))
+        fprintf(stderr, "%s: gnuplot was stopped by signal %d\n", program, WTERMSIG(status));
+    else if (WEXITSTATUS(status) != 0)
+        fprintf(stderr, "%s: gnuplot failed (exit status %d)\n", program, WEXITSTATUS(status));
+    else
+        fprintf(stderr, "%s: gnuplot stopped reading its script\n", program);
+    return 0;
+}
+
+/* Draw the histograms of S's last sweep or merge into PATH with GNUPLOT:
+   its output goes to a temporary file beside PATH, renamed into place only
+   when gnuplot exits 0 having written something, so that PATH is never
+   left half-drawn. The exit status. */
+static int
+write_plot(dc_session *s, const char *gnuplot, const char *path)
+{
+    const char *script;
+    dc_status st = dc_error_plot(s, &script);
+    if (st != DC_OK) {
+        print_error(s);
+        return exit_status(st);
+    }
+    char *tmp;
+    int fd = open_temp(path, &tmp);
+    if (fd < 0) {
+        fprintf(stderr, "%s: cannot write '%s': %s\n", program, path, strerror(errno));
+        return EXIT_USAGE;
+    }
+    int ok = run_gnuplot(gnuplot, script, fd);
+    struct stat sb;
+    if (ok && (fstat(fd, &sb) != 0 || sb.st_size == 0)) {
+        fprintf(stderr, "%s: gnuplot wrote nothing\n", program);
+        ok = 0;
+    }
+    ok = close(fd) == 0 && ok;
+    if (finish_temp(tmp, path, ok))
+        return 0;
+    if (ok)
+        fprintf(stderr, "%s: cannot write '%s': %s\n", program, path, strerror(errno));
+    else
+        fprintf(stderr, "%s: '%s' was not written\n", program, path);
+    return EXIT_USAGE;
+}
+
+/* derivcheck error FILE|MODEL [--plot FILE.svg] */
 static int
 run_error(dc_session *s, const options *o, int argc, char **argv)
 {
     if (argc != 1)
         return usage_error("error takes one FILE or MODEL%s", "");
+    char gnuplot[PATH_MAX];
+    int ready = o->plot != NULL ? plot_ready(o->plot, gnuplot, sizeof gnuplot) : 0;
+    if (ready != 0)
+        return ready;
     dc_status st = dc_load(s, argv[0]);
     if (st != DC_OK) {
         print_error(s);
@@ -351,18 +547,24 @@ run_error(dc_session *s, const options *o, int argc, char **argv)
     }
     const char *report;
     st = dc_error_sweep(s, &so, &report);
-    return finish_report(s, o, st, report);
+    int status = finish_report(s, o, st, report);
+    return status != 0 || o->plot == NULL ? status : write_plot(s, gnuplot, o->plot);
 }
 
-/* derivcheck merge FILE.json... */
+/* derivcheck merge FILE.json... [--plot FILE.svg] */
 static int
 run_merge(dc_session *s, const options *o, int argc, char **argv)
 {
     if (argc < 1)
         return usage_error("merge takes the JSON outputs of error --shard K/N%s", "");
+    char gnuplot[PATH_MAX];
+    int ready = o->plot != NULL ? plot_ready(o->plot, gnuplot, sizeof gnuplot) : 0;
+    if (ready != 0)
+        return ready;
     const char *report;
     dc_status st = dc_error_merge(s, (const char *const *)argv, (size_t)argc, o->format, &report);
-    return finish_report(s, o, st, report);
+    int status = finish_report(s, o, st, report);
+    return status != 0 || o->plot == NULL ? status : write_plot(s, gnuplot, o->plot);
 }
 
 /* ARG as a whole decimal number from MIN to MAX into *OUT; 0 if it is not. */
@@ -461,6 +663,9 @@ static const char common_options[] =
     "  -j, --jobs N         error: threads (OpenMP); the output does not depend on N\n"
     "      --shard K/N      error: run the samples i with i mod N = K - 1; merge the\n"
     "                       JSON outputs with 'derivcheck merge'\n"
+    "      --plot FILE.svg  error, merge: also draw a histogram of the bits of error\n"
+    "                       of each formulation, per quantity and regime, with\n"
+    "                       gnuplot (on PATH, or DERIVCHECK_GNUPLOT) into FILE.svg\n"
     "  -q, --quiet          print nothing but errors\n"
     "  -h, --help           show this help and exit\n"
     "  -V, --version        show the version and exit\n";
@@ -533,6 +738,7 @@ main(int argc, char **argv)
                                                  {"regime", required_argument, NULL, 'R'},
                                                  {"jobs", required_argument, NULL, 'j'},
                                                  {"shard", required_argument, NULL, 'K'},
+                                                 {"plot", required_argument, NULL, 'G'},
                                                  {NULL, 0, NULL, 0}};
     unsigned long n;
     options o = {0};
@@ -573,6 +779,9 @@ main(int argc, char **argv)
             break;
         case 'R':
             o.regime = optarg;
+            break;
+        case 'G':
+            o.plot = optarg;
             break;
         case 'j':
             if (!parse_number(optarg, 1, 256, &n))
@@ -634,6 +843,9 @@ main(int argc, char **argv)
     }
     if (cmd == NULL)
         return usage_error("no command given%s", "");
+    if (o.plot != NULL && cmd->run != run_error && cmd->run != run_merge)
+        return usage_error("--plot draws the histograms of error and merge only, not of %s",
+                           cmd->name);
     dc_session *s = dc_session_new();
     char buf[PATH_MAX + 16];
     if (s == NULL || dc_session_set_rules_dir(s, rules_dir(&o, buf, sizeof buf)) != DC_OK) {

@@ -10,6 +10,7 @@
 #include "claims.h"
 #include "errors.h"
 #include "parse.h"
+#include "plot.h"
 #include "rules.h"
 #include "sample.h"
 
@@ -136,6 +137,10 @@ START_TEST(exact_formulation_measures_zero_bits)
                       "%s %s: %g bits where double is exact", st->quantity, st->formulation,
                       st->max_bits);
         ck_assert_int_eq(st->unsampleable, 0);
+        /* every entry in the histogram's first bin, none elsewhere */
+        ck_assert_int_eq(st->histogram[0], st->entries);
+        for (int b = 1; b < ERRORS_BINS; b++)
+            ck_assert_int_eq(st->histogram[b], 0);
     }
     stat_of(tab, "dW", "deferred");
     stat_of(tab, "dW", "absorbed");
@@ -160,6 +165,9 @@ START_TEST(saturation_breaks_the_naive_chain_only)
     for (int k = 0; k < 4; k++) {
         const errors_stat *naive = stat_of(tab, params[k], "naive chain");
         ck_assert_msg(naive->nan + naive->inf > 0, "%s: the naive chain stayed finite", params[k]);
+        /* the last bin, 64 bits, holds the NaNs and nothing else */
+        ck_assert_int_eq(naive->histogram[ERRORS_NAN_BITS], naive->nan);
+        ck_assert_int_gt(naive->histogram[ERRORS_NAN_BITS], 0);
         for (int c = 0; c < 2; c++) {
             const errors_stat *st = stat_of(tab, params[k], c ? "absorbed" : "deferred");
             ck_assert_msg(st->nan == 0 && st->inf == 0, "%s %s: %ld NaN, %ld Inf", params[k],
@@ -168,6 +176,7 @@ START_TEST(saturation_breaks_the_naive_chain_only)
                           st->max_bits);
             ck_assert_int_eq(st->unsampleable, 0);
             ck_assert_int_gt(st->entries, 0);
+            ck_assert_int_eq(st->histogram[ERRORS_NAN_BITS], 0);
         }
     }
     const errors_stat *soft = stat_of(tab, "J", "softplus (C)");
@@ -459,6 +468,117 @@ START_TEST(same_seed_same_output)
 }
 END_TEST
 
+static long
+histogram_total(const errors_stat *st)
+{
+    long total = 0;
+    for (int b = 0; b < ERRORS_BINS; b++)
+        total += st->histogram[b];
+    return total;
+}
+
+/* The histograms of shards merged are bin for bin those of the whole run
+   (and of a run on three threads), and each adds up to its entries; merge
+   refuses a shard whose histogram does not. */
+START_TEST(histograms_add_up_across_shards)
+{
+    model *m = parse_builtin("sigmoid");
+    derivation *d = derived(m);
+    const errors_table *whole = &sweep(d, ERRORS_SATURATED, 10, 0, 1, 0, 0)->tables[0];
+    const errors_table *threads = &sweep(d, ERRORS_SATURATED, 10, 0, 3, 0, 0)->tables[0];
+    const char *s1 = written(sweep(d, ERRORS_SATURATED, 10, 0, 1, 1, 2), REPORT_JSON);
+    const char *s2 = written(sweep(d, ERRORS_SATURATED, 10, 0, 2, 2, 2), REPORT_JSON);
+    const char *texts[] = {s2, s1}, *names[] = {"s2", "s1"};
+    errors_result *merged = errors_merge(texts, names, 2, pool, &err);
+    ck_assert_msg(merged != NULL, "%s", merged ? "" : err.formatted);
+    const errors_table *joined = &merged->tables[0];
+    ck_assert_uint_eq(joined->n, whole->n);
+    long nonzero_bins = 0;
+    for (size_t k = 0; k < whole->n; k++) {
+        const errors_stat *w = &whole->stats[k];
+        ck_assert_int_gt(w->entries, 0);
+        ck_assert_int_eq(histogram_total(w), w->entries);
+        for (int b = 0; b < ERRORS_BINS; b++) {
+            ck_assert_msg(joined->stats[k].histogram[b] == w->histogram[b] &&
+                              threads->stats[k].histogram[b] == w->histogram[b],
+                          "%s %s bin %d: whole %ld, merged %ld, 3 threads %ld", w->quantity,
+                          w->formulation, b, w->histogram[b], joined->stats[k].histogram[b],
+                          threads->stats[k].histogram[b]);
+            nonzero_bins += w->histogram[b] != 0;
+        }
+    }
+    ck_assert_int_gt(nonzero_bins, (long)whole->n); /* not all in one bin each */
+    /* a shard with a count changed (a 1 written before the first) no
+       longer adds up: refused */
+    const char *bins = strstr(s1, "\"histogram\": [");
+    ck_assert_ptr_nonnull(bins);
+    size_t at = (size_t)(bins - s1) + strlen("\"histogram\": [");
+    text bad;
+    text_init(&bad, pool);
+    text_putn(&bad, s1, at);
+    text_printf(&bad, "1%s", s1 + at);
+    const char *tampered[] = {s2, text_str(&bad)};
+    ck_assert_ptr_null(errors_merge(tampered, names, 2, pool, &err));
+    ck_assert_ptr_nonnull(strstr(err.formatted, "malformed"));
+    model_free(m);
+}
+END_TEST
+
+/* The plot script of an exact model over two regimes: a row per quantity,
+   a column per regime, every count in bin 0 as data, each formulation
+   named in the key with its bar shifted into its own slot. */
+START_TEST(plot_script_draws_every_panel)
+{
+    model *m = parse_text("linear.dc", "dims n_x = 3, n_y = 2\n"
+                                       "batch m = 8\n"
+                                       "input X[n_x, m]\n"
+                                       "label Y[n_y, m]\n"
+                                       "param W[n_y, n_x], b[n_y, 1]\n"
+                                       "Z = W @ X + b\n"
+                                       "loss J = 1/m * sum((Z - Y)^2)\n");
+    errors_request rq = {.seed = 7,
+                         .samples = 5,
+                         .regimes = 1u << ERRORS_TYPICAL | 1u << ERRORS_POW2_M,
+                         .bits = 4,
+                         .model_name = "dir/it's.dc"};
+    errors_result *res = errors_sweep(derived(m), &rq, &err, pool);
+    ck_assert_msg(res != NULL, "%s", res ? "" : err.formatted);
+    /* as if db absorbed had had every entry unsampleable: no bar, still in the key */
+    errors_stat *none = (errors_stat *)stat_of(&res->tables[0], "db", "absorbed");
+    memset(none->histogram, 0, sizeof none->histogram);
+    text t;
+    text_init(&t, pool);
+    ck_assert(plot_histograms(&t, res));
+    const char *script = text_str(&t);
+    /* J, dW, db by typical, pow2-m; the model's name quoted for gnuplot */
+    ck_assert_ptr_nonnull(strstr(script, "set multiplot layout 3,2 title 'Bits of error per entry, "
+                                         "log2(1 + ulps), 64 = NaN: it''s.dc, seed 7'"));
+    ck_assert_ptr_nonnull(strstr(script, "set terminal svg size 880,940 "));
+    /* J as written: 5 samples, 1 entry each, all correctly rounded */
+    ck_assert_ptr_nonnull(strstr(script, "$h_0_0 << EOD\n0 5\nEOD\n"));
+    /* dW (2 x 3) at m = 64, 5 samples: 30 entries in bin 0 */
+    const errors_table *pow2 = &res->tables[1];
+    size_t k = (size_t)(stat_of(pow2, "dW", "deferred") - pow2->stats);
+    char want[64];
+    snprintf(want, sizeof want, "$h_1_%zu << EOD\n0 30\nEOD\n", k);
+    ck_assert_msg(strstr(script, want) != NULL, "no %s in\n%s", want, script);
+    ck_assert_ptr_nonnull(strstr(script, "set title 'dW, pow2-m: 5 samples'"));
+    /* dW's four formulations share bin 0: widths 0.2, centred on it */
+    ck_assert_ptr_nonnull(strstr(script, "using ($1-0.3000):2 with boxes title 'deferred'"));
+    ck_assert_ptr_nonnull(strstr(script, "using ($1+0.3000):2 with boxes title 'per-example/m (C)'"));
+    snprintf(want, sizeof want, "$h_0_%zu ", (size_t)(none - res->tables[0].stats));
+    ck_assert_ptr_null(strstr(script, want));
+    ck_assert_ptr_nonnull(strstr(script, ", \\\n     NaN with boxes title 'absorbed', \\\n"));
+    ck_assert_ptr_nonnull(strstr(script, "unset multiplot\n"));
+    /* six panels, one plot command each */
+    long plots = 0;
+    for (const char *c = script; (c = strstr(c, "\nplot ")) != NULL; c++)
+        plots++;
+    ck_assert_int_eq(plots, 6);
+    model_free(m);
+}
+END_TEST
+
 START_TEST(softmax_forms)
 {
     model *m = parse_builtin("softmax");
@@ -551,6 +671,8 @@ main(void)
     tcase_add_test(tc, references_are_proved_near_a_tie);
     tcase_add_test(tc, references_of_zeros_and_kinks);
     tcase_add_test(tc, same_seed_same_output);
+    tcase_add_test(tc, histograms_add_up_across_shards);
+    tcase_add_test(tc, plot_script_draws_every_panel);
     tcase_add_test(tc, softmax_forms);
     tcase_add_test(tc, refuses_beyond_the_caps);
     suite_add_tcase(s, tc);

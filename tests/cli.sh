@@ -98,6 +98,13 @@ echo "old content" >"$tmp/keep.txt"
 run 2 parse "$tmp/shape.dc" -o "$tmp/keep.txt"
 has "$tmp/keep.txt" "old content"
 [ "$(ls "$tmp" | grep -c 'keep.txt.')" = 0 ] || fail "a temporary output file was left behind"
+# a new file gets the mode the umask gives, a replaced one keeps its own
+(umask 022 && "$DERIVCHECK" models -o "$tmp/mode-new.txt" && chmod 640 "$tmp/keep.txt" &&
+    "$DERIVCHECK" models -o "$tmp/keep.txt") || fail "models -o failed"
+mode=$(ls -l "$tmp/mode-new.txt" | cut -c1-10)
+[ "$mode" = "-rw-r--r--" ] || fail "a new -o file has mode $mode, not -rw-r--r-- (umask 022)"
+mode=$(ls -l "$tmp/keep.txt" | cut -c1-10)
+[ "$mode" = "-rw-r-----" ] || fail "a replaced -o file has mode $mode, not its old -rw-r-----"
 
 # --rules and DERIVCHECK_RULES choose where models come from; --rules wins
 mkdir -p "$tmp/rules/models" "$tmp/other/models"
