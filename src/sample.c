@@ -125,8 +125,8 @@ sample_stream_init(gmp_randstate_t rng, unsigned long seed, unsigned long index)
     w[1] ^= mix64(w[0] + 3 * gamma);
     /* GMP's table LC for 128 bits: X = a X + 1 mod 2^256 with a 256-bit
        multiplier a; each step gives the high 128 bits of X. Seeding it
-       only reduces the seed mod 2^256, where seeding the Mersenne Twister
-       costs a modular power with a 19937-bit modulus. The size is within
+       only reduces the seed mod 2^256, where seeding a Mersenne Twister
+       computes a modular power with a 19937-bit modulus. 128 is within
        GMP's table (at most 128), so the call cannot fail. */
     if (!gmp_randinit_lc_2exp_size(rng, 128))
         abort();
