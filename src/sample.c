@@ -1,7 +1,9 @@
 /* sample.c: random instances of a model; see sample.h. */
 #include "sample.h"
 
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 long
 sample_dim(dim d)
@@ -97,19 +99,48 @@ size_of(const model *m, const sample_spec *spec, dim d)
     return sample_dim(d);
 }
 
-int
-sample_bind(evaluator *ev, mem_pool *scratch, const model *m, const sample_spec *spec, char *why,
-            size_t len)
+/* The splitmix64 finaliser (Steele, Lea and Flood, "Fast splittable
+   pseudorandom number generators", OOPSLA 2014): a bijection of 64-bit
+   words in which every input bit flips about half the output bits. */
+static uint64_t
+mix64(uint64_t z)
 {
-    gmp_randstate_t rng;
-    gmp_randinit_default(rng);
-    /* one stream per instance: seed and index mixed into one seed */
-    mpz_t seed;
-    mpz_init_set_ui(seed, spec->seed);
-    mpz_mul_2exp(seed, seed, 64);
-    mpz_add_ui(seed, seed, spec->index);
-    gmp_randseed(rng, seed);
-    mpz_clear(seed);
+    z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+    z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
+    return z ^ (z >> 31);
+}
+
+void
+sample_stream_init(gmp_randstate_t rng, unsigned long seed, unsigned long index)
+{
+    /* Three Feistel rounds of mix64 over the words (seed, index): a
+       bijection on 128 bits, so distinct (seed, index) pairs get distinct
+       seeds, and each seed word depends on both inputs, so that
+       neighbouring indexes (or seeds) give unrelated starting states. The
+       round constants are multiples of splitmix64's increment 2^64 / phi. */
+    const uint64_t gamma = UINT64_C(0x9e3779b97f4a7c15);
+    uint64_t w[2] = {(uint64_t)seed, (uint64_t)index};
+    w[1] ^= mix64(w[0] + gamma);
+    w[0] ^= mix64(w[1] + 2 * gamma);
+    w[1] ^= mix64(w[0] + 3 * gamma);
+    /* GMP's table LC for 128 bits: X = a X + 1 mod 2^256 with a 256-bit
+       multiplier a; each step gives the high 128 bits of X. Seeding it
+       only reduces the seed mod 2^256, where seeding a Mersenne Twister
+       computes a modular power with a 19937-bit modulus. 128 is within
+       GMP's table (at most 128), so the call cannot fail. */
+    if (!gmp_randinit_lc_2exp_size(rng, 128))
+        abort();
+    mpz_t s;
+    mpz_init(s);
+    mpz_import(s, 2, -1, sizeof w[0], 0, 0, w);
+    gmp_randseed(rng, s);
+    mpz_clear(s);
+}
+
+int
+sample_bind_stream(evaluator *ev, gmp_randstate_t rng, mem_pool *scratch, const model *m,
+                   const sample_spec *spec, char *why, size_t len)
+{
     /* values are drawn exact and converted by the binding */
     evaluator *exact = eval_new(scratch, NUMBER_EXACT, 0);
     int ok = 1;
@@ -140,8 +171,18 @@ sample_bind(evaluator *ev, mem_pool *scratch, const model *m, const sample_spec 
         eval_bind(ev, s, v);
     }
     eval_free(exact);
-    gmp_randclear(rng);
     if (ok && spec->batch > 0 && m->batch != NULL)
         eval_set_dim(ev, m->batch, spec->batch);
+    return ok;
+}
+
+int
+sample_bind(evaluator *ev, mem_pool *scratch, const model *m, const sample_spec *spec, char *why,
+            size_t len)
+{
+    gmp_randstate_t rng;
+    sample_stream_init(rng, spec->seed, spec->index);
+    int ok = sample_bind_stream(ev, rng, scratch, m, spec, why, len);
+    gmp_randclear(rng);
     return ok;
 }
