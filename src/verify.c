@@ -8,6 +8,7 @@
 
 #include "eval.h"
 #include "print.h"
+#include "sample.h"
 
 enum {
     SHAPE_TRIES = 400, /* shape draws for one point before the rule is said not to fit */
@@ -72,25 +73,16 @@ typedef struct verifier {
 
 /* ---------------------------------------------------------------- seeds */
 
-/* SplitMix64's finaliser: nearby seeds give unrelated streams. */
-static uint64_t
-mix64(uint64_t z)
-{
-    z += 0x9e3779b97f4a7c15u;
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
-    return z ^ (z >> 31);
-}
-
-/* The seed of a rule's stream: the run's seed and the rule's name (FNV-1a),
-   not its place in the rule base. */
+/* The index of a rule's stream: its name hashed (FNV-1a), so that a
+   rule's points depend on the run's seed and its name, not on its place in
+   the rule base. */
 static unsigned long
-rule_seed(unsigned long seed, const char *name)
+rule_index(const char *name)
 {
     uint64_t h = 0xcbf29ce484222325u;
     for (const char *c = name; *c; c++)
         h = (h ^ (unsigned char)*c) * 0x100000001b3u;
-    return (unsigned long)mix64(mix64(seed) ^ h);
+    return (unsigned long)h;
 }
 
 static unsigned long
@@ -723,9 +715,8 @@ put_skipped(verifier *v)
 static int
 check_rule(verifier *v, const rule *r, unsigned long seed, int samples, jmp_buf *oom)
 {
-    gmp_randinit_default(v->rng);
+    sample_stream_init(v->rng, seed, rule_index(r->name));
     v->rng_live = 1;
-    gmp_randseed_ui(v->rng, rule_seed(seed, r->name));
     rule_variables(v, r);
     v->nseen = v->nonfinite = v->kinks = 0;
     int npoints = samples > VERIFY_DISTINCT_SHAPES ? samples : VERIFY_DISTINCT_SHAPES;
