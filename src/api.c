@@ -280,6 +280,14 @@ dc_model_names(dc_session *s, const char *const **names, size_t *count)
                     text_str(&dir), strerror(errno));
         return finish(s, DC_EIO);
     }
+    /* an allocation failure jumps past closedir: close it on the way */
+    jmp_buf here;
+    jmp_buf *outer = mem_pool_on_oom(s->pool, &here);
+    if (setjmp(here)) {
+        closedir(d);
+        mem_pool_on_oom(s->pool, outer);
+        mem_oom(s->pool);
+    }
     size_t n = 0, cap = 0;
     const char **list = NULL;
     struct dirent *e;
@@ -289,12 +297,11 @@ dc_model_names(dc_session *s, const char *const **names, size_t *count)
             continue;
         if (n == cap) {
             cap = cap ? cap * 2 : 16;
-            /* on failure the pool jumps; closedir is then skipped, so keep
-               the directory's lifetime short by growing before readdir */
             list = mem_realloc(s->pool, list, cap * sizeof *list);
         }
         list[n++] = mem_strndup(s->pool, e->d_name, len - 3);
     }
+    mem_pool_on_oom(s->pool, outer);
     closedir(d);
     qsort(list, n, sizeof *list, compare_names);
     s->model_names = list;

@@ -172,6 +172,14 @@ rule_files(const char *dir, size_t *count, mem_pool *pool, dc_error *err, mem_po
                     strerror(errno));
         return NULL;
     }
+    /* an allocation failure jumps past closedir: close it on the way */
+    jmp_buf here;
+    jmp_buf *outer = mem_pool_on_oom(pool, &here);
+    if (setjmp(here)) {
+        closedir(d);
+        mem_pool_on_oom(pool, outer);
+        mem_oom(pool);
+    }
     char **names = NULL;
     size_t n = 0, cap = 0;
     struct dirent *e;
@@ -185,6 +193,7 @@ rule_files(const char *dir, size_t *count, mem_pool *pool, dc_error *err, mem_po
         }
         names[n++] = mem_strdup(pool, e->d_name);
     }
+    mem_pool_on_oom(pool, outer);
     closedir(d);
     if (n == 0) {
         error_plain(err, err_pool, DC_EIO, "no rule files (*.rules) in '%s'", dir);
