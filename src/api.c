@@ -101,10 +101,15 @@ begin_call(dc_session *s, jmp_buf *oom)
 }
 
 /* MPFR's caches (constants, its pool of integers) outlive calls but their
-   blocks belong to the session's pool: drop them before leaving. */
+   blocks belong to the session's pool: drop them before leaving. An
+   allocation failure that a lower layer turned into a value (eval_term's
+   "out of memory") may have stopped an MPFR function with its exponent
+   range extended: the call leaves the range as it found it. */
 static void
 end_call(dc_session *s)
 {
+    mpfr_set_emin(s->emin);
+    mpfr_set_emax(s->emax);
     mpfr_free_cache();
     mem_gmp_pool(s->gmp_outer);
     mem_pool_on_oom(s->pool, NULL);
@@ -119,8 +124,6 @@ static dc_status
 out_of_memory(dc_session *s)
 {
     end_call(s);
-    mpfr_set_emin(s->emin);
-    mpfr_set_emax(s->emax);
     mpfr_clear_flags();
     error_oom(&s->error);
     s->has_error = 1;

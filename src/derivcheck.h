@@ -161,11 +161,13 @@ const char *dc_error_message(const dc_error *e);
    the column, each line ending in a newline. */
 const char *dc_error_text(const dc_error *e);
 
-/* Test hook: make the n-th allocation from now fail (0: never). GMP's and
-   MPFR's allocations count too: when it is loaded the library installs its
-   own allocation functions with mp_set_memory_functions (a program that also
-   uses GMP may use GMP freely but must not install others), and each call
-   drops MPFR's caches (mpfr_free_cache) before it returns. */
+/* Test hook: make the n-th allocation from now fail (0: never). GMP's,
+   MPFR's and jansson's allocations count too: when it is loaded the library
+   installs its own allocation functions with mp_set_memory_functions and
+   json_set_alloc_funcs (a program that also uses GMP or jansson may use them
+   freely but must not install others), and each call drops MPFR's caches
+   (mpfr_free_cache) before it returns. The command-line program reads n
+   from DERIVCHECK_TEST_FAIL_ALLOC. */
 void dc_debug_fail_alloc_after(long n);
 
 #ifdef __cplusplus

@@ -2,6 +2,7 @@
 #include "mem.h"
 
 #include <gmp.h>
+#include <jansson.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -250,9 +251,38 @@ mem_gmp_pool(mem_pool *pool)
     return old;
 }
 
-/* Installed when the library is loaded, before any GMP number can exist. */
+/* ---- jansson ---- */
+
+/* Like GMP's: a block of the pool mem_gmp_pool set (failing, if it fails, by
+   the pool's longjmp, so that jansson's own recovery paths are never relied
+   on and a tree a jump strands is freed with the pool), else a block of no
+   pool. jansson, unlike GMP, copes with NULL, so a real failure outside a
+   pool is returned as NULL. */
+static void *
+json_alloc(size_t size)
+{
+    if (gmp_pool != NULL)
+        return mem_alloc(gmp_pool, size);
+    if (size > SIZE_MAX - sizeof(block))
+        return NULL;
+    block *b = malloc(sizeof(block) + size);
+    if (b == NULL)
+        return NULL;
+    b->prev = b->next = b;
+    return b->data;
+}
+
+static void
+json_release(void *p)
+{
+    mem_release(NULL, p);
+}
+
+/* Installed when the library is loaded, before any GMP number or JSON value
+   can exist. */
 __attribute__((constructor)) static void
 route_gmp(void)
 {
     mp_set_memory_functions(gmp_alloc, gmp_realloc, gmp_free);
+    json_set_alloc_funcs(json_alloc, json_release);
 }

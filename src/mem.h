@@ -31,16 +31,19 @@ void mem_release(mem_pool *pool, void *block);
 char *mem_strndup(mem_pool *pool, const char *s, size_t n);
 char *mem_strdup(mem_pool *pool, const char *s);
 
-/* GMP and MPFR allocate through this module too: the library installs its
-   functions with mp_set_memory_functions when it is loaded (before any GMP
-   number exists, so that every block GMP frees is one of ours). Between
-   mem_gmp_pool(P) and mem_gmp_pool(NULL), GMP's blocks belong to pool P:
+/* GMP, MPFR and jansson allocate through this module too: the library
+   installs its functions with mp_set_memory_functions and
+   json_set_alloc_funcs when it is loaded (before any GMP number or JSON
+   value exists, so that every block they free is one of ours). Between
+   mem_gmp_pool(P) and mem_gmp_pool(NULL), their blocks belong to pool P:
    they count for mem_fail_after, a failure longjmps to P's on_oom target
-   like any other, and the numbers such a jump strands are freed with P. So
-   P must outlive every GMP number made while it is set (the public entry
-   points set the session's pool, which goes last) and MPFR's caches, which
-   outlive calls, must be dropped (mpfr_free_cache) before P is set aside.
-   Outside, GMP's blocks belong to no pool and are never made to fail.
+   like any other (jansson is never left to recover by itself), and the
+   numbers and JSON values such a jump strands are freed with P. So P must
+   outlive every GMP number and JSON value made while it is set (the public
+   entry points set the session's pool, which goes last) and MPFR's caches,
+   which outlive calls, must be dropped (mpfr_free_cache) before P is set
+   aside. Outside, their blocks belong to no pool and are never made to
+   fail.
    Returns the pool it replaces. */
 mem_pool *mem_gmp_pool(mem_pool *pool);
 

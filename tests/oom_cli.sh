@@ -1,6 +1,6 @@
 #!/bin/sh
 # oom_cli.sh: whole CLI runs with the n-th allocation failing (DERIVCHECK_TEST_FAIL_ALLOC=n).
-# For each command below, n runs from 1 past the last allocation of a clean
+# For each command below (derive, prove, check, eval --data, merge), n runs from 1 past the last allocation of a clean
 # run. Every run must either fail cleanly (exit 2, "out of memory" as the
 # only thing on stderr, nothing on stdout, and with -o FILE no FILE and no
 # temporary file left) or, once n is beyond the run, do exactly what the
@@ -9,9 +9,9 @@
 # bisection; the start, the end and a spread between them are tried (every n
 # with DC_OOM_EXHAUSTIVE=1). Under ASan a leak or a memory error fails the
 # run with an exit status the test does not accept.
-# Environment (set by make check): DERIVCHECK, DC_EXAMPLES_DIR.
+# Environment (set by make check): DERIVCHECK, DC_EXAMPLES_DIR, DC_TEST_DATADIR.
 set -u
-: "${DERIVCHECK:?}" "${DC_EXAMPLES_DIR:?}"
+: "${DERIVCHECK:?}" "${DC_EXAMPLES_DIR:?}" "${DC_TEST_DATADIR:?}"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/dc-oomcli.XXXXXX") || exit 99
 trap 'rm -rf "$tmp"' EXIT
 failures=0
@@ -129,6 +129,13 @@ sweep "derive sigmoid" derive sigmoid
 sweep "prove sigmoid" prove sigmoid
 sweep "check ng_sigmoid_deferred.dc" check "$DC_EXAMPLES_DIR/ng_sigmoid_deferred.dc"
 sweep "check mistake_sign.dc" check "$DC_EXAMPLES_DIR/mistake_sign.dc"
+# JSON read by jansson, whose allocations are the library's too
+sweep "eval --data" eval sigmoid --data "$DC_TEST_DATADIR/json/good-sigmoid.json"
+for k in 1 2; do
+    "$DERIVCHECK" error sigmoid --regime typical --samples 2 --format json --shard $k/2 \
+        -o "$tmp/shard$k.json" || fail "error sigmoid --shard $k/2"
+done
+sweep "merge" merge "$tmp/shard1.json" "$tmp/shard2.json"
 
 # a malformed hook value is a usage error, not ignored
 run 0 derive sigmoid
