@@ -9,8 +9,14 @@ extern "C" {
 #endif
 
 /* Ownership, in one sentence: a dc_session owns everything the library hands
-   out through it (models, texts, errors), and all of it stays valid until the
-   next call that replaces it or until dc_session_free. */
+   out through it, and what a call returns (a report, the model names, its
+   error) stays valid until the next call on the session or dc_session_free,
+   the model's dump until the model is replaced. The accessors
+   (dc_session_error, dc_error_*, dc_session_rules_dir, dc_model_dump) are
+   not calls in this sense. A call's working memory is freed when it
+   returns, so a session that loads a model once and runs commands on it
+   for ever holds no more memory after the thousandth than after the
+   first. */
 
 typedef struct dc_session dc_session;
 typedef struct dc_error dc_error;

@@ -3,6 +3,7 @@
 
 #include <gmp.h>
 #include <jansson.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
    free what it owns and a block can be released or resized on its own. */
 typedef struct block {
     struct block *prev, *next;
+    size_t size; /* of data, for mem_bytes_in_use */
     max_align_t data[];
 } block;
 
@@ -23,6 +25,21 @@ static long fail_countdown; /* 0: off; n: the n-th next allocation fails */
 static int failure_seen;
 static mem_pool *gmp_pool; /* where GMP's blocks go; NULL: no pool */
 static long allocations;
+/* Bytes of live blocks (pools' headers and blocks, GMP's and jansson's
+   outside pools): error sweeps allocate from several threads at once. */
+static _Atomic long long bytes_in_use;
+
+static void
+count_bytes(long long delta)
+{
+    atomic_fetch_add_explicit(&bytes_in_use, delta, memory_order_relaxed);
+}
+
+long long
+mem_bytes_in_use(void)
+{
+    return atomic_load_explicit(&bytes_in_use, memory_order_relaxed);
+}
 
 void
 mem_fail_after(long n)
@@ -67,8 +84,23 @@ mem_pool_new(void)
         return NULL;
     }
     pool->head.prev = pool->head.next = &pool->head;
+    pool->head.size = 0;
     pool->on_oom = NULL;
+    count_bytes((long long)sizeof *pool);
     return pool;
+}
+
+void
+mem_pool_clear(mem_pool *pool)
+{
+    block *b = pool->head.next;
+    while (b != &pool->head) {
+        block *next = b->next;
+        count_bytes(-(long long)(sizeof(block) + b->size));
+        free(b);
+        b = next;
+    }
+    pool->head.prev = pool->head.next = &pool->head;
 }
 
 void
@@ -78,12 +110,8 @@ mem_pool_free(mem_pool *pool)
         return;
     if (pool == gmp_pool)
         gmp_pool = NULL;
-    block *b = pool->head.next;
-    while (b != &pool->head) {
-        block *next = b->next;
-        free(b);
-        b = next;
-    }
+    mem_pool_clear(pool);
+    count_bytes(-(long long)sizeof *pool);
     free(pool);
 }
 
@@ -136,6 +164,8 @@ mem_alloc(mem_pool *pool, size_t size)
     block *b = malloc(sizeof(block) + size);
     if (b == NULL)
         out_of_memory(pool);
+    b->size = size;
+    count_bytes((long long)(sizeof(block) + size));
     link_block(pool, b);
     return b->data;
 }
@@ -157,9 +187,12 @@ mem_realloc(mem_pool *pool, void *p, size_t size)
         out_of_memory(pool);
     block *old = header_of(p);
     block *prev = old->prev, *next = old->next;
+    size_t old_size = old->size;
     block *b = realloc(old, sizeof(block) + size);
     if (b == NULL)
         out_of_memory(pool); /* old is still linked and still owned */
+    b->size = size;
+    count_bytes((long long)size - (long long)old_size);
     prev->next = b;
     next->prev = b;
     return b->data;
@@ -174,6 +207,7 @@ mem_release(mem_pool *pool, void *p)
     block *b = header_of(p);
     b->prev->next = b->next;
     b->next->prev = b->prev;
+    count_bytes(-(long long)(sizeof(block) + b->size));
     free(b);
 }
 
@@ -197,11 +231,12 @@ mem_strdup(mem_pool *pool, const char *s)
 /* A block that belongs to no pool is linked to itself, so that releasing
    it (mem_release) works as for any other block. */
 static void *
-unowned_block(block *b)
+unowned_block(block *b, size_t size)
 {
     if (b == NULL)
         abort(); /* GMP cannot be told: its allocation functions may not fail */
     b->prev = b->next = b;
+    b->size = size;
     return b->data;
 }
 
@@ -212,7 +247,8 @@ gmp_alloc(size_t size)
         return mem_alloc(gmp_pool, size);
     if (size > SIZE_MAX - sizeof(block))
         abort();
-    return unowned_block(malloc(sizeof(block) + size));
+    count_bytes((long long)(sizeof(block) + size));
+    return unowned_block(malloc(sizeof(block) + size), size);
 }
 
 static void *
@@ -224,13 +260,18 @@ gmp_realloc(void *p, size_t old_size, size_t size)
         return mem_realloc(gmp_pool, p, size);
     if (size > SIZE_MAX - sizeof(block))
         abort();
-    if (b->next == b)
-        return unowned_block(realloc(b, sizeof(block) + size));
+    size_t was = b->size;
+    if (b->next == b) {
+        count_bytes((long long)size - (long long)was);
+        return unowned_block(realloc(b, sizeof(block) + size), size);
+    }
     /* a pool's block resized outside any entry point: keep it in its pool */
     block *prev = b->prev, *next = b->next;
     block *moved = realloc(b, sizeof(block) + size);
     if (moved == NULL)
         abort();
+    moved->size = size;
+    count_bytes((long long)size - (long long)was);
     prev->next = moved;
     next->prev = moved;
     return moved->data;
@@ -268,8 +309,8 @@ json_alloc(size_t size)
     block *b = malloc(sizeof(block) + size);
     if (b == NULL)
         return NULL;
-    b->prev = b->next = b;
-    return b->data;
+    count_bytes((long long)(sizeof(block) + size));
+    return unowned_block(b, size);
 }
 
 static void

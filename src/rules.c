@@ -228,8 +228,11 @@ rules_load(const char *dir, dc_error *err, mem_pool *err_pool)
     }
     jmp_buf oom;
     jmp_buf *outer = mem_pool_on_oom(err_pool, &oom);
+    /* the rules' constants outlive the call that loads them */
+    mem_pool *gmp_outer = mem_gmp_pool(pool);
     rule_set *volatile rs = NULL;
     if (setjmp(oom)) {
+        mem_gmp_pool(gmp_outer);
         mem_pool_on_oom(err_pool, outer);
         error_oom(err);
         if (rs != NULL)
@@ -275,6 +278,7 @@ rules_load(const char *dir, dc_error *err, mem_pool *err_pool)
         ok = parse_rules(&src, scope, add_rule, &ld, err, err_pool) && !ld.failed;
         mem_pool_on_oom(pool, &oom); /* parse_rules restored it; keep ours */
     }
+    mem_gmp_pool(gmp_outer);
     mem_pool_on_oom(err_pool, outer);
     mem_pool_on_oom(pool, NULL);
     if (!ok) {
