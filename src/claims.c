@@ -376,26 +376,42 @@ wrong_derivative(checker *c, const term *f, const term *t)
     return NULL;
 }
 
+/* Whether F is CL's truth under CONV once the label Y is assumed onehot.
+   The label is the loaded model's: an allocation failure must not leave it
+   assumed onehot for the calls after this one. */
+static int
+holds_if_onehot(checker *c, symbol *y, const symbol *cl, const term *f, convention conv)
+{
+    jmp_buf here;
+    jmp_buf *outer = mem_pool_on_oom(c->pool, &here);
+    const derivation *saved = c->d;
+    if (setjmp(here)) {
+        y->label = LABEL_ANY;
+        c->d = saved;
+        mem_pool_on_oom(c->pool, outer);
+        mem_oom(c->pool);
+    }
+    y->label = LABEL_ONEHOT;
+    dc_error scratch;
+    derivation *d = derive(c->m, c->rs, &scratch, c->pool);
+    int holds = 0;
+    if (d != NULL) {
+        c->d = d;
+        holds = same(c, f, truth(c, cl, conv));
+        c->d = saved;
+    }
+    y->label = LABEL_ANY;
+    mem_pool_on_oom(c->pool, outer);
+    return holds;
+}
+
 /* The claim would hold if a label's columns summed to 1: the assumption. */
 static const char *
 missing_label_assumption(checker *c, const symbol *cl, const term *f, convention conv)
 {
     for (size_t i = 0; i < c->m->nsymbols; i++) {
         symbol *y = c->m->symbols[i];
-        if (y->kind != SYM_LABEL || y->label != LABEL_ANY)
-            continue;
-        y->label = LABEL_ONEHOT;
-        dc_error scratch;
-        derivation *d = derive(c->m, c->rs, &scratch, c->pool);
-        int holds = 0;
-        if (d != NULL) {
-            const derivation *saved = c->d;
-            c->d = d;
-            holds = same(c, f, truth(c, cl, conv));
-            c->d = saved;
-        }
-        y->label = LABEL_ANY;
-        if (holds)
+        if (y->kind == SYM_LABEL && y->label == LABEL_ANY && holds_if_onehot(c, y, cl, f, conv))
             return words(c,
                          "holds only if the columns of %s sum to 1: declare it onehot or prob "
                          "(label %s[...] onehot)%s",

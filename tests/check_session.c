@@ -83,6 +83,35 @@ START_TEST(memory_is_flat_over_failing_calls)
 }
 END_TEST
 
+/* A call that runs out of memory leaves the loaded model as it was: check
+   assumes a label onehot for a while to say that a claim needs it, and a
+   failure meanwhile must not leave the assumption in the model. */
+START_TEST(a_failed_call_leaves_the_model_as_loaded)
+{
+    dc_session *s = session(example("mistake_label_assumption.dc"));
+    const char *report;
+    ck_assert_int_eq(dc_check(s, 1, "text", &report), DC_REFUTED);
+    char *clean = strdup(report);
+    ck_assert_ptr_nonnull(strstr(clean, "holds only if the columns of Y sum to 1"));
+    long failures = 0;
+    for (long n = 1;; n += 13) {
+        dc_debug_fail_alloc_after(n);
+        dc_status st = dc_check(s, 1, "text", &report);
+        dc_debug_fail_alloc_after(0);
+        if (st != DC_ENOMEM) {
+            ck_assert_int_eq(st, DC_REFUTED);
+            break;
+        }
+        failures++;
+        ck_assert_int_eq(dc_check(s, 1, "text", &report), DC_REFUTED);
+        ck_assert_msg(strcmp(report, clean) == 0, "after allocation %ld failed:\n%s", n, report);
+    }
+    ck_assert_int_gt(failures, 100);
+    free(clean);
+    dc_session_free(s);
+}
+END_TEST
+
 /* A report stays valid until the next call on the session, whatever that
    call does with the model's terms (ASan sees a report read after its
    memory went). */
@@ -124,6 +153,7 @@ main(void)
     tcase_add_test(tc, memory_is_flat_over_1000_calls);
     tcase_add_test(tc, memory_is_flat_over_failing_calls);
     tcase_add_test(tc, a_report_lives_until_the_next_call);
+    tcase_add_test(tc, a_failed_call_leaves_the_model_as_loaded);
     suite_add_tcase(suite, tc);
     SRunner *sr = srunner_create(suite);
     srunner_run_all(sr, CK_NORMAL);
