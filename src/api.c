@@ -348,7 +348,8 @@ dc_model_names(dc_session *s, const char *const **names, size_t *count)
     }
     mem_pool_on_oom(s->result, outer);
     closedir(d);
-    qsort(list, n, sizeof *list, compare_names);
+    if (n > 0) /* qsort wants a valid pointer even for no elements */
+        qsort(list, n, sizeof *list, compare_names);
     *names = list;
     *count = n;
     return finish(s, DC_OK);
@@ -467,8 +468,7 @@ dc_check(dc_session *s, unsigned long seed, const char *format, const char **rep
     derivation *d = NULL;
     if (st == DC_OK)
         st = derivation_of(s, &m, &d);
-    check_result *c =
-        st == DC_OK ? check_claims(m, d, s->rules, seed, &s->error, s->work) : NULL;
+    check_result *c = st == DC_OK ? check_claims(m, d, s->rules, seed, &s->error, s->work) : NULL;
     if (c == NULL)
         return finish(s, st != DC_OK ? st : s->error.status);
     text t;

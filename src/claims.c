@@ -100,7 +100,7 @@ expand(checker *c, const term *t, convention conv, int yours, term_map *memo)
     const term *known = term_map_get(memo, t);
     if (known != NULL)
         return known;
-    const term *args[2];
+    const term *args[2] = {NULL, NULL}; /* every operation has one or two */
     for (unsigned k = 0; k < t->nargs; k++)
         args[k] = expand(c, t->args[k], conv, yours, memo);
     char why[SHAPE_WHY];

@@ -414,7 +414,7 @@ rule_instantiate(term_table *tab, const term *tpl, const match *m, char *why)
     }
     if (tpl->op == OP_CONST)
         return term_const(tab, tpl->value);
-    const term *args[2];
+    const term *args[2] = {NULL, NULL}; /* every operation has one or two */
     for (unsigned i = 0; i < tpl->nargs; i++) {
         args[i] = rule_instantiate(tab, tpl->args[i], m, why);
         if (args[i] == NULL)

@@ -1,4 +1,4 @@
-/* check_session.c: a long-lived session: memory stays flat over many calls, results live until the next call. */
+/* check_session.c: a long-lived session: flat memory over many calls, results until the next. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,8 +70,8 @@ START_TEST(memory_is_flat_over_failing_calls)
     for (int i = 0; i < 200; i++) {
         ck_assert_int_eq(dc_check(s, 7, "text", &report), DC_EINPUT); /* sigmoid has no claims */
         ck_assert_ptr_null(report);
-        ck_assert_ptr_nonnull(strstr(dc_error_message(dc_session_error(s)),
-                                     "/sigmoid.dc has no claims to check"));
+        ck_assert_ptr_nonnull(
+            strstr(dc_error_message(dc_session_error(s)), "/sigmoid.dc has no claims to check"));
         dc_debug_fail_alloc_after(1 + i * 7);
         ck_assert_int_eq(dc_derive(s, "text", 0, &report), DC_ENOMEM);
         dc_debug_fail_alloc_after(0);
