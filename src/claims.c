@@ -71,6 +71,16 @@ replace(checker *c, const term *t, const term *from, const term *to)
                : term_make(c->tab, t->op, t->aux, t->keepdims, args, t->nargs, why);
 }
 
+/* dJ/dV where J does not depend on V (D has no gradient of V): zero, of
+   V's shape. */
+static const term *
+zero_gradient(checker *c, const symbol *v)
+{
+    char why[SHAPE_WHY];
+    const term *args[2] = {term_const_si(c->tab, 0, 1), term_symbol(c->tab, v)};
+    return term_make(c->tab, OP_MUL, 0, 0, args, 2, why);
+}
+
 /* T with every gradient name (of D, in convention CONV) and every claim
    (their own expressions when YOURS, the true gradients in CONV otherwise)
    written out, and every subterm that is a definition's formula named. */
@@ -89,7 +99,7 @@ expand(checker *c, const term *t, convention conv, int yours, term_map *memo)
                 return expand(c, conv == CONVENTION_DEFERRED ? g->deferred : g->absorbed, conv,
                               yours, memo);
         }
-        return t;
+        return target != NULL ? zero_gradient(c, target) : t;
     }
     /* a definition's formula written out in a claim: its name (sigmoid(Z2) is A2) */
     for (size_t i = 0; i < c->m->nsymbols; i++)
@@ -136,7 +146,7 @@ truth(checker *c, const symbol *cl, convention conv)
 {
     const gradient *g = derive_find(c->d, cl->target);
     if (g == NULL)
-        return NULL;
+        return zero_gradient(c, cl->target);
     return expand(c, conv == CONVENTION_DEFERRED ? g->deferred : g->absorbed, conv, 0,
                   term_map_new(c->pool));
 }
@@ -487,7 +497,8 @@ judge(checker *c, claim_result *r, const claim_result *earlier, size_t nearlier)
     }
     const term *yours =
         expand(c, term_symbol(c->tab, cl), CONVENTION_ABSORBED, 1, term_map_new(c->pool));
-    r->expected = derive_pretty(c->d, derive_find(c->d, v), convs[0]);
+    const gradient *g = derive_find(c->d, v);
+    r->expected = g != NULL ? derive_pretty(c->d, g, convs[0]) : term_const_si(c->tab, 0, 1);
     if (!shape_equal(&cl->shape, &v->shape)) {
         text t;
         text_init(&t, c->pool);
@@ -552,6 +563,9 @@ judge(checker *c, claim_result *r, const claim_result *earlier, size_t nearlier)
             return;
         }
     r->verdict = CLAIM_REFUTED;
+    if (g == NULL)
+        r->reason =
+            words(c, "is 0: the loss %s does not depend on %s%s", c->m->loss->name, v->name, "");
     for (int k = 0; k < nconv && r->reason == NULL; k++)
         r->reason = diagnose(c, cl, formulas[k], truths[k], convs[k]);
     if (r->reason == NULL)
