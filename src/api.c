@@ -379,6 +379,15 @@ dc_model_dump(dc_session *s)
     return s->dump;
 }
 
+/* T, written in the work pool like everything a command makes (so that
+   the modules' own allocation-failure targets cover it), copied to the
+   result pool to outlive the call. */
+static const char *
+result_text(dc_session *s, const text *t)
+{
+    return mem_strndup(s->result, t->s != NULL ? t->s : "", t->len);
+}
+
 /* The session's rule set, loaded on first use. */
 static dc_status
 need_rules(dc_session *s)
@@ -438,9 +447,9 @@ dc_derive(dc_session *s, const char *format, int with_trace, const char **report
     if (st != DC_OK)
         return finish(s, st);
     text t;
-    text_init(&t, s->result);
+    text_init(&t, s->work);
     report_derivation(&t, d, s->model->src.name, f, with_trace);
-    *report = text_str(&t);
+    *report = result_text(s, &t);
     return finish(s, DC_OK);
 }
 
@@ -472,9 +481,9 @@ dc_check(dc_session *s, unsigned long seed, const char *format, const char **rep
     if (c == NULL)
         return finish(s, st != DC_OK ? st : s->error.status);
     text t;
-    text_init(&t, s->result);
+    text_init(&t, s->work);
     report_check(&t, c, d, s->model->src.name, f);
-    *report = text_str(&t);
+    *report = result_text(s, &t);
     return finish(s, c->all_hold ? DC_OK : DC_REFUTED);
 }
 
@@ -497,9 +506,9 @@ dc_prove(dc_session *s, unsigned long seed, const char *format, int with_trace, 
     if (p == NULL)
         return finish(s, st != DC_OK ? st : s->error.status);
     text t;
-    text_init(&t, s->result);
+    text_init(&t, s->work);
     report_proof(&t, p, s->model->src.name, f, with_trace);
-    *report = text_str(&t);
+    *report = result_text(s, &t);
     return finish(s, p->params_proven ? DC_OK : DC_REFUTED);
 }
 
@@ -550,9 +559,9 @@ dc_doc(dc_session *s, unsigned long seed, const char *format, const char **repor
     doc_input in = {
         .d = d, .p = p, .c = c, .errors = errors, .name = s->model->src.name, .seed = seed};
     text t;
-    text_init(&t, s->result);
+    text_init(&t, s->work);
     doc_write(&t, &in, f);
-    *report = text_str(&t);
+    *report = result_text(s, &t);
     int refuted = !p->params_proven || (c != NULL && !c->all_hold);
     return finish(s, refuted ? DC_REFUTED : DC_OK);
 }
@@ -579,10 +588,10 @@ eval_report(dc_session *s, const derivation *d, const char *data_path, numbers_r
     rq->data = data;
     rq->model_name = s->model->src.name;
     text t;
-    text_init(&t, s->result);
+    text_init(&t, s->work);
     dc_status st = numbers_report(&t, d, rq, &s->error, s->work);
     if (st == DC_OK || st == DC_REFUTED)
-        *report = text_str(&t);
+        *report = result_text(s, &t);
     mem_pool_on_oom(s->work, outer);
     data_free(data);
     return st;
@@ -663,9 +672,9 @@ dc_error_sweep(dc_session *s, const dc_sweep_options *o, const char **report)
     if (res == NULL)
         return finish(s, s->error.status);
     text t;
-    text_init(&t, s->result);
+    text_init(&t, s->work);
     errors_write(&t, res, f);
-    *report = text_str(&t);
+    *report = result_text(s, &t);
     return finish(s, DC_OK);
 }
 
@@ -695,9 +704,9 @@ dc_error_merge(dc_session *s, const char *const *paths, size_t n, const char *fo
     if (res == NULL)
         return finish(s, s->error.status);
     text t;
-    text_init(&t, s->result);
+    text_init(&t, s->work);
     errors_write(&t, res, f);
-    *report = text_str(&t);
+    *report = result_text(s, &t);
     return finish(s, DC_OK);
 }
 
@@ -713,9 +722,9 @@ dc_rules_list(dc_session *s, const char *format, const char **report)
     if (st != DC_OK)
         return finish(s, st);
     text t;
-    text_init(&t, s->result);
+    text_init(&t, s->work);
     report_rules(&t, s->rules, f);
-    *report = text_str(&t);
+    *report = result_text(s, &t);
     return finish(s, DC_OK);
 }
 
@@ -728,11 +737,11 @@ dc_rules_verify(dc_session *s, unsigned long seed, int samples, long prec, const
     if (st != DC_OK)
         return finish(s, st);
     text t;
-    text_init(&t, s->result);
+    text_init(&t, s->work);
     int failed = verify_rules(s->rules, seed, samples, prec, &t, &s->error, s->work);
     if (failed < 0)
         return finish(s, s->error.status);
-    *report = text_str(&t);
+    *report = result_text(s, &t);
     return finish(s, failed == 0 ? DC_OK : DC_REFUTED);
 }
 

@@ -216,7 +216,9 @@ START_TEST(a_layer_over_a_table)
     size_t base_count = term_table_count(tab);
     long long base_bytes = mem_bytes_in_use();
 
+    /* as in a call: the layer's GMP numbers are its pool's (mem.h) */
     mem_pool *call = mem_pool_new();
+    mem_pool *gmp_outer = mem_gmp_pool(call);
     term_table *layer = term_table_new_over(tab, call);
     ck_assert_uint_eq(term_table_count(layer), base_count);
     /* the base's terms, found through the layer */
@@ -234,6 +236,7 @@ START_TEST(a_layer_over_a_table)
         big = term_const_si(layer, k, 7);
     ck_assert_ptr_eq(term_const_si(layer, 1999, 7), big);
     ck_assert_uint_eq(term_table_count(layer), base_count + 2 + 2000);
+    mem_gmp_pool(gmp_outer);
     /* the base did not change */
     ck_assert_uint_eq(term_table_count(tab), base_count);
     ck_assert_ptr_ne(term_make(tab, OP_TANH, 0, 0, &WX, 1, why), NULL);
