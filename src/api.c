@@ -23,21 +23,38 @@
 #include "text.h"
 #include "verify.h"
 
+/* Who owns what. A session's memory comes in four lifetimes:
+   - pool: the session itself and the rules folder's name;
+   - the model (its own pool, model.h) and the rule set (rules.h): what a
+     load made, unchanged by the calls that use it;
+   - result: what the last call hands out (its report, the model names, its
+     error's strings), cleared when the next call begins;
+   - work: everything else a call makes, freed when it returns. A command
+     on the loaded model works on a view of it (model_view): its
+     derivation, gradient symbols and new terms, with the GMP numbers in
+     them, live in a term table layered over the model's, from work. So a
+     program that loads a model once and calls dc_derive or dc_check on it
+     for ever holds no more memory after the thousandth call than after the
+     first (tests/check_session.c). */
 struct dc_session {
-    mem_pool *pool; /* the session's own strings and errors */
+    mem_pool *pool;
+    mem_pool *result;
+    mem_pool *work; /* NULL between calls */
     const char *rules_dir;
     model *model;
-    dc_error error;
+    dc_error error; /* its strings in result */
     int has_error;
-    const char *dump;
-    const char **model_names;
-    size_t nmodel_names;
+    const char *dump;      /* the model printed back, in the model's pool */
     rule_set *rules;       /* loaded from rules_dir when first needed */
     mem_pool *gmp_outer;   /* where GMP allocated before the running call */
     mpfr_exp_t emin, emax; /* MPFR's exponent range before the running call */
-    /* the result of the last error sweep (in the model's pool) or merge (in
-       the session's), for dc_error_plot */
-    const errors_result *errors;
+    /* the gnuplot script of the last error sweep or merge, for
+       dc_error_plot (in plot_pool, which only keep_plot clears); NULL when
+       there was none since the model was loaded, or it had nothing to
+       plot (plot_empty) */
+    mem_pool *plot_pool;
+    const char *plot;
+    int plot_empty;
 };
 
 const char *
@@ -56,17 +73,27 @@ dc_session *
 dc_session_new(void)
 {
     mem_pool *pool = mem_pool_new();
-    if (pool == NULL)
+    mem_pool *result = mem_pool_new();
+    mem_pool *plot = mem_pool_new();
+    if (pool == NULL || result == NULL || plot == NULL) {
+        mem_pool_free(pool);
+        mem_pool_free(result);
+        mem_pool_free(plot);
         return NULL;
+    }
     jmp_buf oom;
     if (setjmp(oom)) {
         mem_pool_free(pool);
+        mem_pool_free(result);
+        mem_pool_free(plot);
         return NULL;
     }
     mem_pool_on_oom(pool, &oom);
     dc_session *s = mem_zalloc(pool, sizeof *s);
     mem_pool_on_oom(pool, NULL);
     s->pool = pool;
+    s->result = result;
+    s->plot_pool = plot;
     return s;
 }
 
@@ -77,65 +104,95 @@ dc_session_free(dc_session *s)
         return;
     model_free(s->model);
     rules_free(s->rules);
+    mem_pool_free(s->result);
+    mem_pool_free(s->plot_pool);
     mem_pool_free(s->pool);
 }
 
 /* Every entry point that allocates starts with BEGIN and leaves through
-   finish(): an allocation failure anywhere inside, GMP's and MPFR's
-   included, lands on the setjmp and becomes a DC_ENOMEM error value. While
-   the call runs, GMP's blocks come from the session's pool, so the numbers
-   that such a jump strands are freed with the session (mem.h). */
+   finish(): an allocation failure anywhere inside, GMP's, MPFR's and
+   jansson's included, lands on the setjmp and becomes a DC_ENOMEM error
+   value. While the call runs, GMP's and jansson's blocks come from its work
+   pool, so the numbers and JSON values that such a jump strands are freed
+   with it (mem.h); a load that makes numbers to keep (parse_model,
+   rules_load) points GMP at its own pool meanwhile. */
 #define BEGIN(s)                                                                                   \
     jmp_buf oom_;                                                                                  \
     if (setjmp(oom_))                                                                              \
         return out_of_memory(s);                                                                   \
-    begin_call(s, &oom_)
+    if (!begin_call(s, &oom_))                                                                     \
+    return out_of_memory(s)
 
-static void
+/* 0 when not even the call's pool can be had. */
+static int
 begin_call(dc_session *s, jmp_buf *oom)
 {
-    mem_pool_on_oom(s->pool, oom);
-    s->gmp_outer = mem_gmp_pool(s->pool);
     s->emin = mpfr_get_emin();
     s->emax = mpfr_get_emax();
     s->has_error = 0;
-    /* a command's derivation adds terms to the model's table */
+    mem_pool_clear(s->result);
+    s->work = mem_pool_new();
+    if (s->work == NULL)
+        return 0;
+    mem_pool_on_oom(s->work, oom);
+    mem_pool_on_oom(s->result, oom);
+    mem_pool_on_oom(s->plot_pool, oom);
+    mem_pool_on_oom(s->pool, oom);
+    s->gmp_outer = mem_gmp_pool(s->work);
+    /* dc_model_dump and parse_model allocate from the model's pool */
     if (s->model != NULL)
         mem_pool_on_oom(s->model->pool, oom);
+    return 1;
 }
 
 /* MPFR's caches (constants, its pool of integers) outlive calls but their
-   blocks belong to the session's pool: drop them before leaving. */
+   blocks belong to the call's pool: drop them before it goes. An
+   allocation failure that a lower layer turned into a value (eval_term's
+   "out of memory") may have stopped an MPFR function with its exponent
+   range extended: the call leaves the range as it found it. */
 static void
 end_call(dc_session *s)
 {
+    mpfr_set_emin(s->emin);
+    mpfr_set_emax(s->emax);
     mpfr_free_cache();
-    mem_gmp_pool(s->gmp_outer);
+    if (s->work != NULL) {
+        mem_gmp_pool(s->gmp_outer);
+        mem_pool_free(s->work);
+        s->work = NULL;
+    }
+    mem_pool_on_oom(s->result, NULL);
+    mem_pool_on_oom(s->plot_pool, NULL);
     mem_pool_on_oom(s->pool, NULL);
     if (s->model != NULL)
         mem_pool_on_oom(s->model->pool, NULL);
 }
 
 /* After an allocation failure: the jump may have left an MPFR function
-   halfway (its extended exponent range set, a cache half computed) and the
-   model's and rules' pools with a target in a frame that is gone. */
+   halfway (its extended exponent range set, a cache half computed), a
+   report half written and the pools with a target in a frame that is
+   gone. */
 static dc_status
 out_of_memory(dc_session *s)
 {
+    mem_pool_clear(s->result);
     end_call(s);
-    mpfr_set_emin(s->emin);
-    mpfr_set_emax(s->emax);
     mpfr_clear_flags();
     error_oom(&s->error);
     s->has_error = 1;
     return DC_ENOMEM;
 }
 
+/* The end of a call that did not run out of memory: its error, if it has
+   one, is moved to the result pool (which may itself fail, and land on
+   BEGIN), then the work pool goes. */
 static dc_status
 finish(dc_session *s, dc_status status)
 {
-    end_call(s);
     s->has_error = status != DC_OK && status != DC_REFUTED;
+    if (s->has_error)
+        error_keep(&s->error, s->result);
+    end_call(s);
     return status;
 }
 
@@ -143,11 +200,11 @@ dc_status
 dc_session_set_rules_dir(dc_session *s, const char *dir)
 {
     BEGIN(s);
+    const char *old = s->rules_dir;
     s->rules_dir = mem_strdup(s->pool, dir);
+    mem_release(s->pool, (void *)old);
     rules_free(s->rules);
     s->rules = NULL;
-    s->model_names = NULL;
-    s->nmodel_names = 0;
     return finish(s, DC_OK);
 }
 
@@ -164,8 +221,8 @@ load_source(dc_session *s, const source *src)
     model_free(s->model);
     s->model = NULL;
     s->dump = NULL;
-    s->errors = NULL; /* a sweep's result was in the model's pool */
-    s->model = parse_model(src, &s->error, s->pool);
+    s->plot = NULL; /* the last sweep was of another model */
+    s->model = parse_model(src, &s->error, s->work);
     return s->model != NULL ? DC_OK : s->error.status;
 }
 
@@ -184,17 +241,17 @@ read_file(dc_session *s, const char *path, source *src)
 {
     FILE *f = fopen(path, "rb");
     if (f == NULL) {
-        error_plain(&s->error, s->pool, DC_EIO, "cannot read '%s': %s", path, strerror(errno));
+        error_plain(&s->error, s->work, DC_EIO, "cannot read '%s': %s", path, strerror(errno));
         return DC_EIO;
     }
     text t;
-    text_init(&t, s->pool);
+    text_init(&t, s->work);
     char buf[65536];
     size_t n;
     while ((n = fread(buf, 1, sizeof buf, f)) > 0) {
         if (t.len + n > (size_t)PARSE_MAX_BYTES) {
             fclose(f);
-            error_plain(&s->error, s->pool, DC_ELIMIT,
+            error_plain(&s->error, s->work, DC_ELIMIT,
                         "'%s' is larger than the cap of %d MiB for a .dc file", path,
                         PARSE_MAX_BYTES >> 20);
             return DC_ELIMIT;
@@ -204,7 +261,7 @@ read_file(dc_session *s, const char *path, source *src)
     int bad = ferror(f);
     fclose(f);
     if (bad) {
-        error_plain(&s->error, s->pool, DC_EIO, "cannot read '%s'", path);
+        error_plain(&s->error, s->work, DC_EIO, "cannot read '%s'", path);
         return DC_EIO;
     }
     src->name = path;
@@ -244,10 +301,10 @@ dc_load(dc_session *s, const char *file_or_model)
         return dc_parse_file(s, file_or_model);
     BEGIN(s);
     text path;
-    text_init(&path, s->pool);
+    text_init(&path, s->work);
     text_printf(&path, "%s/models/%s.dc", s->rules_dir, file_or_model);
     if (stat(text_str(&path), &st) != 0) {
-        error_plain(&s->error, s->pool, DC_EIO,
+        error_plain(&s->error, s->work, DC_EIO,
                     "'%s' is neither a file nor a built-in model (see 'derivcheck models')",
                     file_or_model);
         return finish(s, DC_EIO);
@@ -270,20 +327,27 @@ dc_model_names(dc_session *s, const char *const **names, size_t *count)
 {
     *names = NULL;
     *count = 0;
-    if (s->rules_dir == NULL) {
-        error_plain(&s->error, s->pool, DC_EIO, "no rules directory is set");
-        s->has_error = 1;
-        return DC_EIO;
-    }
     BEGIN(s);
+    if (s->rules_dir == NULL) {
+        error_plain(&s->error, s->work, DC_EIO, "no rules directory is set");
+        return finish(s, DC_EIO);
+    }
     text dir;
-    text_init(&dir, s->pool);
+    text_init(&dir, s->work);
     text_printf(&dir, "%s/models", s->rules_dir);
     DIR *d = opendir(text_str(&dir));
     if (d == NULL) {
-        error_plain(&s->error, s->pool, DC_EIO, "cannot read the models folder '%s': %s",
+        error_plain(&s->error, s->work, DC_EIO, "cannot read the models folder '%s': %s",
                     text_str(&dir), strerror(errno));
         return finish(s, DC_EIO);
+    }
+    /* an allocation failure jumps past closedir: close it on the way */
+    jmp_buf here;
+    jmp_buf *outer = mem_pool_on_oom(s->result, &here);
+    if (setjmp(here)) {
+        closedir(d);
+        mem_pool_on_oom(s->result, outer);
+        mem_oom(s->result);
     }
     size_t n = 0, cap = 0;
     const char **list = NULL;
@@ -294,16 +358,14 @@ dc_model_names(dc_session *s, const char *const **names, size_t *count)
             continue;
         if (n == cap) {
             cap = cap ? cap * 2 : 16;
-            /* on failure the pool jumps; closedir is then skipped, so keep
-               the directory's lifetime short by growing before readdir */
-            list = mem_realloc(s->pool, list, cap * sizeof *list);
+            list = mem_realloc(s->result, list, cap * sizeof *list);
         }
-        list[n++] = mem_strndup(s->pool, e->d_name, len - 3);
+        list[n++] = mem_strndup(s->result, e->d_name, len - 3);
     }
+    mem_pool_on_oom(s->result, outer);
     closedir(d);
-    qsort(list, n, sizeof *list, compare_names);
-    s->model_names = list;
-    s->nmodel_names = n;
+    if (n > 0) /* qsort wants a valid pointer even for no elements */
+        qsort(list, n, sizeof *list, compare_names);
     *names = list;
     *count = n;
     return finish(s, DC_OK);
@@ -315,21 +377,44 @@ dc_model_dump(dc_session *s)
     if (s->model == NULL)
         return NULL;
     if (s->dump == NULL) {
+        /* made once per model, and kept with it */
         jmp_buf oom;
         if (setjmp(oom)) {
-            mem_pool_on_oom(s->pool, NULL);
+            mem_pool_on_oom(s->model->pool, NULL);
             error_oom(&s->error);
             s->has_error = 1;
             return NULL;
         }
-        mem_pool_on_oom(s->pool, &oom);
+        mem_pool_on_oom(s->model->pool, &oom);
         text t;
-        text_init(&t, s->pool);
+        text_init(&t, s->model->pool);
         print_model(&t, s->model);
         s->dump = text_str(&t);
-        mem_pool_on_oom(s->pool, NULL);
+        mem_pool_on_oom(s->model->pool, NULL);
     }
     return s->dump;
+}
+
+/* T, written in the work pool like everything a command makes (so that
+   the modules' own allocation-failure targets cover it), copied to the
+   result pool to outlive the call. */
+static const char *
+result_text(dc_session *s, const text *t)
+{
+    return mem_strndup(s->result, t->s != NULL ? t->s : "", t->len);
+}
+
+/* Keep RES's gnuplot script past the call, for dc_error_plot. */
+static void
+keep_plot(dc_session *s, const errors_result *res)
+{
+    text t;
+    text_init(&t, s->work);
+    s->plot = NULL;
+    s->plot_empty = !plot_histograms(&t, res);
+    mem_pool_clear(s->plot_pool);
+    if (!s->plot_empty)
+        s->plot = mem_strndup(s->plot_pool, t.s != NULL ? t.s : "", t.len);
 }
 
 /* The session's rule set, loaded on first use. */
@@ -339,10 +424,10 @@ need_rules(dc_session *s)
     if (s->rules != NULL)
         return DC_OK;
     if (s->rules_dir == NULL) {
-        error_plain(&s->error, s->pool, DC_EIO, "no rules directory is set");
+        error_plain(&s->error, s->work, DC_EIO, "no rules directory is set");
         return DC_EIO;
     }
-    s->rules = rules_load(s->rules_dir, &s->error, s->pool);
+    s->rules = rules_load(s->rules_dir, &s->error, s->work);
     return s->rules != NULL ? DC_OK : s->error.status;
 }
 
@@ -351,25 +436,29 @@ need_format(dc_session *s, const char *format, report_format *f)
 {
     if (report_format_named(format != NULL ? format : "text", f))
         return DC_OK;
-    error_plain(&s->error, s->pool, DC_EINPUT,
+    error_plain(&s->error, s->work, DC_EINPUT,
                 "unknown format '%s'; expected text, json, markdown or latex", format);
     return DC_EINPUT;
 }
 
 /* What every command on the loaded model starts from: its derivation,
-   after checking that a model is loaded and reading the rules. */
+   after checking that a model is loaded and reading the rules. The
+   derivation is of a view of the model (*M) whose pool is the call's work
+   pool: derivations and terms made for a call go with it. */
 static dc_status
-derivation_of(dc_session *s, derivation **d)
+derivation_of(dc_session *s, model **m, derivation **d)
 {
+    *m = NULL;
     *d = NULL;
     if (s->model == NULL) {
-        error_plain(&s->error, s->pool, DC_EINPUT, "no model is loaded");
+        error_plain(&s->error, s->work, DC_EINPUT, "no model is loaded");
         return DC_EINPUT;
     }
     dc_status st = need_rules(s);
     if (st != DC_OK)
         return st;
-    *d = derive(s->model, s->rules, &s->error, s->pool);
+    *m = model_view(s->model, s->work);
+    *d = derive(*m, s->rules, &s->error, s->work);
     return *d != NULL ? DC_OK : s->error.status;
 }
 
@@ -380,15 +469,16 @@ dc_derive(dc_session *s, const char *format, int with_trace, const char **report
     BEGIN(s);
     report_format f;
     dc_status st = need_format(s, format, &f);
+    model *m = NULL;
     derivation *d = NULL;
     if (st == DC_OK)
-        st = derivation_of(s, &d);
+        st = derivation_of(s, &m, &d);
     if (st != DC_OK)
         return finish(s, st);
     text t;
-    text_init(&t, s->pool);
+    text_init(&t, s->work);
     report_derivation(&t, d, s->model->src.name, f, with_trace);
-    *report = text_str(&t);
+    *report = result_text(s, &t);
     return finish(s, DC_OK);
 }
 
@@ -400,29 +490,29 @@ dc_check(dc_session *s, unsigned long seed, const char *format, const char **rep
     report_format f;
     dc_status st = need_format(s, format, &f);
     if (st == DC_OK && f != REPORT_TEXT && f != REPORT_JSON) {
-        error_plain(&s->error, s->pool, DC_EINPUT, "check writes text or json");
+        error_plain(&s->error, s->work, DC_EINPUT, "check writes text or json");
         st = DC_EINPUT;
     }
     int claims = 0;
     for (size_t i = 0; st == DC_OK && s->model != NULL && i < s->model->nsymbols; i++)
         claims += s->model->symbols[i]->kind == SYM_CLAIM;
     if (st == DC_OK && s->model != NULL && claims == 0) {
-        error_plain(&s->error, s->pool, DC_EINPUT,
+        error_plain(&s->error, s->work, DC_EINPUT,
                     "%s has no claims to check (write them as dV = expression after the loss)",
                     s->model->src.name);
         st = DC_EINPUT;
     }
+    model *m = NULL;
     derivation *d = NULL;
     if (st == DC_OK)
-        st = derivation_of(s, &d);
-    check_result *c =
-        st == DC_OK ? check_claims(s->model, d, s->rules, seed, &s->error, s->pool) : NULL;
+        st = derivation_of(s, &m, &d);
+    check_result *c = st == DC_OK ? check_claims(m, d, s->rules, seed, &s->error, s->work) : NULL;
     if (c == NULL)
         return finish(s, st != DC_OK ? st : s->error.status);
     text t;
-    text_init(&t, s->pool);
+    text_init(&t, s->work);
     report_check(&t, c, d, s->model->src.name, f);
-    *report = text_str(&t);
+    *report = result_text(s, &t);
     return finish(s, c->all_hold ? DC_OK : DC_REFUTED);
 }
 
@@ -434,19 +524,20 @@ dc_prove(dc_session *s, unsigned long seed, const char *format, int with_trace, 
     report_format f;
     dc_status st = need_format(s, format, &f);
     if (st == DC_OK && f == REPORT_LATEX) {
-        error_plain(&s->error, s->pool, DC_EINPUT, "prove writes text, json or markdown");
+        error_plain(&s->error, s->work, DC_EINPUT, "prove writes text, json or markdown");
         st = DC_EINPUT;
     }
+    model *m = NULL;
     derivation *d = NULL;
     if (st == DC_OK)
-        st = derivation_of(s, &d);
-    proof *p = st == DC_OK ? prove(d, s->rules, seed, &s->error, s->pool) : NULL;
+        st = derivation_of(s, &m, &d);
+    proof *p = st == DC_OK ? prove(d, s->rules, seed, &s->error, s->work) : NULL;
     if (p == NULL)
         return finish(s, st != DC_OK ? st : s->error.status);
     text t;
-    text_init(&t, s->pool);
+    text_init(&t, s->work);
     report_proof(&t, p, s->model->src.name, f, with_trace);
-    *report = text_str(&t);
+    *report = result_text(s, &t);
     return finish(s, p->params_proven ? DC_OK : DC_REFUTED);
 }
 
@@ -460,22 +551,23 @@ dc_doc(dc_session *s, unsigned long seed, const char *format, const char **repor
     doc_format f;
     dc_status st = DC_OK;
     if (!doc_format_named(format != NULL ? format : "markdown", &f)) {
-        error_plain(&s->error, s->pool, DC_EINPUT,
+        error_plain(&s->error, s->work, DC_EINPUT,
                     "unknown document format '%s'; expected markdown, latex or html", format);
         st = DC_EINPUT;
     }
+    model *m = NULL;
     derivation *d = NULL;
     if (st == DC_OK)
-        st = derivation_of(s, &d);
+        st = derivation_of(s, &m, &d);
     if (st != DC_OK)
         return finish(s, st);
     int claims = 0;
     for (size_t i = 0; i < s->model->nsymbols; i++)
         claims += s->model->symbols[i]->kind == SYM_CLAIM;
-    proof *p = prove(d, s->rules, seed, &s->error, s->pool);
+    proof *p = prove(d, s->rules, seed, &s->error, s->work);
     check_result *c = NULL;
     if (p != NULL && claims > 0)
-        c = check_claims(s->model, d, s->rules, seed, &s->error, s->pool);
+        c = check_claims(m, d, s->rules, seed, &s->error, s->work);
     if (p == NULL || (claims > 0 && c == NULL))
         return finish(s, s->error.status);
     /* the error tables: typical and saturated outputs, a few samples each
@@ -487,19 +579,19 @@ dc_doc(dc_session *s, unsigned long seed, const char *format, const char **repor
                          .model_name = s->model->src.name,
                          .claims = c};
     dc_error scratch;
-    errors_result *errors = errors_sweep(d, &rq, &scratch, s->pool);
+    errors_result *errors = errors_sweep(d, &rq, &scratch, s->work);
     if (errors == NULL) {
         rq.regimes = 1u << ERRORS_TYPICAL;
-        errors = errors_sweep(d, &rq, &s->error, s->pool);
+        errors = errors_sweep(d, &rq, &s->error, s->work);
     }
     if (errors == NULL)
         return finish(s, s->error.status);
     doc_input in = {
         .d = d, .p = p, .c = c, .errors = errors, .name = s->model->src.name, .seed = seed};
     text t;
-    text_init(&t, s->pool);
+    text_init(&t, s->work);
     doc_write(&t, &in, f);
-    *report = text_str(&t);
+    *report = result_text(s, &t);
     int refuted = !p->params_proven || (c != NULL && !c->all_hold);
     return finish(s, refuted ? DC_REFUTED : DC_OK);
 }
@@ -512,25 +604,25 @@ eval_report(dc_session *s, const derivation *d, const char *data_path, numbers_r
 {
     data_set *volatile data = NULL; /* read after a longjmp */
     if (data_path != NULL) {
-        data = data_read(data_path, s->model, s->pool, &s->error);
+        data = data_read(data_path, d->m, s->work, &s->error);
         if (data == NULL)
             return s->error.status;
     }
     jmp_buf here;
-    jmp_buf *outer = mem_pool_on_oom(s->pool, &here);
+    jmp_buf *outer = mem_pool_on_oom(s->work, &here);
     if (setjmp(here)) {
         data_free(data);
-        mem_pool_on_oom(s->pool, outer);
+        mem_pool_on_oom(s->work, outer);
         longjmp(*outer, 1);
     }
     rq->data = data;
     rq->model_name = s->model->src.name;
     text t;
-    text_init(&t, s->pool);
-    dc_status st = numbers_report(&t, d, rq, &s->error, s->pool);
+    text_init(&t, s->work);
+    dc_status st = numbers_report(&t, d, rq, &s->error, s->work);
     if (st == DC_OK || st == DC_REFUTED)
-        *report = text_str(&t);
-    mem_pool_on_oom(s->pool, outer);
+        *report = result_text(s, &t);
+    mem_pool_on_oom(s->work, outer);
     data_free(data);
     return st;
 }
@@ -544,12 +636,13 @@ dc_eval(dc_session *s, const char *data_path, unsigned long seed, long prec, con
     numbers_request rq = {.prec = prec, .seed = seed, .data_name = data_path, .check_fd = check_fd};
     dc_status st = need_format(s, format, &rq.format);
     if (st == DC_OK && rq.format != REPORT_TEXT && rq.format != REPORT_JSON) {
-        error_plain(&s->error, s->pool, DC_EINPUT, "eval writes text or json, not '%s'", format);
+        error_plain(&s->error, s->work, DC_EINPUT, "eval writes text or json, not '%s'", format);
         st = DC_EINPUT;
     }
+    model *m = NULL;
     derivation *d = NULL;
     if (st == DC_OK)
-        st = derivation_of(s, &d);
+        st = derivation_of(s, &m, &d);
     if (st == DC_OK)
         st = eval_report(s, d, data_path, &rq, report);
     return finish(s, st);
@@ -569,12 +662,12 @@ dc_status
 dc_error_sweep(dc_session *s, const dc_sweep_options *o, const char **report)
 {
     *report = NULL;
-    s->errors = NULL;
+    s->plot = NULL;
     BEGIN(s);
     report_format f;
     dc_status st = need_format(s, o->format, &f);
     if (st == DC_OK && f == REPORT_LATEX) {
-        error_plain(&s->error, s->pool, DC_EINPUT, "error writes text, markdown or json");
+        error_plain(&s->error, s->work, DC_EINPUT, "error writes text, markdown or json");
         st = DC_EINPUT;
     }
     errors_request rq = {.seed = o->seed,
@@ -586,7 +679,7 @@ dc_error_sweep(dc_session *s, const dc_sweep_options *o, const char **report)
                          .progress = o->progress,
                          .progress_ctx = o->progress_ctx};
     if (st == DC_OK && rq.regimes == 0) {
-        error_plain(&s->error, s->pool, DC_EINPUT,
+        error_plain(&s->error, s->work, DC_EINPUT,
                     "unknown regime '%s'; expected typical, saturated, tiny, large-m, pow2-m, "
                     "odd-m or all",
                     o->regime);
@@ -594,32 +687,33 @@ dc_error_sweep(dc_session *s, const dc_sweep_options *o, const char **report)
     }
     if (st == DC_OK && (o->samples < 0 || o->samples > ERRORS_MAX_SAMPLES ||
                         (o->nshards > 0 && (o->shard < 1 || o->shard > o->nshards)))) {
-        error_plain(&s->error, s->pool, DC_EINPUT,
+        error_plain(&s->error, s->work, DC_EINPUT,
                     "samples must be 1 to %d and the shard K of N with 1 <= K <= N",
                     ERRORS_MAX_SAMPLES);
         st = DC_EINPUT;
     }
+    model *m = NULL;
     derivation *d = NULL;
     if (st == DC_OK)
-        st = derivation_of(s, &d);
+        st = derivation_of(s, &m, &d);
     if (st != DC_OK)
         return finish(s, st);
     rq.model_name = s->model->src.name;
     /* the person's own formulas are measured too: check says which hold */
-    for (size_t i = 0; i < s->model->nsymbols && rq.claims == NULL; i++)
-        if (s->model->symbols[i]->kind == SYM_CLAIM) {
-            rq.claims = check_claims(s->model, d, s->rules, rq.seed, &s->error, s->pool);
+    for (size_t i = 0; i < m->nsymbols && rq.claims == NULL; i++)
+        if (m->symbols[i]->kind == SYM_CLAIM) {
+            rq.claims = check_claims(m, d, s->rules, rq.seed, &s->error, s->work);
             if (rq.claims == NULL)
                 return finish(s, s->error.status);
         }
-    errors_result *res = errors_sweep(d, &rq, &s->error, s->pool);
+    errors_result *res = errors_sweep(d, &rq, &s->error, s->work);
     if (res == NULL)
         return finish(s, s->error.status);
     text t;
-    text_init(&t, s->pool);
+    text_init(&t, s->work);
     errors_write(&t, res, f);
-    *report = text_str(&t);
-    s->errors = res;
+    *report = result_text(s, &t);
+    keep_plot(s, res);
     return finish(s, DC_OK);
 }
 
@@ -628,17 +722,17 @@ dc_error_merge(dc_session *s, const char *const *paths, size_t n, const char *fo
                const char **report)
 {
     *report = NULL;
-    s->errors = NULL;
+    s->plot = NULL;
     BEGIN(s);
     report_format f;
     dc_status st = need_format(s, format, &f);
     if (st == DC_OK && f == REPORT_LATEX) {
-        error_plain(&s->error, s->pool, DC_EINPUT, "merge writes text, markdown or json");
+        error_plain(&s->error, s->work, DC_EINPUT, "merge writes text, markdown or json");
         st = DC_EINPUT;
     }
     if (st != DC_OK)
         return finish(s, st);
-    const char **texts = mem_zalloc(s->pool, (n + 1) * sizeof *texts);
+    const char **texts = mem_zalloc(s->work, (n + 1) * sizeof *texts);
     for (size_t i = 0; i < n; i++) {
         source src;
         st = read_file(s, paths[i], &src);
@@ -646,14 +740,14 @@ dc_error_merge(dc_session *s, const char *const *paths, size_t n, const char *fo
             return finish(s, st);
         texts[i] = src.text;
     }
-    errors_result *res = errors_merge(texts, paths, n, s->pool, &s->error);
+    errors_result *res = errors_merge(texts, paths, n, s->work, &s->error);
     if (res == NULL)
         return finish(s, s->error.status);
     text t;
-    text_init(&t, s->pool);
+    text_init(&t, s->work);
     errors_write(&t, res, f);
-    *report = text_str(&t);
-    s->errors = res;
+    *report = result_text(s, &t);
+    keep_plot(s, res);
     return finish(s, DC_OK);
 }
 
@@ -662,15 +756,13 @@ dc_error_plot(dc_session *s, const char **script)
 {
     *script = NULL;
     BEGIN(s);
-    text t;
-    text_init(&t, s->pool);
-    if (s->errors == NULL || !plot_histograms(&t, s->errors)) {
-        error_plain(&s->error, s->pool, DC_EINPUT,
-                    s->errors == NULL ? "no error sweep or merge to plot"
-                                      : "the sweep has no formulation to plot");
+    if (s->plot == NULL) {
+        error_plain(&s->error, s->work, DC_EINPUT,
+                    s->plot_empty ? "the sweep has no formulation to plot"
+                                  : "no error sweep or merge to plot");
         return finish(s, DC_EINPUT);
     }
-    *script = text_str(&t);
+    *script = mem_strdup(s->result, s->plot);
     return finish(s, DC_OK);
 }
 
@@ -686,9 +778,9 @@ dc_rules_list(dc_session *s, const char *format, const char **report)
     if (st != DC_OK)
         return finish(s, st);
     text t;
-    text_init(&t, s->pool);
+    text_init(&t, s->work);
     report_rules(&t, s->rules, f);
-    *report = text_str(&t);
+    *report = result_text(s, &t);
     return finish(s, DC_OK);
 }
 
@@ -701,11 +793,11 @@ dc_rules_verify(dc_session *s, unsigned long seed, int samples, long prec, const
     if (st != DC_OK)
         return finish(s, st);
     text t;
-    text_init(&t, s->pool);
-    int failed = verify_rules(s->rules, seed, samples, prec, &t, &s->error, s->pool);
+    text_init(&t, s->work);
+    int failed = verify_rules(s->rules, seed, samples, prec, &t, &s->error, s->work);
     if (failed < 0)
         return finish(s, s->error.status);
-    *report = text_str(&t);
+    *report = result_text(s, &t);
     return finish(s, failed == 0 ? DC_OK : DC_REFUTED);
 }
 

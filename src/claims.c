@@ -71,6 +71,16 @@ replace(checker *c, const term *t, const term *from, const term *to)
                : term_make(c->tab, t->op, t->aux, t->keepdims, args, t->nargs, why);
 }
 
+/* dJ/dV where J does not depend on V (D has no gradient of V): zero, of
+   V's shape. */
+static const term *
+zero_gradient(checker *c, const symbol *v)
+{
+    char why[SHAPE_WHY];
+    const term *args[2] = {term_const_si(c->tab, 0, 1), term_symbol(c->tab, v)};
+    return term_make(c->tab, OP_MUL, 0, 0, args, 2, why);
+}
+
 /* T with every gradient name (of D, in convention CONV) and every claim
    (their own expressions when YOURS, the true gradients in CONV otherwise)
    written out, and every subterm that is a definition's formula named. */
@@ -89,7 +99,7 @@ expand(checker *c, const term *t, convention conv, int yours, term_map *memo)
                 return expand(c, conv == CONVENTION_DEFERRED ? g->deferred : g->absorbed, conv,
                               yours, memo);
         }
-        return t;
+        return target != NULL ? zero_gradient(c, target) : t;
     }
     /* a definition's formula written out in a claim: its name (sigmoid(Z2) is A2) */
     for (size_t i = 0; i < c->m->nsymbols; i++)
@@ -100,7 +110,7 @@ expand(checker *c, const term *t, convention conv, int yours, term_map *memo)
     const term *known = term_map_get(memo, t);
     if (known != NULL)
         return known;
-    const term *args[2];
+    const term *args[2] = {NULL, NULL}; /* every operation has one or two */
     for (unsigned k = 0; k < t->nargs; k++)
         args[k] = expand(c, t->args[k], conv, yours, memo);
     char why[SHAPE_WHY];
@@ -136,7 +146,7 @@ truth(checker *c, const symbol *cl, convention conv)
 {
     const gradient *g = derive_find(c->d, cl->target);
     if (g == NULL)
-        return NULL;
+        return zero_gradient(c, cl->target);
     return expand(c, conv == CONVENTION_DEFERRED ? g->deferred : g->absorbed, conv, 0,
                   term_map_new(c->pool));
 }
@@ -376,26 +386,42 @@ wrong_derivative(checker *c, const term *f, const term *t)
     return NULL;
 }
 
+/* Whether F is CL's truth under CONV once the label Y is assumed onehot.
+   The label is the loaded model's: an allocation failure must not leave it
+   assumed onehot for the calls after this one. */
+static int
+holds_if_onehot(checker *c, symbol *y, const symbol *cl, const term *f, convention conv)
+{
+    jmp_buf here;
+    jmp_buf *outer = mem_pool_on_oom(c->pool, &here);
+    const derivation *saved = c->d;
+    if (setjmp(here)) {
+        y->label = LABEL_ANY;
+        c->d = saved;
+        mem_pool_on_oom(c->pool, outer);
+        mem_oom(c->pool);
+    }
+    y->label = LABEL_ONEHOT;
+    dc_error scratch;
+    derivation *d = derive(c->m, c->rs, &scratch, c->pool);
+    int holds = 0;
+    if (d != NULL) {
+        c->d = d;
+        holds = same(c, f, truth(c, cl, conv));
+        c->d = saved;
+    }
+    y->label = LABEL_ANY;
+    mem_pool_on_oom(c->pool, outer);
+    return holds;
+}
+
 /* The claim would hold if a label's columns summed to 1: the assumption. */
 static const char *
 missing_label_assumption(checker *c, const symbol *cl, const term *f, convention conv)
 {
     for (size_t i = 0; i < c->m->nsymbols; i++) {
         symbol *y = c->m->symbols[i];
-        if (y->kind != SYM_LABEL || y->label != LABEL_ANY)
-            continue;
-        y->label = LABEL_ONEHOT;
-        dc_error scratch;
-        derivation *d = derive(c->m, c->rs, &scratch, c->pool);
-        int holds = 0;
-        if (d != NULL) {
-            const derivation *saved = c->d;
-            c->d = d;
-            holds = same(c, f, truth(c, cl, conv));
-            c->d = saved;
-        }
-        y->label = LABEL_ANY;
-        if (holds)
+        if (y->kind == SYM_LABEL && y->label == LABEL_ANY && holds_if_onehot(c, y, cl, f, conv))
             return words(c,
                          "holds only if the columns of %s sum to 1: declare it onehot or prob "
                          "(label %s[...] onehot)%s",
@@ -471,7 +497,8 @@ judge(checker *c, claim_result *r, const claim_result *earlier, size_t nearlier)
     }
     const term *yours =
         expand(c, term_symbol(c->tab, cl), CONVENTION_ABSORBED, 1, term_map_new(c->pool));
-    r->expected = derive_pretty(c->d, derive_find(c->d, v), convs[0]);
+    const gradient *g = derive_find(c->d, v);
+    r->expected = g != NULL ? derive_pretty(c->d, g, convs[0]) : term_const_si(c->tab, 0, 1);
     r->yours = yours;
     if (!shape_equal(&cl->shape, &v->shape)) {
         text t;
@@ -537,6 +564,9 @@ judge(checker *c, claim_result *r, const claim_result *earlier, size_t nearlier)
             return;
         }
     r->verdict = CLAIM_REFUTED;
+    if (g == NULL)
+        r->reason =
+            words(c, "is 0: the loss %s does not depend on %s%s", c->m->loss->name, v->name, "");
     for (int k = 0; k < nconv && r->reason == NULL; k++)
         r->reason = diagnose(c, cl, formulas[k], truths[k], convs[k]);
     if (r->reason == NULL)

@@ -471,14 +471,15 @@ within_cap(reader *r, size_t rows, size_t cols, size_t offset)
 static int
 read_matrix(reader *r, const char *key, const symbol *s, const json_t *node, size_t start)
 {
-    if (!json_is_array(node) || json_array_size(node) == 0)
+    size_t rows = json_is_array(node) ? json_array_size(node) : 0, cols = 0;
+    if (rows == 0)
         return fail_at(r, start, "expected an array of rows (%s is %s), found %s", s->name,
                        shape_words(r, &s->shape), node_words(r, node));
-    size_t rows = json_array_size(node), cols = 0;
     if (!fix_dim(r, s->shape.d[0], (long)rows, "row", "rows", s, start))
         return 0;
     value *v = NULL;
-    for (size_t i = 0; i < rows; i++) {
+    size_t i = 0;
+    do { /* rows >= 1: the first row makes v */
         size_t end, at = next_value(&r->sc, &end);
         const json_t *row = json_array_get(node, i);
         set_path(r, key, (long)i, -1);
@@ -505,7 +506,7 @@ read_matrix(reader *r, const char *key, const symbol *s, const json_t *node, siz
             if (!read_number(r, s, json_array_get(row, j), where, e, *eval_q(v, (long)i, (long)j)))
                 return 0;
         }
-    }
+    } while (++i < rows);
     set_path(r, key, -1, -1);
     if (!check_columns(r, s, v, start))
         return 0;

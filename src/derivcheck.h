@@ -9,8 +9,14 @@ extern "C" {
 #endif
 
 /* Ownership, in one sentence: a dc_session owns everything the library hands
-   out through it (models, texts, errors), and all of it stays valid until the
-   next call that replaces it or until dc_session_free. */
+   out through it, and what a call returns (a report, the model names, its
+   error) stays valid until the next call on the session or dc_session_free,
+   the model's dump until the model is replaced. The accessors
+   (dc_session_error, dc_error_*, dc_session_rules_dir, dc_model_dump) are
+   not calls in this sense. A call's working memory is freed when it
+   returns, so a session that loads a model once and runs commands on it
+   for ever holds no more memory after the thousandth than after the
+   first. */
 
 typedef struct dc_session dc_session;
 typedef struct dc_error dc_error;
@@ -171,11 +177,13 @@ const char *dc_error_message(const dc_error *e);
    the column, each line ending in a newline. */
 const char *dc_error_text(const dc_error *e);
 
-/* Test hook: make the n-th allocation from now fail (0: never). GMP's and
-   MPFR's allocations count too: when it is loaded the library installs its
-   own allocation functions with mp_set_memory_functions (a program that also
-   uses GMP may use GMP freely but must not install others), and each call
-   drops MPFR's caches (mpfr_free_cache) before it returns. */
+/* Test hook: make the n-th allocation from now fail (0: never). GMP's,
+   MPFR's and jansson's allocations count too: when it is loaded the library
+   installs its own allocation functions with mp_set_memory_functions and
+   json_set_alloc_funcs (a program that also uses GMP or jansson may use them
+   freely but must not install others), and each call drops MPFR's caches
+   (mpfr_free_cache) before it returns. The command-line program reads n
+   from DERIVCHECK_TEST_FAIL_ALLOC. */
 void dc_debug_fail_alloc_after(long n);
 
 #ifdef __cplusplus

@@ -128,3 +128,19 @@ error_oom(dc_error *e)
     e->caret = 0;
     e->formatted = "error: out of memory\n";
 }
+
+/* Copy into POOL what may be a copy of the error's strings in another. */
+static const char *
+keep(mem_pool *pool, const char *s)
+{
+    return s != NULL ? mem_strdup(pool, s) : NULL;
+}
+
+void
+error_keep(dc_error *e, mem_pool *pool)
+{
+    e->file = keep(pool, e->file);
+    e->message = keep(pool, e->message);
+    e->source_line = keep(pool, e->source_line);
+    e->formatted = keep(pool, e->formatted);
+}

@@ -36,6 +36,11 @@ void error_vat(dc_error *e, mem_pool *pool, const source *src, size_t offset, co
 void error_plain(dc_error *e, mem_pool *pool, dc_status status, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+/* Copy E's strings into POOL, so that E outlives the pool it was made in
+   (api.c: a call's error outlives the call's pool). An allocation failure
+   jumps to POOL's target and leaves E half copied: replace it then. */
+void error_keep(dc_error *e, mem_pool *pool);
+
 /* Fill E with the out-of-memory error; allocates nothing. */
 void error_oom(dc_error *e);
 

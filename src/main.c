@@ -846,6 +846,15 @@ main(int argc, char **argv)
     if (o.plot != NULL && cmd->run != run_error && cmd->run != run_merge)
         return usage_error("--plot draws the histograms of error and merge only, not of %s",
                            cmd->name);
+    /* Testing hook (tests/oom_cli.sh, like Git's GIT_TEST_*): fail the n-th
+       allocation the library makes in this run. */
+    const char *fail = getenv("DERIVCHECK_TEST_FAIL_ALLOC");
+    if (fail != NULL && *fail != '\0') {
+        if (!parse_number(fail, 1, LONG_MAX, &n))
+            return usage_error("DERIVCHECK_TEST_FAIL_ALLOC takes a positive integer, not '%s'",
+                               fail);
+        dc_debug_fail_alloc_after((long)n);
+    }
     dc_session *s = dc_session_new();
     char buf[PATH_MAX + 16];
     if (s == NULL || dc_session_set_rules_dir(s, rules_dir(&o, buf, sizeof buf)) != DC_OK) {

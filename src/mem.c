@@ -2,6 +2,7 @@
 #include "mem.h"
 
 #include <gmp.h>
+#include <jansson.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
    free what it owns and a block can be released or resized on its own. */
 typedef struct block {
     struct block *prev, *next;
+    size_t size; /* of data, for mem_bytes_in_use */
     max_align_t data[];
 } block;
 
@@ -25,6 +27,23 @@ static _Thread_local long fail_countdown; /* 0: off; n: the n-th next allocation
 static _Thread_local int failure_seen;
 static _Thread_local long allocations;
 static mem_pool *gmp_pool; /* where GMP's blocks go; NULL: no pool */
+/* Bytes of live blocks (pools' headers and blocks, GMP's and jansson's
+   outside pools) the calling thread allocated less those it freed: per
+   thread, like the counters above, so that an error sweep's threads never
+   share a cache line on every allocation. */
+static _Thread_local long long bytes_in_use;
+
+static void
+count_bytes(long long delta)
+{
+    bytes_in_use += delta;
+}
+
+long long
+mem_bytes_in_use(void)
+{
+    return bytes_in_use;
+}
 
 void
 mem_fail_after(long n)
@@ -69,8 +88,23 @@ mem_pool_new(void)
         return NULL;
     }
     pool->head.prev = pool->head.next = &pool->head;
+    pool->head.size = 0;
     pool->on_oom = NULL;
+    count_bytes((long long)sizeof *pool);
     return pool;
+}
+
+void
+mem_pool_clear(mem_pool *pool)
+{
+    block *b = pool->head.next;
+    while (b != &pool->head) {
+        block *next = b->next;
+        count_bytes(-(long long)(sizeof(block) + b->size));
+        free(b);
+        b = next;
+    }
+    pool->head.prev = pool->head.next = &pool->head;
 }
 
 void
@@ -80,12 +114,8 @@ mem_pool_free(mem_pool *pool)
         return;
     if (pool == gmp_pool)
         gmp_pool = NULL;
-    block *b = pool->head.next;
-    while (b != &pool->head) {
-        block *next = b->next;
-        free(b);
-        b = next;
-    }
+    mem_pool_clear(pool);
+    count_bytes(-(long long)sizeof *pool);
     free(pool);
 }
 
@@ -138,6 +168,8 @@ mem_alloc(mem_pool *pool, size_t size)
     block *b = malloc(sizeof(block) + size);
     if (b == NULL)
         out_of_memory(pool);
+    b->size = size;
+    count_bytes((long long)(sizeof(block) + size));
     link_block(pool, b);
     return b->data;
 }
@@ -159,9 +191,12 @@ mem_realloc(mem_pool *pool, void *p, size_t size)
         out_of_memory(pool);
     block *old = header_of(p);
     block *prev = old->prev, *next = old->next;
+    size_t old_size = old->size;
     block *b = realloc(old, sizeof(block) + size);
     if (b == NULL)
         out_of_memory(pool); /* old is still linked and still owned */
+    b->size = size;
+    count_bytes((long long)size - (long long)old_size);
     prev->next = b;
     next->prev = b;
     return b->data;
@@ -176,6 +211,7 @@ mem_release(mem_pool *pool, void *p)
     block *b = header_of(p);
     b->prev->next = b->next;
     b->next->prev = b->prev;
+    count_bytes(-(long long)(sizeof(block) + b->size));
     free(b);
 }
 
@@ -199,11 +235,12 @@ mem_strdup(mem_pool *pool, const char *s)
 /* A block that belongs to no pool is linked to itself, so that releasing
    it (mem_release) works as for any other block. */
 static void *
-unowned_block(block *b)
+unowned_block(block *b, size_t size)
 {
     if (b == NULL)
         abort(); /* GMP cannot be told: its allocation functions may not fail */
     b->prev = b->next = b;
+    b->size = size;
     return b->data;
 }
 
@@ -214,7 +251,8 @@ gmp_alloc(size_t size)
         return mem_alloc(gmp_pool, size);
     if (size > SIZE_MAX - sizeof(block))
         abort();
-    return unowned_block(malloc(sizeof(block) + size));
+    count_bytes((long long)(sizeof(block) + size));
+    return unowned_block(malloc(sizeof(block) + size), size);
 }
 
 static void *
@@ -226,13 +264,18 @@ gmp_realloc(void *p, size_t old_size, size_t size)
         return mem_realloc(gmp_pool, p, size);
     if (size > SIZE_MAX - sizeof(block))
         abort();
-    if (b->next == b)
-        return unowned_block(realloc(b, sizeof(block) + size));
+    size_t was = b->size;
+    if (b->next == b) {
+        count_bytes((long long)size - (long long)was);
+        return unowned_block(realloc(b, sizeof(block) + size), size);
+    }
     /* a pool's block resized outside any entry point: keep it in its pool */
     block *prev = b->prev, *next = b->next;
     block *moved = realloc(b, sizeof(block) + size);
     if (moved == NULL)
         abort();
+    moved->size = size;
+    count_bytes((long long)size - (long long)was);
     prev->next = moved;
     next->prev = moved;
     return moved->data;
@@ -253,9 +296,38 @@ mem_gmp_pool(mem_pool *pool)
     return old;
 }
 
-/* Installed when the library is loaded, before any GMP number can exist. */
+/* ---- jansson ---- */
+
+/* Like GMP's: a block of the pool mem_gmp_pool set (failing, if it fails, by
+   the pool's longjmp, so that jansson's own recovery paths are never relied
+   on and a tree a jump strands is freed with the pool), else a block of no
+   pool. jansson, unlike GMP, copes with NULL, so a real failure outside a
+   pool is returned as NULL. */
+static void *
+json_alloc(size_t size)
+{
+    if (gmp_pool != NULL)
+        return mem_alloc(gmp_pool, size);
+    if (size > SIZE_MAX - sizeof(block))
+        return NULL;
+    block *b = malloc(sizeof(block) + size);
+    if (b == NULL)
+        return NULL;
+    count_bytes((long long)(sizeof(block) + size));
+    return unowned_block(b, size);
+}
+
+static void
+json_release(void *p)
+{
+    mem_release(NULL, p);
+}
+
+/* Installed when the library is loaded, before any GMP number or JSON value
+   can exist. */
 __attribute__((constructor)) static void
 route_gmp(void)
 {
     mp_set_memory_functions(gmp_alloc, gmp_realloc, gmp_free);
+    json_set_alloc_funcs(json_alloc, json_release);
 }

@@ -14,6 +14,8 @@ typedef struct mem_pool mem_pool;
 
 mem_pool *mem_pool_new(void);
 void mem_pool_free(mem_pool *pool);
+/* Free every block of POOL, keeping the pool (and its on_oom target). */
+void mem_pool_clear(mem_pool *pool);
 
 /* Set (or clear, with NULL) where an allocation failure jumps to; returns
    the target it replaces. */
@@ -31,16 +33,20 @@ void mem_release(mem_pool *pool, void *block);
 char *mem_strndup(mem_pool *pool, const char *s, size_t n);
 char *mem_strdup(mem_pool *pool, const char *s);
 
-/* GMP and MPFR allocate through this module too: the library installs its
-   functions with mp_set_memory_functions when it is loaded (before any GMP
-   number exists, so that every block GMP frees is one of ours). Between
-   mem_gmp_pool(P) and mem_gmp_pool(NULL), GMP's blocks belong to pool P:
+/* GMP, MPFR and jansson allocate through this module too: the library
+   installs its functions with mp_set_memory_functions and
+   json_set_alloc_funcs when it is loaded (before any GMP number or JSON
+   value exists, so that every block they free is one of ours). Between
+   mem_gmp_pool(P) and mem_gmp_pool(NULL), their blocks belong to pool P:
    they count for mem_fail_after, a failure longjmps to P's on_oom target
-   like any other, and the numbers such a jump strands are freed with P. So
-   P must outlive every GMP number made while it is set (the public entry
-   points set the session's pool, which goes last) and MPFR's caches, which
-   outlive calls, must be dropped (mpfr_free_cache) before P is set aside.
-   Outside, GMP's blocks belong to no pool and are never made to fail.
+   like any other (jansson is never left to recover by itself), and the
+   numbers and JSON values such a jump strands are freed with P. So P must
+   outlive every GMP number and JSON value made while it is set (a public
+   entry point sets its call's work pool, and a load points GMP at the
+   model's or the rule set's pool while it makes the numbers they keep) and
+   MPFR's caches, which outlive calls, must be dropped (mpfr_free_cache)
+   before P is set aside. Outside, their blocks belong to no pool and are
+   never made to fail.
    Returns the pool it replaces. */
 mem_pool *mem_gmp_pool(mem_pool *pool);
 
@@ -53,6 +59,13 @@ void mem_fail_after(long n);
 /* How many allocations (pool or GMP's within a pool) the calling thread has
    attempted since it started: tests size their failure loops with it. */
 long mem_allocations(void);
+
+/* Bytes held right now by the live blocks of this module (pools and their
+   blocks, GMP's, MPFR's and jansson's blocks in or out of pools, headers
+   included) that the calling thread allocated, less those it freed: tests
+   show with it that repeated calls do not grow memory. Per thread, like the
+   counters above. */
+long long mem_bytes_in_use(void);
 
 /* True when an injected or real allocation failure has happened since the
    last call; resets the flag. */

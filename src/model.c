@@ -25,6 +25,16 @@ model_free(model *m)
     mem_pool_free(m->pool);
 }
 
+model *
+model_view(model *m, mem_pool *pool)
+{
+    model *v = mem_alloc(pool, sizeof *v);
+    *v = *m;
+    v->pool = pool;
+    v->terms = term_table_new_over(m->terms, pool);
+    return v;
+}
+
 static size_t
 name_hash(const char *s, size_t len)
 {

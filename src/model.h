@@ -37,6 +37,16 @@ model *model_new(mem_pool *pool);
 /* Free the model and its pool. */
 void model_free(model *m);
 
+/* M as one call on it sees it (api.c): the same symbols, declarations and
+   source, but its pool is POOL and its term table is layered over M's
+   (term_table_new_over), so that everything the call makes (derivations,
+   gradient symbols, terms, GMP numbers) goes with POOL and M stays as it
+   was loaded. The view shares M's symbol arrays: nothing may be added to
+   it (model_add), and a call that changes a symbol of M for a while (a
+   label's assumption, a dim's value) puts it back, on an allocation
+   failure too. */
+model *model_view(model *m, mem_pool *pool);
+
 /* The symbol named NAME[0..len), or NULL. */
 symbol *model_lookup(const model *m, const char *name, size_t len);
 /* Add SYM (whose name must be new) to the model. */

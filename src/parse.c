@@ -1110,11 +1110,14 @@ parse_model(const source *src, dc_error *err, mem_pool *err_pool)
     p.err_pool = err_pool;
     jmp_buf *outer = mem_pool_on_oom(err_pool, &p.fail);
     mem_pool_on_oom(pool, &p.fail);
+    /* the model's constants outlive the call that parses it */
+    mem_pool *gmp_outer = mem_gmp_pool(pool);
     /* p is written only by the callees, through its address, so its fields
        hold their last values after a longjmp. */
     int failed = setjmp(p.fail);
     if (!failed)
         parse_into(&p, pool, src);
+    mem_gmp_pool(gmp_outer);
     mem_pool_on_oom(err_pool, outer);
     if (!failed) {
         mem_pool_on_oom(pool, NULL);

@@ -48,7 +48,7 @@ written_out(prover *p, const term *t, convention c, term_map *memo)
     const term *known = term_map_get(memo, t);
     if (known != NULL)
         return known;
-    const term *args[2];
+    const term *args[2] = {NULL, NULL}; /* every operation has one or two */
     for (unsigned k = 0; k < t->nargs; k++)
         args[k] = written_out(p, t->args[k], c, memo);
     char why[SHAPE_WHY];

@@ -172,6 +172,14 @@ rule_files(const char *dir, size_t *count, mem_pool *pool, dc_error *err, mem_po
                     strerror(errno));
         return NULL;
     }
+    /* an allocation failure jumps past closedir: close it on the way */
+    jmp_buf here;
+    jmp_buf *outer = mem_pool_on_oom(pool, &here);
+    if (setjmp(here)) {
+        closedir(d);
+        mem_pool_on_oom(pool, outer);
+        mem_oom(pool);
+    }
     char **names = NULL;
     size_t n = 0, cap = 0;
     struct dirent *e;
@@ -185,6 +193,7 @@ rule_files(const char *dir, size_t *count, mem_pool *pool, dc_error *err, mem_po
         }
         names[n++] = mem_strdup(pool, e->d_name);
     }
+    mem_pool_on_oom(pool, outer);
     closedir(d);
     if (n == 0) {
         error_plain(err, err_pool, DC_EIO, "no rule files (*.rules) in '%s'", dir);
@@ -219,8 +228,11 @@ rules_load(const char *dir, dc_error *err, mem_pool *err_pool)
     }
     jmp_buf oom;
     jmp_buf *outer = mem_pool_on_oom(err_pool, &oom);
+    /* the rules' constants outlive the call that loads them */
+    mem_pool *gmp_outer = mem_gmp_pool(pool);
     rule_set *volatile rs = NULL;
     if (setjmp(oom)) {
+        mem_gmp_pool(gmp_outer);
         mem_pool_on_oom(err_pool, outer);
         error_oom(err);
         if (rs != NULL)
@@ -266,6 +278,7 @@ rules_load(const char *dir, dc_error *err, mem_pool *err_pool)
         ok = parse_rules(&src, scope, add_rule, &ld, err, err_pool) && !ld.failed;
         mem_pool_on_oom(pool, &oom); /* parse_rules restored it; keep ours */
     }
+    mem_gmp_pool(gmp_outer);
     mem_pool_on_oom(err_pool, outer);
     mem_pool_on_oom(pool, NULL);
     if (!ok) {
@@ -401,7 +414,7 @@ rule_instantiate(term_table *tab, const term *tpl, const match *m, char *why)
     }
     if (tpl->op == OP_CONST)
         return term_const(tab, tpl->value);
-    const term *args[2];
+    const term *args[2] = {NULL, NULL}; /* every operation has one or two */
     for (unsigned i = 0; i < tpl->nargs; i++) {
         args[i] = rule_instantiate(tab, tpl->args[i], m, why);
         if (args[i] == NULL)

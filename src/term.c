@@ -8,6 +8,7 @@
 
 struct term_table {
     mem_pool *pool;
+    const term_table *base; /* looked up first, never changed; NULL: none */
     term **buckets;
     size_t nbuckets, count;
     size_t nconstants;
@@ -53,8 +54,15 @@ term_op_name(term_op op)
 term_table *
 term_table_new(mem_pool *pool)
 {
+    return term_table_new_over(NULL, pool);
+}
+
+term_table *
+term_table_new_over(const term_table *base, mem_pool *pool)
+{
     term_table *tab = mem_zalloc(pool, sizeof *tab);
     tab->pool = pool;
+    tab->base = base;
     tab->nbuckets = 256;
     tab->buckets = mem_zalloc(pool, tab->nbuckets * sizeof *tab->buckets);
     mpq_init(tab->scratch);
@@ -87,7 +95,7 @@ term_table_pool(const term_table *tab)
 size_t
 term_table_count(const term_table *tab)
 {
-    return tab->count;
+    return tab->count + (tab->base != NULL ? term_table_count(tab->base) : 0);
 }
 
 /* FNV-1a over the words that identify a term. */
@@ -194,15 +202,18 @@ reserve_constant(term_table *tab)
     tab->const_cap = cap;
 }
 
-/* Find or insert the term with this identity and shape. */
+/* Find or insert the term with this identity and shape: the bases' term if
+   one has it (a term is in exactly one table of the chain, so pointer
+   equality stays structural equality), else this table's. */
 static const term *
 intern(term_table *tab, term_op op, int aux, int keepdims, const term *const *args, unsigned nargs,
        const symbol *sym, const mpq_t *value, const shape *shape)
 {
     uint32_t h = hash_of(op, aux, keepdims, args, nargs, sym, value, shape);
-    for (term *t = tab->buckets[h & (tab->nbuckets - 1)]; t != NULL; t = t->chain)
-        if (t->hash == h && same(t, op, aux, keepdims, args, nargs, sym, value, shape))
-            return t;
+    for (const term_table *in = tab; in != NULL; in = in->base)
+        for (term *t = in->buckets[h & (in->nbuckets - 1)]; t != NULL; t = t->chain)
+            if (t->hash == h && same(t, op, aux, keepdims, args, nargs, sym, value, shape))
+                return t;
     if (value != NULL)
         reserve_constant(tab);
     if (tab->count >= tab->nbuckets)

@@ -92,9 +92,19 @@ typedef struct term_table term_table;
 /* A table allocates from POOL; term_table_free clears the GMP numbers it
    holds (the pool frees the rest). */
 term_table *term_table_new(mem_pool *pool);
+/* A table layered over BASE, for the terms of one call on a loaded model
+   (api.c): a term BASE (or its own bases) holds is returned as it is, any
+   other is made here, from POOL, and goes with it. So the session's table
+   does not grow with every call, and the call's terms, numbers included,
+   are freed at its end, while equality stays pointer comparison across the
+   layers. BASE must outlive the table and must not change while it is in
+   use (no term may be made in BASE meanwhile: one made there could
+   duplicate one made here). */
+term_table *term_table_new_over(const term_table *base, mem_pool *pool);
 void term_table_free(term_table *tab);
 /* The pool the table allocates from (and longjmps through on failure). */
 mem_pool *term_table_pool(const term_table *tab);
+/* Terms in TAB and its bases. */
 size_t term_table_count(const term_table *tab);
 
 /* The term for OP over ARGS. Returns NULL when the shapes do not fit, with

@@ -189,6 +189,55 @@ START_TEST(giving_a_value_leaves_the_other_draws)
 }
 END_TEST
 
+/* 1-D values are flat arrays and scalars plain numbers, read as exactly as
+   matrices; each has its own errors, at the value's place. */
+START_TEST(vectors_and_scalars)
+{
+    model *m = load_model("vector.dc");
+    data_set *ds = parse_json(m, "{\"x\": [1, \"-2.5\", \"1/3\"], \"w\": [0.5, -1, 2], "
+                                 "\"c\": \"1/2\", \"y\": 1}");
+    ck_assert_msg(ds != NULL, "%s", ds ? "" : err.formatted);
+    evaluator *ev = eval_new(pool, NUMBER_EXACT, 0);
+    char why[256];
+    ck_assert(data_bind(ev, pool, ds, m, 1, why, sizeof why));
+    const value *x = bound(ev, m, "x");
+    ck_assert_int_eq(x->rank, 1);
+    ck_assert_int_eq(x->cols, 3);
+    assert_q(x, 0, 0, "1");
+    assert_q(x, 0, 1, "-5/2");
+    assert_q(x, 0, 2, "1/3");
+    assert_q(bound(ev, m, "w"), 0, 0, "1/2");
+    const value *c = bound(ev, m, "c");
+    ck_assert_int_eq(c->rank, 0);
+    assert_q(c, 0, 0, "1/2");
+    assert_q(bound(ev, m, "y"), 0, 0, "1");
+    /* z = sum(w * x) + c = 1/2 + 5/2 + 2/3 + 1/2 */
+    assert_q(bound(ev, m, "z"), 0, 0, "25/6");
+    eval_free(ev);
+    data_free(ds);
+    static const struct {
+        const char *json, *message;
+        int column;
+    } bad[] = {
+        {"{\"x\": [[1, 2, 3]]}", "\"x\"[0]: expected a number, found an array", 8},
+        {"{\"x\": [1, 2, 3], \"w\": [1, 2]}",
+         "\"w\": n = 2 from its entries, but n = 3 from the entries of \"x\"", 23},
+        {"{\"c\": [1]}", "\"c\": expected a number (c is a scalar), found an array", 7},
+        {"{\"y\": 2}", "\"y\": y is a binary label: its entries are 0 or 1, found 2", 7},
+        {"{\"x\": []}", "\"x\": expected an array of numbers (x is [n]), found an empty array", 7},
+    };
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        memset(&err, 0, sizeof err);
+        ck_assert_ptr_null(parse_json(m, bad[k].json));
+        ck_assert_int_eq(err.status, DC_EINPUT);
+        ck_assert_str_eq(err.message, bad[k].message);
+        ck_assert_int_eq(err.line, 1);
+        ck_assert_int_eq(err.column, bad[k].column);
+    }
+    model_free(m);
+}
+END_TEST
+
 /* Every file of bad-cases.txt gives its exact error at its exact place,
    through data_read and through the public dc_eval (which the command line
    maps to exit status 2). */
@@ -354,6 +403,7 @@ main(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, numbers_are_read_exactly);
     tcase_add_test(tc, dims_come_from_the_arrays);
+    tcase_add_test(tc, vectors_and_scalars);
     tcase_add_test(tc, giving_a_value_leaves_the_other_draws);
     tcase_add_test(tc, bad_files_give_their_errors);
     tcase_add_test(tc, caps_are_refused_by_name);

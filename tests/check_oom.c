@@ -2,6 +2,7 @@
  * included. */
 #include <check.h>
 #include <gmp.h>
+#include <jansson.h>
 #include <mpfr.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,7 +11,7 @@
 #include "derivcheck.h"
 #include "mem.h"
 
-typedef enum command { DERIVE, PROVE, CHECK } command;
+typedef enum command { DERIVE, PROVE, CHECK, EVAL } command;
 
 static mpfr_exp_t default_emin, default_emax;
 
@@ -42,6 +43,8 @@ run(dc_session *s, command c, const char **report)
         return dc_derive(s, "text", 1, report);
     case PROVE:
         return dc_prove(s, 7, "json", 1, report);
+    case EVAL: /* the data file's JSON is read inside the call */
+        return dc_eval(s, DC_TEST_DATADIR "/json/good-sigmoid.json", 7, 64, "json", 0, report);
     case CHECK:
         break;
     }
@@ -100,6 +103,7 @@ fail_each_allocation(const char *model, command c, long step)
     fprintf(stderr, "%s %s: %ld allocations, %ld failures injected (every %ld)\n",
             c == DERIVE  ? "derive"
             : c == PROVE ? "prove"
+            : c == EVAL  ? "eval"
                          : "check",
             model, total, failures, step);
     /* no failure was swallowed: the command failed until its last allocation */
@@ -117,6 +121,51 @@ START_TEST(prove_sigmoid) { fail_each_allocation("sigmoid", PROVE, 211); }
 END_TEST
 
 START_TEST(check_example) { fail_each_allocation(example("mistake_sign.dc"), CHECK, 7); }
+END_TEST
+
+START_TEST(eval_with_data) { fail_each_allocation("sigmoid", EVAL, 3); }
+END_TEST
+
+/* jansson allocates through mem: with a pool set for the libraries (as
+   every call sets it) its blocks count and a failure jumps to the pool's
+   target, the half-read tree being the pool's; outside, they never fail. */
+static jmp_buf json_oom;
+
+START_TEST(jansson_goes_through_mem)
+{
+    const char *doc = "{\"X\": [[1, 2, 3], [4, 5, 6]], \"name\": \"a long enough string\"}";
+    mem_pool *p = mem_pool_new();
+    mem_pool_on_oom(p, &json_oom);
+    mem_pool *outer = mem_gmp_pool(p);
+    long before = mem_allocations();
+    json_t *v = json_loads(doc, 0, NULL);
+    long counted = mem_allocations() - before;
+    ck_assert_ptr_nonnull(v);
+    json_decref(v);
+    ck_assert_int_ge(counted, 8); /* the object, the arrays, six integers, the string */
+    volatile long jumps = 0;
+    for (long n = 1; n <= counted; n++) {
+        if (setjmp(json_oom) == 0) {
+            mem_fail_after(n);
+            json_t *half = json_loads(doc, 0, NULL);
+            json_decref(half);
+            ck_abort_msg("allocation %ld of %ld failed and json_loads returned", n, counted);
+        }
+        mem_fail_after(0);
+        jumps++;
+    }
+    ck_assert_int_eq(jumps, counted);
+    mem_gmp_pool(outer);
+    mem_pool_free(p); /* the stranded half-read trees go with the pool */
+    /* outside a pool: not counted, never failed */
+    before = mem_allocations();
+    mem_fail_after(1);
+    v = json_loads(doc, 0, NULL);
+    mem_fail_after(0);
+    ck_assert_ptr_nonnull(v);
+    ck_assert_int_eq(mem_allocations(), before);
+    json_decref(v);
+}
 END_TEST
 
 /* GMP and MPFR allocate through mem: inside a call their blocks count. */
@@ -154,6 +203,8 @@ main(void)
     TCase *tc = tcase_create("allocation failures");
     tcase_set_timeout(tc, 1200);
     tcase_add_test(tc, gmp_goes_through_mem);
+    tcase_add_test(tc, jansson_goes_through_mem);
+    tcase_add_test(tc, eval_with_data);
     tcase_add_test(tc, derive_sigmoid);
     tcase_add_test(tc, prove_logistic);
     tcase_add_test(tc, prove_sigmoid);

@@ -203,6 +203,52 @@ START_TEST(dims_used_as_values_are_scalars)
 }
 END_TEST
 
+/* A table layered over another finds the base's terms as they are, makes
+   the others itself (constants included), and leaves the base unchanged:
+   freeing the layer's pool leaves every base term whole. */
+START_TEST(a_layer_over_a_table)
+{
+    char why[SHAPE_WHY];
+    const term *X = matrix("X", D(&n_x), D(&m));
+    const term *W = matrix("W", D(&n_h), D(&n_x));
+    const term *WX = op2(OP_MATMUL, W, X, why);
+    const term *half = term_const_si(tab, 1, 2);
+    size_t base_count = term_table_count(tab);
+    long long base_bytes = mem_bytes_in_use();
+
+    /* as in a call: the layer's GMP numbers are its pool's (mem.h) */
+    mem_pool *call = mem_pool_new();
+    mem_pool *gmp_outer = mem_gmp_pool(call);
+    term_table *layer = term_table_new_over(tab, call);
+    ck_assert_uint_eq(term_table_count(layer), base_count);
+    /* the base's terms, found through the layer */
+    const term *args[2] = {W, X};
+    ck_assert_ptr_eq(term_make(layer, OP_MATMUL, 0, 0, args, 2, why), WX);
+    ck_assert_ptr_eq(term_const_si(layer, 2, 4), half);
+    ck_assert_ptr_eq(term_symbol(layer, X->sym), X);
+    /* new ones are the layer's, and one pointer each */
+    const term *t = term_make(layer, OP_TANH, 0, 0, &WX, 1, why);
+    ck_assert_ptr_eq(term_make(layer, OP_TANH, 0, 0, &WX, 1, why), t);
+    const term *third = term_const_si(layer, 1, 3);
+    ck_assert_ptr_eq(term_const_si(layer, 2, 6), third);
+    const term *big = NULL;
+    for (long k = 0; k < 2000; k++) /* enough to grow the layer's buckets */
+        big = term_const_si(layer, k, 7);
+    ck_assert_ptr_eq(term_const_si(layer, 1999, 7), big);
+    ck_assert_uint_eq(term_table_count(layer), base_count + 2 + 2000);
+    mem_gmp_pool(gmp_outer);
+    /* the base did not change */
+    ck_assert_uint_eq(term_table_count(tab), base_count);
+    ck_assert_ptr_ne(term_make(tab, OP_TANH, 0, 0, &WX, 1, why), NULL);
+    ck_assert_uint_eq(term_table_count(tab), base_count + 1);
+    /* the layer's terms and numbers go with its pool */
+    mem_pool_free(call);
+    ck_assert(mpq_cmp_si(half->value, 1, 2) == 0);
+    ck_assert_ptr_eq(op2(OP_MATMUL, W, X, why), WX);
+    ck_assert_int_gt(mem_bytes_in_use(), base_bytes); /* the tanh made in the base */
+}
+END_TEST
+
 int
 main(void)
 {
@@ -215,6 +261,7 @@ main(void)
     tcase_add_test(tc, broadcasting_over_symbolic_dims);
     tcase_add_test(tc, transpose_sum_softmax_shapes);
     tcase_add_test(tc, dims_used_as_values_are_scalars);
+    tcase_add_test(tc, a_layer_over_a_table);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

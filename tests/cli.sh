@@ -239,6 +239,13 @@ run 1 check "$DC_EXAMPLES_DIR/mistake_sign.dc" --format json
 has "$tmp/out" '"name": "dZ2", "line": 16, "verdict": "refuted", "convention": null, "reason": "has the wrong sign"'
 run 2 check sigmoid
 has "$tmp/err" "has no claims to check"
+# a loss that depends on none of the claims' targets: their gradients are 0
+# (fuzz_check found check crashing on the missing gradient)
+run 1 check "$DC_TEST_DATADIR/good/loss-constant.dc"
+has "$tmp/out" "  WRONG dZ     line 12   is 0: the loss J does not depend on Z"
+has "$tmp/out" "        expected: dZ = 0"
+has "$tmp/out" "  GIVEN dW     line 13   right given your earlier claims, but they are wrong: dZ (line 12)"
+has "$tmp/out" "  ok    db     line 14   holds: dJ/db"
 # an unsound rule fools the normal forms, not the numbers: the two disagree
 run 1 --rules "$tmp/bogus" check "$DC_EXAMPLES_DIR/ng_sigmoid_deferred.dc"
 has "$tmp/out" "  WRONG dW2    line 18   the symbolic and the numeric checks disagree, so a rule is unsound"
