@@ -996,17 +996,16 @@ error_tables(writer *w, const errors_result *r)
         const errors_table *t = &r->tables[k];
         w_par(w);
         w_strong(w, errors_regime_name(t->regime));
-        w_textf(w, ": %ld samples; %s; references needed up to %ld bits.", t->samples,
-                t->draws, t->max_prec);
+        w_textf(w, ": %ld samples; %s; references needed up to %ld bits.", t->samples, t->draws,
+                t->max_prec);
         w_end_par(w);
-        static const char *const heads[] = {"quantity", "formulation", "mean bits",
-                                            "max bits", "NaN", "Inf", "unsampleable"};
+        static const char *const heads[] = {"quantity", "formulation", "mean bits",   "max bits",
+                                            "NaN",      "Inf",         "unsampleable"};
         w_table(w, 7, heads);
         for (size_t i = 0; i < t->n; i++) {
             const errors_stat *st = &t->stats[i];
-            double mean = st->entries > 0
-                              ? (double)st->micro_bits / ERRORS_MICRO / (double)st->entries
-                              : 0;
+            double mean =
+                st->entries > 0 ? (double)st->micro_bits / ERRORS_MICRO / (double)st->entries : 0;
             w_row(w);
             w_cell(w);
             w_text(w, st->quantity);

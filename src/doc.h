@@ -22,10 +22,10 @@ int doc_format_named(const char *name, doc_format *out);
 typedef struct doc_input {
     const derivation *d;
     const proof *p;
-    const check_result *c; /* NULL: the file has no claims */
+    const check_result *c;       /* NULL: the file has no claims */
     const errors_result *errors; /* the error sweep of the loss and param gradients */
-    const char *name;      /* the model's file; only its last component is shown */
-    unsigned long seed;    /* the seed P and C were drawn with */
+    const char *name;            /* the model's file; only its last component is shown */
+    unsigned long seed;          /* the seed P and C were drawn with */
 } doc_input;
 
 /* Append to OUT the document for IN in format F: the model and its forward

@@ -447,8 +447,8 @@ claim_forms(plan *p, const check_result *claims, const symbol *v, size_t q)
         char label[64];
         snprintf(label, sizeof label, "yours (line %d%s)", r->line,
                  r->verdict == CLAIM_HOLDS ? "" : ", wrong");
-        add_form(p, FORM_TERM, q, mem_strdup(p->pool, label),
-                 formula_text(p, r->claim->definition), r->yours);
+        add_form(p, FORM_TERM, q, mem_strdup(p->pool, label), formula_text(p, r->claim->definition),
+                 r->yours);
     }
 }
 
@@ -507,8 +507,7 @@ make_plan(const derivation *d, const check_result *claims)
 
 /* ---------------------------------------------------------------- references */
 
-static const long ladder[] = {ERRORS_FIRST_PREC, 256, 512, 1024, 2048, 4096, 8192,
-                              ERRORS_MAX_PREC};
+static const long ladder[] = {ERRORS_FIRST_PREC, 256, 512, 1024, 2048, 4096, 8192, ERRORS_MAX_PREC};
 enum { LADDER = sizeof ladder / sizeof ladder[0] };
 
 /* One entry: the interval X encloses the exact value, so when both its

@@ -2102,8 +2102,7 @@ eval_bind(evaluator *ev, const symbol *sym, const value *v)
     bind_problem problem = BIND_MALFORMED;
     int kind_ok = v != NULL && v->kind >= NUMBER_EXACT && v->kind <= NUMBER_INTERVAL &&
                   (v->kind != NUMBER_INTERVAL || ev->ar->kind == NUMBER_INTERVAL);
-    if (kind_ok &&
-        sizes_fit(v->rank, v->rows, v->cols)) {
+    if (kind_ok && sizes_fit(v->rank, v->rows, v->cols)) {
         h = new_held(ev, HELD_BINDING, v->rank, v->rows, v->cols);
         problem = BIND_OK;
         size_t size = size_of_kind(v->kind);

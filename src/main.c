@@ -621,8 +621,7 @@ static const command commands[] = {
     {"error", "FILE|MODEL", "double-precision error of each formulation, certified references",
      run_error},
     {"merge", "FILE.json...", "merge the JSON outputs of error --shard K/N", run_merge},
-    {"doc", "FILE|MODEL", "the whole derivation as one document (markdown, latex, html)",
-     run_doc},
+    {"doc", "FILE|MODEL", "the whole derivation as one document (markdown, latex, html)", run_doc},
     {"rules", "", "list the rule base (file:line of every rule); --verify tests it", run_rules},
     {"parse", "FILE|MODEL", "print the model back, normalised, with every shape", run_parse},
     {"models", "", "list the built-in models, usable where FILE is", run_models},
@@ -722,6 +721,8 @@ rules_dir(const options *o, char *buf, size_t size)
 int
 main(int argc, char **argv)
 {
+    /* one option a line, as getopt_long lists them */
+    /* clang-format off */
     static const struct option long_options[] = {{"rules", required_argument, NULL, 'r'},
                                                  {"output", required_argument, NULL, 'o'},
                                                  {"format", required_argument, NULL, 'f'},
@@ -740,6 +741,7 @@ main(int argc, char **argv)
                                                  {"shard", required_argument, NULL, 'K'},
                                                  {"plot", required_argument, NULL, 'G'},
                                                  {NULL, 0, NULL, 0}};
+    /* clang-format on */
     unsigned long n;
     options o = {0};
     o.seed = DEFAULT_SEED;

@@ -1,5 +1,5 @@
-/* numbers.c: the loss and gradients enclosed in MPFI intervals and printed with their proved digits;
- * see numbers.h. */
+/* numbers.c: the loss and gradients enclosed in MPFI intervals and printed with their proved
+ * digits; see numbers.h. */
 #include "numbers.h"
 
 #include <math.h>
@@ -32,8 +32,8 @@ typedef struct run {
     mem_pool *pool;
     dc_error *err;
     long prec, kmax;
-    evaluator *box; /* intervals at P bits: the printed digits */
-    evaluator *hi;  /* MPFR at P + 64 bits: the finite differences */
+    evaluator *box;               /* intervals at P bits: the printed digits */
+    evaluator *hi;                /* MPFR at P + 64 bits: the finite differences */
     mpfr_t a, b, c, gmax;         /* scratch at P + 64 bits */
     mpfr_t worst, all, tolerance; /* finite differences' verdict, 64 bits */
     char *buf_lo, *buf_hi;        /* mpfr_get_str output, kmax + 8 bytes */

@@ -375,7 +375,8 @@ START_TEST(references_are_proved_near_a_tie)
     const char *names[] = {"ABOVE", "BELOW", "TIE", "ROUND"};
     errors_ref refs[4];
     for (int k = 0; k < 4; k++)
-        refs[k] = (errors_ref){.t = term_symbol(m->terms, model_lookup(m, names[k], strlen(names[k])))};
+        refs[k] =
+            (errors_ref){.t = term_symbol(m->terms, model_lookup(m, names[k], strlen(names[k])))};
     char why[256];
     ck_assert_msg(errors_references(refs, 4, bind_midpoint, m, pool, why, sizeof why), "%s", why);
     double one = 1.0, next = nextafter(1.0, 2.0);
@@ -427,7 +428,8 @@ START_TEST(references_of_zeros_and_kinks)
     const char *names[] = {"ZERO", "R", "S"};
     errors_ref refs[3];
     for (int k = 0; k < 3; k++)
-        refs[k] = (errors_ref){.t = term_symbol(m->terms, model_lookup(m, names[k], strlen(names[k])))};
+        refs[k] =
+            (errors_ref){.t = term_symbol(m->terms, model_lookup(m, names[k], strlen(names[k])))};
     char why[256];
     ck_assert_msg(errors_references(refs, 3, bind_kink, m, pool, why, sizeof why), "%s", why);
     /* exp(0) - exp(0) and exp(-3/4) - exp(-3/4): exactly 0 */
@@ -565,7 +567,8 @@ START_TEST(plot_script_draws_every_panel)
     ck_assert_ptr_nonnull(strstr(script, "set title 'dW, pow2-m: 5 samples'"));
     /* dW's four formulations share bin 0: widths 0.2, centred on it */
     ck_assert_ptr_nonnull(strstr(script, "using ($1-0.3000):2 with boxes title 'deferred'"));
-    ck_assert_ptr_nonnull(strstr(script, "using ($1+0.3000):2 with boxes title 'per-example/m (C)'"));
+    ck_assert_ptr_nonnull(
+        strstr(script, "using ($1+0.3000):2 with boxes title 'per-example/m (C)'"));
     snprintf(want, sizeof want, "$h_0_%zu ", (size_t)(none - res->tables[0].stats));
     ck_assert_ptr_null(strstr(script, want));
     ck_assert_ptr_nonnull(strstr(script, ", \\\n     NaN with boxes title 'absorbed', \\\n"));
@@ -629,8 +632,8 @@ many_params(int n, int chain)
 static void
 refused(model *m, const char *cap)
 {
-    errors_request rq = {.seed = 7, .samples = 1, .regimes = 1u << ERRORS_TYPICAL,
-                         .model_name = "many.dc"};
+    errors_request rq = {
+        .seed = 7, .samples = 1, .regimes = 1u << ERRORS_TYPICAL, .model_name = "many.dc"};
     errors_result *res = errors_sweep(derived(m), &rq, &err, pool);
     ck_assert_ptr_null(res);
     ck_assert_int_eq(err.status, DC_ELIMIT);

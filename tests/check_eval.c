@@ -560,8 +560,8 @@ START_TEST(intervals_enclose_every_operation)
                     mpfi_ptr x = *eval_fi(a, i, j);
                     mpfr_set(w, *eval_fr(b, i, j), MPFR_RNDN);
                     if (!mpfr_number_p(w)) {
-                        ck_assert_msg(mpfi_nan_p(x) || mpfi_inf_p(x), "%s at x = %ld/%ld",
-                                      names[k], xs[p][0], xs[p][1]);
+                        ck_assert_msg(mpfi_nan_p(x) || mpfi_inf_p(x), "%s at x = %ld/%ld", names[k],
+                                      xs[p][0], xs[p][1]);
                         continue;
                     }
                     ck_assert_msg(mpfr_lessequal_p(&x->left, w) && mpfr_lessequal_p(w, &x->right),
@@ -573,8 +573,9 @@ START_TEST(intervals_enclose_every_operation)
                         mpfr_set_ui(bound, 1, MPFR_RNDN);
                     mpfr_mul_2si(bound, bound, -56, MPFR_RNDN);
                     mpfr_sub(w, &x->right, &x->left, MPFR_RNDU);
-                    ck_assert_msg(mpfr_lessequal_p(w, bound), "%s[%ld, %ld] at x = %ld/%ld: too wide",
-                                  names[k], i, j, xs[p][0], xs[p][1]);
+                    ck_assert_msg(mpfr_lessequal_p(w, bound),
+                                  "%s[%ld, %ld] at x = %ld/%ld: too wide", names[k], i, j, xs[p][0],
+                                  xs[p][1]);
                 }
         }
         if (xs[p][0] == 0) { /* the kinks at 0: points, exactly */

@@ -94,9 +94,9 @@ START_TEST(the_rule_base_loads)
             rewrite++;
     }
     /* one adjoint rule per operation and argument the language has */
-    static const term_op ops[] = {OP_ADD, OP_MUL, OP_DIV, OP_POW, OP_NEG, OP_EXP, OP_LOG,
-                                  OP_TANH, OP_SIGMOID, OP_RELU, OP_STEP, OP_SOFTMAX,
-                                  OP_MATMUL, OP_TRANSPOSE, OP_SUM};
+    static const term_op ops[] = {OP_ADD,  OP_MUL,     OP_DIV,    OP_POW,       OP_NEG,
+                                  OP_EXP,  OP_LOG,     OP_TANH,   OP_SIGMOID,   OP_RELU,
+                                  OP_STEP, OP_SOFTMAX, OP_MATMUL, OP_TRANSPOSE, OP_SUM};
     for (size_t k = 0; k < sizeof ops / sizeof ops[0]; k++) {
         int found = 0;
         for (size_t i = 0; i < rs->n; i++)
