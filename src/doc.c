@@ -9,6 +9,11 @@
 #include "mathml.h"
 #include "print.h"
 
+/* How far above 2^-P (in bits) the prove section's MPFR gap at P bits may
+   be and still be called rounding error: each operation of a gradient adds
+   a little, and the gradients here have tens of operations, not thousands. */
+enum { DOC_ROUNDING_SLACK = 16 };
+
 int
 doc_format_named(const char *name, doc_format *out)
 {
@@ -869,7 +874,19 @@ proof_item_details(writer *w, const proof *p, const proof_item *it)
         w_textf(w, "%s %ld bits: ", k ? "," : "", it->precision[k]);
         w_pow2(w, it->log2_gap[k]);
     }
-    w_text(w, ": it shrinks with the precision, as rounding error does.");
+    /* rounding error at P bits is about 2^-P times the values, give or
+       take the few bits each operation adds */
+    int rounding = 1;
+    for (int k = 0; k < PROVE_PRECISIONS; k++)
+        rounding &= !isnan(it->log2_gap[k]) &&
+                    it->log2_gap[k] <= -(double)(it->precision[k] - DOC_ROUNDING_SLACK);
+    if (rounding)
+        w_textf(w,
+                ": at every precision P it is at most 2^-(P - %d), the size of rounding "
+                "error, not of a difference between the forms.",
+                DOC_ROUNDING_SLACK);
+    else
+        w_text(w, ": it does not stay at the size of rounding error.");
     w_end_item(w);
     if (m->batch != NULL) {
         w_item(w);
