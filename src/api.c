@@ -417,6 +417,22 @@ keep_plot(dc_session *s, const errors_result *res)
         s->plot = mem_strndup(s->plot_pool, t.s != NULL ? t.s : "", t.len);
 }
 
+/* The end of an error sweep or merge: RES (NULL when it failed, with the
+   session's error filled) written in format F into *REPORT, and its plot
+   script kept for dc_error_plot. */
+static dc_status
+finish_sweep(dc_session *s, const errors_result *res, report_format f, const char **report)
+{
+    if (res == NULL)
+        return finish(s, s->error.status);
+    text t;
+    text_init(&t, s->work);
+    errors_write(&t, res, f);
+    *report = result_text(s, &t);
+    keep_plot(s, res);
+    return finish(s, DC_OK);
+}
+
 /* The session's rule set, loaded on first use. */
 static dc_status
 need_rules(dc_session *s)
@@ -706,15 +722,7 @@ dc_error_sweep(dc_session *s, const dc_sweep_options *o, const char **report)
             if (rq.claims == NULL)
                 return finish(s, s->error.status);
         }
-    errors_result *res = errors_sweep(d, &rq, &s->error, s->work);
-    if (res == NULL)
-        return finish(s, s->error.status);
-    text t;
-    text_init(&t, s->work);
-    errors_write(&t, res, f);
-    *report = result_text(s, &t);
-    keep_plot(s, res);
-    return finish(s, DC_OK);
+    return finish_sweep(s, errors_sweep(d, &rq, &s->error, s->work), f, report);
 }
 
 dc_status
@@ -740,15 +748,7 @@ dc_error_merge(dc_session *s, const char *const *paths, size_t n, const char *fo
             return finish(s, st);
         texts[i] = src.text;
     }
-    errors_result *res = errors_merge(texts, paths, n, s->work, &s->error);
-    if (res == NULL)
-        return finish(s, s->error.status);
-    text t;
-    text_init(&t, s->work);
-    errors_write(&t, res, f);
-    *report = result_text(s, &t);
-    keep_plot(s, res);
-    return finish(s, DC_OK);
+    return finish_sweep(s, errors_merge(texts, paths, n, s->work, &s->error), f, report);
 }
 
 dc_status

@@ -594,20 +594,27 @@ errors_references(errors_ref *refs, size_t n, errors_binder bind, void *ctx, mem
 /* ---------------------------------------------------------------- bits */
 
 double
-errors_bits(double computed, double reference)
+errors_ulps(double x, double y)
 {
-    if (isnan(computed) || isnan(reference))
-        return ERRORS_NAN_BITS;
+    if (isnan(x) || isnan(y))
+        return INFINITY;
     int64_t a, b;
-    memcpy(&a, &computed, sizeof a);
-    memcpy(&b, &reference, sizeof b);
+    memcpy(&a, &x, sizeof a);
+    memcpy(&b, &y, sizeof b);
     /* doubles in order as integers: negative ones mirrored below zero */
     if (a < 0)
         a = INT64_MIN - a;
     if (b < 0)
         b = INT64_MIN - b;
+    /* subtract as integers: as doubles, a few units of 2^62 would vanish */
     uint64_t gap = a > b ? (uint64_t)a - (uint64_t)b : (uint64_t)b - (uint64_t)a;
-    double bits = log2(1.0 + (double)gap);
+    return (double)gap;
+}
+
+double
+errors_bits(double computed, double reference)
+{
+    double bits = log2(1.0 + errors_ulps(computed, reference));
     return bits > ERRORS_NAN_BITS ? ERRORS_NAN_BITS : bits;
 }
 

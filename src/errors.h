@@ -128,6 +128,10 @@ void errors_write(text *out, const errors_result *res, report_format f);
 errors_result *errors_merge(const char *const *texts, const char *const *names, size_t n,
                             mem_pool *pool, dc_error *err);
 
+/* How many doubles lie between X and Y, counted exactly as integers
+   (infinite when either is NaN). */
+double errors_ulps(double x, double y);
+
 /* Bits of error of COMPUTED against the correctly rounded REFERENCE:
    log2(1 + ulps between them), 0 when equal, ERRORS_NAN_BITS for a NaN. */
 double errors_bits(double computed, double reference);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "canon.h"
+#include "errors.h"
 #include "sample.h"
 
 typedef struct prover {
@@ -252,24 +253,6 @@ numeric(prover *p, proof_item *it, long batch)
     }
 }
 
-/* How many doubles lie between X and Y (infinite when one is NaN). */
-static double
-ulps_apart(double x, double y)
-{
-    if (isnan(x) || isnan(y))
-        return INFINITY;
-    int64_t a, b;
-    memcpy(&a, &x, sizeof a);
-    memcpy(&b, &y, sizeof b);
-    if (a < 0)
-        a = INT64_MIN - a;
-    if (b < 0)
-        b = INT64_MIN - b;
-    /* subtract as integers: as doubles, a few units of 2^62 would vanish */
-    uint64_t gap = a > b ? (uint64_t)a - (uint64_t)b : (uint64_t)b - (uint64_t)a;
-    return (double)gap;
-}
-
 /* The most ulps apart the two formulas are in double with batch size M. */
 static double
 in_double(prover *p, const proof_item *it, long batch)
@@ -284,7 +267,7 @@ in_double(prover *p, const proof_item *it, long batch)
         worst = 0;
         for (long i = 0; i < a->rows; i++)
             for (long j = 0; j < a->cols; j++) {
-                double u = ulps_apart(*eval_d(a, i, j), *eval_d(b, i, j));
+                double u = errors_ulps(*eval_d(a, i, j), *eval_d(b, i, j));
                 if (u > worst)
                     worst = u;
             }
