@@ -187,35 +187,14 @@ simplify(deriver *d, const term *t, trace *tr)
     return out;
 }
 
-/* T with each symbol of FROM[i] replaced by TO[i] (NULL: kept). */
+/* T with each symbol of FROM[i] replaced by TO[i] (NULL: kept); T itself
+   when a rebuilt term would not fit (substitutes have their symbols'
+   shapes, so it does not happen). */
 static const term *
 substitute(deriver *d, const term *t, term_map *memo, const symbol *const *from,
            const term *const *to, size_t n)
 {
-    if (t->op == OP_SYM) {
-        for (size_t i = 0; i < n; i++)
-            if (from[i] == t->sym && to[i] != NULL)
-                return to[i];
-        return t;
-    }
-    if (t->nargs == 0)
-        return t;
-    const term *known = term_map_get(memo, t);
-    if (known != NULL)
-        return known;
-    const term *args[2];
-    int changed = 0;
-    for (unsigned k = 0; k < t->nargs; k++) {
-        args[k] = substitute(d, t->args[k], memo, from, to, n);
-        changed |= args[k] != t->args[k];
-    }
-    char why[SHAPE_WHY];
-    const term *out = t;
-    if (changed)
-        out = t->op == OP_BROADCAST
-                  ? term_broadcast(d->tab, args[0], &t->shape, t->aux, why)
-                  : term_make(d->tab, t->op, t->aux, t->keepdims, args, t->nargs, why);
-    term_map_put(memo, t, out != NULL ? out : t);
+    const term *out = term_substitute(d->tab, t, from, to, n, memo);
     return out != NULL ? out : t;
 }
 

@@ -162,41 +162,6 @@ add_quantity(plan *p, const char *name, const term *ref)
     return p->nq++;
 }
 
-/* T with every symbol FROM[k] that has a TO[k] replaced by it. */
-static const term *
-substitute(plan *p, const term *t, const symbol *const *from, symbol *const *to, size_t n,
-           term_map *memo)
-{
-    if (t->op == OP_SYM) {
-        for (size_t k = 0; k < n; k++)
-            if (t->sym == from[k] && to[k] != NULL)
-                return term_symbol(p->tab, to[k]);
-        return t;
-    }
-    if (t->nargs == 0)
-        return t;
-    const term *known = term_map_get(memo, t);
-    if (known != NULL)
-        return known;
-    const term *args[2];
-    int changed = 0;
-    for (unsigned k = 0; k < t->nargs; k++) {
-        args[k] = substitute(p, t->args[k], from, to, n, memo);
-        if (args[k] == NULL)
-            return NULL;
-        changed |= args[k] != t->args[k];
-    }
-    const term *out = t;
-    char why[SHAPE_WHY];
-    if (changed)
-        out = t->op == OP_BROADCAST
-                  ? term_broadcast(p->tab, args[0], &t->shape, t->aux, why)
-                  : term_make(p->tab, t->op, t->aux, t->keepdims, args, t->nargs, why);
-    if (out != NULL)
-        term_map_put(memo, t, out);
-    return out;
-}
-
 static const term *
 op2(plan *p, term_op op, const term *a, const term *b)
 {
@@ -276,6 +241,7 @@ build_naive(plan *p, const term **naive)
     const derivation *d = p->d;
     const symbol **from = mem_zalloc(p->pool, (d->n + 1) * sizeof *from);
     symbol **to = mem_zalloc(p->pool, (d->n + 1) * sizeof *to);
+    const term **to_t = mem_zalloc(p->pool, (d->n + 1) * sizeof *to_t); /* to[i]'s term */
     int chained = 0;
     for (size_t i = 0; i < d->n; i++) {
         const gradient *g = &d->g[i];
@@ -290,7 +256,8 @@ build_naive(plan *p, const term **naive)
             chained += t != NULL;
         }
         if (t == NULL) {
-            t = substitute(p, g->deferred_name->definition, from, to, i, term_map_new(p->pool));
+            t = term_substitute(p->tab, g->deferred_name->definition, from, to_t, i,
+                                term_map_new(p->pool));
             if (t == g->deferred_name->definition)
                 t = NULL;
         }
@@ -300,6 +267,7 @@ build_naive(plan *p, const term **naive)
             *s = *g->deferred_name;
             s->definition = t;
             to[i] = s;
+            to_t[i] = term_symbol(p->tab, s);
         }
     }
     p->why_no_naive = chained ? NULL : "no activation whose chain rule differs from deferred";

@@ -436,3 +436,37 @@ term_occurrences(const term *t, const symbol *s)
         n += term_occurrences(t->args[i], s);
     return n;
 }
+
+const term *
+term_substitute(term_table *tab, const term *t, const symbol *const *from, const term *const *to,
+                size_t n, term_map *memo)
+{
+    if (t->op == OP_SYM) {
+        for (size_t i = 0; i < n; i++)
+            if (from[i] == t->sym && to[i] != NULL)
+                return to[i];
+        return t;
+    }
+    if (t->nargs == 0)
+        return t;
+    const term *known = term_map_get(memo, t);
+    if (known != NULL)
+        return known;
+    const term *args[2];
+    int changed = 0;
+    for (unsigned k = 0; k < t->nargs; k++) {
+        args[k] = term_substitute(tab, t->args[k], from, to, n, memo);
+        if (args[k] == NULL)
+            return NULL;
+        changed |= args[k] != t->args[k];
+    }
+    char why[SHAPE_WHY];
+    const term *out = t;
+    if (changed)
+        out = t->op == OP_BROADCAST
+                  ? term_broadcast(tab, args[0], &t->shape, t->aux, why)
+                  : term_make(tab, t->op, t->aux, t->keepdims, args, t->nargs, why);
+    if (out != NULL)
+        term_map_put(memo, t, out);
+    return out;
+}

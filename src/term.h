@@ -132,6 +132,12 @@ term_map *term_map_new(mem_pool *pool);
 const term *term_map_get(const term_map *map, const term *key); /* NULL if absent */
 void term_map_put(term_map *map, const term *key, const term *value);
 
+/* T with each symbol FROM[i] replaced by the term TO[i] (NULL: kept),
+   rebuilt in TAB; MEMO remembers what each subterm became. NULL when a
+   rebuilt term does not fit its shape. */
+const term *term_substitute(term_table *tab, const term *t, const symbol *const *from,
+                            const term *const *to, size_t n, term_map *memo);
+
 /* How many times the symbol S occurs in T (as a tree: a shared subterm
    counts each time it is used). */
 long term_occurrences(const term *t, const symbol *s);
