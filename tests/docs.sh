@@ -124,6 +124,14 @@ left=$(ls -A "$tmp/ro" | tr '\n' ' ')
 [ -z "$(ls -A "$tmp/ro/target.md")" ] || fail "a failed write wrote into a directory"
 [ -s "$tmp/ro/plainfile" ] && fail "a failed write changed a file"
 
+# A derivation file's own claims are rows of the document's error tables:
+# ng_sigmoid_deferred.dc claims dW2 on line 18 and db1 on line 22.
+"$DERIVCHECK" doc "$DC_EXAMPLES_DIR/ng_sigmoid_deferred.dc" -o "$tmp/claims.md" >/dev/null 2>&1 ||
+    fail "doc of ng_sigmoid_deferred.dc failed"
+for row in '| dW2 | yours (line 18) |' '| db1 | yours (line 22) |'; do
+    grep -qF "$row" "$tmp/claims.md" || fail "the document has no error row '$row'"
+done
+
 if [ "$failures" -ne 0 ]; then
     echo "$failures failure(s)"
     exit 1
