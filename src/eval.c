@@ -48,11 +48,14 @@ typedef struct arith {
     void (*exp)(void *r, const void *a);
     void (*log)(void *r, const void *a);
     void (*tanh)(void *r, const void *a);
-    int (*gt)(const void *a, const void *b); /* a > b; 0 when either is NaN */
-    int (*ge)(const void *a, const void *b); /* a >= b; 0 when either is NaN */
+    /* a > b and a >= b (0 when either is NaN), and whether a is NaN: for
+       the step, relu and shift_softmax of numbers that are points; NULL in
+       a table with its own step and relu that does not shift */
+    int (*gt)(const void *a, const void *b);
+    int (*ge)(const void *a, const void *b);
     int (*is_nan)(const void *a);
     /* The indicator a > b (a >= b when OR_EQUAL) and max(a, 0); NULL means
-       computed from gt, ge and is_nan, as for numbers that are points. */
+       computed from gt, ge and is_nan. */
     void (*step)(void *r, const void *a, const void *b, int or_equal);
     void (*relu)(void *r, const void *a);
 } arith;
@@ -454,26 +457,6 @@ fi_tanh(void *r, const void *a)
     fi_increasing(r, a, mpfr_tanh, mpfi_tanh);
 }
 
-/* Comparisons hold only when they hold for every point of both intervals:
-   the step and relu of an interval use fi_step and fi_relu instead. */
-static int
-fi_gt(const void *a, const void *b)
-{
-    return mpfr_greater_p(&CI(a)->left, &CI(b)->right);
-}
-
-static int
-fi_ge(const void *a, const void *b)
-{
-    return mpfr_greaterequal_p(&CI(a)->left, &CI(b)->right);
-}
-
-static int
-fi_is_nan(const void *a)
-{
-    return mpfi_nan_p(CI(a));
-}
-
 static arith_status
 fi_div(void *r, const void *a, const void *b)
 {
@@ -580,9 +563,6 @@ static const arith interval_arith = {
     .exp = fi_exp,
     .log = fi_log,
     .tanh = fi_tanh,
-    .gt = fi_gt,
-    .ge = fi_ge,
-    .is_nan = fi_is_nan,
     .step = fi_step,
     .relu = fi_relu,
 };
