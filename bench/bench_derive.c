@@ -14,9 +14,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "derive.h"
-#include "parse.h"
-#include "rules.h"
+#include "sym/derive.h"
+#include "lang/parse.h"
+#include "sym/rules.h"
 
 static double
 now_ms(void)

@@ -5,7 +5,7 @@
  * (drawn by the same sampler, so both see the same numbers) it evaluates the
  * formulations in double and each reference once in MPFR at a fixed 256
  * bits with the library's evaluator, and counts the bits of error; no
- * precision ladder, nothing certified. derivcheck runs errors_sweep (every
+ * precision ladder, nothing certified. derivcheck runs roundoff_sweep (every
  * reference proved correctly rounded by interval arithmetic, raised in
  * precision until it is) with 1 and 2 threads, and the machine's own
  * 2-thread speedup on plain MPFR work is measured in the same run, since a
@@ -24,12 +24,12 @@
 #include <string.h>
 #include <time.h>
 
-#include "derive.h"
-#include "errors.h"
-#include "eval.h"
-#include "parse.h"
-#include "rules.h"
-#include "sample.h"
+#include "sym/derive.h"
+#include "cmd/roundoff.h"
+#include "num/eval.h"
+#include "lang/parse.h"
+#include "sym/rules.h"
+#include "num/sample.h"
 
 enum { NX = 4, NH = 16, M = 64, PREC = 256, SAMPLES = 1000, SEED = 1 };
 
@@ -126,7 +126,7 @@ baseline_sample(const setup *s, long index)
     mem_pool *pool = mem_pool_new();
     char why[256];
     evaluator *ex = eval_new(pool, NUMBER_EXACT, 0);
-    sample_spec spec = {.seed = SEED, .index = (unsigned long)index, .bits = ERRORS_SAMPLE_BITS};
+    sample_spec spec = {.seed = SEED, .index = (unsigned long)index, .bits = ROUNDOFF_SAMPLE_BITS};
     if (!sample_bind(ex, pool, s->m, &spec, why, sizeof why))
         die(why);
     evaluator *hi = eval_new(pool, NUMBER_MPFR, PREC);
@@ -144,7 +144,7 @@ baseline_sample(const setup *s, long index)
             die(why);
         for (long i = 0; i < v->rows; i++)
             for (long j = 0; j < v->cols; j++)
-                total += errors_bits(*eval_d(v, i, j), mpfr_get_d(*eval_fr(r, i, j), MPFR_RNDN));
+                total += roundoff_bits(*eval_d(v, i, j), mpfr_get_d(*eval_fr(r, i, j), MPFR_RNDN));
     }
     eval_free(dv);
     eval_free(hi);
@@ -169,14 +169,14 @@ run_baseline(const setup *s, long samples)
 static double
 run_sweep(const setup *s, long samples, int threads)
 {
-    errors_request rq = {.seed = SEED,
+    roundoff_request rq = {.seed = SEED,
                          .samples = samples,
-                         .regimes = 1u << ERRORS_TYPICAL,
+                         .regimes = 1u << ROUNDOFF_TYPICAL,
                          .threads = threads,
                          .model_name = "w2.dc"};
     dc_error err;
     double t0 = now();
-    errors_result *res = errors_sweep(s->d, &rq, &err, s->pool);
+    roundoff_result *res = roundoff_sweep(s->d, &rq, &err, s->pool);
     double t = now() - t0;
     if (res == NULL)
         die(err.formatted);
@@ -229,7 +229,7 @@ main(int argc, char **argv)
     printf("baseline: %zu formulations in double, references in MPFR at a fixed %d bits (not "
            "certified)\n",
            s.nf, PREC);
-    printf("derivcheck: errors_sweep, every reference certified on the precision ladder\n\n");
+    printf("derivcheck: roundoff_sweep, every reference certified on the precision ladder\n\n");
     double tb = run_baseline(&s, samples);
     double t1 = run_sweep(&s, samples, 1);
     double t2 = run_sweep(&s, samples, 2);

@@ -18,10 +18,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "derive.h"
-#include "eval.h"
-#include "parse.h"
-#include "rules.h"
+#include "sym/derive.h"
+#include "num/eval.h"
+#include "lang/parse.h"
+#include "sym/rules.h"
 
 enum { NX = 4, NH = 16, NY = 1, PREC = 256 };
 

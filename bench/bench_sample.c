@@ -10,7 +10,7 @@
  * the two differ only in the generator. Both run in alternating rounds;
  * each side's best round counts.
  *
- * Then the whole errors_sweep of the sigmoid model, regime typical, 200
+ * Then the whole roundoff_sweep of the sigmoid model, regime typical, 200
  * samples, one thread, with the new streams (measured). The sweep with the
  * old streams cannot run in this binary any more; "before" is estimated as
  * the measured sweep plus 200 times the measured difference per bind (the
@@ -23,11 +23,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "derive.h"
-#include "errors.h"
-#include "parse.h"
-#include "rules.h"
-#include "sample.h"
+#include "sym/derive.h"
+#include "cmd/roundoff.h"
+#include "lang/parse.h"
+#include "sym/rules.h"
+#include "num/sample.h"
 
 enum { BINDS = 2000, ROUNDS = 5, SWEEP_SAMPLES = 200, SEED = 1 };
 
@@ -70,7 +70,7 @@ run_binds(const model *m, stream_start start, long binds)
     for (long i = 0; i < binds; i++) {
         mem_pool *pool = mem_pool_new();
         evaluator *ex = eval_new(pool, NUMBER_EXACT, 0);
-        sample_spec spec = {.seed = SEED, .index = (unsigned long)i, .bits = ERRORS_SAMPLE_BITS};
+        sample_spec spec = {.seed = SEED, .index = (unsigned long)i, .bits = ROUNDOFF_SAMPLE_BITS};
         gmp_randstate_t rng;
         start(rng, spec.seed, spec.index);
         if (!sample_bind_stream(ex, rng, pool, m, &spec, why, sizeof why))
@@ -85,14 +85,14 @@ run_binds(const model *m, stream_start start, long binds)
 static double
 run_sweep(const derivation *d, mem_pool *pool)
 {
-    errors_request rq = {.seed = SEED,
+    roundoff_request rq = {.seed = SEED,
                          .samples = SWEEP_SAMPLES,
-                         .regimes = 1u << ERRORS_TYPICAL,
+                         .regimes = 1u << ROUNDOFF_TYPICAL,
                          .threads = 1,
                          .model_name = "sigmoid"};
     dc_error err;
     double t0 = now();
-    errors_result *res = errors_sweep(d, &rq, &err, pool);
+    roundoff_result *res = roundoff_sweep(d, &rq, &err, pool);
     double t = now() - t0;
     if (res == NULL)
         die(err.formatted);
@@ -140,7 +140,7 @@ main(int argc, char **argv)
 
     printf("W3: sample_bind of the sigmoid model (n_x=2, n_h=4, m=8, k/2^%d), %ld binds, best "
            "of %d rounds\n",
-           ERRORS_SAMPLE_BITS, binds, ROUNDS);
+           ROUNDOFF_SAMPLE_BITS, binds, ROUNDS);
     double best_mt = 0, best_lc = 0;
     for (int r = 0; r < ROUNDS; r++) {
         double mt = run_binds(m, mt_stream, binds);
@@ -160,7 +160,7 @@ main(int argc, char **argv)
 
     double sweep = run_sweep(d, pool);
     double before = sweep + SWEEP_SAMPLES * (per_mt - per_lc);
-    printf("errors_sweep, sigmoid, regime typical, %d samples, 1 thread\n", SWEEP_SAMPLES);
+    printf("roundoff_sweep, sigmoid, regime typical, %d samples, 1 thread\n", SWEEP_SAMPLES);
     printf("%-44s %12s %10s\n", "", "seconds", "ratio");
     printf("%-44s %12.3f %10s\n", "before (estimated: + 200 x bind difference)", before, "1.00");
     printf("%-44s %12.3f %9.2fx\n", "after (measured)", sweep, sweep / before);

@@ -7,21 +7,21 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "base/diag.h"
+#include "base/mem.h"
+#include "base/text.h"
+#include "lang/model.h"
+#include "lang/parse.h"
+#include "lang/print.h"
+#include "sym/derive.h"
+#include "sym/rules.h"
+#include "cmd/roundoff.h"
+#include "cmd/rules_verify.h"
+#include "cmd/values.h"
+#include "out/doc.h"
+#include "out/plot.h"
+#include "out/report.h"
 #include "derivcheck.h"
-#include "error.h"
-#include "errors.h"
-#include "mem.h"
-#include "model.h"
-#include "numbers.h"
-#include "parse.h"
-#include "plot.h"
-#include "derive.h"
-#include "doc.h"
-#include "print.h"
-#include "report.h"
-#include "rules.h"
-#include "text.h"
-#include "verify.h"
 
 /* Who owns what. A session's memory comes in four lifetimes:
    - pool: the session itself and the rules folder's name;
@@ -178,7 +178,7 @@ out_of_memory(dc_session *s)
     mem_pool_clear(s->result);
     end_call(s);
     mpfr_clear_flags();
-    error_oom(&s->error);
+    diag_oom(&s->error);
     s->has_error = 1;
     return DC_ENOMEM;
 }
@@ -191,7 +191,7 @@ finish(dc_session *s, dc_status status)
 {
     s->has_error = status != DC_OK && status != DC_REFUTED;
     if (s->has_error)
-        error_keep(&s->error, s->result);
+        diag_keep(&s->error, s->result);
     end_call(s);
     return status;
 }
@@ -241,7 +241,7 @@ read_file(dc_session *s, const char *path, source *src)
 {
     FILE *f = fopen(path, "rb");
     if (f == NULL) {
-        error_plain(&s->error, s->work, DC_EIO, "cannot read '%s': %s", path, strerror(errno));
+        diag_plain(&s->error, s->work, DC_EIO, "cannot read '%s': %s", path, strerror(errno));
         return DC_EIO;
     }
     text t;
@@ -251,9 +251,9 @@ read_file(dc_session *s, const char *path, source *src)
     while ((n = fread(buf, 1, sizeof buf, f)) > 0) {
         if (t.len + n > (size_t)PARSE_MAX_BYTES) {
             fclose(f);
-            error_plain(&s->error, s->work, DC_ELIMIT,
-                        "'%s' is larger than the cap of %d MiB for a .dc file", path,
-                        PARSE_MAX_BYTES >> 20);
+            diag_plain(&s->error, s->work, DC_ELIMIT,
+                       "'%s' is larger than the cap of %d MiB for a .dc file", path,
+                       PARSE_MAX_BYTES >> 20);
             return DC_ELIMIT;
         }
         text_putn(&t, buf, n);
@@ -261,7 +261,7 @@ read_file(dc_session *s, const char *path, source *src)
     int bad = ferror(f);
     fclose(f);
     if (bad) {
-        error_plain(&s->error, s->work, DC_EIO, "cannot read '%s'", path);
+        diag_plain(&s->error, s->work, DC_EIO, "cannot read '%s'", path);
         return DC_EIO;
     }
     src->name = path;
@@ -304,9 +304,9 @@ dc_load(dc_session *s, const char *file_or_model)
     text_init(&path, s->work);
     text_printf(&path, "%s/models/%s.dc", s->rules_dir, file_or_model);
     if (stat(text_str(&path), &st) != 0) {
-        error_plain(&s->error, s->work, DC_EIO,
-                    "'%s' is neither a file nor a built-in model (see 'derivcheck models')",
-                    file_or_model);
+        diag_plain(&s->error, s->work, DC_EIO,
+                   "'%s' is neither a file nor a built-in model (see 'derivcheck models')",
+                   file_or_model);
         return finish(s, DC_EIO);
     }
     source src;
@@ -329,7 +329,7 @@ dc_model_names(dc_session *s, const char *const **names, size_t *count)
     *count = 0;
     BEGIN(s);
     if (s->rules_dir == NULL) {
-        error_plain(&s->error, s->work, DC_EIO, "no rules directory is set");
+        diag_plain(&s->error, s->work, DC_EIO, "no rules directory is set");
         return finish(s, DC_EIO);
     }
     text dir;
@@ -337,8 +337,8 @@ dc_model_names(dc_session *s, const char *const **names, size_t *count)
     text_printf(&dir, "%s/models", s->rules_dir);
     DIR *d = opendir(text_str(&dir));
     if (d == NULL) {
-        error_plain(&s->error, s->work, DC_EIO, "cannot read the models folder '%s': %s",
-                    text_str(&dir), strerror(errno));
+        diag_plain(&s->error, s->work, DC_EIO, "cannot read the models folder '%s': %s",
+                   text_str(&dir), strerror(errno));
         return finish(s, DC_EIO);
     }
     /* an allocation failure jumps past closedir: close it on the way */
@@ -381,7 +381,7 @@ dc_model_dump(dc_session *s)
         jmp_buf oom;
         if (setjmp(oom)) {
             mem_pool_on_oom(s->model->pool, NULL);
-            error_oom(&s->error);
+            diag_oom(&s->error);
             s->has_error = 1;
             return NULL;
         }
@@ -406,7 +406,7 @@ result_text(dc_session *s, const text *t)
 
 /* Keep RES's gnuplot script past the call, for dc_error_plot. */
 static void
-keep_plot(dc_session *s, const errors_result *res)
+keep_plot(dc_session *s, const roundoff_result *res)
 {
     text t;
     text_init(&t, s->work);
@@ -421,13 +421,13 @@ keep_plot(dc_session *s, const errors_result *res)
    session's error filled) written in format F into *REPORT, and its plot
    script kept for dc_error_plot. */
 static dc_status
-finish_sweep(dc_session *s, const errors_result *res, report_format f, const char **report)
+finish_sweep(dc_session *s, const roundoff_result *res, format_kind f, const char **report)
 {
     if (res == NULL)
         return finish(s, s->error.status);
     text t;
     text_init(&t, s->work);
-    errors_write(&t, res, f);
+    roundoff_write(&t, res, f);
     *report = result_text(s, &t);
     keep_plot(s, res);
     return finish(s, DC_OK);
@@ -440,7 +440,7 @@ need_rules(dc_session *s)
     if (s->rules != NULL)
         return DC_OK;
     if (s->rules_dir == NULL) {
-        error_plain(&s->error, s->work, DC_EIO, "no rules directory is set");
+        diag_plain(&s->error, s->work, DC_EIO, "no rules directory is set");
         return DC_EIO;
     }
     s->rules = rules_load(s->rules_dir, &s->error, s->work);
@@ -448,12 +448,12 @@ need_rules(dc_session *s)
 }
 
 static dc_status
-need_format(dc_session *s, const char *format, report_format *f)
+need_format(dc_session *s, const char *format, format_kind *f)
 {
-    if (report_format_named(format != NULL ? format : "text", f))
+    if (format_named(format != NULL ? format : "text", f))
         return DC_OK;
-    error_plain(&s->error, s->work, DC_EINPUT,
-                "unknown format '%s'; expected text, json, markdown or latex", format);
+    diag_plain(&s->error, s->work, DC_EINPUT,
+               "unknown format '%s'; expected text, json, markdown or latex", format);
     return DC_EINPUT;
 }
 
@@ -467,7 +467,7 @@ derivation_of(dc_session *s, model **m, derivation **d)
     *m = NULL;
     *d = NULL;
     if (s->model == NULL) {
-        error_plain(&s->error, s->work, DC_EINPUT, "no model is loaded");
+        diag_plain(&s->error, s->work, DC_EINPUT, "no model is loaded");
         return DC_EINPUT;
     }
     dc_status st = need_rules(s);
@@ -483,7 +483,7 @@ dc_derive(dc_session *s, const char *format, int with_trace, const char **report
 {
     *report = NULL;
     BEGIN(s);
-    report_format f;
+    format_kind f;
     dc_status st = need_format(s, format, &f);
     model *m = NULL;
     derivation *d = NULL;
@@ -503,19 +503,19 @@ dc_check(dc_session *s, unsigned long seed, const char *format, const char **rep
 {
     *report = NULL;
     BEGIN(s);
-    report_format f;
+    format_kind f;
     dc_status st = need_format(s, format, &f);
-    if (st == DC_OK && f != REPORT_TEXT && f != REPORT_JSON) {
-        error_plain(&s->error, s->work, DC_EINPUT, "check writes text or json");
+    if (st == DC_OK && f != FORMAT_TEXT && f != FORMAT_JSON) {
+        diag_plain(&s->error, s->work, DC_EINPUT, "check writes text or json");
         st = DC_EINPUT;
     }
     int claims = 0;
     for (size_t i = 0; st == DC_OK && s->model != NULL && i < s->model->nsymbols; i++)
         claims += s->model->symbols[i]->kind == SYM_CLAIM;
     if (st == DC_OK && s->model != NULL && claims == 0) {
-        error_plain(&s->error, s->work, DC_EINPUT,
-                    "%s has no claims to check (write them as dV = expression after the loss)",
-                    s->model->src.name);
+        diag_plain(&s->error, s->work, DC_EINPUT,
+                   "%s has no claims to check (write them as dV = expression after the loss)",
+                   s->model->src.name);
         st = DC_EINPUT;
     }
     model *m = NULL;
@@ -537,10 +537,10 @@ dc_prove(dc_session *s, unsigned long seed, const char *format, int with_trace, 
 {
     *report = NULL;
     BEGIN(s);
-    report_format f;
+    format_kind f;
     dc_status st = need_format(s, format, &f);
-    if (st == DC_OK && f == REPORT_LATEX) {
-        error_plain(&s->error, s->work, DC_EINPUT, "prove writes text, json or markdown");
+    if (st == DC_OK && f == FORMAT_LATEX) {
+        diag_plain(&s->error, s->work, DC_EINPUT, "prove writes text, json or markdown");
         st = DC_EINPUT;
     }
     model *m = NULL;
@@ -567,8 +567,8 @@ dc_doc(dc_session *s, unsigned long seed, const char *format, const char **repor
     doc_format f;
     dc_status st = DC_OK;
     if (!doc_format_named(format != NULL ? format : "markdown", &f)) {
-        error_plain(&s->error, s->work, DC_EINPUT,
-                    "unknown document format '%s'; expected markdown, latex or html", format);
+        diag_plain(&s->error, s->work, DC_EINPUT,
+                   "unknown document format '%s'; expected markdown, latex or html", format);
         st = DC_EINPUT;
     }
     model *m = NULL;
@@ -588,17 +588,17 @@ dc_doc(dc_session *s, unsigned long seed, const char *format, const char **repor
         return finish(s, s->error.status);
     /* the error tables: typical and saturated outputs, a few samples each
        (a model without a sigmoid or softmax output has no saturated regime) */
-    errors_request rq = {.seed = seed,
-                         .samples = DOC_ERROR_SAMPLES,
-                         .threads = 1,
-                         .regimes = 1u << ERRORS_TYPICAL | 1u << ERRORS_SATURATED,
-                         .model_name = s->model->src.name,
-                         .claims = c};
+    roundoff_request rq = {.seed = seed,
+                           .samples = DOC_ERROR_SAMPLES,
+                           .threads = 1,
+                           .regimes = 1u << ROUNDOFF_TYPICAL | 1u << ROUNDOFF_SATURATED,
+                           .model_name = s->model->src.name,
+                           .claims = c};
     dc_error scratch;
-    errors_result *errors = errors_sweep(d, &rq, &scratch, s->work);
+    roundoff_result *errors = roundoff_sweep(d, &rq, &scratch, s->work);
     if (errors == NULL) {
-        rq.regimes = 1u << ERRORS_TYPICAL;
-        errors = errors_sweep(d, &rq, &s->error, s->work);
+        rq.regimes = 1u << ROUNDOFF_TYPICAL;
+        errors = roundoff_sweep(d, &rq, &s->error, s->work);
     }
     if (errors == NULL)
         return finish(s, s->error.status);
@@ -615,7 +615,7 @@ dc_doc(dc_session *s, unsigned long seed, const char *format, const char **repor
 /* Read the data file (if any) and write the numbers of D into *REPORT;
    the data set's GMP numbers are cleared if an allocation fails. */
 static dc_status
-eval_report(dc_session *s, const derivation *d, const char *data_path, numbers_request *rq,
+eval_report(dc_session *s, const derivation *d, const char *data_path, values_request *rq,
             const char **report)
 {
     data_set *volatile data = NULL; /* read after a longjmp */
@@ -635,7 +635,7 @@ eval_report(dc_session *s, const derivation *d, const char *data_path, numbers_r
     rq->model_name = s->model->src.name;
     text t;
     text_init(&t, s->work);
-    dc_status st = numbers_report(&t, d, rq, &s->error, s->work);
+    dc_status st = values_report(&t, d, rq, &s->error, s->work);
     if (st == DC_OK || st == DC_REFUTED)
         *report = result_text(s, &t);
     mem_pool_on_oom(s->work, outer);
@@ -649,10 +649,10 @@ dc_eval(dc_session *s, const char *data_path, unsigned long seed, long prec, con
 {
     *report = NULL;
     BEGIN(s);
-    numbers_request rq = {.prec = prec, .seed = seed, .data_name = data_path, .check_fd = check_fd};
+    values_request rq = {.prec = prec, .seed = seed, .data_name = data_path, .check_fd = check_fd};
     dc_status st = need_format(s, format, &rq.format);
-    if (st == DC_OK && rq.format != REPORT_TEXT && rq.format != REPORT_JSON) {
-        error_plain(&s->error, s->work, DC_EINPUT, "eval writes text or json, not '%s'", format);
+    if (st == DC_OK && rq.format != FORMAT_TEXT && rq.format != FORMAT_JSON) {
+        diag_plain(&s->error, s->work, DC_EINPUT, "eval writes text or json, not '%s'", format);
         st = DC_EINPUT;
     }
     model *m = NULL;
@@ -669,9 +669,9 @@ static unsigned
 sweep_regimes(const dc_sweep_options *o)
 {
     if (o->regime == NULL || strcmp(o->regime, "all") == 0)
-        return (1u << ERRORS_NREGIMES) - 1;
-    errors_regime r;
-    return errors_regime_named(o->regime, &r) ? 1u << r : 0;
+        return (1u << ROUNDOFF_NREGIMES) - 1;
+    roundoff_regime r;
+    return roundoff_regime_named(o->regime, &r) ? 1u << r : 0;
 }
 
 dc_status
@@ -680,32 +680,32 @@ dc_error_sweep(dc_session *s, const dc_sweep_options *o, const char **report)
     *report = NULL;
     s->plot = NULL;
     BEGIN(s);
-    report_format f;
+    format_kind f;
     dc_status st = need_format(s, o->format, &f);
-    if (st == DC_OK && f == REPORT_LATEX) {
-        error_plain(&s->error, s->work, DC_EINPUT, "error writes text, markdown or json");
+    if (st == DC_OK && f == FORMAT_LATEX) {
+        diag_plain(&s->error, s->work, DC_EINPUT, "error writes text, markdown or json");
         st = DC_EINPUT;
     }
-    errors_request rq = {.seed = o->seed,
-                         .samples = o->samples,
-                         .regimes = sweep_regimes(o),
-                         .threads = o->threads,
-                         .shard = o->shard,
-                         .nshards = o->nshards,
-                         .progress = o->progress,
-                         .progress_ctx = o->progress_ctx};
+    roundoff_request rq = {.seed = o->seed,
+                           .samples = o->samples,
+                           .regimes = sweep_regimes(o),
+                           .threads = o->threads,
+                           .shard = o->shard,
+                           .nshards = o->nshards,
+                           .progress = o->progress,
+                           .progress_ctx = o->progress_ctx};
     if (st == DC_OK && rq.regimes == 0) {
-        error_plain(&s->error, s->work, DC_EINPUT,
-                    "unknown regime '%s'; expected typical, saturated, tiny, large-m, pow2-m, "
-                    "odd-m or all",
-                    o->regime);
+        diag_plain(&s->error, s->work, DC_EINPUT,
+                   "unknown regime '%s'; expected typical, saturated, tiny, large-m, pow2-m, "
+                   "odd-m or all",
+                   o->regime);
         st = DC_EINPUT;
     }
-    if (st == DC_OK && (o->samples < 0 || o->samples > ERRORS_MAX_SAMPLES ||
+    if (st == DC_OK && (o->samples < 0 || o->samples > ROUNDOFF_MAX_SAMPLES ||
                         (o->nshards > 0 && (o->shard < 1 || o->shard > o->nshards)))) {
-        error_plain(&s->error, s->work, DC_EINPUT,
-                    "samples must be 1 to %d and the shard K of N with 1 <= K <= N",
-                    ERRORS_MAX_SAMPLES);
+        diag_plain(&s->error, s->work, DC_EINPUT,
+                   "samples must be 1 to %d and the shard K of N with 1 <= K <= N",
+                   ROUNDOFF_MAX_SAMPLES);
         st = DC_EINPUT;
     }
     model *m = NULL;
@@ -722,7 +722,7 @@ dc_error_sweep(dc_session *s, const dc_sweep_options *o, const char **report)
             if (rq.claims == NULL)
                 return finish(s, s->error.status);
         }
-    return finish_sweep(s, errors_sweep(d, &rq, &s->error, s->work), f, report);
+    return finish_sweep(s, roundoff_sweep(d, &rq, &s->error, s->work), f, report);
 }
 
 dc_status
@@ -732,10 +732,10 @@ dc_error_merge(dc_session *s, const char *const *paths, size_t n, const char *fo
     *report = NULL;
     s->plot = NULL;
     BEGIN(s);
-    report_format f;
+    format_kind f;
     dc_status st = need_format(s, format, &f);
-    if (st == DC_OK && f == REPORT_LATEX) {
-        error_plain(&s->error, s->work, DC_EINPUT, "merge writes text, markdown or json");
+    if (st == DC_OK && f == FORMAT_LATEX) {
+        diag_plain(&s->error, s->work, DC_EINPUT, "merge writes text, markdown or json");
         st = DC_EINPUT;
     }
     if (st != DC_OK)
@@ -748,7 +748,7 @@ dc_error_merge(dc_session *s, const char *const *paths, size_t n, const char *fo
             return finish(s, st);
         texts[i] = src.text;
     }
-    return finish_sweep(s, errors_merge(texts, paths, n, s->work, &s->error), f, report);
+    return finish_sweep(s, roundoff_merge(texts, paths, n, s->work, &s->error), f, report);
 }
 
 dc_status
@@ -757,9 +757,9 @@ dc_error_plot(dc_session *s, const char **script)
     *script = NULL;
     BEGIN(s);
     if (s->plot == NULL) {
-        error_plain(&s->error, s->work, DC_EINPUT,
-                    s->plot_empty ? "the sweep has no formulation to plot"
-                                  : "no error sweep or merge to plot");
+        diag_plain(&s->error, s->work, DC_EINPUT,
+                   s->plot_empty ? "the sweep has no formulation to plot"
+                                 : "no error sweep or merge to plot");
         return finish(s, DC_EINPUT);
     }
     *script = mem_strdup(s->result, s->plot);
@@ -771,7 +771,7 @@ dc_rules_list(dc_session *s, const char *format, const char **report)
 {
     *report = NULL;
     BEGIN(s);
-    report_format f;
+    format_kind f;
     dc_status st = need_format(s, format, &f);
     if (st == DC_OK)
         st = need_rules(s);
@@ -794,7 +794,7 @@ dc_rules_verify(dc_session *s, unsigned long seed, int samples, long prec, const
         return finish(s, st);
     text t;
     text_init(&t, s->work);
-    int failed = verify_rules(s->rules, seed, samples, prec, &t, &s->error, s->work);
+    int failed = rules_verify(s->rules, seed, samples, prec, &t, &s->error, s->work);
     if (failed < 0)
         return finish(s, s->error.status);
     *report = result_text(s, &t);

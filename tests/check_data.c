@@ -6,11 +6,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "data.h"
+#include "num/data.h"
 #include "testutil.h"
 #include "derivcheck.h"
-#include "parse.h"
-#include "sample.h"
+#include "lang/parse.h"
+#include "num/sample.h"
 
 static mem_pool *pool;
 static dc_error err;
@@ -83,7 +83,7 @@ assert_q(const value *v, long i, long j, const char *want)
 
 /* Decimals in strings and JSON numbers are the same exact rationals; a
    fraction is exact; a JSON number below double's range is not lost. */
-START_TEST(numbers_are_read_exactly)
+START_TEST(values_are_read_exactly)
 {
     model *m = load_model("sigmoid");
     data_set *ds = parse_json(m, "{\"X\": [[\"0.1\", 0.1, \"1/3\"], [\"-2.5e-3\", -2.5E-3, "
@@ -401,7 +401,7 @@ main(void)
     TCase *tc = tcase_create("data");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 120);
-    tcase_add_test(tc, numbers_are_read_exactly);
+    tcase_add_test(tc, values_are_read_exactly);
     tcase_add_test(tc, dims_come_from_the_arrays);
     tcase_add_test(tc, vectors_and_scalars);
     tcase_add_test(tc, giving_a_value_leaves_the_other_draws);

@@ -8,12 +8,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "canon.h"
-#include "derive.h"
-#include "eval.h"
-#include "parse.h"
-#include "print.h"
-#include "rules.h"
+#include "sym/canon.h"
+#include "sym/derive.h"
+#include "num/eval.h"
+#include "lang/parse.h"
+#include "lang/print.h"
+#include "sym/rules.h"
 #include "testutil.h"
 
 static mem_pool *pool;

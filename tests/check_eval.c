@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "eval.h"
-#include "parse.h"
+#include "num/eval.h"
+#include "lang/parse.h"
 
 static mem_pool *pool, *err_pool;
 static dc_error err;

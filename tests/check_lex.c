@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lex.h"
+#include "lang/lex.h"
 
 /* Lex TEXT and compare the kinds (and the spelled text of each token) with
    the expected lists, which end at TOK_EOF. */

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "derivcheck.h"
-#include "mem.h"
+#include "base/mem.h"
 
 typedef enum command { DERIVE, PROVE, CHECK, EVAL } command;
 

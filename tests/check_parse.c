@@ -6,8 +6,8 @@
 #include <string.h>
 
 #include "derivcheck.h"
-#include "parse.h"
-#include "print.h"
+#include "lang/parse.h"
+#include "lang/print.h"
 
 static mem_pool *err_pool;
 static dc_error err;

@@ -7,11 +7,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "canon.h"
-#include "derive.h"
-#include "parse.h"
-#include "prove.h"
-#include "rules.h"
+#include "sym/canon.h"
+#include "sym/derive.h"
+#include "lang/parse.h"
+#include "cmd/prove.h"
+#include "sym/rules.h"
 #include "testutil.h"
 
 static mem_pool *pool;

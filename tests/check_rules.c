@@ -6,9 +6,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "parse.h"
-#include "print.h"
-#include "rules.h"
+#include "lang/parse.h"
+#include "lang/print.h"
+#include "sym/rules.h"
 
 static mem_pool *pool;
 static dc_error err;

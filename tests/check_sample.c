@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sample.h"
+#include "num/sample.h"
 #include "testutil.h"
 
 /* How many consecutive streams the statistics look at. */

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "derivcheck.h"
-#include "mem.h"
+#include "base/mem.h"
 
 static const char *
 example(const char *name)

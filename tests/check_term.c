@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "term.h"
+#include "lang/term.h"
 
 static mem_pool *pool;
 static term_table *tab;

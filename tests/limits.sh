@@ -88,7 +88,7 @@ grep -qF "rewriting did not settle after 20000 rule applications" "$tmp/err" ||
     for i in $(seq 2 40); do printf ' + w%d @ X' "$i"; done
     printf '\nloss J = 1/m * sum((Z - Y)^2)\n'
 } >"$tmp/quantities.dc"
-refused "than the cap of 32 per model (ERRORS_MAX_QUANTITIES" error "$tmp/quantities.dc" --samples 1 --regime typical
+refused "than the cap of 32 per model (ROUNDOFF_MAX_QUANTITIES" error "$tmp/quantities.dc" --samples 1 --regime typical
 {
     printf 'dims n = 1\nbatch m = 4\ninput X[n, m]\nlabel Y[n, m]\nparam w1[n, n]'
     for i in $(seq 2 22); do printf ', w%d[n, n]' "$i"; done
@@ -96,7 +96,7 @@ refused "than the cap of 32 per model (ERRORS_MAX_QUANTITIES" error "$tmp/quanti
     for i in $(seq 2 22); do printf 'Z%d = w%d @ A%d\nA%d = tanh(Z%d)\n' "$i" "$i" $((i - 1)) "$i" "$i"; done
     printf 'loss J = 1/m * sum((A22 - Y)^2)\n'
 } >"$tmp/forms.dc"
-refused "than the cap of 64 per model (ERRORS_MAX_FORMS" error "$tmp/forms.dc" --samples 1 --regime typical
+refused "than the cap of 64 per model (ROUNDOFF_MAX_FORMS" error "$tmp/forms.dc" --samples 1 --regime typical
 
 echo "$count caps exceeded, $failures failures"
 [ "$failures" = 0 ]

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "parse.h"
+#include "lang/parse.h"
 
 model *
 tu_parse_path(const char *path, dc_error *err, mem_pool *err_pool)

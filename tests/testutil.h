@@ -2,7 +2,7 @@
 #ifndef DC_TESTUTIL_H
 #define DC_TESTUTIL_H
 
-#include "model.h"
+#include "lang/model.h"
 
 /* The model in PATH, or the built-in model NAME; a failure to read or
    parse fails the running test. The model is the caller's (model_free). */

@@ -3,7 +3,7 @@
 #
 #   tests/fuzz/build.sh SRCDIR OUTDIR
 #
-# Compiles the library sources (all of src/ but main.c) with
+# Compiles the library sources (all of src/ and its folders but main.c) with
 # -fsanitize=fuzzer-no-link,address,undefined and links each
 # tests/fuzz/fuzz_*.c against them. Not part of make check: needs clang.
 # Run a target with its seed corpus, e.g.
@@ -25,7 +25,7 @@ CFLAGS="-std=gnu11 -g -O1 -ffp-contract=off $SAN -I$srcdir/src"
 CFLAGS="$CFLAGS -DPACKAGE_VERSION=\"${version:-0}\" -DDC_RULES_DIR=\"$srcdir/rules\""
 LIBS="-lmpfi -lmpfr -lgmp -ljansson -lm"
 objs=
-for c in "$srcdir"/src/*.c; do
+for c in "$srcdir"/src/*.c "$srcdir"/src/*/*.c; do
     case $c in */main.c) continue ;; esac
     o="$out/obj/$(basename "$c" .c).o"
     echo "  CC $c"

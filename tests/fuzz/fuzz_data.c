@@ -4,10 +4,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "data.h"
-#include "error.h"
-#include "mem.h"
-#include "parse.h"
+#include "num/data.h"
+#include "base/diag.h"
+#include "base/mem.h"
+#include "lang/parse.h"
 
 enum { FUZZ_MAX_BYTES = 64 << 10 };
 

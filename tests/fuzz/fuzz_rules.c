@@ -5,9 +5,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "error.h"
-#include "mem.h"
-#include "rules.h"
+#include "base/diag.h"
+#include "base/mem.h"
+#include "sym/rules.h"
 
 enum { FUZZ_MAX_BYTES = 64 << 10 };
 

@@ -1,0 +1,78 @@
+/* text.c: growable strings in a pool; see text.h. */
+#include "base/text.h"
+
+#include <stdio.h>
+#include <string.h>
+
+void
+text_init(text *t, mem_pool *pool)
+{
+    t->pool = pool;
+    t->s = NULL;
+    t->len = t->cap = 0;
+}
+
+/* Make room for n more characters and the terminating NUL. */
+static void
+reserve(text *t, size_t n)
+{
+    if (t->len + n + 1 <= t->cap)
+        return;
+    size_t cap = t->cap ? t->cap : 64;
+    while (cap < t->len + n + 1)
+        cap *= 2;
+    t->s = mem_realloc(t->pool, t->s, cap);
+    t->cap = cap;
+}
+
+void
+text_putn(text *t, const char *s, size_t n)
+{
+    reserve(t, n);
+    memcpy(t->s + t->len, s, n);
+    t->len += n;
+    t->s[t->len] = '\0';
+}
+
+void
+text_putc(text *t, char c)
+{
+    text_putn(t, &c, 1);
+}
+
+void
+text_puts(text *t, const char *s)
+{
+    text_putn(t, s, strlen(s));
+}
+
+void
+text_vprintf(text *t, const char *fmt, va_list ap)
+{
+    va_list again;
+    va_copy(again, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    if (n > 0) {
+        reserve(t, (size_t)n);
+        vsnprintf(t->s + t->len, (size_t)n + 1, fmt, again);
+        t->len += (size_t)n;
+    }
+    va_end(again);
+}
+
+void
+text_printf(text *t, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    text_vprintf(t, fmt, ap);
+    va_end(ap);
+}
+
+const char *
+text_str(text *t)
+{
+    if (t->s == NULL)
+        reserve(t, 0), t->s[0] = '\0';
+    return t->s;
+}

@@ -1,0 +1,26 @@
+/* text.h: growable strings in a pool, for printers and messages. */
+#ifndef DC_TEXT_H
+#define DC_TEXT_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+#include "base/mem.h"
+
+/* A text owns a NUL-terminated buffer allocated from its pool. */
+typedef struct text {
+    mem_pool *pool;
+    char *s;
+    size_t len, cap;
+} text;
+
+void text_init(text *t, mem_pool *pool);
+void text_putc(text *t, char c);
+void text_puts(text *t, const char *s);
+void text_putn(text *t, const char *s, size_t n);
+void text_printf(text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void text_vprintf(text *t, const char *fmt, va_list ap);
+/* The characters so far, always NUL-terminated (empty string at first). */
+const char *text_str(text *t);
+
+#endif

@@ -1,0 +1,159 @@
+/* roundoff.h: how much error IEEE double adds to each formulation of each gradient. */
+#ifndef DC_ROUNDOFF_H
+#define DC_ROUNDOFF_H
+
+#include <stdint.h>
+
+#include "base/format.h"
+#include "sym/derive.h"
+#include "num/eval.h"
+#include "cmd/check.h"
+
+/* The regimes a sweep draws from; each says in the report what it draws. */
+typedef enum roundoff_regime {
+    ROUNDOFF_TYPICAL,   /* entries k / 2^30 in [-1, 1], the declared m */
+    ROUNDOFF_SATURATED, /* output pre-activations beyond 745: A rounds to 0 or 1 */
+    ROUNDOFF_TINY,      /* output bias in [-32, -16]: probabilities 1e-14 to 1e-7 */
+    ROUNDOFF_LARGE_M,   /* m = 100000 */
+    ROUNDOFF_POW2_M,    /* m = 64 */
+    ROUNDOFF_ODD_M,     /* m = 63: 1/m is not a double */
+    ROUNDOFF_NREGIMES
+} roundoff_regime;
+
+enum {
+    ROUNDOFF_SAMPLE_BITS = 30,     /* entries k / 2^30, exact in double */
+    ROUNDOFF_FIRST_PREC = 128,     /* the precision ladder: 128, 256, ..., 8192, then the cap */
+    ROUNDOFF_MAX_PREC = 10000,     /* the cap: entries not certified by then are unsampleable */
+    ROUNDOFF_DEFAULT_SAMPLES = 64, /* per regime, when the caller gives 0 */
+    ROUNDOFF_LARGE_M_SAMPLES = 2,  /* the large-m regime's default */
+    ROUNDOFF_MAX_SAMPLES = 1000000,
+    ROUNDOFF_NAN_BITS = 64,      /* the bits of error of a NaN */
+    ROUNDOFF_MICRO = 1 << 20,    /* bits are summed in units of 2^-20: any order, same sum */
+    ROUNDOFF_MAX_FORMS = 64,     /* formulations per model */
+    ROUNDOFF_MAX_QUANTITIES = 32 /* quantities (loss, params, softmax output) per model */
+};
+
+/* A histogram's bins: whole bits of error 0 to 63, then 64 (a NaN). */
+enum { ROUNDOFF_BINS = ROUNDOFF_NAN_BITS + 1 };
+
+/* The worst entry a formulation met: enough to reproduce it. */
+typedef struct roundoff_worst {
+    long sample; /* the sample index (-1: none yet) */
+    long row, col;
+    double bits, computed, reference;
+} roundoff_worst;
+
+/* What one formulation of one quantity measured over the samples of a
+   regime. Sums are exact integers so that any split of the samples (threads,
+   shards) gives the same totals. */
+typedef struct roundoff_stat {
+    const char *quantity;    /* "J", "dW2", "A2" */
+    const char *formulation; /* "deferred", "naive chain", "softplus (C)" */
+    const char *formula;     /* the formula as evaluated, or how C computes it */
+    long entries;            /* entries measured (with a certified reference) */
+    long unsampleable;       /* entries whose reference hit the cap */
+    int64_t micro_bits;      /* sum of bits of error, in units of 2^-20 */
+    double max_bits, max_rel;
+    long nan, inf;
+    roundoff_worst worst;
+    long histogram[ROUNDOFF_BINS]; /* entries by whole bits of error: [b] counts b <= bits < b + 1,
+                                    [ROUNDOFF_NAN_BITS] the NaNs; they sum to entries */
+} roundoff_stat;
+
+/* One regime's table. */
+typedef struct roundoff_table {
+    roundoff_regime regime;
+    const char *draws; /* what the regime draws, in words */
+    long batch;        /* the m of every sample (0: the model has none) */
+    long samples;      /* samples measured here (this shard's) */
+    long max_prec;     /* the highest precision a reference needed */
+    roundoff_stat *stats;
+    size_t n;
+} roundoff_table;
+
+/* A whole sweep: every requested regime of one model. */
+typedef struct roundoff_result {
+    const char *model_name;
+    unsigned long seed;
+    long samples_asked; /* per regime; 0: the defaults */
+    int shard, nshards; /* this shard, 1-based, of NSHARDS (1 of 1 when not split) */
+    roundoff_table tables[ROUNDOFF_NREGIMES];
+    size_t ntables;
+} roundoff_result;
+
+/* What a sweep is asked to do. */
+typedef struct roundoff_request {
+    unsigned long seed;
+    long samples;       /* per regime; 0: the defaults above */
+    unsigned regimes;   /* bit (1 << regime) for each regime to run */
+    int threads;        /* 0 or 1: one; results do not depend on it */
+    int bits;           /* entries k / 2^bits; 0: ROUNDOFF_SAMPLE_BITS (tests use fewer) */
+    int shard, nshards; /* run the samples i with i % nshards == shard - 1 */
+    const char *model_name;
+    /* the model's claims as check judged them (may be NULL): each claim of
+       a param gradient is measured as one more formulation of it, "yours
+       (line N)", or "yours (line N, wrong)" when it does not hold */
+    const check_result *claims;
+    /* called after each sample with the samples done and the total (may be
+       NULL); from the calling thread only */
+    void (*progress)(void *ctx, long done, long total);
+    void *progress_ctx;
+} roundoff_request;
+
+/* The regime named NAME ("typical", "saturated", "tiny", "large-m",
+   "pow2-m", "odd-m"); 0 when there is none. */
+int roundoff_regime_named(const char *name, roundoff_regime *out);
+const char *roundoff_regime_name(roundoff_regime r);
+
+/* Measure the error of every formulation of D's loss and param gradients
+   over the regimes RQ asks for. Each sample i of a regime is drawn from its
+   own stream (seed, i) and its results are combined in integer sums, so the
+   result is the same for any thread count and any sharding. Allocates from
+   D's model's pool (whose on_oom target the caller has set; per-sample work
+   uses pools of its own, and a sample whose pool fails is an error).
+   Returns the result, or NULL with ERR filled (strings in ERR_POOL): a
+   regime the model cannot have (no batch dim for large-m), a value that
+   cannot be evaluated, out of memory. */
+roundoff_result *roundoff_sweep(const derivation *d, const roundoff_request *rq, dc_error *err,
+                                mem_pool *err_pool);
+
+/* Append RES to OUT as text, markdown or JSON (the JSON is what
+   roundoff_merge reads). */
+void roundoff_write(text *out, const roundoff_result *res, format_kind f);
+
+/* Combine the JSON outputs of shards (texts TEXTS[0..n), named NAMES for
+   errors) of one sweep into one result (allocated in POOL): the same model,
+   seed and regimes; samples add up. NULL with ERR filled when a text is
+   not such an output or they do not belong together. */
+roundoff_result *roundoff_merge(const char *const *texts, const char *const *names, size_t n,
+                                mem_pool *pool, dc_error *err);
+
+/* How many doubles lie between X and Y, counted exactly as integers
+   (infinite when either is NaN). */
+double roundoff_ulps(double x, double y);
+
+/* Bits of error of COMPUTED against the correctly rounded REFERENCE:
+   log2(1 + ulps between them), 0 when equal, ROUNDOFF_NAN_BITS for a NaN. */
+double roundoff_bits(double computed, double reference);
+
+/* The references of a sample: each entry of each term REFS[k].t evaluated
+   in MPFI interval arithmetic at rising precision (128, 256, ... 8192 bits,
+   then the cap) in evaluators that BIND fills with the sample, until the
+   interval enclosing the exact value rounds to a single double (roundoff.c,
+   certify: a proof, not an estimate). Fills rows, cols, value (the correctly
+   rounded doubles), certified (1 per certified entry), unsampleable (the
+   entries left at the cap) and prec (the highest precision used); arrays
+   come from POOL. Returns 0 with WHY when a term cannot be evaluated. */
+typedef int (*roundoff_binder)(void *ctx, evaluator *ev, char *why, size_t len);
+typedef struct roundoff_ref {
+    const term *t;
+    long rows, cols;
+    double *value;
+    char *certified;
+    long unsampleable;
+    long prec;
+} roundoff_ref;
+int roundoff_references(roundoff_ref *refs, size_t n, roundoff_binder bind, void *ctx,
+                        mem_pool *pool, char *why, size_t len);
+
+#endif

@@ -1,0 +1,612 @@
+/* values.c: the eval command: the loss and gradients enclosed in MPFI intervals and printed with
+ * their proved digits; see values.h. */
+#include "cmd/values.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lang/print.h"
+
+/* One printed quantity: the loss or a param's gradient. */
+typedef struct quantity {
+    const char *name; /* "J", "dW1" */
+    const symbol *of; /* the param; NULL for the loss */
+    int rank;
+    long rows, cols;
+    const char **entries; /* rows * cols decimal strings */
+    long min_digits, max_digits;
+    value *hi; /* the P + 64-bit gradient, kept for finite differences */
+    /* finite differences */
+    char fd_max[32];
+    long fd_row, fd_col;
+    char fd_derived[64], fd_quotient[64];
+    int fd_bad;
+} quantity;
+
+typedef struct run {
+    const derivation *d;
+    const values_request *rq;
+    text *out;
+    mem_pool *pool;
+    dc_error *err;
+    long prec, kmax;
+    evaluator *box;               /* intervals at P bits: the printed digits */
+    evaluator *hi;                /* MPFR at P + 64 bits: the finite differences */
+    mpfr_t a, b, c, gmax;         /* scratch at P + 64 bits */
+    mpfr_t worst, all, tolerance; /* finite differences' verdict, 64 bits */
+    char *buf_lo, *buf_hi;        /* mpfr_get_str output, kmax + 8 bytes */
+    quantity *q;
+    size_t nq;
+    int fd_agree;
+    char fd_all[32];
+} run;
+
+/* ---------------------------------------------------------------- digits */
+
+/* X rounded to K significant digits into BUF (mpfr_get_str: sign, digits);
+ *E the decimal exponent, value = 0.DIGITS * 10^E. */
+static const char *
+digits(char *buf, mpfr_exp_t *e, long k, mpfr_srcptr x)
+{
+    return mpfr_get_str(buf, e, 10, (size_t)k, x, MPFR_RNDN);
+}
+
+/* Append the K digits of BUF (with its sign) at decimal exponent E as a
+   decimal string: fixed notation from 1e-5 up to K integer digits, else
+   scientific. */
+static void
+put_decimal(text *out, const char *buf, mpfr_exp_t e, long k)
+{
+    if (*buf == '-')
+        text_putc(out, *buf++);
+    long sci = (long)e - 1;
+    if (sci >= -5 && sci < k) {
+        if (e <= 0) {
+            text_puts(out, "0.");
+            for (long i = 0; i < -(long)e; i++)
+                text_putc(out, '0');
+            text_puts(out, buf);
+        } else {
+            text_putn(out, buf, (size_t)e);
+            if (e < k) {
+                text_putc(out, '.');
+                text_puts(out, buf + e);
+            }
+        }
+        return;
+    }
+    text_putc(out, buf[0]);
+    if (k > 1) {
+        text_putc(out, '.');
+        text_puts(out, buf + 1);
+    }
+    text_printf(out, "e%ld", sci);
+}
+
+/* The number enclosed in [LO, HI], as a decimal string of the digits
+   both ends agree on (values.h). *NDIGITS: how many significant digits it
+   has (kmax for an exact 0, 0 for none). */
+static const char *
+agreed(run *r, mpfr_srcptr lo, mpfr_srcptr hi, long *ndigits)
+{
+    text t;
+    text_init(&t, r->pool);
+    *ndigits = 0;
+    if (!mpfr_number_p(lo) || !mpfr_number_p(hi)) {
+        /* an infinity at both ends is one; anything else has no value */
+        int inf = mpfr_inf_p(lo) && mpfr_inf_p(hi) && mpfr_sgn(lo) == mpfr_sgn(hi);
+        text_puts(&t, !inf ? "nan" : mpfr_sgn(hi) > 0 ? "inf" : "-inf");
+        return text_str(&t);
+    }
+    if (mpfr_zero_p(lo) && mpfr_zero_p(hi)) {
+        *ndigits = r->kmax;
+        text_putc(&t, '0');
+        return text_str(&t);
+    }
+    long k = r->kmax;
+    if (!mpfr_equal_p(lo, hi)) {
+        /* agreement is near log10(|hi| / |hi - lo|): start just above it */
+        mpfr_sub(r->a, hi, lo, MPFR_RNDN);
+        long gap = mpfr_zero_p(hi) ? 0 : (long)(mpfr_get_exp(hi) - mpfr_get_exp(r->a));
+        long start = (long)floor((double)gap * 0.30102999566398119521) + 2;
+        if (start < k)
+            k = start;
+    }
+    mpfr_exp_t e_lo, e_hi;
+    for (; k >= 1; k--) {
+        digits(r->buf_lo, &e_lo, k, lo);
+        digits(r->buf_hi, &e_hi, k, hi);
+        if (e_lo == e_hi && strcmp(r->buf_lo, r->buf_hi) == 0)
+            break;
+    }
+    if (k == 0) {
+        /* no digit agrees: 0 to within half a unit of 10^Q, the smallest Q
+           with 2 max(|lo|, |hi|) < 10^Q */
+        mpfr_abs(r->a, lo, MPFR_RNDU);
+        mpfr_abs(r->b, hi, MPFR_RNDU);
+        mpfr_max(r->a, r->a, r->b, MPFR_RNDU);
+        mpfr_mul_2ui(r->a, r->a, 1, MPFR_RNDU);
+        mpfr_log10(r->a, r->a, MPFR_RNDU);
+        mpfr_floor(r->a, r->a);
+        text_printf(&t, "0e%ld", mpfr_get_si(r->a, MPFR_RNDN) + 1);
+        return text_str(&t);
+    }
+    *ndigits = k;
+    put_decimal(&t, r->buf_hi, e_hi, k);
+    return text_str(&t);
+}
+
+/* ---------------------------------------------------------------- evaluation */
+
+/* Evaluate T in EV; 0 with ERR filled when it cannot be. */
+static int
+evaluate(run *r, evaluator *ev, const term *t, const char *what, const value **out)
+{
+    char why[256];
+    if (eval_term(ev, t, out, why, sizeof why))
+        return 1;
+    if (strcmp(why, "out of memory") == 0)
+        diag_oom(r->err);
+    else
+        diag_plain(r->err, r->pool, DC_EINPUT, "cannot evaluate %s: %s", what, why);
+    return 0;
+}
+
+/* The numbers of quantity Q from its enclosures BOX. */
+static void
+fill(run *r, quantity *q, const value *box)
+{
+    q->rank = box->rank;
+    q->rows = box->rows;
+    q->cols = box->cols;
+    q->entries = mem_alloc(r->pool, (size_t)(box->rows * box->cols) * sizeof *q->entries);
+    q->min_digits = r->kmax;
+    q->max_digits = 0;
+    for (long i = 0; i < box->rows; i++)
+        for (long j = 0; j < box->cols; j++) {
+            long n;
+            mpfi_ptr x = *eval_fi(box, i, j);
+            q->entries[i * box->cols + j] = agreed(r, &x->left, &x->right, &n);
+            if (n < q->min_digits)
+                q->min_digits = n;
+            if (n > q->max_digits)
+                q->max_digits = n;
+        }
+}
+
+/* A copy of V (of R->hi's kind) owned by R->hi: results do not outlive a bind. */
+static value *
+keep(run *r, const value *v)
+{
+    value *c = eval_new_value(r->hi, v->rank, v->rows, v->cols);
+    for (long i = 0; i < v->rows; i++)
+        for (long j = 0; j < v->cols; j++)
+            mpfr_set(*eval_fr(c, i, j), *eval_fr(v, i, j), MPFR_RNDN);
+    return c;
+}
+
+/* The loss and every param's gradient: enclosed, and at P + 64 bits for
+   the finite differences. */
+static int
+evaluate_all(run *r)
+{
+    const model *m = r->d->m;
+    size_t nparams = 0;
+    for (size_t i = 0; i < m->nsymbols; i++)
+        nparams += m->symbols[i]->kind == SYM_PARAM;
+    r->q = mem_zalloc(r->pool, (nparams + 1) * sizeof *r->q);
+    const value *box, *hi;
+    const term *loss = term_symbol(m->terms, m->loss);
+    if (!evaluate(r, r->box, loss, m->loss->name, &box))
+        return 0;
+    r->q[0].name = m->loss->name;
+    fill(r, &r->q[0], box);
+    r->nq = 1;
+    for (size_t i = 0; i < m->nsymbols; i++) {
+        const symbol *p = m->symbols[i];
+        if (p->kind != SYM_PARAM)
+            continue;
+        quantity *q = &r->q[r->nq++];
+        text name;
+        text_init(&name, r->pool);
+        text_printf(&name, "d%s", p->name);
+        q->name = text_str(&name);
+        q->of = p;
+        const gradient *g = derive_find(r->d, p);
+        const term *t = g != NULL ? g->absorbed : NULL;
+        if (t == NULL) {
+            /* J does not depend on p: its gradient is 0, of p's shape */
+            const term *zero = term_const_si(m->terms, 0, 1);
+            const term *sym = term_symbol(m->terms, p);
+            char why[SHAPE_WHY];
+            t = term_make(m->terms, OP_MUL, 0, 0, (const term *[]){zero, sym}, 2, why);
+        }
+        if (!evaluate(r, r->box, t, q->name, &box))
+            return 0;
+        fill(r, q, box);
+        if (r->rq->check_fd) {
+            if (!evaluate(r, r->hi, t, q->name, &hi))
+                return 0;
+            q->hi = keep(r, hi);
+        }
+    }
+    return 1;
+}
+
+/* ---------------------------------------------------------------- finite differences */
+
+/* The loss at the P + 64-bit point into R->c. */
+static int
+loss_hi(run *r)
+{
+    const value *v;
+    const model *m = r->d->m;
+    if (!evaluate(r, r->hi, term_symbol(m->terms, m->loss), m->loss->name, &v))
+        return 0;
+    mpfr_set(r->c, *eval_fr(v, 0, 0), MPFR_RNDN);
+    return 1;
+}
+
+static void
+put_g(char *buf, size_t size, const char *fmt, mpfr_srcptr x)
+{
+    mpfr_snprintf(buf, size, fmt, x);
+}
+
+/* Central differences of the loss for every entry of the param of Q,
+   against Q's derived gradient; the maximum relative difference into Q. */
+static int
+differences(run *r, quantity *q)
+{
+    const model *m = r->d->m;
+    const value *now;
+    if (!evaluate(r, r->hi, term_symbol(m->terms, q->of), q->of->name, &now))
+        return 0;
+    value *base = keep(r, now), *moved = keep(r, now);
+    long h_exp = r->prec / 3;
+    mpfr_set_zero(r->worst, 1);
+    mpfr_set_zero(r->gmax, 1); /* the largest |g| of this param */
+    for (long i = 0; i < q->rows; i++)
+        for (long j = 0; j < q->cols; j++)
+            if (mpfr_cmpabs(*eval_fr(q->hi, i, j), r->gmax) > 0)
+                mpfr_abs(r->gmax, *eval_fr(q->hi, i, j), MPFR_RNDN);
+    int ok = 1;
+    for (long i = 0; ok && i < base->rows; i++)
+        for (long j = 0; ok && j < base->cols; j++) {
+            mpfr_t *w = eval_fr(moved, i, j);
+            mpfr_set_ui_2exp(r->a, 1, -h_exp, MPFR_RNDN);
+            mpfr_add(*w, *eval_fr(base, i, j), r->a, MPFR_RNDN);
+            eval_bind(r->hi, q->of, moved);
+            ok = loss_hi(r);
+            mpfr_set(r->b, r->c, MPFR_RNDN);
+            mpfr_sub(*w, *eval_fr(base, i, j), r->a, MPFR_RNDN);
+            eval_bind(r->hi, q->of, moved);
+            ok = ok && loss_hi(r);
+            mpfr_set(*w, *eval_fr(base, i, j), MPFR_RNDN);
+            if (!ok)
+                break;
+            /* fd = (J+ - J-) / 2h into b; |fd - g| / |g| (or / gmax) into a */
+            mpfr_sub(r->b, r->b, r->c, MPFR_RNDN);
+            mpfr_mul_2si(r->b, r->b, h_exp - 1, MPFR_RNDN);
+            mpfr_srcptr g = *eval_fr(q->hi, i, j);
+            mpfr_sub(r->a, r->b, g, MPFR_RNDN);
+            mpfr_abs(r->a, r->a, MPFR_RNDN);
+            if (!mpfr_zero_p(g))
+                mpfr_div(r->a, r->a, g, MPFR_RNDN);
+            else if (!mpfr_zero_p(r->gmax))
+                mpfr_div(r->a, r->a, r->gmax, MPFR_RNDN);
+            mpfr_abs(r->a, r->a, MPFR_RNDN);
+            if (mpfr_nan_p(r->a))
+                mpfr_set_inf(r->a, 1);
+            if (mpfr_cmp(r->a, r->worst) > 0 || (i == 0 && j == 0)) {
+                mpfr_set(r->worst, r->a, MPFR_RNDN);
+                q->fd_row = i;
+                q->fd_col = j;
+                put_g(q->fd_derived, sizeof q->fd_derived, "%.20Rg", g);
+                put_g(q->fd_quotient, sizeof q->fd_quotient, "%.20Rg", r->b);
+            }
+        }
+    eval_bind(r->hi, q->of, base);
+    return ok;
+}
+
+/* Every param's finite differences; the verdict into R. */
+static int
+check_all(run *r)
+{
+    mpfr_set_zero(r->all, 1);
+    mpfr_set_ui_2exp(r->tolerance, 1, -(r->prec / 3), MPFR_RNDN);
+    for (size_t k = 1; k < r->nq; k++) {
+        quantity *q = &r->q[k];
+        if (!differences(r, q))
+            return 0;
+        put_g(q->fd_max, sizeof q->fd_max, "%.3Rg", r->worst);
+        q->fd_bad = mpfr_cmp(r->worst, r->tolerance) > 0;
+        if (mpfr_cmp(r->worst, r->all) > 0)
+            mpfr_set(r->all, r->worst, MPFR_RNDN);
+    }
+    put_g(r->fd_all, sizeof r->fd_all, "%.3Rg", r->all);
+    r->fd_agree = mpfr_cmp(r->all, r->tolerance) <= 0;
+    return 1;
+}
+
+/* ---------------------------------------------------------------- writing */
+
+/* The file name without its folders: reports read the same wherever the
+   files live. */
+static const char *
+base_name(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return slash != NULL ? slash + 1 : path;
+}
+
+static void
+put_dims(run *r, int json)
+{
+    const model *m = r->d->m;
+    int first = 1;
+    for (size_t i = 0; i < m->nsymbols; i++) {
+        const symbol *s = m->symbols[i];
+        if (s->kind != SYM_DIM && s->kind != SYM_BATCH)
+            continue;
+        long n = data_dim_size(r->rq->data, dim_symbol(s));
+        if (json) {
+            text_puts(r->out, first ? "" : ", ");
+            print_json_string(r->out, s->name);
+            text_printf(r->out, ": %ld", n);
+        } else
+            text_printf(r->out, "%s%s = %ld", first ? "" : ", ", s->name, n);
+        first = 0;
+    }
+}
+
+/* Where the point comes from, in words. */
+static void
+put_point(run *r)
+{
+    const values_request *rq = r->rq;
+    if (rq->data == NULL) {
+        text_printf(r->out, "at random values (seed %lu)", rq->seed);
+        return;
+    }
+    text_printf(r->out, "at the values of %s", base_name(rq->data_name));
+    const model *m = r->d->m;
+    for (size_t i = 0; i < m->nsymbols; i++) {
+        const symbol *s = m->symbols[i];
+        if ((s->kind == SYM_INPUT || s->kind == SYM_LABEL || s->kind == SYM_PARAM) &&
+            !data_gives(rq->data, s)) {
+            text_printf(r->out, " (the others drawn with seed %lu)", rq->seed);
+            return;
+        }
+    }
+}
+
+/* Q's entries as rows on lines, each column right-aligned. */
+static void
+text_matrix(run *r, const quantity *q)
+{
+    size_t *width = mem_zalloc(r->pool, (size_t)q->cols * sizeof *width);
+    for (long i = 0; i < q->rows; i++)
+        for (long j = 0; j < q->cols; j++) {
+            size_t n = strlen(q->entries[i * q->cols + j]);
+            if (n > width[j])
+                width[j] = n;
+        }
+    for (long i = 0; i < q->rows; i++) {
+        for (long j = 0; j < q->cols; j++)
+            text_printf(r->out, "  %*s", (int)width[j], q->entries[i * q->cols + j]);
+        text_putc(r->out, '\n');
+    }
+    mem_release(r->pool, width);
+}
+
+static void
+report_text(run *r)
+{
+    const values_request *rq = r->rq;
+    text *out = r->out;
+    text_printf(out, "Loss and gradients of %s ", base_name(rq->model_name));
+    put_point(r);
+    text_printf(out, ", %ld bits\ndims: ", r->prec);
+    put_dims(r, 0);
+    text_printf(out,
+                "\ndigits: proved, those on which both ends of an interval enclosing the exact "
+                "value at %ld bits agree (at most %ld)\n",
+                r->prec, r->kmax);
+    text_printf(out, "\n%s = %s\n", r->q[0].name, r->q[0].entries[0]);
+    for (size_t k = 1; k < r->nq; k++) {
+        const quantity *q = &r->q[k];
+        text_printf(out, "\n%s ", q->name);
+        shape_print(out, &q->of->shape);
+        if (q->rank == 0) {
+            text_printf(out, " = %s\n", q->entries[0]);
+            continue;
+        }
+        if (q->rank == 1)
+            text_printf(out, ", %ld:\n", q->cols);
+        else
+            text_printf(out, ", %ld x %ld:\n", q->rows, q->cols);
+        text_matrix(r, q);
+    }
+    if (!rq->check_fd)
+        return;
+    text_printf(out,
+                "\nFinite differences: central, h = 2^-%ld, at %ld bits; largest |fd - g| / |g| "
+                "per gradient:\n",
+                r->prec / 3, r->prec + VALUES_GUARD_BITS);
+    for (size_t k = 1; k < r->nq; k++)
+        text_printf(out, "  %-6s %s%s\n", r->q[k].name, r->q[k].fd_max,
+                    r->q[k].fd_bad ? "  DISAGREE" : "");
+    if (r->fd_agree) {
+        text_printf(out, "  all    %s <= 2^-%ld: the derived gradients agree\n", r->fd_all,
+                    r->prec / 3);
+        return;
+    }
+    text_printf(out, "  all    %s > 2^-%ld: DISAGREE\n", r->fd_all, r->prec / 3);
+    for (size_t k = 1; k < r->nq; k++)
+        if (r->q[k].fd_bad)
+            text_printf(out, "  %s[%ld][%ld]: derived %s, difference quotient %s\n", r->q[k].name,
+                        r->q[k].fd_row, r->q[k].fd_col, r->q[k].fd_derived, r->q[k].fd_quotient);
+}
+
+static void
+json_entries(run *r, const quantity *q)
+{
+    text *out = r->out;
+    if (q->rank == 0) {
+        print_json_string(out, q->entries[0]);
+        return;
+    }
+    text_putc(out, '[');
+    for (long i = 0; i < q->rows; i++) {
+        if (q->rank == 2)
+            text_puts(out, i ? ",\n    [" : "\n    [");
+        for (long j = 0; j < q->cols; j++) {
+            if (j)
+                text_puts(out, ", ");
+            print_json_string(out, q->entries[i * q->cols + j]);
+        }
+        if (q->rank == 2)
+            text_putc(out, ']');
+    }
+    text_putc(out, ']');
+}
+
+static void
+report_json(run *r)
+{
+    const values_request *rq = r->rq;
+    text *out = r->out;
+    text_puts(out, "{\"model\": ");
+    print_json_string(out, base_name(rq->model_name));
+    text_puts(out, ", \"data\": ");
+    if (rq->data != NULL)
+        print_json_string(out, base_name(rq->data_name));
+    else
+        text_puts(out, "null");
+    text_printf(out,
+                ", \"seed\": %lu, \"precision\": %ld, \"digits\": \"proved by an interval "
+                "enclosure\", \"max_digits\": %ld,\n \"dims\": {",
+                rq->seed, r->prec, r->kmax);
+    put_dims(r, 1);
+    text_puts(out, "},\n \"loss_name\": ");
+    print_json_string(out, r->q[0].name);
+    text_puts(out, ", \"loss\": ");
+    print_json_string(out, r->q[0].entries[0]);
+    text_puts(out, ",\n \"gradients\": {");
+    for (size_t k = 1; k < r->nq; k++) {
+        text_puts(out, k > 1 ? ",\n  " : "\n  ");
+        print_json_string(out, r->q[k].name);
+        text_puts(out, ": ");
+        json_entries(r, &r->q[k]);
+    }
+    text_puts(out, "}");
+    if (rq->check_fd) {
+        text_printf(out,
+                    ",\n \"finite_differences\": {\"h\": \"2^-%ld\", \"precision\": %ld, "
+                    "\"tolerance\": \"2^-%ld\", \"max_relative_difference\": {",
+                    r->prec / 3, r->prec + VALUES_GUARD_BITS, r->prec / 3);
+        for (size_t k = 1; k < r->nq; k++) {
+            text_puts(out, k > 1 ? ", " : "");
+            print_json_string(out, r->q[k].name);
+            text_puts(out, ": ");
+            print_json_string(out, r->q[k].fd_max);
+        }
+        text_printf(out, "}, \"max\": \"%s\", \"agree\": %s}", r->fd_all,
+                    r->fd_agree ? "true" : "false");
+    }
+    text_puts(out, "}\n");
+}
+
+/* ---------------------------------------------------------------- entry */
+
+static void
+cleanup(run *r)
+{
+    eval_free(r->box);
+    eval_free(r->hi);
+    r->box = r->hi = NULL;
+    mpfr_clears(r->a, r->b, r->c, r->gmax, r->worst, r->all, r->tolerance, (mpfr_ptr)0);
+}
+
+static _Noreturn void
+rethrow(jmp_buf *outer)
+{
+    if (outer != NULL)
+        longjmp(*outer, 1);
+    abort();
+}
+
+/* Bind the point into both evaluators. */
+static int
+bind_point(run *r)
+{
+    char why[256];
+    const values_request *rq = r->rq;
+    if (data_bind(r->box, r->pool, rq->data, r->d->m, rq->seed, why, sizeof why) &&
+        data_bind(r->hi, r->pool, rq->data, r->d->m, rq->seed, why, sizeof why))
+        return 1;
+    diag_plain(r->err, r->pool, DC_EINPUT, "cannot draw the random values: %s", why);
+    return 0;
+}
+
+dc_status
+values_report(text *out, const derivation *d, const values_request *rq, dc_error *err,
+              mem_pool *pool)
+{
+    long prec = rq->prec != 0 ? rq->prec : VALUES_DEFAULT_PREC;
+    if (prec < VALUES_MIN_PREC || prec > VALUES_MAX_PREC) {
+        diag_plain(err, pool, DC_EINPUT,
+                   "a precision of %ld bits is outside the caps: %d to %d bits", prec,
+                   VALUES_MIN_PREC, VALUES_MAX_PREC);
+        return DC_EINPUT;
+    }
+    if (rq->format != FORMAT_TEXT && rq->format != FORMAT_JSON) {
+        diag_plain(err, pool, DC_EINPUT, "eval writes text or json");
+        return DC_EINPUT;
+    }
+    run *r = mem_zalloc(pool, sizeof *r);
+    r->d = d;
+    r->rq = rq;
+    r->out = out;
+    r->pool = pool;
+    r->err = err;
+    r->prec = prec;
+    r->kmax = (long)floor((double)prec * 0.30102999566398119521);
+    r->buf_lo = mem_alloc(pool, (size_t)r->kmax + 8);
+    r->buf_hi = mem_alloc(pool, (size_t)r->kmax + 8);
+    mpfr_inits2(prec + VALUES_GUARD_BITS, r->a, r->b, r->c, r->gmax, (mpfr_ptr)0);
+    mpfr_inits2(64, r->worst, r->all, r->tolerance, (mpfr_ptr)0);
+    /* terms made here (the loss's symbol, a zero gradient) join the model's
+       table, whose pool must land its failures here too */
+    mem_pool *model_pool = d->m->pool;
+    jmp_buf here;
+    jmp_buf *outer = mem_pool_on_oom(pool, &here);
+    jmp_buf *model_outer = model_pool != pool ? mem_pool_on_oom(model_pool, &here) : NULL;
+    if (setjmp(here)) {
+        cleanup(r);
+        mem_pool_on_oom(pool, outer);
+        if (model_pool != pool)
+            mem_pool_on_oom(model_pool, model_outer);
+        rethrow(outer);
+    }
+    r->box = eval_new(pool, NUMBER_INTERVAL, prec);
+    r->hi = eval_new(pool, NUMBER_MPFR, prec + VALUES_GUARD_BITS);
+    int ok = bind_point(r) && evaluate_all(r) && (!rq->check_fd || check_all(r));
+    if (ok && rq->format == FORMAT_JSON)
+        report_json(r);
+    else if (ok)
+        report_text(r);
+    dc_status st = !ok ? err->status : rq->check_fd && !r->fd_agree ? DC_REFUTED : DC_OK;
+    cleanup(r);
+    mem_pool_on_oom(pool, outer);
+    if (model_pool != pool)
+        mem_pool_on_oom(model_pool, model_outer);
+    mem_release(pool, r->buf_lo);
+    mem_release(pool, r->buf_hi);
+    mem_release(pool, r);
+    return st;
+}

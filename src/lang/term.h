@@ -1,0 +1,148 @@
+/* term.h: immutable, hash-consed terms with symbolic shapes. */
+#ifndef DC_TERM_H
+#define DC_TERM_H
+
+#include <gmp.h>
+#include <stdint.h>
+
+#include "base/mem.h"
+#include "lang/shape.h"
+
+/* What a name in a model stands for. */
+typedef enum symbol_kind {
+    SYM_DIM,   /* a symbolic size: n_x */
+    SYM_BATCH, /* the batch size m (also a dim) */
+    SYM_INPUT,
+    SYM_LABEL,
+    SYM_PARAM,
+    SYM_DEF,   /* a forward definition, Z1 = ..., or the loss */
+    SYM_CLAIM, /* a user's claim dV = ... */
+    SYM_VAR,   /* a pattern variable of a rule: matches any term */
+    SYM_GRAD,  /* a derived gradient dV; its definition is the formula */
+} symbol_kind;
+
+/* What the model may assume of a label's values. */
+typedef enum label_assumption {
+    LABEL_ANY,    /* nothing */
+    LABEL_BINARY, /* every entry 0 or 1 */
+    LABEL_ONEHOT, /* every column one 1, the rest 0 */
+    LABEL_PROB,   /* every column nonnegative, summing to 1 */
+} label_assumption;
+
+struct term;
+
+/* A named thing. The shape of a dim used in an expression is scalar. */
+typedef struct symbol {
+    const char *name;
+    symbol_kind kind;
+    shape shape;
+    label_assumption label;        /* SYM_LABEL only */
+    long value;                    /* SYM_DIM, SYM_BATCH: the numeric seed, 0 if unset */
+    const struct term *definition; /* SYM_DEF, SYM_CLAIM */
+    const struct symbol *target;   /* SYM_CLAIM: the V of dV */
+    size_t offset;                 /* where it was declared in the source */
+} symbol;
+
+/* Operations. Subtraction is add of a negation; division stays division so
+   that terms read as written. */
+typedef enum term_op {
+    OP_CONST, /* an exact rational, always scalar */
+    OP_SYM,   /* a named symbol */
+    OP_ADD,
+    OP_MUL,
+    OP_DIV,
+    OP_POW,
+    OP_NEG,
+    OP_EXP,
+    OP_LOG,
+    OP_TANH,
+    OP_SIGMOID,
+    OP_RELU,
+    OP_STEP,    /* (a > b) as 0/1; aux: 1 for >=, 0 for > */
+    OP_SOFTMAX, /* aux: the axis */
+    OP_MATMUL,
+    OP_TRANSPOSE,
+    OP_SUM,       /* aux: axis (0, 1) or -1 for all; keepdims in flags */
+    OP_BROADCAST, /* args[0] repeated to this term's shape; aux: the axis a
+                     sum without keepdims removed (0, 1), or -1 for NumPy's
+                     alignment on the right. Adjoints of sums produce it. */
+    /* Only in rule templates, resolved when a rule is applied: */
+    OP_UNBROADCAST,    /* unbroadcast(G, a): G summed down to a's shape */
+    OP_BROADCAST_LIKE, /* broadcast(G, a[, axis=k]): G repeated to a's shape */
+    OP_COUNT
+} term_op;
+
+/* A term. Terms are built only through a term_table, which returns the same
+   pointer for the same structure: equality is pointer comparison. */
+typedef struct term {
+    term_op op;
+    int aux;      /* axis, or the >= flag of a step */
+    int keepdims; /* OP_SUM */
+    unsigned nargs;
+    uint32_t hash;
+    shape shape;
+    const symbol *sym; /* OP_SYM */
+    mpq_t value;       /* OP_CONST; canonical */
+    struct term *chain;
+    const struct term *args[];
+} term;
+
+typedef struct term_table term_table;
+
+/* A table allocates from POOL; term_table_free clears the GMP numbers it
+   holds (the pool frees the rest). */
+term_table *term_table_new(mem_pool *pool);
+/* A table layered over BASE, for the terms of one call on a loaded model
+   (api.c): a term BASE (or its own bases) holds is returned as it is, any
+   other is made here, from POOL, and goes with it. So the session's table
+   does not grow with every call, and the call's terms, numbers included,
+   are freed at its end, while equality stays pointer comparison across the
+   layers. BASE must outlive the table and must not change while it is in
+   use (no term may be made in BASE meanwhile: one made there could
+   duplicate one made here). */
+term_table *term_table_new_over(const term_table *base, mem_pool *pool);
+void term_table_free(term_table *tab);
+/* The pool the table allocates from (and longjmps through on failure). */
+mem_pool *term_table_pool(const term_table *tab);
+/* Terms in TAB and its bases. */
+size_t term_table_count(const term_table *tab);
+
+/* The term for OP over ARGS. Returns NULL when the shapes do not fit, with
+   the reason in WHY (SHAPE_WHY bytes). A negation or a quotient of constants
+   folds to a constant, so a literal reads back as the same term. */
+const term *term_make(term_table *tab, term_op op, int aux, int keepdims, const term *const *args,
+                      unsigned nargs, char *why);
+const term *term_const(term_table *tab, const mpq_t value);
+const term *term_const_si(term_table *tab, long num, unsigned long den);
+const term *term_symbol(term_table *tab, const symbol *sym);
+/* Numbers owned by the table, for building a constant without a GMP
+   temporary that an allocation failure (a longjmp) would leak. Their value
+   is anyone's until the next term_ call. */
+mpq_ptr term_table_scratch(term_table *tab);
+mpz_ptr term_table_scratch_z(term_table *tab);
+/* ARG repeated to shape TO: the inverse of a sum over AXIS (or of NumPy's
+   implicit broadcast with AXIS -1). NULL with the reason in WHY when ARG
+   cannot be broadcast to TO. */
+const term *term_broadcast(term_table *tab, const term *arg, const shape *to, int axis, char *why);
+
+/* A map from terms to terms (memo tables of rewriting, substitution and
+   normal forms), allocated from a pool. */
+typedef struct term_map term_map;
+term_map *term_map_new(mem_pool *pool);
+const term *term_map_get(const term_map *map, const term *key); /* NULL if absent */
+void term_map_put(term_map *map, const term *key, const term *value);
+
+/* T with each symbol FROM[i] replaced by the term TO[i] (NULL: kept),
+   rebuilt in TAB; MEMO remembers what each subterm became. NULL when a
+   rebuilt term does not fit its shape. */
+const term *term_substitute(term_table *tab, const term *t, const symbol *const *from,
+                            const term *const *to, size_t n, term_map *memo);
+
+/* How many times the symbol S occurs in T (as a tree: a shared subterm
+   counts each time it is used). */
+long term_occurrences(const term *t, const symbol *s);
+
+/* The name an operation is written with ("add", "sigmoid", ...). */
+const char *term_op_name(term_op op);
+
+#endif

@@ -1,0 +1,115 @@
+/* eval.h: one evaluator walk over terms, in exact rationals, MPFR or IEEE double. */
+#ifndef DC_EVAL_H
+#define DC_EVAL_H
+
+#include <gmp.h>
+#include <mpfi.h>
+#include <mpfr.h>
+#include <stddef.h>
+
+#include "base/mem.h"
+#include "lang/term.h"
+
+/* How the numbers of an evaluation are held and computed: GMP rationals
+   (exact; no exp, log, tanh, sigmoid or softmax), MPFR at a chosen precision
+   (round to nearest), IEEE double computing exactly the operations
+   written, in the order written, or MPFI intervals at a chosen precision
+   (each an enclosure of the exact value: rigorous, where MPFR's result is
+   only close). */
+typedef enum number_kind { NUMBER_EXACT, NUMBER_MPFR, NUMBER_DOUBLE, NUMBER_INTERVAL } number_kind;
+
+/* A matrix of numbers of one kind, row-major. rank 0: 1x1; rank 1 (NumPy 1-D
+   of n): rows 1, cols n; rank 2: rows x cols. ENTRIES holds rows * cols
+   mpq_t, mpfr_t, double or mpfi_t as KIND says; reach them with eval_q,
+   eval_fr, eval_d and eval_fi. MPFR entries use MPFR's custom interface (their significands lie
+   in the value's own block): set them with any MPFR function, but never
+   mpfr_clear, mpfr_set_prec or mpfr_swap them. */
+typedef struct value {
+    int rank;
+    long rows, cols;
+    number_kind kind;
+    void *entries;
+} value;
+
+typedef struct evaluator evaluator;
+
+/* The most entries one value may have: a bigger size is an error, not an
+   attempt to allocate it. */
+enum { EVAL_MAX_ENTRIES = 1 << 24 };
+
+/* Ownership: an evaluator owns every value it hands out (results, copies of
+   bindings, eval_new_value's), and clears their numbers in eval_free; their
+   memory comes from POOL. Results of eval_term stay valid until the next
+   eval_bind or eval_set_dim; eval_new_value's until eval_free. Values
+   computed on the way to a result are released as soon as that evaluation
+   has used them for the last time, except the values of named definitions
+   that something other than another definition uses (A1 in Z2 = W2 @ A1),
+   which are kept, like results, for later evaluations.
+   Allocation failure: eval_term reports it as an error ("out of memory");
+   the other functions that allocate (eval_new, eval_set_dim, eval_bind,
+   eval_new_value) jump to POOL's on_oom target, as every pool user does, and
+   leave the evaluator in a state eval_free can clear. */
+
+/* A new evaluator of numbers of KIND. PREC_BITS is the precision of MPFR
+   numbers and of intervals' endpoints, and is ignored for the other kinds.
+   Returns NULL when KIND is NUMBER_MPFR or NUMBER_INTERVAL and PREC_BITS is
+   outside [MPFR_PREC_MIN, MPFR_PREC_MAX]. */
+evaluator *eval_new(mem_pool *pool, number_kind kind, long prec_bits);
+
+/* Clear every GMP and MPFR number EV holds and release its memory to the
+   pool. EV may be NULL. */
+void eval_free(evaluator *ev);
+
+number_kind eval_kind(const evaluator *ev);
+
+/* Set the numeric size of the dim DIM (a SYM_DIM or SYM_BATCH) to N.
+   Without it, a dim's size is dim->value; a dim with neither is an error
+   when an evaluation needs it, and so is a size below 1. Invalidates every
+   result of eval_term. */
+void eval_set_dim(evaluator *ev, const symbol *dim, long n);
+
+/* A new value of EV's kind, every entry 0, owned by EV until eval_free.
+   Returns NULL when the sizes do not fit the rank (rank 0 is 1x1, rank 1 has
+   one row) or exceed EVAL_MAX_ENTRIES. */
+value *eval_new_value(evaluator *ev, int rank, long rows, long cols);
+
+/* The entry (I, J) of V, or NULL when V does not hold numbers of that kind
+   or (I, J) is outside it. */
+mpq_t *eval_q(const value *v, long i, long j);
+mpfr_t *eval_fr(const value *v, long i, long j);
+double *eval_d(const value *v, long i, long j);
+mpfi_t *eval_fi(const value *v, long i, long j);
+
+/* Bind SYM (an input, label, param, definition or claim) to a copy of V,
+   converted to EV's kind if V is of another (exact to double and MPFR
+   rounds to nearest; exact to an interval encloses; double and MPFR to
+   exact or to an interval is exact, and a NaN or an infinity is an error
+   in exact when the symbol is used). An interval V binds only in an
+   interval evaluator (elsewhere the binding is malformed). Binding a definition makes
+   it a free variable: its definition is not evaluated. The binding's shape
+   is checked against SYM's, in numeric sizes, when an evaluation uses it.
+   Binding a dim is an error when it is used: dims take eval_set_dim.
+   Replaces an earlier binding of SYM and invalidates every result of
+   eval_term. */
+void eval_bind(evaluator *ev, const symbol *sym, const value *v);
+
+/* Evaluate T. Returns 1 with *OUT set to its value (owned by EV, the same
+   pointer for the same term until the next eval_bind or eval_set_dim), or 0
+   with the reason in WHY (WHYLEN bytes, truncated; WHY may be NULL): a
+   symbol with no value ("no value for 'X'"), a binding of the wrong shape,
+   a dim without a size, an operation the number kind cannot do (exp in
+   exact mode), an exact division by zero or 0 to a negative power, or out
+   of memory. MPFR and double follow IEEE semantics instead: NaN and
+   infinities propagate and are not errors. Intervals follow MPFI's: an
+   operation outside its domain somewhere in the interval (log of an
+   interval reaching 0, a quotient by one holding 0) gives a NaN or an
+   unbounded interval, and a comparison that differs across the intervals
+   gives [0, 1]. */
+int eval_term(evaluator *ev, const term *t, const value **out, char *why, size_t whylen);
+
+/* For tests: how many numbers EV holds now in values of any kind (results,
+   kept definitions, bindings, eval_new_value's), not counting its own
+   scratch numbers. */
+size_t eval_live_entries(const evaluator *ev);
+
+#endif

@@ -1,0 +1,31 @@
+/* report.h: what a command found, written as text, JSON, Markdown or LaTeX. */
+#ifndef DC_REPORT_H
+#define DC_REPORT_H
+
+#include "base/format.h"
+#include "base/text.h"
+#include "sym/derive.h"
+#include "cmd/check.h"
+#include "cmd/prove.h"
+
+/* The derivation D of the model in file NAME: both conventions' formulas
+   and, with WITH_TRACE, every rule applied (name, file:line, before, after),
+   and the label assumptions used. */
+void report_derivation(text *out, const derivation *d, const char *name, format_kind f,
+                       int with_trace);
+
+/* The proof P that the placements of 1/m agree (for params) and differ by
+   m (for intermediates), with each method's evidence; WITH_TRACE (or any
+   format but text) adds the certificate: the steps from each side to the
+   shared normal form. */
+void report_proof(text *out, const proof *p, const char *name, format_kind f, int with_trace);
+
+/* The verdict on every claim of a checked file: a line each with a mark,
+   then the reasons, expected formulas and counterexamples. */
+void report_check(text *out, const check_result *c, const derivation *d, const char *name,
+                  format_kind f);
+
+/* The rule base, one rule a line: name, group, file:line, the rule. */
+void report_rules(text *out, const rule_set *rs, format_kind f);
+
+#endif

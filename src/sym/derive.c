@@ -1,0 +1,379 @@
+/* derive.c: symbolic reverse mode through the rule base; see derive.h. */
+#include "sym/derive.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "sym/canon.h"
+
+enum { SIMPLIFY_ROUNDS = 16 };
+
+typedef struct deriver {
+    model *m;
+    const rule_set *rs;
+    term_table *tab;
+    dc_error *err;
+    mem_pool *err_pool;
+    gradient *by_symbol;  /* indexed like m->symbols; .of NULL when not needed */
+    const term **contrib; /* the sum of what has flowed into each symbol so far */
+    char *depends;        /* whether each symbol depends on a param */
+    char *relevant;       /* whether the loss depends on it through params */
+    long steps;
+    trace path; /* the adjoint steps from the definition's root to here */
+    int failed;
+} deriver;
+
+static size_t
+index_of(const deriver *d, const symbol *s)
+{
+    for (size_t i = 0; i < d->m->nsymbols; i++)
+        if (d->m->symbols[i] == s)
+            return i;
+    return (size_t)-1;
+}
+
+/* Whether T mentions a symbol that depends on a param. */
+static int
+term_depends(const deriver *d, const term *t)
+{
+    if (t->op == OP_SYM) {
+        size_t i = index_of(d, t->sym);
+        return i != (size_t)-1 && d->depends[i];
+    }
+    for (unsigned k = 0; k < t->nargs; k++)
+        if (term_depends(d, t->args[k]))
+            return 1;
+    return 0;
+}
+
+/* Mark every symbol of T relevant (the loss depends on it). */
+static void
+mark_relevant(deriver *d, const term *t)
+{
+    if (t->op == OP_SYM) {
+        size_t i = index_of(d, t->sym);
+        if (i != (size_t)-1 && d->depends[i])
+            d->relevant[i] = 1;
+        return;
+    }
+    for (unsigned k = 0; k < t->nargs; k++)
+        mark_relevant(d, t->args[k]);
+}
+
+static void
+fail(deriver *d, const char *fmt, const char *a, const char *b)
+{
+    if (d->failed)
+        return;
+    diag_plain(d->err, d->err_pool, DC_EINPUT, fmt, a, b);
+    d->failed = 1;
+}
+
+static const term *
+add(deriver *d, const term *a, const term *b)
+{
+    if (a == NULL)
+        return b;
+    const term *args[2] = {a, b};
+    char why[SHAPE_WHY];
+    return term_make(d->tab, OP_ADD, 0, 0, args, 2, why);
+}
+
+/* Whether RS has any adjoint rule for argument K of operation OP. */
+static int
+has_adjoint(const rule_set *rs, term_op op, unsigned k)
+{
+    for (size_t j = 0; j < rs->n; j++)
+        if (rs->rules[j].kind == RULE_ADJOINT && rs->rules[j].lhs->op == op &&
+            rs->rules[j].input_index == k)
+            return 1;
+    return 0;
+}
+
+/* Let gradient G of T's value flow down into T's arguments, through one
+   adjoint rule per operation, until it reaches named symbols. OUT is what
+   the rules call C: the symbol's name at the root of a definition. */
+static void
+flow(deriver *d, const term *t, const term *g, const term *out)
+{
+    if (d->failed)
+        return;
+    if (t->op == OP_SYM) {
+        size_t i = index_of(d, t->sym);
+        if (i != (size_t)-1 && d->relevant[i]) {
+            d->contrib[i] = add(d, d->contrib[i], g);
+            /* the steps that brought this part of the gradient here */
+            trace *tr = &d->by_symbol[i].steps;
+            for (size_t k = 0; k < d->path.n; k++)
+                trace_add(tr, d->path.steps[k].rule, NULL, d->path.steps[k].before,
+                          d->path.steps[k].after);
+        }
+        return;
+    }
+    for (unsigned k = 0; k < t->nargs; k++) {
+        if (!term_depends(d, t->args[k]))
+            continue;
+        match mt = {.n = 0};
+        match_bind(&mt, d->rs->G, g);
+        const rule *r = NULL;
+        for (size_t j = 0; j < d->rs->n && r == NULL; j++) {
+            const rule *c = &d->rs->rules[j];
+            if (c->kind == RULE_ADJOINT && c->input_index == k && c->lhs->op == t->op) {
+                match trial = mt;
+                match_bind(&trial, c->output, out);
+                if (rule_match(c->lhs, t, &trial) && rule_conditions_hold(c, &trial)) {
+                    r = c;
+                    mt = trial;
+                }
+            }
+        }
+        if (r == NULL) {
+            char which[32];
+            snprintf(which, sizeof which, "%u", k + 1);
+            if (has_adjoint(d->rs, t->op, k))
+                fail(d,
+                     "no adjoint rule applies to the operation '%s' (argument %s) here: "
+                     "its rules' conditions do not hold for these shapes or labels",
+                     term_op_name(t->op), which);
+            else
+                fail(d,
+                     "no adjoint rule for the operation '%s' (argument %s): the rule "
+                     "files say nothing of how a gradient flows through it",
+                     term_op_name(t->op), which);
+            return;
+        }
+        char why[SHAPE_WHY];
+        const term *gk = rule_instantiate(d->tab, r->rhs, &mt, why);
+        if (gk == NULL) {
+            fail(d, "the adjoint rule '%s' does not fit: %s", r->name, why);
+            return;
+        }
+        size_t depth = d->path.n;
+        trace_add(&d->path, r, NULL, t, gk);
+        flow(d, t->args[k], gk, t->args[k]);
+        d->path.n = depth;
+    }
+}
+
+const term *
+derive_simplify(term_table *tab, const rule_set *rs, const term *t, trace *tr, long *steps,
+                dc_error *err, mem_pool *err_pool)
+{
+    for (int round = 0; round < SIMPLIFY_ROUNDS; round++) {
+        const term *n = canon_normal_form(tab, t);
+        if (n != t)
+            trace_add(tr, NULL, "normal form: expand, cancel, collect", t, n);
+        const term *r = rules_rewrite(rs, tab, n, tr, steps, err, err_pool);
+        if (r == NULL)
+            return NULL;
+        if (r == n)
+            return n;
+        t = r;
+    }
+    return t;
+}
+
+/* derive_simplify within a derivation: a failure stops it. */
+static const term *
+simplify(deriver *d, const term *t, trace *tr)
+{
+    if (d->failed)
+        return t;
+    const term *out = derive_simplify(d->tab, d->rs, t, tr, &d->steps, d->err, d->err_pool);
+    if (out == NULL) {
+        d->failed = 1;
+        return t;
+    }
+    return out;
+}
+
+/* T with each symbol of FROM[i] replaced by TO[i] (NULL: kept); T itself
+   when a rebuilt term would not fit (substitutes have their symbols'
+   shapes, so it does not happen). */
+static const term *
+substitute(deriver *d, const term *t, term_map *memo, const symbol *const *from,
+           const term *const *to, size_t n)
+{
+    const term *out = term_substitute(d->tab, t, from, to, n, memo);
+    return out != NULL ? out : t;
+}
+
+static symbol *
+gradient_symbol(deriver *d, const symbol *v)
+{
+    symbol *s = mem_zalloc(d->m->pool, sizeof *s);
+    size_t len = strlen(v->name);
+    char *name = mem_alloc(d->m->pool, len + 2);
+    name[0] = 'd';
+    memcpy(name + 1, v->name, len + 1);
+    s->name = name;
+    s->kind = SYM_GRAD;
+    s->shape = v->shape;
+    s->target = v;
+    s->offset = v->offset;
+    return s;
+}
+
+/* Which symbols need a gradient: those that depend on a param and on
+   which the loss depends. */
+static void
+find_relevant(deriver *d)
+{
+    const model *m = d->m;
+    for (size_t i = 0; i < m->nsymbols; i++) {
+        const symbol *s = m->symbols[i];
+        d->depends[i] =
+            s->kind == SYM_PARAM || (s->kind == SYM_DEF && term_depends(d, s->definition));
+    }
+    size_t loss = index_of(d, m->loss);
+    d->relevant[loss] = d->depends[loss];
+    for (size_t i = m->nsymbols; i-- > 0;)
+        if (m->symbols[i]->kind == SYM_DEF && d->relevant[i])
+            mark_relevant(d, m->symbols[i]->definition);
+}
+
+/* Put the gradients in the order a derivation writes them. */
+static void
+order_gradients(deriver *d, derivation *out)
+{
+    const model *m = d->m;
+    out->g = mem_zalloc(m->pool, (m->nsymbols + 1) * sizeof *out->g);
+    char *done = mem_zalloc(m->pool, m->nsymbols + 1);
+    for (size_t i = m->nsymbols; i-- > 0;) {
+        const symbol *s = m->symbols[i];
+        if (s->kind != SYM_DEF || !d->relevant[i])
+            continue;
+        if (s != m->loss)
+            out->g[out->n++] = d->by_symbol[i];
+        for (size_t j = 0; j < m->nsymbols; j++)
+            if (m->symbols[j]->kind == SYM_PARAM && d->relevant[j] && !done[j] &&
+                term_occurrences(s->definition, m->symbols[j]) > 0) {
+                out->g[out->n++] = d->by_symbol[j];
+                done[j] = 1;
+            }
+    }
+}
+
+/* The deferred formulas: every named intermediate gradient dU stands for
+   m * dJ/dU, so dU(absorbed) = dU(deferred) / m; an intermediate's own
+   formula is multiplied by m. */
+static void
+defer(deriver *d, derivation *out)
+{
+    const model *m = d->m;
+    size_t n = out->n;
+    const symbol **from = mem_zalloc(m->pool, (n + 1) * sizeof *from);
+    const term **to = mem_zalloc(m->pool, (n + 1) * sizeof *to);
+    const term *batch = m->batch != NULL ? term_symbol(d->tab, m->batch) : NULL;
+    char why[SHAPE_WHY];
+    for (size_t i = 0; i < n; i++) {
+        gradient *g = &out->g[i];
+        from[i] = g->absorbed_name;
+        if (batch != NULL && g->of->kind != SYM_PARAM) {
+            const term *args[2] = {term_symbol(d->tab, g->deferred_name), batch};
+            to[i] = term_make(d->tab, OP_DIV, 0, 0, args, 2, why);
+        } else
+            to[i] = term_symbol(d->tab, g->deferred_name);
+    }
+    for (size_t i = 0; i < n && !d->failed; i++) {
+        gradient *g = &out->g[i];
+        const term *t = substitute(d, g->absorbed, term_map_new(m->pool), from, to, n);
+        if (batch != NULL && g->of->kind != SYM_PARAM) {
+            const term *args[2] = {batch, t};
+            t = term_make(d->tab, OP_MUL, 0, 0, args, 2, why);
+        }
+        g->deferred = simplify(d, t, &g->steps);
+        g->deferred_name->definition = g->deferred;
+    }
+}
+
+derivation *
+derive(model *m, const rule_set *rs, dc_error *err, mem_pool *err_pool)
+{
+    deriver d;
+    memset(&d, 0, sizeof d);
+    d.m = m;
+    d.rs = rs;
+    d.tab = m->terms;
+    d.err = err;
+    d.err_pool = err_pool;
+    size_t n = m->nsymbols;
+    d.by_symbol = mem_zalloc(m->pool, (n + 1) * sizeof *d.by_symbol);
+    d.contrib = mem_zalloc(m->pool, (n + 1) * sizeof *d.contrib);
+    d.depends = mem_zalloc(m->pool, n + 1);
+    d.relevant = mem_zalloc(m->pool, n + 1);
+    find_relevant(&d);
+    for (size_t i = 0; i < n; i++)
+        if (d.relevant[i] && m->symbols[i] != m->loss) {
+            gradient *g = &d.by_symbol[i];
+            g->of = m->symbols[i];
+            g->absorbed_name = gradient_symbol(&d, g->of);
+            g->deferred_name = gradient_symbol(&d, g->of);
+            trace_init(&g->steps, m->pool);
+        }
+    /* the flow: from the loss back, each definition's gradient into its parts */
+    trace_init(&d.path, m->pool);
+    for (size_t i = n; i-- > 0 && !d.failed;) {
+        const symbol *s = m->symbols[i];
+        if (s->kind != SYM_DEF || !d.relevant[i])
+            continue;
+        const term *g = s == m->loss ? term_const_si(d.tab, 1, 1)
+                                     : term_symbol(d.tab, d.by_symbol[i].absorbed_name);
+        d.path.n = 0;
+        flow(&d, s->definition, g, term_symbol(d.tab, s));
+    }
+    if (d.failed)
+        return NULL;
+    derivation *out = mem_zalloc(m->pool, sizeof *out);
+    out->m = m;
+    order_gradients(&d, out);
+    /* a gradient that flows into one symbol is written into that symbol's
+       gradient; one that flows into several is named */
+    for (size_t i = 0; i < out->n; i++) {
+        int users = 0;
+        for (size_t j = 0; j < n; j++)
+            if (d.contrib[j] != NULL && term_occurrences(d.contrib[j], out->g[i].absorbed_name) > 0)
+                users++;
+        out->g[i].named = users > 1;
+    }
+    const symbol **from = mem_zalloc(m->pool, (out->n + 1) * sizeof *from);
+    const term **to = mem_zalloc(m->pool, (out->n + 1) * sizeof *to);
+    for (size_t i = 0; i < out->n && !d.failed; i++) {
+        gradient *g = &out->g[i];
+        const term *raw = d.contrib[index_of(&d, g->of)];
+        const term *t = substitute(&d, raw, term_map_new(m->pool), from, to, i);
+        if (t != raw)
+            trace_add(&g->steps, NULL, "gradients used once written in", raw, t);
+        g->absorbed = simplify(&d, t, &g->steps);
+        g->absorbed_name->definition = g->absorbed;
+        from[i] = g->absorbed_name;
+        to[i] = g->named ? NULL : g->absorbed;
+    }
+    if (!d.failed)
+        defer(&d, out);
+    if (d.failed)
+        return NULL;
+    /* a gradient's name stands for its formula as written, which is what an
+       evaluation of the name computes (in double, the order matters) */
+    for (size_t i = 0; i < out->n; i++) {
+        gradient *g = &out->g[i];
+        g->absorbed_name->definition = derive_pretty(out, g, CONVENTION_ABSORBED);
+        g->deferred_name->definition = derive_pretty(out, g, CONVENTION_DEFERRED);
+    }
+    return out;
+}
+
+const gradient *
+derive_find(const derivation *d, const symbol *v)
+{
+    for (size_t i = 0; i < d->n; i++)
+        if (d->g[i].of == v)
+            return &d->g[i];
+    return NULL;
+}
+
+const term *
+derive_pretty(const derivation *d, const gradient *g, convention c)
+{
+    return canon_pretty(d->m->terms, c == CONVENTION_DEFERRED ? g->deferred : g->absorbed);
+}

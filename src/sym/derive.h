@@ -1,0 +1,47 @@
+/* derive.h: reverse mode over a model's named definitions, through the adjoint rules. */
+#ifndef DC_DERIVE_H
+#define DC_DERIVE_H
+
+#include "lang/model.h"
+#include "sym/rules.h"
+
+/* The gradient of the loss with respect to one param or definition V. */
+typedef struct gradient {
+    const symbol *of;      /* V */
+    symbol *absorbed_name; /* dV under absorbed: dJ/dV; its definition is absorbed */
+    symbol *deferred_name; /* dV under deferred: m * dJ/dV for intermediates */
+    const term *absorbed;  /* normal form, in forward names and named gradients */
+    const term *deferred;  /* the same under the deferred convention */
+    int named;             /* formulas refer to it by name (it is used more than once) */
+    trace steps;           /* every rule applied on the way to it */
+} gradient;
+
+/* Every gradient of a model, in the order a derivation writes them: from
+   the loss back, each param right after the definition that uses it. */
+typedef struct derivation {
+    const model *m;
+    gradient *g;
+    size_t n;
+} derivation;
+
+/* Derive every gradient of M (whose term table receives the results) with
+   the adjoint and rewrite rules of RS. Returns the derivation (allocated in
+   M's pool), or NULL with ERR filled: an operation without an adjoint rule
+   (named), a rule that does not fit, rewriting that does not settle. */
+derivation *derive(model *m, const rule_set *rs, dc_error *err, mem_pool *err_pool);
+
+/* Rewrite rules and the normal form, alternately, until neither changes T:
+   the simplification every formula goes through. Steps go to TR (may be
+   NULL), *STEPS counts rule applications. NULL with ERR filled when the
+   rules do not settle. */
+const term *derive_simplify(term_table *tab, const rule_set *rs, const term *t, trace *tr,
+                            long *steps, dc_error *err, mem_pool *err_pool);
+
+/* The gradient of V, or NULL when J does not depend on V. */
+const gradient *derive_find(const derivation *d, const symbol *v);
+
+/* The formula of G under CONVENTION (absorbed or deferred), written for
+   people: factored, positive terms first. */
+const term *derive_pretty(const derivation *d, const gradient *g, convention c);
+
+#endif

@@ -1,0 +1,573 @@
+/* rules.c: loading rule files, matching patterns, applying rules; see rules.h. */
+#include "sym/rules.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lang/parse.h"
+#include "lang/print.h"
+
+/* ---- loading ---- */
+
+typedef struct loader {
+    rule_set *rs;
+    const source *src;
+    const char *shown; /* how traces cite the file: rules/adjoint.rules */
+    const char *group;
+    dc_error *err;
+    mem_pool *err_pool;
+    int failed;
+} loader;
+
+static const struct {
+    const char *name;
+    predicate pred;
+} predicates[] = {
+    {"onehot", PRED_ONEHOT}, {"binary", PRED_BINARY}, {"prob", PRED_PROB},
+    {"scalar", PRED_SCALAR}, {"const", PRED_CONST},   {"matrix", PRED_MATRIX},
+};
+
+/* The first variable of T that does not occur in PATTERN (and is not one of
+   the names an adjoint rule binds itself), or NULL. */
+static const symbol *
+unbound_variable(const term *t, const term *pattern, const symbol *output, const symbol *grad)
+{
+    if (t->op == OP_SYM)
+        return t->sym != output && t->sym != grad && !term_occurrences(pattern, t->sym) ? t->sym
+                                                                                        : NULL;
+    for (unsigned i = 0; i < t->nargs; i++) {
+        const symbol *v = unbound_variable(t->args[i], pattern, output, grad);
+        if (v != NULL)
+            return v;
+    }
+    return NULL;
+}
+
+static void
+load_error(loader *ld, size_t offset, const char *fmt, const char *arg)
+{
+    if (ld->failed)
+        return;
+    diag_at(ld->err, ld->err_pool, ld->src, offset, fmt, arg);
+    ld->failed = 1;
+}
+
+/* Check one parsed rule and add it to the set (parse_rules' callback). */
+static void
+add_rule(void *ctx, const rule_syntax *syn)
+{
+    loader *ld = ctx;
+    rule_set *rs = ld->rs;
+    if (ld->failed)
+        return;
+    rule r;
+    memset(&r, 0, sizeof r);
+    r.name = syn->name;
+    r.group = ld->group;
+    r.file = ld->shown;
+    int col;
+    source_position(ld->src, syn->offset, &r.line, &col);
+    r.lhs = syn->lhs;
+    r.rhs = syn->rhs;
+    if (r.lhs->op == OP_SYM || r.lhs->op == OP_CONST)
+        return load_error(ld, syn->lhs_offset,
+                          "%s: a pattern must be an operation, not a "
+                          "bare name or number",
+                          r.name);
+    if ((syn->output == NULL) != (syn->gradient == NULL))
+        return load_error(ld, syn->offset,
+                          "%s: an adjoint rule names both the output "
+                          "(C = pattern) and the input's gradient (da = formula)",
+                          r.name);
+    const symbol *grad = NULL;
+    if (syn->output != NULL) {
+        r.kind = RULE_ADJOINT;
+        r.output = syn->output;
+        const char *g = syn->gradient->name;
+        for (unsigned i = 0; i < r.lhs->nargs && g[0] == 'd'; i++)
+            if (r.lhs->args[i]->op == OP_SYM && strcmp(r.lhs->args[i]->sym->name, g + 1) == 0) {
+                r.input = r.lhs->args[i]->sym;
+                r.input_index = i;
+            }
+        if (r.input == NULL)
+            return load_error(ld, syn->gradient_offset,
+                              "'%s' is not d followed by an argument "
+                              "of the pattern",
+                              g);
+        grad = rs->G;
+    }
+    const symbol *free_var = unbound_variable(r.rhs, r.lhs, r.output, grad);
+    if (free_var != NULL)
+        return load_error(ld, syn->rhs_offset,
+                          "'%s' in the replacement does not occur in the "
+                          "pattern",
+                          free_var->name);
+    for (int i = 0; i < syn->ncond; i++) {
+        size_t k = 0;
+        while (k < sizeof predicates / sizeof predicates[0] &&
+               strcmp(predicates[k].name, syn->cond[i].predicate) != 0)
+            k++;
+        if (k == sizeof predicates / sizeof predicates[0])
+            return load_error(ld, syn->cond[i].offset,
+                              "unknown condition '%s'; expected "
+                              "onehot, binary, prob, scalar, const or matrix",
+                              syn->cond[i].predicate);
+        if (!term_occurrences(r.lhs, syn->cond[i].var))
+            return load_error(ld, syn->cond[i].offset,
+                              "the condition's variable '%s' does not "
+                              "occur in the pattern",
+                              syn->cond[i].var->name);
+        r.cond[i].pred = predicates[k].pred;
+        r.cond[i].var = syn->cond[i].var;
+    }
+    r.ncond = syn->ncond;
+    for (size_t i = 0; i < rs->n; i++)
+        if (strcmp(rs->rules[i].name, r.name) == 0)
+            return load_error(ld, syn->offset, "a second rule named '%s'", r.name);
+    if (rs->n == rs->cap) {
+        rs->cap = rs->cap ? 2 * rs->cap : 64;
+        rs->rules = mem_realloc(rs->scope->pool, rs->rules, rs->cap * sizeof *rs->rules);
+    }
+    rs->rules[rs->n++] = r;
+}
+
+static int
+compare_strings(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Read PATH whole into the scope's pool. */
+static int
+read_rule_file(rule_set *rs, const char *path, source *src, dc_error *err, mem_pool *err_pool)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) {
+        diag_plain(err, err_pool, DC_EIO, "cannot read '%s': %s", path, strerror(errno));
+        return 0;
+    }
+    text t;
+    text_init(&t, rs->scope->pool);
+    char buf[16384];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0 && t.len <= (size_t)PARSE_MAX_BYTES)
+        text_putn(&t, buf, n);
+    fclose(f);
+    src->name = mem_strdup(rs->scope->pool, path);
+    src->text = text_str(&t);
+    src->len = t.len;
+    return 1;
+}
+
+/* The sorted names of DIR's *.rules files, or NULL (with ERR) when none. */
+static char **
+rule_files(const char *dir, size_t *count, mem_pool *pool, dc_error *err, mem_pool *err_pool)
+{
+    DIR *d = opendir(dir);
+    if (d == NULL) {
+        diag_plain(err, err_pool, DC_EIO, "cannot read the rules folder '%s': %s", dir,
+                   strerror(errno));
+        return NULL;
+    }
+    /* an allocation failure jumps past closedir: close it on the way */
+    jmp_buf here;
+    jmp_buf *outer = mem_pool_on_oom(pool, &here);
+    if (setjmp(here)) {
+        closedir(d);
+        mem_pool_on_oom(pool, outer);
+        mem_oom(pool);
+    }
+    char **names = NULL;
+    size_t n = 0, cap = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        size_t len = strlen(e->d_name);
+        if (len <= 6 || strcmp(e->d_name + len - 6, ".rules") != 0)
+            continue;
+        if (n == cap) {
+            cap = cap ? 2 * cap : 16;
+            names = mem_realloc(pool, names, cap * sizeof *names);
+        }
+        names[n++] = mem_strdup(pool, e->d_name);
+    }
+    mem_pool_on_oom(pool, outer);
+    closedir(d);
+    if (n == 0) {
+        diag_plain(err, err_pool, DC_EIO, "no rule files (*.rules) in '%s'", dir);
+        return NULL;
+    }
+    qsort(names, n, sizeof *names, compare_strings);
+    *count = n;
+    return names;
+}
+
+/* The last component of the path DIR ("rules" for "/usr/share/derivcheck/"
+   is "derivcheck"). */
+static const char *
+folder_name(const char *dir, mem_pool *pool)
+{
+    size_t end = strlen(dir);
+    while (end > 1 && dir[end - 1] == '/')
+        end--;
+    size_t start = end;
+    while (start > 0 && dir[start - 1] != '/')
+        start--;
+    return mem_strndup(pool, dir + start, end - start);
+}
+
+rule_set *
+rules_load(const char *dir, dc_error *err, mem_pool *err_pool)
+{
+    mem_pool *pool = mem_pool_new();
+    if (pool == NULL) {
+        diag_oom(err);
+        return NULL;
+    }
+    jmp_buf oom;
+    jmp_buf *outer = mem_pool_on_oom(err_pool, &oom);
+    /* the rules' constants outlive the call that loads them */
+    mem_pool *gmp_outer = mem_gmp_pool(pool);
+    rule_set *volatile rs = NULL;
+    if (setjmp(oom)) {
+        mem_gmp_pool(gmp_outer);
+        mem_pool_on_oom(err_pool, outer);
+        diag_oom(err);
+        if (rs != NULL)
+            rules_free(rs);
+        else
+            mem_pool_free(pool);
+        return NULL;
+    }
+    mem_pool_on_oom(pool, &oom);
+    model *scope = model_new(pool);
+    rule_set *set = mem_zalloc(pool, sizeof *set);
+    set->scope = scope;
+    rs = set;
+    /* G is the incoming gradient in every adjoint rule */
+    symbol *G = mem_zalloc(pool, sizeof *G);
+    G->name = "G";
+    G->kind = SYM_VAR;
+    G->shape = shape_any;
+    model_add(scope, G);
+    set->G = G;
+    size_t nfiles = 0;
+    char **files = rule_files(dir, &nfiles, pool, err, err_pool);
+    int ok = files != NULL;
+    for (size_t i = 0; ok && i < nfiles; i++) {
+        text path;
+        text_init(&path, pool);
+        text_printf(&path, "%s/%s", dir, files[i]);
+        source src;
+        ok = read_rule_file(set, text_str(&path), &src, err, err_pool);
+        if (!ok)
+            break;
+        /* traces cite rules/adjoint.rules:17, whatever the folder's path */
+        text shown;
+        text_init(&shown, pool);
+        text_printf(&shown, "%s/%s", folder_name(dir, pool), files[i]);
+        loader ld = {set,
+                     &src,
+                     text_str(&shown),
+                     mem_strndup(pool, files[i], strlen(files[i]) - 6),
+                     err,
+                     err_pool,
+                     0};
+        ok = parse_rules(&src, scope, add_rule, &ld, err, err_pool) && !ld.failed;
+        mem_pool_on_oom(pool, &oom); /* parse_rules restored it; keep ours */
+    }
+    mem_gmp_pool(gmp_outer);
+    mem_pool_on_oom(err_pool, outer);
+    mem_pool_on_oom(pool, NULL);
+    if (!ok) {
+        rules_free(set);
+        return NULL;
+    }
+    return set;
+}
+
+void
+rules_free(rule_set *rs)
+{
+    if (rs != NULL)
+        model_free(rs->scope);
+}
+
+/* ---- matching ---- */
+
+void
+match_bind(match *m, const symbol *var, const term *value)
+{
+    if (m->n < MATCH_MAX) {
+        m->var[m->n] = var;
+        m->value[m->n] = value;
+        m->n++;
+    }
+}
+
+static const term *
+lookup_binding(const match *m, const symbol *var)
+{
+    for (int i = 0; i < m->n; i++)
+        if (m->var[i] == var)
+            return m->value[i];
+    return NULL;
+}
+
+int
+rule_match(const term *pattern, const term *t, match *m)
+{
+    if (pattern->op == OP_SYM && pattern->sym->kind == SYM_VAR) {
+        const term *bound = lookup_binding(m, pattern->sym);
+        if (bound != NULL)
+            return bound == t;
+        if (m->n == MATCH_MAX)
+            return 0;
+        match_bind(m, pattern->sym, t);
+        return 1;
+    }
+    if (pattern->op != t->op || pattern->aux != t->aux || pattern->keepdims != t->keepdims ||
+        pattern->nargs != t->nargs)
+        return 0;
+    if (pattern->op == OP_CONST)
+        return mpq_equal(pattern->value, t->value);
+    if (pattern->op == OP_SYM)
+        return 0; /* rule files have no names but variables */
+    for (unsigned i = 0; i < pattern->nargs; i++)
+        if (!rule_match(pattern->args[i], t->args[i], m))
+            return 0;
+    return 1;
+}
+
+int
+rule_conditions_hold(const rule *r, const match *m)
+{
+    for (int i = 0; i < r->ncond; i++) {
+        const term *v = lookup_binding(m, r->cond[i].var);
+        const symbol *label =
+            v != NULL && v->op == OP_SYM && v->sym->kind == SYM_LABEL ? v->sym : NULL;
+        int holds = 0;
+        switch (r->cond[i].pred) {
+        case PRED_ONEHOT:
+            holds = label != NULL && label->label == LABEL_ONEHOT;
+            break;
+        case PRED_BINARY:
+            holds = label != NULL && label->label == LABEL_BINARY;
+            break;
+        case PRED_PROB:
+            holds = label != NULL && label->label == LABEL_PROB;
+            break;
+        case PRED_SCALAR:
+            holds = v != NULL && v->shape.rank == 0;
+            break;
+        case PRED_CONST:
+            holds = v != NULL && v->op == OP_CONST;
+            break;
+        case PRED_MATRIX:
+            holds = v != NULL && v->shape.rank == 2;
+            break;
+        }
+        if (!holds)
+            return 0;
+    }
+    return 1;
+}
+
+/* ---- instantiation ---- */
+
+const term *
+rules_unbroadcast(term_table *tab, const term *x, const shape *to, char *why)
+{
+    const term *t = x;
+    /* leading axes that TO lacks: sum them away */
+    while (t->shape.rank > to->rank) {
+        t = term_make(tab, OP_SUM, to->rank == 0 ? -1 : 0, 0, &t, 1, why);
+        if (t == NULL)
+            return NULL;
+    }
+    /* axes where TO has a literal 1 that was stretched */
+    for (int axis = 0; axis < to->rank; axis++) {
+        dim want = to->d[axis], have = t->shape.d[axis];
+        if (!dim_equal(want, have) && want.sym == NULL && want.n == 1) {
+            t = term_make(tab, OP_SUM, axis, 1, &t, 1, why);
+            if (t == NULL)
+                return NULL;
+        }
+    }
+    if (!shape_equal(&t->shape, to)) {
+        snprintf(why, SHAPE_WHY, "a gradient cannot be summed down to its input's shape");
+        return NULL;
+    }
+    return t;
+}
+
+const term *
+rule_instantiate(term_table *tab, const term *tpl, const match *m, char *why)
+{
+    if (tpl->op == OP_SYM) {
+        const term *v = lookup_binding(m, tpl->sym);
+        if (v == NULL)
+            snprintf(why, SHAPE_WHY, "the variable '%s' is unbound", tpl->sym->name);
+        return v;
+    }
+    if (tpl->op == OP_CONST)
+        return term_const(tab, tpl->value);
+    const term *args[2] = {NULL, NULL}; /* every operation has one or two */
+    for (unsigned i = 0; i < tpl->nargs; i++) {
+        args[i] = rule_instantiate(tab, tpl->args[i], m, why);
+        if (args[i] == NULL)
+            return NULL;
+    }
+    if (tpl->op == OP_UNBROADCAST)
+        return rules_unbroadcast(tab, args[0], &args[1]->shape, why);
+    if (tpl->op == OP_BROADCAST_LIKE) {
+        if (shape_equal(&args[0]->shape, &args[1]->shape))
+            return args[0];
+        return term_broadcast(tab, args[0], &args[1]->shape, tpl->aux, why);
+    }
+    return term_make(tab, tpl->op, tpl->aux, tpl->keepdims, args, tpl->nargs, why);
+}
+
+/* ---- tracing ---- */
+
+void
+trace_init(trace *tr, mem_pool *pool)
+{
+    memset(tr, 0, sizeof *tr);
+    tr->pool = pool;
+}
+
+void
+trace_add(trace *tr, const rule *r, const char *what, const term *before, const term *after)
+{
+    if (tr == NULL)
+        return;
+    if (tr->n == tr->cap) {
+        tr->cap = tr->cap ? 2 * tr->cap : 64;
+        tr->steps = mem_realloc(tr->pool, tr->steps, tr->cap * sizeof *tr->steps);
+    }
+    trace_step *s = &tr->steps[tr->n++];
+    s->rule = r;
+    s->what = what;
+    s->before = before;
+    s->after = after;
+}
+
+/* ---- rewriting ---- */
+
+typedef struct rewriter {
+    const rule_set *rs;
+    term_table *tab;
+    trace *tr;
+    long *steps;
+    term_map *done;         /* terms already in normal form under the rules */
+    const rule *recent[64]; /* the last rules applied, to name a cycle */
+    dc_error *err;
+    mem_pool *err_pool;
+    int failed;
+} rewriter;
+
+static void
+fail_cycle(rewriter *w)
+{
+    text t;
+    text_init(&t, w->err_pool);
+    text_printf(&t,
+                "rewriting did not settle after %d rule applications; the rules that kept "
+                "firing:",
+                REWRITE_MAX_STEPS);
+    for (size_t i = 0; i < 64; i++) {
+        const rule *r = w->recent[i];
+        int seen = 0;
+        for (size_t j = 0; j < i; j++)
+            seen |= w->recent[j] == r;
+        if (r != NULL && !seen)
+            text_printf(&t, " %s (%s:%d)", r->name, r->file, r->line);
+    }
+    diag_plain(w->err, w->err_pool, DC_ELIMIT, "%s", text_str(&t));
+    w->failed = 1;
+}
+
+/* The first rewrite rule that applies at T itself, and its result. */
+static const term *
+apply_once(rewriter *w, const term *t, const rule **used)
+{
+    for (size_t k = 0; k < w->rs->n; k++) {
+        const rule *r = &w->rs->rules[k];
+        match m = {.n = 0};
+        if (r->kind != RULE_REWRITE || r->lhs->op != t->op || !rule_match(r->lhs, t, &m) ||
+            !rule_conditions_hold(r, &m))
+            continue;
+        char why[SHAPE_WHY];
+        const term *out = rule_instantiate(w->tab, r->rhs, &m, why);
+        /* a replacement keeps its place's shape: 1 for a [1, m] sum is
+           broadcast back to [1, m] */
+        if (out != NULL && !shape_equal(&out->shape, &t->shape))
+            out = term_broadcast(w->tab, out, &t->shape, -1, why);
+        if (out == NULL)
+            continue; /* the rule does not fit these shapes */
+        *used = r;
+        return out;
+    }
+    return NULL;
+}
+
+static const term *
+rewrite(rewriter *w, const term *t)
+{
+    if (w->failed)
+        return t;
+    const term *known = term_map_get(w->done, t);
+    if (known != NULL)
+        return known;
+    const term *cur = t;
+    for (;;) {
+        const term *args[2];
+        int changed = 0;
+        for (unsigned i = 0; i < cur->nargs; i++) {
+            args[i] = rewrite(w, cur->args[i]);
+            changed |= args[i] != cur->args[i];
+        }
+        if (changed) {
+            char why[SHAPE_WHY];
+            const term *rebuilt =
+                cur->op == OP_BROADCAST
+                    ? term_broadcast(w->tab, args[0], &cur->shape, cur->aux, why)
+                    : term_make(w->tab, cur->op, cur->aux, cur->keepdims, args, cur->nargs, why);
+            if (rebuilt != NULL)
+                cur = rebuilt;
+        }
+        const rule *used = NULL;
+        const term *next = apply_once(w, cur, &used);
+        if (next == NULL || w->failed)
+            break;
+        trace_add(w->tr, used, NULL, cur, next);
+        w->recent[*w->steps % 64] = used;
+        if (++*w->steps > REWRITE_MAX_STEPS) {
+            fail_cycle(w);
+            break;
+        }
+        cur = next;
+    }
+    term_map_put(w->done, t, cur);
+    return cur;
+}
+
+const term *
+rules_rewrite(const rule_set *rs, term_table *tab, const term *t, trace *tr, long *steps,
+              dc_error *err, mem_pool *err_pool)
+{
+    rewriter w;
+    memset(&w, 0, sizeof w);
+    w.rs = rs;
+    w.tab = tab;
+    w.tr = tr;
+    w.steps = steps;
+    w.done = term_map_new(err_pool);
+    w.err = err;
+    w.err_pool = err_pool;
+    const term *out = rewrite(&w, t);
+    return w.failed ? NULL : out;
+}

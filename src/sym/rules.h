@@ -1,0 +1,105 @@
+/* rules.h: the rule base: rule files loaded, matched against terms and applied. */
+#ifndef DC_RULES_H
+#define DC_RULES_H
+
+#include "base/diag.h"
+#include "lang/model.h"
+#include "lang/term.h"
+
+typedef enum rule_kind {
+    RULE_REWRITE, /* pattern => replacement [if conditions] */
+    RULE_ADJOINT, /* C = pattern => da = formula in G, C and the pattern's variables */
+} rule_kind;
+
+typedef enum predicate {
+    PRED_ONEHOT, /* a label declared onehot */
+    PRED_BINARY,
+    PRED_PROB,
+    PRED_SCALAR, /* a term of shape scalar */
+    PRED_CONST,  /* a rational constant */
+    PRED_MATRIX, /* a term of rank 2 */
+} predicate;
+
+typedef struct rule {
+    const char *name;
+    const char *group; /* the file's name without .rules: adjoint, labels, ... */
+    const char *file;  /* as opened, for file:line in traces */
+    int line;
+    rule_kind kind;
+    const term *lhs, *rhs;
+    const symbol *output; /* adjoint: C */
+    const symbol *input;  /* adjoint: a, whose gradient rhs is */
+    unsigned input_index; /* adjoint: the argument of lhs that input is */
+    struct {
+        predicate pred;
+        const symbol *var;
+    } cond[4];
+    int ncond;
+} rule;
+
+/* All rules of a folder, in file-name order, then line order. Owns its
+   terms and pattern variables (in scope). */
+typedef struct rule_set {
+    model *scope;
+    rule *rules;
+    size_t n, cap;
+    const symbol *G; /* the variable standing for the incoming gradient */
+} rule_set;
+
+/* Load every DIR/\*.rules. Returns the set, or NULL with ERR filled: a
+   malformed rule is an input error at its file:line:col; a folder without
+   rule files is an error too. ERR's strings live in ERR_POOL. */
+rule_set *rules_load(const char *dir, dc_error *err, mem_pool *err_pool);
+void rules_free(rule_set *rs);
+
+enum { MATCH_MAX = 16 };
+
+/* Pattern variables bound to terms of a model's table. */
+typedef struct match {
+    const symbol *var[MATCH_MAX];
+    const term *value[MATCH_MAX];
+    int n;
+} match;
+
+/* Whether PATTERN (of a rule set's scope) matches T (of any table),
+   extending M; a variable seen twice must match the same term. */
+int rule_match(const term *pattern, const term *t, match *m);
+/* Whether R's conditions hold under M. */
+int rule_conditions_hold(const rule *r, const match *m);
+void match_bind(match *m, const symbol *var, const term *value);
+
+/* TEMPLATE with its variables replaced by their values in M, built in TAB.
+   NULL when a shape does not fit, with the reason in WHY (SHAPE_WHY). */
+const term *rule_instantiate(term_table *tab, const term *template, const match *m, char *why);
+
+/* X summed down to the shape TO, undoing NumPy broadcasting; NULL with the
+   reason in WHY when TO is not a shape X was broadcast from. */
+const term *rules_unbroadcast(term_table *tab, const term *x, const shape *to, char *why);
+
+/* One step of a derivation: a rule applied (or, with rule NULL, the normal
+   form's algebra, described by what). */
+typedef struct trace_step {
+    const rule *rule;
+    const char *what;
+    const term *before, *after;
+} trace_step;
+
+typedef struct trace {
+    mem_pool *pool;
+    trace_step *steps;
+    size_t n, cap;
+} trace;
+
+void trace_init(trace *tr, mem_pool *pool);
+void trace_add(trace *tr, const rule *r, const char *what, const term *before, const term *after);
+
+enum { REWRITE_MAX_STEPS = 20000 };
+
+/* T with every rewrite rule applied, innermost first, until none applies.
+   Steps go to TR (if not NULL). Returns NULL with ERR filled when the step
+   bound is hit (naming the rules that kept firing) or a replacement does
+   not fit its place. *STEPS counts applications across calls. */
+const term *rules_rewrite(const rule_set *rs, term_table *tab, const term *t, trace *tr,
+                          long *steps, dc_error *err, mem_pool *err_pool);
+
+#endif
