@@ -67,9 +67,7 @@ replace(checker *c, const term *t, const term *from, const term *to)
     if (!changed)
         return t;
     char why[SHAPE_WHY];
-    return t->op == OP_BROADCAST
-               ? term_broadcast(c->tab, args[0], &t->shape, t->aux, why)
-               : term_make(c->tab, t->op, t->aux, t->keepdims, args, t->nargs, why);
+    return term_rebuild(c->tab, t, args, why);
 }
 
 /* dJ/dV where J does not depend on V (D has no gradient of V): zero, of
@@ -115,9 +113,7 @@ expand(checker *c, const term *t, convention conv, int yours, term_map *memo)
     for (unsigned k = 0; k < t->nargs; k++)
         args[k] = expand(c, t->args[k], conv, yours, memo);
     char why[SHAPE_WHY];
-    const term *out = t->op == OP_BROADCAST
-                          ? term_broadcast(c->tab, args[0], &t->shape, t->aux, why)
-                          : term_make(c->tab, t->op, t->aux, t->keepdims, args, t->nargs, why);
+    const term *out = term_rebuild(c->tab, t, args, why);
     if (out == NULL)
         out = t;
     term_map_put(memo, t, out);

@@ -53,9 +53,7 @@ written_out(prover *p, const term *t, convention c, term_map *memo)
     for (unsigned k = 0; k < t->nargs; k++)
         args[k] = written_out(p, t->args[k], c, memo);
     char why[SHAPE_WHY];
-    const term *out = t->op == OP_BROADCAST
-                          ? term_broadcast(p->tab, args[0], &t->shape, t->aux, why)
-                          : term_make(p->tab, t->op, t->aux, t->keepdims, args, t->nargs, why);
+    const term *out = term_rebuild(p->tab, t, args, why);
     if (out == NULL)
         out = t;
     term_map_put(memo, t, out);

@@ -368,6 +368,14 @@ term_make(term_table *tab, term_op op, int aux, int keepdims, const term *const 
     return intern(tab, op, aux, keepdims, args, nargs, NULL, NULL, &s);
 }
 
+const term *
+term_rebuild(term_table *tab, const term *t, const term *const *args, char *why)
+{
+    if (t->op == OP_BROADCAST)
+        return term_broadcast(tab, args[0], &t->shape, t->aux, why);
+    return term_make(tab, t->op, t->aux, t->keepdims, args, t->nargs, why);
+}
+
 struct term_map {
     mem_pool *pool;
     const term **keys, **values;
@@ -461,11 +469,7 @@ term_substitute(term_table *tab, const term *t, const symbol *const *from, const
         changed |= args[k] != t->args[k];
     }
     char why[SHAPE_WHY];
-    const term *out = t;
-    if (changed)
-        out = t->op == OP_BROADCAST
-                  ? term_broadcast(tab, args[0], &t->shape, t->aux, why)
-                  : term_make(tab, t->op, t->aux, t->keepdims, args, t->nargs, why);
+    const term *out = changed ? term_rebuild(tab, t, args, why) : t;
     if (out != NULL)
         term_map_put(memo, t, out);
     return out;

@@ -120,6 +120,13 @@ const term *term_symbol(term_table *tab, const symbol *sym);
    is anyone's until the next term_ call. */
 mpq_ptr term_table_scratch(term_table *tab);
 mpz_ptr term_table_scratch_z(term_table *tab);
+/* The term T is with ARGS (T->nargs of them) in place of its arguments:
+   T's operation, aux and keepdims, and a broadcast's target shape, over
+   the new arguments, made in TAB. The one way a walk that rewrites
+   arguments puts a node back together. T itself when ARGS are T's own
+   and T is in TAB or its bases. NULL with the reason in WHY (SHAPE_WHY
+   bytes) when the new arguments do not fit T's operation. */
+const term *term_rebuild(term_table *tab, const term *t, const term *const *args, char *why);
 /* ARG repeated to shape TO: the inverse of a sum over AXIS (or of NumPy's
    implicit broadcast with AXIS -1). NULL with the reason in WHY when ARG
    cannot be broadcast to TO. */

@@ -748,9 +748,7 @@ atom(canon *c, const term *t, poly *out)
     for (unsigned i = 0; i < t->nargs; i++)
         args[i] = normal(c, t->args[i]);
     char why[SHAPE_WHY];
-    const term *a = t->op == OP_BROADCAST
-                        ? term_broadcast(c->tab, args[0], &t->shape, t->aux, why)
-                        : term_make(c->tab, t->op, t->aux, t->keepdims, args, t->nargs, why);
+    const term *a = term_rebuild(c->tab, t, args, why);
     poly_init(out, &t->shape);
     mono m = mono_factor(c, a != NULL ? a : t, 1);
     poly_push(c, out, &m);
@@ -1146,9 +1144,7 @@ pretty(canon *c, const term *n)
     for (unsigned i = 0; i < n->nargs; i++)
         args[i] = pretty(c, n->args[i]);
     char why[SHAPE_WHY];
-    const term *t = n->op == OP_BROADCAST
-                        ? term_broadcast(c->tab, args[0], &n->shape, n->aux, why)
-                        : term_make(c->tab, n->op, n->aux, n->keepdims, args, n->nargs, why);
+    const term *t = term_rebuild(c->tab, n, args, why);
     return t != NULL ? t : n;
 }
 

@@ -532,10 +532,7 @@ rewrite(rewriter *w, const term *t)
         }
         if (changed) {
             char why[SHAPE_WHY];
-            const term *rebuilt =
-                cur->op == OP_BROADCAST
-                    ? term_broadcast(w->tab, args[0], &cur->shape, cur->aux, why)
-                    : term_make(w->tab, cur->op, cur->aux, cur->keepdims, args, cur->nargs, why);
+            const term *rebuilt = term_rebuild(w->tab, cur, args, why);
             if (rebuilt != NULL)
                 cur = rebuilt;
         }
