@@ -48,28 +48,6 @@ batch(checker *c)
     return term_symbol(c->tab, c->m->batch);
 }
 
-/* T with every occurrence of FROM replaced by TO (NULL if a shape breaks). */
-static const term *
-replace(checker *c, const term *t, const term *from, const term *to)
-{
-    if (t == from)
-        return to;
-    if (t->nargs == 0)
-        return t;
-    const term *args[2];
-    int changed = 0;
-    for (unsigned k = 0; k < t->nargs; k++) {
-        args[k] = replace(c, t->args[k], from, to);
-        if (args[k] == NULL)
-            return NULL;
-        changed |= args[k] != t->args[k];
-    }
-    if (!changed)
-        return t;
-    char why[SHAPE_WHY];
-    return term_rebuild(c->tab, t, args, why);
-}
-
 /* dJ/dV where J does not depend on V (D has no gradient of V): zero, of
    V's shape. */
 static const term *
@@ -80,44 +58,40 @@ zero_gradient(checker *c, const symbol *v)
     return term_make(c->tab, OP_MUL, 0, 0, args, 2, why);
 }
 
+/* dJ/dV (m * dJ/dV for an intermediate V under CONV deferred) as D writes
+   it, in its gradient names; zero of V's shape when J does not depend on
+   V. */
+static const term *
+gradient_formula(checker *c, const symbol *v, convention conv)
+{
+    const gradient *g = derive_find(c->d, v);
+    if (g == NULL)
+        return zero_gradient(c, v);
+    return conv == CONVENTION_DEFERRED ? g->deferred : g->absorbed;
+}
+
 /* T with every gradient name (of D, in convention CONV) and every claim
    (their own expressions when YOURS, the true gradients in CONV otherwise)
-   written out, and every subterm that is a definition's formula named. */
+   written out, and every subterm that is a definition's formula named
+   (sigmoid(Z2) is A2). A subterm that no longer fits its shapes once
+   written out (a claim of the wrong shape) stays as written. */
 static const term *
-expand(checker *c, const term *t, convention conv, int yours, term_map *memo)
+expand(checker *c, const term *t, convention conv, int yours)
 {
-    if (t->op == OP_SYM) {
-        const symbol *s = t->sym;
-        if (s->kind == SYM_CLAIM && yours)
-            return expand(c, s->definition, conv, yours, memo);
-        const symbol *target = s->kind == SYM_CLAIM ? s->target : NULL;
-        for (size_t i = 0; i < c->d->n; i++) {
-            const gradient *g = &c->d->g[i];
-            const symbol *name = conv == CONVENTION_DEFERRED ? g->deferred_name : g->absorbed_name;
-            if (name == s || (target != NULL && g->of == target))
-                return expand(c, conv == CONVENTION_DEFERRED ? g->deferred : g->absorbed, conv,
-                              yours, memo);
-        }
-        return target != NULL ? zero_gradient(c, target) : t;
+    term_map *with = term_map_new(c->pool);
+    derive_name_formulas(c->d, conv, with);
+    for (size_t i = 0; i < c->m->nsymbols; i++) {
+        const symbol *s = c->m->symbols[i];
+        const term *f = s->definition;
+        if (s->kind == SYM_CLAIM)
+            term_map_put(with, term_symbol(c->tab, s),
+                         yours ? f : gradient_formula(c, s->target, conv));
+        else if (s->kind == SYM_DEF && f != NULL && f->op != OP_SYM &&
+                 term_map_get(with, f) == NULL)
+            term_map_put(with, f, term_symbol(c->tab, s));
     }
-    /* a definition's formula written out in a claim: its name (sigmoid(Z2) is A2) */
-    for (size_t i = 0; i < c->m->nsymbols; i++)
-        if (c->m->symbols[i]->kind == SYM_DEF && c->m->symbols[i]->definition == t)
-            return term_symbol(c->tab, c->m->symbols[i]);
-    if (t->nargs == 0)
-        return t;
-    const term *known = term_map_get(memo, t);
-    if (known != NULL)
-        return known;
-    const term *args[2] = {NULL, NULL}; /* every operation has one or two */
-    for (unsigned k = 0; k < t->nargs; k++)
-        args[k] = expand(c, t->args[k], conv, yours, memo);
-    char why[SHAPE_WHY];
-    const term *out = term_rebuild(c->tab, t, args, why);
-    if (out == NULL)
-        out = t;
-    term_map_put(memo, t, out);
-    return out;
+    return term_replace(c->tab, t, with, term_map_new(c->pool),
+                        TERM_REPLACE_DEEP | TERM_REPLACE_KEEP_MISFITS);
 }
 
 static const term *
@@ -141,11 +115,7 @@ same(checker *c, const term *a, const term *b)
 static const term *
 truth(checker *c, const symbol *cl, convention conv)
 {
-    const gradient *g = derive_find(c->d, cl->target);
-    if (g == NULL)
-        return zero_gradient(c, cl->target);
-    return expand(c, conv == CONVENTION_DEFERRED ? g->deferred : g->absorbed, conv, 0,
-                  term_map_new(c->pool));
+    return expand(c, gradient_formula(c, cl->target, conv), conv, 0);
 }
 
 /* ---- numbers ---- */
@@ -306,7 +276,11 @@ wrong_sum(checker *c, const term *f, const term *t, const term *node)
             int keep = tries[k].keep_flip ? !node->keepdims : node->keepdims;
             char why[SHAPE_WHY];
             const term *v = term_make(c->tab, OP_SUM, axis, keep, &node->args[0], 1, why);
-            const term *g = v != NULL ? replace(c, f, node, v) : NULL;
+            if (v == NULL)
+                continue;
+            term_map *with = term_map_new(c->pool); /* F with NODE as V */
+            term_map_put(with, node, v);
+            const term *g = term_replace(c->tab, f, with, term_map_new(c->pool), 0);
             if (g == NULL || !shape_equal(&g->shape, &t->shape) || !same(c, g, t))
                 continue;
             char a[8], b[8];
@@ -492,8 +466,7 @@ judge(checker *c, claim_result *r, const claim_result *earlier, size_t nearlier)
         convs[nconv++] = CONVENTION_DEFERRED;
         convs[nconv++] = CONVENTION_ABSORBED;
     }
-    const term *yours =
-        expand(c, term_symbol(c->tab, cl), CONVENTION_ABSORBED, 1, term_map_new(c->pool));
+    const term *yours = expand(c, term_symbol(c->tab, cl), CONVENTION_ABSORBED, 1);
     const gradient *g = derive_find(c->d, v);
     r->expected = g != NULL ? derive_pretty(c->d, g, convs[0]) : term_const_si(c->tab, 0, 1);
     r->yours = yours;
@@ -504,7 +477,7 @@ judge(checker *c, claim_result *r, const claim_result *earlier, size_t nearlier)
         shape_print(&t, &cl->shape);
         text_printf(&t, " but %s is ", v->name);
         shape_print(&t, &v->shape);
-        const term *f = expand(c, cl->definition, convs[0], 0, term_map_new(c->pool));
+        const term *f = expand(c, cl->definition, convs[0], 0);
         const char *why = diagnose(c, cl, f, truth(c, cl, convs[0]), convs[0]);
         if (why != NULL)
             text_printf(&t, ": it %s", why);
@@ -517,7 +490,7 @@ judge(checker *c, claim_result *r, const claim_result *earlier, size_t nearlier)
     const term *truths[2], *formulas[2];
     for (int k = 0; k < nconv; k++) {
         truths[k] = truth(c, cl, convs[k]);
-        formulas[k] = expand(c, cl->definition, convs[k], 0, term_map_new(c->pool));
+        formulas[k] = expand(c, cl->definition, convs[k], 0);
         int sym = same(c, yours, truths[k]);
         int num = numerically_equal(c, yours, truths[k]);
         holds[k] = sym || num;

@@ -139,9 +139,29 @@ term_map *term_map_new(mem_pool *pool);
 const term *term_map_get(const term_map *map, const term *key); /* NULL if absent */
 void term_map_put(term_map *map, const term *key, const term *value);
 
-/* T with each symbol FROM[i] replaced by the term TO[i] (NULL: kept),
-   rebuilt in TAB; MEMO remembers what each subterm became. NULL when a
-   rebuilt term does not fit its shape. */
+/* How term_replace treats a replacement and a misfit. */
+enum {
+    /* a replacement is walked in turn, so that names whose replacements
+       use other names are written out all the way (they must not use
+       themselves) */
+    TERM_REPLACE_DEEP = 1,
+    /* a subterm whose rebuilt form no longer fits its operation's shapes
+       stays as it was; without it the whole result is NULL */
+    TERM_REPLACE_KEEP_MISFITS = 2,
+};
+
+/* T with every subterm that WITH maps replaced by its image (not walked
+   into, unless FLAGS has TERM_REPLACE_DEEP), and every other subterm over
+   replaced arguments rebuilt in TAB: the one substitution walk. MEMO
+   remembers what each subterm became; calls with the same WITH and FLAGS
+   may share it. T and the images in TAB or its bases. NULL when a rebuilt
+   term does not fit its shape (see TERM_REPLACE_KEEP_MISFITS). */
+const term *term_replace(term_table *tab, const term *t, const term_map *with, term_map *memo,
+                         unsigned flags);
+
+/* T with each symbol FROM[i] replaced by the term TO[i] (NULL: kept; the
+   first of a symbol listed twice counts): term_replace with the map of
+   those symbols' terms, no flags. */
 const term *term_substitute(term_table *tab, const term *t, const symbol *const *from,
                             const term *const *to, size_t n, term_map *memo);
 

@@ -372,6 +372,17 @@ derive_find(const derivation *d, const symbol *v)
     return NULL;
 }
 
+void
+derive_name_formulas(const derivation *d, convention c, term_map *with)
+{
+    for (size_t i = 0; i < d->n; i++) {
+        const gradient *g = &d->g[i];
+        const symbol *name = c == CONVENTION_DEFERRED ? g->deferred_name : g->absorbed_name;
+        term_map_put(with, term_symbol(d->m->terms, name),
+                     c == CONVENTION_DEFERRED ? g->deferred : g->absorbed);
+    }
+}
+
 const term *
 derive_pretty(const derivation *d, const gradient *g, convention c)
 {

@@ -40,6 +40,11 @@ const term *derive_simplify(term_table *tab, const rule_set *rs, const term *t, 
 /* The gradient of V, or NULL when J does not depend on V. */
 const gradient *derive_find(const derivation *d, const symbol *v);
 
+/* Put into WITH, for every gradient of D, its name in convention C (dZ2)
+   mapped to its formula in C: what term_replace with TERM_REPLACE_DEEP
+   needs to write a formula out in forward names. */
+void derive_name_formulas(const derivation *d, convention c, term_map *with);
+
 /* The formula of G under CONVENTION (absorbed or deferred), written for
    people: factored, positive terms first. */
 const term *derive_pretty(const derivation *d, const gradient *g, convention c);
