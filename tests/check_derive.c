@@ -48,7 +48,7 @@ parse_text(const char *textp)
 static derivation *
 derive_ok(model *m)
 {
-    derivation *d = derive(m, rules, &err, pool);
+    derivation *d = derive(m, rules, NULL, &err, pool);
     ck_assert_msg(d != NULL, "derive: %s", d ? "" : err.formatted);
     return d;
 }
@@ -283,7 +283,7 @@ START_TEST(the_calculus_is_in_the_rule_files)
     rule_set *partial = rules_load(dir, &err, pool);
     ck_assert_ptr_nonnull(partial);
     model *m = parse_text(sigmoid_model);
-    ck_assert_ptr_null(derive(m, partial, &err, pool));
+    ck_assert_ptr_null(derive(m, partial, NULL, &err, pool));
     ck_assert_str_eq(err.message, "no adjoint rule for the operation 'sigmoid' (argument 1): "
                                   "the rule files say nothing of how a gradient flows through it");
     model_free(m);
@@ -296,7 +296,7 @@ START_TEST(the_calculus_is_in_the_rule_files)
     snprintf(textp, sizeof textp, softmax_model, " onehot",
              "dZ2 = A2 * sum(Y, axis=0, keepdims=True) - Y\n");
     m = parse_text(textp);
-    derivation *d = derive(m, partial, &err, pool);
+    derivation *d = derive(m, partial, NULL, &err, pool);
     ck_assert_ptr_nonnull(d);
     ck_assert_int_eq(claims_hold(m, d, CONVENTION_DEFERRED), 1);
     model_free(m);
@@ -316,7 +316,7 @@ START_TEST(rules_that_cycle_hit_the_step_bound_and_are_named)
     rule_set *cycling = rules_load(dir, &err, pool);
     ck_assert_ptr_nonnull(cycling);
     model *m = parse_text(sigmoid_model);
-    ck_assert_ptr_null(derive(m, cycling, &err, pool));
+    ck_assert_ptr_null(derive(m, cycling, NULL, &err, pool));
     ck_assert_int_eq(err.status, DC_ELIMIT);
     ck_assert_msg(strstr(err.message, "did not settle after 20000 rule applications") != NULL &&
                       strstr(err.message, "/cycle.rules:1)") != NULL &&
@@ -333,7 +333,7 @@ START_TEST(a_one_dimensional_matrix_product_has_no_adjoint_rule)
     /* w @ x with a 1-D w needs an outer product for dw: the rules say so */
     model *m = parse_text("dims n = 3\nbatch 1\ninput x[n, 1]\nparam w[n]\n"
                           "loss L = sum(w @ x)\n");
-    ck_assert_ptr_null(derive(m, rules, &err, pool));
+    ck_assert_ptr_null(derive(m, rules, NULL, &err, pool));
     ck_assert_str_eq(err.message, "no adjoint rule applies to the operation 'matmul' (argument "
                                   "1) here: its rules' conditions do not hold for these shapes "
                                   "or labels");

@@ -22,7 +22,7 @@ typedef struct checker {
     mem_pool *err_pool;
     long steps;
     int failed;
-    term_map *yours; /* claim symbol term -> its value in forward names */
+    const label_assumption_set *assume; /* the labels as normal forms take them; NULL: declared */
 } checker;
 
 /* ---- building terms ---- */
@@ -99,7 +99,8 @@ normal(checker *c, const term *t)
 {
     if (t == NULL || c->failed)
         return NULL;
-    const term *n = derive_simplify(c->tab, c->rs, t, NULL, &c->steps, c->err, c->err_pool);
+    const term *n =
+        derive_simplify(c->tab, c->rs, c->assume, t, NULL, &c->steps, c->err, c->err_pool);
     if (n == NULL)
         c->failed = 1;
     return n;
@@ -357,32 +358,24 @@ wrong_derivative(checker *c, const term *f, const term *t)
     return NULL;
 }
 
-/* Whether F is CL's truth under CONV once the label Y is assumed onehot.
-   The label is the loaded model's: an allocation failure must not leave it
-   assumed onehot for the calls after this one. */
+/* Whether F is CL's truth under CONV once the label Y is assumed onehot:
+   derived again under that assumption, which is passed along, so the
+   model (shared by every call on a loaded one) is never changed. */
 static int
-holds_if_onehot(checker *c, symbol *y, const symbol *cl, const term *f, convention conv)
+holds_if_onehot(checker *c, const symbol *y, const symbol *cl, const term *f, convention conv)
 {
-    jmp_buf here;
-    jmp_buf *outer = mem_pool_on_oom(c->pool, &here);
-    const derivation *saved = c->d;
-    if (setjmp(here)) {
-        y->label = LABEL_ANY;
-        c->d = saved;
-        mem_pool_on_oom(c->pool, outer);
-        mem_oom(c->pool);
-    }
-    y->label = LABEL_ONEHOT;
+    static const label_assumption onehot = LABEL_ONEHOT;
+    label_assumption_set assume = {&y, &onehot, 1};
     dc_error scratch;
-    derivation *d = derive(c->m, c->rs, &scratch, c->pool);
-    int holds = 0;
-    if (d != NULL) {
-        c->d = d;
-        holds = same(c, f, truth(c, cl, conv));
-        c->d = saved;
-    }
-    y->label = LABEL_ANY;
-    mem_pool_on_oom(c->pool, outer);
+    const derivation *d = derive(c->m, c->rs, &assume, &scratch, c->pool);
+    if (d == NULL)
+        return 0;
+    const derivation *declared = c->d;
+    c->d = d;
+    c->assume = &assume;
+    int holds = same(c, f, truth(c, cl, conv));
+    c->d = declared;
+    c->assume = NULL;
     return holds;
 }
 
@@ -391,7 +384,7 @@ static const char *
 missing_label_assumption(checker *c, const symbol *cl, const term *f, convention conv)
 {
     for (size_t i = 0; i < c->m->nsymbols; i++) {
-        symbol *y = c->m->symbols[i];
+        const symbol *y = c->m->symbols[i];
         if (y->kind == SYM_LABEL && y->label == LABEL_ANY && holds_if_onehot(c, y, cl, f, conv))
             return words(c,
                          "holds only if the columns of %s sum to 1: declare it onehot or prob "

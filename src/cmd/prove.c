@@ -64,10 +64,10 @@ symbolic(prover *p, proof_item *it)
         trace_add(&it->cert_absorbed, NULL, "times m: the deferred convention's factor",
                   it->absorbed_side, absorbed);
     }
-    it->deferred_normal = derive_simplify(p->tab, p->rs, it->deferred_side, &it->cert_deferred,
+    it->deferred_normal = derive_simplify(p->tab, p->rs, NULL, it->deferred_side,
+                                          &it->cert_deferred, &p->steps, p->err, p->err_pool);
+    it->absorbed_normal = derive_simplify(p->tab, p->rs, NULL, absorbed, &it->cert_absorbed,
                                           &p->steps, p->err, p->err_pool);
-    it->absorbed_normal = derive_simplify(p->tab, p->rs, absorbed, &it->cert_absorbed, &p->steps,
-                                          p->err, p->err_pool);
     if (it->deferred_normal == NULL || it->absorbed_normal == NULL) {
         p->failed = 1;
         return;

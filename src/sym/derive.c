@@ -9,8 +9,9 @@
 enum { SIMPLIFY_ROUNDS = 16 };
 
 typedef struct deriver {
-    model *m;
+    const model *m;
     const rule_set *rs;
+    const label_assumption_set *assume;
     term_table *tab;
     dc_error *err;
     mem_pool *err_pool;
@@ -121,7 +122,7 @@ flow(deriver *d, const term *t, const term *g, const term *out)
             if (c->kind == RULE_ADJOINT && c->input_index == k && c->lhs->op == t->op) {
                 match trial = mt;
                 match_bind(&trial, c->output, out);
-                if (rule_match(c->lhs, t, &trial) && rule_conditions_hold(c, &trial)) {
+                if (rule_match(c->lhs, t, &trial) && rule_conditions_hold(c, &trial, d->assume)) {
                     r = c;
                     mt = trial;
                 }
@@ -156,14 +157,14 @@ flow(deriver *d, const term *t, const term *g, const term *out)
 }
 
 const term *
-derive_simplify(term_table *tab, const rule_set *rs, const term *t, trace *tr, long *steps,
-                dc_error *err, mem_pool *err_pool)
+derive_simplify(term_table *tab, const rule_set *rs, const label_assumption_set *assume,
+                const term *t, trace *tr, long *steps, dc_error *err, mem_pool *err_pool)
 {
     for (int round = 0; round < SIMPLIFY_ROUNDS; round++) {
         const term *n = canon_normal_form(tab, t);
         if (n != t)
             trace_add(tr, NULL, "normal form: expand, cancel, collect", t, n);
-        const term *r = rules_rewrite(rs, tab, n, tr, steps, err, err_pool);
+        const term *r = rules_rewrite(rs, assume, tab, n, tr, steps, err, err_pool);
         if (r == NULL)
             return NULL;
         if (r == n)
@@ -179,7 +180,8 @@ simplify(deriver *d, const term *t, trace *tr)
 {
     if (d->failed)
         return t;
-    const term *out = derive_simplify(d->tab, d->rs, t, tr, &d->steps, d->err, d->err_pool);
+    const term *out =
+        derive_simplify(d->tab, d->rs, d->assume, t, tr, &d->steps, d->err, d->err_pool);
     if (out == NULL) {
         d->failed = 1;
         return t;
@@ -288,12 +290,14 @@ defer(deriver *d, derivation *out)
 }
 
 derivation *
-derive(model *m, const rule_set *rs, dc_error *err, mem_pool *err_pool)
+derive(const model *m, const rule_set *rs, const label_assumption_set *assume, dc_error *err,
+       mem_pool *err_pool)
 {
     deriver d;
     memset(&d, 0, sizeof d);
     d.m = m;
     d.rs = rs;
+    d.assume = assume;
     d.tab = m->terms;
     d.err = err;
     d.err_pool = err_pool;

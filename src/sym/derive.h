@@ -24,18 +24,22 @@ typedef struct derivation {
     size_t n;
 } derivation;
 
-/* Derive every gradient of M (whose term table receives the results) with
-   the adjoint and rewrite rules of RS. Returns the derivation (allocated in
-   M's pool), or NULL with ERR filled: an operation without an adjoint rule
-   (named), a rule that does not fit, rewriting that does not settle. */
-derivation *derive(model *m, const rule_set *rs, dc_error *err, mem_pool *err_pool);
+/* Derive every gradient of M (whose term table and pool receive the
+   results; M itself is not changed) with the adjoint and rewrite rules of
+   RS, the labels as ASSUME has them (NULL: as declared). Returns the
+   derivation (allocated in M's pool), or NULL with ERR filled: an
+   operation without an adjoint rule (named), a rule that does not fit,
+   rewriting that does not settle. */
+derivation *derive(const model *m, const rule_set *rs, const label_assumption_set *assume,
+                   dc_error *err, mem_pool *err_pool);
 
 /* Rewrite rules and the normal form, alternately, until neither changes T:
-   the simplification every formula goes through. Steps go to TR (may be
-   NULL), *STEPS counts rule applications. NULL with ERR filled when the
-   rules do not settle. */
-const term *derive_simplify(term_table *tab, const rule_set *rs, const term *t, trace *tr,
-                            long *steps, dc_error *err, mem_pool *err_pool);
+   the simplification every formula goes through, the labels as ASSUME has
+   them. Steps go to TR (may be NULL), *STEPS counts rule applications.
+   NULL with ERR filled when the rules do not settle. */
+const term *derive_simplify(term_table *tab, const rule_set *rs, const label_assumption_set *assume,
+                            const term *t, trace *tr, long *steps, dc_error *err,
+                            mem_pool *err_pool);
 
 /* The gradient of V, or NULL when J does not depend on V. */
 const gradient *derive_find(const derivation *d, const symbol *v);
