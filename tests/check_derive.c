@@ -262,6 +262,22 @@ START_TEST(relu_network_closed_forms)
 }
 END_TEST
 
+START_TEST(activation_derivatives_come_from_the_adjoint_rules)
+{
+    model *m = parse_text("dims n = 3\nbatch m = 4\ninput X[n, m]\nparam W[n, n]\n"
+                          "Z = W @ X\nA = tanh(Z)\nloss J = sum(A)\n");
+    const term *z = term_symbol(m->terms, sym(m, "Z")), *a = term_symbol(m->terms, sym(m, "A"));
+    /* in the output's name where the rule uses it, G * ... without G */
+    ck_assert_str_eq(show(derive_activation_derivative(m->terms, rules, OP_TANH, z, a)), "1 - A^2");
+    ck_assert_str_eq(show(derive_activation_derivative(m->terms, rules, OP_SIGMOID, z, a)),
+                     "A * (1 - A)");
+    ck_assert_str_eq(show(derive_activation_derivative(m->terms, rules, OP_RELU, z, a)), "(Z > 0)");
+    /* log's rule is G / a: no factor to take G out of */
+    ck_assert_ptr_null(derive_activation_derivative(m->terms, rules, OP_LOG, z, a));
+    model_free(m);
+}
+END_TEST
+
 START_TEST(per_example_notation_has_one_convention)
 {
     model *m = parse_text("dims n_x = 3, n_y = 1\nbatch 1\ninput x[n_x, 1]\n"
@@ -515,6 +531,7 @@ main(void)
     tcase_add_test(tc, softmax_with_probability_labels_gives_a_minus_y);
     tcase_add_test(tc, softmax_without_a_label_assumption_keeps_the_column_sum);
     tcase_add_test(tc, relu_network_closed_forms);
+    tcase_add_test(tc, activation_derivatives_come_from_the_adjoint_rules);
     tcase_add_test(tc, per_example_notation_has_one_convention);
     tcase_add_test(tc, the_calculus_is_in_the_rule_files);
     tcase_add_test(tc, a_one_dimensional_matrix_product_has_no_adjoint_rule);

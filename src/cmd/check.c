@@ -303,54 +303,54 @@ wrong_sum(checker *c, const term *f, const term *t, const term *node)
     return NULL;
 }
 
-/* An activation's derivative: which factor it is, in the output's name. */
-static const term *
-derivative_factor(checker *c, const symbol *a, int which)
+/* The activations whose derivatives a diagnosis tells apart. */
+static const term_op activations[] = {OP_TANH, OP_SIGMOID, OP_RELU};
+enum { NACTIVATIONS = sizeof activations / sizeof activations[0], NFACTORS = NACTIVATIONS + 2 };
+
+/* The factors a gradient through A = act(Z) may have been written with, in
+   A's name: each activation's derivative as its adjoint rule in the rule
+   base has it (1 - A^2 for tanh; NULL when the rule base has none), then
+   two slips, 1 - A and no factor at all. */
+static void
+derivative_factors(checker *c, const symbol *a, const term *factor[NFACTORS])
 {
     const term *A = term_symbol(c->tab, a), *one = term_const_si(c->tab, 1, 1);
-    const term *Z = a->definition->args[0];
-    switch (which) {
-    case 0:
-        return op2(c, OP_ADD, one, op1(c, OP_NEG, op2(c, OP_POW, A, term_const_si(c->tab, 2, 1))));
-    case 1:
-        return op2(c, OP_MUL, A, op2(c, OP_ADD, one, op1(c, OP_NEG, A)));
-    case 2:
-        return op2(c, OP_STEP, Z, term_const_si(c->tab, 0, 1));
-    case 3:
-        return op2(c, OP_ADD, one, op1(c, OP_NEG, A));
-    default:
-        return one;
-    }
+    for (size_t k = 0; k < NACTIVATIONS; k++)
+        factor[k] =
+            derive_activation_derivative(c->tab, c->rs, activations[k], a->definition->args[0], A);
+    factor[NACTIVATIONS] = op2(c, OP_ADD, one, op1(c, OP_NEG, A));
+    factor[NACTIVATIONS + 1] = one;
 }
 
+/* F, the formula of a claim whose truth is T, with an activation's
+   derivative where another factor belongs: which, in words, or NULL. */
 static const char *
 wrong_derivative(checker *c, const term *f, const term *t)
 {
-    static const char *const names[] = {"tanh's", "sigmoid's", "relu's", NULL, NULL};
     for (size_t i = 0; i < c->m->nsymbols; i++) {
         const symbol *a = c->m->symbols[i];
         if (a->kind != SYM_DEF || a->definition == NULL)
             continue;
-        int right = a->definition->op == OP_TANH      ? 0
-                    : a->definition->op == OP_SIGMOID ? 1
-                    : a->definition->op == OP_RELU    ? 2
-                                                      : -1;
-        if (right < 0)
+        size_t right = 0;
+        while (right < NACTIVATIONS && activations[right] != a->definition->op)
+            right++;
+        if (right == NACTIVATIONS)
             continue;
-        const term *r = derivative_factor(c, a, right);
-        for (int w = 0; w < 5; w++) {
-            if (w == right)
-                continue;
-            const term *wrong = derivative_factor(c, a, w);
-            if (!same(c, op2(c, OP_MUL, f, r), op2(c, OP_MUL, t, wrong)))
+        const term *factor[NFACTORS];
+        derivative_factors(c, a, factor);
+        const term *r = factor[right];
+        for (size_t w = 0; w < NFACTORS && r != NULL; w++) {
+            const term *wrong = factor[w];
+            if (w == right || wrong == NULL ||
+                !same(c, op2(c, OP_MUL, f, r), op2(c, OP_MUL, t, wrong)))
                 continue;
             text s;
             text_init(&s, c->pool);
             text_printf(&s, "uses %s where %s = %s(%s) needs %s", show(c, wrong), a->name,
                         term_op_name(a->definition->op), show(c, a->definition->args[0]),
                         show(c, r));
-            if (names[w] != NULL)
-                text_printf(&s, " (%s derivative used for %s)", names[w],
+            if (w < NACTIVATIONS)
+                text_printf(&s, " (%s's derivative used for %s)", term_op_name(activations[w]),
                             term_op_name(a->definition->op));
             return text_str(&s);
         }

@@ -91,6 +91,59 @@ has_adjoint(const rule_set *rs, term_op op, unsigned k)
     return 0;
 }
 
+const term *
+derive_adjoint(term_table *tab, const rule_set *rs, const label_assumption_set *assume,
+               const term *t, unsigned k, const term *g, const term *c, const rule **used,
+               char *why)
+{
+    match with_g = {.n = 0};
+    match_bind(&with_g, rs->G, g);
+    *used = NULL;
+    for (size_t j = 0; j < rs->n; j++) {
+        const rule *r = &rs->rules[j];
+        if (r->kind != RULE_ADJOINT || r->input_index != k || r->lhs->op != t->op)
+            continue;
+        match m = with_g;
+        match_bind(&m, r->output, c);
+        if (rule_match(r->lhs, t, &m) && rule_conditions_hold(r, &m, assume)) {
+            *used = r;
+            return rule_instantiate(tab, r->rhs, &m, why);
+        }
+    }
+    return NULL;
+}
+
+/* T, an instance of the rule formula TPL, without the factor G that TPL
+   multiplies by first: G * C * (1 - C) is C * (1 - C). NULL when TPL is
+   not G times something. */
+static const term *
+without_gradient(term_table *tab, const symbol *G, const term *tpl, const term *t)
+{
+    if (tpl->op != OP_MUL || t->op != OP_MUL)
+        return NULL;
+    const term *left = tpl->args[0];
+    if (left->op == OP_SYM && left->sym == G)
+        return t->args[1];
+    const term *args[2] = {without_gradient(tab, G, left, t->args[0]), t->args[1]};
+    char why[SHAPE_WHY];
+    return args[0] != NULL ? term_make(tab, OP_MUL, 0, 0, args, 2, why) : NULL;
+}
+
+const term *
+derive_activation_derivative(term_table *tab, const rule_set *rs, term_op op, const term *z,
+                             const term *c)
+{
+    char why[SHAPE_WHY];
+    const term *t = term_make(tab, op, 0, 0, &z, 1, why);
+    const rule *r = NULL;
+    const term *dz = t != NULL
+                         ? derive_adjoint(tab, rs, NULL, t, 0, term_const_si(tab, 1, 1), c, &r, why)
+                         : NULL;
+    if (dz == NULL || term_occurrences(r->rhs, rs->G) != 1)
+        return NULL;
+    return without_gradient(tab, rs->G, r->rhs, dz);
+}
+
 /* Let gradient G of T's value flow down into T's arguments, through one
    adjoint rule per operation, until it reaches named symbols. OUT is what
    the rules call C: the symbol's name at the root of a definition. */
@@ -114,20 +167,9 @@ flow(deriver *d, const term *t, const term *g, const term *out)
     for (unsigned k = 0; k < t->nargs; k++) {
         if (!term_depends(d, t->args[k]))
             continue;
-        match mt = {.n = 0};
-        match_bind(&mt, d->rs->G, g);
-        const rule *r = NULL;
-        for (size_t j = 0; j < d->rs->n && r == NULL; j++) {
-            const rule *c = &d->rs->rules[j];
-            if (c->kind == RULE_ADJOINT && c->input_index == k && c->lhs->op == t->op) {
-                match trial = mt;
-                match_bind(&trial, c->output, out);
-                if (rule_match(c->lhs, t, &trial) && rule_conditions_hold(c, &trial, d->assume)) {
-                    r = c;
-                    mt = trial;
-                }
-            }
-        }
+        const rule *r;
+        char why[SHAPE_WHY];
+        const term *gk = derive_adjoint(d->tab, d->rs, d->assume, t, k, g, out, &r, why);
         if (r == NULL) {
             char which[32];
             snprintf(which, sizeof which, "%u", k + 1);
@@ -143,8 +185,6 @@ flow(deriver *d, const term *t, const term *g, const term *out)
                      term_op_name(t->op), which);
             return;
         }
-        char why[SHAPE_WHY];
-        const term *gk = rule_instantiate(d->tab, r->rhs, &mt, why);
         if (gk == NULL) {
             fail(d, "the adjoint rule '%s' does not fit: %s", r->name, why);
             return;

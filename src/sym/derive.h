@@ -44,6 +44,25 @@ const term *derive_simplify(term_table *tab, const rule_set *rs, const label_ass
 /* The gradient of V, or NULL when J does not depend on V. */
 const gradient *derive_find(const derivation *d, const symbol *v);
 
+/* The gradient that flows into argument K of T when G flows into T's
+   value, which the model names C: the first adjoint rule of RS for T's
+   operation and argument K whose pattern matches T and whose conditions
+   hold (the labels as ASSUME has them), instantiated in TAB. *USED is that
+   rule, NULL when none applies; then, and when the rule's formula does not
+   fit these shapes (the reason in WHY, SHAPE_WHY bytes), NULL. */
+const term *derive_adjoint(term_table *tab, const rule_set *rs, const label_assumption_set *assume,
+                           const term *t, unsigned k, const term *g, const term *c,
+                           const rule **used, char *why);
+
+/* The derivative of the elementwise operation OP at Z as the rule base
+   has it: OP's adjoint rule in RS applied to OP(Z) with the output named C
+   and G = 1, the factor G left out, so in C where the rule uses the output
+   (1 - C^2 for tanh, C * (1 - C) for sigmoid, (Z > 0) for relu). NULL when
+   RS has no adjoint rule for OP whose formula is G times a factor, or it
+   does not fit Z's shape. */
+const term *derive_activation_derivative(term_table *tab, const rule_set *rs, term_op op,
+                                         const term *z, const term *c);
+
 /* Put into WITH, for every gradient of D, its name in convention C (dZ2)
    mapped to its formula in C: what term_replace with TERM_REPLACE_DEEP
    needs to write a formula out in forward names. */
