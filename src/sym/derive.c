@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "sym/canon.h"
+#include "sym/pretty.h"
 
 enum { SIMPLIFY_ROUNDS = 16 };
 
@@ -430,5 +431,5 @@ derive_name_formulas(const derivation *d, convention c, term_map *with)
 const term *
 derive_pretty(const derivation *d, const gradient *g, convention c)
 {
-    return canon_pretty(d->m->terms, c == CONVENTION_DEFERRED ? g->deferred : g->absorbed);
+    return pretty_form(d->m->terms, c == CONVENTION_DEFERRED ? g->deferred : g->absorbed);
 }
