@@ -474,7 +474,7 @@ derivation_of(dc_session *s, model **m, derivation **d)
     if (st != DC_OK)
         return st;
     *m = model_view(s->model, s->work);
-    *d = derive(*m, s->rules, &s->error, s->work);
+    *d = derive(*m, s->rules, NULL, &s->error, s->work);
     return *d != NULL ? DC_OK : s->error.status;
 }
 

@@ -48,7 +48,7 @@ parse_text(const char *textp)
 static derivation *
 derive_ok(model *m)
 {
-    derivation *d = derive(m, rules, &err, pool);
+    derivation *d = derive(m, rules, NULL, &err, pool);
     ck_assert_msg(d != NULL, "derive: %s", d ? "" : err.formatted);
     return d;
 }
@@ -262,6 +262,22 @@ START_TEST(relu_network_closed_forms)
 }
 END_TEST
 
+START_TEST(activation_derivatives_come_from_the_adjoint_rules)
+{
+    model *m = parse_text("dims n = 3\nbatch m = 4\ninput X[n, m]\nparam W[n, n]\n"
+                          "Z = W @ X\nA = tanh(Z)\nloss J = sum(A)\n");
+    const term *z = term_symbol(m->terms, sym(m, "Z")), *a = term_symbol(m->terms, sym(m, "A"));
+    /* in the output's name where the rule uses it, G * ... without G */
+    ck_assert_str_eq(show(derive_activation_derivative(m->terms, rules, OP_TANH, z, a)), "1 - A^2");
+    ck_assert_str_eq(show(derive_activation_derivative(m->terms, rules, OP_SIGMOID, z, a)),
+                     "A * (1 - A)");
+    ck_assert_str_eq(show(derive_activation_derivative(m->terms, rules, OP_RELU, z, a)), "(Z > 0)");
+    /* log's rule is G / a: no factor to take G out of */
+    ck_assert_ptr_null(derive_activation_derivative(m->terms, rules, OP_LOG, z, a));
+    model_free(m);
+}
+END_TEST
+
 START_TEST(per_example_notation_has_one_convention)
 {
     model *m = parse_text("dims n_x = 3, n_y = 1\nbatch 1\ninput x[n_x, 1]\n"
@@ -283,7 +299,7 @@ START_TEST(the_calculus_is_in_the_rule_files)
     rule_set *partial = rules_load(dir, &err, pool);
     ck_assert_ptr_nonnull(partial);
     model *m = parse_text(sigmoid_model);
-    ck_assert_ptr_null(derive(m, partial, &err, pool));
+    ck_assert_ptr_null(derive(m, partial, NULL, &err, pool));
     ck_assert_str_eq(err.message, "no adjoint rule for the operation 'sigmoid' (argument 1): "
                                   "the rule files say nothing of how a gradient flows through it");
     model_free(m);
@@ -296,7 +312,7 @@ START_TEST(the_calculus_is_in_the_rule_files)
     snprintf(textp, sizeof textp, softmax_model, " onehot",
              "dZ2 = A2 * sum(Y, axis=0, keepdims=True) - Y\n");
     m = parse_text(textp);
-    derivation *d = derive(m, partial, &err, pool);
+    derivation *d = derive(m, partial, NULL, &err, pool);
     ck_assert_ptr_nonnull(d);
     ck_assert_int_eq(claims_hold(m, d, CONVENTION_DEFERRED), 1);
     model_free(m);
@@ -316,7 +332,7 @@ START_TEST(rules_that_cycle_hit_the_step_bound_and_are_named)
     rule_set *cycling = rules_load(dir, &err, pool);
     ck_assert_ptr_nonnull(cycling);
     model *m = parse_text(sigmoid_model);
-    ck_assert_ptr_null(derive(m, cycling, &err, pool));
+    ck_assert_ptr_null(derive(m, cycling, NULL, &err, pool));
     ck_assert_int_eq(err.status, DC_ELIMIT);
     ck_assert_msg(strstr(err.message, "did not settle after 20000 rule applications") != NULL &&
                       strstr(err.message, "/cycle.rules:1)") != NULL &&
@@ -333,7 +349,7 @@ START_TEST(a_one_dimensional_matrix_product_has_no_adjoint_rule)
     /* w @ x with a 1-D w needs an outer product for dw: the rules say so */
     model *m = parse_text("dims n = 3\nbatch 1\ninput x[n, 1]\nparam w[n]\n"
                           "loss L = sum(w @ x)\n");
-    ck_assert_ptr_null(derive(m, rules, &err, pool));
+    ck_assert_ptr_null(derive(m, rules, NULL, &err, pool));
     ck_assert_str_eq(err.message, "no adjoint rule applies to the operation 'matmul' (argument "
                                   "1) here: its rules' conditions do not hold for these shapes "
                                   "or labels");
@@ -515,6 +531,7 @@ main(void)
     tcase_add_test(tc, softmax_with_probability_labels_gives_a_minus_y);
     tcase_add_test(tc, softmax_without_a_label_assumption_keeps_the_column_sum);
     tcase_add_test(tc, relu_network_closed_forms);
+    tcase_add_test(tc, activation_derivatives_come_from_the_adjoint_rules);
     tcase_add_test(tc, per_example_notation_has_one_convention);
     tcase_add_test(tc, the_calculus_is_in_the_rule_files);
     tcase_add_test(tc, a_one_dimensional_matrix_product_has_no_adjoint_rule);

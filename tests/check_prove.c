@@ -33,7 +33,7 @@ teardown(void)
 static proof *
 prove_with(model *m, const rule_set *rs)
 {
-    derivation *d = derive(m, rs, &err, pool);
+    derivation *d = derive(m, rs, NULL, &err, pool);
     ck_assert_msg(d != NULL, "%s", d ? "" : err.formatted);
     proof *p = prove(d, rs, 1, &err, pool);
     ck_assert_msg(p != NULL, "%s", p ? "" : err.formatted);
@@ -88,7 +88,7 @@ replay(term_table *tab, const term *start, const trace *tr)
             match mt = {.n = 0};
             ck_assert_msg(rule_match(st->rule->lhs, st->before, &mt), "step %zu: %s does not match",
                           k + 1, st->rule->name);
-            ck_assert(rule_conditions_hold(st->rule, &mt));
+            ck_assert(rule_conditions_hold(st->rule, &mt, NULL));
             char why[SHAPE_WHY];
             const term *out = rule_instantiate(tab, st->rule->rhs, &mt, why);
             ck_assert_ptr_nonnull(out);

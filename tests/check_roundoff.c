@@ -60,7 +60,7 @@ parse_builtin(const char *name)
 static derivation *
 derived(model *m)
 {
-    derivation *d = derive(m, rs, &err, pool);
+    derivation *d = derive(m, rs, NULL, &err, pool);
     ck_assert_msg(d != NULL, "%s", d ? "" : err.formatted);
     return d;
 }

@@ -149,10 +149,16 @@ START_TEST(matching_binds_variables_consistently_and_checks_conditions)
     const rule *colsum = named(rs, "onehot.colsum");
     match mt = {.n = 0};
     ck_assert(rule_match(colsum->lhs, def(m, "Q"), &mt));
-    ck_assert(rule_conditions_hold(colsum, &mt));
+    ck_assert(rule_conditions_hold(colsum, &mt, NULL));
     mt.n = 0;
     ck_assert(rule_match(colsum->lhs, def(m, "R"), &mt)); /* the shape matches... */
-    ck_assert(!rule_conditions_hold(colsum, &mt));        /* ...but P is not onehot */
+    ck_assert(!rule_conditions_hold(colsum, &mt, NULL));  /* ...but P is not onehot */
+    /* ...unless a caller assumes it is, which leaves P's declaration alone */
+    const symbol *p = model_lookup(m, "P", 1);
+    const label_assumption onehot = LABEL_ONEHOT;
+    label_assumption_set assume = {&p, &onehot, 1};
+    ck_assert(rule_conditions_hold(colsum, &mt, &assume));
+    ck_assert_int_eq(p->label, LABEL_ANY);
     mt.n = 0;
     ck_assert(!rule_match(colsum->lhs, def(m, "V"), &mt)); /* axis 1 is not axis 0 */
     const rule *add = named(rs, "add.left");

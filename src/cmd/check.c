@@ -22,7 +22,7 @@ typedef struct checker {
     mem_pool *err_pool;
     long steps;
     int failed;
-    term_map *yours; /* claim symbol term -> its value in forward names */
+    const label_assumption_set *assume; /* the labels as normal forms take them; NULL: declared */
 } checker;
 
 /* ---- building terms ---- */
@@ -48,30 +48,6 @@ batch(checker *c)
     return term_symbol(c->tab, c->m->batch);
 }
 
-/* T with every occurrence of FROM replaced by TO (NULL if a shape breaks). */
-static const term *
-replace(checker *c, const term *t, const term *from, const term *to)
-{
-    if (t == from)
-        return to;
-    if (t->nargs == 0)
-        return t;
-    const term *args[2];
-    int changed = 0;
-    for (unsigned k = 0; k < t->nargs; k++) {
-        args[k] = replace(c, t->args[k], from, to);
-        if (args[k] == NULL)
-            return NULL;
-        changed |= args[k] != t->args[k];
-    }
-    if (!changed)
-        return t;
-    char why[SHAPE_WHY];
-    return t->op == OP_BROADCAST
-               ? term_broadcast(c->tab, args[0], &t->shape, t->aux, why)
-               : term_make(c->tab, t->op, t->aux, t->keepdims, args, t->nargs, why);
-}
-
 /* dJ/dV where J does not depend on V (D has no gradient of V): zero, of
    V's shape. */
 static const term *
@@ -82,46 +58,40 @@ zero_gradient(checker *c, const symbol *v)
     return term_make(c->tab, OP_MUL, 0, 0, args, 2, why);
 }
 
+/* dJ/dV (m * dJ/dV for an intermediate V under CONV deferred) as D writes
+   it, in its gradient names; zero of V's shape when J does not depend on
+   V. */
+static const term *
+gradient_formula(checker *c, const symbol *v, convention conv)
+{
+    const gradient *g = derive_find(c->d, v);
+    if (g == NULL)
+        return zero_gradient(c, v);
+    return conv == CONVENTION_DEFERRED ? g->deferred : g->absorbed;
+}
+
 /* T with every gradient name (of D, in convention CONV) and every claim
    (their own expressions when YOURS, the true gradients in CONV otherwise)
-   written out, and every subterm that is a definition's formula named. */
+   written out, and every subterm that is a definition's formula named
+   (sigmoid(Z2) is A2). A subterm that no longer fits its shapes once
+   written out (a claim of the wrong shape) stays as written. */
 static const term *
-expand(checker *c, const term *t, convention conv, int yours, term_map *memo)
+expand(checker *c, const term *t, convention conv, int yours)
 {
-    if (t->op == OP_SYM) {
-        const symbol *s = t->sym;
-        if (s->kind == SYM_CLAIM && yours)
-            return expand(c, s->definition, conv, yours, memo);
-        const symbol *target = s->kind == SYM_CLAIM ? s->target : NULL;
-        for (size_t i = 0; i < c->d->n; i++) {
-            const gradient *g = &c->d->g[i];
-            const symbol *name = conv == CONVENTION_DEFERRED ? g->deferred_name : g->absorbed_name;
-            if (name == s || (target != NULL && g->of == target))
-                return expand(c, conv == CONVENTION_DEFERRED ? g->deferred : g->absorbed, conv,
-                              yours, memo);
-        }
-        return target != NULL ? zero_gradient(c, target) : t;
+    term_map *with = term_map_new(c->pool);
+    derive_name_formulas(c->d, conv, with);
+    for (size_t i = 0; i < c->m->nsymbols; i++) {
+        const symbol *s = c->m->symbols[i];
+        const term *f = s->definition;
+        if (s->kind == SYM_CLAIM)
+            term_map_put(with, term_symbol(c->tab, s),
+                         yours ? f : gradient_formula(c, s->target, conv));
+        else if (s->kind == SYM_DEF && f != NULL && f->op != OP_SYM &&
+                 term_map_get(with, f) == NULL)
+            term_map_put(with, f, term_symbol(c->tab, s));
     }
-    /* a definition's formula written out in a claim: its name (sigmoid(Z2) is A2) */
-    for (size_t i = 0; i < c->m->nsymbols; i++)
-        if (c->m->symbols[i]->kind == SYM_DEF && c->m->symbols[i]->definition == t)
-            return term_symbol(c->tab, c->m->symbols[i]);
-    if (t->nargs == 0)
-        return t;
-    const term *known = term_map_get(memo, t);
-    if (known != NULL)
-        return known;
-    const term *args[2] = {NULL, NULL}; /* every operation has one or two */
-    for (unsigned k = 0; k < t->nargs; k++)
-        args[k] = expand(c, t->args[k], conv, yours, memo);
-    char why[SHAPE_WHY];
-    const term *out = t->op == OP_BROADCAST
-                          ? term_broadcast(c->tab, args[0], &t->shape, t->aux, why)
-                          : term_make(c->tab, t->op, t->aux, t->keepdims, args, t->nargs, why);
-    if (out == NULL)
-        out = t;
-    term_map_put(memo, t, out);
-    return out;
+    return term_replace(c->tab, t, with, term_map_new(c->pool),
+                        TERM_REPLACE_DEEP | TERM_REPLACE_KEEP_MISFITS);
 }
 
 static const term *
@@ -129,7 +99,8 @@ normal(checker *c, const term *t)
 {
     if (t == NULL || c->failed)
         return NULL;
-    const term *n = derive_simplify(c->tab, c->rs, t, NULL, &c->steps, c->err, c->err_pool);
+    const term *n =
+        derive_simplify(c->tab, c->rs, c->assume, t, NULL, &c->steps, c->err, c->err_pool);
     if (n == NULL)
         c->failed = 1;
     return n;
@@ -145,11 +116,7 @@ same(checker *c, const term *a, const term *b)
 static const term *
 truth(checker *c, const symbol *cl, convention conv)
 {
-    const gradient *g = derive_find(c->d, cl->target);
-    if (g == NULL)
-        return zero_gradient(c, cl->target);
-    return expand(c, conv == CONVENTION_DEFERRED ? g->deferred : g->absorbed, conv, 0,
-                  term_map_new(c->pool));
+    return expand(c, gradient_formula(c, cl->target, conv), conv, 0);
 }
 
 /* ---- numbers ---- */
@@ -310,7 +277,11 @@ wrong_sum(checker *c, const term *f, const term *t, const term *node)
             int keep = tries[k].keep_flip ? !node->keepdims : node->keepdims;
             char why[SHAPE_WHY];
             const term *v = term_make(c->tab, OP_SUM, axis, keep, &node->args[0], 1, why);
-            const term *g = v != NULL ? replace(c, f, node, v) : NULL;
+            if (v == NULL)
+                continue;
+            term_map *with = term_map_new(c->pool); /* F with NODE as V */
+            term_map_put(with, node, v);
+            const term *g = term_replace(c->tab, f, with, term_map_new(c->pool), 0);
             if (g == NULL || !shape_equal(&g->shape, &t->shape) || !same(c, g, t))
                 continue;
             char a[8], b[8];
@@ -332,54 +303,54 @@ wrong_sum(checker *c, const term *f, const term *t, const term *node)
     return NULL;
 }
 
-/* An activation's derivative: which factor it is, in the output's name. */
-static const term *
-derivative_factor(checker *c, const symbol *a, int which)
+/* The activations whose derivatives a diagnosis tells apart. */
+static const term_op activations[] = {OP_TANH, OP_SIGMOID, OP_RELU};
+enum { NACTIVATIONS = sizeof activations / sizeof activations[0], NFACTORS = NACTIVATIONS + 2 };
+
+/* The factors a gradient through A = act(Z) may have been written with, in
+   A's name: each activation's derivative as its adjoint rule in the rule
+   base has it (1 - A^2 for tanh; NULL when the rule base has none), then
+   two slips, 1 - A and no factor at all. */
+static void
+derivative_factors(checker *c, const symbol *a, const term *factor[NFACTORS])
 {
     const term *A = term_symbol(c->tab, a), *one = term_const_si(c->tab, 1, 1);
-    const term *Z = a->definition->args[0];
-    switch (which) {
-    case 0:
-        return op2(c, OP_ADD, one, op1(c, OP_NEG, op2(c, OP_POW, A, term_const_si(c->tab, 2, 1))));
-    case 1:
-        return op2(c, OP_MUL, A, op2(c, OP_ADD, one, op1(c, OP_NEG, A)));
-    case 2:
-        return op2(c, OP_STEP, Z, term_const_si(c->tab, 0, 1));
-    case 3:
-        return op2(c, OP_ADD, one, op1(c, OP_NEG, A));
-    default:
-        return one;
-    }
+    for (size_t k = 0; k < NACTIVATIONS; k++)
+        factor[k] =
+            derive_activation_derivative(c->tab, c->rs, activations[k], a->definition->args[0], A);
+    factor[NACTIVATIONS] = op2(c, OP_ADD, one, op1(c, OP_NEG, A));
+    factor[NACTIVATIONS + 1] = one;
 }
 
+/* F, the formula of a claim whose truth is T, with an activation's
+   derivative where another factor belongs: which, in words, or NULL. */
 static const char *
 wrong_derivative(checker *c, const term *f, const term *t)
 {
-    static const char *const names[] = {"tanh's", "sigmoid's", "relu's", NULL, NULL};
     for (size_t i = 0; i < c->m->nsymbols; i++) {
         const symbol *a = c->m->symbols[i];
         if (a->kind != SYM_DEF || a->definition == NULL)
             continue;
-        int right = a->definition->op == OP_TANH      ? 0
-                    : a->definition->op == OP_SIGMOID ? 1
-                    : a->definition->op == OP_RELU    ? 2
-                                                      : -1;
-        if (right < 0)
+        size_t right = 0;
+        while (right < NACTIVATIONS && activations[right] != a->definition->op)
+            right++;
+        if (right == NACTIVATIONS)
             continue;
-        const term *r = derivative_factor(c, a, right);
-        for (int w = 0; w < 5; w++) {
-            if (w == right)
-                continue;
-            const term *wrong = derivative_factor(c, a, w);
-            if (!same(c, op2(c, OP_MUL, f, r), op2(c, OP_MUL, t, wrong)))
+        const term *factor[NFACTORS];
+        derivative_factors(c, a, factor);
+        const term *r = factor[right];
+        for (size_t w = 0; w < NFACTORS && r != NULL; w++) {
+            const term *wrong = factor[w];
+            if (w == right || wrong == NULL ||
+                !same(c, op2(c, OP_MUL, f, r), op2(c, OP_MUL, t, wrong)))
                 continue;
             text s;
             text_init(&s, c->pool);
             text_printf(&s, "uses %s where %s = %s(%s) needs %s", show(c, wrong), a->name,
                         term_op_name(a->definition->op), show(c, a->definition->args[0]),
                         show(c, r));
-            if (names[w] != NULL)
-                text_printf(&s, " (%s derivative used for %s)", names[w],
+            if (w < NACTIVATIONS)
+                text_printf(&s, " (%s's derivative used for %s)", term_op_name(activations[w]),
                             term_op_name(a->definition->op));
             return text_str(&s);
         }
@@ -387,32 +358,24 @@ wrong_derivative(checker *c, const term *f, const term *t)
     return NULL;
 }
 
-/* Whether F is CL's truth under CONV once the label Y is assumed onehot.
-   The label is the loaded model's: an allocation failure must not leave it
-   assumed onehot for the calls after this one. */
+/* Whether F is CL's truth under CONV once the label Y is assumed onehot:
+   derived again under that assumption, which is passed along, so the
+   model (shared by every call on a loaded one) is never changed. */
 static int
-holds_if_onehot(checker *c, symbol *y, const symbol *cl, const term *f, convention conv)
+holds_if_onehot(checker *c, const symbol *y, const symbol *cl, const term *f, convention conv)
 {
-    jmp_buf here;
-    jmp_buf *outer = mem_pool_on_oom(c->pool, &here);
-    const derivation *saved = c->d;
-    if (setjmp(here)) {
-        y->label = LABEL_ANY;
-        c->d = saved;
-        mem_pool_on_oom(c->pool, outer);
-        mem_oom(c->pool);
-    }
-    y->label = LABEL_ONEHOT;
+    static const label_assumption onehot = LABEL_ONEHOT;
+    label_assumption_set assume = {&y, &onehot, 1};
     dc_error scratch;
-    derivation *d = derive(c->m, c->rs, &scratch, c->pool);
-    int holds = 0;
-    if (d != NULL) {
-        c->d = d;
-        holds = same(c, f, truth(c, cl, conv));
-        c->d = saved;
-    }
-    y->label = LABEL_ANY;
-    mem_pool_on_oom(c->pool, outer);
+    const derivation *d = derive(c->m, c->rs, &assume, &scratch, c->pool);
+    if (d == NULL)
+        return 0;
+    const derivation *declared = c->d;
+    c->d = d;
+    c->assume = &assume;
+    int holds = same(c, f, truth(c, cl, conv));
+    c->d = declared;
+    c->assume = NULL;
     return holds;
 }
 
@@ -421,7 +384,7 @@ static const char *
 missing_label_assumption(checker *c, const symbol *cl, const term *f, convention conv)
 {
     for (size_t i = 0; i < c->m->nsymbols; i++) {
-        symbol *y = c->m->symbols[i];
+        const symbol *y = c->m->symbols[i];
         if (y->kind == SYM_LABEL && y->label == LABEL_ANY && holds_if_onehot(c, y, cl, f, conv))
             return words(c,
                          "holds only if the columns of %s sum to 1: declare it onehot or prob "
@@ -496,8 +459,7 @@ judge(checker *c, claim_result *r, const claim_result *earlier, size_t nearlier)
         convs[nconv++] = CONVENTION_DEFERRED;
         convs[nconv++] = CONVENTION_ABSORBED;
     }
-    const term *yours =
-        expand(c, term_symbol(c->tab, cl), CONVENTION_ABSORBED, 1, term_map_new(c->pool));
+    const term *yours = expand(c, term_symbol(c->tab, cl), CONVENTION_ABSORBED, 1);
     const gradient *g = derive_find(c->d, v);
     r->expected = g != NULL ? derive_pretty(c->d, g, convs[0]) : term_const_si(c->tab, 0, 1);
     r->yours = yours;
@@ -508,7 +470,7 @@ judge(checker *c, claim_result *r, const claim_result *earlier, size_t nearlier)
         shape_print(&t, &cl->shape);
         text_printf(&t, " but %s is ", v->name);
         shape_print(&t, &v->shape);
-        const term *f = expand(c, cl->definition, convs[0], 0, term_map_new(c->pool));
+        const term *f = expand(c, cl->definition, convs[0], 0);
         const char *why = diagnose(c, cl, f, truth(c, cl, convs[0]), convs[0]);
         if (why != NULL)
             text_printf(&t, ": it %s", why);
@@ -521,7 +483,7 @@ judge(checker *c, claim_result *r, const claim_result *earlier, size_t nearlier)
     const term *truths[2], *formulas[2];
     for (int k = 0; k < nconv; k++) {
         truths[k] = truth(c, cl, convs[k]);
-        formulas[k] = expand(c, cl->definition, convs[k], 0, term_map_new(c->pool));
+        formulas[k] = expand(c, cl->definition, convs[k], 0);
         int sym = same(c, yours, truths[k]);
         int num = numerically_equal(c, yours, truths[k]);
         holds[k] = sym || num;

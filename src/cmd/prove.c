@@ -30,36 +30,12 @@ static const char WRITTEN_OUT[] =
 /* T with every gradient name of convention C replaced by that gradient's
    formula in the same convention, recursively: only forward names remain. */
 static const term *
-written_out(prover *p, const term *t, convention c, term_map *memo)
+written_out(prover *p, const term *t, convention c)
 {
-    if (t->op == OP_SYM) {
-        if (t->sym->kind != SYM_GRAD)
-            return t;
-        for (size_t i = 0; i < p->d->n; i++) {
-            const gradient *g = &p->d->g[i];
-            const symbol *name = c == CONVENTION_DEFERRED ? g->deferred_name : g->absorbed_name;
-            if (name == t->sym)
-                return written_out(p, c == CONVENTION_DEFERRED ? g->deferred : g->absorbed, c,
-                                   memo);
-        }
-        return t;
-    }
-    if (t->nargs == 0)
-        return t;
-    const term *known = term_map_get(memo, t);
-    if (known != NULL)
-        return known;
-    const term *args[2] = {NULL, NULL}; /* every operation has one or two */
-    for (unsigned k = 0; k < t->nargs; k++)
-        args[k] = written_out(p, t->args[k], c, memo);
-    char why[SHAPE_WHY];
-    const term *out = t->op == OP_BROADCAST
-                          ? term_broadcast(p->tab, args[0], &t->shape, t->aux, why)
-                          : term_make(p->tab, t->op, t->aux, t->keepdims, args, t->nargs, why);
-    if (out == NULL)
-        out = t;
-    term_map_put(memo, t, out);
-    return out;
+    term_map *with = term_map_new(p->pool);
+    derive_name_formulas(p->d, c, with);
+    return term_replace(p->tab, t, with, term_map_new(p->pool),
+                        TERM_REPLACE_DEEP | TERM_REPLACE_KEEP_MISFITS);
 }
 
 static const term *
@@ -78,8 +54,8 @@ symbolic(prover *p, proof_item *it)
     const gradient *g = it->g;
     trace_init(&it->cert_deferred, p->pool);
     trace_init(&it->cert_absorbed, p->pool);
-    it->deferred_side = written_out(p, g->deferred, CONVENTION_DEFERRED, term_map_new(p->pool));
-    it->absorbed_side = written_out(p, g->absorbed, CONVENTION_ABSORBED, term_map_new(p->pool));
+    it->deferred_side = written_out(p, g->deferred, CONVENTION_DEFERRED);
+    it->absorbed_side = written_out(p, g->absorbed, CONVENTION_ABSORBED);
     trace_add(&it->cert_deferred, NULL, WRITTEN_OUT, g->deferred, it->deferred_side);
     trace_add(&it->cert_absorbed, NULL, WRITTEN_OUT, g->absorbed, it->absorbed_side);
     const term *absorbed = it->absorbed_side;
@@ -88,10 +64,10 @@ symbolic(prover *p, proof_item *it)
         trace_add(&it->cert_absorbed, NULL, "times m: the deferred convention's factor",
                   it->absorbed_side, absorbed);
     }
-    it->deferred_normal = derive_simplify(p->tab, p->rs, it->deferred_side, &it->cert_deferred,
+    it->deferred_normal = derive_simplify(p->tab, p->rs, NULL, it->deferred_side,
+                                          &it->cert_deferred, &p->steps, p->err, p->err_pool);
+    it->absorbed_normal = derive_simplify(p->tab, p->rs, NULL, absorbed, &it->cert_absorbed,
                                           &p->steps, p->err, p->err_pool);
-    it->absorbed_normal = derive_simplify(p->tab, p->rs, absorbed, &it->cert_absorbed, &p->steps,
-                                          p->err, p->err_pool);
     if (it->deferred_normal == NULL || it->absorbed_normal == NULL) {
         p->failed = 1;
         return;

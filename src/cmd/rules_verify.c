@@ -246,7 +246,7 @@ build_draw(verifier *v, const rule *r, int positive)
         }
         match_bind(&v->m, x->var, x->t);
     }
-    if (!rule_conditions_hold(r, &v->m))
+    if (!rule_conditions_hold(r, &v->m, NULL))
         return 0;
     v->lhs = rule_instantiate(tab, r->lhs, &v->m, why);
     if (v->lhs == NULL)

@@ -368,6 +368,14 @@ term_make(term_table *tab, term_op op, int aux, int keepdims, const term *const 
     return intern(tab, op, aux, keepdims, args, nargs, NULL, NULL, &s);
 }
 
+const term *
+term_rebuild(term_table *tab, const term *t, const term *const *args, char *why)
+{
+    if (t->op == OP_BROADCAST)
+        return term_broadcast(tab, args[0], &t->shape, t->aux, why);
+    return term_make(tab, t->op, t->aux, t->keepdims, args, t->nargs, why);
+}
+
 struct term_map {
     mem_pool *pool;
     const term **keys, **values;
@@ -437,36 +445,54 @@ term_occurrences(const term *t, const symbol *s)
     return n;
 }
 
-const term *
-term_substitute(term_table *tab, const term *t, const symbol *const *from, const term *const *to,
-                size_t n, term_map *memo)
+/* T, which WITH does not map, over its arguments replaced: term_replace
+   one level down. */
+static const term *
+replace_arguments(term_table *tab, const term *t, const term_map *with, term_map *memo,
+                  unsigned flags)
 {
-    if (t->op == OP_SYM) {
-        for (size_t i = 0; i < n; i++)
-            if (from[i] == t->sym && to[i] != NULL)
-                return to[i];
-        return t;
-    }
-    if (t->nargs == 0)
-        return t;
-    const term *known = term_map_get(memo, t);
-    if (known != NULL)
-        return known;
     const term *args[2];
     int changed = 0;
     for (unsigned k = 0; k < t->nargs; k++) {
-        args[k] = term_substitute(tab, t->args[k], from, to, n, memo);
+        args[k] = term_replace(tab, t->args[k], with, memo, flags);
         if (args[k] == NULL)
             return NULL;
         changed |= args[k] != t->args[k];
     }
+    if (!changed)
+        return t;
     char why[SHAPE_WHY];
-    const term *out = t;
-    if (changed)
-        out = t->op == OP_BROADCAST
-                  ? term_broadcast(tab, args[0], &t->shape, t->aux, why)
-                  : term_make(tab, t->op, t->aux, t->keepdims, args, t->nargs, why);
+    const term *out = term_rebuild(tab, t, args, why);
+    return out == NULL && (flags & TERM_REPLACE_KEEP_MISFITS) ? t : out;
+}
+
+const term *
+term_replace(term_table *tab, const term *t, const term_map *with, term_map *memo, unsigned flags)
+{
+    const term *out = term_map_get(memo, t);
+    if (out != NULL)
+        return out;
+    const term *image = term_map_get(with, t);
+    if (image != NULL && !(flags & TERM_REPLACE_DEEP))
+        return image;
+    if (image == NULL && t->nargs == 0)
+        return t;
+    out = image != NULL ? term_replace(tab, image, with, memo, flags)
+                        : replace_arguments(tab, t, with, memo, flags);
     if (out != NULL)
         term_map_put(memo, t, out);
     return out;
+}
+
+const term *
+term_substitute(term_table *tab, const term *t, const symbol *const *from, const term *const *to,
+                size_t n, term_map *memo)
+{
+    term_map *with = term_map_new(tab->pool);
+    for (size_t i = 0; i < n; i++) {
+        const term *s = to[i] != NULL ? term_symbol(tab, from[i]) : NULL;
+        if (s != NULL && term_map_get(with, s) == NULL)
+            term_map_put(with, s, to[i]);
+    }
+    return term_replace(tab, t, with, memo, 0);
 }

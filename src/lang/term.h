@@ -120,6 +120,13 @@ const term *term_symbol(term_table *tab, const symbol *sym);
    is anyone's until the next term_ call. */
 mpq_ptr term_table_scratch(term_table *tab);
 mpz_ptr term_table_scratch_z(term_table *tab);
+/* The term T is with ARGS (T->nargs of them) in place of its arguments:
+   T's operation, aux and keepdims, and a broadcast's target shape, over
+   the new arguments, made in TAB. The one way a walk that rewrites
+   arguments puts a node back together. T itself when ARGS are T's own
+   and T is in TAB or its bases. NULL with the reason in WHY (SHAPE_WHY
+   bytes) when the new arguments do not fit T's operation. */
+const term *term_rebuild(term_table *tab, const term *t, const term *const *args, char *why);
 /* ARG repeated to shape TO: the inverse of a sum over AXIS (or of NumPy's
    implicit broadcast with AXIS -1). NULL with the reason in WHY when ARG
    cannot be broadcast to TO. */
@@ -132,9 +139,29 @@ term_map *term_map_new(mem_pool *pool);
 const term *term_map_get(const term_map *map, const term *key); /* NULL if absent */
 void term_map_put(term_map *map, const term *key, const term *value);
 
-/* T with each symbol FROM[i] replaced by the term TO[i] (NULL: kept),
-   rebuilt in TAB; MEMO remembers what each subterm became. NULL when a
-   rebuilt term does not fit its shape. */
+/* How term_replace treats a replacement and a misfit. */
+enum {
+    /* a replacement is walked in turn, so that names whose replacements
+       use other names are written out all the way (they must not use
+       themselves) */
+    TERM_REPLACE_DEEP = 1,
+    /* a subterm whose rebuilt form no longer fits its operation's shapes
+       stays as it was; without it the whole result is NULL */
+    TERM_REPLACE_KEEP_MISFITS = 2,
+};
+
+/* T with every subterm that WITH maps replaced by its image (not walked
+   into, unless FLAGS has TERM_REPLACE_DEEP), and every other subterm over
+   replaced arguments rebuilt in TAB: the one substitution walk. MEMO
+   remembers what each subterm became; calls with the same WITH and FLAGS
+   may share it. T and the images in TAB or its bases. NULL when a rebuilt
+   term does not fit its shape (see TERM_REPLACE_KEEP_MISFITS). */
+const term *term_replace(term_table *tab, const term *t, const term_map *with, term_map *memo,
+                         unsigned flags);
+
+/* T with each symbol FROM[i] replaced by the term TO[i] (NULL: kept; the
+   first of a symbol listed twice counts): term_replace with the map of
+   those symbols' terms, no flags. */
 const term *term_substitute(term_table *tab, const term *t, const symbol *const *from,
                             const term *const *to, size_t n, term_map *memo);
 

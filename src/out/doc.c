@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "lang/print.h"
-#include "sym/canon.h"
+#include "sym/pretty.h"
 #include "out/mathml.h"
 
 /* How far above 2^-P (in bits) the prove section's MPFR gap at P bits may
@@ -623,7 +623,7 @@ static const term *
 step_result(const derivation *d, const trace_step *st)
 {
     int normal_form = st->rule == NULL && strncmp(st->what, "normal form", 11) == 0;
-    return normal_form ? canon_pretty(d->m->terms, st->after) : st->after;
+    return normal_form ? pretty_form(d->m->terms, st->after) : st->after;
 }
 
 static void
@@ -845,7 +845,7 @@ proof_item_details(writer *w, const proof *p, const proof_item *it)
     if (it->symbolic) {
         w_textf(w, " Both sides%s reduce to the one normal form ",
                 it->is_param ? "" : " (the deferred one divided by the batch size)");
-        w_math(w, canon_pretty(m->terms, it->deferred_normal));
+        w_math(w, pretty_form(m->terms, it->deferred_normal));
         w_text(w, "; the certificate follows.");
     } else
         w_text(w, " NOT shown: the normal forms differ.");

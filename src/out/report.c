@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "lang/print.h"
-#include "sym/canon.h"
+#include "sym/pretty.h"
 
 /* The file name without its folders: reports read the same wherever the
    model lives. */
@@ -83,7 +83,7 @@ static const term *
 step_result(const derivation *d, const trace_step *st)
 {
     int normal_form = st->rule == NULL && strncmp(st->what, "normal form", 11) == 0;
-    return normal_form ? canon_pretty(d->m->terms, st->after) : st->after;
+    return normal_form ? pretty_form(d->m->terms, st->after) : st->after;
 }
 
 static void
@@ -381,7 +381,7 @@ text_proof_item(text *out, const proof *p, const proof_item *it, int with_trace)
                              : ": NOT shown; the normal forms differ");
     if (it->symbolic)
         text_printf(out, "            %s\n",
-                    term_string(out, canon_pretty(m->terms, it->deferred_normal)));
+                    term_string(out, pretty_form(m->terms, it->deferred_normal)));
     text_printf(out,
                 "  exact:    difference 0 at %d of %d random rational points (activations "
                 "free)",

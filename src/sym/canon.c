@@ -4,31 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A factor base^exp of a monomial; exp is never 0. */
-typedef struct factor {
-    const term *base;
-    long exp;
-} factor;
-
-/* coef * product of factors, factors sorted by base, bases distinct. */
-typedef struct mono {
-    const term *coef; /* a constant term, never 0 */
-    factor *f;
-    int nf;
-} mono;
-
-/* A sum of monomials of the given shape (monomials broadcast to it). */
-typedef struct poly {
-    mono *m;
-    int n, cap;
-    shape shape;
-} poly;
-
-typedef struct canon {
-    term_table *tab;
-    mem_pool *pool;
-    term_map *memo; /* raw term -> normal form */
-} canon;
+#include "sym/canon_poly.h"
 
 /* ---- order ---- */
 
@@ -120,8 +96,8 @@ is_zero(const term *k)
     return k->op == OP_CONST && mpq_sgn(k->value) == 0;
 }
 
-static int
-is_one(const term *k)
+int
+canon_is_one(const term *k)
 {
     return k->op == OP_CONST && mpq_cmp_si(k->value, 1, 1) == 0;
 }
@@ -139,9 +115,8 @@ small_integer(const term *k, long *out)
 
 /* ---- building terms ---- */
 
-/* term_make for shapes known to fit. */
-static const term *
-mk(canon *c, term_op op, int aux, int keepdims, const term *a, const term *b)
+const term *
+canon_make(canon *c, term_op op, int aux, int keepdims, const term *a, const term *b)
 {
     const term *args[2] = {a, b};
     char why[SHAPE_WHY];
@@ -151,16 +126,16 @@ mk(canon *c, term_op op, int aux, int keepdims, const term *a, const term *b)
 
 /* ---- polynomials ---- */
 
-static void
-poly_init(poly *p, const shape *s)
+void
+canon_poly_init(poly *p, const shape *s)
 {
     p->m = NULL;
     p->n = p->cap = 0;
     p->shape = *s;
 }
 
-static void
-poly_push(canon *c, poly *p, const mono *m)
+void
+canon_poly_push(canon *c, poly *p, const mono *m)
 {
     if (is_zero(m->coef))
         return;
@@ -202,9 +177,8 @@ normalise_factors(factor *f, int n)
     return out;
 }
 
-/* The product of two monomials, factors merged (so x * x^-1 cancels). */
-static mono
-mono_mul(canon *c, const mono *a, const mono *b)
+mono
+canon_mono_mul(canon *c, const mono *a, const mono *b)
 {
     mono m;
     m.coef = cq_mul(c, a->coef, b->coef);
@@ -227,18 +201,16 @@ mono_factor(canon *c, const term *base, long exp)
 }
 
 static const term *normal_term(canon *c, const poly *p);
-static void decompose(canon *c, const term *n, poly *out);
 
-/* The monomial as a term without its coefficient: the key under which like
-   terms are collected. The product of no factors is 1. */
-static const term *
-mono_key(canon *c, const mono *m)
+const term *
+canon_mono_key(canon *c, const mono *m)
 {
     const term *t = NULL;
     for (int i = 0; i < m->nf; i++) {
-        const term *f = m->f[i].exp == 1 ? m->f[i].base
-                                         : mk(c, OP_POW, 0, 0, m->f[i].base, cq(c, m->f[i].exp, 1));
-        t = t == NULL ? f : mk(c, OP_MUL, 0, 0, t, f);
+        const term *f = m->f[i].exp == 1
+                            ? m->f[i].base
+                            : canon_make(c, OP_POW, 0, 0, m->f[i].base, cq(c, m->f[i].exp, 1));
+        t = t == NULL ? f : canon_make(c, OP_MUL, 0, 0, t, f);
     }
     return t != NULL ? t : cq(c, 1, 1);
 }
@@ -255,15 +227,14 @@ compare_keyed(const void *x, const void *y)
     return canon_compare(a->key, b->key);
 }
 
-/* Collect like monomials of P, drop zeros, sort: P in normal order. */
-static void
-poly_collect(canon *c, poly *p)
+void
+canon_poly_collect(canon *c, poly *p)
 {
     if (p->n == 0)
         return;
     keyed *k = mem_alloc(c->pool, (size_t)p->n * sizeof *k);
     for (int i = 0; i < p->n; i++) {
-        k[i].key = mono_key(c, &p->m[i]);
+        k[i].key = canon_mono_key(c, &p->m[i]);
         k[i].m = p->m[i];
     }
     qsort(k, (size_t)p->n, sizeof *k, compare_keyed);
@@ -303,7 +274,7 @@ push_expanded(canon *c, poly *out, const mono *m)
 {
     int i;
     if (!expandable(m, &i)) {
-        poly_push(c, out, m);
+        canon_poly_push(c, out, m);
         return;
     }
     mono rest = *m;
@@ -315,21 +286,34 @@ push_expanded(canon *c, poly *out, const mono *m)
         rest.nf--;
     }
     poly s, r, prod;
-    decompose(c, base, &s);
-    poly_init(&r, &out->shape);
-    poly_push(c, &r, &rest);
-    poly_init(&prod, &out->shape);
+    canon_decompose(c, base, &s);
+    canon_poly_init(&r, &out->shape);
+    canon_poly_push(c, &r, &rest);
+    canon_poly_init(&prod, &out->shape);
     poly_mul_into(c, &prod, &r, &s);
     for (int k = 0; k < prod.n; k++)
         push_expanded(c, out, &prod.m[k]);
 }
 
-/* The content of a sum P (at least two monomials): G, with the coefficient
-   of P's first monomial and the factors common to every monomial at their
-   lowest power, and S = P / G, whose first coefficient is 1. Two sums that
-   differ by such a factor share S. */
-static void
-poly_content(canon *c, const poly *p, mono *g, poly *s)
+void
+canon_poly_divide(canon *c, poly *out, const poly *p, const mono *g)
+{
+    mono inv = {cq_inv(c, g->coef), mem_alloc(c->pool, (size_t)(g->nf + 1) * sizeof(factor)),
+                g->nf};
+    for (int i = 0; i < g->nf; i++) {
+        inv.f[i] = g->f[i];
+        inv.f[i].exp = -g->f[i].exp;
+    }
+    canon_poly_init(out, &p->shape);
+    for (int k = 0; k < p->n; k++) {
+        mono q = canon_mono_mul(c, &p->m[k], &inv);
+        canon_poly_push(c, out, &q);
+    }
+    canon_poly_collect(c, out);
+}
+
+void
+canon_poly_content(canon *c, const poly *p, mono *g, poly *s)
 {
     g->coef = p->m[0].coef;
     g->f = mem_alloc(c->pool, (size_t)(p->m[0].nf + 1) * sizeof *g->f);
@@ -352,18 +336,7 @@ poly_content(canon *c, const poly *p, mono *g, poly *s)
         if (everywhere)
             g->f[g->nf++] = f;
     }
-    mono inv = {cq_inv(c, g->coef), mem_alloc(c->pool, (size_t)(g->nf + 1) * sizeof(factor)),
-                g->nf};
-    for (int i = 0; i < g->nf; i++) {
-        inv.f[i] = g->f[i];
-        inv.f[i].exp = -inv.f[i].exp;
-    }
-    poly_init(s, &p->shape);
-    for (int k = 0; k < p->n; k++) {
-        mono q = mono_mul(c, &p->m[k], &inv);
-        poly_push(c, s, &q);
-    }
-    poly_collect(c, s);
+    canon_poly_divide(c, s, p, g);
 }
 
 /* The base a sum P stands under when it is divided by or not expanded:
@@ -372,7 +345,7 @@ static const term *
 sum_base(canon *c, const poly *p, mono *g)
 {
     poly s;
-    poly_content(c, p, g, &s);
+    canon_poly_content(c, p, g, &s);
     return normal_term(c, &s);
 }
 
@@ -400,14 +373,14 @@ poly_mul_into(canon *c, poly *out, const poly *a, const poly *b)
     const term *bbase = b->n > 1 ? sum_base(c, b, &g) : NULL;
     for (int i = 0; i < a->n; i++) {
         if (bbase != NULL && power_of(&a->m[i], bbase) < 0) {
-            mono with = mono_mul(c, &a->m[i], &g);
+            mono with = canon_mono_mul(c, &a->m[i], &g);
             mono s = mono_factor(c, bbase, 1);
-            mono m = mono_mul(c, &with, &s);
+            mono m = canon_mono_mul(c, &with, &s);
             push_expanded(c, out, &m);
             continue;
         }
         for (int k = 0; k < b->n; k++) {
-            mono m = mono_mul(c, &a->m[i], &b->m[k]);
+            mono m = canon_mono_mul(c, &a->m[i], &b->m[k]);
             push_expanded(c, out, &m);
         }
     }
@@ -416,33 +389,33 @@ poly_mul_into(canon *c, poly *out, const poly *a, const poly *b)
 static void
 poly_mul(canon *c, poly *out, const poly *a, const poly *b, const shape *s)
 {
-    poly_init(out, s);
+    canon_poly_init(out, s);
     poly_mul_into(c, out, a, b);
-    poly_collect(c, out);
+    canon_poly_collect(c, out);
 }
 
 static void
 poly_scale(canon *c, poly *p, const mono *k)
 {
     for (int i = 0; i < p->n; i++)
-        p->m[i] = mono_mul(c, &p->m[i], k);
-    poly_collect(c, p);
+        p->m[i] = canon_mono_mul(c, &p->m[i], k);
+    canon_poly_collect(c, p);
 }
 
 /* P^K for an integer K. */
 static void
 poly_pow(canon *c, poly *out, const poly *p, long k, const shape *s)
 {
-    poly_init(out, s);
+    canon_poly_init(out, s);
     if (k == 0) {
         mono one = mono_const(cq(c, 1, 1));
-        poly_push(c, out, &one);
+        canon_poly_push(c, out, &one);
         return;
     }
     if (p->n == 0) {
         if (k < 0) { /* 1 / 0: keep it written */
             mono m = mono_factor(c, cq(c, 0, 1), k);
-            poly_push(c, out, &m);
+            canon_poly_push(c, out, &m);
         }
         return;
     }
@@ -470,16 +443,16 @@ poly_pow(canon *c, poly *out, const poly *p, long k, const shape *s)
     mono g;
     const term *base = sum_base(c, p, &g);
     poly gp, gk;
-    poly_init(&gp, s);
-    poly_push(c, &gp, &g);
+    canon_poly_init(&gp, s);
+    canon_poly_push(c, &gp, &g);
     poly_pow(c, &gk, &gp, k, s);
     mono sk = mono_factor(c, base, k);
-    poly_init(out, s);
+    canon_poly_init(out, s);
     for (int i = 0; i < gk.n; i++) {
-        mono m = mono_mul(c, &gk.m[i], &sk);
-        poly_push(c, out, &m);
+        mono m = canon_mono_mul(c, &gk.m[i], &sk);
+        canon_poly_push(c, out, &m);
     }
-    poly_collect(c, out);
+    canon_poly_collect(c, out);
 }
 
 /* ---- from normal terms back to polynomials ---- */
@@ -534,14 +507,13 @@ decompose_sum(canon *c, const term *t, poly *out)
         return;
     }
     mono m = decompose_mono(c, t);
-    poly_push(c, out, &m);
+    canon_poly_push(c, out, &m);
 }
 
-/* The polynomial of a normal form N. */
-static void
-decompose(canon *c, const term *n, poly *out)
+void
+canon_decompose(canon *c, const term *n, poly *out)
 {
-    poly_init(out, &n->shape);
+    canon_poly_init(out, &n->shape);
     if (n->op == OP_BROADCAST && n->aux < 0)
         n = n->args[0];
     if (n->op == OP_CONST && mpq_sgn(n->value) == 0)
@@ -554,10 +526,10 @@ decompose(canon *c, const term *n, poly *out)
 static const term *
 mono_term(canon *c, const mono *m)
 {
-    const term *key = mono_key(c, m);
+    const term *key = canon_mono_key(c, m);
     if (m->nf == 0)
         return m->coef;
-    return is_one(m->coef) ? key : mk(c, OP_MUL, 0, 0, m->coef, key);
+    return canon_is_one(m->coef) ? key : canon_make(c, OP_MUL, 0, 0, m->coef, key);
 }
 
 /* P as a normal term: monomials in order, left-nested sums, broadcast to
@@ -568,7 +540,7 @@ normal_term(canon *c, const poly *p)
     const term *t = NULL;
     for (int i = 0; i < p->n; i++) {
         const term *m = mono_term(c, &p->m[i]);
-        t = t == NULL ? m : mk(c, OP_ADD, 0, 0, t, m);
+        t = t == NULL ? m : canon_make(c, OP_ADD, 0, 0, t, m);
     }
     if (t == NULL)
         t = cq(c, 0, 1);
@@ -588,7 +560,7 @@ static const term *normal(canon *c, const term *t);
 static void
 poly_of(canon *c, const term *t, poly *out)
 {
-    decompose(c, normal(c, t), out);
+    canon_decompose(c, normal(c, t), out);
 }
 
 /* The scalar part of M (coefficient and scalar factors) and its matrix part
@@ -605,8 +577,8 @@ split_scalar(canon *c, const mono *m, const shape *s, mono *scalar, const term *
             mat.f[mat.nf++] = m->f[i];
     }
     poly p;
-    poly_init(&p, s);
-    poly_push(c, &p, &mat);
+    canon_poly_init(&p, s);
+    canon_poly_push(c, &p, &mat);
     *matrix = normal_term(c, &p);
 }
 
@@ -645,26 +617,27 @@ linear(canon *c, const term *t, poly *out)
 {
     poly a;
     poly_of(c, t->args[0], &a);
-    poly_init(out, &t->shape);
+    canon_poly_init(out, &t->shape);
     for (int i = 0; i < a.n; i++) {
         mono scalar;
         const term *matrix;
         if (t->op == OP_SUM && is_scalar_mono(&a.m[i])) {
             /* a scalar summed over shape s: the scalar times the count */
             mono n = count_along(c, &a.shape, t->aux);
-            mono m = mono_mul(c, &a.m[i], &n);
-            poly_push(c, out, &m);
+            mono m = canon_mono_mul(c, &a.m[i], &n);
+            canon_poly_push(c, out, &m);
             continue;
         }
         split_scalar(c, &a.m[i], &a.shape, &scalar, &matrix);
-        const term *atom = t->op == OP_SUM ? mk(c, OP_SUM, t->aux, t->keepdims, matrix, NULL)
-                                           : term_broadcast(c->tab, matrix, &t->shape, t->aux,
-                                                            (char[SHAPE_WHY]){0});
+        const term *atom =
+            t->op == OP_SUM
+                ? canon_make(c, OP_SUM, t->aux, t->keepdims, matrix, NULL)
+                : term_broadcast(c->tab, matrix, &t->shape, t->aux, (char[SHAPE_WHY]){0});
         mono f = mono_factor(c, atom, 1);
-        mono m = mono_mul(c, &scalar, &f);
-        poly_push(c, out, &m);
+        mono m = canon_mono_mul(c, &scalar, &f);
+        canon_poly_push(c, out, &m);
     }
-    poly_collect(c, out);
+    canon_poly_collect(c, out);
 }
 
 static void
@@ -673,19 +646,19 @@ matmul(canon *c, const term *t, poly *out)
     poly a, b;
     poly_of(c, t->args[0], &a);
     poly_of(c, t->args[1], &b);
-    poly_init(out, &t->shape);
+    canon_poly_init(out, &t->shape);
     for (int i = 0; i < a.n; i++)
         for (int k = 0; k < b.n; k++) {
             mono sa, sb;
             const term *ma, *mb;
             split_scalar(c, &a.m[i], &a.shape, &sa, &ma);
             split_scalar(c, &b.m[k], &b.shape, &sb, &mb);
-            mono f = mono_factor(c, mk(c, OP_MATMUL, 0, 0, ma, mb), 1);
-            mono s = mono_mul(c, &sa, &sb);
-            mono m = mono_mul(c, &s, &f);
-            poly_push(c, out, &m);
+            mono f = mono_factor(c, canon_make(c, OP_MATMUL, 0, 0, ma, mb), 1);
+            mono s = canon_mono_mul(c, &sa, &sb);
+            mono m = canon_mono_mul(c, &s, &f);
+            canon_poly_push(c, out, &m);
         }
-    poly_collect(c, out);
+    canon_poly_collect(c, out);
 }
 
 /* (base^k).T as a polynomial. */
@@ -697,17 +670,17 @@ transpose_factor(canon *c, const factor *f, poly *out)
     shape_transpose(&s, &base->shape);
     poly p;
     if (base->shape.rank < 2) {
-        poly_init(&p, &s);
+        canon_poly_init(&p, &s);
         mono m = mono_factor(c, base, 1);
-        poly_push(c, &p, &m);
+        canon_poly_push(c, &p, &m);
     } else if (base->op == OP_TRANSPOSE) {
         poly_of(c, base->args[0], &p);
     } else if (base->op == OP_ADD) {
-        poly_of(c, mk(c, OP_TRANSPOSE, 0, 0, base, NULL), &p);
+        poly_of(c, canon_make(c, OP_TRANSPOSE, 0, 0, base, NULL), &p);
     } else {
-        poly_init(&p, &s);
-        mono m = mono_factor(c, mk(c, OP_TRANSPOSE, 0, 0, base, NULL), 1);
-        poly_push(c, &p, &m);
+        canon_poly_init(&p, &s);
+        mono m = mono_factor(c, canon_make(c, OP_TRANSPOSE, 0, 0, base, NULL), 1);
+        canon_poly_push(c, &p, &m);
     }
     poly_pow(c, out, &p, f->exp, &s);
 }
@@ -721,12 +694,12 @@ transpose(canon *c, const term *t, poly *out)
         *out = a;
         return;
     }
-    poly_init(out, &t->shape);
+    canon_poly_init(out, &t->shape);
     for (int i = 0; i < a.n; i++) {
         poly acc;
-        poly_init(&acc, &t->shape);
+        canon_poly_init(&acc, &t->shape);
         mono k = mono_const(a.m[i].coef);
-        poly_push(c, &acc, &k);
+        canon_poly_push(c, &acc, &k);
         for (int j = 0; j < a.m[i].nf; j++) {
             poly f, next;
             transpose_factor(c, &a.m[i].f[j], &f);
@@ -734,9 +707,9 @@ transpose(canon *c, const term *t, poly *out)
             acc = next;
         }
         for (int j = 0; j < acc.n; j++)
-            poly_push(c, out, &acc.m[j]);
+            canon_poly_push(c, out, &acc.m[j]);
     }
-    poly_collect(c, out);
+    canon_poly_collect(c, out);
 }
 
 /* An operation the normal form does not see into: its arguments in normal
@@ -748,12 +721,10 @@ atom(canon *c, const term *t, poly *out)
     for (unsigned i = 0; i < t->nargs; i++)
         args[i] = normal(c, t->args[i]);
     char why[SHAPE_WHY];
-    const term *a = t->op == OP_BROADCAST
-                        ? term_broadcast(c->tab, args[0], &t->shape, t->aux, why)
-                        : term_make(c->tab, t->op, t->aux, t->keepdims, args, t->nargs, why);
-    poly_init(out, &t->shape);
+    const term *a = term_rebuild(c->tab, t, args, why);
+    canon_poly_init(out, &t->shape);
     mono m = mono_factor(c, a != NULL ? a : t, 1);
-    poly_push(c, out, &m);
+    canon_poly_push(c, out, &m);
 }
 
 static void
@@ -763,26 +734,26 @@ to_poly(canon *c, const term *t, poly *out)
     long k;
     switch (t->op) {
     case OP_CONST: {
-        poly_init(out, &t->shape);
+        canon_poly_init(out, &t->shape);
         mono m = mono_const(t);
-        poly_push(c, out, &m);
+        canon_poly_push(c, out, &m);
         return;
     }
     case OP_SYM: {
-        poly_init(out, &t->shape);
+        canon_poly_init(out, &t->shape);
         mono m = mono_factor(c, t, 1);
-        poly_push(c, out, &m);
+        canon_poly_push(c, out, &m);
         return;
     }
     case OP_ADD:
         poly_of(c, t->args[0], &a);
         poly_of(c, t->args[1], &b);
-        poly_init(out, &t->shape);
+        canon_poly_init(out, &t->shape);
         for (int i = 0; i < a.n; i++)
-            poly_push(c, out, &a.m[i]);
+            canon_poly_push(c, out, &a.m[i]);
         for (int i = 0; i < b.n; i++)
-            poly_push(c, out, &b.m[i]);
-        poly_collect(c, out);
+            canon_poly_push(c, out, &b.m[i]);
+        canon_poly_collect(c, out);
         return;
     case OP_NEG: {
         poly_of(c, t->args[0], out);
@@ -808,7 +779,7 @@ to_poly(canon *c, const term *t, poly *out)
         if (small_integer(normal(c, t->args[1]), &k) && k >= -64 && k <= 64) {
             poly_of(c, t->args[0], &a);
             poly_pow(c, out, &a, k, &t->shape);
-            poly_collect(c, out);
+            canon_poly_collect(c, out);
             return;
         }
         atom(c, t, out);
@@ -850,8 +821,8 @@ normal(canon *c, const term *t)
     return n;
 }
 
-static canon *
-canon_for(term_table *tab)
+canon *
+canon_new(term_table *tab)
 {
     /* one memo per table would be better kept by the caller; a fresh one
        per call keeps this module stateless */
@@ -865,296 +836,6 @@ canon_for(term_table *tab)
 const term *
 canon_normal_form(term_table *tab, const term *t)
 {
-    canon *c = canon_for(tab);
+    canon *c = canon_new(tab);
     return normal(c, t);
-}
-
-/* ---- written for people ---- */
-
-static const term *pretty(canon *c, const term *n);
-
-/* The rational gcd of the coefficients' absolute values. */
-static const term *
-coefficient_content(canon *c, const poly *p)
-{
-    mpq_ptr q = term_table_scratch(c->tab);
-    mpz_ptr z = term_table_scratch_z(c->tab);
-    mpz_set_ui(z, 0);
-    for (int i = 0; i < p->n; i++)
-        mpz_gcd(z, z, mpq_numref(p->m[i].coef->value));
-    mpz_set(mpq_numref(q), z);
-    mpz_set_ui(z, 1);
-    for (int i = 0; i < p->n; i++)
-        mpz_lcm(z, z, mpq_denref(p->m[i].coef->value));
-    mpz_set(mpq_denref(q), z);
-    mpq_canonicalize(q);
-    return term_const(c->tab, q);
-}
-
-/* The product of factors F[0..n) (their exponents' absolute values), or
-   NULL for none. */
-static const term *
-product(canon *c, const factor *f, int n)
-{
-    const term *t = NULL;
-    for (int i = 0; i < n; i++) {
-        long k = f[i].exp < 0 ? -f[i].exp : f[i].exp;
-        const term *b = pretty(c, f[i].base);
-        const term *x = k == 1 ? b : mk(c, OP_POW, 0, 0, b, cq(c, k, 1));
-        t = t == NULL ? x : mk(c, OP_MUL, 0, 0, t, x);
-    }
-    return t;
-}
-
-static const term *
-times(canon *c, const term *a, const term *b)
-{
-    if (a == NULL)
-        return b;
-    if (b == NULL)
-        return a;
-    /* 1/m * (dZ2 @ A1.T) reads as 1/m * dZ2 @ A1.T */
-    if (a->shape.rank == 0 && b->op == OP_MATMUL)
-        return mk(c, OP_MATMUL, 0, 0, mk(c, OP_MUL, 0, 0, a, b->args[0]), b->args[1]);
-    return mk(c, OP_MUL, 0, 0, a, b);
-}
-
-static const term *
-quotient(canon *c, const term *num, const term *den)
-{
-    if (den == NULL)
-        return num;
-    return mk(c, OP_DIV, 0, 0, num != NULL ? num : cq(c, 1, 1), den);
-}
-
-/* Whether T mentions a derived gradient (dZ2). */
-static int
-mentions_gradient(const term *t)
-{
-    if (t->op == OP_SYM)
-        return t->sym->kind == SYM_GRAD;
-    for (unsigned i = 0; i < t->nargs; i++)
-        if (mentions_gradient(t->args[i]))
-            return 1;
-    return 0;
-}
-
-/* A monomial, with its sign in *NEGATIVE and the rest as a term. */
-static const term *
-pretty_mono(canon *c, const mono *m, int *negative)
-{
-    factor *sn = mem_alloc(c->pool, (size_t)(m->nf + 1) * sizeof *sn);
-    factor *sd = mem_alloc(c->pool, (size_t)(m->nf + 1) * sizeof *sd);
-    factor *mn = mem_alloc(c->pool, (size_t)(m->nf + 1) * sizeof *mn);
-    factor *md = mem_alloc(c->pool, (size_t)(m->nf + 1) * sizeof *md);
-    int nsn = 0, nsd = 0, nmn = 0, nmd = 0;
-    for (int i = 0; i < m->nf; i++) {
-        int scalar = m->f[i].base->shape.rank == 0;
-        if (m->f[i].exp > 0 && scalar)
-            sn[nsn++] = m->f[i];
-        else if (m->f[i].exp > 0)
-            mn[nmn++] = m->f[i];
-        else if (scalar)
-            sd[nsd++] = m->f[i];
-        else
-            md[nmd++] = m->f[i];
-    }
-    mpq_ptr q = term_table_scratch(c->tab);
-    *negative = mpq_sgn(m->coef->value) < 0;
-    mpz_abs(mpq_numref(q), mpq_numref(m->coef->value));
-    mpz_set_ui(mpq_denref(q), 1);
-    const term *num = term_const(c->tab, q);
-    mpz_set(mpq_numref(q), mpq_denref(m->coef->value));
-    const term *den = term_const(c->tab, q);
-    const term *snum = product(c, sn, nsn), *sden = product(c, sd, nsd);
-    if (!is_one(num) || (snum == NULL && sden != NULL))
-        snum = snum == NULL ? num : mk(c, OP_MUL, 0, 0, num, snum);
-    if (!is_one(den))
-        sden = sden == NULL ? den : mk(c, OP_MUL, 0, 0, den, sden);
-    /* the gradient a formula carries first: W2.T @ dZ2 * (Z1 > 0) */
-    for (int i = 0, k = 0; i < nmn; i++)
-        if (mentions_gradient(mn[i].base)) {
-            factor f = mn[i];
-            memmove(mn + k + 1, mn + k, (size_t)(i - k) * sizeof *mn);
-            mn[k++] = f;
-        }
-    if (*negative && (snum != NULL || sden != NULL)) { /* -1/m * Y / A2 */
-        snum = snum == NULL ? cq(c, -1, 1) : mk(c, OP_NEG, 0, 0, snum, NULL);
-        *negative = 0;
-    }
-    const term *scalar = quotient(c, snum, sden);
-    const term *t = times(c, scalar, product(c, mn, nmn));
-    if (*negative && nmd > 0) { /* -Y / A2 */
-        t = mk(c, OP_NEG, 0, 0, t != NULL ? t : cq(c, 1, 1), NULL);
-        *negative = 0;
-    }
-    if (nmd > 0)
-        t = quotient(c, t, product(c, md, nmd));
-    return t != NULL ? t : cq(c, 1, 1);
-}
-
-static const term *pretty_poly(canon *c, const poly *p);
-
-/* PARTS added up, the positive ones first and the negative ones
-   subtracted: a negation, or a quotient of a negation, counts as negative. */
-static const term *
-positive_first(canon *c, const term **parts, int n)
-{
-    const term *t = NULL;
-    for (int pass = 0; pass < 2; pass++)
-        for (int i = 0; i < n; i++) {
-            const term *x = parts[i];
-            int negative = x->op == OP_NEG || (x->op == OP_DIV && x->args[0]->op == OP_NEG);
-            if (negative != pass)
-                continue;
-            if (negative)
-                x = x->op == OP_NEG ? x->args[0]
-                                    : mk(c, OP_DIV, 0, 0, x->args[0]->args[0], x->args[1]);
-            if (t == NULL)
-                t = negative ? mk(c, OP_NEG, 0, 0, x, NULL) : x;
-            else
-                t = mk(c, OP_ADD, 0, 0, t, negative ? mk(c, OP_NEG, 0, 0, x, NULL) : x);
-        }
-    return t;
-}
-
-/* The monomials of P with the same denominator (the same factors at
-   negative powers) over it: (1 - Y) / (1 - A2) - Y / A2. Returns NULL when
-   no two monomials share a denominator. */
-static const term *
-pretty_by_denominator(canon *c, const poly *p)
-{
-    const term **den = mem_alloc(c->pool, (size_t)p->n * sizeof *den);
-    int shared = 0;
-    for (int i = 0; i < p->n; i++) {
-        mono d = {cq(c, 1, 1), mem_alloc(c->pool, (size_t)(p->m[i].nf + 1) * sizeof(factor)), 0};
-        for (int k = 0; k < p->m[i].nf; k++)
-            if (p->m[i].f[k].exp < 0 && p->m[i].f[k].base->shape.rank > 0)
-                d.f[d.nf++] = p->m[i].f[k];
-        den[i] = d.nf > 0 ? mono_key(c, &d) : NULL;
-        for (int k = 0; k < i; k++)
-            shared |= den[i] != NULL && den[k] == den[i];
-    }
-    if (!shared)
-        return NULL;
-    poly groups;
-    poly_init(&groups, &p->shape);
-    char *used = mem_zalloc(c->pool, (size_t)p->n);
-    const term **parts = mem_alloc(c->pool, (size_t)p->n * sizeof *parts);
-    int nparts = 0;
-    for (int i = 0; i < p->n; i++) {
-        if (used[i])
-            continue;
-        poly num;
-        poly_init(&num, &p->shape);
-        mono inverse = {cq(c, 1, 1), NULL, 0};
-        poly dpoly;
-        if (den[i] != NULL) {
-            decompose(c, den[i], &dpoly);
-            inverse = dpoly.m[0];
-            for (int k = 0; k < inverse.nf; k++)
-                inverse.f[k].exp = -inverse.f[k].exp;
-        }
-        for (int k = i; k < p->n; k++)
-            if (!used[k] && den[k] == den[i]) {
-                used[k] = 1;
-                mono m = mono_mul(c, &p->m[k], &inverse);
-                poly_push(c, &num, &m);
-            }
-        poly_collect(c, &num);
-        const term *part = pretty_poly(c, &num);
-        if (den[i] != NULL) {
-            for (int k = 0; k < inverse.nf; k++)
-                inverse.f[k].exp = -inverse.f[k].exp;
-            part = quotient(c, part, product(c, inverse.f, inverse.nf));
-        }
-        parts[nparts++] = part;
-    }
-    return positive_first(c, parts, nparts);
-}
-
-/* The monomials of P as a sum, positive ones first. */
-static const term *
-pretty_sum(canon *c, const poly *p)
-{
-    const term *grouped = pretty_by_denominator(c, p);
-    if (grouped != NULL)
-        return grouped;
-    const term *t = NULL;
-    for (int pass = 0; pass < 2; pass++)
-        for (int i = 0; i < p->n; i++) {
-            int negative;
-            const term *m = pretty_mono(c, &p->m[i], &negative);
-            if (negative != pass)
-                continue;
-            if (t == NULL)
-                t = negative ? mk(c, OP_NEG, 0, 0, m, NULL) : m;
-            else
-                t = mk(c, OP_ADD, 0, 0, t, negative ? mk(c, OP_NEG, 0, 0, m, NULL) : m);
-        }
-    return t;
-}
-
-static const term *
-pretty_poly(canon *c, const poly *p)
-{
-    if (p->n == 0)
-        return cq(c, 0, 1);
-    if (p->n == 1) {
-        int negative;
-        const term *m = pretty_mono(c, &p->m[0], &negative);
-        return negative ? mk(c, OP_NEG, 0, 0, m, NULL) : m;
-    }
-    /* take out the common factors and the coefficients' content */
-    mono g;
-    poly s;
-    poly_content(c, p, &g, &s);
-    g.coef = coefficient_content(c, p);
-    poly rest;
-    poly_init(&rest, &p->shape);
-    mono inv = {cq_inv(c, g.coef), mem_alloc(c->pool, (size_t)(g.nf + 1) * sizeof(factor)), g.nf};
-    for (int i = 0; i < g.nf; i++) {
-        inv.f[i] = g.f[i];
-        inv.f[i].exp = -g.f[i].exp;
-    }
-    for (int i = 0; i < p->n; i++) {
-        mono m = mono_mul(c, &p->m[i], &inv);
-        poly_push(c, &rest, &m);
-    }
-    poly_collect(c, &rest);
-    const term *sum = pretty_sum(c, &rest);
-    if (g.nf == 0 && is_one(g.coef))
-        return sum;
-    int negative;
-    const term *outside = pretty_mono(c, &g, &negative);
-    return mk(c, OP_MUL, 0, 0, outside, sum);
-}
-
-static const term *
-pretty(canon *c, const term *n)
-{
-    if (n->op == OP_SYM || n->op == OP_CONST)
-        return n;
-    if (n->op == OP_ADD || n->op == OP_MUL || n->op == OP_POW ||
-        (n->op == OP_BROADCAST && n->aux < 0)) {
-        poly p;
-        decompose(c, n, &p);
-        if (n->op != OP_POW || p.n != 1 || p.m[0].nf != 1 || p.m[0].f[0].base != n)
-            return pretty_poly(c, &p);
-    }
-    const term *args[2];
-    for (unsigned i = 0; i < n->nargs; i++)
-        args[i] = pretty(c, n->args[i]);
-    char why[SHAPE_WHY];
-    const term *t = n->op == OP_BROADCAST
-                        ? term_broadcast(c->tab, args[0], &n->shape, n->aux, why)
-                        : term_make(c->tab, n->op, n->aux, n->keepdims, args, n->nargs, why);
-    return t != NULL ? t : n;
-}
-
-const term *
-canon_pretty(term_table *tab, const term *n)
-{
-    canon *c = canon_for(tab);
-    return pretty(c, n);
 }

@@ -14,12 +14,6 @@
    an allocation failure (a longjmp of TAB's pool). */
 const term *canon_normal_form(term_table *tab, const term *t);
 
-/* The normal form N written for people: common factors and the content of
-   the coefficients taken out of sums (1/m * (A2 - Y)), positive terms first,
-   negative powers as quotients (Y / A2), a scalar moved into the left
-   operand of a product (1/m * dZ2 @ A1.T). Equal to N, not canonical. */
-const term *canon_pretty(term_table *tab, const term *n);
-
 /* A total order on terms that does not depend on addresses, so that normal
    forms (and everything printed from them) are the same in every run. */
 int canon_compare(const term *a, const term *b);

@@ -5,12 +5,14 @@
 #include <string.h>
 
 #include "sym/canon.h"
+#include "sym/pretty.h"
 
 enum { SIMPLIFY_ROUNDS = 16 };
 
 typedef struct deriver {
-    model *m;
+    const model *m;
     const rule_set *rs;
+    const label_assumption_set *assume;
     term_table *tab;
     dc_error *err;
     mem_pool *err_pool;
@@ -90,6 +92,59 @@ has_adjoint(const rule_set *rs, term_op op, unsigned k)
     return 0;
 }
 
+const term *
+derive_adjoint(term_table *tab, const rule_set *rs, const label_assumption_set *assume,
+               const term *t, unsigned k, const term *g, const term *c, const rule **used,
+               char *why)
+{
+    match with_g = {.n = 0};
+    match_bind(&with_g, rs->G, g);
+    *used = NULL;
+    for (size_t j = 0; j < rs->n; j++) {
+        const rule *r = &rs->rules[j];
+        if (r->kind != RULE_ADJOINT || r->input_index != k || r->lhs->op != t->op)
+            continue;
+        match m = with_g;
+        match_bind(&m, r->output, c);
+        if (rule_match(r->lhs, t, &m) && rule_conditions_hold(r, &m, assume)) {
+            *used = r;
+            return rule_instantiate(tab, r->rhs, &m, why);
+        }
+    }
+    return NULL;
+}
+
+/* T, an instance of the rule formula TPL, without the factor G that TPL
+   multiplies by first: G * C * (1 - C) is C * (1 - C). NULL when TPL is
+   not G times something. */
+static const term *
+without_gradient(term_table *tab, const symbol *G, const term *tpl, const term *t)
+{
+    if (tpl->op != OP_MUL || t->op != OP_MUL)
+        return NULL;
+    const term *left = tpl->args[0];
+    if (left->op == OP_SYM && left->sym == G)
+        return t->args[1];
+    const term *args[2] = {without_gradient(tab, G, left, t->args[0]), t->args[1]};
+    char why[SHAPE_WHY];
+    return args[0] != NULL ? term_make(tab, OP_MUL, 0, 0, args, 2, why) : NULL;
+}
+
+const term *
+derive_activation_derivative(term_table *tab, const rule_set *rs, term_op op, const term *z,
+                             const term *c)
+{
+    char why[SHAPE_WHY];
+    const term *t = term_make(tab, op, 0, 0, &z, 1, why);
+    const rule *r = NULL;
+    const term *dz = t != NULL
+                         ? derive_adjoint(tab, rs, NULL, t, 0, term_const_si(tab, 1, 1), c, &r, why)
+                         : NULL;
+    if (dz == NULL || term_occurrences(r->rhs, rs->G) != 1)
+        return NULL;
+    return without_gradient(tab, rs->G, r->rhs, dz);
+}
+
 /* Let gradient G of T's value flow down into T's arguments, through one
    adjoint rule per operation, until it reaches named symbols. OUT is what
    the rules call C: the symbol's name at the root of a definition. */
@@ -113,20 +168,9 @@ flow(deriver *d, const term *t, const term *g, const term *out)
     for (unsigned k = 0; k < t->nargs; k++) {
         if (!term_depends(d, t->args[k]))
             continue;
-        match mt = {.n = 0};
-        match_bind(&mt, d->rs->G, g);
-        const rule *r = NULL;
-        for (size_t j = 0; j < d->rs->n && r == NULL; j++) {
-            const rule *c = &d->rs->rules[j];
-            if (c->kind == RULE_ADJOINT && c->input_index == k && c->lhs->op == t->op) {
-                match trial = mt;
-                match_bind(&trial, c->output, out);
-                if (rule_match(c->lhs, t, &trial) && rule_conditions_hold(c, &trial)) {
-                    r = c;
-                    mt = trial;
-                }
-            }
-        }
+        const rule *r;
+        char why[SHAPE_WHY];
+        const term *gk = derive_adjoint(d->tab, d->rs, d->assume, t, k, g, out, &r, why);
         if (r == NULL) {
             char which[32];
             snprintf(which, sizeof which, "%u", k + 1);
@@ -142,8 +186,6 @@ flow(deriver *d, const term *t, const term *g, const term *out)
                      term_op_name(t->op), which);
             return;
         }
-        char why[SHAPE_WHY];
-        const term *gk = rule_instantiate(d->tab, r->rhs, &mt, why);
         if (gk == NULL) {
             fail(d, "the adjoint rule '%s' does not fit: %s", r->name, why);
             return;
@@ -156,14 +198,14 @@ flow(deriver *d, const term *t, const term *g, const term *out)
 }
 
 const term *
-derive_simplify(term_table *tab, const rule_set *rs, const term *t, trace *tr, long *steps,
-                dc_error *err, mem_pool *err_pool)
+derive_simplify(term_table *tab, const rule_set *rs, const label_assumption_set *assume,
+                const term *t, trace *tr, long *steps, dc_error *err, mem_pool *err_pool)
 {
     for (int round = 0; round < SIMPLIFY_ROUNDS; round++) {
         const term *n = canon_normal_form(tab, t);
         if (n != t)
             trace_add(tr, NULL, "normal form: expand, cancel, collect", t, n);
-        const term *r = rules_rewrite(rs, tab, n, tr, steps, err, err_pool);
+        const term *r = rules_rewrite(rs, assume, tab, n, tr, steps, err, err_pool);
         if (r == NULL)
             return NULL;
         if (r == n)
@@ -179,7 +221,8 @@ simplify(deriver *d, const term *t, trace *tr)
 {
     if (d->failed)
         return t;
-    const term *out = derive_simplify(d->tab, d->rs, t, tr, &d->steps, d->err, d->err_pool);
+    const term *out =
+        derive_simplify(d->tab, d->rs, d->assume, t, tr, &d->steps, d->err, d->err_pool);
     if (out == NULL) {
         d->failed = 1;
         return t;
@@ -288,12 +331,14 @@ defer(deriver *d, derivation *out)
 }
 
 derivation *
-derive(model *m, const rule_set *rs, dc_error *err, mem_pool *err_pool)
+derive(const model *m, const rule_set *rs, const label_assumption_set *assume, dc_error *err,
+       mem_pool *err_pool)
 {
     deriver d;
     memset(&d, 0, sizeof d);
     d.m = m;
     d.rs = rs;
+    d.assume = assume;
     d.tab = m->terms;
     d.err = err;
     d.err_pool = err_pool;
@@ -372,8 +417,19 @@ derive_find(const derivation *d, const symbol *v)
     return NULL;
 }
 
+void
+derive_name_formulas(const derivation *d, convention c, term_map *with)
+{
+    for (size_t i = 0; i < d->n; i++) {
+        const gradient *g = &d->g[i];
+        const symbol *name = c == CONVENTION_DEFERRED ? g->deferred_name : g->absorbed_name;
+        term_map_put(with, term_symbol(d->m->terms, name),
+                     c == CONVENTION_DEFERRED ? g->deferred : g->absorbed);
+    }
+}
+
 const term *
 derive_pretty(const derivation *d, const gradient *g, convention c)
 {
-    return canon_pretty(d->m->terms, c == CONVENTION_DEFERRED ? g->deferred : g->absorbed);
+    return pretty_form(d->m->terms, c == CONVENTION_DEFERRED ? g->deferred : g->absorbed);
 }

@@ -24,21 +24,49 @@ typedef struct derivation {
     size_t n;
 } derivation;
 
-/* Derive every gradient of M (whose term table receives the results) with
-   the adjoint and rewrite rules of RS. Returns the derivation (allocated in
-   M's pool), or NULL with ERR filled: an operation without an adjoint rule
-   (named), a rule that does not fit, rewriting that does not settle. */
-derivation *derive(model *m, const rule_set *rs, dc_error *err, mem_pool *err_pool);
+/* Derive every gradient of M (whose term table and pool receive the
+   results; M itself is not changed) with the adjoint and rewrite rules of
+   RS, the labels as ASSUME has them (NULL: as declared). Returns the
+   derivation (allocated in M's pool), or NULL with ERR filled: an
+   operation without an adjoint rule (named), a rule that does not fit,
+   rewriting that does not settle. */
+derivation *derive(const model *m, const rule_set *rs, const label_assumption_set *assume,
+                   dc_error *err, mem_pool *err_pool);
 
 /* Rewrite rules and the normal form, alternately, until neither changes T:
-   the simplification every formula goes through. Steps go to TR (may be
-   NULL), *STEPS counts rule applications. NULL with ERR filled when the
-   rules do not settle. */
-const term *derive_simplify(term_table *tab, const rule_set *rs, const term *t, trace *tr,
-                            long *steps, dc_error *err, mem_pool *err_pool);
+   the simplification every formula goes through, the labels as ASSUME has
+   them. Steps go to TR (may be NULL), *STEPS counts rule applications.
+   NULL with ERR filled when the rules do not settle. */
+const term *derive_simplify(term_table *tab, const rule_set *rs, const label_assumption_set *assume,
+                            const term *t, trace *tr, long *steps, dc_error *err,
+                            mem_pool *err_pool);
 
 /* The gradient of V, or NULL when J does not depend on V. */
 const gradient *derive_find(const derivation *d, const symbol *v);
+
+/* The gradient that flows into argument K of T when G flows into T's
+   value, which the model names C: the first adjoint rule of RS for T's
+   operation and argument K whose pattern matches T and whose conditions
+   hold (the labels as ASSUME has them), instantiated in TAB. *USED is that
+   rule, NULL when none applies; then, and when the rule's formula does not
+   fit these shapes (the reason in WHY, SHAPE_WHY bytes), NULL. */
+const term *derive_adjoint(term_table *tab, const rule_set *rs, const label_assumption_set *assume,
+                           const term *t, unsigned k, const term *g, const term *c,
+                           const rule **used, char *why);
+
+/* The derivative of the elementwise operation OP at Z as the rule base
+   has it: OP's adjoint rule in RS applied to OP(Z) with the output named C
+   and G = 1, the factor G left out, so in C where the rule uses the output
+   (1 - C^2 for tanh, C * (1 - C) for sigmoid, (Z > 0) for relu). NULL when
+   RS has no adjoint rule for OP whose formula is G times a factor, or it
+   does not fit Z's shape. */
+const term *derive_activation_derivative(term_table *tab, const rule_set *rs, term_op op,
+                                         const term *z, const term *c);
+
+/* Put into WITH, for every gradient of D, its name in convention C (dZ2)
+   mapped to its formula in C: what term_replace with TERM_REPLACE_DEEP
+   needs to write a formula out in forward names. */
+void derive_name_formulas(const derivation *d, convention c, term_map *with);
 
 /* The formula of G under CONVENTION (absorbed or deferred), written for
    people: factored, positive terms first. */

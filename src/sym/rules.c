@@ -341,8 +341,18 @@ rule_match(const term *pattern, const term *t, match *m)
     return 1;
 }
 
+/* What ASSUME takes the label L to be. */
+static label_assumption
+assumed(const label_assumption_set *assume, const symbol *l)
+{
+    for (size_t i = 0; assume != NULL && i < assume->n; i++)
+        if (assume->labels[i] == l)
+            return assume->as[i];
+    return l->label;
+}
+
 int
-rule_conditions_hold(const rule *r, const match *m)
+rule_conditions_hold(const rule *r, const match *m, const label_assumption_set *assume)
 {
     for (int i = 0; i < r->ncond; i++) {
         const term *v = lookup_binding(m, r->cond[i].var);
@@ -351,13 +361,13 @@ rule_conditions_hold(const rule *r, const match *m)
         int holds = 0;
         switch (r->cond[i].pred) {
         case PRED_ONEHOT:
-            holds = label != NULL && label->label == LABEL_ONEHOT;
+            holds = label != NULL && assumed(assume, label) == LABEL_ONEHOT;
             break;
         case PRED_BINARY:
-            holds = label != NULL && label->label == LABEL_BINARY;
+            holds = label != NULL && assumed(assume, label) == LABEL_BINARY;
             break;
         case PRED_PROB:
-            holds = label != NULL && label->label == LABEL_PROB;
+            holds = label != NULL && assumed(assume, label) == LABEL_PROB;
             break;
         case PRED_SCALAR:
             holds = v != NULL && v->shape.rank == 0;
@@ -459,6 +469,7 @@ trace_add(trace *tr, const rule *r, const char *what, const term *before, const 
 
 typedef struct rewriter {
     const rule_set *rs;
+    const label_assumption_set *assume;
     term_table *tab;
     trace *tr;
     long *steps;
@@ -498,7 +509,7 @@ apply_once(rewriter *w, const term *t, const rule **used)
         const rule *r = &w->rs->rules[k];
         match m = {.n = 0};
         if (r->kind != RULE_REWRITE || r->lhs->op != t->op || !rule_match(r->lhs, t, &m) ||
-            !rule_conditions_hold(r, &m))
+            !rule_conditions_hold(r, &m, w->assume))
             continue;
         char why[SHAPE_WHY];
         const term *out = rule_instantiate(w->tab, r->rhs, &m, why);
@@ -532,10 +543,7 @@ rewrite(rewriter *w, const term *t)
         }
         if (changed) {
             char why[SHAPE_WHY];
-            const term *rebuilt =
-                cur->op == OP_BROADCAST
-                    ? term_broadcast(w->tab, args[0], &cur->shape, cur->aux, why)
-                    : term_make(w->tab, cur->op, cur->aux, cur->keepdims, args, cur->nargs, why);
+            const term *rebuilt = term_rebuild(w->tab, cur, args, why);
             if (rebuilt != NULL)
                 cur = rebuilt;
         }
@@ -556,12 +564,13 @@ rewrite(rewriter *w, const term *t)
 }
 
 const term *
-rules_rewrite(const rule_set *rs, term_table *tab, const term *t, trace *tr, long *steps,
-              dc_error *err, mem_pool *err_pool)
+rules_rewrite(const rule_set *rs, const label_assumption_set *assume, term_table *tab,
+              const term *t, trace *tr, long *steps, dc_error *err, mem_pool *err_pool)
 {
     rewriter w;
     memset(&w, 0, sizeof w);
     w.rs = rs;
+    w.assume = assume;
     w.tab = tab;
     w.tr = tr;
     w.steps = steps;

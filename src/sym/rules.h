@@ -61,11 +61,22 @@ typedef struct match {
     int n;
 } match;
 
+/* What the rules may assume of labels: each label what its declaration
+   says (symbol.label), except the N in LABELS, which are assumed to be
+   AS[i] instead. A question such as "would this claim hold if Y were
+   onehot?" is asked with a list of its own, and the model stays as it was
+   loaded. NULL stands for the empty list. */
+typedef struct label_assumption_set {
+    const symbol *const *labels;
+    const label_assumption *as;
+    size_t n;
+} label_assumption_set;
+
 /* Whether PATTERN (of a rule set's scope) matches T (of any table),
    extending M; a variable seen twice must match the same term. */
 int rule_match(const term *pattern, const term *t, match *m);
-/* Whether R's conditions hold under M. */
-int rule_conditions_hold(const rule *r, const match *m);
+/* Whether R's conditions hold under M, with the labels as ASSUME has them. */
+int rule_conditions_hold(const rule *r, const match *m, const label_assumption_set *assume);
 void match_bind(match *m, const symbol *var, const term *value);
 
 /* TEMPLATE with its variables replaced by their values in M, built in TAB.
@@ -95,11 +106,12 @@ void trace_add(trace *tr, const rule *r, const char *what, const term *before, c
 
 enum { REWRITE_MAX_STEPS = 20000 };
 
-/* T with every rewrite rule applied, innermost first, until none applies.
-   Steps go to TR (if not NULL). Returns NULL with ERR filled when the step
-   bound is hit (naming the rules that kept firing) or a replacement does
-   not fit its place. *STEPS counts applications across calls. */
-const term *rules_rewrite(const rule_set *rs, term_table *tab, const term *t, trace *tr,
-                          long *steps, dc_error *err, mem_pool *err_pool);
+/* T with every rewrite rule applied, innermost first, until none applies,
+   the labels as ASSUME has them. Steps go to TR (if not NULL). Returns
+   NULL with ERR filled when the step bound is hit (naming the rules that
+   kept firing) or a replacement does not fit its place. *STEPS counts
+   applications across calls. */
+const term *rules_rewrite(const rule_set *rs, const label_assumption_set *assume, term_table *tab,
+                          const term *t, trace *tr, long *steps, dc_error *err, mem_pool *err_pool);
 
 #endif

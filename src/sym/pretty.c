@@ -1,0 +1,287 @@
+/* pretty.c: normal forms written for people; see pretty.h. */
+#include "sym/pretty.h"
+
+#include <string.h>
+
+#include "sym/canon_poly.h"
+
+static const term *pretty(canon *c, const term *n);
+
+/* The rational gcd of the coefficients' absolute values. */
+static const term *
+coefficient_content(canon *c, const poly *p)
+{
+    mpq_ptr q = term_table_scratch(c->tab);
+    mpz_ptr z = term_table_scratch_z(c->tab);
+    mpz_set_ui(z, 0);
+    for (int i = 0; i < p->n; i++)
+        mpz_gcd(z, z, mpq_numref(p->m[i].coef->value));
+    mpz_set(mpq_numref(q), z);
+    mpz_set_ui(z, 1);
+    for (int i = 0; i < p->n; i++)
+        mpz_lcm(z, z, mpq_denref(p->m[i].coef->value));
+    mpz_set(mpq_denref(q), z);
+    mpq_canonicalize(q);
+    return term_const(c->tab, q);
+}
+
+/* The product of factors F[0..n) (their exponents' absolute values), or
+   NULL for none. */
+static const term *
+product(canon *c, const factor *f, int n)
+{
+    const term *t = NULL;
+    for (int i = 0; i < n; i++) {
+        long k = f[i].exp < 0 ? -f[i].exp : f[i].exp;
+        const term *b = pretty(c, f[i].base);
+        const term *x = k == 1 ? b : canon_make(c, OP_POW, 0, 0, b, term_const_si(c->tab, k, 1));
+        t = t == NULL ? x : canon_make(c, OP_MUL, 0, 0, t, x);
+    }
+    return t;
+}
+
+static const term *
+times(canon *c, const term *a, const term *b)
+{
+    if (a == NULL)
+        return b;
+    if (b == NULL)
+        return a;
+    /* 1/m * (dZ2 @ A1.T) reads as 1/m * dZ2 @ A1.T */
+    if (a->shape.rank == 0 && b->op == OP_MATMUL)
+        return canon_make(c, OP_MATMUL, 0, 0, canon_make(c, OP_MUL, 0, 0, a, b->args[0]),
+                          b->args[1]);
+    return canon_make(c, OP_MUL, 0, 0, a, b);
+}
+
+static const term *
+quotient(canon *c, const term *num, const term *den)
+{
+    if (den == NULL)
+        return num;
+    return canon_make(c, OP_DIV, 0, 0, num != NULL ? num : term_const_si(c->tab, 1, 1), den);
+}
+
+/* Whether T mentions a derived gradient (dZ2). */
+static int
+mentions_gradient(const term *t)
+{
+    if (t->op == OP_SYM)
+        return t->sym->kind == SYM_GRAD;
+    for (unsigned i = 0; i < t->nargs; i++)
+        if (mentions_gradient(t->args[i]))
+            return 1;
+    return 0;
+}
+
+/* A monomial, with its sign in *NEGATIVE and the rest as a term. */
+static const term *
+pretty_mono(canon *c, const mono *m, int *negative)
+{
+    factor *sn = mem_alloc(c->pool, (size_t)(m->nf + 1) * sizeof *sn);
+    factor *sd = mem_alloc(c->pool, (size_t)(m->nf + 1) * sizeof *sd);
+    factor *mn = mem_alloc(c->pool, (size_t)(m->nf + 1) * sizeof *mn);
+    factor *md = mem_alloc(c->pool, (size_t)(m->nf + 1) * sizeof *md);
+    int nsn = 0, nsd = 0, nmn = 0, nmd = 0;
+    for (int i = 0; i < m->nf; i++) {
+        int scalar = m->f[i].base->shape.rank == 0;
+        if (m->f[i].exp > 0 && scalar)
+            sn[nsn++] = m->f[i];
+        else if (m->f[i].exp > 0)
+            mn[nmn++] = m->f[i];
+        else if (scalar)
+            sd[nsd++] = m->f[i];
+        else
+            md[nmd++] = m->f[i];
+    }
+    mpq_ptr q = term_table_scratch(c->tab);
+    *negative = mpq_sgn(m->coef->value) < 0;
+    mpz_abs(mpq_numref(q), mpq_numref(m->coef->value));
+    mpz_set_ui(mpq_denref(q), 1);
+    const term *num = term_const(c->tab, q);
+    mpz_set(mpq_numref(q), mpq_denref(m->coef->value));
+    const term *den = term_const(c->tab, q);
+    const term *snum = product(c, sn, nsn), *sden = product(c, sd, nsd);
+    if (!canon_is_one(num) || (snum == NULL && sden != NULL))
+        snum = snum == NULL ? num : canon_make(c, OP_MUL, 0, 0, num, snum);
+    if (!canon_is_one(den))
+        sden = sden == NULL ? den : canon_make(c, OP_MUL, 0, 0, den, sden);
+    /* the gradient a formula carries first: W2.T @ dZ2 * (Z1 > 0) */
+    for (int i = 0, k = 0; i < nmn; i++)
+        if (mentions_gradient(mn[i].base)) {
+            factor f = mn[i];
+            memmove(mn + k + 1, mn + k, (size_t)(i - k) * sizeof *mn);
+            mn[k++] = f;
+        }
+    if (*negative && (snum != NULL || sden != NULL)) { /* -1/m * Y / A2 */
+        snum =
+            snum == NULL ? term_const_si(c->tab, -1, 1) : canon_make(c, OP_NEG, 0, 0, snum, NULL);
+        *negative = 0;
+    }
+    const term *scalar = quotient(c, snum, sden);
+    const term *t = times(c, scalar, product(c, mn, nmn));
+    if (*negative && nmd > 0) { /* -Y / A2 */
+        t = canon_make(c, OP_NEG, 0, 0, t != NULL ? t : term_const_si(c->tab, 1, 1), NULL);
+        *negative = 0;
+    }
+    if (nmd > 0)
+        t = quotient(c, t, product(c, md, nmd));
+    return t != NULL ? t : term_const_si(c->tab, 1, 1);
+}
+
+static const term *pretty_poly(canon *c, const poly *p);
+
+/* PARTS added up, the positive ones first and the negative ones
+   subtracted: a negation, or a quotient of a negation, counts as negative. */
+static const term *
+positive_first(canon *c, const term **parts, int n)
+{
+    const term *t = NULL;
+    for (int pass = 0; pass < 2; pass++)
+        for (int i = 0; i < n; i++) {
+            const term *x = parts[i];
+            int negative = x->op == OP_NEG || (x->op == OP_DIV && x->args[0]->op == OP_NEG);
+            if (negative != pass)
+                continue;
+            if (negative)
+                x = x->op == OP_NEG ? x->args[0]
+                                    : canon_make(c, OP_DIV, 0, 0, x->args[0]->args[0], x->args[1]);
+            if (t == NULL)
+                t = negative ? canon_make(c, OP_NEG, 0, 0, x, NULL) : x;
+            else
+                t = canon_make(c, OP_ADD, 0, 0, t,
+                               negative ? canon_make(c, OP_NEG, 0, 0, x, NULL) : x);
+        }
+    return t;
+}
+
+/* The monomials of P with the same denominator (the same factors at
+   negative powers) over it: (1 - Y) / (1 - A2) - Y / A2. Returns NULL when
+   no two monomials share a denominator. */
+static const term *
+pretty_by_denominator(canon *c, const poly *p)
+{
+    const term **den = mem_alloc(c->pool, (size_t)p->n * sizeof *den);
+    int shared = 0;
+    for (int i = 0; i < p->n; i++) {
+        mono d = {term_const_si(c->tab, 1, 1),
+                  mem_alloc(c->pool, (size_t)(p->m[i].nf + 1) * sizeof(factor)), 0};
+        for (int k = 0; k < p->m[i].nf; k++)
+            if (p->m[i].f[k].exp < 0 && p->m[i].f[k].base->shape.rank > 0)
+                d.f[d.nf++] = p->m[i].f[k];
+        den[i] = d.nf > 0 ? canon_mono_key(c, &d) : NULL;
+        for (int k = 0; k < i; k++)
+            shared |= den[i] != NULL && den[k] == den[i];
+    }
+    if (!shared)
+        return NULL;
+    poly groups;
+    canon_poly_init(&groups, &p->shape);
+    char *used = mem_zalloc(c->pool, (size_t)p->n);
+    const term **parts = mem_alloc(c->pool, (size_t)p->n * sizeof *parts);
+    int nparts = 0;
+    for (int i = 0; i < p->n; i++) {
+        if (used[i])
+            continue;
+        poly num;
+        canon_poly_init(&num, &p->shape);
+        mono inverse = {term_const_si(c->tab, 1, 1), NULL, 0};
+        poly dpoly;
+        if (den[i] != NULL) {
+            canon_decompose(c, den[i], &dpoly);
+            inverse = dpoly.m[0];
+            for (int k = 0; k < inverse.nf; k++)
+                inverse.f[k].exp = -inverse.f[k].exp;
+        }
+        for (int k = i; k < p->n; k++)
+            if (!used[k] && den[k] == den[i]) {
+                used[k] = 1;
+                mono m = canon_mono_mul(c, &p->m[k], &inverse);
+                canon_poly_push(c, &num, &m);
+            }
+        canon_poly_collect(c, &num);
+        const term *part = pretty_poly(c, &num);
+        if (den[i] != NULL) {
+            for (int k = 0; k < inverse.nf; k++)
+                inverse.f[k].exp = -inverse.f[k].exp;
+            part = quotient(c, part, product(c, inverse.f, inverse.nf));
+        }
+        parts[nparts++] = part;
+    }
+    return positive_first(c, parts, nparts);
+}
+
+/* The monomials of P as a sum, positive ones first. */
+static const term *
+pretty_sum(canon *c, const poly *p)
+{
+    const term *grouped = pretty_by_denominator(c, p);
+    if (grouped != NULL)
+        return grouped;
+    const term *t = NULL;
+    for (int pass = 0; pass < 2; pass++)
+        for (int i = 0; i < p->n; i++) {
+            int negative;
+            const term *m = pretty_mono(c, &p->m[i], &negative);
+            if (negative != pass)
+                continue;
+            if (t == NULL)
+                t = negative ? canon_make(c, OP_NEG, 0, 0, m, NULL) : m;
+            else
+                t = canon_make(c, OP_ADD, 0, 0, t,
+                               negative ? canon_make(c, OP_NEG, 0, 0, m, NULL) : m);
+        }
+    return t;
+}
+
+static const term *
+pretty_poly(canon *c, const poly *p)
+{
+    if (p->n == 0)
+        return term_const_si(c->tab, 0, 1);
+    if (p->n == 1) {
+        int negative;
+        const term *m = pretty_mono(c, &p->m[0], &negative);
+        return negative ? canon_make(c, OP_NEG, 0, 0, m, NULL) : m;
+    }
+    /* take out the common factors and the coefficients' content */
+    mono g;
+    poly s;
+    canon_poly_content(c, p, &g, &s);
+    g.coef = coefficient_content(c, p);
+    poly rest;
+    canon_poly_divide(c, &rest, p, &g);
+    const term *sum = pretty_sum(c, &rest);
+    if (g.nf == 0 && canon_is_one(g.coef))
+        return sum;
+    int negative;
+    const term *outside = pretty_mono(c, &g, &negative);
+    return canon_make(c, OP_MUL, 0, 0, outside, sum);
+}
+
+static const term *
+pretty(canon *c, const term *n)
+{
+    if (n->op == OP_SYM || n->op == OP_CONST)
+        return n;
+    if (n->op == OP_ADD || n->op == OP_MUL || n->op == OP_POW ||
+        (n->op == OP_BROADCAST && n->aux < 0)) {
+        poly p;
+        canon_decompose(c, n, &p);
+        if (n->op != OP_POW || p.n != 1 || p.m[0].nf != 1 || p.m[0].f[0].base != n)
+            return pretty_poly(c, &p);
+    }
+    const term *args[2];
+    for (unsigned i = 0; i < n->nargs; i++)
+        args[i] = pretty(c, n->args[i]);
+    char why[SHAPE_WHY];
+    const term *t = term_rebuild(c->tab, n, args, why);
+    return t != NULL ? t : n;
+}
+
+const term *
+pretty_form(term_table *tab, const term *n)
+{
+    canon *c = canon_new(tab);
+    return pretty(c, n);
+}
