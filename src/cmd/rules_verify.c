@@ -67,7 +67,7 @@ typedef struct verifier {
     value *g_val, *v_val;
     /* numbers owned here, cleared by rules_verify */
     mpfr_t x, y, diff, bound, sum, scale, fd, fd2;
-    mpq_t q, r;
+    mpq_t q;
     char why[512];      /* an internal error */
     const rule *broken; /* the rule it happened in */
 } verifier;
@@ -320,32 +320,13 @@ fill_random(verifier *v, value *val, int positive)
             random_rational(v, *eval_q(val, i, j), positive);
 }
 
-/* Values a label of kind L may take. A column is what sum(y, axis=0)
-   adds: a column of a matrix, the whole of a 1-D label, a scalar. */
+/* A prob label's weight: random_rational's positive draw, CTX the
+   verifier (whose stream RNG is). */
 static void
-fill_label(verifier *v, value *val, label_assumption l)
+label_weight(mpq_t q, gmp_randstate_t rng, void *ctx)
 {
-    int by_columns = val->rank == 2;
-    long ncols = by_columns ? val->cols : 1, len = by_columns ? val->rows : val->cols;
-    for (long c = 0; c < ncols; c++) {
-        long hot = (long)uniform(v, (unsigned long)len);
-        mpq_set_ui(v->r, 0, 1);
-        for (long k = 0; k < len; k++) {
-            mpq_t *e = by_columns ? eval_q(val, k, c) : eval_q(val, 0, k);
-            if (l == LABEL_BINARY)
-                mpq_set_ui(*e, uniform(v, 2), 1);
-            else if (l == LABEL_ONEHOT)
-                mpq_set_ui(*e, k == hot, 1);
-            else { /* prob: positive weights, normalised below */
-                random_rational(v, *e, 1);
-                mpq_add(v->r, v->r, *e);
-            }
-        }
-        for (long k = 0; l == LABEL_PROB && k < len; k++) {
-            mpq_t *e = by_columns ? eval_q(val, k, c) : eval_q(val, 0, k);
-            mpq_div(*e, *e, v->r);
-        }
-    }
+    (void)rng;
+    random_rational(ctx, q, 1);
 }
 
 /* Values for every variable of the draw, and for G and V of an adjoint. */
@@ -360,7 +341,7 @@ draw_values(verifier *v, const rule *r, int positive)
         if (x->label == LABEL_ANY)
             fill_random(v, x->val, positive);
         else
-            fill_label(v, x->val, x->label);
+            sample_label(x->val, x->label, v->rng, label_weight, v);
     }
     if (r->kind != RULE_ADJOINT)
         return;
@@ -816,7 +797,6 @@ rules_verify(const rule_set *rs, unsigned long seed, int samples, long prec, tex
     mpfr_inits2((mpfr_prec_t)(prec + 64), v.x, v.y, v.diff, v.bound, v.sum, v.scale, v.fd, v.fd2,
                 (mpfr_ptr)NULL);
     mpq_init(v.q);
-    mpq_init(v.r);
     int failed = check_all(&v, seed, samples);
     /* after an allocation failure, the point and the stream in flight */
     point_end(&v);
@@ -824,7 +804,6 @@ rules_verify(const rule_set *rs, unsigned long seed, int samples, long prec, tex
         gmp_randclear(v.rng);
     mpfr_clears(v.x, v.y, v.diff, v.bound, v.sum, v.scale, v.fd, v.fd2, (mpfr_ptr)NULL);
     mpq_clear(v.q);
-    mpq_clear(v.r);
     if (failed < 0) {
         if (strcmp(v.why, "out of memory") == 0) {
             mem_failed();
