@@ -69,6 +69,7 @@ typedef struct verifier {
     mpfr_t x, y, diff, bound, sum, scale, fd, fd2;
     mpq_t q;
     char why[512];      /* an internal error */
+    int out_of_memory;  /* the internal error is a failed allocation */
     const rule *broken; /* the rule it happened in */
 } verifier;
 
@@ -454,7 +455,10 @@ put_sides(text *out, const rule *r)
 static int
 evaluate(verifier *v, const term *t, const value **out)
 {
-    return eval_term(v->fr, t, out, v->why, sizeof v->why);
+    if (eval_term(v->fr, t, out, v->why, sizeof v->why))
+        return 1;
+    v->out_of_memory = eval_out_of_memory(v->fr);
+    return 0;
 }
 
 static outcome
@@ -652,7 +656,7 @@ check_point(verifier *v, const rule *r, int want_new, jmp_buf *oom)
         int positive = attempt > 0;
         point_end(v);
         if (!point_begin(v, oom)) {
-            snprintf(v->why, sizeof v->why, "out of memory");
+            v->out_of_memory = 1;
             return POINT_ERROR;
         }
         v->G = v->V = NULL;
@@ -747,7 +751,7 @@ check_all(verifier *v, unsigned long seed, int samples)
     jmp_buf *outer = mem_pool_on_oom(v->report->pool, &oom);
     if (setjmp(oom)) {
         mem_pool_on_oom(v->report->pool, outer);
-        snprintf(v->why, sizeof v->why, "out of memory");
+        v->out_of_memory = 1;
         return -1;
     }
     int failed = 0, rules = 0;
@@ -805,7 +809,7 @@ rules_verify(const rule_set *rs, unsigned long seed, int samples, long prec, tex
     mpfr_clears(v.x, v.y, v.diff, v.bound, v.sum, v.scale, v.fd, v.fd2, (mpfr_ptr)NULL);
     mpq_clear(v.q);
     if (failed < 0) {
-        if (strcmp(v.why, "out of memory") == 0) {
+        if (v.out_of_memory) {
             mem_failed();
             diag_oom(err);
         } else if (v.broken != NULL)

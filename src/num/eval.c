@@ -595,6 +595,7 @@ eval_term(evaluator *ev, const term *t, const value **out, char *why, size_t why
     jmp_buf *outer = mem_pool_on_oom(ev->pool, &oom);
     ev->why[0] = '\0';
     ev->result = NULL;
+    ev->out_of_memory = 0;
     ev->epoch++;
     if (setjmp(oom) == 0) {
         plan_evaluation(ev, t);
@@ -602,6 +603,7 @@ eval_term(evaluator *ev, const term *t, const value **out, char *why, size_t why
     } else {
         mem_failed(); /* reported here, as a value */
         ev->result = NULL;
+        ev->out_of_memory = 1;
         eval_fail(ev, "out of memory");
     }
     mem_pool_on_oom(ev->pool, outer);
@@ -614,6 +616,12 @@ eval_term(evaluator *ev, const term *t, const value **out, char *why, size_t why
     }
     *out = ev->result;
     return 1;
+}
+
+int
+eval_out_of_memory(const evaluator *ev)
+{
+    return ev->out_of_memory;
 }
 
 size_t
