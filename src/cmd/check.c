@@ -2,14 +2,11 @@
  * check.h. */
 #include "cmd/check.h"
 
-#include <math.h>
 #include <stdio.h>
-#include <string.h>
 
 #include "lang/print.h"
 #include "sym/canon.h"
-#include "num/eval.h"
-#include "num/sample.h"
+#include "num/agree.h"
 
 typedef struct checker {
     model *m;
@@ -121,122 +118,48 @@ truth(checker *c, const symbol *cl, convention conv)
 
 /* ---- numbers ---- */
 
-/* A point that could not be evaluated for want of memory must not count as
-   a point that could not be evaluated: that would quietly change a verdict. */
-static int
-evaluated(checker *c, int ok, const char *why)
+/* The random points of the numeric check: entries k / 2^30. */
+static agree_points
+points(const checker *c, int count)
 {
-    if (!ok && strcmp(why, "out of memory") == 0)
-        mem_oom(c->pool);
-    return ok;
+    return (agree_points){.m = c->m, .seed = c->seed, .first = 0, .count = count, .bits = 30};
 }
 
-/* Evaluate A and B in MPFR at the sample point INDEX; the largest gap
-   between entries, relative to the largest entry of B, in *GAP, and where. */
-static int
-numeric_gap(checker *c, const term *a, const term *b, unsigned long index, double *gap, long *gi,
-            long *gj, double *va, double *vb)
-{
-    evaluator *ev = eval_new(c->pool, NUMBER_MPFR, 256);
-    sample_spec spec = {.seed = c->seed, .index = index, .bits = 30};
-    char why[256];
-    const value *x, *y;
-    int ok = evaluated(c, sample_bind(ev, c->pool, c->m, &spec, why, sizeof why), why) &&
-             evaluated(c, eval_term(ev, a, &x, why, sizeof why), why) &&
-             evaluated(c, eval_term(ev, b, &y, why, sizeof why), why) &&
-             x->rows * x->cols == y->rows * y->cols;
-    if (ok) {
-        mpfr_t d, big, scale;
-        mpfr_inits2(256, d, big, scale, (mpfr_ptr)0);
-        mpfr_set_ui(big, 0, MPFR_RNDN);
-        mpfr_set_ui(scale, 0, MPFR_RNDN);
-        *gi = *gj = 0;
-        for (long i = 0; i < y->rows; i++)
-            for (long j = 0; j < y->cols; j++) {
-                mpfr_t *p = eval_fr(x, x->rows == y->rows ? i : 0,
-                                    x->rows == y->rows ? j : i * y->cols + j);
-                mpfr_sub(d, *p, *eval_fr(y, i, j), MPFR_RNDN);
-                mpfr_abs(d, d, MPFR_RNDN);
-                if (mpfr_cmp(d, big) > 0 || mpfr_nan_p(d)) {
-                    mpfr_set(big, d, MPFR_RNDN);
-                    *gi = i, *gj = j;
-                    *va = mpfr_get_d(*p, MPFR_RNDN);
-                    *vb = mpfr_get_d(*eval_fr(y, i, j), MPFR_RNDN);
-                }
-                mpfr_abs(d, *eval_fr(y, i, j), MPFR_RNDN);
-                if (mpfr_cmp(d, scale) > 0)
-                    mpfr_set(scale, d, MPFR_RNDN);
-            }
-        if (mpfr_cmp_ui(scale, 1) < 0)
-            mpfr_set_ui(scale, 1, MPFR_RNDN);
-        mpfr_div(big, big, scale, MPFR_RNDN);
-        *gap = mpfr_nan_p(big) ? INFINITY : mpfr_get_d(big, MPFR_RNDN);
-        mpfr_clears(d, big, scale, (mpfr_ptr)0);
-    }
-    eval_free(ev);
-    return ok;
-}
-
-/* Whether A and B are equal at the random rational points, exactly, with
-   activation outputs as free variables: 1 equal, 0 unequal, -1 when a side
-   is not rational there (exp of a rational, say) and cannot be decided so. */
-static int
-exactly_equal(checker *c, const term *a, const term *b)
-{
-    int verdict = 1;
-    for (unsigned long k = 0; k < CHECK_POINTS && verdict == 1; k++) {
-        evaluator *ev = eval_new(c->pool, NUMBER_EXACT, 0);
-        sample_spec spec = {.seed = c->seed, .index = k, .bits = 30, .free_activations = 1};
-        char why[256];
-        const value *x, *y;
-        if (!evaluated(c, sample_bind(ev, c->pool, c->m, &spec, why, sizeof why), why) ||
-            !evaluated(c, eval_term(ev, a, &x, why, sizeof why), why) ||
-            !evaluated(c, eval_term(ev, b, &y, why, sizeof why), why) ||
-            x->rows * x->cols != y->rows * y->cols)
-            verdict = -1;
-        for (long i = 0; verdict == 1 && i < y->rows; i++)
-            for (long j = 0; verdict == 1 && j < y->cols; j++) {
-                long n = i * y->cols + j; /* the same entry, whatever x's rank */
-                verdict = mpq_equal(*eval_q(x, n / x->cols, n % x->cols), *eval_q(y, i, j));
-            }
-        eval_free(ev);
-    }
-    return verdict;
-}
+/* MPFR's side of the check: 256 bits, and a gap relative to the largest
+   entry of the right side or 1, whichever is larger, of at most 2^-200. */
+enum { CHECK_PREC = 256, CHECK_LOG2_TOL = -200 };
 
 /* Whether A and B agree at every random point: exactly where both are
    rational in the free activations, else in MPFR to 2^-200. */
 static int
 numerically_equal(checker *c, const term *a, const term *b)
 {
-    int exact = exactly_equal(c, a, b);
-    if (exact >= 0)
-        return exact;
-    for (unsigned long k = 0; k < CHECK_POINTS; k++) {
-        double gap, va, vb;
-        long i, j;
-        if (!numeric_gap(c, a, b, k, &gap, &i, &j, &va, &vb) || !(gap < ldexp(1, -200)))
-            return 0;
-    }
-    return 1;
+    agree_points at = points(c, CHECK_POINTS);
+    agree_result r;
+    agree_status exact = agree_exact(&r, c->pool, &at, a, b);
+    if (exact != AGREE_COULD_NOT_RUN)
+        return exact == AGREE_EQUAL;
+    return agree_mpfr(&r, c->pool, &at, CHECK_PREC, 1, CHECK_LOG2_TOL, a, b) == AGREE_EQUAL;
 }
 
 /* "dW2[0][3] is 0.0351 by yours, 0.00439 by the derivation (random point 0, seed 1)". */
 static const char *
 counterexample(checker *c, const symbol *cl, const term *yours, const term *right)
 {
-    double gap, va, vb;
-    long i, j;
-    if (!numeric_gap(c, yours, right, 0, &gap, &i, &j, &va, &vb))
+    agree_points at = points(c, 1);
+    agree_result r;
+    if (agree_mpfr(&r, c->pool, &at, CHECK_PREC, 1, CHECK_LOG2_TOL, yours, right) ==
+            AGREE_COULD_NOT_RUN ||
+        r.i < 0)
         return NULL;
     text t;
     text_init(&t, c->pool);
     text_printf(&t, "at the random point 0 of seed %lu, %s", c->seed, cl->name);
     if (cl->shape.rank == 2)
-        text_printf(&t, "[%ld][%ld]", i, j);
+        text_printf(&t, "[%ld][%ld]", r.i, r.j);
     else if (cl->shape.rank == 1)
-        text_printf(&t, "[%ld]", j);
-    text_printf(&t, " is %.6g by your formula but %.6g by the derivation", va, vb);
+        text_printf(&t, "[%ld]", r.j);
+    text_printf(&t, " is %.6g by your formula but %.6g by the derivation", r.a, r.b);
     return text_str(&t);
 }
 

@@ -5,10 +5,9 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "sym/canon.h"
-#include "num/sample.h"
+#include "num/agree.h"
 #include "cmd/roundoff.h"
 
 typedef struct prover {
@@ -125,107 +124,65 @@ degree(const term *t, int free_activations)
 
 /* ---- numbers ---- */
 
-/* A point that could not be evaluated for want of memory must not count as
-   a point that could not be evaluated: that would quietly weaken the proof. */
-static int
-evaluated(prover *p, int ok, const char *why)
+/* The two sides of IT as they are evaluated: the pretty formulas as
+   written, the absorbed one times m for an intermediate. */
+static void
+sides(prover *p, const proof_item *it, const term **deferred, const term **absorbed)
 {
-    if (!ok && strcmp(why, "out of memory") == 0)
-        mem_oom(p->pool);
-    return ok;
+    *deferred = derive_pretty(p->d, it->g, CONVENTION_DEFERRED);
+    *absorbed = derive_pretty(p->d, it->g, CONVENTION_ABSORBED);
+    if (!it->is_param && p->m->batch != NULL)
+        *absorbed = times_batch(p, *absorbed);
 }
 
-/* Evaluate both sides of IT (the pretty formulas, as written) in EV; 1 when
-   both evaluate, with the values. */
-static int
-evaluate_both(prover *p, evaluator *ev, const proof_item *it, const value **def, const value **abs_)
+/* The random points from INDEX on, for batch size BATCH (0: the declared). */
+static agree_points
+points(const prover *p, unsigned long index, long batch)
 {
-    char why[256];
-    const term *a = derive_pretty(p->d, it->g, CONVENTION_DEFERRED);
-    const term *b = derive_pretty(p->d, it->g, CONVENTION_ABSORBED);
-    if (!it->is_param && p->m->batch != NULL)
-        b = times_batch(p, b);
-    if (!evaluated(p, eval_term(ev, a, def, why, sizeof why), why))
-        return 0;
-    /* the first result must survive the second evaluation: terms are
-       memoized per term, and neither rebinds, so both stay valid */
-    return evaluated(p, eval_term(ev, b, abs_, why, sizeof why), why);
+    return (agree_points){.m = p->m,
+                          .seed = p->seed,
+                          .first = index,
+                          .count = 1,
+                          .bits = PROVE_SAMPLE_BITS,
+                          .batch = batch};
 }
 
 static void
 exact(prover *p, proof_item *it)
 {
     it->degree = degree(it->deferred_side, 1) + degree(it->absorbed_side, 1);
+    const term *deferred, *absorbed;
+    sides(p, it, &deferred, &absorbed);
     for (int k = 0; k < PROVE_POINTS; k++) {
-        evaluator *ev = eval_new(p->pool, NUMBER_EXACT, 0);
-        sample_spec spec = {.seed = p->seed,
-                            .index = (unsigned long)k,
-                            .bits = PROVE_SAMPLE_BITS,
-                            .free_activations = 1};
-        char why[256];
-        const value *a, *b;
-        if (evaluated(p, sample_bind(ev, p->pool, p->m, &spec, why, sizeof why), why) &&
-            evaluate_both(p, ev, it, &a, &b)) {
-            int equal = a->rows == b->rows && a->cols == b->cols;
-            for (long i = 0; equal && i < a->rows; i++)
-                for (long j = 0; equal && j < a->cols; j++)
-                    equal = mpq_equal(*eval_q(a, i, j), *eval_q(b, i, j));
-            it->exact_points++;
-            it->exact_equal += equal;
-        }
-        eval_free(ev);
+        agree_points at = points(p, (unsigned long)k, 0);
+        agree_result r;
+        agree_status st = agree_exact(&r, p->pool, &at, absorbed, deferred);
+        /* a point that cannot be evaluated is not counted */
+        it->exact_points += st != AGREE_COULD_NOT_RUN;
+        it->exact_equal += st == AGREE_EQUAL;
     }
     /* each point: P(unequal forms agree) <= degree / (values per entry) */
     double per_point = it->degree > 0 ? log2((double)it->degree) - PROVE_SAMPLE_BITS : -INFINITY;
     it->log2_chance = it->exact_points * (per_point < 0 ? per_point : 0);
 }
 
-/* log2 of max |a - b| / max |a| over the entries (MPFR values). */
-static double
-relative_gap(const value *a, const value *b, long prec)
-{
-    mpfr_t diff, big, scale;
-    mpfr_inits2(prec + 64, diff, big, scale, (mpfr_ptr)0);
-    mpfr_set_ui(big, 0, MPFR_RNDN);
-    mpfr_set_ui(scale, 0, MPFR_RNDN);
-    for (long i = 0; i < a->rows; i++)
-        for (long j = 0; j < a->cols; j++) {
-            mpfr_sub(diff, *eval_fr(a, i, j), *eval_fr(b, i, j), MPFR_RNDN);
-            mpfr_abs(diff, diff, MPFR_RNDN);
-            if (mpfr_cmp(diff, big) > 0)
-                mpfr_set(big, diff, MPFR_RNDN);
-            mpfr_abs(diff, *eval_fr(a, i, j), MPFR_RNDN);
-            if (mpfr_cmp(diff, scale) > 0)
-                mpfr_set(scale, diff, MPFR_RNDN);
-        }
-    double out = -INFINITY;
-    if (!mpfr_zero_p(big) && !mpfr_zero_p(scale)) {
-        mpfr_div(big, big, scale, MPFR_RNDN);
-        mpfr_log2(big, big, MPFR_RNDN);
-        out = mpfr_get_d(big, MPFR_RNDN);
-    }
-    mpfr_clears(diff, big, scale, (mpfr_ptr)0);
-    return out;
-}
-
 /* The MPFR table is drawn with a batch size that is not a power of two, so
-   that 1/m is not exact and the two placements round differently. */
+   that 1/m is not exact and the two placements round differently. Each
+   gap is relative to the largest entry of the deferred side. */
 static void
 numeric(prover *p, proof_item *it, long batch)
 {
     static const long precisions[PROVE_PRECISIONS] = {64, 128, 256, 1024};
+    const term *deferred, *absorbed;
+    sides(p, it, &deferred, &absorbed);
     for (int k = 0; k < PROVE_PRECISIONS; k++) {
         it->precision[k] = precisions[k];
         it->log2_gap[k] = NAN;
-        evaluator *ev = eval_new(p->pool, NUMBER_MPFR, precisions[k]);
-        sample_spec spec = {
-            .seed = p->seed, .index = 1000, .bits = PROVE_SAMPLE_BITS, .batch = batch};
-        char why[256];
-        const value *a, *b;
-        if (evaluated(p, sample_bind(ev, p->pool, p->m, &spec, why, sizeof why), why) &&
-            evaluate_both(p, ev, it, &a, &b))
-            it->log2_gap[k] = relative_gap(a, b, precisions[k]);
-        eval_free(ev);
+        agree_points at = points(p, 1000, batch);
+        agree_result r;
+        if (agree_mpfr(&r, p->pool, &at, precisions[k], 0, -INFINITY, absorbed, deferred) !=
+            AGREE_COULD_NOT_RUN)
+            it->log2_gap[k] = r.log2_gap;
     }
 }
 
@@ -233,21 +190,21 @@ numeric(prover *p, proof_item *it, long batch)
 static double
 in_double(prover *p, const proof_item *it, long batch)
 {
-    evaluator *ev = eval_new(p->pool, NUMBER_DOUBLE, 0);
-    sample_spec spec = {.seed = p->seed, .index = 2000, .bits = PROVE_SAMPLE_BITS, .batch = batch};
-    char why[256];
+    const term *deferred, *absorbed;
+    sides(p, it, &deferred, &absorbed);
+    agree_points at = points(p, 2000, batch);
+    agree_result r;
     const value *a, *b;
-    double worst = NAN;
-    if (evaluated(p, sample_bind(ev, p->pool, p->m, &spec, why, sizeof why), why) &&
-        evaluate_both(p, ev, it, &a, &b)) {
-        worst = 0;
-        for (long i = 0; i < a->rows; i++)
-            for (long j = 0; j < a->cols; j++) {
-                double u = roundoff_ulps(*eval_d(a, i, j), *eval_d(b, i, j));
-                if (u > worst)
-                    worst = u;
-            }
-    }
+    evaluator *ev = agree_evaluate(&a, &b, &r, p->pool, &at, NUMBER_DOUBLE, 0, deferred, absorbed);
+    if (ev == NULL)
+        return NAN;
+    double worst = 0;
+    for (long i = 0; i < a->rows; i++)
+        for (long j = 0; j < a->cols; j++) {
+            double u = roundoff_ulps(*eval_d(a, i, j), *eval_d(b, i, j));
+            if (u > worst)
+                worst = u;
+        }
     eval_free(ev);
     return worst;
 }

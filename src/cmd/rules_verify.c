@@ -67,8 +67,9 @@ typedef struct verifier {
     value *g_val, *v_val;
     /* numbers owned here, cleared by rules_verify */
     mpfr_t x, y, diff, bound, sum, scale, fd, fd2;
-    mpq_t q, r;
+    mpq_t q;
     char why[512];      /* an internal error */
+    int out_of_memory;  /* the internal error is a failed allocation */
     const rule *broken; /* the rule it happened in */
 } verifier;
 
@@ -320,32 +321,13 @@ fill_random(verifier *v, value *val, int positive)
             random_rational(v, *eval_q(val, i, j), positive);
 }
 
-/* Values a label of kind L may take. A column is what sum(y, axis=0)
-   adds: a column of a matrix, the whole of a 1-D label, a scalar. */
+/* A prob label's weight: random_rational's positive draw, CTX the
+   verifier (whose stream RNG is). */
 static void
-fill_label(verifier *v, value *val, label_assumption l)
+label_weight(mpq_t q, gmp_randstate_t rng, void *ctx)
 {
-    int by_columns = val->rank == 2;
-    long ncols = by_columns ? val->cols : 1, len = by_columns ? val->rows : val->cols;
-    for (long c = 0; c < ncols; c++) {
-        long hot = (long)uniform(v, (unsigned long)len);
-        mpq_set_ui(v->r, 0, 1);
-        for (long k = 0; k < len; k++) {
-            mpq_t *e = by_columns ? eval_q(val, k, c) : eval_q(val, 0, k);
-            if (l == LABEL_BINARY)
-                mpq_set_ui(*e, uniform(v, 2), 1);
-            else if (l == LABEL_ONEHOT)
-                mpq_set_ui(*e, k == hot, 1);
-            else { /* prob: positive weights, normalised below */
-                random_rational(v, *e, 1);
-                mpq_add(v->r, v->r, *e);
-            }
-        }
-        for (long k = 0; l == LABEL_PROB && k < len; k++) {
-            mpq_t *e = by_columns ? eval_q(val, k, c) : eval_q(val, 0, k);
-            mpq_div(*e, *e, v->r);
-        }
-    }
+    (void)rng;
+    random_rational(ctx, q, 1);
 }
 
 /* Values for every variable of the draw, and for G and V of an adjoint. */
@@ -360,7 +342,7 @@ draw_values(verifier *v, const rule *r, int positive)
         if (x->label == LABEL_ANY)
             fill_random(v, x->val, positive);
         else
-            fill_label(v, x->val, x->label);
+            sample_label(x->val, x->label, v->rng, label_weight, v);
     }
     if (r->kind != RULE_ADJOINT)
         return;
@@ -473,7 +455,10 @@ put_sides(text *out, const rule *r)
 static int
 evaluate(verifier *v, const term *t, const value **out)
 {
-    return eval_term(v->fr, t, out, v->why, sizeof v->why);
+    if (eval_term(v->fr, t, out, v->why, sizeof v->why))
+        return 1;
+    v->out_of_memory = eval_out_of_memory(v->fr);
+    return 0;
 }
 
 static outcome
@@ -671,7 +656,7 @@ check_point(verifier *v, const rule *r, int want_new, jmp_buf *oom)
         int positive = attempt > 0;
         point_end(v);
         if (!point_begin(v, oom)) {
-            snprintf(v->why, sizeof v->why, "out of memory");
+            v->out_of_memory = 1;
             return POINT_ERROR;
         }
         v->G = v->V = NULL;
@@ -766,7 +751,7 @@ check_all(verifier *v, unsigned long seed, int samples)
     jmp_buf *outer = mem_pool_on_oom(v->report->pool, &oom);
     if (setjmp(oom)) {
         mem_pool_on_oom(v->report->pool, outer);
-        snprintf(v->why, sizeof v->why, "out of memory");
+        v->out_of_memory = 1;
         return -1;
     }
     int failed = 0, rules = 0;
@@ -816,7 +801,6 @@ rules_verify(const rule_set *rs, unsigned long seed, int samples, long prec, tex
     mpfr_inits2((mpfr_prec_t)(prec + 64), v.x, v.y, v.diff, v.bound, v.sum, v.scale, v.fd, v.fd2,
                 (mpfr_ptr)NULL);
     mpq_init(v.q);
-    mpq_init(v.r);
     int failed = check_all(&v, seed, samples);
     /* after an allocation failure, the point and the stream in flight */
     point_end(&v);
@@ -824,9 +808,8 @@ rules_verify(const rule_set *rs, unsigned long seed, int samples, long prec, tex
         gmp_randclear(v.rng);
     mpfr_clears(v.x, v.y, v.diff, v.bound, v.sum, v.scale, v.fd, v.fd2, (mpfr_ptr)NULL);
     mpq_clear(v.q);
-    mpq_clear(v.r);
     if (failed < 0) {
-        if (strcmp(v.why, "out of memory") == 0) {
+        if (v.out_of_memory) {
             mem_failed();
             diag_oom(err);
         } else if (v.broken != NULL)

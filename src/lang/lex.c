@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <stdio.h>
+#include <string.h>
 
 void
 lex_init(lexer *lx, const source *src)
@@ -219,4 +220,69 @@ lex_next(lexer *lx)
     }
     t.len = lx->pos - t.offset;
     return t;
+}
+
+/* The end of the run of decimal digits of S[I..N). */
+static size_t
+skip_digits(const char *s, size_t i, size_t n)
+{
+    while (i < n && s[i] >= '0' && s[i] <= '9')
+        i++;
+    return i;
+}
+
+lex_decimal_status
+lex_decimal(mpq_t q, mpz_t z, mem_pool *pool, const char *s, size_t n, long max_exponent)
+{
+    size_t i = 0;
+    int negative = 0;
+    if (i < n && (s[i] == '+' || s[i] == '-'))
+        negative = s[i++] == '-';
+    size_t int_start = i, int_end = skip_digits(s, i, n);
+    size_t frac_start = int_end, frac_end = int_end;
+    i = int_end;
+    if (i < n && s[i] == '.') {
+        frac_start = i + 1;
+        frac_end = i = skip_digits(s, frac_start, n);
+    }
+    if (int_end == int_start && frac_end == frac_start)
+        return LEX_DECIMAL_MALFORMED;
+    long exponent = 0;
+    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+        i++;
+        int exp_negative = 0;
+        if (i < n && (s[i] == '+' || s[i] == '-'))
+            exp_negative = s[i++] == '-';
+        size_t exp_start = i;
+        for (; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+            if (exponent <= max_exponent) /* past the cap, more digits change nothing */
+                exponent = exponent * 10 + (s[i] - '0');
+        if (i == exp_start)
+            return LEX_DECIMAL_MALFORMED;
+        if (exponent > max_exponent)
+            return LEX_DECIMAL_HUGE;
+        if (exp_negative)
+            exponent = -exponent;
+    }
+    if (i != n)
+        return LEX_DECIMAL_MALFORMED;
+    /* the digits without the point, as one integer; then times 10^scale */
+    size_t nint = int_end - int_start, nfrac = frac_end - frac_start;
+    char *digits = mem_alloc(pool, nint + nfrac + 1);
+    memcpy(digits, s + int_start, nint);
+    memcpy(digits + nint, s + frac_start, nfrac);
+    digits[nint + nfrac] = '\0';
+    mpz_set_str(mpq_numref(q), digits, 10);
+    mem_release(pool, digits);
+    mpz_set_ui(mpq_denref(q), 1);
+    long scale = exponent - (long)nfrac;
+    mpz_ui_pow_ui(z, 10, (unsigned long)(scale < 0 ? -scale : scale));
+    if (scale >= 0)
+        mpz_mul(mpq_numref(q), mpq_numref(q), z);
+    else
+        mpz_set(mpq_denref(q), z);
+    mpq_canonicalize(q);
+    if (negative)
+        mpq_neg(q, q);
+    return LEX_DECIMAL_OK;
 }

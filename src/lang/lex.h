@@ -2,6 +2,7 @@
 #ifndef DC_LEX_H
 #define DC_LEX_H
 
+#include <gmp.h>
 #include <stddef.h>
 
 #include "base/diag.h"
@@ -53,5 +54,22 @@ void lex_init(lexer *lx, const source *src);
 token lex_next(lexer *lx);
 /* A short description of a token for "expected X, found Y" messages. */
 const char *lex_describe(token_kind kind);
+
+/* What lex_decimal read. */
+typedef enum lex_decimal_status {
+    LEX_DECIMAL_OK,
+    LEX_DECIMAL_MALFORMED, /* not a decimal */
+    LEX_DECIMAL_HUGE,      /* its exponent is beyond the cap */
+} lex_decimal_status;
+
+/* Read S[0..N) as an exact rational into Q: a decimal
+   [+-]digits[.digits][(e|E)[+-]digits], with digits on at least one side of
+   the point (a number token is one: 12, 1., .5, 1e-3). The decimal exponent
+   written is capped: beyond MAX_EXPONENT either way the result is
+   LEX_DECIMAL_HUGE. Q is set only on LEX_DECIMAL_OK; Z is scratch. The
+   digits are copied into POOL for GMP and released before the return; an
+   allocation failure jumps to POOL's on_oom target. */
+lex_decimal_status lex_decimal(mpq_t q, mpz_t z, mem_pool *pool, const char *s, size_t n,
+                               long max_exponent);
 
 #endif

@@ -281,47 +281,17 @@ fail_undefined(parser *p, token t)
 /* ---- numbers ---- */
 
 /* The exact rational a number token spells: digits, an optional fraction
-   and an optional decimal exponent. */
+   and an optional decimal exponent. The table's own numbers are used, so
+   that a failed allocation leaks none. */
 static const term *
 number_term(parser *p, token t)
 {
-    const char *s = p->src->text + t.offset, *end = s + t.len;
-    const char *e = s; /* the end of the digits: an exponent part or the end */
-    while (e < end && *e != 'e' && *e != 'E')
-        e++;
-    const char *dot = memchr(s, '.', (size_t)(e - s));
-    long exponent = dot != NULL ? -(long)(e - dot - 1) : 0;
-    if (e < end) {
-        int sign = 1;
-        long x = 0;
-        const char *c = e + 1;
-        if (*c == '+' || *c == '-')
-            sign = *c++ == '-' ? -1 : 1;
-        for (; c < end; c++)
-            if (x <= PARSE_MAX_EXPONENT)
-                x = x * 10 + (*c - '0');
-        exponent += sign * x;
-    }
-    if (exponent > PARSE_MAX_EXPONENT || exponent < -PARSE_MAX_EXPONENT)
-        fail_cap(p, t.offset, "decimal exponent beyond the cap of %d", PARSE_MAX_EXPONENT);
-    /* the digits, without the point, over 1; then times 10^exponent. The
-       table's own numbers are used, so that a failed allocation leaks none. */
     mpq_ptr q = term_table_scratch(p->m->terms);
-    mpz_ptr ten = term_table_scratch_z(p->m->terms);
-    mpz_set_ui(mpq_numref(q), 0);
-    for (const char *c = s; c < e; c++)
-        if (*c != '.') {
-            mpz_mul_ui(mpq_numref(q), mpq_numref(q), 10);
-            mpz_add_ui(mpq_numref(q), mpq_numref(q), (unsigned long)(*c - '0'));
-        }
-    mpz_ui_pow_ui(ten, 10, (unsigned long)(exponent < 0 ? -exponent : exponent));
-    if (exponent < 0)
-        mpz_set(mpq_denref(q), ten);
-    else {
-        mpz_mul(mpq_numref(q), mpq_numref(q), ten);
-        mpz_set_ui(mpq_denref(q), 1);
-    }
-    mpq_canonicalize(q);
+    mpz_ptr z = term_table_scratch_z(p->m->terms);
+    /* a number token is a decimal: only its exponent can be refused */
+    if (lex_decimal(q, z, p->m->pool, p->src->text + t.offset, t.len, PARSE_MAX_EXPONENT) !=
+        LEX_DECIMAL_OK)
+        fail_cap(p, t.offset, "decimal exponent beyond the cap of %d", PARSE_MAX_EXPONENT);
     return term_const(p->m->terms, q);
 }
 

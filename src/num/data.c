@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lang/lex.h"
 #include "lang/parse.h"
 #include "lang/print.h"
 #include "num/sample.h"
@@ -198,13 +199,22 @@ node_words(reader *r, const json_t *node)
     return text_str(&t);
 }
 
-/* Read S[0..N) as an exact rational into Q: a decimal [+-]digits[.digits]
-   [e[+-]digits] (digits on at least one side of the point) or a fraction
-   [+-]digits/digits. Returns 1, 0 when S is not such a number, -1 when its
-   exponent is beyond DATA_MAX_EXPONENT, -2 for a zero denominator. */
+/* Read S[0..N) as an exact rational into Q: a decimal (lex_decimal's) or a
+   fraction [+-]digits/digits. Returns 1, 0 when S is not such a number, -1
+   when its exponent is beyond DATA_MAX_EXPONENT, -2 for a zero
+   denominator. */
 static int
 parse_exact(reader *r, const char *s, size_t n, mpq_t q)
 {
+    if (memchr(s, '/', n) == NULL)
+        switch (lex_decimal(q, r->z, r->pool, s, n, DATA_MAX_EXPONENT)) {
+        case LEX_DECIMAL_OK:
+            return 1;
+        case LEX_DECIMAL_HUGE:
+            return -1;
+        case LEX_DECIMAL_MALFORMED:
+            return 0;
+        }
     size_t i = 0;
     int negative = 0;
     if (i < n && (s[i] == '+' || s[i] == '-'))
@@ -212,73 +222,24 @@ parse_exact(reader *r, const char *s, size_t n, mpq_t q)
     size_t int_start = i;
     while (i < n && s[i] >= '0' && s[i] <= '9')
         i++;
-    size_t int_end = i, frac_start = i, frac_end = i;
-    if (i < n && s[i] == '/') {
-        size_t den_start = ++i;
-        while (i < n && s[i] >= '0' && s[i] <= '9')
-            i++;
-        if (int_end == int_start || i == den_start || i != n)
-            return 0;
-        char *num = mem_strndup(r->pool, s + int_start, int_end - int_start);
-        char *den = mem_strndup(r->pool, s + den_start, n - den_start);
-        mpz_set_str(mpq_numref(q), num, 10);
-        mpz_set_str(mpq_denref(q), den, 10);
-        mem_release(r->pool, num);
-        mem_release(r->pool, den);
-        if (mpz_sgn(mpq_denref(q)) == 0) {
-            mpq_set_ui(q, 0, 1);
-            return -2;
-        }
-        mpq_canonicalize(q);
-        if (negative)
-            mpq_neg(q, q);
-        return 1;
-    }
-    if (i < n && s[i] == '.') {
-        frac_start = ++i;
-        while (i < n && s[i] >= '0' && s[i] <= '9')
-            i++;
-        frac_end = i;
-    }
-    if (int_end == int_start && frac_end == frac_start)
+    size_t int_end = i;
+    if (i == n || s[i] != '/')
         return 0;
-    long exponent = 0;
-    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+    size_t den_start = ++i;
+    while (i < n && s[i] >= '0' && s[i] <= '9')
         i++;
-        int exp_negative = 0;
-        if (i < n && (s[i] == '+' || s[i] == '-'))
-            exp_negative = s[i++] == '-';
-        size_t exp_start = i;
-        while (i < n && s[i] >= '0' && s[i] <= '9') {
-            if (exponent <= DATA_MAX_EXPONENT)
-                exponent = exponent * 10 + (s[i] - '0');
-            i++;
-        }
-        if (i == exp_start)
-            return 0;
-        if (exponent > DATA_MAX_EXPONENT)
-            return -1;
-        if (exp_negative)
-            exponent = -exponent;
-    }
-    if (i != n)
+    if (int_end == int_start || i == den_start || i != n)
         return 0;
-    /* the digits without the point, as one integer */
-    size_t nint = int_end - int_start, nfrac = frac_end - frac_start;
-    char *digits = mem_alloc(r->pool, nint + nfrac + 2);
-    memcpy(digits, s + int_start, nint);
-    memcpy(digits + nint, s + frac_start, nfrac);
-    digits[nint + nfrac] = '0'; /* "." alone never gets here; keep mpz_set_str fed */
-    digits[nint + nfrac + (nint + nfrac == 0)] = '\0';
-    mpz_set_str(mpq_numref(q), digits, 10);
-    mem_release(r->pool, digits);
-    mpz_set_ui(mpq_denref(q), 1);
-    long scale = exponent - (long)nfrac;
-    mpz_ui_pow_ui(r->z, 10, (unsigned long)labs(scale));
-    if (scale >= 0)
-        mpz_mul(mpq_numref(q), mpq_numref(q), r->z);
-    else
-        mpz_set(mpq_denref(q), r->z);
+    char *num = mem_strndup(r->pool, s + int_start, int_end - int_start);
+    char *den = mem_strndup(r->pool, s + den_start, n - den_start);
+    mpz_set_str(mpq_numref(q), num, 10);
+    mpz_set_str(mpq_denref(q), den, 10);
+    mem_release(r->pool, num);
+    mem_release(r->pool, den);
+    if (mpz_sgn(mpq_denref(q)) == 0) {
+        mpq_set_ui(q, 0, 1);
+        return -2;
+    }
     mpq_canonicalize(q);
     if (negative)
         mpq_neg(q, q);

@@ -107,6 +107,11 @@ void eval_bind(evaluator *ev, const symbol *sym, const value *v);
    gives [0, 1]. */
 int eval_term(evaluator *ev, const term *t, const value **out, char *why, size_t whylen);
 
+/* Whether the last eval_term on EV failed for want of memory (its reason
+   then says "out of memory"): a caller that must not take that for a term
+   that cannot be evaluated jumps with mem_oom instead. */
+int eval_out_of_memory(const evaluator *ev);
+
 /* For tests: how many numbers EV holds now in values of any kind (results,
    kept definitions, bindings, eval_new_value's), not counting its own
    scratch numbers. */

@@ -55,22 +55,59 @@ draw(mpq_t q, gmp_randstate_t rng, int bits, int is_signed)
     mpq_canonicalize(q);
 }
 
-/* Fill V (exact) for symbol S: its label assumption or its range. */
+void
+sample_label(value *v, label_assumption l, gmp_randstate_t rng, sample_weight *weight, void *ctx)
+{
+    int by_columns = v->rank == 2;
+    long ncols = by_columns ? v->cols : 1, len = by_columns ? v->rows : v->cols;
+    mpq_t total;
+    mpq_init(total);
+    for (long c = 0; c < ncols; c++) {
+        long hot = (long)gmp_urandomm_ui(rng, (unsigned long)len);
+        mpq_set_ui(total, 0, 1);
+        for (long k = 0; k < len; k++) {
+            mpq_t *e = by_columns ? eval_q(v, k, c) : eval_q(v, 0, k);
+            if (l == LABEL_BINARY)
+                mpq_set_ui(*e, gmp_urandomb_ui(rng, 1), 1);
+            else if (l == LABEL_ONEHOT)
+                mpq_set_ui(*e, k == hot, 1);
+            else {
+                weight(*e, rng, ctx);
+                mpq_add(total, total, *e);
+            }
+        }
+        for (long k = 0; l == LABEL_PROB && k < len; k++) {
+            mpq_t *e = by_columns ? eval_q(v, k, c) : eval_q(v, 0, k);
+            mpq_div(*e, *e, total);
+        }
+    }
+    mpq_clear(total);
+}
+
+/* A weight of a prob label or a softmax's column: draw's k / 2^bits in
+   (0, 1], with CTX the bits. */
+static void
+draw_weight(mpq_t q, gmp_randstate_t rng, void *ctx)
+{
+    draw(q, rng, *(const int *)ctx, 0);
+}
+
+/* Fill V (exact) for symbol S: its label assumption or its range. Softmax
+   outputs summing to 1 down columns are drawn as a prob label is. */
 static void
 fill(value *v, const symbol *s, range r, gmp_randstate_t rng, int bits)
 {
+    if ((s->kind == SYM_LABEL && s->label != LABEL_ANY) || r == RANGE_SIMPLEX) {
+        sample_label(v, r == RANGE_SIMPLEX ? LABEL_PROB : s->label, rng, draw_weight, &bits);
+        return;
+    }
     for (long j = 0; j < v->cols; j++) {
-        long hot = (long)gmp_urandomm_ui(rng, (unsigned long)v->rows);
-        mpq_t total;
-        mpq_init(total);
+        /* a row drawn and not used, as a onehot label's column draws its
+           hot row, so that a seed gives the numbers it always gave */
+        gmp_urandomm_ui(rng, (unsigned long)v->rows);
         for (long i = 0; i < v->rows; i++) {
             mpq_t *x = eval_q(v, i, j);
-            if (s->kind == SYM_LABEL && s->label == LABEL_BINARY)
-                mpq_set_ui(*x, gmp_urandomb_ui(rng, 1), 1);
-            else if (s->kind == SYM_LABEL && s->label == LABEL_ONEHOT)
-                mpq_set_ui(*x, i == hot, 1);
-            else if (s->kind == SYM_LABEL || r == RANGE_UNIT || r == RANGE_POSITIVE ||
-                     r == RANGE_SIMPLEX) {
+            if (s->kind == SYM_LABEL || r == RANGE_UNIT || r == RANGE_POSITIVE) {
                 draw(*x, rng, bits, 0);
                 if (r == RANGE_UNIT) /* strictly inside (0, 1) */
                     mpq_div_2exp(*x, *x, 1);
@@ -81,12 +118,7 @@ fill(value *v, const symbol *s, range r, gmp_randstate_t rng, int bits)
                 if (r == RANGE_SIGNED_UNIT) /* strictly inside (-1, 1) */
                     mpq_div_2exp(*x, *x, 1);
             }
-            mpq_add(total, total, *x);
         }
-        if ((s->kind == SYM_LABEL && s->label == LABEL_PROB) || r == RANGE_SIMPLEX)
-            for (long i = 0; i < v->rows; i++)
-                mpq_div(*eval_q(v, i, j), *eval_q(v, i, j), total);
-        mpq_clear(total);
     }
 }
 

@@ -1,0 +1,160 @@
+/* agree.c: two terms compared at random instances of a model; see agree.h. */
+#include "num/agree.h"
+
+#include <math.h>
+#include <stdio.h>
+
+#include "num/sample.h"
+
+evaluator *
+agree_evaluate(const value **va, const value **vb, agree_result *r, mem_pool *pool,
+               const agree_points *at, number_kind kind, long prec, const term *a, const term *b)
+{
+    r->status = AGREE_COULD_NOT_RUN;
+    r->point = at->first;
+    r->why[0] = '\0';
+    evaluator *ev = eval_new(pool, kind, prec);
+    if (ev == NULL) {
+        snprintf(r->why, sizeof r->why, "%ld bits is no precision MPFR has", prec);
+        return NULL;
+    }
+    sample_spec spec = {.seed = at->seed,
+                        .index = at->first,
+                        .bits = at->bits,
+                        .batch = at->batch,
+                        .free_activations = kind == NUMBER_EXACT};
+    /* the first result survives the second evaluation: results are kept
+       per term until the next binding, and neither binds */
+    int ok = sample_bind(ev, pool, at->m, &spec, r->why, sizeof r->why) &&
+             eval_term(ev, a, va, r->why, sizeof r->why) &&
+             eval_term(ev, b, vb, r->why, sizeof r->why);
+    if (ok)
+        return ev;
+    /* running out of memory is not a point that cannot be evaluated: that
+       would quietly weaken a proof or change a verdict */
+    if (eval_out_of_memory(ev))
+        mem_oom(pool);
+    eval_free(ev);
+    return NULL;
+}
+
+/* Entry N in row-major order of V, as B's entries pair with A's. */
+static long
+row_of(const value *v, long n)
+{
+    return n / v->cols;
+}
+
+static long
+col_of(const value *v, long n)
+{
+    return n % v->cols;
+}
+
+/* Whether X and Y have as many entries; if not, R says DIFFERENT with no
+   entry. */
+static int
+same_count(agree_result *r, const value *x, const value *y)
+{
+    if (x->rows * x->cols == y->rows * y->cols)
+        return 1;
+    r->status = AGREE_DIFFERENT;
+    r->i = r->j = -1;
+    r->log2_gap = NAN;
+    return 0;
+}
+
+/* Compare exact X and Y into R: EQUAL, or DIFFERENT at the first entry
+   that differs. */
+static void
+compare_exact(agree_result *r, const value *x, const value *y)
+{
+    r->status = AGREE_EQUAL;
+    if (!same_count(r, x, y))
+        return;
+    for (long n = 0; n < y->rows * y->cols; n++)
+        if (!mpq_equal(*eval_q(x, row_of(x, n), col_of(x, n)),
+                       *eval_q(y, row_of(y, n), col_of(y, n)))) {
+            r->status = AGREE_DIFFERENT;
+            r->i = row_of(y, n);
+            r->j = col_of(y, n);
+            return;
+        }
+}
+
+agree_status
+agree_exact(agree_result *r, mem_pool *pool, const agree_points *at, const term *a, const term *b)
+{
+    agree_points one = *at;
+    r->status = AGREE_EQUAL;
+    for (int k = 0; k < at->count && r->status == AGREE_EQUAL; k++) {
+        one.first = at->first + (unsigned long)k;
+        const value *x, *y;
+        evaluator *ev = agree_evaluate(&x, &y, r, pool, &one, NUMBER_EXACT, 0, a, b);
+        if (ev == NULL)
+            break;
+        compare_exact(r, x, y);
+        eval_free(ev);
+    }
+    return r->status;
+}
+
+/* Measure MPFR X against Y at WORK bits into R: the largest |x - y| and
+   where, relative to max(max |y|, FLOOR), as log2; EQUAL when that is at
+   most LOG2_TOL, else DIFFERENT. */
+static void
+measure(agree_result *r, const value *x, const value *y, long work, double floor, double log2_tol)
+{
+    if (!same_count(r, x, y))
+        return;
+    mpfr_t d, big, scale;
+    mpfr_inits2(work, d, big, scale, (mpfr_ptr)0);
+    mpfr_set_ui(big, 0, MPFR_RNDN);
+    mpfr_set_d(scale, floor, MPFR_RNDN);
+    r->i = r->j = 0;
+    r->a = mpfr_get_d(*eval_fr(x, 0, 0), MPFR_RNDN);
+    r->b = mpfr_get_d(*eval_fr(y, 0, 0), MPFR_RNDN);
+    for (long n = 0; n < y->rows * y->cols; n++) {
+        const mpfr_t *p = (const mpfr_t *)eval_fr(x, row_of(x, n), col_of(x, n));
+        const mpfr_t *q = (const mpfr_t *)eval_fr(y, row_of(y, n), col_of(y, n));
+        mpfr_sub(d, *p, *q, MPFR_RNDN);
+        mpfr_abs(d, d, MPFR_RNDN);
+        if (mpfr_nan_p(d) || (!mpfr_nan_p(big) && mpfr_cmp(d, big) > 0)) {
+            mpfr_set(big, d, MPFR_RNDN);
+            r->i = row_of(y, n);
+            r->j = col_of(y, n);
+            r->a = mpfr_get_d(*p, MPFR_RNDN);
+            r->b = mpfr_get_d(*q, MPFR_RNDN);
+        }
+        mpfr_abs(d, *q, MPFR_RNDN);
+        if (!mpfr_nan_p(d) && mpfr_cmp(d, scale) > 0)
+            mpfr_set(scale, d, MPFR_RNDN);
+    }
+    if (mpfr_zero_p(big))
+        r->log2_gap = -INFINITY;
+    else {
+        mpfr_div(big, big, scale, MPFR_RNDN);
+        mpfr_log2(big, big, MPFR_RNDN);
+        r->log2_gap = mpfr_get_d(big, MPFR_RNDN);
+    }
+    mpfr_clears(d, big, scale, (mpfr_ptr)0);
+    r->status = r->log2_gap <= log2_tol ? AGREE_EQUAL : AGREE_DIFFERENT;
+}
+
+agree_status
+agree_mpfr(agree_result *r, mem_pool *pool, const agree_points *at, long prec, double floor,
+           double log2_tol, const term *a, const term *b)
+{
+    agree_points one = *at;
+    r->status = AGREE_EQUAL;
+    for (int k = 0; k < at->count && r->status == AGREE_EQUAL; k++) {
+        one.first = at->first + (unsigned long)k;
+        const value *x, *y;
+        evaluator *ev = agree_evaluate(&x, &y, r, pool, &one, NUMBER_MPFR, prec, a, b);
+        if (ev == NULL)
+            break;
+        measure(r, x, y, prec + 64, floor, log2_tol);
+        eval_free(ev);
+    }
+    return r->status;
+}

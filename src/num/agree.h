@@ -1,0 +1,75 @@
+/* agree.h: whether two terms are equal at random instances of a model, exactly or in MPFR. */
+#ifndef DC_AGREE_H
+#define DC_AGREE_H
+
+#include "base/mem.h"
+#include "lang/model.h"
+#include "num/eval.h"
+
+typedef enum agree_status {
+    AGREE_EQUAL,         /* equal at every point: exactly, or within the tolerance */
+    AGREE_DIFFERENT,     /* not at one point: the result says which, and where */
+    AGREE_COULD_NOT_RUN, /* a point could not be drawn or a side evaluated: the result says why */
+} agree_status;
+
+/* The points: instances FIRST, FIRST + 1, ... (COUNT of them) of M, drawn
+   from SEED by sample_bind with entries k / 2^BITS at the batch size BATCH
+   (0: the declared one). In exact rationals every definition whose value
+   is not rational (tanh, sigmoid, softmax, exp, log) is a free variable,
+   drawn in its range (sample_spec's free_activations); in MPFR and double
+   every definition is computed. */
+typedef struct agree_points {
+    const model *m;
+    unsigned long seed;
+    unsigned long first;
+    int count;
+    int bits;
+    long batch;
+} agree_points;
+
+/* What a comparison found. The entries of A and B are paired in row-major
+   order, so their ranks may differ when their numbers of entries agree. */
+typedef struct agree_result {
+    agree_status status;
+    unsigned long point; /* the last point tried: the witness, or the one that failed */
+    /* DIFFERENT in exact rationals: the first entry that differs; in MPFR,
+       at the last point compared: the entry of the largest |a - b| (the
+       first, or the last whose difference is NaN). In B's rows and cols;
+       -1, -1 when the numbers of entries differ. */
+    long i, j;
+    /* MPFR, at the last point compared: log2 of max |a - b| over
+       max(max |b|, FLOOR) (-inf when A = B, NaN when a difference is NaN or
+       the numbers of entries differ), and a and b at (i, j). */
+    double log2_gap;
+    double a, b;
+    char why[256]; /* COULD_NOT_RUN: the sampler's or the evaluator's reason */
+} agree_result;
+
+/* Allocation, for every function here: scratch memory from POOL, and an
+   allocation failure jumps to POOL's on_oom target, an evaluation's "out
+   of memory" included (it is never a point that could not be run). */
+
+/* Whether A and B are equal, in exact rationals, at the points of AT,
+   stopping at the first point where they are not: DIFFERENT where an entry
+   differs or the numbers of entries do; COULD_NOT_RUN where the point
+   cannot be drawn or a side evaluated (exp of a rational, a division by
+   zero). Fills R; returns R->status. */
+agree_status agree_exact(agree_result *r, mem_pool *pool, const agree_points *at, const term *a,
+                         const term *b);
+
+/* Whether A and B agree in MPFR at PREC bits at the points of AT, stopping
+   at the first point where they do not: equal at a point when log2_gap <=
+   LOG2_TOL (-INFINITY: exactly equal), the gap measured in MPFR at PREC +
+   64 bits relative to max(max |b|, FLOOR). Otherwise as agree_exact. */
+agree_status agree_mpfr(agree_result *r, mem_pool *pool, const agree_points *at, long prec,
+                        double floor, double log2_tol, const term *a, const term *b);
+
+/* A and B evaluated at AT's first point in numbers of KIND (PREC bits for
+   MPFR and intervals), for measures other than equality. Returns the
+   evaluator, which holds *VA and *VB and which the caller frees with
+   eval_free; or NULL with R's status COULD_NOT_RUN and its why. */
+evaluator *agree_evaluate(const value **va, const value **vb, agree_result *r, mem_pool *pool,
+                          const agree_points *at, number_kind kind, long prec, const term *a,
+                          const term *b);
+
+#endif
