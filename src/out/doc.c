@@ -622,8 +622,7 @@ model_section(writer *w, const doc_input *in)
 static const term *
 step_result(const derivation *d, const trace_step *st)
 {
-    int normal_form = st->rule == NULL && strncmp(st->what, "normal form", 11) == 0;
-    return normal_form ? canon_pretty(d->m->terms, st->after) : st->after;
+    return st->kind == STEP_NORMAL_FORM ? canon_pretty(d->m->terms, st->after) : st->after;
 }
 
 static void

@@ -82,8 +82,7 @@ assumptions(text *out, const gradient *g)
 static const term *
 step_result(const derivation *d, const trace_step *st)
 {
-    int normal_form = st->rule == NULL && strncmp(st->what, "normal form", 11) == 0;
-    return normal_form ? canon_pretty(d->m->terms, st->after) : st->after;
+    return st->kind == STEP_NORMAL_FORM ? canon_pretty(d->m->terms, st->after) : st->after;
 }
 
 static void
