@@ -157,9 +157,9 @@ truth(checker *c, const symbol *cl, convention conv)
 /* A point that could not be evaluated for want of memory must not count as
    a point that could not be evaluated: that would quietly change a verdict. */
 static int
-evaluated(checker *c, int ok, const char *why)
+evaluated(checker *c, int ok, const evaluator *ev)
 {
-    if (!ok && strcmp(why, "out of memory") == 0)
+    if (!ok && eval_status(ev) == DC_ENOMEM)
         mem_oom(c->pool);
     return ok;
 }
@@ -174,9 +174,9 @@ numeric_gap(checker *c, const term *a, const term *b, unsigned long index, doubl
     sample_spec spec = {.seed = c->seed, .index = index, .bits = 30};
     char why[256];
     const value *x, *y;
-    int ok = evaluated(c, sample_bind(ev, c->pool, c->m, &spec, why, sizeof why), why) &&
-             evaluated(c, eval_term(ev, a, &x, why, sizeof why), why) &&
-             evaluated(c, eval_term(ev, b, &y, why, sizeof why), why) &&
+    int ok = evaluated(c, sample_bind(ev, c->pool, c->m, &spec, why, sizeof why), ev) &&
+             evaluated(c, eval_term(ev, a, &x, why, sizeof why), ev) &&
+             evaluated(c, eval_term(ev, b, &y, why, sizeof why), ev) &&
              x->rows * x->cols == y->rows * y->cols;
     if (ok) {
         mpfr_t d, big, scale;
@@ -222,9 +222,9 @@ exactly_equal(checker *c, const term *a, const term *b)
         sample_spec spec = {.seed = c->seed, .index = k, .bits = 30, .free_activations = 1};
         char why[256];
         const value *x, *y;
-        if (!evaluated(c, sample_bind(ev, c->pool, c->m, &spec, why, sizeof why), why) ||
-            !evaluated(c, eval_term(ev, a, &x, why, sizeof why), why) ||
-            !evaluated(c, eval_term(ev, b, &y, why, sizeof why), why) ||
+        if (!evaluated(c, sample_bind(ev, c->pool, c->m, &spec, why, sizeof why), ev) ||
+            !evaluated(c, eval_term(ev, a, &x, why, sizeof why), ev) ||
+            !evaluated(c, eval_term(ev, b, &y, why, sizeof why), ev) ||
             x->rows * x->cols != y->rows * y->cols)
             verdict = -1;
         for (long i = 0; verdict == 1 && i < y->rows; i++)

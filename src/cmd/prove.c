@@ -152,9 +152,9 @@ degree(const term *t, int free_activations)
 /* A point that could not be evaluated for want of memory must not count as
    a point that could not be evaluated: that would quietly weaken the proof. */
 static int
-evaluated(prover *p, int ok, const char *why)
+evaluated(prover *p, int ok, const evaluator *ev)
 {
-    if (!ok && strcmp(why, "out of memory") == 0)
+    if (!ok && eval_status(ev) == DC_ENOMEM)
         mem_oom(p->pool);
     return ok;
 }
@@ -169,11 +169,11 @@ evaluate_both(prover *p, evaluator *ev, const proof_item *it, const value **def,
     const term *b = derive_pretty(p->d, it->g, CONVENTION_ABSORBED);
     if (!it->is_param && p->m->batch != NULL)
         b = times_batch(p, b);
-    if (!evaluated(p, eval_term(ev, a, def, why, sizeof why), why))
+    if (!evaluated(p, eval_term(ev, a, def, why, sizeof why), ev))
         return 0;
     /* the first result must survive the second evaluation: terms are
        memoized per term, and neither rebinds, so both stay valid */
-    return evaluated(p, eval_term(ev, b, abs_, why, sizeof why), why);
+    return evaluated(p, eval_term(ev, b, abs_, why, sizeof why), ev);
 }
 
 static void
@@ -188,7 +188,7 @@ exact(prover *p, proof_item *it)
                             .free_activations = 1};
         char why[256];
         const value *a, *b;
-        if (evaluated(p, sample_bind(ev, p->pool, p->m, &spec, why, sizeof why), why) &&
+        if (evaluated(p, sample_bind(ev, p->pool, p->m, &spec, why, sizeof why), ev) &&
             evaluate_both(p, ev, it, &a, &b)) {
             int equal = a->rows == b->rows && a->cols == b->cols;
             for (long i = 0; equal && i < a->rows; i++)
@@ -246,7 +246,7 @@ numeric(prover *p, proof_item *it, long batch)
             .seed = p->seed, .index = 1000, .bits = PROVE_SAMPLE_BITS, .batch = batch};
         char why[256];
         const value *a, *b;
-        if (evaluated(p, sample_bind(ev, p->pool, p->m, &spec, why, sizeof why), why) &&
+        if (evaluated(p, sample_bind(ev, p->pool, p->m, &spec, why, sizeof why), ev) &&
             evaluate_both(p, ev, it, &a, &b))
             it->log2_gap[k] = relative_gap(a, b, precisions[k]);
         eval_free(ev);
@@ -262,7 +262,7 @@ in_double(prover *p, const proof_item *it, long batch)
     char why[256];
     const value *a, *b;
     double worst = NAN;
-    if (evaluated(p, sample_bind(ev, p->pool, p->m, &spec, why, sizeof why), why) &&
+    if (evaluated(p, sample_bind(ev, p->pool, p->m, &spec, why, sizeof why), ev) &&
         evaluate_both(p, ev, it, &a, &b)) {
         worst = 0;
         for (long i = 0; i < a->rows; i++)

@@ -69,6 +69,7 @@ typedef struct verifier {
     mpfr_t x, y, diff, bound, sum, scale, fd, fd2;
     mpq_t q, r;
     char why[512];      /* an internal error */
+    dc_status status;   /* DC_ENOMEM when that error is a want of memory (why unset) */
     const rule *broken; /* the rule it happened in */
 } verifier;
 
@@ -473,7 +474,10 @@ put_sides(text *out, const rule *r)
 static int
 evaluate(verifier *v, const term *t, const value **out)
 {
-    return eval_term(v->fr, t, out, v->why, sizeof v->why);
+    if (eval_term(v->fr, t, out, v->why, sizeof v->why))
+        return 1;
+    v->status = eval_status(v->fr);
+    return 0;
 }
 
 static outcome
@@ -671,7 +675,7 @@ check_point(verifier *v, const rule *r, int want_new, jmp_buf *oom)
         int positive = attempt > 0;
         point_end(v);
         if (!point_begin(v, oom)) {
-            snprintf(v->why, sizeof v->why, "out of memory");
+            v->status = DC_ENOMEM;
             return POINT_ERROR;
         }
         v->G = v->V = NULL;
@@ -766,7 +770,7 @@ check_all(verifier *v, unsigned long seed, int samples)
     jmp_buf *outer = mem_pool_on_oom(v->report->pool, &oom);
     if (setjmp(oom)) {
         mem_pool_on_oom(v->report->pool, outer);
-        snprintf(v->why, sizeof v->why, "out of memory");
+        v->status = DC_ENOMEM;
         return -1;
     }
     int failed = 0, rules = 0;
@@ -826,7 +830,7 @@ rules_verify(const rule_set *rs, unsigned long seed, int samples, long prec, tex
     mpq_clear(v.q);
     mpq_clear(v.r);
     if (failed < 0) {
-        if (strcmp(v.why, "out of memory") == 0) {
+        if (v.status == DC_ENOMEM) {
             mem_failed();
             diag_oom(err);
         } else if (v.broken != NULL)

@@ -147,7 +147,7 @@ evaluate(run *r, evaluator *ev, const term *t, const char *what, const value **o
     char why[256];
     if (eval_term(ev, t, out, why, sizeof why))
         return 1;
-    if (strcmp(why, "out of memory") == 0)
+    if (eval_status(ev) == DC_ENOMEM)
         diag_oom(r->err);
     else
         diag_plain(r->err, r->pool, DC_EINPUT, "cannot evaluate %s: %s", what, why);

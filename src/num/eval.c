@@ -824,6 +824,7 @@ struct evaluator {
     size_t plan_len, plan_cap;
     unsigned long epoch; /* counts evaluations, so a slot's plan is current */
     const value *result; /* of the running eval_term, kept here across its setjmp */
+    dc_status status;    /* how the last eval_term ended */
     char why[EVAL_WHY];
 };
 
@@ -2105,6 +2106,7 @@ eval_term(evaluator *ev, const term *t, const value **out, char *why, size_t why
     jmp_buf *outer = mem_pool_on_oom(ev->pool, &oom);
     ev->why[0] = '\0';
     ev->result = NULL;
+    ev->status = DC_EINPUT;
     ev->epoch++;
     if (setjmp(oom) == 0) {
         plan(ev, t);
@@ -2112,6 +2114,7 @@ eval_term(evaluator *ev, const term *t, const value **out, char *why, size_t why
     } else {
         mem_failed(); /* reported here, as a value */
         ev->result = NULL;
+        ev->status = DC_ENOMEM;
         fail(ev, "out of memory");
     }
     mem_pool_on_oom(ev->pool, outer);
@@ -2123,7 +2126,14 @@ eval_term(evaluator *ev, const term *t, const value **out, char *why, size_t why
         return 0;
     }
     *out = ev->result;
+    ev->status = DC_OK;
     return 1;
+}
+
+dc_status
+eval_status(const evaluator *ev)
+{
+    return ev->status;
 }
 
 size_t

@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 #include "base/mem.h"
+#include "derivcheck.h"
 #include "lang/term.h"
 
 /* How the numbers of an evaluation are held and computed: GMP rationals
@@ -106,6 +107,11 @@ void eval_bind(evaluator *ev, const symbol *sym, const value *v);
    unbounded interval, and a comparison that differs across the intervals
    gives [0, 1]. */
 int eval_term(evaluator *ev, const term *t, const value **out, char *why, size_t whylen);
+
+/* How EV's last eval_term ended: DC_OK with a value, DC_ENOMEM when memory
+   ran out (its WHY says "out of memory", but callers test this code),
+   DC_EINPUT for every other reason. DC_OK before the first. */
+dc_status eval_status(const evaluator *ev);
 
 /* For tests: how many numbers EV holds now in values of any kind (results,
    kept definitions, bindings, eval_new_value's), not counting its own
