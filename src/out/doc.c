@@ -665,12 +665,7 @@ label_assumptions(writer *w, const gradient *g)
     for (size_t i = 0; i < g->steps.n; i++) {
         const trace_step *st = &g->steps.steps[i];
         const rule *r = st->rule;
-        if (r == NULL || strcmp(r->group, "labels") != 0)
-            continue;
-        int seen = 0;
-        for (size_t k = 0; k < i; k++)
-            seen |= g->steps.steps[k].rule == r;
-        if (seen)
+        if (!report_new_label_rule(g, i))
             continue;
         if (!any) {
             w_par(w);

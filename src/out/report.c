@@ -58,6 +58,18 @@ assumption_words(text *out, const rule *r, const term *at)
     }
 }
 
+int
+report_new_label_rule(const gradient *g, size_t i)
+{
+    const rule *r = g->steps.steps[i].rule;
+    if (r == NULL || strcmp(r->group, "labels") != 0)
+        return 0;
+    for (size_t k = 0; k < i; k++)
+        if (g->steps.steps[k].rule == r)
+            return 0;
+    return 1;
+}
+
 /* The label rules a gradient's steps used, each once, as "onehot(y) by
    onehot.colsum (rules/labels.rules:7)"; NULL if none. */
 static const char *
@@ -67,12 +79,7 @@ assumptions(text *out, const gradient *g)
     text_init(&s, out->pool);
     for (size_t i = 0; i < g->steps.n; i++) {
         const rule *r = g->steps.steps[i].rule;
-        if (r == NULL || strcmp(r->group, "labels") != 0)
-            continue;
-        int seen = 0;
-        for (size_t k = 0; k < i; k++)
-            seen |= g->steps.steps[k].rule == r;
-        if (seen)
+        if (!report_new_label_rule(g, i))
             continue;
         if (s.len)
             text_puts(&s, "; ");
