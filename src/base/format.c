@@ -124,9 +124,7 @@ void
 format_json_key(text *out, const char *sep, const char *name)
 {
     text_puts(out, sep);
-    json_t *k = json_string(name);
-    dump(out, k);
-    json_decref(k);
+    format_json(out, format_json_string(out->pool, name));
     text_puts(out, ": ");
 }
 
