@@ -441,27 +441,30 @@ report_text(run *r)
                         r->q[k].fd_row, r->q[k].fd_col, r->q[k].fd_derived, r->q[k].fd_quotient);
 }
 
-/* Q's entries as decimal strings: one, a row, or rows a line each. */
+/* Row I of Q's entries, as decimal strings. */
+static json_t *
+json_row(run *r, const quantity *q, long i)
+{
+    json_t *row = json_array();
+    for (long j = 0; j < q->cols; j++)
+        json_array_append_new(row, format_json_string(r->pool, q->entries[i * q->cols + j]));
+    return row;
+}
+
+/* Q's entries: one, a row, or rows a line each. */
 static void
 json_entries(run *r, const quantity *q)
 {
-    mem_pool *pool = r->pool;
-    if (q->rank == 0) {
-        format_json(r->out, format_json_string(pool, q->entries[0]));
-        return;
+    if (q->rank == 0)
+        format_json(r->out, format_json_string(r->pool, q->entries[0]));
+    else if (q->rank == 1)
+        format_json(r->out, json_row(r, q, 0));
+    else {
+        json_t *rows = json_array();
+        for (long i = 0; i < q->rows; i++)
+            json_array_append_new(rows, json_row(r, q, i));
+        format_json_lines(r->out, rows, "    ", 0);
     }
-    json_t *rows = json_array();
-    for (long i = 0; i < q->rows; i++) {
-        json_t *row = json_array();
-        for (long j = 0; j < q->cols; j++)
-            json_array_append_new(row, format_json_string(pool, q->entries[i * q->cols + j]));
-        json_array_append_new(rows, row);
-    }
-    if (q->rank == 1)
-        format_json(r->out, json_incref(json_array_get(rows, 0)));
-    else
-        format_json_lines(r->out, json_incref(rows), "    ", 0);
-    json_decref(rows);
 }
 
 /* "2^-K", a power of two as the reports write it. */
