@@ -745,6 +745,7 @@ START_TEST(unbound_and_misshapen_inputs)
     evaluator *ev = eval_new(pool, NUMBER_EXACT, 0);
     eval_fails(ev, "P");
     ck_assert_str_eq(why, "no value for 'C'");
+    ck_assert_int_eq(eval_status(ev), DC_EINPUT);
     const long six[] = {1, 2, 3, 4, 5, 6};
     bind_ints(ev, "M", 2, 3, 2, six);
     bind_ints(ev, "v", 2, 1, 3, six);
@@ -814,12 +815,14 @@ START_TEST(allocation_failures_are_errors)
         mem_fail_after(0);
         if (!succeeded) {
             ck_assert_str_eq(why, "out of memory");
+            ck_assert_int_eq(eval_status(ev), DC_ENOMEM);
             failures++;
         }
         /* by hand: sum(M) 21 four times (S0, S1, SA, MT), sum(v) 6 twice,
            M @ v = [17, 35] twice, v @ v = 62, sum(C) sum(R) = 21, sum(M * v)
            = 2*5 - 3*7 + 7*9 = 52, sum(s * M - C) = 63 - 21, sum(v + s) = 15 */
         v = eval_ok(ev, "K");
+        ck_assert_int_eq(eval_status(ev), DC_OK);
         if (v->kind == NUMBER_EXACT)
             assert_q(v, 0, 0, 4 * 21 + 2 * 6 + 2 * 52 + 62 + 21 + 52 + 42 + 15, 1);
         else

@@ -8,6 +8,7 @@
 #include "derivcheck.h"
 #include "lang/parse.h"
 #include "lang/print.h"
+#include "out/mathml.h"
 
 static mem_pool *err_pool;
 static dc_error err;
@@ -236,6 +237,31 @@ START_TEST(dump_of_a_small_model)
 }
 END_TEST
 
+/* The text, LaTeX and MathML printers decide precedence alike: a negative
+   fraction reads as a quotient, so as a factor it keeps its parentheses in
+   every notation. */
+START_TEST(printers_share_one_precedence)
+{
+    model *m = parse_text("dims n = 2\ninput X[n, 1]\nparam w\nZ = w * (-3/4) * X\n"
+                          "loss J = sum(Z)\n");
+    const term *z = def(m, "Z");
+    text t, latex, mathml;
+    text_init(&t, err_pool);
+    text_init(&latex, err_pool);
+    text_init(&mathml, err_pool);
+    print_term(&t, z);
+    print_latex(&latex, z);
+    mathml_term(&mathml, z);
+    ck_assert_str_eq(text_str(&t), "w * (-3/4) * X");
+    ck_assert_str_eq(text_str(&latex),
+                     "\\mathit{w} \\, \\left(-\\frac{3}{4}\\right) \\, \\mathit{X}");
+    ck_assert_msg(strstr(text_str(&mathml), "<mo>(</mo><mrow><mrow><mo>&#x2212;</mo><mfrac>") !=
+                      NULL,
+                  "no parentheses around -3/4 in %s", text_str(&mathml));
+    model_free(m);
+}
+END_TEST
+
 /* Structural equality across two models: same operations, same constants,
    symbols with the same names and shapes. */
 static int
@@ -386,6 +412,7 @@ main(void)
     tcase_add_test(tc, per_example_notation_and_defaults);
     tcase_add_test(tc, exact_rational_literals);
     tcase_add_test(tc, dump_of_a_small_model);
+    tcase_add_test(tc, printers_share_one_precedence);
     tcase_add_test(tc, round_trip_good_files);
     tcase_add_test(tc, round_trip_builtin_models);
     tcase_add_test(tc, round_trip_spelling_model);

@@ -97,7 +97,7 @@ replay(term_table *tab, const term *start, const trace *tr)
             ck_assert_msg(out == st->after, "step %zu: %s gives another term", k + 1,
                           st->rule->name);
             cur = replace(tab, cur, st->before, st->after);
-        } else if (strncmp(st->what, "normal form", 11) == 0) {
+        } else if (st->kind == STEP_NORMAL_FORM) {
             ck_assert_msg(st->before == cur, "step %zu starts elsewhere", k + 1);
             ck_assert_msg(canon_normal_form(tab, st->before) == st->after,
                           "step %zu is not the normal form", k + 1);

@@ -76,3 +76,29 @@ text_str(text *t)
         reserve(t, 0), t->s[0] = '\0';
     return t->s;
 }
+
+/* The length of the valid UTF-8 sequence S starts with (S[0] >= 0x80),
+   or 0 when it is not one (overlong forms and surrogates included). */
+size_t
+text_utf8_length(const unsigned char *s)
+{
+    unsigned char lo = 0x80, hi = 0xbf; /* the second byte's range */
+    size_t n = 0;
+    if (s[0] >= 0xc2 && s[0] <= 0xdf)
+        n = 2;
+    else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+        n = 3;
+        lo = s[0] == 0xe0 ? 0xa0 : lo;
+        hi = s[0] == 0xed ? 0x9f : hi;
+    } else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+        n = 4;
+        lo = s[0] == 0xf0 ? 0x90 : lo;
+        hi = s[0] == 0xf4 ? 0x8f : hi;
+    }
+    if (n == 0 || s[1] < lo || s[1] > hi)
+        return 0;
+    for (size_t k = 2; k < n; k++)
+        if ((s[k] & 0xc0) != 0x80)
+            return 0;
+    return n;
+}

@@ -23,4 +23,8 @@ void text_vprintf(text *t, const char *fmt, va_list ap);
 /* The characters so far, always NUL-terminated (empty string at first). */
 const char *text_str(text *t);
 
+/* The length of the valid UTF-8 sequence S starts with (S[0] >= 0x80),
+   or 0 when it is not one (overlong forms and surrogates included). */
+size_t text_utf8_length(const unsigned char *s);
+
 #endif

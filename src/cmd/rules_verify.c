@@ -69,7 +69,7 @@ typedef struct verifier {
     mpfr_t x, y, diff, bound, sum, scale, fd, fd2;
     mpq_t q;
     char why[512];      /* an internal error */
-    int out_of_memory;  /* the internal error is a failed allocation */
+    dc_status status;   /* DC_ENOMEM when that error is a want of memory (why unset) */
     const rule *broken; /* the rule it happened in */
 } verifier;
 
@@ -457,7 +457,7 @@ evaluate(verifier *v, const term *t, const value **out)
 {
     if (eval_term(v->fr, t, out, v->why, sizeof v->why))
         return 1;
-    v->out_of_memory = eval_out_of_memory(v->fr);
+    v->status = eval_status(v->fr);
     return 0;
 }
 
@@ -656,7 +656,7 @@ check_point(verifier *v, const rule *r, int want_new, jmp_buf *oom)
         int positive = attempt > 0;
         point_end(v);
         if (!point_begin(v, oom)) {
-            v->out_of_memory = 1;
+            v->status = DC_ENOMEM;
             return POINT_ERROR;
         }
         v->G = v->V = NULL;
@@ -751,7 +751,7 @@ check_all(verifier *v, unsigned long seed, int samples)
     jmp_buf *outer = mem_pool_on_oom(v->report->pool, &oom);
     if (setjmp(oom)) {
         mem_pool_on_oom(v->report->pool, outer);
-        v->out_of_memory = 1;
+        v->status = DC_ENOMEM;
         return -1;
     }
     int failed = 0, rules = 0;
@@ -809,7 +809,7 @@ rules_verify(const rule_set *rs, unsigned long seed, int samples, long prec, tex
     mpfr_clears(v.x, v.y, v.diff, v.bound, v.sum, v.scale, v.fd, v.fd2, (mpfr_ptr)NULL);
     mpq_clear(v.q);
     if (failed < 0) {
-        if (v.out_of_memory) {
+        if (v.status == DC_ENOMEM) {
             mem_failed();
             diag_oom(err);
         } else if (v.broken != NULL)

@@ -7,8 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lang/print.h"
-
 /* One printed quantity: the loss or a param's gradient. */
 typedef struct quantity {
     const char *name; /* "J", "dW1" */
@@ -147,7 +145,7 @@ evaluate(run *r, evaluator *ev, const term *t, const char *what, const value **o
     char why[256];
     if (eval_term(ev, t, out, why, sizeof why))
         return 1;
-    if (eval_out_of_memory(ev))
+    if (eval_status(ev) == DC_ENOMEM)
         diag_oom(r->err);
     else
         diag_plain(r->err, r->pool, DC_EINPUT, "cannot evaluate %s: %s", what, why);
@@ -334,17 +332,10 @@ check_all(run *r)
 
 /* ---------------------------------------------------------------- writing */
 
-/* The file name without its folders: reports read the same wherever the
-   files live. */
-static const char *
-base_name(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    return slash != NULL ? slash + 1 : path;
-}
-
+/* The size of every dim, by name, into DIMS: a JSON object, or NULL for
+   "n = 2, m = 8" in OUT. */
 static void
-put_dims(run *r, int json)
+put_dims(run *r, json_t *dims)
 {
     const model *m = r->d->m;
     int first = 1;
@@ -353,11 +344,9 @@ put_dims(run *r, int json)
         if (s->kind != SYM_DIM && s->kind != SYM_BATCH)
             continue;
         long n = data_dim_size(r->rq->data, dim_symbol(s));
-        if (json) {
-            text_puts(r->out, first ? "" : ", ");
-            print_json_string(r->out, s->name);
-            text_printf(r->out, ": %ld", n);
-        } else
+        if (dims != NULL)
+            json_object_set_new(dims, s->name, json_integer(n));
+        else
             text_printf(r->out, "%s%s = %ld", first ? "" : ", ", s->name, n);
         first = 0;
     }
@@ -372,7 +361,7 @@ put_point(run *r)
         text_printf(r->out, "at random values (seed %lu)", rq->seed);
         return;
     }
-    text_printf(r->out, "at the values of %s", base_name(rq->data_name));
+    text_printf(r->out, "at the values of %s", format_base_name(rq->data_name));
     const model *m = r->d->m;
     for (size_t i = 0; i < m->nsymbols; i++) {
         const symbol *s = m->symbols[i];
@@ -408,10 +397,10 @@ report_text(run *r)
 {
     const values_request *rq = r->rq;
     text *out = r->out;
-    text_printf(out, "Loss and gradients of %s ", base_name(rq->model_name));
+    text_printf(out, "Loss and gradients of %s ", format_base_name(rq->model_name));
     put_point(r);
     text_printf(out, ", %ld bits\ndims: ", r->prec);
-    put_dims(r, 0);
+    put_dims(r, NULL);
     text_printf(out,
                 "\ndigits: proved, those on which both ends of an interval enclosing the exact "
                 "value at %ld bits agree (at most %ld)\n",
@@ -452,72 +441,92 @@ report_text(run *r)
                         r->q[k].fd_row, r->q[k].fd_col, r->q[k].fd_derived, r->q[k].fd_quotient);
 }
 
+/* Row I of Q's entries, as decimal strings. */
+static json_t *
+json_row(run *r, const quantity *q, long i)
+{
+    json_t *row = json_array();
+    for (long j = 0; j < q->cols; j++)
+        json_array_append_new(row, format_json_string(r->pool, q->entries[i * q->cols + j]));
+    return row;
+}
+
+/* Q's entries: one, a row, or rows a line each. */
 static void
 json_entries(run *r, const quantity *q)
 {
-    text *out = r->out;
-    if (q->rank == 0) {
-        print_json_string(out, q->entries[0]);
-        return;
+    if (q->rank == 0)
+        format_json(r->out, format_json_string(r->pool, q->entries[0]));
+    else if (q->rank == 1)
+        format_json(r->out, json_row(r, q, 0));
+    else {
+        json_t *rows = json_array();
+        for (long i = 0; i < q->rows; i++)
+            json_array_append_new(rows, json_row(r, q, i));
+        format_json_lines(r->out, rows, "    ", 0);
     }
-    text_putc(out, '[');
-    for (long i = 0; i < q->rows; i++) {
-        if (q->rank == 2)
-            text_puts(out, i ? ",\n    [" : "\n    [");
-        for (long j = 0; j < q->cols; j++) {
-            if (j)
-                text_puts(out, ", ");
-            print_json_string(out, q->entries[i * q->cols + j]);
-        }
-        if (q->rank == 2)
-            text_putc(out, ']');
-    }
-    text_putc(out, ']');
 }
 
+/* "2^-K", a power of two as the reports write it. */
+static json_t *
+json_power(run *r, long k)
+{
+    text t;
+    text_init(&t, r->pool);
+    text_printf(&t, "2^-%ld", k);
+    return format_json_string(r->pool, text_str(&t));
+}
+
+/* The finite differences' step, precision and tolerance, and how far each
+   gradient is from them. */
+static json_t *
+json_differences(run *r)
+{
+    json_t *fd = json_object();
+    json_object_set_new(fd, "h", json_power(r, r->prec / 3));
+    json_object_set_new(fd, "precision", json_integer(r->prec + VALUES_GUARD_BITS));
+    json_object_set_new(fd, "tolerance", json_power(r, r->prec / 3));
+    json_t *worst = json_object();
+    for (size_t k = 1; k < r->nq; k++)
+        json_object_set_new(worst, r->q[k].name, format_json_string(r->pool, r->q[k].fd_max));
+    json_object_set_new(fd, "max_relative_difference", worst);
+    json_object_set_new(fd, "max", format_json_string(r->pool, r->fd_all));
+    json_object_set_new(fd, "agree", json_boolean(r->fd_agree));
+    return fd;
+}
+
+/* The head, the dims, the loss, each gradient and its rows on lines of
+   their own, then the finite differences. */
 static void
 report_json(run *r)
 {
     const values_request *rq = r->rq;
     text *out = r->out;
-    text_puts(out, "{\"model\": ");
-    print_json_string(out, base_name(rq->model_name));
-    text_puts(out, ", \"data\": ");
-    if (rq->data != NULL)
-        print_json_string(out, base_name(rq->data_name));
-    else
-        text_puts(out, "null");
-    text_printf(out,
-                ", \"seed\": %lu, \"precision\": %ld, \"digits\": \"proved by an interval "
-                "enclosure\", \"max_digits\": %ld,\n \"dims\": {",
-                rq->seed, r->prec, r->kmax);
-    put_dims(r, 1);
-    text_puts(out, "},\n \"loss_name\": ");
-    print_json_string(out, r->q[0].name);
-    text_puts(out, ", \"loss\": ");
-    print_json_string(out, r->q[0].entries[0]);
-    text_puts(out, ",\n \"gradients\": {");
+    mem_pool *pool = r->pool;
+    text_putc(out, '{');
+    format_json_member(out, "", "model",
+                       format_json_string(pool, format_base_name(rq->model_name)));
+    format_json_member(
+        out, ", ", "data",
+        format_json_string(pool, rq->data != NULL ? format_base_name(rq->data_name) : NULL));
+    format_json_member(out, ", ", "seed", format_json_unsigned(rq->seed));
+    format_json_member(out, ", ", "precision", json_integer(r->prec));
+    format_json_member(out, ", ", "digits", json_string("proved by an interval enclosure"));
+    format_json_member(out, ", ", "max_digits", json_integer(r->kmax));
+    json_t *dims = json_object();
+    put_dims(r, dims);
+    format_json_member(out, ",\n ", "dims", dims);
+    format_json_member(out, ",\n ", "loss_name", format_json_string(pool, r->q[0].name));
+    format_json_member(out, ", ", "loss", format_json_string(pool, r->q[0].entries[0]));
+    format_json_key(out, ",\n ", "gradients");
+    text_putc(out, '{');
     for (size_t k = 1; k < r->nq; k++) {
-        text_puts(out, k > 1 ? ",\n  " : "\n  ");
-        print_json_string(out, r->q[k].name);
-        text_puts(out, ": ");
+        format_json_key(out, k > 1 ? ",\n  " : "\n  ", r->q[k].name);
         json_entries(r, &r->q[k]);
     }
-    text_puts(out, "}");
-    if (rq->check_fd) {
-        text_printf(out,
-                    ",\n \"finite_differences\": {\"h\": \"2^-%ld\", \"precision\": %ld, "
-                    "\"tolerance\": \"2^-%ld\", \"max_relative_difference\": {",
-                    r->prec / 3, r->prec + VALUES_GUARD_BITS, r->prec / 3);
-        for (size_t k = 1; k < r->nq; k++) {
-            text_puts(out, k > 1 ? ", " : "");
-            print_json_string(out, r->q[k].name);
-            text_puts(out, ": ");
-            print_json_string(out, r->q[k].fd_max);
-        }
-        text_printf(out, "}, \"max\": \"%s\", \"agree\": %s}", r->fd_all,
-                    r->fd_agree ? "true" : "false");
-    }
+    text_putc(out, '}');
+    if (rq->check_fd)
+        format_json_member(out, ",\n ", "finite_differences", json_differences(r));
     text_puts(out, "}\n");
 }
 

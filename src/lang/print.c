@@ -296,8 +296,6 @@ print_model(text *out, const model *m)
 
 /* ---- LaTeX ---- */
 
-static void latex_at(text *out, const term *t, int need);
-
 void
 print_latex_name(text *out, const char *s)
 {
@@ -326,143 +324,201 @@ print_json_string(text *out, const char *s)
     text_putc(out, '"');
 }
 
+/* ---- typeset mathematics: one walk, a style per notation ---- */
+
+static void math_at(text *out, const term *t, int need, const print_style *st);
+
+/* The decimal digits of |Z| between the style's number tags. */
 static void
-latex_call(text *out, const char *name, const term *arg)
+math_digits(text *out, mpz_srcptr z, const print_style *st)
 {
-    text_printf(out, "%s\\left(", name);
-    latex_at(out, arg, PREC_COMPARE);
-    text_puts(out, "\\right)");
+    char *s = mem_alloc(out->pool, mpz_sizeinbase(z, 10) + 2);
+    mpz_get_str(s, 10, z);
+    text_puts(out, st->number[0]);
+    text_puts(out, s[0] == '-' ? s + 1 : s);
+    text_puts(out, st->number[1]);
+    mem_release(out->pool, s);
+}
+
+/* A rational constant: its sign, then digits or a fraction of them. */
+static void
+math_const(text *out, const term *t, const print_style *st)
+{
+    int negative = mpq_sgn(t->value) < 0;
+    if (negative)
+        text_puts(out, st->negative[0]);
+    if (mpz_cmp_ui(mpq_denref(t->value), 1) == 0)
+        math_digits(out, mpq_numref(t->value), st);
+    else {
+        text_puts(out, st->fraction[0]);
+        math_digits(out, mpq_numref(t->value), st);
+        text_puts(out, st->fraction[1]);
+        math_digits(out, mpq_denref(t->value), st);
+        text_puts(out, st->fraction[2]);
+    }
+    if (negative)
+        text_puts(out, st->negative[1]);
+}
+
+/* A function applied to T's first argument; sum and softmax carry their
+   axis under the name. */
+static void
+math_call(text *out, const term *t, const print_style *st)
+{
+    int axis = (t->op == OP_SUM || t->op == OP_SOFTMAX) && t->aux >= 0;
+    text_puts(out, st->call[0]);
+    if (axis)
+        text_puts(out, st->axis[0]);
+    if (st->function[t->op] != NULL)
+        text_puts(out, st->function[t->op]);
+    else
+        st->operation(out, term_op_name(t->op));
+    if (axis)
+        text_printf(out, "%s%d%s", st->axis[1], t->aux, st->axis[2]);
+    text_puts(out, st->call[1]);
+    math_at(out, t->args[0], PREC_COMPARE, st);
+    text_puts(out, st->call[2]);
+}
+
+/* A binary operator between operands; the right one binds tighter, as
+   a * b * c reads (a * b) * c. */
+static void
+math_binary(text *out, const term *t, const char *op, const print_style *st)
+{
+    math_at(out, t->args[0], PREC_PRODUCT, st);
+    text_puts(out, op);
+    math_at(out, t->args[1], PREC_PRODUCT + 1, st);
 }
 
 static void
-latex_bare(text *out, const term *t)
+math_bare(text *out, const term *t, const print_style *st)
 {
     switch (t->op) {
     case OP_CONST:
-        if (mpz_cmp_ui(mpq_denref(t->value), 1) == 0)
-            print_const(out, t);
-        else {
-            mpz_srcptr num = mpq_numref(t->value);
-            text_puts(out, mpz_sgn(num) < 0 ? "-\\frac{" : "\\frac{");
-            char *s = mem_alloc(out->pool, mpz_sizeinbase(num, 10) +
-                                               mpz_sizeinbase(mpq_denref(t->value), 10) + 3);
-            mpz_get_str(s, 10, num);
-            text_puts(out, s[0] == '-' ? s + 1 : s);
-            text_puts(out, "}{");
-            mpz_get_str(s, 10, mpq_denref(t->value));
-            text_puts(out, s);
-            text_putc(out, '}');
-            mem_release(out->pool, s);
-        }
+        math_const(out, t, st);
         break;
     case OP_SYM:
-        text_puts(out, "\\mathit{");
-        print_latex_name(out, t->sym->name);
-        text_putc(out, '}');
+        st->symbol(out, t->sym->name);
         break;
     case OP_ADD: {
         const term *r = t->args[1];
-        latex_at(out, t->args[0], PREC_SUM);
+        math_at(out, t->args[0], PREC_SUM, st);
         if (r->op == OP_NEG) {
-            text_puts(out, " - ");
-            latex_at(out, r->args[0], PREC_PRODUCT);
+            text_puts(out, st->minus);
+            math_at(out, r->args[0], PREC_PRODUCT, st);
         } else {
-            text_puts(out, " + ");
-            latex_at(out, r, PREC_PRODUCT);
+            text_puts(out, st->plus);
+            math_at(out, r, PREC_PRODUCT, st);
         }
         break;
     }
     case OP_MUL: {
         int both_matrices = t->args[0]->shape.rank > 0 && t->args[1]->shape.rank > 0;
-        latex_at(out, t->args[0], PREC_PRODUCT);
-        text_puts(out, both_matrices ? " \\odot " : " \\, ");
-        latex_at(out, t->args[1], PREC_PRODUCT + 1);
+        math_binary(out, t, both_matrices ? st->odot : st->times, st);
         break;
     }
-    case OP_DIV:
-        text_puts(out, "\\frac{");
-        latex_at(out, t->args[0], PREC_COMPARE);
-        text_puts(out, "}{");
-        latex_at(out, t->args[1], PREC_COMPARE);
-        text_putc(out, '}');
-        break;
     case OP_MATMUL:
-        latex_at(out, t->args[0], PREC_PRODUCT);
-        text_puts(out, " \\, ");
-        latex_at(out, t->args[1], PREC_PRODUCT + 1);
+        math_binary(out, t, st->times, st);
+        break;
+    case OP_DIV:
+        text_puts(out, st->quotient[0]);
+        math_at(out, t->args[0], PREC_COMPARE, st);
+        text_puts(out, st->quotient[1]);
+        math_at(out, t->args[1], PREC_COMPARE, st);
+        text_puts(out, st->quotient[2]);
         break;
     case OP_NEG:
-        text_putc(out, '-');
-        latex_at(out, t->args[0], PREC_UNARY);
+        text_puts(out, st->negate);
+        math_at(out, t->args[0], PREC_UNARY, st);
         break;
     case OP_POW:
-        latex_at(out, t->args[0], PREC_ATOM);
-        text_puts(out, "^{");
-        latex_at(out, t->args[1], PREC_COMPARE);
-        text_putc(out, '}');
+        text_puts(out, st->superscript[0]);
+        math_at(out, t->args[0], PREC_ATOM, st);
+        text_puts(out, st->superscript[1]);
+        math_at(out, t->args[1], PREC_COMPARE, st);
+        text_puts(out, st->superscript[2]);
         break;
     case OP_TRANSPOSE:
-        latex_at(out, t->args[0], PREC_ATOM);
-        text_puts(out, "^{\\top}");
+        text_puts(out, st->superscript[0]);
+        math_at(out, t->args[0], PREC_ATOM, st);
+        text_puts(out, st->transpose);
         break;
     case OP_STEP:
-        text_puts(out, "\\left[");
-        latex_at(out, t->args[0], PREC_SUM);
-        text_puts(out, t->aux ? " \\geq " : " > ");
-        latex_at(out, t->args[1], PREC_SUM);
-        text_puts(out, "\\right]");
-        break;
-    case OP_SUM:
-        if (t->aux >= 0)
-            text_printf(out, "\\operatorname{sum}_{\\text{axis } %d}", t->aux);
-        latex_call(out, t->aux >= 0 ? "" : "\\operatorname{sum}", t->args[0]);
-        break;
-    case OP_SOFTMAX:
-        text_printf(out, "\\operatorname{softmax}_{\\text{axis } %d}", t->aux);
-        latex_call(out, "", t->args[0]);
-        break;
-    case OP_EXP:
-        latex_call(out, "\\exp", t->args[0]);
-        break;
-    case OP_LOG:
-        latex_call(out, "\\log", t->args[0]);
-        break;
-    case OP_TANH:
-        latex_call(out, "\\tanh", t->args[0]);
-        break;
-    case OP_SIGMOID:
-        latex_call(out, "\\sigma", t->args[0]);
-        break;
-    case OP_RELU:
-        latex_call(out, "\\operatorname{relu}", t->args[0]);
-        break;
-    case OP_BROADCAST:
-        latex_at(out, t->args[0], PREC_ATOM);
+        text_puts(out, st->bracket[0]);
+        math_at(out, t->args[0], PREC_SUM, st);
+        text_puts(out, t->aux ? st->ge : st->gt);
+        math_at(out, t->args[1], PREC_SUM, st);
+        text_puts(out, st->bracket[1]);
         break;
     default:
-        latex_call(out, term_op_name(t->op), t->args[0]);
+        math_call(out, t, st);
         break;
     }
 }
 
 static void
-latex_at(text *out, const term *t, int need)
+math_at(text *out, const term *t, int need, const print_style *st)
 {
-    if (t->op == OP_BROADCAST) {
-        latex_at(out, t->args[0], need);
+    if (t->op == OP_BROADCAST) { /* NumPy broadcasts implicitly */
+        math_at(out, t->args[0], need, st);
         return;
     }
+    /* a fraction groups by itself: neither a quotient nor a positive
+       constant (a whole number or a fraction) needs parentheses */
     int paren =
         precedence(t) < need && t->op != OP_DIV && !(t->op == OP_CONST && mpq_sgn(t->value) > 0);
-    if (paren)
-        text_puts(out, "\\left(");
-    latex_bare(out, t);
-    if (paren)
-        text_puts(out, "\\right)");
+    text_puts(out, paren ? st->paren[0] : st->group[0]);
+    math_bare(out, t, st);
+    text_puts(out, paren ? st->paren[1] : st->group[1]);
 }
+
+void
+print_math(text *out, const term *t, const print_style *st)
+{
+    math_at(out, t, PREC_COMPARE, st);
+}
+
+/* \mathit{NAME}: a symbol in LaTeX, italic as a whole word. */
+static void
+latex_symbol(text *out, const char *name)
+{
+    text_puts(out, "\\mathit{");
+    print_latex_name(out, name);
+    text_putc(out, '}');
+}
+
+static const print_style latex_style = {
+    .group = {"", ""},
+    .paren = {"\\left(", "\\right)"},
+    .symbol = latex_symbol,
+    .operation = text_puts,
+    .number = {"", ""},
+    .negative = {"-", ""},
+    .fraction = {"\\frac{", "}{", "}"},
+    .quotient = {"\\frac{", "}{", "}"},
+    .plus = " + ",
+    .minus = " - ",
+    .negate = "-",
+    .times = " \\, ",
+    .odot = " \\odot ",
+    .superscript = {"", "^{", "}"},
+    .transpose = "^{\\top}",
+    .bracket = {"\\left[", "\\right]"},
+    .gt = " > ",
+    .ge = " \\geq ",
+    .call = {"", "\\left(", "\\right)"},
+    .axis = {"", "_{\\text{axis } ", "}"},
+    .function = {[OP_EXP] = "\\exp",
+                 [OP_LOG] = "\\log",
+                 [OP_TANH] = "\\tanh",
+                 [OP_SIGMOID] = "\\sigma",
+                 [OP_RELU] = "\\operatorname{relu}",
+                 [OP_SUM] = "\\operatorname{sum}",
+                 [OP_SOFTMAX] = "\\operatorname{softmax}"},
+};
 
 void
 print_latex(text *out, const term *t)
 {
-    latex_at(out, t, PREC_COMPARE);
+    print_math(out, t, &latex_style);
 }

@@ -11,6 +11,35 @@
    parentheses the precedence needs, so that parsing the text gives T back. */
 void print_term(text *out, const term *t);
 
+/* How a notation of typeset mathematics spells each construct: print_math
+   walks a term once for every such notation (LaTeX below, MathML in
+   out/mathml.c) and puts these strings around the operands it prints.
+   The parentheses follow the one precedence table of print_term, except
+   that a quotient or a positive constant, which a fraction bar groups,
+   never needs them. */
+typedef struct print_style {
+    const char *group[2]; /* around every subterm */
+    const char *paren[2]; /* around a subterm that binds too loosely */
+    void (*symbol)(text *out, const char *name);
+    void (*operation)(text *out, const char *name); /* one without a function[] name */
+    const char *number[2];                          /* around the digits of a whole number */
+    const char *negative[2]; /* around a negative constant, its sign included */
+    const char *fraction[3]; /* a rational constant: [0] numerator [1] denominator [2] */
+    const char *quotient[3]; /* a / b: [0] a [1] b [2] */
+    const char *plus, *minus, *negate;
+    const char *times, *odot;   /* a product; odot: elementwise, of two matrices */
+    const char *superscript[3]; /* a^b: [0] a [1] b [2] */
+    const char *transpose;      /* a^T: superscript[0] a transpose */
+    const char *bracket[2];     /* the step function [a > b] */
+    const char *gt, *ge;
+    const char *call[3];            /* f(a): [0] f [1] a [2] */
+    const char *axis[3];            /* a function's name with its axis: [0] f [1] K [2] */
+    const char *function[OP_COUNT]; /* the names of functions, by operation */
+} print_style;
+
+/* Append T as mathematics in the notation ST. */
+void print_math(text *out, const term *t, const print_style *st);
+
 /* Append T as LaTeX mathematics: \frac for quotients, \odot for
    elementwise products of matrices, ^{\top} for transposes, \sigma. */
 void print_latex(text *out, const term *t);

@@ -32,7 +32,7 @@ agree_evaluate(const value **va, const value **vb, agree_result *r, mem_pool *po
         return ev;
     /* running out of memory is not a point that cannot be evaluated: that
        would quietly weaken a proof or change a verdict */
-    if (eval_out_of_memory(ev))
+    if (eval_status(ev) == DC_ENOMEM)
         mem_oom(pool);
     eval_free(ev);
     return NULL;

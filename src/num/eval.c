@@ -595,7 +595,7 @@ eval_term(evaluator *ev, const term *t, const value **out, char *why, size_t why
     jmp_buf *outer = mem_pool_on_oom(ev->pool, &oom);
     ev->why[0] = '\0';
     ev->result = NULL;
-    ev->out_of_memory = 0;
+    ev->status = DC_EINPUT;
     ev->epoch++;
     if (setjmp(oom) == 0) {
         plan_evaluation(ev, t);
@@ -603,7 +603,7 @@ eval_term(evaluator *ev, const term *t, const value **out, char *why, size_t why
     } else {
         mem_failed(); /* reported here, as a value */
         ev->result = NULL;
-        ev->out_of_memory = 1;
+        ev->status = DC_ENOMEM;
         eval_fail(ev, "out of memory");
     }
     mem_pool_on_oom(ev->pool, outer);
@@ -615,13 +615,14 @@ eval_term(evaluator *ev, const term *t, const value **out, char *why, size_t why
         return 0;
     }
     *out = ev->result;
+    ev->status = DC_OK;
     return 1;
 }
 
-int
-eval_out_of_memory(const evaluator *ev)
+dc_status
+eval_status(const evaluator *ev)
 {
-    return ev->out_of_memory;
+    return ev->status;
 }
 
 size_t

@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 #include "base/mem.h"
+#include "derivcheck.h"
 #include "lang/term.h"
 
 /* How the numbers of an evaluation are held and computed: GMP rationals
@@ -107,10 +108,11 @@ void eval_bind(evaluator *ev, const symbol *sym, const value *v);
    gives [0, 1]. */
 int eval_term(evaluator *ev, const term *t, const value **out, char *why, size_t whylen);
 
-/* Whether the last eval_term on EV failed for want of memory (its reason
-   then says "out of memory"): a caller that must not take that for a term
-   that cannot be evaluated jumps with mem_oom instead. */
-int eval_out_of_memory(const evaluator *ev);
+/* How EV's last eval_term ended: DC_OK with a value, DC_ENOMEM when memory
+   ran out (its WHY says "out of memory", but callers test this code: one
+   that must not take it for a term that cannot be evaluated jumps with
+   mem_oom), DC_EINPUT for every other reason. DC_OK before the first. */
+dc_status eval_status(const evaluator *ev);
 
 /* For tests: how many numbers EV holds now in values of any kind (results,
    kept definitions, bindings, eval_new_value's), not counting its own

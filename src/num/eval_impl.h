@@ -157,7 +157,7 @@ struct evaluator {
     size_t plan_len, plan_cap;
     unsigned long epoch; /* counts evaluations, so a slot's plan is current */
     const value *result; /* of the running eval_term, kept here across its setjmp */
-    int out_of_memory;   /* the last eval_term failed for want of memory */
+    dc_status status;    /* how the last eval_term ended */
     char why[EVAL_WHY];
 };
 

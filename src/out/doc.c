@@ -5,9 +5,11 @@
 #include <stdarg.h>
 #include <string.h>
 
+#include "base/format.h"
 #include "lang/print.h"
 #include "sym/pretty.h"
 #include "out/mathml.h"
+#include "out/report.h"
 
 /* How far above 2^-P (in bits) the prove section's MPFR gap at P bits may
    be and still be called rounding error: each operation of a gradient adds
@@ -82,6 +84,17 @@ escape_text(writer *w, const char *s)
         }
         }
     }
+}
+
+/* S escaped for W's format, into a string of W's pool. */
+static const char *
+escaped(writer *w, const char *s)
+{
+    text t;
+    text_init(&t, w->out->pool);
+    writer into = {.out = &t, .f = w->f};
+    escape_text(&into, s);
+    return text_str(&t);
 }
 
 static void
@@ -315,17 +328,13 @@ static void
 w_table(writer *w, int n, const char *const *heads)
 {
     switch (w->f) {
-    case DOC_MARKDOWN:
-        for (int i = 0; i < n; i++) {
-            text_puts(w->out, "| ");
-            w_text(w, heads[i]);
-            text_putc(w->out, ' ');
-        }
-        text_puts(w->out, "|\n");
+    case DOC_MARKDOWN: {
+        const char **names = mem_alloc(w->out->pool, (size_t)n * sizeof *names);
         for (int i = 0; i < n; i++)
-            text_puts(w->out, "|---");
-        text_puts(w->out, "|\n");
+            names[i] = escaped(w, heads[i]);
+        format_markdown_head(w->out, n, names, NULL);
         break;
+    }
     case DOC_LATEX:
         text_puts(w->out, "\\begin{center}\\small\n\\begin{tabular}{l");
         for (int i = 1; i < n; i++)
@@ -424,17 +433,15 @@ w_begin(writer *w, const char *title)
         w_heading(w, 1, title);
         break;
     case DOC_LATEX:
-        text_puts(w->out, "\\documentclass[11pt]{article}\n"
-                          "\\usepackage{amsmath,amssymb}\n"
-                          "\\allowdisplaybreaks\n"
-                          "\\setlength{\\textwidth}{16cm}\n"
-                          "\\setlength{\\oddsidemargin}{0cm}\n"
-                          "\\setlength{\\evensidemargin}{0cm}\n"
-                          "\\setlength{\\parindent}{0pt}\n"
-                          "\\setlength{\\parskip}{0.5em}\n"
-                          "\\sloppy\n"
-                          "\\begin{document}\n"
-                          "\\section*{");
+        report_latex_begin(w->out, "[11pt]",
+                           "\\allowdisplaybreaks\n"
+                           "\\setlength{\\textwidth}{16cm}\n"
+                           "\\setlength{\\oddsidemargin}{0cm}\n"
+                           "\\setlength{\\evensidemargin}{0cm}\n"
+                           "\\setlength{\\parindent}{0pt}\n"
+                           "\\setlength{\\parskip}{0.5em}\n"
+                           "\\sloppy\n");
+        text_puts(w->out, "\\section*{");
         w_text(w, title);
         text_puts(w->out, "}\n\n");
         break;
@@ -452,21 +459,12 @@ static void
 w_end(writer *w)
 {
     if (w->f == DOC_LATEX)
-        text_puts(w->out, "\\end{document}\n");
+        report_latex_end(w->out);
     else if (w->f == DOC_HTML)
         text_puts(w->out, "</body>\n</html>\n");
 }
 
 /* ---- the content ---- */
-
-/* The file name without its folders: documents read the same wherever the
-   model lives. */
-static const char *
-base_name(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    return slash != NULL ? slash + 1 : path;
-}
 
 static const char *
 term_code(writer *w, const term *t)
@@ -503,7 +501,7 @@ intro(writer *w, const doc_input *in)
             "names the rule that justifies it and the file and line where that rule is "
             "written, and every equality is established symbolically (normal forms), "
             "exactly (GMP rationals at random points) and numerically (MPFR).",
-            base_name(in->name), in->seed);
+            format_base_name(in->name), in->seed);
     w_end_par(w);
     if (m->batch == NULL)
         return;
@@ -618,14 +616,6 @@ model_section(writer *w, const doc_input *in)
     w_verbatim(w, text_str(&listing));
 }
 
-/* What a step produced, as people read it: a normal form made pretty. */
-static const term *
-step_result(const derivation *d, const trace_step *st)
-{
-    int normal_form = st->rule == NULL && strncmp(st->what, "normal form", 11) == 0;
-    return normal_form ? pretty_form(d->m->terms, st->after) : st->after;
-}
-
 static void
 w_rule_cite(writer *w, const rule *r)
 {
@@ -660,7 +650,7 @@ steps_list(writer *w, const derivation *d, const trace *tr)
             w_text(w, " becomes");
         }
         w_br(w);
-        w_math(w, step_result(d, st));
+        w_math(w, report_step_result(d, st));
         w_end_item(w);
     }
     w_end_list(w);
@@ -675,12 +665,7 @@ label_assumptions(writer *w, const gradient *g)
     for (size_t i = 0; i < g->steps.n; i++) {
         const trace_step *st = &g->steps.steps[i];
         const rule *r = st->rule;
-        if (r == NULL || strcmp(r->group, "labels") != 0)
-            continue;
-        int seen = 0;
-        for (size_t k = 0; k < i; k++)
-            seen |= g->steps.steps[k].rule == r;
-        if (seen)
+        if (!report_new_label_rule(g, i))
             continue;
         if (!any) {
             w_par(w);
@@ -1155,7 +1140,7 @@ doc_write(text *out, const doc_input *in, doc_format f)
     writer w = {.out = out, .f = f};
     text title;
     text_init(&title, out->pool);
-    text_printf(&title, "The derivation of %s", base_name(in->name));
+    text_printf(&title, "The derivation of %s", format_base_name(in->name));
     w_begin(&w, text_str(&title));
     intro(&w, in);
     model_section(&w, in);

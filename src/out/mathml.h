@@ -8,7 +8,8 @@
 /* Append T as the inside of a <math> element: well-formed XML (every name
    escaped, characters as numeric references), the same notation as
    print_latex (fractions, a circled dot for elementwise products of
-   matrices, a superscript top for transposes, sigma for the sigmoid). */
+   matrices, a superscript top for transposes, sigma for the sigmoid),
+   written by print_math's walk in a style of its own. */
 void mathml_term(text *out, const term *t);
 
 /* Append NAME as one identifier, <mi>NAME</mi>, escaped. */

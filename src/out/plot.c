@@ -9,32 +9,6 @@ enum {
     TITLE_HEIGHT = 40 /* the figure's title above the grid */
 };
 
-/* The length of the valid UTF-8 sequence S starts with (S[0] >= 0x80),
-   or 0 when it is not one (overlong forms and surrogates included). */
-static size_t
-utf8_length(const unsigned char *s)
-{
-    unsigned char lo = 0x80, hi = 0xbf; /* the second byte's range */
-    size_t n = 0;
-    if (s[0] >= 0xc2 && s[0] <= 0xdf)
-        n = 2;
-    else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-        n = 3;
-        lo = s[0] == 0xe0 ? 0xa0 : lo;
-        hi = s[0] == 0xed ? 0x9f : hi;
-    } else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-        n = 4;
-        lo = s[0] == 0xf0 ? 0x90 : lo;
-        hi = s[0] == 0xf4 ? 0x8f : hi;
-    }
-    if (n == 0 || s[1] < lo || s[1] > hi)
-        return 0;
-    for (size_t k = 2; k < n; k++)
-        if ((s[k] & 0xc0) != 0x80)
-            return 0;
-    return n;
-}
-
 /* S as a gnuplot single-quoted string: a quote doubled, control characters
    as spaces and bytes that are not UTF-8 as '?', so that any file name
    makes a valid script and valid XML in the SVG (gnuplot escapes & and <). */
@@ -43,7 +17,7 @@ put_string(text *out, const char *s)
 {
     text_putc(out, '\'');
     for (const unsigned char *c = (const unsigned char *)s; *c != '\0';) {
-        size_t n = *c < 0x80 ? 1 : utf8_length(c);
+        size_t n = *c < 0x80 ? 1 : text_utf8_length(c);
         if (*c == '\'')
             text_puts(out, "''");
         else if (*c < 0x20 || *c == 0x7f)

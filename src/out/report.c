@@ -2,24 +2,28 @@
 #include "out/report.h"
 
 #include <math.h>
+#include <stdarg.h>
 #include <string.h>
 
 #include "lang/print.h"
 #include "sym/pretty.h"
 
-/* The file name without its folders: reports read the same wherever the
-   model lives. */
-static const char *
-base_name(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    return slash != NULL ? slash + 1 : path;
-}
-
 static const char *
 kind_word(const symbol *s)
 {
     return s->kind == SYM_PARAM ? "param" : "definition";
+}
+
+/* The printf-formatted FMT, into a string of OUT's pool. */
+static const char *__attribute__((format(printf, 2, 3))) stringf(text *out, const char *fmt, ...)
+{
+    text s;
+    text_init(&s, out->pool);
+    va_list ap;
+    va_start(ap, fmt);
+    text_vprintf(&s, fmt, ap);
+    va_end(ap);
+    return text_str(&s);
 }
 
 /* T printed in the language, into a string of OUT's pool. */
@@ -54,6 +58,18 @@ assumption_words(text *out, const rule *r, const term *at)
     }
 }
 
+int
+report_new_label_rule(const gradient *g, size_t i)
+{
+    const rule *r = g->steps.steps[i].rule;
+    if (r == NULL || strcmp(r->group, "labels") != 0)
+        return 0;
+    for (size_t k = 0; k < i; k++)
+        if (g->steps.steps[k].rule == r)
+            return 0;
+    return 1;
+}
+
 /* The label rules a gradient's steps used, each once, as "onehot(y) by
    onehot.colsum (rules/labels.rules:7)"; NULL if none. */
 static const char *
@@ -63,12 +79,7 @@ assumptions(text *out, const gradient *g)
     text_init(&s, out->pool);
     for (size_t i = 0; i < g->steps.n; i++) {
         const rule *r = g->steps.steps[i].rule;
-        if (r == NULL || strcmp(r->group, "labels") != 0)
-            continue;
-        int seen = 0;
-        for (size_t k = 0; k < i; k++)
-            seen |= g->steps.steps[k].rule == r;
-        if (seen)
+        if (!report_new_label_rule(g, i))
             continue;
         if (s.len)
             text_puts(&s, "; ");
@@ -78,12 +89,10 @@ assumptions(text *out, const gradient *g)
     return s.len ? text_str(&s) : NULL;
 }
 
-/* What a step produced, as people read it: a normal form pretty. */
-static const term *
-step_result(const derivation *d, const trace_step *st)
+const term *
+report_step_result(const derivation *d, const trace_step *st)
 {
-    int normal_form = st->rule == NULL && strncmp(st->what, "normal form", 11) == 0;
-    return normal_form ? pretty_form(d->m->terms, st->after) : st->after;
+    return st->kind == STEP_NORMAL_FORM ? pretty_form(d->m->terms, st->after) : st->after;
 }
 
 static void
@@ -100,7 +109,7 @@ text_step(text *out, const derivation *d, size_t k, const trace_step *st)
         return;
     }
     text_printf(out, "         %s\n      => %s\n", term_string(out, st->before),
-                term_string(out, step_result(d, st)));
+                term_string(out, report_step_result(d, st)));
 }
 
 static void
@@ -116,7 +125,7 @@ static void
 report_text(text *out, const derivation *d, const char *name, int with_trace)
 {
     const model *m = d->m;
-    text_printf(out, "Gradients of the loss %s of %s\n\n", m->loss->name, base_name(name));
+    text_printf(out, "Gradients of the loss %s of %s\n\n", m->loss->name, format_base_name(name));
     if (m->batch != NULL) {
         text_printf(out,
                     "Deferred convention: dV = %s * d%s/dV for intermediates, d%s/dV for "
@@ -152,71 +161,92 @@ report_text(text *out, const derivation *d, const char *name, int with_trace)
     }
 }
 
-static void
-json_field(text *out, const char *key, const char *value, int comma)
+/* S as a JSON string, or null when S is NULL. */
+static json_t *
+json_text(text *out, const char *s)
 {
-    print_json_string(out, key);
-    text_puts(out, ": ");
-    if (value != NULL)
-        print_json_string(out, value);
-    else
-        text_puts(out, "null");
-    if (comma)
-        text_puts(out, ", ");
+    return format_json_string(out->pool, s);
+}
+
+/* "dV": the name a gradient goes by. */
+static json_t *
+json_gradient_name(text *out, const gradient *g)
+{
+    return json_text(out, stringf(out, "d%s", g->of->name));
+}
+
+/* The steps of TR: each rule (or what was done instead), where the rule is
+   written, and the terms before and after; PRETTY shows a normal form as
+   people read it. */
+static json_t *
+json_trace(text *out, const derivation *d, const trace *tr, int pretty)
+{
+    json_t *steps = json_array();
+    for (size_t k = 0; k < tr->n; k++) {
+        const trace_step *st = &tr->steps[k];
+        json_t *o = json_object();
+        json_object_set_new(o, "rule", json_text(out, st->rule ? st->rule->name : st->what));
+        json_object_set_new(o, "file", json_text(out, st->rule ? st->rule->file : NULL));
+        json_object_set_new(o, "line", json_integer(st->rule ? st->rule->line : 0));
+        json_object_set_new(o, "before", json_text(out, term_string(out, st->before)));
+        json_object_set_new(
+            o, "after",
+            json_text(out, term_string(out, pretty ? report_step_result(d, st) : st->after)));
+        json_array_append_new(steps, o);
+    }
+    return steps;
+}
+
+/* Both conventions' formulas of G, as "deferred" and "absorbed" of O. */
+static void
+json_formulas(text *out, json_t *o, const derivation *d, const gradient *g)
+{
+    json_object_set_new(o, "deferred",
+                        json_text(out, term_string(out, derive_pretty(d, g, CONVENTION_DEFERRED))));
+    json_object_set_new(o, "absorbed",
+                        json_text(out, term_string(out, derive_pretty(d, g, CONVENTION_ABSORBED))));
 }
 
 static void
 report_json(text *out, const derivation *d, const char *name, int with_trace)
 {
     const model *m = d->m;
-    text_puts(out, "{");
-    json_field(out, "model", base_name(name), 1);
-    json_field(out, "loss", m->loss->name, 1);
-    json_field(out, "batch", m->batch != NULL ? m->batch->name : NULL, 1);
-    text_puts(out, "\"gradients\": [");
+    json_t *top = json_object();
+    json_object_set_new(top, "model", json_text(out, format_base_name(name)));
+    json_object_set_new(top, "loss", json_text(out, m->loss->name));
+    json_object_set_new(top, "batch", json_text(out, m->batch != NULL ? m->batch->name : NULL));
+    json_t *rows = json_array();
+    json_object_set_new(top, "gradients", rows);
     for (size_t i = 0; i < d->n; i++) {
         const gradient *g = &d->g[i];
-        text_puts(out, i ? ",\n  {" : "\n  {");
-        text t;
-        text_init(&t, out->pool);
-        text_printf(&t, "d%s", g->of->name);
-        json_field(out, "name", text_str(&t), 1);
-        json_field(out, "of", g->of->name, 1);
-        json_field(out, "kind", kind_word(g->of), 1);
-        text_printf(out, "\"named\": %s, ", g->named ? "true" : "false");
-        json_field(out, "deferred", term_string(out, derive_pretty(d, g, CONVENTION_DEFERRED)), 1);
-        json_field(out, "absorbed", term_string(out, derive_pretty(d, g, CONVENTION_ABSORBED)), 1);
-        json_field(out, "assumptions", assumptions(out, g), with_trace);
-        if (with_trace) {
-            text_puts(out, "\"trace\": [");
-            for (size_t k = 0; k < g->steps.n; k++) {
-                const trace_step *st = &g->steps.steps[k];
-                text_puts(out, k ? ", {" : "{");
-                json_field(out, "rule", st->rule ? st->rule->name : st->what, 1);
-                json_field(out, "file", st->rule ? st->rule->file : NULL, 1);
-                text_printf(out, "\"line\": %d, ", st->rule ? st->rule->line : 0);
-                json_field(out, "before", term_string(out, st->before), 1);
-                json_field(out, "after", term_string(out, st->after), 0);
-                text_puts(out, "}");
-            }
-            text_puts(out, "]");
-        }
-        text_puts(out, "}");
+        json_t *o = json_object();
+        json_object_set_new(o, "name", json_gradient_name(out, g));
+        json_object_set_new(o, "of", json_text(out, g->of->name));
+        json_object_set_new(o, "kind", json_text(out, kind_word(g->of)));
+        json_object_set_new(o, "named", json_boolean(g->named));
+        json_formulas(out, o, d, g);
+        json_object_set_new(o, "assumptions", json_text(out, assumptions(out, g)));
+        if (with_trace) /* the steps as made: normal forms as canon writes them */
+            json_object_set_new(o, "trace", json_trace(out, d, &g->steps, 0));
+        json_array_append_new(rows, o);
     }
-    text_puts(out, "\n]}\n");
+    format_json_rows(out, top, "  ");
 }
 
 static void
 report_markdown(text *out, const derivation *d, const char *name, int with_trace)
 {
     const model *m = d->m;
-    text_printf(out, "# Gradients of `%s` in `%s`\n\n", m->loss->name, base_name(name));
-    text_puts(out, "| gradient | deferred | absorbed |\n|---|---|---|\n");
+    text_printf(out, "# Gradients of `%s` in `%s`\n\n", m->loss->name, format_base_name(name));
+    static const char *const heads[] = {"gradient", "deferred", "absorbed"};
+    format_markdown_head(out, 3, heads, NULL);
     for (size_t i = 0; i < d->n; i++) {
         const gradient *g = &d->g[i];
-        text_printf(out, "| `d%s` | `%s` | `%s` |\n", g->of->name,
-                    term_string(out, derive_pretty(d, g, CONVENTION_DEFERRED)),
-                    term_string(out, derive_pretty(d, g, CONVENTION_ABSORBED)));
+        const char *cells[] = {
+            stringf(out, "`d%s`", g->of->name),
+            stringf(out, "`%s`", term_string(out, derive_pretty(d, g, CONVENTION_DEFERRED))),
+            stringf(out, "`%s`", term_string(out, derive_pretty(d, g, CONVENTION_ABSORBED)))};
+        format_markdown_row(out, 3, cells);
     }
     for (size_t i = 0; with_trace && i < d->n; i++) {
         const gradient *g = &d->g[i];
@@ -229,7 +259,8 @@ report_markdown(text *out, const derivation *d, const char *name, int with_trace
                             term_string(out, st->after));
             else
                 text_printf(out, "%zu. %s: `%s` → `%s`\n", k + 1, st->what,
-                            term_string(out, st->before), term_string(out, step_result(d, st)));
+                            term_string(out, st->before),
+                            term_string(out, report_step_result(d, st)));
         }
     }
 }
@@ -253,11 +284,11 @@ static void
 report_latex(text *out, const derivation *d, const char *name)
 {
     const model *m = d->m;
-    text_puts(out, "\\documentclass{article}\n\\usepackage{amsmath,amssymb}\n"
-                   "\\begin{document}\n\\section*{Gradients of ");
+    report_latex_begin(out, "", "");
+    text_puts(out, "\\section*{Gradients of ");
     print_latex_name(out, m->loss->name);
     text_puts(out, " in \\texttt{");
-    print_latex_name(out, base_name(name));
+    print_latex_name(out, format_base_name(name));
     text_puts(out, "}}\n");
     if (m->batch != NULL) {
         text_puts(out, "\\subsection*{Deferred convention}\n");
@@ -265,6 +296,21 @@ report_latex(text *out, const derivation *d, const char *name)
         text_puts(out, "\\subsection*{Absorbed convention}\n");
     }
     latex_gradients(out, d, CONVENTION_ABSORBED);
+    report_latex_end(out);
+}
+
+void
+report_latex_begin(text *out, const char *options, const char *setup)
+{
+    text_printf(out,
+                "\\documentclass%s{article}\n\\usepackage{amsmath,amssymb}\n%s"
+                "\\begin{document}\n",
+                options, setup);
+}
+
+void
+report_latex_end(text *out)
+{
     text_puts(out, "\\end{document}\n");
 }
 
@@ -290,8 +336,7 @@ report_derivation(text *out, const derivation *d, const char *name, format_kind 
 void
 report_rules(text *out, const rule_set *rs, format_kind f)
 {
-    if (f == FORMAT_JSON)
-        text_puts(out, "[");
+    json_t *rows = f == FORMAT_JSON ? json_array() : NULL;
     for (size_t i = 0; i < rs->n; i++) {
         const rule *r = &rs->rules[i];
         text t;
@@ -308,19 +353,19 @@ report_rules(text *out, const rule_set *rs, format_kind f)
             assumption_words(&t, r, NULL);
         }
         if (f == FORMAT_JSON) {
-            text_puts(out, i ? ",\n {" : "\n {");
-            json_field(out, "name", r->name, 1);
-            json_field(out, "group", r->group, 1);
-            json_field(out, "file", r->file, 1);
-            text_printf(out, "\"line\": %d, ", r->line);
-            json_field(out, "rule", text_str(&t), 0);
-            text_puts(out, "}");
+            json_t *o = json_object();
+            json_object_set_new(o, "name", json_text(out, r->name));
+            json_object_set_new(o, "group", json_text(out, r->group));
+            json_object_set_new(o, "file", json_text(out, r->file));
+            json_object_set_new(o, "line", json_integer(r->line));
+            json_object_set_new(o, "rule", json_text(out, text_str(&t)));
+            json_array_append_new(rows, o);
         } else
             text_printf(out, "%-22s %-8s %s:%d\n    %s\n", r->name, r->group, r->file, r->line,
                         text_str(&t));
     }
     if (f == FORMAT_JSON)
-        text_puts(out, "\n]\n");
+        format_json_rows(out, rows, " ");
 }
 
 /* ---- proofs ---- */
@@ -420,7 +465,7 @@ proof_text(text *out, const proof *p, const char *name, int with_trace)
     text_printf(out,
                 "The placements of 1/m in %s: deferred (dV = m * d%s/dV for "
                 "intermediates) and absorbed (dV = d%s/dV)\n\n",
-                base_name(name), m->loss->name, m->loss->name);
+                format_base_name(name), m->loss->name, m->loss->name);
     if (m->batch == NULL)
         text_puts(out, "This model has no batch dim: the two conventions are one.\n\n");
     text_puts(out, "Parameter gradients, which must be equal:\n\n");
@@ -449,93 +494,86 @@ proof_text(text *out, const proof *p, const char *name, int with_trace)
         text_puts(out, "\nREFUTED: a parameter gradient differs between the placements.\n");
 }
 
-static void
-json_trace(text *out, const derivation *d, const trace *tr)
+/* One precision's or one batch size's evidence: {KEY: N, NAME: X}. */
+static json_t *
+json_evidence(const char *key, long n, const char *name, double x)
 {
-    text_puts(out, "[");
-    for (size_t k = 0; k < tr->n; k++) {
-        const trace_step *st = &tr->steps[k];
-        text_puts(out, k ? ", {" : "{");
-        json_field(out, "rule", st->rule ? st->rule->name : st->what, 1);
-        json_field(out, "file", st->rule ? st->rule->file : NULL, 1);
-        text_printf(out, "\"line\": %d, ", st->rule ? st->rule->line : 0);
-        json_field(out, "before", term_string(out, st->before), 1);
-        json_field(out, "after", term_string(out, step_result(d, st)), 0);
-        text_puts(out, "}");
-    }
-    text_puts(out, "]");
-}
-
-static void
-json_number(text *out, const char *key, double x, int comma)
-{
-    if (isnan(x) || isinf(x))
-        text_printf(out, "\"%s\": null%s", key, comma ? ", " : "");
-    else
-        text_printf(out, "\"%s\": %.17g%s", key, x, comma ? ", " : "");
+    json_t *o = json_object();
+    json_object_set_new(o, key, json_integer(n));
+    json_object_set_new(o, name, format_json_number(x));
+    return o;
 }
 
 static void
 proof_json(text *out, const proof *p, const char *name)
 {
     const derivation *d = p->d;
-    text_puts(out, "{");
-    json_field(out, "model", base_name(name), 1);
-    text_printf(out, "\"seed\": %lu, \"proven\": %s, \"gradients\": [", p->seed,
-                p->params_proven ? "true" : "false");
+    json_t *top = json_object();
+    json_object_set_new(top, "model", json_text(out, format_base_name(name)));
+    json_object_set_new(top, "seed", format_json_unsigned(p->seed));
+    json_object_set_new(top, "proven", json_boolean(p->params_proven));
+    json_t *rows = json_array();
+    json_object_set_new(top, "gradients", rows);
     for (size_t i = 0; i < p->n; i++) {
         const proof_item *it = &p->items[i];
-        text_puts(out, i ? ",\n  {" : "\n  {");
-        text t;
-        text_init(&t, out->pool);
-        text_printf(&t, "d%s", it->g->of->name);
-        json_field(out, "name", text_str(&t), 1);
-        json_field(out, "relation", it->is_param ? "equal" : "differ by m", 1);
-        json_field(out, "deferred", term_string(out, derive_pretty(d, it->g, CONVENTION_DEFERRED)),
-                   1);
-        json_field(out, "absorbed", term_string(out, derive_pretty(d, it->g, CONVENTION_ABSORBED)),
-                   1);
-        text_printf(out, "\"symbolic\": %s, ", it->symbolic ? "true" : "false");
-        json_field(out, "normal_form", it->symbolic ? term_string(out, it->deferred_normal) : NULL,
-                   1);
-        text_printf(out, "\"exact_points\": %d, \"exact_equal\": %d, \"degree\": %ld, ",
-                    it->exact_points, it->exact_equal, it->degree);
-        json_number(out, "log2_chance", it->log2_chance, 1);
-        text_puts(out, "\"mpfr\": [");
-        for (int k = 0; k < PROVE_PRECISIONS; k++) {
-            text_printf(out, "%s{\"bits\": %ld, ", k ? ", " : "", it->precision[k]);
-            json_number(out, "log2_gap", it->log2_gap[k], 0);
-            text_puts(out, "}");
-        }
-        text_printf(out, "], \"double\": [{\"batch\": %ld, ", it->batch_pow2);
-        json_number(out, "ulps", it->ulps_pow2, 0);
-        text_printf(out, "}, {\"batch\": %ld, ", it->batch_other);
-        json_number(out, "ulps", it->ulps_other, 0);
-        text_puts(out, "}], \"certificate\": {\"deferred\": ");
-        json_trace(out, d, &it->cert_deferred);
-        text_puts(out, ", \"absorbed\": ");
-        json_trace(out, d, &it->cert_absorbed);
-        text_puts(out, "}}");
+        json_t *o = json_object();
+        json_object_set_new(o, "name", json_gradient_name(out, it->g));
+        json_object_set_new(o, "relation", json_text(out, it->is_param ? "equal" : "differ by m"));
+        json_formulas(out, o, d, it->g);
+        json_object_set_new(o, "symbolic", json_boolean(it->symbolic));
+        json_object_set_new(
+            o, "normal_form",
+            json_text(out, it->symbolic ? term_string(out, it->deferred_normal) : NULL));
+        json_object_set_new(o, "exact_points", json_integer(it->exact_points));
+        json_object_set_new(o, "exact_equal", json_integer(it->exact_equal));
+        json_object_set_new(o, "degree", json_integer(it->degree));
+        json_object_set_new(o, "log2_chance", format_json_number(it->log2_chance));
+        json_t *mpfr = json_array();
+        for (int k = 0; k < PROVE_PRECISIONS; k++)
+            json_array_append_new(
+                mpfr, json_evidence("bits", it->precision[k], "log2_gap", it->log2_gap[k]));
+        json_object_set_new(o, "mpfr", mpfr);
+        json_t *dbl = json_array();
+        json_array_append_new(dbl, json_evidence("batch", it->batch_pow2, "ulps", it->ulps_pow2));
+        json_array_append_new(dbl, json_evidence("batch", it->batch_other, "ulps", it->ulps_other));
+        json_object_set_new(o, "double", dbl);
+        json_t *cert = json_object();
+        json_object_set_new(cert, "deferred", json_trace(out, d, &it->cert_deferred, 1));
+        json_object_set_new(cert, "absorbed", json_trace(out, d, &it->cert_absorbed, 1));
+        json_object_set_new(o, "certificate", cert);
+        json_array_append_new(rows, o);
     }
-    text_puts(out, "\n]}\n");
+    format_json_rows(out, top, "  ");
 }
 
 static void
 proof_markdown(text *out, const proof *p, const char *name)
 {
     const derivation *d = p->d;
-    text_printf(out, "# The placements of 1/m in `%s`\n\n", base_name(name));
-    text_puts(out, "| gradient | deferred | absorbed | relation | symbolic | exact | MPFR 64 / "
-                   "1024 bits | double (ulps) |\n|---|---|---|---|---|---|---|---|\n");
+    text_printf(out, "# The placements of 1/m in `%s`\n\n", format_base_name(name));
+    static const char *const heads[] = {"gradient",
+                                        "deferred",
+                                        "absorbed",
+                                        "relation",
+                                        "symbolic",
+                                        "exact",
+                                        "MPFR 64 / 1024 bits",
+                                        "double (ulps)"};
+    format_markdown_head(out, 8, heads, NULL);
     for (size_t i = 0; i < p->n; i++) {
         const proof_item *it = &p->items[i];
-        text_printf(out, "| `d%s` | `%s` | `%s` | %s | %s | %d/%d | %s / %s | %s, %s |\n",
-                    it->g->of->name, term_string(out, derive_pretty(d, it->g, CONVENTION_DEFERRED)),
-                    term_string(out, derive_pretty(d, it->g, CONVENTION_ABSORBED)),
-                    it->is_param ? "equal" : "differ by m", it->symbolic ? "proven" : "no",
-                    it->exact_equal, it->exact_points, power_of_two(out, it->log2_gap[0]),
-                    power_of_two(out, it->log2_gap[PROVE_PRECISIONS - 1]),
-                    ulps_words(out, it->ulps_pow2), ulps_words(out, it->ulps_other));
+        const char *cells[] = {
+            stringf(out, "`d%s`", it->g->of->name),
+            stringf(out, "`%s`", term_string(out, derive_pretty(d, it->g, CONVENTION_DEFERRED))),
+            stringf(out, "`%s`", term_string(out, derive_pretty(d, it->g, CONVENTION_ABSORBED))),
+            it->is_param ? "equal" : "differ by m",
+            it->symbolic ? "proven" : "no",
+            stringf(out, "%d/%d", it->exact_equal, it->exact_points),
+            stringf(out, "%s / %s", power_of_two(out, it->log2_gap[0]),
+                    power_of_two(out, it->log2_gap[PROVE_PRECISIONS - 1])),
+            stringf(out, "%s, %s", ulps_words(out, it->ulps_pow2),
+                    ulps_words(out, it->ulps_other))};
+        format_markdown_row(out, 8, cells);
     }
     text_printf(out, "\n%s\n",
                 p->params_proven ? "Every parameter gradient is the same in "
@@ -589,7 +627,7 @@ follows_words(text *out, const claim_result *r, const char *loss)
 static void
 check_text(text *out, const check_result *c, const derivation *d, const char *name)
 {
-    text_printf(out, "Claims of %s (convention %s)\n\n", base_name(name),
+    text_printf(out, "Claims of %s (convention %s)\n\n", format_base_name(name),
                 model_convention_name(d->m->convention));
     int held = 0;
     for (size_t i = 0; i < c->n; i++) {
@@ -617,30 +655,32 @@ check_text(text *out, const check_result *c, const derivation *d, const char *na
 static void
 check_json(text *out, const check_result *c, const derivation *d, const char *name)
 {
-    text_puts(out, "{");
-    json_field(out, "file", base_name(name), 1);
-    json_field(out, "convention", model_convention_name(d->m->convention), 1);
-    json_field(out, "mixing", c->mixing, 1);
-    text_printf(out, "\"all_hold\": %s, \"claims\": [", c->all_hold ? "true" : "false");
+    json_t *top = json_object();
+    json_object_set_new(top, "file", json_text(out, format_base_name(name)));
+    json_object_set_new(top, "convention", json_text(out, model_convention_name(d->m->convention)));
+    json_object_set_new(top, "mixing", json_text(out, c->mixing));
+    json_object_set_new(top, "all_hold", json_boolean(c->all_hold));
+    json_t *rows = json_array();
+    json_object_set_new(top, "claims", rows);
     for (size_t i = 0; i < c->n; i++) {
         const claim_result *r = &c->r[i];
-        text_puts(out, i ? ",\n  {" : "\n  {");
-        json_field(out, "name", r->claim->name, 1);
-        text_printf(out, "\"line\": %d, ", r->line);
-        json_field(out, "verdict", verdict_word[r->verdict], 1);
-        json_field(
-            out, "convention",
-            r->verdict == CLAIM_HOLDS || r->verdict == CLAIM_GIVEN_YOURS
-                ? (r->follows == CONVENTION_AUTO ? "either" : model_convention_name(r->follows))
-                : NULL,
-            1);
-        json_field(out, "reason", r->reason, 1);
-        json_field(out, "method", r->method, 1);
-        json_field(out, "expected", term_string(out, r->expected), 1);
-        json_field(out, "counterexample", r->counterexample, 0);
-        text_puts(out, "}");
+        int held = r->verdict == CLAIM_HOLDS || r->verdict == CLAIM_GIVEN_YOURS;
+        json_t *o = json_object();
+        json_object_set_new(o, "name", json_text(out, r->claim->name));
+        json_object_set_new(o, "line", json_integer(r->line));
+        json_object_set_new(o, "verdict", json_text(out, verdict_word[r->verdict]));
+        json_object_set_new(o, "convention",
+                            json_text(out, !held ? NULL
+                                           : r->follows == CONVENTION_AUTO
+                                               ? "either"
+                                               : model_convention_name(r->follows)));
+        json_object_set_new(o, "reason", json_text(out, r->reason));
+        json_object_set_new(o, "method", json_text(out, r->method));
+        json_object_set_new(o, "expected", json_text(out, term_string(out, r->expected)));
+        json_object_set_new(o, "counterexample", json_text(out, r->counterexample));
+        json_array_append_new(rows, o);
     }
-    text_puts(out, "\n]}\n");
+    format_json_rows(out, top, "  ");
 }
 
 void

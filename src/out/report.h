@@ -28,4 +28,19 @@ void report_check(text *out, const check_result *c, const derivation *d, const c
 /* The rule base, one rule a line: name, group, file:line, the rule. */
 void report_rules(text *out, const rule_set *rs, format_kind f);
 
+/* Whether step I of G applies a label rule (one that holds only because of
+   how a label is declared) that no earlier step of G applied: each label
+   assumption is named once. */
+int report_new_label_rule(const gradient *g, size_t i);
+
+/* What step ST of D produced, as people read it: a normal form made
+   pretty, any other step's term as it is. */
+const term *report_step_result(const derivation *d, const trace_step *st);
+
+/* The start of a LaTeX document: the article class with OPTIONS ("" or
+   "[11pt]"), amsmath and amssymb, the preamble lines SETUP, and
+   \begin{document}; report_latex_end ends it. */
+void report_latex_begin(text *out, const char *options, const char *setup);
+void report_latex_end(text *out);
+
 #endif

@@ -204,7 +204,7 @@ derive_simplify(term_table *tab, const rule_set *rs, const label_assumption_set 
     for (int round = 0; round < SIMPLIFY_ROUNDS; round++) {
         const term *n = canon_normal_form(tab, t);
         if (n != t)
-            trace_add(tr, NULL, "normal form: expand, cancel, collect", t, n);
+            trace_add_normal_form(tr, t, n);
         const term *r = rules_rewrite(rs, assume, tab, n, tr, steps, err, err_pool);
         if (r == NULL)
             return NULL;

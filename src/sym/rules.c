@@ -449,8 +449,9 @@ trace_init(trace *tr, mem_pool *pool)
     tr->pool = pool;
 }
 
-void
-trace_add(trace *tr, const rule *r, const char *what, const term *before, const term *after)
+static void
+add_step(trace *tr, step_kind kind, const rule *r, const char *what, const term *before,
+         const term *after)
 {
     if (tr == NULL)
         return;
@@ -458,11 +459,20 @@ trace_add(trace *tr, const rule *r, const char *what, const term *before, const 
         tr->cap = tr->cap ? 2 * tr->cap : 64;
         tr->steps = mem_realloc(tr->pool, tr->steps, tr->cap * sizeof *tr->steps);
     }
-    trace_step *s = &tr->steps[tr->n++];
-    s->rule = r;
-    s->what = what;
-    s->before = before;
-    s->after = after;
+    tr->steps[tr->n++] =
+        (trace_step){.kind = kind, .rule = r, .what = what, .before = before, .after = after};
+}
+
+void
+trace_add(trace *tr, const rule *r, const char *what, const term *before, const term *after)
+{
+    add_step(tr, r != NULL ? STEP_RULE : STEP_REWRITE, r, what, before, after);
+}
+
+void
+trace_add_normal_form(trace *tr, const term *before, const term *after)
+{
+    add_step(tr, STEP_NORMAL_FORM, NULL, "normal form: expand, cancel, collect", before, after);
 }
 
 /* ---- rewriting ---- */

@@ -87,11 +87,19 @@ const term *rule_instantiate(term_table *tab, const term *template, const match 
    reason in WHY when TO is not a shape X was broadcast from. */
 const term *rules_unbroadcast(term_table *tab, const term *x, const shape *to, char *why);
 
-/* One step of a derivation: a rule applied (or, with rule NULL, the normal
-   form's algebra, described by what). */
+/* What a step of a derivation did. */
+typedef enum step_kind {
+    STEP_RULE,        /* a rule applied */
+    STEP_NORMAL_FORM, /* canon_normal_form: expand, cancel, collect */
+    STEP_REWRITE,     /* a rewriting of the whole term that what describes */
+} step_kind;
+
+/* One step of a derivation: a rule applied (or, with rule NULL, the algebra
+   that what describes). */
 typedef struct trace_step {
-    const rule *rule;
-    const char *what;
+    step_kind kind;
+    const rule *rule; /* STEP_RULE */
+    const char *what; /* the other kinds: what was done, in words */
     const term *before, *after;
 } trace_step;
 
@@ -102,7 +110,11 @@ typedef struct trace {
 } trace;
 
 void trace_init(trace *tr, mem_pool *pool);
+/* Append a step to TR (nothing when TR is NULL): rule R applied, or with R
+   NULL the rewriting WHAT (a string that outlives TR). */
 void trace_add(trace *tr, const rule *r, const char *what, const term *before, const term *after);
+/* Append the step from BEFORE to its normal form AFTER. */
+void trace_add_normal_form(trace *tr, const term *before, const term *after);
 
 enum { REWRITE_MAX_STEPS = 20000 };
 
