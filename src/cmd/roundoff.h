@@ -139,11 +139,12 @@ double roundoff_bits(double computed, double reference);
 /* The references of a sample: each entry of each term REFS[k].t evaluated
    in MPFI interval arithmetic at rising precision (128, 256, ... 8192 bits,
    then the cap) in evaluators that BIND fills with the sample, until the
-   interval enclosing the exact value rounds to a single double (roundoff.c,
-   certify: a proof, not an estimate). Fills rows, cols, value (the correctly
-   rounded doubles), certified (1 per certified entry), unsampleable (the
-   entries left at the cap) and prec (the highest precision used); arrays
-   come from POOL. Returns 0 with WHY when a term cannot be evaluated. */
+   interval enclosing the exact value rounds to a single double
+   (roundoff_reference.c, certify: a proof, not an estimate). Fills rows,
+   cols, value (the correctly rounded doubles), certified (1 per certified
+   entry), unsampleable (the entries left at the cap) and prec (the highest
+   precision used); arrays come from POOL. Returns 0 with WHY when a term
+   cannot be evaluated. */
 typedef int (*roundoff_binder)(void *ctx, evaluator *ev, char *why, size_t len);
 typedef struct roundoff_ref {
     const term *t;
