@@ -34,33 +34,6 @@ roundoff_regime_name(roundoff_regime r)
     return regime_names[r];
 }
 
-/* ---------------------------------------------------------------- bits */
-
-double
-roundoff_ulps(double x, double y)
-{
-    if (isnan(x) || isnan(y))
-        return INFINITY;
-    int64_t a, b;
-    memcpy(&a, &x, sizeof a);
-    memcpy(&b, &y, sizeof b);
-    /* doubles in order as integers: negative ones mirrored below zero */
-    if (a < 0)
-        a = INT64_MIN - a;
-    if (b < 0)
-        b = INT64_MIN - b;
-    /* subtract as integers: as doubles, a few units of 2^62 would vanish */
-    uint64_t gap = a > b ? (uint64_t)a - (uint64_t)b : (uint64_t)b - (uint64_t)a;
-    return (double)gap;
-}
-
-double
-roundoff_bits(double computed, double reference)
-{
-    double bits = log2(1.0 + roundoff_ulps(computed, reference));
-    return bits > ROUNDOFF_NAN_BITS ? ROUNDOFF_NAN_BITS : bits;
-}
-
 /* ---------------------------------------------------------------- one sample */
 
 /* The batch size a regime draws with (0: the declared one). */
@@ -246,7 +219,7 @@ worse(double bits, long sample, long i, long j, const roundoff_worst *w)
 static void
 record(roundoff_stat *st, long sample, long i, long j, double c, double r)
 {
-    double bits = roundoff_bits(c, r);
+    double bits = ulps_bits(c, r);
     st->entries++;
     st->micro_bits += (int64_t)llround(bits * ROUNDOFF_MICRO);
     /* whole bits: 64 only for a NaN (no two non-NaN doubles are 2^64 - 1 apart) */
