@@ -5,6 +5,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "base/text.h"
+
 double
 ulps_between(double x, double y)
 {
@@ -28,4 +30,18 @@ ulps_bits(double computed, double reference)
 {
     double bits = log2(1.0 + ulps_between(computed, reference));
     return bits > ULPS_NAN_BITS ? ULPS_NAN_BITS : bits;
+}
+
+const char *
+ulps_words(mem_pool *pool, double ulps)
+{
+    text s;
+    text_init(&s, pool);
+    if (isnan(ulps))
+        text_puts(&s, "n/a");
+    else if (isinf(ulps))
+        text_puts(&s, "NaN");
+    else
+        text_printf(&s, "%.0f ulp%s", ulps, ulps == 1 ? "" : "s");
+    return text_str(&s);
 }

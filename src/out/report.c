@@ -6,6 +6,7 @@
 
 #include "lang/print.h"
 #include "sym/canon.h"
+#include "num/ulps.h"
 
 /* The file name without its folders: reports read the same wherever the
    model lives. */
@@ -340,20 +341,6 @@ power_of_two(text *out, double log2)
     return text_str(&s);
 }
 
-static const char *
-ulps_words(text *out, double ulps)
-{
-    text s;
-    text_init(&s, out->pool);
-    if (isnan(ulps))
-        text_puts(&s, "n/a");
-    else if (isinf(ulps))
-        text_puts(&s, "NaN");
-    else
-        text_printf(&s, "%.0f ulp%s", ulps, ulps == 1 ? "" : "s");
-    return text_str(&s);
-}
-
 static void
 text_certificate(text *out, const derivation *d, const char *side, const trace *tr)
 {
@@ -403,8 +390,8 @@ text_proof_item(text *out, const proof *p, const proof_item *it, int with_trace)
                     k + 1 < PROVE_PRECISIONS ? "," : "\n");
     if (m->batch != NULL)
         text_printf(out, "  double:   at most %s apart with %s = %ld, %s with %s = %ld\n",
-                    ulps_words(out, it->ulps_pow2), mname, it->batch_pow2,
-                    ulps_words(out, it->ulps_other), mname, it->batch_other);
+                    ulps_words(out->pool, it->ulps_pow2), mname, it->batch_pow2,
+                    ulps_words(out->pool, it->ulps_other), mname, it->batch_other);
     if (with_trace) {
         text_certificate(out, d, "deferred", &it->cert_deferred);
         text_certificate(out, d, "absorbed", &it->cert_absorbed);
@@ -535,7 +522,7 @@ proof_markdown(text *out, const proof *p, const char *name)
                     it->is_param ? "equal" : "differ by m", it->symbolic ? "proven" : "no",
                     it->exact_equal, it->exact_points, power_of_two(out, it->log2_gap[0]),
                     power_of_two(out, it->log2_gap[PROVE_PRECISIONS - 1]),
-                    ulps_words(out, it->ulps_pow2), ulps_words(out, it->ulps_other));
+                    ulps_words(out->pool, it->ulps_pow2), ulps_words(out->pool, it->ulps_other));
     }
     text_printf(out, "\n%s\n",
                 p->params_proven ? "Every parameter gradient is the same in "
