@@ -61,8 +61,8 @@ add_form(roundoff_plan *p, roundoff_form_kind kind, size_t q, const char *label,
          const char *formula, const term *t)
 {
     if (p->nf == ROUNDOFF_MAX_FORMS) {
-        if (p->over == NULL)
-            p->over = "formulations";
+        if (p->over == ROUNDOFF_CAP_NONE)
+            p->over = ROUNDOFF_CAP_FORMS;
         return;
     }
     p->f[p->nf++] = (roundoff_form){kind, q, label, formula, t, NULL, NULL, 0};
@@ -72,7 +72,7 @@ static size_t
 add_quantity(roundoff_plan *p, const char *name, const term *ref)
 {
     if (p->nq == ROUNDOFF_MAX_QUANTITIES) {
-        p->over = "quantities"; /* named before formulations: it is the cause */
+        p->over = ROUNDOFF_CAP_QUANTITIES; /* named before formulations: it is the cause */
         return 0; /* the plan is refused: what lands on quantity 0 is never measured */
     }
     p->q[p->nq] = (roundoff_quantity){name, ref};
@@ -221,24 +221,115 @@ find_output(roundoff_plan *p)
     }
 }
 
-/* The loss's formulations computed in C, when the loss is written as the
-   sigmoid or softmax cross-entropy (compared as printed text, so any
-   spelling that parses to it counts). */
-static void
-loss_forms(roundoff_plan *p, size_t qj)
+/* T as it reads: NumPy's implicit broadcast is not written (print.c). */
+static const term *
+as_written(const term *t)
+{
+    while (t->op == OP_BROADCAST && t->aux < 0)
+        t = t->args[0];
+    return t;
+}
+
+/* T as it reads when it is an OP, else NULL. */
+static const term *
+written_op(const term *t, term_op op)
+{
+    t = as_written(t);
+    return t->op == op ? t : NULL;
+}
+
+static int
+is_symbol(const term *t, const symbol *s)
+{
+    const term *u = written_op(t, OP_SYM);
+    return u != NULL && u->sym == s;
+}
+
+static int
+is_integer(const term *t, long n)
+{
+    const term *u = written_op(t, OP_CONST);
+    return u != NULL && mpq_cmp_si(u->value, n, 1) == 0;
+}
+
+/* N/m, M the batch dim: 1/m, -1/m. */
+static int
+is_over_batch(const term *t, long n, const symbol *m)
+{
+    const term *u = written_op(t, OP_DIV);
+    return u != NULL && is_integer(u->args[0], n) && is_symbol(u->args[1], m);
+}
+
+/* 1 - S */
+static int
+is_one_minus(const term *t, const symbol *s)
+{
+    const term *u = written_op(t, OP_ADD), *neg;
+    return u != NULL && is_integer(u->args[0], 1) &&
+           (neg = written_op(u->args[1], OP_NEG)) != NULL && is_symbol(neg->args[0], s);
+}
+
+/* W * log(X): 1 with W and X filled, or 0. */
+static int
+times_log(const term *t, const term **w, const term **x)
+{
+    const term *u = written_op(t, OP_MUL), *log_;
+    if (u == NULL || (log_ = written_op(u->args[1], OP_LOG)) == NULL)
+        return 0;
+    *w = u->args[0];
+    *x = log_->args[0];
+    return 1;
+}
+
+/* The losses the C formulations recompute, when written the usual way. */
+typedef enum loss_kind {
+    LOSS_OTHER,
+    LOSS_SIGMOID_CE, /* -1/m * sum(Y * log(A) + (1 - Y) * log(1 - A)), A = sigmoid(Z) */
+    LOSS_SOFTMAX_CE, /* -1/m * sum(Y * log(A)), A = softmax(Z, axis=0) of a matrix */
+} loss_kind;
+
+/* Which loss P's model writes, matched on its terms, so that any spelling
+   that parses to the same term counts (-1/m * np.sum(...), A2 written
+   through its name). The label and activation must be the ones
+   find_output found. */
+static loss_kind
+loss_kind_of(const roundoff_plan *p)
 {
     const model *m = p->m;
     if (p->out_act == NULL || p->label_t == NULL || m->batch == NULL)
+        return LOSS_OTHER;
+    const symbol *y = p->label_t->sym, *a = p->out_act;
+    const term *head = written_op(m->loss->definition, OP_MUL), *sum, *w, *x;
+    if (head == NULL || !is_over_batch(head->args[0], -1, m->batch) ||
+        (sum = written_op(head->args[1], OP_SUM)) == NULL || sum->aux >= 0 || sum->keepdims)
+        return LOSS_OTHER;
+    const term *body = sum->args[0], *act = a->definition;
+    if (act->op == OP_SIGMOID) {
+        const term *both = written_op(body, OP_ADD);
+        return both != NULL && times_log(both->args[0], &w, &x) && is_symbol(w, y) &&
+                       is_symbol(x, a) && times_log(both->args[1], &w, &x) && is_one_minus(w, y) &&
+                       is_one_minus(x, a)
+                   ? LOSS_SIGMOID_CE
+                   : LOSS_OTHER;
+    }
+    return act->aux == 0 && act->shape.rank == 2 && times_log(body, &w, &x) && is_symbol(w, y) &&
+                   is_symbol(x, a)
+               ? LOSS_SOFTMAX_CE
+               : LOSS_OTHER;
+}
+
+/* The loss's formulations computed in C, when the loss is the sigmoid or
+   softmax cross-entropy. */
+static void
+loss_forms(roundoff_plan *p, size_t qj)
+{
+    loss_kind kind = loss_kind_of(p);
+    if (kind == LOSS_OTHER)
         return;
-    const char *y = p->label_t->sym->name, *a = p->out_act->name, *mb = m->batch->name;
-    const char *written = term_text(p->pool, m->loss->definition);
+    const char *y = p->label_t->sym->name, *mb = p->m->batch->name;
     const char *z = term_text(p->pool, p->out_pre);
-    char want[512], formula[512];
-    if (p->out_act->definition->op == OP_SIGMOID) {
-        snprintf(want, sizeof want, "-1/%s * sum(%s * log(%s) + (1 - %s) * log(1 - %s))", mb, y, a,
-                 y, a);
-        if (strcmp(want, written) != 0)
-            return;
+    char formula[512];
+    if (kind == LOSS_SIGMOID_CE) {
         snprintf(formula, sizeof formula,
                  "(1.0/%s) * sum(%s * softplus(-z) + (1 - %s) * softplus(z)), z = %s, "
                  "softplus(x) = max(x, 0) + log1p(exp(-|x|)), in C",
@@ -247,10 +338,6 @@ loss_forms(roundoff_plan *p, size_t qj)
                  NULL);
         return;
     }
-    snprintf(want, sizeof want, "-1/%s * sum(%s * log(%s))", mb, y, a);
-    if (strcmp(want, written) != 0 || p->out_act->definition->aux != 0 ||
-        p->out_act->definition->shape.rank != 2)
-        return;
     snprintf(formula, sizeof formula,
              "(-1.0/%s) * sum(%s * log(exp(z) / sum(exp(z), axis=0))), z = %s, in C", mb, y, z);
     add_form(p, ROUNDOFF_FORM_NAIVE_SOFTMAX_CE, qj, "naive softmax (C)",
@@ -263,39 +350,60 @@ loss_forms(roundoff_plan *p, size_t qj)
              NULL);
 }
 
+/* Whether T reads whole before .T or [:, j]: a name or a call, not an
+   operation that would need parentheses there. */
+static int
+reads_whole(const term *t)
+{
+    switch (as_written(t)->op) {
+    case OP_ADD:
+    case OP_MUL:
+    case OP_DIV:
+    case OP_MATMUL:
+    case OP_NEG:
+    case OP_POW:
+        return 0;
+    default:
+        return 1;
+    }
+}
+
+/* The factors of a param gradient whose deferred form DEF is
+   1/m * dZ @ H.T (a weight: DZ and H filled) or
+   1/m * sum(dZ, axis=1, keepdims=True) (a bias: H NULL), with dZ a
+   gradient's name and M the batch dim; 0 for any other form. */
+static int
+per_example_factors(const term *def, const symbol *m, const term **dz, const term **h)
+{
+    *h = NULL;
+    if (def->op == OP_MATMUL && def->args[0]->op == OP_MUL && def->args[1]->op == OP_TRANSPOSE &&
+        is_over_batch(def->args[0]->args[0], 1, m) && reads_whole(def->args[1]->args[0])) {
+        /* (1/m * dZ) @ H.T */
+        *dz = def->args[0]->args[1];
+        *h = def->args[1]->args[0];
+    } else if (def->op == OP_MUL && def->args[1]->op == OP_SUM && def->args[1]->aux == 1 &&
+               def->args[1]->keepdims && is_over_batch(def->args[0], 1, m))
+        *dz = def->args[1]->args[0]; /* 1/m * sum(dZ, axis=1, keepdims=True) */
+    else
+        return 0;
+    return (*dz)->op == OP_SYM && (*dz)->sym->kind == SYM_GRAD && (*dz)->shape.rank == 2 &&
+           (*h == NULL || (*h)->shape.rank == 2);
+}
+
 /* The per-example accumulations of a param gradient whose deferred form
    DEF is 1/m * dZ @ H.T (a weight) or 1/m * sum(dZ, axis=1, keepdims=True)
-   (a bias), checked on the printed text so that nothing else is taken for
-   it: dZ and H are evaluated in double by the evaluator, the sum over the
-   examples is a loop in C. */
+   (a bias): dZ and H are evaluated in double by the evaluator, the sum
+   over the examples is a loop in C. */
 static void
 per_example_forms(roundoff_plan *p, size_t q, const term *def)
 {
     const model *m = p->m;
-    if (m->batch == NULL || def->nargs != 2)
-        return;
-    const term *dz = NULL, *h = NULL;
-    if (def->op == OP_MATMUL && def->args[0]->op == OP_MUL && def->args[1]->op == OP_TRANSPOSE) {
-        /* (1/m * dZ) @ H.T */
-        dz = def->args[0]->args[1];
-        h = def->args[1]->args[0];
-    } else if (def->op == OP_MUL && def->args[1]->op == OP_SUM && def->args[1]->aux == 1 &&
-               def->args[1]->keepdims)
-        dz = def->args[1]->args[0]; /* 1/m * sum(dZ, axis=1, keepdims=True) */
-    else
-        return;
-    if (dz->op != OP_SYM || dz->sym->kind != SYM_GRAD || dz->shape.rank != 2 ||
-        (h != NULL && h->shape.rank != 2))
+    const term *dz, *h;
+    if (m->batch == NULL || !per_example_factors(def, m->batch, &dz, &h))
         return;
     const char *mb = m->batch->name, *dzs = term_text(p->pool, dz);
     const char *hs = h != NULL ? term_text(p->pool, h) : NULL;
-    char want[512], formula[1024];
-    if (h != NULL)
-        snprintf(want, sizeof want, "1/%s * %s @ %s.T", mb, dzs, hs);
-    else
-        snprintf(want, sizeof want, "1/%s * sum(%s, axis=1, keepdims=True)", mb, dzs);
-    if (strcmp(want, term_text(p->pool, def)) != 0)
-        return;
+    char formula[1024];
     const char *dzdef = formula_text(p, dz) + strlen(dzs) + 2; /* "dZ; dZ = ..." less "dZ; " */
     const char *g = p->q[q].name;
     for (int each = 0; each < 2; each++) {

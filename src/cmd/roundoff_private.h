@@ -34,6 +34,13 @@ typedef struct roundoff_quantity {
     const term *ref; /* what the reference evaluates in MPFR */
 } roundoff_quantity;
 
+/* The cap a plan exceeded, if any. */
+typedef enum roundoff_cap {
+    ROUNDOFF_CAP_NONE,
+    ROUNDOFF_CAP_QUANTITIES, /* ROUNDOFF_MAX_QUANTITIES */
+    ROUNDOFF_CAP_FORMS,      /* ROUNDOFF_MAX_FORMS */
+} roundoff_cap;
+
 /* Everything a sample needs, built once before the samples run (terms are
    made only here: the term table is not shared across threads). */
 typedef struct roundoff_plan {
@@ -54,7 +61,7 @@ typedef struct roundoff_plan {
     const symbol *out_bias; /* the output layer's bias, or NULL */
     const symbol *out_w[8]; /* its other params */
     size_t nout_w;
-    const char *over; /* the cap exceeded (NULL: none): the plan is refused */
+    roundoff_cap over; /* the cap exceeded (ROUNDOFF_CAP_NONE: none): the plan is refused */
 } roundoff_plan;
 
 /* The plan of D's sweep (roundoff_plan.c): the loss, a softmax output and

@@ -493,14 +493,15 @@ roundoff_sweep(const derivation *d, const roundoff_request *rq, dc_error *err, m
 {
     roundoff_plan *p = roundoff_plan_make(d, rq->claims);
     const model *m = d->m;
-    if (p->over != NULL) {
-        diag_plain(
-            err, err_pool, DC_ELIMIT,
-            "%s has more %s to measure than the cap of %d per model (%s in "
-            "src/cmd/roundoff.h); none is left out silently, so nothing is measured",
-            rq->model_name != NULL ? rq->model_name : "the model", p->over,
-            strcmp(p->over, "quantities") == 0 ? ROUNDOFF_MAX_QUANTITIES : ROUNDOFF_MAX_FORMS,
-            strcmp(p->over, "quantities") == 0 ? "ROUNDOFF_MAX_QUANTITIES" : "ROUNDOFF_MAX_FORMS");
+    if (p->over != ROUNDOFF_CAP_NONE) {
+        int quantities = p->over == ROUNDOFF_CAP_QUANTITIES;
+        diag_plain(err, err_pool, DC_ELIMIT,
+                   "%s has more %s to measure than the cap of %d per model (%s in "
+                   "src/cmd/roundoff.h); none is left out silently, so nothing is measured",
+                   rq->model_name != NULL ? rq->model_name : "the model",
+                   quantities ? "quantities" : "formulations",
+                   quantities ? ROUNDOFF_MAX_QUANTITIES : ROUNDOFF_MAX_FORMS,
+                   quantities ? "ROUNDOFF_MAX_QUANTITIES" : "ROUNDOFF_MAX_FORMS");
         return NULL;
     }
     roundoff_result *res = mem_zalloc(p->pool, sizeof *res);
