@@ -333,11 +333,21 @@ sample_body(const roundoff_plan *p, roundoff_regime r, unsigned long seed, int b
     return 1;
 }
 
-/* One sample in a pool of its own; 0 with WHY on failure (out of memory
-   included). SERIAL: the only thread, so GMP's blocks can go to the
-   sample's pool too (mem.h), and a failure of theirs lands here; with
-   several threads they belong to no pool (mem_gmp_pool is process-wide). */
-static int
+/* The status of a sample that failed with WHY. eval_term reports an
+   allocation failure as its message alone (eval.h), so that message is
+   the one place DC_ENOMEM can be told from; any other failure is a value
+   the model's terms cannot take. */
+static dc_status
+failure_status(const char *why)
+{
+    return strcmp(why, "out of memory") == 0 ? DC_ENOMEM : DC_EINPUT;
+}
+
+/* One sample in a pool of its own: DC_OK, DC_ENOMEM, or DC_EINPUT with
+   WHY. SERIAL: the only thread, so GMP's blocks can go to the sample's
+   pool too (mem.h), and a failure of theirs lands here; with several
+   threads they belong to no pool (mem_gmp_pool is process-wide). */
+static dc_status
 run_sample(const roundoff_plan *p, roundoff_regime r, unsigned long seed, int bits, long index,
            acc *a, int serial, char *why, size_t len)
 {
@@ -346,21 +356,20 @@ run_sample(const roundoff_plan *p, roundoff_regime r, unsigned long seed, int bi
     if (pool == NULL || lv == NULL) {
         mem_pool_free(pool);
         free(lv);
-        snprintf(why, len, "out of memory");
-        return 0;
+        return DC_ENOMEM;
     }
     mpfr_exp_t emin = mpfr_get_emin(), emax = mpfr_get_emax();
     mem_pool *gmp_outer = serial ? mem_gmp_pool(pool) : NULL;
     jmp_buf oom;
-    int ok = 0;
+    dc_status status = DC_ENOMEM; /* set only when sample_body returns */
     if (setjmp(oom)) {
         /* a jump may leave MPFR's exponent range extended */
         mpfr_set_emin(emin);
         mpfr_set_emax(emax);
-        snprintf(why, len, "out of memory");
     } else {
         mem_pool_on_oom(pool, &oom);
-        ok = sample_body(p, r, seed, bits, index, pool, lv, a, why, len);
+        status = sample_body(p, r, seed, bits, index, pool, lv, a, why, len) ? DC_OK
+                                                                             : failure_status(why);
     }
     mem_pool_on_oom(pool, NULL);
     eval_free(lv->dv);
@@ -371,7 +380,7 @@ run_sample(const roundoff_plan *p, roundoff_regime r, unsigned long seed, int bi
         mem_gmp_pool(gmp_outer);
     }
     mem_pool_free(pool);
-    return ok;
+    return status;
 }
 
 /* ---------------------------------------------------------------- the sweep */
@@ -411,9 +420,10 @@ draws(const roundoff_plan *p, roundoff_regime r, long mval, int bits)
     return text_str(&t);
 }
 
-/* Every sample of TAB's regime this shard runs, over RQ->threads threads;
-   the error of the first failing sample into WHY. */
-static int
+/* Every sample of TAB's regime this shard runs, over RQ->threads threads.
+   Returns DC_OK or the status of the first failing sample (the lowest
+   index, whatever the threads), with its error in WHY. */
+static dc_status
 run_table(const roundoff_plan *p, const roundoff_request *rq, roundoff_table *tab, long *done,
           long total, char *why, size_t len)
 {
@@ -423,7 +433,7 @@ run_table(const roundoff_plan *p, const roundoff_request *rq, roundoff_table *ta
     for (long i = shard; i < asked; i += step)
         count++;
     tab->samples = count;
-    int failed = 0;
+    dc_status failed = DC_OK;
     long failed_at = -1;
     int threads = rq->threads > 1 ? rq->threads : 1;
 #ifndef _OPENMP
@@ -445,15 +455,15 @@ run_table(const roundoff_plan *p, const roundoff_request *rq, roundoff_table *ta
 #endif
         for (long k = 0; k < count; k++) {
             long index = shard + k * step;
-            if (local == NULL || !run_sample(p, tab->regime, rq->seed, bits, index, local,
-                                             threads == 1, mywhy, sizeof mywhy)) {
-                if (local == NULL)
-                    snprintf(mywhy, sizeof mywhy, "out of memory");
+            dc_status status = local == NULL ? DC_ENOMEM
+                                             : run_sample(p, tab->regime, rq->seed, bits, index,
+                                                          local, threads == 1, mywhy, sizeof mywhy);
+            if (status != DC_OK) {
 #ifdef _OPENMP
 #pragma omp critical(roundoff_fail)
 #endif
                 if (failed_at < 0 || index < failed_at) {
-                    failed = 1;
+                    failed = status;
                     failed_at = index;
                     snprintf(why, len, "sample %ld: %s", index, mywhy);
                 }
@@ -485,7 +495,7 @@ run_table(const roundoff_plan *p, const roundoff_request *rq, roundoff_table *ta
     }
     if (threads > 1)
         mem_gmp_pool(gmp_outer);
-    return !failed;
+    return failed;
 }
 
 roundoff_result *
@@ -545,14 +555,14 @@ roundoff_sweep(const derivation *d, const roundoff_request *rq, dc_error *err, m
     }
     for (size_t t = 0; t < res->ntables; t++) {
         char why[320];
-        if (!run_table(p, rq, &res->tables[t], &done, total, why, sizeof why)) {
-            if (strstr(why, "out of memory") != NULL)
-                diag_oom(err);
-            else
-                diag_plain(err, err_pool, DC_EINPUT, "cannot measure the %s regime: %s",
-                           regime_names[res->tables[t].regime], why);
+        dc_status status = run_table(p, rq, &res->tables[t], &done, total, why, sizeof why);
+        if (status == DC_ENOMEM)
+            diag_oom(err);
+        else if (status != DC_OK)
+            diag_plain(err, err_pool, status, "cannot measure the %s regime: %s",
+                       regime_names[res->tables[t].regime], why);
+        if (status != DC_OK)
             return NULL;
-        }
     }
     return res;
 }
