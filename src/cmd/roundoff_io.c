@@ -1,5 +1,4 @@
-/* roundoff_io.c: an error sweep written as text, Markdown or JSON, and the JSON of shards read
- * back and merged; see roundoff.h. */
+/* roundoff_io.c: a sweep written as text, Markdown or JSON; shards' JSON read and merged. */
 #include "cmd/roundoff_private.h"
 
 #include <jansson.h>

@@ -1,5 +1,4 @@
-/* roundoff_plan.c: which quantities the error sweep measures, and in which formulations; see
- * roundoff_private.h. */
+/* roundoff_plan.c: what the error sweep measures: quantities and their formulations. */
 #include "cmd/roundoff_private.h"
 
 #include <stdio.h>

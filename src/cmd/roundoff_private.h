@@ -1,5 +1,4 @@
-/* roundoff_private.h: what the files of the error sweep share (the plan, adding up stats); not
- * for other modules. */
+/* roundoff_private.h: what the roundoff_*.c files share (the plan, adding stats); no one else. */
 #ifndef DC_ROUNDOFF_PRIVATE_H
 #define DC_ROUNDOFF_PRIVATE_H
 

@@ -1,5 +1,4 @@
-/* roundoff_reference.c: certified references: terms in interval arithmetic on a ladder of
- * precisions until each entry rounds to one double; see roundoff.h. */
+/* roundoff_reference.c: certified references, interval arithmetic on a ladder of precisions. */
 #include "cmd/roundoff.h"
 
 #include <math.h>

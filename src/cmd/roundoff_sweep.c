@@ -1,5 +1,4 @@
-/* roundoff_sweep.c: the error sweep: samples drawn in each regime, every formulation measured in
- * double against certified references, the bits of error added up; see roundoff.h. */
+/* roundoff_sweep.c: samples drawn per regime, each formulation measured, bits of error summed. */
 #include "cmd/roundoff_private.h"
 
 #include <math.h>
