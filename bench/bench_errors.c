@@ -30,6 +30,7 @@
 #include "lang/parse.h"
 #include "sym/rules.h"
 #include "num/sample.h"
+#include "num/ulps.h"
 
 enum { NX = 4, NH = 16, M = 64, PREC = 256, SAMPLES = 1000, SEED = 1 };
 
@@ -144,7 +145,7 @@ baseline_sample(const setup *s, long index)
             die(why);
         for (long i = 0; i < v->rows; i++)
             for (long j = 0; j < v->cols; j++)
-                total += roundoff_bits(*eval_d(v, i, j), mpfr_get_d(*eval_fr(r, i, j), MPFR_RNDN));
+                total += ulps_bits(*eval_d(v, i, j), mpfr_get_d(*eval_fr(r, i, j), MPFR_RNDN));
     }
     eval_free(dv);
     eval_free(hi);

@@ -8,7 +8,7 @@
 
 #include "sym/canon.h"
 #include "num/agree.h"
-#include "cmd/roundoff.h"
+#include "num/ulps.h"
 
 typedef struct prover {
     const derivation *d;
@@ -201,7 +201,7 @@ in_double(prover *p, const proof_item *it, long batch)
     double worst = 0;
     for (long i = 0; i < a->rows; i++)
         for (long j = 0; j < a->cols; j++) {
-            double u = roundoff_ulps(*eval_d(a, i, j), *eval_d(b, i, j));
+            double u = ulps_between(*eval_d(a, i, j), *eval_d(b, i, j));
             if (u > worst)
                 worst = u;
         }

@@ -7,6 +7,7 @@
 #include "base/format.h"
 #include "sym/derive.h"
 #include "num/eval.h"
+#include "num/ulps.h"
 #include "cmd/check.h"
 
 /* The regimes a sweep draws from; each says in the report what it draws. */
@@ -27,10 +28,10 @@ enum {
     ROUNDOFF_DEFAULT_SAMPLES = 64, /* per regime, when the caller gives 0 */
     ROUNDOFF_LARGE_M_SAMPLES = 2,  /* the large-m regime's default */
     ROUNDOFF_MAX_SAMPLES = 1000000,
-    ROUNDOFF_NAN_BITS = 64,      /* the bits of error of a NaN */
-    ROUNDOFF_MICRO = 1 << 20,    /* bits are summed in units of 2^-20: any order, same sum */
-    ROUNDOFF_MAX_FORMS = 64,     /* formulations per model */
-    ROUNDOFF_MAX_QUANTITIES = 32 /* quantities (loss, params, softmax output) per model */
+    ROUNDOFF_NAN_BITS = ULPS_NAN_BITS, /* the bits of error of a NaN */
+    ROUNDOFF_MICRO = 1 << 20,          /* bits are summed in units of 2^-20: any order, same sum */
+    ROUNDOFF_MAX_FORMS = 64,           /* formulations per model */
+    ROUNDOFF_MAX_QUANTITIES = 32       /* quantities (loss, params, softmax output) per model */
 };
 
 /* A histogram's bins: whole bits of error 0 to 63, then 64 (a NaN). */
@@ -128,22 +129,15 @@ void roundoff_write(text *out, const roundoff_result *res, format_kind f);
 roundoff_result *roundoff_merge(const char *const *texts, const char *const *names, size_t n,
                                 mem_pool *pool, dc_error *err);
 
-/* How many doubles lie between X and Y, counted exactly as integers
-   (infinite when either is NaN). */
-double roundoff_ulps(double x, double y);
-
-/* Bits of error of COMPUTED against the correctly rounded REFERENCE:
-   log2(1 + ulps between them), 0 when equal, ROUNDOFF_NAN_BITS for a NaN. */
-double roundoff_bits(double computed, double reference);
-
 /* The references of a sample: each entry of each term REFS[k].t evaluated
    in MPFI interval arithmetic at rising precision (128, 256, ... 8192 bits,
    then the cap) in evaluators that BIND fills with the sample, until the
-   interval enclosing the exact value rounds to a single double (roundoff.c,
-   certify: a proof, not an estimate). Fills rows, cols, value (the correctly
-   rounded doubles), certified (1 per certified entry), unsampleable (the
-   entries left at the cap) and prec (the highest precision used); arrays
-   come from POOL. Returns 0 with WHY when a term cannot be evaluated. */
+   interval enclosing the exact value rounds to a single double
+   (roundoff_reference.c, certify: a proof, not an estimate). Fills rows,
+   cols, value (the correctly rounded doubles), certified (1 per certified
+   entry), unsampleable (the entries left at the cap) and prec (the highest
+   precision used); arrays come from POOL. Returns 0 with WHY when a term
+   cannot be evaluated. */
 typedef int (*roundoff_binder)(void *ctx, evaluator *ev, char *why, size_t len);
 typedef struct roundoff_ref {
     const term *t;

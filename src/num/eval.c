@@ -625,6 +625,16 @@ eval_status(const evaluator *ev)
     return ev->status;
 }
 
+int
+eval_term_or_oom(evaluator *ev, const term *t, const value **out, char *why, size_t whylen)
+{
+    if (eval_term(ev, t, out, why, whylen))
+        return 1;
+    if (ev->status == DC_ENOMEM)
+        mem_oom(ev->pool);
+    return 0;
+}
+
 size_t
 eval_live_entries(const evaluator *ev)
 {

@@ -114,6 +114,12 @@ int eval_term(evaluator *ev, const term *t, const value **out, char *why, size_t
    mem_oom), DC_EINPUT for every other reason. DC_OK before the first. */
 dc_status eval_status(const evaluator *ev);
 
+/* eval_term for a caller whose pool has an allocation-failure target
+   (mem_pool_on_oom): running out of memory jumps there (mem_oom on EV's
+   pool) instead of returning 0, so a want of memory is never taken for a
+   term that cannot be evaluated. */
+int eval_term_or_oom(evaluator *ev, const term *t, const value **out, char *why, size_t whylen);
+
 /* For tests: how many numbers EV holds now in values of any kind (results,
    kept definitions, bindings, eval_new_value's), not counting its own
    scratch numbers. */

@@ -8,6 +8,7 @@
 #include "base/format.h"
 #include "lang/print.h"
 #include "sym/pretty.h"
+#include "num/ulps.h"
 #include "out/mathml.h"
 #include "out/report.h"
 
@@ -763,17 +764,6 @@ formulas_section(writer *w, const doc_input *in)
     w_end_table(w);
 }
 
-static void
-ulps_words(writer *w, double ulps)
-{
-    if (isnan(ulps))
-        w_text(w, "n/a");
-    else if (isinf(ulps))
-        w_text(w, "NaN");
-    else
-        w_textf(w, "%.0f ulp%s", ulps, ulps == 1 ? "" : "s");
-}
-
 /* The summary table of the proof items that are (IS_PARAM) or are not params. */
 static void
 proof_table(writer *w, const proof *p, int is_param)
@@ -800,9 +790,9 @@ proof_table(writer *w, const proof *p, int is_param)
         }
         w_cell(w);
         if (m->batch != NULL) {
-            ulps_words(w, it->ulps_pow2);
+            w_text(w, ulps_words(w->out->pool, it->ulps_pow2));
             w_textf(w, " apart with %s = %ld; ", batch_name(m), it->batch_pow2);
-            ulps_words(w, it->ulps_other);
+            w_text(w, ulps_words(w->out->pool, it->ulps_other));
             w_textf(w, " with %s = %ld", batch_name(m), it->batch_other);
         } else
             w_text(w, "one convention");
@@ -877,9 +867,9 @@ proof_item_details(writer *w, const proof *p, const proof_item *it)
         w_item(w);
         w_strong(w, "Double.");
         w_text(w, " The two formulas evaluated in IEEE double, in the order written, are at most ");
-        ulps_words(w, it->ulps_pow2);
+        w_text(w, ulps_words(w->out->pool, it->ulps_pow2));
         w_textf(w, " apart with %s = %ld and ", batch_name(m), it->batch_pow2);
-        ulps_words(w, it->ulps_other);
+        w_text(w, ulps_words(w->out->pool, it->ulps_other));
         w_textf(w, " with %s = %ld.", batch_name(m), it->batch_other);
         w_end_item(w);
     }
@@ -1052,10 +1042,10 @@ double_section(writer *w, const doc_input *in)
             w_cell(w);
             w_code(w, grad_name(w, it->g));
             w_cell(w);
-            ulps_words(w, it->ulps_pow2);
+            w_text(w, ulps_words(w->out->pool, it->ulps_pow2));
             w_textf(w, " (%s = %ld)", batch_name(m), it->batch_pow2);
             w_cell(w);
-            ulps_words(w, it->ulps_other);
+            w_text(w, ulps_words(w->out->pool, it->ulps_other));
             w_textf(w, " (%s = %ld)", batch_name(m), it->batch_other);
             w_end_row(w);
         }

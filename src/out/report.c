@@ -7,6 +7,7 @@
 
 #include "lang/print.h"
 #include "sym/pretty.h"
+#include "num/ulps.h"
 
 static const char *
 kind_word(const symbol *s)
@@ -385,20 +386,6 @@ power_of_two(text *out, double log2)
     return text_str(&s);
 }
 
-static const char *
-ulps_words(text *out, double ulps)
-{
-    text s;
-    text_init(&s, out->pool);
-    if (isnan(ulps))
-        text_puts(&s, "n/a");
-    else if (isinf(ulps))
-        text_puts(&s, "NaN");
-    else
-        text_printf(&s, "%.0f ulp%s", ulps, ulps == 1 ? "" : "s");
-    return text_str(&s);
-}
-
 static void
 text_certificate(text *out, const derivation *d, const char *side, const trace *tr)
 {
@@ -448,8 +435,8 @@ text_proof_item(text *out, const proof *p, const proof_item *it, int with_trace)
                     k + 1 < PROVE_PRECISIONS ? "," : "\n");
     if (m->batch != NULL)
         text_printf(out, "  double:   at most %s apart with %s = %ld, %s with %s = %ld\n",
-                    ulps_words(out, it->ulps_pow2), mname, it->batch_pow2,
-                    ulps_words(out, it->ulps_other), mname, it->batch_other);
+                    ulps_words(out->pool, it->ulps_pow2), mname, it->batch_pow2,
+                    ulps_words(out->pool, it->ulps_other), mname, it->batch_other);
     if (with_trace) {
         text_certificate(out, d, "deferred", &it->cert_deferred);
         text_certificate(out, d, "absorbed", &it->cert_absorbed);
@@ -571,8 +558,8 @@ proof_markdown(text *out, const proof *p, const char *name)
             stringf(out, "%d/%d", it->exact_equal, it->exact_points),
             stringf(out, "%s / %s", power_of_two(out, it->log2_gap[0]),
                     power_of_two(out, it->log2_gap[PROVE_PRECISIONS - 1])),
-            stringf(out, "%s, %s", ulps_words(out, it->ulps_pow2),
-                    ulps_words(out, it->ulps_other))};
+            stringf(out, "%s, %s", ulps_words(out->pool, it->ulps_pow2),
+                    ulps_words(out->pool, it->ulps_other))};
         format_markdown_row(out, 8, cells);
     }
     text_printf(out, "\n%s\n",
