@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/format.h"
 #include "lang/print.h"
 
 /* ---------------------------------------------------------------- writing */
@@ -98,19 +99,12 @@ write_json(text *out, const roundoff_result *res)
     text_puts(out, "\n  ]\n}\n");
 }
 
-static const char *
-base_name(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    return slash != NULL ? slash + 1 : path;
-}
-
 /* How the command line names the model: a built-in one by its name. */
 static const char *
 model_word(const char *path)
 {
     static char buf[256];
-    const char *b = base_name(path);
+    const char *b = format_base_name(path);
     size_t n = strlen(b);
     if (n > 3 && strcmp(b + n - 3, ".dc") == 0 && b - path >= 7 &&
         strncmp(b - 7, "models/", 7) == 0 && n - 3 < sizeof buf) {
@@ -198,7 +192,7 @@ roundoff_write(text *out, const roundoff_result *res, format_kind f)
     }
     int md = f == FORMAT_MARKDOWN;
     text_printf(out, "%sDouble-precision error of each formulation: %s, seed %lu", md ? "# " : "",
-                base_name(res->model_name), res->seed);
+                format_base_name(res->model_name), res->seed);
     if (res->nshards > 1)
         text_printf(out, ", shard %d of %d", res->shard, res->nshards);
     text_printf(out, "\n%s%s\n%s%s\n", md ? "\n" : "", BITS_WORDS, md ? "\n" : "", REFERENCE_WORDS);

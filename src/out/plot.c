@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "base/format.h"
+
 enum {
     PANEL_WIDTH = 440, /* pixels of the SVG per panel */
     PANEL_HEIGHT = 300,
@@ -149,11 +151,10 @@ plot_histograms(text *out, const roundoff_result *res)
     const char **names = mem_zalloc(out->pool, rows * sizeof *names);
     size_t nq = quantities(res, names);
     size_t ncols = res->ntables;
-    const char *slash = strrchr(res->model_name, '/');
     text title;
     text_init(&title, out->pool);
     text_printf(&title, "Bits of error per entry, log2(1 + ulps), 64 = NaN: %s, seed %lu",
-                slash != NULL ? slash + 1 : res->model_name, res->seed);
+                format_base_name(res->model_name), res->seed);
     if (res->nshards > 1)
         text_printf(&title, ", shard %d of %d", res->shard, res->nshards);
     text_puts(out, "# derivcheck error --plot: a histogram per quantity (row) and regime "
