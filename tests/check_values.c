@@ -902,6 +902,15 @@ START_TEST(allocation_failures_two_layers)
 }
 END_TEST
 
+/* The same where the gradients are derived again without the label
+   assumption the data break. */
+START_TEST(allocation_failures_without_a_label_assumption)
+{
+    paths p = json_paths("prob.dc", "good-prob-near-one.json");
+    allocation_failures(p.model, p.data);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -927,6 +936,7 @@ main(void)
     tcase_add_test(tc, refusals_name_the_caps);
     tcase_add_test(tc, allocation_failures_with_data);
     tcase_add_test(tc, allocation_failures_two_layers);
+    tcase_add_test(tc, allocation_failures_without_a_label_assumption);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
