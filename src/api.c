@@ -632,6 +632,7 @@ eval_report(dc_session *s, const derivation *d, const char *data_path, values_re
         longjmp(*outer, 1);
     }
     rq->data = data;
+    rq->rules = s->rules;
     rq->model_name = s->model->src.name;
     text t;
     text_init(&t, s->work);

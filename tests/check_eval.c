@@ -610,6 +610,69 @@ START_TEST(interval_kinks_enclose_both_sides)
 }
 END_TEST
 
+/* Where the exact operands may meet a point without a value, the interval
+   is NaN, not the limits MPFI encloses around it: those would give digits
+   later (0 * [-inf, inf] is 0 in MPFI). Each case: a and b as intervals
+   (an end of +-1000 stands for an infinity), the terms that must be NaN,
+   and those that must not. */
+static const char undefined_model[] = "input a, b\n"
+                                      "D = a / b\n"
+                                      "M = a * b\n"
+                                      "S = a + b\n"
+                                      "T = a - b\n"
+                                      "P = a ** -1\n"
+                                      "Z = 0 * (a / b)\n"
+                                      "loss J = D\n";
+
+/* An interval [LO, HI] with +-1000 as the infinities. */
+static value *
+interval_of(evaluator *ev, long lo, long hi)
+{
+    value *v = eval_new_value(ev, 0, 1, 1);
+    mpfi_ptr x = *eval_fi(v, 0, 0);
+    mpfi_interv_si(x, lo, hi);
+    if (lo == -1000)
+        mpfr_set_inf(&x->left, -1);
+    if (hi == 1000)
+        mpfr_set_inf(&x->right, 1);
+    return v;
+}
+
+START_TEST(intervals_nan_where_no_value)
+{
+    static const struct {
+        long a_lo, a_hi, b_lo, b_hi;
+        const char *nan, *finite; /* the names, one letter each */
+    } cases[] = {
+        {1, 1, 0, 0, "DZ", "MSTP"},     /* 1 / 0 */
+        {1, 1, -1, 2, "DZ", "MSTP"},    /* a quotient by an interval holding 0 */
+        {0, 0, -1000, -5, "MP", "D"},   /* 0 * an infinity, 0 ** -1 */
+        {-1000, 0, 1, 1000, "SMP", ""}, /* -inf + inf */
+        {1, 1000, 2, 1000, "TD", "P"},  /* inf - inf, inf / inf */
+        {-1, 1, 2, 3, "P", "DMSTZ"},    /* 1 / [-1, 1] */
+        {1, 2, 3, 4, "", "DMSTPZ"},     /* nothing undefined */
+    };
+    parse_text(undefined_model);
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        evaluator *fi = eval_new(pool, NUMBER_INTERVAL, 64);
+        eval_bind(fi, sym("a"), interval_of(fi, cases[k].a_lo, cases[k].a_hi));
+        eval_bind(fi, sym("b"), interval_of(fi, cases[k].b_lo, cases[k].b_hi));
+        for (const char *n = cases[k].nan; *n; n++) {
+            char name[2] = {*n, 0};
+            ck_assert_msg(mpfi_nan_p(*eval_fi(eval_ok(fi, name), 0, 0)), "case %zu: %s is not NaN",
+                          k, name);
+        }
+        for (const char *n = cases[k].finite; *n; n++) {
+            char name[2] = {*n, 0};
+            mpfi_ptr x = *eval_fi(eval_ok(fi, name), 0, 0);
+            ck_assert_msg(mpfr_number_p(&x->left) && mpfr_number_p(&x->right),
+                          "case %zu: %s is not finite", k, name);
+        }
+        eval_free(fi);
+    }
+}
+END_TEST
+
 /* ---------------------------------------------------------------- double */
 
 static const char double_model[] = "dims n = 2, t = 3\n"
@@ -1018,6 +1081,7 @@ main(void)
     tcase_add_test(tc, mpfr_precision_is_honoured);
     tcase_add_test(tc, intervals_enclose_every_operation);
     tcase_add_test(tc, interval_kinks_enclose_both_sides);
+    tcase_add_test(tc, intervals_nan_where_no_value);
     tcase_add_test(tc, double_in_the_order_written);
     tcase_add_test(tc, double_softmax_subtracts_the_max);
     tcase_add_test(tc, double_and_mpfr_agree_with_exact_on_rationals);

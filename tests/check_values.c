@@ -13,6 +13,7 @@
 #include "cmd/values.h"
 #include "testutil.h"
 #include "lang/parse.h"
+#include "sym/derive.h"
 
 static mem_pool *pool;
 static dc_error err;
@@ -608,6 +609,225 @@ START_TEST(same_seed_same_bytes)
 }
 END_TEST
 
+/* ---- (e) labels whose data keep their assumption only approximately ---- */
+
+/* PATH's model, NAME's data: two paths at once (json_path's buffer is one). */
+typedef struct paths {
+    char model[4096], data[4096];
+} paths;
+
+static paths
+json_paths(const char *model_name, const char *data_name)
+{
+    paths p;
+    snprintf(p.model, sizeof p.model, "%s", json_path(model_name));
+    snprintf(p.data, sizeof p.data, "%s", json_path(data_name));
+    return p;
+}
+
+/* eval of prob.dc (softmax over n_y classes, a prob label Y) at DATA_NAME
+   and PREC bits, against the loss as written (check_report: finite
+   differences at 4 PREC bits): every printed digit, whatever the report
+   assumed; and the report names the label it did not assume, Y at COLUMN
+   with SUM, or none when SUM is NULL. NUMBERS: how many it prints. */
+static void
+prob_labels_as_given(const char *data_name, long prec, long column, const char *sum, long numbers)
+{
+    paths p = json_paths("prob.dc", data_name);
+    model *m = tu_parse_path(p.model, &err, pool);
+    json_t *report = eval_json(p.model, p.data, 1, prec, 1);
+    const json_t *dropped = json_object_get(report, "labels_not_assumed");
+    if (sum == NULL)
+        ck_assert_ptr_null(dropped);
+    else {
+        ck_assert_int_eq(json_array_size(dropped), 1);
+        const json_t *l = json_array_get(dropped, 0);
+        ck_assert_str_eq(json_string_value(json_object_get(l, "label")), "Y");
+        ck_assert_str_eq(json_string_value(json_object_get(l, "declared")), "prob");
+        ck_assert_int_eq(json_integer_value(json_object_get(l, "column")), column);
+        ck_assert_str_eq(json_string_value(json_object_get(l, "sum")), sum);
+    }
+    digit_stats st = check_report(m, report, p.data, 1, prec);
+    ck_assert_int_eq(st.numbers, numbers);
+    ck_assert_int_ge(st.min, prec * 3 / 10 - 4); /* no digits lost on the way */
+    ck_assert(
+        json_is_true(json_object_get(json_object_get(report, "finite_differences"), "agree")));
+    json_decref(report);
+    model_free(m);
+}
+
+/* The oracle can tell: at DATA_NAME the gradient dW derived under
+   sum(Y) = 1 (what eval printed before) differs from the finite
+   differences of the loss as written, relatively, by more than 10^-(K - 2)
+   for K = floor(PREC log10 2), the digits printed at PREC bits. */
+static void
+assumed_gradient_is_wrong(const char *data_name, long prec)
+{
+    paths p = json_paths("prob.dc", data_name);
+    model *m = tu_parse_path(p.model, &err, pool);
+    rule_set *rs = rules_load(DC_RULES_DIR, &err, pool);
+    ck_assert_ptr_nonnull(rs);
+    const derivation *d = derive(m, rs, NULL, &err, pool);
+    ck_assert_ptr_nonnull(d);
+    const symbol *w = model_lookup(m, "W", 1);
+    long bits = 4 * prec;
+    evaluator *ev = eval_new(pool, NUMBER_MPFR, bits);
+    data_set *ds = data_read(p.data, m, pool, &err);
+    ck_assert_ptr_nonnull(ds);
+    char why[256];
+    ck_assert(data_bind(ev, pool, ds, m, 1, why, sizeof why));
+    const value *v;
+    ck_assert_msg(eval_term(ev, derive_find(d, w)->absorbed, &v, why, sizeof why), "%s", why);
+    value *assumed = eval_new_value(ev, v->rank, v->rows, v->cols);
+    for (long i = 0; i < v->rows; i++)
+        for (long j = 0; j < v->cols; j++)
+            mpfr_set(*eval_fr(assumed, i, j), *eval_fr(v, i, j), MPFR_RNDN);
+    mpfr_t fd, worst;
+    mpfr_inits2(bits, fd, worst, (mpfr_ptr)0);
+    mpfr_set_zero(worst, 1);
+    for (long i = 0; i < assumed->rows; i++)
+        for (long j = 0; j < assumed->cols; j++) {
+            central_difference(ev, m, w, i, j, bits / 3, fd);
+            mpfr_sub(*eval_fr(assumed, i, j), *eval_fr(assumed, i, j), fd, MPFR_RNDN);
+            mpfr_div(*eval_fr(assumed, i, j), *eval_fr(assumed, i, j), fd, MPFR_RNDN);
+            mpfr_abs(*eval_fr(assumed, i, j), *eval_fr(assumed, i, j), MPFR_RNDN);
+            mpfr_max(worst, worst, *eval_fr(assumed, i, j), MPFR_RNDN);
+        }
+    long k = (long)floor((double)prec * 0.30102999566398119521);
+    ck_assert_msg(mpfr_get_d(worst, MPFR_RNDN) > pow(10, -(double)(k - 2)),
+                  "under sum(Y) = 1 the gradient is off by only %g", mpfr_get_d(worst, MPFR_RNDN));
+    mpfr_clears(fd, worst, (mpfr_ptr)0);
+    data_free(ds);
+    eval_free(ev);
+    rules_free(rs);
+    model_free(m);
+}
+
+/* Columns of a prob label summing to 1 + 5e-13, inside the reader's 1e-12
+   (column 1 of good-prob-near-one.json): the gradients are of the loss as
+   written, not of the loss under sum(Y) = 1, to the last digit. */
+START_TEST(prob_labels_summing_near_one)
+{
+    assumed_gradient_is_wrong("good-prob-near-one.json", 64);
+    prob_labels_as_given("good-prob-near-one.json", 64, 1, "1 + 5e-13", 10);
+    prob_labels_as_given("good-prob-near-one.json", 256, 1, "1 + 5e-13", 10);
+}
+END_TEST
+
+/* Label smoothing 0.9 onehot + 0.1 / 4 computed in double and written
+   exactly (good-prob-smoothed-double.json): every column sums to
+   1 + 4.86e-17, which the 17th digit shows. Written as the decimals 0.925
+   and 0.025 (good-prob-smoothed-exact.json) the columns sum to 1 exactly
+   and the assumption is used. */
+START_TEST(label_smoothing_in_double)
+{
+    assumed_gradient_is_wrong("good-prob-smoothed-double.json", 64);
+    prob_labels_as_given("good-prob-smoothed-double.json", 64, 0, "1 + 4.86e-17", 13);
+    prob_labels_as_given("good-prob-smoothed-double.json", 256, 0, "1 + 4.86e-17", 13);
+    prob_labels_as_given("good-prob-smoothed-exact.json", 64, 0, NULL, 13);
+    prob_labels_as_given("good-prob-smoothed-exact.json", 256, 0, NULL, 13);
+}
+END_TEST
+
+/* ---- (f) values that are not finite numbers, and the exponent range ---- */
+
+/* The JSON string of V, the loss or entry [0][0] of the gradient NAME. */
+static const char *
+first_entry(const json_t *report, const char *name)
+{
+    if (strcmp(name, "J") == 0)
+        return json_string_value(json_object_get(report, "loss"));
+    const json_t *g = json_object_get(json_object_get(report, "gradients"), name);
+    return json_string_value(json_array_get(json_array_get(g, 0), 0));
+}
+
+/* At X = [0, 1]: J = sum(W X) + sum(V X log X) has no value (0 * log 0 is
+   NaN in MPFR, as in IEEE), nor has dV = sum(X log X); dW = sum(X) = 1.
+   And -log(0) is +inf. Such entries are "nan" and "inf", never digits,
+   and counted under not_finite. The MPFR oracle says which they are. */
+START_TEST(no_digits_for_nan_or_inf)
+{
+    mpfr_t zero, l, x;
+    mpfr_inits2(64, zero, l, x, (mpfr_ptr)0);
+    mpfr_set_zero(zero, 1);
+    mpfr_log(l, zero, MPFR_RNDN);
+    mpfr_mul(x, zero, l, MPFR_RNDN);
+    ck_assert(mpfr_nan_p(x)); /* 0 * log(0) */
+    mpfr_neg(x, l, MPFR_RNDN);
+    ck_assert(mpfr_inf_p(x) && mpfr_sgn(x) > 0); /* -log(0) */
+    mpfr_clears(zero, l, x, (mpfr_ptr)0);
+
+    paths p = json_paths("log0.dc", "good-log0.json");
+    json_t *report = eval_json(p.model, p.data, 1, 64, 0);
+    ck_assert_str_eq(first_entry(report, "J"), "nan");
+    ck_assert_str_eq(first_entry(report, "dV"), "nan");
+    ck_assert_str_eq(first_entry(report, "dW"), "1.000000000000000000");
+    const json_t *nf = json_object_get(report, "not_finite");
+    ck_assert_int_eq(json_object_size(nf), 2);
+    ck_assert_int_eq(json_integer_value(json_object_get(nf, "J")), 1);
+    ck_assert_int_eq(json_integer_value(json_object_get(nf, "dV")), 1);
+    json_decref(report);
+
+    p = json_paths("log0-inf.dc", "good-log0-inf.json");
+    report = eval_json(p.model, p.data, 1, 64, 0);
+    ck_assert_str_eq(first_entry(report, "J"), "inf");
+    ck_assert_str_eq(first_entry(report, "dW"), "1.000000000000000000");
+    nf = json_object_get(report, "not_finite");
+    ck_assert_int_eq(json_object_size(nf), 1);
+    ck_assert_int_eq(json_integer_value(json_object_get(nf, "J")), 1);
+    json_decref(report);
+
+    /* a finite report has no not_finite at all */
+    report = eval_json("sigmoid", NULL, 1, 64, 0);
+    ck_assert_ptr_null(json_object_get(report, "not_finite"));
+    json_decref(report);
+}
+END_TEST
+
+/* exp(1e9 + 1000) is beyond MPFR's default exponent range (2^(2^30)):
+   eval widens it and every digit is right (the oracle runs in the widest
+   range too); exp(+-1e30) is beyond even that, and eval refuses, naming
+   the loss, with the caller's range left as it was. */
+START_TEST(exponent_range)
+{
+    mpfr_exp_t emin = mpfr_get_emin(), emax = mpfr_get_emax();
+    paths p = json_paths("exp.dc", "good-exp-huge.json");
+    model *m = tu_parse_path(p.model, &err, pool);
+    json_t *report = eval_json(p.model, p.data, 1, 64, 0);
+    ck_assert_int_eq(mpfr_get_emin(), emin);
+    ck_assert_int_eq(mpfr_get_emax(), emax);
+    ck_assert_ptr_nonnull(strstr(first_entry(report, "J"), "e434294915"));
+    mpfr_set_emin(mpfr_get_emin_min());
+    mpfr_set_emax(mpfr_get_emax_max());
+    digit_stats st = check_report(m, report, p.data, 1, 64);
+    mpfr_set_emin(emin);
+    mpfr_set_emax(emax);
+    ck_assert_int_eq(st.numbers, 3);
+    ck_assert_int_ge(st.min, 17);
+    json_decref(report);
+    model_free(m);
+
+    static const char *const cases[][2] = {{"exp-overflow.json", "overflows"},
+                                           {"exp-underflow.json", "underflows"}};
+    for (size_t k = 0; k < 2; k++) {
+        p = json_paths("exp.dc", cases[k][0]);
+        dc_session *s = session(NULL, p.model);
+        const char *out;
+        ck_assert_int_eq(dc_eval(s, p.data, 1, 64, "text", 0, &out), DC_ELIMIT);
+        char want[512];
+        snprintf(want, sizeof want,
+                 "cannot evaluate J: a value on the way %s MPFR's exponent range even at its "
+                 "widest (|x| %s 2^%ld), so none of its digits can be proved",
+                 cases[k][1], k == 0 ? "<" : ">=",
+                 k == 0 ? (long)mpfr_get_emax_max() : (long)mpfr_get_emin_min() - 1);
+        ck_assert_str_eq(dc_error_message(dc_session_error(s)), want);
+        ck_assert_int_eq(mpfr_get_emin(), emin);
+        ck_assert_int_eq(mpfr_get_emax(), emax);
+        dc_session_free(s);
+    }
+}
+END_TEST
+
 /* ---- refusals ---- */
 
 START_TEST(refusals_name_the_caps)
@@ -635,7 +855,7 @@ START_TEST(refusals_name_the_caps)
 }
 END_TEST
 
-/* ---- (f) allocation failures ---- */
+/* ---- (g) allocation failures ---- */
 
 /* Every allocation of dc_eval failing in turn gives DC_ENOMEM and leaves
    nothing behind (ASan); then the report is the one a clean run writes.
@@ -682,6 +902,15 @@ START_TEST(allocation_failures_two_layers)
 }
 END_TEST
 
+/* The same where the gradients are derived again without the label
+   assumption the data break. */
+START_TEST(allocation_failures_without_a_label_assumption)
+{
+    paths p = json_paths("prob.dc", "good-prob-near-one.json");
+    allocation_failures(p.model, p.data);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -700,9 +929,14 @@ main(void)
     tcase_add_test(tc, digits_grow_with_precision);
     tcase_add_test(tc, exact_zeros_of_dead_units);
     tcase_add_test(tc, same_seed_same_bytes);
+    tcase_add_test(tc, prob_labels_summing_near_one);
+    tcase_add_test(tc, label_smoothing_in_double);
+    tcase_add_test(tc, no_digits_for_nan_or_inf);
+    tcase_add_test(tc, exponent_range);
     tcase_add_test(tc, refusals_name_the_caps);
     tcase_add_test(tc, allocation_failures_with_data);
     tcase_add_test(tc, allocation_failures_two_layers);
+    tcase_add_test(tc, allocation_failures_without_a_label_assumption);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

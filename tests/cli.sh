@@ -228,6 +228,27 @@ while IFS=$tab read -r file model place msg; do
     run 2 eval "$model" --data "$DC_TEST_DATADIR/json/$file"
     has "$tmp/err" "$DC_TEST_DATADIR/json/$file:$place: error: $msg"
 done <"$DC_TEST_DATADIR/json/bad-cases.txt"
+# the gradient of the loss as written at the data as given: a prob label whose
+# columns sum to 1 only within the reader's tolerance is not assumed to sum to 1
+run 0 eval "$DC_TEST_DATADIR/json/prob.dc" --data "$DC_TEST_DATADIR/json/good-prob-near-one.json" --check-fd
+has "$tmp/out" "labels: Y is a prob label, but column 1 of its data sums to 1 + 5e-13, not exactly 1: the gradients are derived without assuming its columns sum to 1"
+has "$tmp/out" "the derived gradients agree"
+run 0 eval "$DC_TEST_DATADIR/json/prob.dc" --data "$DC_TEST_DATADIR/json/good-prob-smoothed-double.json" --format json
+has "$tmp/out" '"labels_not_assumed": [{"label": "Y", "declared": "prob", "column": 0, "sum": "1 + 4.86e-17"}]'
+run 0 eval "$DC_TEST_DATADIR/json/prob.dc" --data "$DC_TEST_DATADIR/json/good-prob-smoothed-exact.json"
+lacks "$tmp/out" "labels:"
+# nan and inf are marked and have no digits; beyond the exponent range eval refuses
+run 0 eval "$DC_TEST_DATADIR/json/log0.dc" --data "$DC_TEST_DATADIR/json/good-log0.json"
+has "$tmp/out" "J = nan"
+has "$tmp/out" "  not finite: 1 of 1 entry, without digits (nan: no value, or none the precision bounds; inf: infinite)"
+run 2 eval "$DC_TEST_DATADIR/json/exp.dc" --data "$DC_TEST_DATADIR/json/exp-overflow.json"
+has "$tmp/err" "cannot evaluate J: a value on the way overflows MPFR's exponent range even at its widest"
+# a constant division by zero is an input error where it is written (eval
+# printed nan and prove said REFUTED)
+run 2 eval "$DC_TEST_DATADIR/bad/90-division-by-zero-literal.dc"
+has "$tmp/err" "90-division-by-zero-literal.dc:14:61: error: division by zero: the divisor is the constant 0; expected a nonzero divisor"
+run 2 prove "$DC_TEST_DATADIR/bad/93-zero-to-negative-power.dc"
+has "$tmp/err" "93-zero-to-negative-power.dc:14:62: error: 0 to a negative power is a division by zero"
 
 # check: a person's derivation, claim by claim
 run 0 check "$DC_EXAMPLES_DIR/ng_sigmoid_deferred.dc"

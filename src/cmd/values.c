@@ -14,14 +14,21 @@ typedef struct quantity {
     int rank;
     long rows, cols;
     const char **entries; /* rows * cols decimal strings */
-    long min_digits, max_digits;
-    value *hi; /* the P + 64-bit gradient, kept for finite differences */
+    long not_finite;      /* entries "nan", "inf" or "-inf": no digits */
+    value *hi;            /* the P + 64-bit gradient, kept for finite differences */
     /* finite differences */
     char fd_max[32];
     long fd_row, fd_col;
     char fd_derived[64], fd_quotient[64];
     int fd_bad;
 } quantity;
+
+/* A label whose data do not keep its declared assumption exactly. */
+typedef struct dropped_label {
+    const symbol *label;
+    long column;     /* the first column that breaks it */
+    const char *sum; /* that column's sum, "1 + 5e-13" */
+} dropped_label;
 
 typedef struct run {
     const derivation *d;
@@ -39,6 +46,9 @@ typedef struct run {
     size_t nq;
     int fd_agree;
     char fd_all[32];
+    dropped_label *dropped; /* the labels the gradients are derived without assuming */
+    size_t ndropped;
+    mpfr_exp_t emin, emax; /* the caller's exponent range, put back at the end */
 } run;
 
 /* ---------------------------------------------------------------- digits */
@@ -84,22 +94,21 @@ put_decimal(text *out, const char *buf, mpfr_exp_t e, long k)
 }
 
 /* The number enclosed in [LO, HI], as a decimal string of the digits
-   both ends agree on (values.h). *NDIGITS: how many significant digits it
-   has (kmax for an exact 0, 0 for none). */
+   both ends agree on (values.h). *FINITE: 0 for "nan", "inf" and "-inf",
+   which are no digits. */
 static const char *
-agreed(run *r, mpfr_srcptr lo, mpfr_srcptr hi, long *ndigits)
+agreed(run *r, mpfr_srcptr lo, mpfr_srcptr hi, int *finite)
 {
     text t;
     text_init(&t, r->pool);
-    *ndigits = 0;
-    if (!mpfr_number_p(lo) || !mpfr_number_p(hi)) {
+    *finite = mpfr_number_p(lo) && mpfr_number_p(hi);
+    if (!*finite) {
         /* an infinity at both ends is one; anything else has no value */
         int inf = mpfr_inf_p(lo) && mpfr_inf_p(hi) && mpfr_sgn(lo) == mpfr_sgn(hi);
         text_puts(&t, !inf ? "nan" : mpfr_sgn(hi) > 0 ? "inf" : "-inf");
         return text_str(&t);
     }
     if (mpfr_zero_p(lo) && mpfr_zero_p(hi)) {
-        *ndigits = r->kmax;
         text_putc(&t, '0');
         return text_str(&t);
     }
@@ -131,20 +140,31 @@ agreed(run *r, mpfr_srcptr lo, mpfr_srcptr hi, long *ndigits)
         text_printf(&t, "0e%ld", mpfr_get_si(r->a, MPFR_RNDN) + 1);
         return text_str(&t);
     }
-    *ndigits = k;
     put_decimal(&t, r->buf_hi, e_hi, k);
     return text_str(&t);
 }
 
 /* ---------------------------------------------------------------- evaluation */
 
-/* Evaluate T in EV; 0 with ERR filled when it cannot be. */
+/* Evaluate T in EV; 0 with ERR filled when it cannot be, or when a value
+   on the way left MPFR's exponent range: MPFI then encloses the limit it
+   reached, and the digits printed would be the limit's. */
 static int
 evaluate(run *r, evaluator *ev, const term *t, const char *what, const value **out)
 {
     char why[256];
-    if (eval_term(ev, t, out, why, sizeof why))
-        return 1;
+    mpfr_clear_flags();
+    if (eval_term(ev, t, out, why, sizeof why)) {
+        if (!mpfr_overflow_p() && !mpfr_underflow_p())
+            return 1;
+        int over = mpfr_overflow_p();
+        diag_plain(r->err, r->pool, DC_ELIMIT,
+                   "cannot evaluate %s: a value on the way %s MPFR's exponent range even at its "
+                   "widest (|x| %s 2^%ld), so none of its digits can be proved",
+                   what, over ? "overflows" : "underflows",
+                   over ? "<" : ">=", over ? (long)mpfr_get_emax() : (long)mpfr_get_emin() - 1);
+        return 0;
+    }
     if (eval_status(ev) == DC_ENOMEM)
         diag_oom(r->err);
     else
@@ -160,17 +180,13 @@ fill(run *r, quantity *q, const value *box)
     q->rows = box->rows;
     q->cols = box->cols;
     q->entries = mem_alloc(r->pool, (size_t)(box->rows * box->cols) * sizeof *q->entries);
-    q->min_digits = r->kmax;
-    q->max_digits = 0;
+    q->not_finite = 0;
     for (long i = 0; i < box->rows; i++)
         for (long j = 0; j < box->cols; j++) {
-            long n;
+            int finite;
             mpfi_ptr x = *eval_fi(box, i, j);
-            q->entries[i * box->cols + j] = agreed(r, &x->left, &x->right, &n);
-            if (n < q->min_digits)
-                q->min_digits = n;
-            if (n > q->max_digits)
-                q->max_digits = n;
+            q->entries[i * box->cols + j] = agreed(r, &x->left, &x->right, &finite);
+            q->not_finite += !finite;
         }
 }
 
@@ -183,6 +199,50 @@ keep(run *r, const value *v)
         for (long j = 0; j < v->cols; j++)
             mpfr_set(*eval_fr(c, i, j), *eval_fr(v, i, j), MPFR_RNDN);
     return c;
+}
+
+/* The labels whose data do not keep their declared assumption exactly
+   (data_label_exact): the gradients are derived again assuming nothing of
+   them, with the rules of the request. 0 with ERR filled when there are
+   no rules or the gradients cannot be derived so. */
+static int
+labels_as_given(run *r)
+{
+    const model *m = r->d->m;
+    for (size_t i = 0; i < m->nsymbols; i++) {
+        dropped_label l = {m->symbols[i], 0, NULL};
+        if (data_label_exact(r->rq->data, l.label, &l.column, &l.sum, r->pool))
+            continue;
+        r->dropped = mem_realloc(r->pool, r->dropped, (r->ndropped + 1) * sizeof *r->dropped);
+        r->dropped[r->ndropped++] = l;
+    }
+    if (r->ndropped == 0)
+        return 1;
+    const symbol **labels = mem_alloc(r->pool, r->ndropped * sizeof *labels);
+    label_assumption *as = mem_alloc(r->pool, r->ndropped * sizeof *as);
+    for (size_t i = 0; i < r->ndropped; i++) {
+        labels[i] = r->dropped[i].label;
+        as[i] = LABEL_ANY;
+    }
+    label_assumption_set assume = {labels, as, r->ndropped};
+    dc_error why = {0};
+    const derivation *d =
+        r->rq->rules != NULL ? derive(m, r->rq->rules, &assume, &why, r->pool) : NULL;
+    if (d != NULL) {
+        r->d = d;
+        return 1;
+    }
+    if (why.status == DC_ENOMEM) {
+        diag_oom(r->err);
+        return 0;
+    }
+    const dropped_label *l = &r->dropped[0];
+    diag_plain(r->err, r->pool, DC_EINPUT,
+               "%s is a prob label, but column %ld of its data sums to %s, not exactly 1, and "
+               "the gradients cannot be derived without assuming it: %s",
+               l->label->name, l->column, l->sum,
+               why.message != NULL ? why.message : "no rules are given");
+    return 0;
 }
 
 /* The loss and every param's gradient: enclosed, and at P + 64 bits for
@@ -392,6 +452,20 @@ text_matrix(run *r, const quantity *q)
     mem_release(r->pool, width);
 }
 
+/* Under a quantity with entries that are not finite, a line saying so:
+   "nan" and "inf" are not digits. */
+static void
+text_not_finite(run *r, const quantity *q)
+{
+    if (q->not_finite == 0)
+        return;
+    long n = q->rows * q->cols;
+    text_printf(r->out,
+                "  not finite: %ld of %ld %s, without digits (nan: no value, or none the "
+                "precision bounds; inf: infinite)\n",
+                q->not_finite, n, n == 1 ? "entry" : "entries");
+}
+
 static void
 report_text(run *r)
 {
@@ -405,20 +479,27 @@ report_text(run *r)
                 "\ndigits: proved, those on which both ends of an interval enclosing the exact "
                 "value at %ld bits agree (at most %ld)\n",
                 r->prec, r->kmax);
+    for (size_t k = 0; k < r->ndropped; k++)
+        text_printf(out,
+                    "labels: %s is a prob label, but column %ld of its data sums to %s, not "
+                    "exactly 1: the gradients are derived without assuming its columns sum to 1\n",
+                    r->dropped[k].label->name, r->dropped[k].column, r->dropped[k].sum);
     text_printf(out, "\n%s = %s\n", r->q[0].name, r->q[0].entries[0]);
+    text_not_finite(r, &r->q[0]);
     for (size_t k = 1; k < r->nq; k++) {
         const quantity *q = &r->q[k];
         text_printf(out, "\n%s ", q->name);
         shape_print(out, &q->of->shape);
-        if (q->rank == 0) {
+        if (q->rank == 0)
             text_printf(out, " = %s\n", q->entries[0]);
-            continue;
+        else {
+            if (q->rank == 1)
+                text_printf(out, ", %ld:\n", q->cols);
+            else
+                text_printf(out, ", %ld x %ld:\n", q->rows, q->cols);
+            text_matrix(r, q);
         }
-        if (q->rank == 1)
-            text_printf(out, ", %ld:\n", q->cols);
-        else
-            text_printf(out, ", %ld x %ld:\n", q->rows, q->cols);
-        text_matrix(r, q);
+        text_not_finite(r, q);
     }
     if (!rq->check_fd)
         return;
@@ -495,8 +576,27 @@ json_differences(run *r)
     return fd;
 }
 
+/* The labels the gradients are derived without assuming, each with the
+   column that breaks its assumption and that column's sum. */
+static json_t *
+json_dropped(run *r)
+{
+    json_t *all = json_array();
+    for (size_t k = 0; k < r->ndropped; k++) {
+        const dropped_label *l = &r->dropped[k];
+        json_t *o = json_object();
+        json_object_set_new(o, "label", format_json_string(r->pool, l->label->name));
+        json_object_set_new(o, "declared", json_string("prob"));
+        json_object_set_new(o, "column", json_integer(l->column));
+        json_object_set_new(o, "sum", format_json_string(r->pool, l->sum));
+        json_array_append_new(all, o);
+    }
+    return all;
+}
+
 /* The head, the dims, the loss, each gradient and its rows on lines of
-   their own, then the finite differences. */
+   their own, then the entries that are not finite, per quantity, and the
+   finite differences. */
 static void
 report_json(run *r)
 {
@@ -513,6 +613,8 @@ report_json(run *r)
     format_json_member(out, ", ", "precision", json_integer(r->prec));
     format_json_member(out, ", ", "digits", json_string("proved by an interval enclosure"));
     format_json_member(out, ", ", "max_digits", json_integer(r->kmax));
+    if (r->ndropped > 0)
+        format_json_member(out, ",\n ", "labels_not_assumed", json_dropped(r));
     json_t *dims = json_object();
     put_dims(r, dims);
     format_json_member(out, ",\n ", "dims", dims);
@@ -525,6 +627,14 @@ report_json(run *r)
         json_entries(r, &r->q[k]);
     }
     text_putc(out, '}');
+    json_t *not_finite = json_object();
+    for (size_t k = 0; k < r->nq; k++)
+        if (r->q[k].not_finite > 0)
+            json_object_set_new(not_finite, r->q[k].name, json_integer(r->q[k].not_finite));
+    if (json_object_size(not_finite) > 0)
+        format_json_member(out, ",\n ", "not_finite", not_finite);
+    else
+        json_decref(not_finite);
     if (rq->check_fd)
         format_json_member(out, ",\n ", "finite_differences", json_differences(r));
     text_puts(out, "}\n");
@@ -539,6 +649,8 @@ cleanup(run *r)
     eval_free(r->hi);
     r->box = r->hi = NULL;
     mpfr_clears(r->a, r->b, r->c, r->gmax, r->worst, r->all, r->tolerance, (mpfr_ptr)0);
+    mpfr_set_emin(r->emin);
+    mpfr_set_emax(r->emax);
 }
 
 static _Noreturn void
@@ -589,6 +701,10 @@ values_report(text *out, const derivation *d, const values_request *rq, dc_error
     r->buf_hi = mem_alloc(pool, (size_t)r->kmax + 8);
     mpfr_inits2(prec + VALUES_GUARD_BITS, r->a, r->b, r->c, r->gmax, (mpfr_ptr)0);
     mpfr_inits2(64, r->worst, r->all, r->tolerance, (mpfr_ptr)0);
+    r->emin = mpfr_get_emin();
+    r->emax = mpfr_get_emax();
+    mpfr_set_emin(mpfr_get_emin_min());
+    mpfr_set_emax(mpfr_get_emax_max());
     /* terms made here (the loss's symbol, a zero gradient) join the model's
        table, whose pool must land its failures here too */
     mem_pool *model_pool = d->m->pool;
@@ -604,7 +720,8 @@ values_report(text *out, const derivation *d, const values_request *rq, dc_error
     }
     r->box = eval_new(pool, NUMBER_INTERVAL, prec);
     r->hi = eval_new(pool, NUMBER_MPFR, prec + VALUES_GUARD_BITS);
-    int ok = bind_point(r) && evaluate_all(r) && (!rq->check_fd || check_all(r));
+    int ok =
+        labels_as_given(r) && bind_point(r) && evaluate_all(r) && (!rq->check_fd || check_all(r));
     if (ok && rq->format == FORMAT_JSON)
         report_json(r);
     else if (ok)
@@ -616,6 +733,7 @@ values_report(text *out, const derivation *d, const values_request *rq, dc_error
         mem_pool_on_oom(model_pool, model_outer);
     mem_release(pool, r->buf_lo);
     mem_release(pool, r->buf_hi);
+    mem_release(pool, r->dropped);
     mem_release(pool, r);
     return st;
 }

@@ -19,6 +19,7 @@ typedef struct values_request {
     long prec;              /* interval bits, VALUES_MIN_PREC..VALUES_MAX_PREC; 0: the default */
     unsigned long seed;     /* draws what DATA leaves out (data_bind) */
     const data_set *data;   /* NULL: every input, label and param drawn at random */
+    const rule_set *rules;  /* to derive again where the data break a label's assumption */
     const char *data_name;  /* DATA's file, for the report */
     const char *model_name; /* the model's file, for the report */
     int check_fd;           /* compare with central finite differences */
@@ -29,6 +30,14 @@ typedef struct values_request {
    absorbed formulas, through the derived names they use) at the point
    RQ->data and RQ->seed give (data_bind), and append the report to OUT.
 
+   Labels. D's formulas may use what a label's declaration promises (a prob
+   label's columns sum to 1). Where the data keep that promise only
+   approximately (data_label_exact: a column summing to 1 + 5e-13, which
+   the reader accepts), the gradients are derived again with RQ->rules,
+   assuming nothing of those labels, so that what is printed is the
+   gradient of the loss as written at the data as given; the report names
+   each such label, the column and its sum.
+
    Digits. Everything is evaluated in interval arithmetic (MPFI) at P =
    RQ->prec bits, which encloses each exact value in [lo, hi], and each
    number is printed with the most significant digits (at most
@@ -37,9 +46,17 @@ typedef struct values_request {
    the same digits: every printed digit is proved correct (the decimal is
    the exact value correctly rounded), and an entry that lost digits to
    cancellation shows fewer. Ends that agree on no digit give "0eQ": zero,
-   to within half a unit of 10^Q. An exact 0 (both ends 0) is "0"; the same
-   infinity at both ends is "inf" or "-inf"; a NaN or an unbounded
-   enclosure is "nan". Numbers are decimal strings: "-0.0123", "1.5e-7".
+   to within half a unit of 10^Q. An exact 0 (both ends 0) is "0". Numbers
+   are decimal strings: "-0.0123", "1.5e-7". An entry that is not a finite
+   number has no digits: the same infinity at both ends is "inf" or "-inf"
+   (log(0)), and a NaN or an unbounded enclosure is "nan" (no value, as at
+   1/0 or 0 * log(0), or one the precision cannot bound); the report
+   counts them per quantity ("not finite").
+
+   Exponent range. The evaluation runs in MPFR's widest exponent range (the
+   caller's is put back), so exp(1e9) has digits; a value beyond even that
+   range (an overflow or underflow, exp(1e30)) has none that can be proved,
+   and the call is refused (DC_ELIMIT) naming the quantity.
 
    Finite differences (RQ->check_fd): for every entry of every param, the
    central difference (J(w + h) - J(w - h)) / 2h with h = 2^-floor(P/3),
@@ -54,8 +71,9 @@ typedef struct values_request {
    Returns DC_OK; DC_REFUTED when the finite differences disagree; or an
    error with ERR filled (its strings in POOL): a precision outside the
    caps, a format other than text or json, a value that cannot be drawn or
-   evaluated. Allocation failures in POOL jump to its on_oom target after
-   releasing the evaluators. */
+   evaluated, one beyond the exponent range, gradients that cannot be
+   derived without a label assumption the data break. Allocation failures in POOL jump to its on_oom
+   target after releasing the evaluators. */
 dc_status values_report(text *out, const derivation *d, const values_request *rq, dc_error *err,
                         mem_pool *pool);
 

@@ -315,10 +315,86 @@ small_integer(parser *p, token t, long max, const char *what)
 
 static const term *parse_expr(parser *p);
 
+/* How far constant_value follows a constant expression. */
+enum { CONSTANT_MAX_DEPTH = 64, CONSTANT_MAX_BITS = 1 << 16 };
+
+/* The exact value of T into Q (initialised) when T is made of rational
+   constants alone by +, -, *, / and integer powers, as a constant written
+   with operators is (2 - 2, 0.5 * 0); 0 when it is not, or is deeper than
+   CONSTANT_MAX_DEPTH or bigger than CONSTANT_MAX_BITS: the evaluators
+   meet it then. */
+static int
+constant_value(const term *t, mpq_t q, int depth)
+{
+    if (t->op == OP_CONST) {
+        mpq_set(q, t->value);
+        return 1;
+    }
+    if (depth >= CONSTANT_MAX_DEPTH || (t->op != OP_NEG && t->op != OP_ADD && t->op != OP_MUL &&
+                                        t->op != OP_DIV && t->op != OP_POW))
+        return 0;
+    mpq_t b;
+    mpq_init(b);
+    int ok = constant_value(t->args[0], q, depth + 1) &&
+             (t->nargs == 1 || constant_value(t->args[1], b, depth + 1));
+    if (ok && t->op == OP_NEG)
+        mpq_neg(q, q);
+    else if (ok && t->op == OP_ADD)
+        mpq_add(q, q, b);
+    else if (ok && t->op == OP_MUL)
+        mpq_mul(q, q, b);
+    else if (ok && t->op == OP_DIV) {
+        ok = mpq_sgn(b) != 0;
+        if (ok)
+            mpq_div(q, q, b);
+    } else if (ok) { /* an integer power, of a size worth computing */
+        size_t bits = mpz_sizeinbase(mpq_numref(q), 2) + mpz_sizeinbase(mpq_denref(q), 2);
+        ok = mpz_cmp_ui(mpq_denref(b), 1) == 0 &&
+             mpz_cmpabs_ui(mpq_numref(b), CONSTANT_MAX_BITS) <= 0 &&
+             bits * mpz_get_ui(mpq_numref(b)) <= CONSTANT_MAX_BITS &&
+             (mpq_sgn(q) != 0 || mpq_sgn(b) >= 0);
+        if (ok) {
+            unsigned long n = mpz_get_ui(mpq_numref(b)); /* |b| */
+            mpz_pow_ui(mpq_numref(q), mpq_numref(q), n);
+            mpz_pow_ui(mpq_denref(q), mpq_denref(q), n);
+            if (mpq_sgn(b) < 0)
+                mpq_inv(q, q);
+        }
+    }
+    mpq_clear(b);
+    return ok &&
+           mpz_sizeinbase(mpq_numref(q), 2) + mpz_sizeinbase(mpq_denref(q), 2) <= CONSTANT_MAX_BITS;
+}
+
+/* A division by a constant 0 (1/0, x / (2 - 2), divide(x, 0)) or 0 to a
+   negative power has no value: refused where it is written (at OFFSET),
+   rather than evaluated into a NaN. OP over A and B is about to be made. */
+static void
+refuse_division_by_zero(parser *p, size_t offset, term_op op, const term *a, const term *b)
+{
+    if (op != OP_DIV && op != OP_POW)
+        return;
+    mpq_t x, y;
+    mpq_inits(x, y, (mpq_ptr)0);
+    int zero = op == OP_DIV ? constant_value(b, y, 0) && mpq_sgn(y) == 0
+                            : constant_value(a, x, 0) && mpq_sgn(x) == 0 &&
+                                  constant_value(b, y, 0) && mpq_sgn(y) < 0;
+    mpq_clears(x, y, (mpq_ptr)0);
+    if (zero && op == OP_DIV)
+        fail_at(p, offset,
+                "division by zero: the divisor is the constant 0; expected a nonzero "
+                "divisor");
+    if (zero)
+        fail_at(p, offset,
+                "0 to a negative power is a division by zero; expected a nonzero "
+                "base or an exponent of at least 0");
+}
+
 /* term_make, turning a shape error into an input error at OFFSET. */
 static const term *
 make(parser *p, size_t offset, term_op op, int aux, int keepdims, const term *a, const term *b)
 {
+    refuse_division_by_zero(p, offset, op, a, b);
     const term *args[2] = {a, b};
     char why[SHAPE_WHY];
     const term *t = term_make(p->m->terms, op, aux, keepdims, args, b ? 2 : 1, why);

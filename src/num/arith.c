@@ -336,10 +336,75 @@ fi_tanh(void *r, const void *a)
     fi_increasing(r, a, mpfr_tanh, mpfi_tanh);
 }
 
+/* Where an operation meets a point at which it has no value (an infinity
+   minus itself, 0 times an infinity, a quotient by 0 or of two
+   infinities), MPFI encloses the limits around it instead: 0 * [1, +inf]
+   is 0, and 1 / [0, 0] is [-inf, +inf], which a later 0 * makes 0 again,
+   digits for a value that does not exist. An interval may be the point at
+   an infinite endpoint (log(0) is -inf) and may be 0 when it holds 0, so
+   where the operands may meet such a point the result is NaN, as IEEE's
+   is there, and NaN stays NaN through every later operation. */
+static int
+may_be_plus_inf(mpfi_srcptr x)
+{
+    return mpfr_inf_p(&x->right) && mpfr_sgn(&x->right) > 0;
+}
+
+static int
+may_be_minus_inf(mpfi_srcptr x)
+{
+    return mpfr_inf_p(&x->left) && mpfr_sgn(&x->left) < 0;
+}
+
+static int
+may_be_inf(mpfi_srcptr x)
+{
+    return may_be_plus_inf(x) || may_be_minus_inf(x);
+}
+
+static void
+fi_set_nan(void *r)
+{
+    mpfr_set_nan(&I(r)->left);
+    mpfr_set_nan(&I(r)->right);
+}
+
+static void
+fi_add_defined(void *r, const void *a, const void *b)
+{
+    if ((may_be_plus_inf(CI(a)) && may_be_minus_inf(CI(b))) ||
+        (may_be_minus_inf(CI(a)) && may_be_plus_inf(CI(b))))
+        fi_set_nan(r);
+    else
+        fi_add(r, a, b);
+}
+
+static void
+fi_sub_defined(void *r, const void *a, const void *b)
+{
+    if ((may_be_plus_inf(CI(a)) && may_be_plus_inf(CI(b))) ||
+        (may_be_minus_inf(CI(a)) && may_be_minus_inf(CI(b))))
+        fi_set_nan(r);
+    else
+        fi_sub(r, a, b);
+}
+
+static void
+fi_mul_defined(void *r, const void *a, const void *b)
+{
+    if ((mpfi_has_zero(CI(a)) && may_be_inf(CI(b))) || (may_be_inf(CI(a)) && mpfi_has_zero(CI(b))))
+        fi_set_nan(r);
+    else
+        fi_mul(r, a, b);
+}
+
 static arith_status
 fi_div(void *r, const void *a, const void *b)
 {
-    mpfi_div(I(r), CI(a), CI(b));
+    if (mpfi_has_zero(CI(b)) || (may_be_inf(CI(a)) && may_be_inf(CI(b))))
+        fi_set_nan(r);
+    else
+        mpfi_div(I(r), CI(a), CI(b));
     return ARITH_OK;
 }
 
@@ -365,20 +430,24 @@ fi_pow_ui(mpfi_ptr r, mpfi_srcptr a, unsigned long n)
     mpfr_clears(lo, hi, (mpfr_ptr)0);
 }
 
-/* a^b: for a point integer b a tight power (its reciprocal when b < 0),
-   otherwise exp(b log a), NaN where a reaches below 0. */
+/* a^b: for a point integer b a tight power (its reciprocal when b < 0,
+   NaN where a may be 0), otherwise exp(b log a), NaN where a reaches below
+   0. */
 static arith_status
 fi_pow(void *r, const void *a, const void *b)
 {
     mpfi_srcptr base = CI(a), e = CI(b);
     if (mpfi_nan_p(base) || mpfi_nan_p(e)) {
-        mpfr_set_nan(&I(r)->left);
-        mpfr_set_nan(&I(r)->right);
+        fi_set_nan(r);
         return ARITH_OK;
     }
     if (mpfr_equal_p(&e->left, &e->right) && mpfr_integer_p(&e->left) &&
         mpfr_fits_slong_p(&e->left, MPFR_RNDN)) {
         long n = mpfr_get_si(&e->left, MPFR_RNDN);
+        if (n < 0 && mpfi_has_zero(base)) {
+            fi_set_nan(r);
+            return ARITH_OK;
+        }
         fi_pow_ui(I(r), base, n < 0 ? -(unsigned long)n : (unsigned long)n);
         if (n < 0)
             mpfi_inv(I(r), I(r));
@@ -387,7 +456,7 @@ fi_pow(void *r, const void *a, const void *b)
     mpfi_t t;
     mpfi_init2(t, mpfi_get_prec(I(r)));
     mpfi_log(t, base);
-    mpfi_mul(t, t, e);
+    fi_mul_defined(t, t, e);
     mpfi_exp(I(r), t);
     mpfi_clear(t);
     return ARITH_OK;
@@ -433,9 +502,9 @@ static const arith interval_arith = {
     .set = fi_set,
     .set_si = fi_set_si,
     .set_q = fi_set_q,
-    .add = fi_add,
-    .sub = fi_sub,
-    .mul = fi_mul,
+    .add = fi_add_defined,
+    .sub = fi_sub_defined,
+    .mul = fi_mul_defined,
     .div = fi_div,
     .pow = fi_pow,
     .neg = fi_neg,

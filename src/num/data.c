@@ -824,6 +824,58 @@ data_gives(const data_set *ds, const symbol *sym)
     return 0;
 }
 
+/* "1 + 5e-13", "1 - 4.2e-17": a sum near 1 by how far it is from 1, which
+   20 significant digits of it would not show. */
+static const char *
+near_one_words(const mpq_t sum, mem_pool *pool)
+{
+    mpq_t d;
+    mpq_init(d);
+    mpq_set_ui(d, 1, 1);
+    mpq_sub(d, sum, d);
+    mpfr_t x;
+    mpfr_init2(x, 64);
+    mpfr_set_q(x, d, MPFR_RNDN);
+    mpq_clear(d);
+    mpfr_abs(x, x, MPFR_RNDN);
+    text t;
+    text_init(&t, pool);
+    char buf[64];
+    mpfr_snprintf(buf, sizeof buf, "%.3Rg", x);
+    text_printf(&t, "1 %c %s", mpq_cmp_ui(sum, 1, 1) > 0 ? '+' : '-', buf);
+    mpfr_clear(x);
+    return text_str(&t);
+}
+
+int
+data_label_exact(const data_set *ds, const symbol *sym, long *column, const char **sum,
+                 mem_pool *pool)
+{
+    if (sym->kind != SYM_LABEL || sym->label != LABEL_PROB)
+        return 1;
+    const value *v = NULL;
+    for (size_t i = 0; ds != NULL && i < ds->nvalues; i++)
+        if (ds->values[i].sym == sym)
+            v = ds->values[i].v;
+    if (v == NULL)
+        return 1;
+    mpq_t total;
+    mpq_init(total);
+    int exact = 1;
+    for (long j = 0; exact && j < v->cols; j++) {
+        mpq_set_ui(total, 0, 1);
+        for (long i = 0; i < v->rows; i++)
+            mpq_add(total, total, *eval_q(v, i, j));
+        if (mpq_cmp_ui(total, 1, 1) != 0) {
+            exact = 0;
+            *column = j;
+            *sum = near_one_words(total, pool);
+        }
+    }
+    mpq_clear(total);
+    return exact;
+}
+
 /* What data_bind lends sample_bind, to be given back even on a jump. */
 typedef struct lent {
     symbol **dims;

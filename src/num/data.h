@@ -61,6 +61,18 @@ long data_dim_size(const data_set *ds, dim d);
 /* Whether DS gives SYM a value. DS may be NULL. */
 int data_gives(const data_set *ds, const symbol *sym);
 
+/* Whether the value DS gives the label SYM obeys SYM's declared assumption
+   exactly, as rationals. The reader lets a prob label's column sum to 1
+   within 1e-12 (data written in double rarely sum to 1 exactly), but an
+   algebra that uses sum = 1 computes the gradient of other data then.
+   Returns 1 when it does, when SYM assumes nothing a column sum decides
+   (binary and onehot are read exactly), and when DS gives SYM no value
+   (drawn labels obey it exactly); else 0, with *COLUMN the first column
+   whose sum is not 1 and *SUM that sum in words ("1 + 5e-13"), allocated
+   in POOL. DS may be NULL. */
+int data_label_exact(const data_set *ds, const symbol *sym, long *column, const char **sum,
+                     mem_pool *pool);
+
 /* Make EV ready to evaluate M at the point DS describes: set every dim the
    data fixes, draw every input, label and param the data leaves out with
    sample_bind from SEED (stream 0, entries k / 2^DATA_SAMPLE_BITS; at the

@@ -103,9 +103,12 @@ void eval_bind(evaluator *ev, const symbol *sym, const value *v);
    of memory. MPFR and double follow IEEE semantics instead: NaN and
    infinities propagate and are not errors. Intervals follow MPFI's: an
    operation outside its domain somewhere in the interval (log of an
-   interval reaching 0, a quotient by one holding 0) gives a NaN or an
-   unbounded interval, and a comparison that differs across the intervals
-   gives [0, 1]. */
+   interval reaching below 0) gives a NaN or an unbounded interval, and a
+   comparison that differs across the intervals gives [0, 1]; but where the
+   exact operands may meet a point without a value (a quotient by an
+   interval holding 0 or of two reaching an infinity, 0 times an infinity,
+   an infinity minus itself, 0 to a negative power) the result is NaN,
+   never the limits MPFI would enclose, so no NaN becomes digits later. */
 int eval_term(evaluator *ev, const term *t, const value **out, char *why, size_t whylen);
 
 /* How EV's last eval_term ended: DC_OK with a value, DC_ENOMEM when memory
