@@ -498,6 +498,25 @@ dc_derive(dc_session *s, const char *format, int with_trace, const char **report
     return finish(s, DC_OK);
 }
 
+/* What the check C comes to, as a status: an undecided one's error says
+   which claims no method decided. */
+static dc_status
+check_status(dc_session *s, const check_result *c)
+{
+    if (c->outcome != CHECK_UNDECIDED)
+        return c->outcome == CHECK_ALL_HOLD ? DC_OK : DC_REFUTED;
+    text t;
+    text_init(&t, s->work);
+    for (size_t i = 0; i < c->n; i++)
+        if (c->r[i].verdict == CLAIM_UNDECIDED)
+            text_printf(&t, "%s%s (line %d)", t.len > 0 ? ", " : "", c->r[i].claim->name,
+                        c->r[i].line);
+    diag_plain(&s->error, s->work, DC_UNDECIDED,
+               "%s: no method decided %s (the report says why); nothing was refuted",
+               s->model->src.name, text_str(&t));
+    return DC_UNDECIDED;
+}
+
 dc_status
 dc_check(dc_session *s, unsigned long seed, const char *format, const char **report)
 {
@@ -529,7 +548,7 @@ dc_check(dc_session *s, unsigned long seed, const char *format, const char **rep
     text_init(&t, s->work);
     report_check(&t, c, d, s->model->src.name, f);
     *report = result_text(s, &t);
-    return finish(s, c->all_hold ? DC_OK : DC_REFUTED);
+    return finish(s, check_status(s, c));
 }
 
 dc_status
@@ -608,8 +627,9 @@ dc_doc(dc_session *s, unsigned long seed, const char *format, const char **repor
     text_init(&t, s->work);
     doc_write(&t, &in, f);
     *report = result_text(s, &t);
-    int refuted = !p->params_proven || (c != NULL && !c->all_hold);
-    return finish(s, refuted ? DC_REFUTED : DC_OK);
+    if (!p->params_proven)
+        return finish(s, DC_REFUTED);
+    return finish(s, c != NULL ? check_status(s, c) : DC_OK);
 }
 
 /* Read the data file (if any) and write the numbers of D into *REPORT;

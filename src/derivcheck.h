@@ -22,7 +22,7 @@ typedef struct dc_session dc_session;
 typedef struct dc_error dc_error;
 
 /* What a call established. The command-line program maps DC_REFUTED to exit
-   status 1 and every error to exit status 2. */
+   status 1, and DC_UNDECIDED and every error to exit status 2. */
 typedef enum dc_status {
     DC_OK = 0,      /* everything asked for holds */
     DC_REFUTED = 1, /* something was refuted */
@@ -30,6 +30,10 @@ typedef enum dc_status {
     DC_ENOMEM = 3,  /* an allocation failed; the session is still usable */
     DC_ELIMIT = 4,  /* a documented cap was exceeded */
     DC_EIO = 5,     /* a file could not be read */
+    /* nothing was refuted, but something asked for could not be decided
+       (no method could run, or the methods contradict each other): the
+       report is written and says what and why; the error says so too */
+    DC_UNDECIDED = 6,
 } dc_status;
 
 /* The library version, "MAJOR.MINOR.PATCH". */
@@ -70,8 +74,11 @@ dc_status dc_derive(dc_session *s, const char *format, int with_trace, const cha
 
 /* Check every claim of the loaded file against the derivation: holds or
    refuted, which convention it follows, why a wrong one is wrong, with a
-   counterexample from SEED. DC_OK when all hold, DC_REFUTED when one does
-   not; a file without claims is an input error. FORMAT: "text" or "json". */
+   counterexample from SEED, and how each verdict was decided. DC_OK when
+   all hold; DC_REFUTED when one does not (or the claims mix the
+   conventions); DC_UNDECIDED when none is refuted but one could not be
+   decided (the report is written). A file without claims is an input
+   error. FORMAT: "text" or "json". */
 dc_status dc_check(dc_session *s, unsigned long seed, const char *format, const char **report);
 
 /* Prove, for the loaded model, that the deferred and absorbed placements of
@@ -92,8 +99,9 @@ dc_status dc_prove(dc_session *s, unsigned long seed, const char *format, int wi
    agree (from SEED) with its exact and MPFR evidence, what is not equal
    and why, the ulps apart in double, and for a file with claims the
    verdict on each. The same model, rules and SEED give the same bytes.
-   DC_OK; DC_REFUTED when a claim or the proof is refuted (the document is
-   written all the same). *REPORT is owned by the session. */
+   DC_OK; DC_REFUTED when a claim or the proof is refuted, else DC_UNDECIDED
+   when a claim could not be decided (the document is written all the
+   same). *REPORT is owned by the session. */
 dc_status dc_doc(dc_session *s, unsigned long seed, const char *format, const char **report);
 
 /* The loss and the gradient of every param of the loaded model as numbers,

@@ -190,11 +190,14 @@ run_parse(dc_session *s, const options *o, int argc, char **argv)
     return o->quiet ? 0 : write_output(o->output, dump);
 }
 
-/* Print a command's report (unless -q) or its error; the exit status. */
+/* Print a command's report (unless -q) or its error; the exit status. An
+   undecided check has both: the report says what no method decided, the
+   error that nothing was refuted (exit status 2: neither all holds, 0, nor
+   something refuted, 1). */
 static int
 finish_report(dc_session *s, const options *o, dc_status st, const char *report)
 {
-    if (st != DC_OK && st != DC_REFUTED) {
+    if (st != DC_OK && st != DC_REFUTED && st != DC_UNDECIDED) {
         print_error(s);
         return exit_status(st);
     }
@@ -203,6 +206,8 @@ finish_report(dc_session *s, const options *o, dc_status st, const char *report)
         if (written != 0)
             return written;
     }
+    if (st == DC_UNDECIDED)
+        print_error(s);
     return exit_status(st);
 }
 

@@ -237,6 +237,54 @@ START_TEST(sample_bind_draws_its_stream)
 }
 END_TEST
 
+/* The size assignments of numeric evidence: assignment 0 is the declared
+   sizes; in 1 and 2 every dim and the batch take a size of at least 3 that
+   is no power of two, differs from the declared one and from its size in
+   the other assignment, and from the other dims' in its own. An instance
+   drawn at an assignment has those sizes, the batch's included. */
+START_TEST(sizes_vary_every_dim)
+{
+    mem_pool *pool = mem_pool_new();
+    dc_error err;
+    model *m = tu_parse_builtin("sigmoid", &err, pool); /* n_x 2, n_h 4, n_y 1, m 8 */
+    sample_sizes s[3];
+    for (int k = 0; k < 3; k++)
+        sample_sizes_of(&s[k], pool, m, k);
+    ck_assert_uint_eq(s[0].count, 4);
+    for (size_t d = 0; d < s[0].count; d++) {
+        ck_assert_int_eq(s[0].n[d], s[0].dims[d]->value);
+        for (int k = 1; k < 3; k++) {
+            long n = s[k].n[d];
+            ck_assert_ptr_eq(s[k].dims[d], s[0].dims[d]);
+            ck_assert_int_ge(n, 3);
+            ck_assert_msg((n & (n - 1)) != 0, "%s = %ld, a power of two", s[k].dims[d]->name, n);
+            ck_assert_int_ne(n, s[0].n[d]);
+            for (size_t e = 0; e < d; e++)
+                ck_assert_int_ne(n, s[k].n[e]);
+        }
+        ck_assert_int_ne(s[1].n[d], s[2].n[d]);
+    }
+    /* an instance at assignment 2: X is n_x by m there */
+    evaluator *ev = eval_new(pool, NUMBER_EXACT, 0);
+    sample_spec spec = {.seed = 1, .index = 0, .bits = DRAW_BITS, .sizes = &s[2]};
+    char why[256];
+    ck_assert(sample_bind(ev, pool, m, &spec, why, sizeof why));
+    const value *x = bound(ev, m, "X");
+    long nx = 0, batch = 0;
+    for (size_t d = 0; d < s[2].count; d++) {
+        if (strcmp(s[2].dims[d]->name, "n_x") == 0)
+            nx = s[2].n[d];
+        if (s[2].dims[d] == m->batch)
+            batch = s[2].n[d];
+    }
+    ck_assert_int_eq(x->rows, nx);
+    ck_assert_int_eq(x->cols, batch);
+    eval_free(ev);
+    model_free(m);
+    mem_pool_free(pool);
+}
+END_TEST
+
 /* Neighbouring indexes, and neighbouring seeds, start unrelated streams:
    at small and at large indexes, for a few seeds. */
 START_TEST(neighbours_are_unrelated)
@@ -268,6 +316,7 @@ main(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, same_stream_same_draws);
     tcase_add_test(tc, sample_bind_draws_its_stream);
+    tcase_add_test(tc, sizes_vary_every_dim);
     tcase_add_test(tc, neighbours_are_unrelated);
     tcase_add_test(tc, the_checks_catch_an_unmixed_seed);
     suite_add_tcase(s, tc);

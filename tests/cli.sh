@@ -267,9 +267,13 @@ has "$tmp/out" "  WRONG dZ     line 12   is 0: the loss J does not depend on Z"
 has "$tmp/out" "        expected: dZ = 0"
 has "$tmp/out" "  GIVEN dW     line 13   right given your earlier claims, but they are wrong: dZ (line 12)"
 has "$tmp/out" "  ok    db     line 14   holds: dJ/db"
-# an unsound rule fools the normal forms, not the numbers: the two disagree
-run 1 --rules "$tmp/bogus" check "$DC_EXAMPLES_DIR/ng_sigmoid_deferred.dc"
-has "$tmp/out" "  WRONG dW2    line 18   the symbolic and the numeric checks disagree, so a rule is unsound"
+# an unsound rule fools the normal forms, not the numbers: the two disagree, and the
+# claim (right, in fact) is undecided, not refuted: exit 2, the report written all the same
+run 2 --rules "$tmp/bogus" check "$DC_EXAMPLES_DIR/ng_sigmoid_deferred.dc"
+has "$tmp/out" "  UNDEC dW2    line 18   undecided: the symbolic and the numeric checks disagree, so a rule is unsound"
+has "$tmp/out" "        method: none decided"
+has "$tmp/out" "4 of 6 claims hold, 2 undecided: nothing is refuted, but the derivation is not established."
+has "$tmp/err" "no method decided dW2 (line 18), dW1 (line 21) (the report says why); nothing was refuted"
 run 2 check "$DC_EXAMPLES_DIR/mistake_sign.dc" --format latex
 has "$tmp/err" "check writes text or json"
 

@@ -2,6 +2,7 @@
 #ifndef DC_CHECK_H
 #define DC_CHECK_H
 
+#include "num/sample.h"
 #include "sym/derive.h"
 
 typedef enum claim_verdict {
@@ -9,9 +10,36 @@ typedef enum claim_verdict {
     CLAIM_GIVEN_YOURS, /* the formula is right, but uses an earlier wrong claim */
     CLAIM_REFUTED,     /* wrong, with a reason and a counterexample */
     CLAIM_SHAPE,       /* not even the shape of what it claims */
+    CLAIM_UNDECIDED,   /* no method could decide it: the reason says why */
 } claim_verdict;
 
-enum { CHECK_POINTS = 3 }; /* random points of the numeric check */
+/* How a verdict was decided. A claim holds by a symbolic proof or by
+   agreement at points of several size assignments; it is refuted by its
+   shape or by a difference witnessed at a point. */
+typedef enum verdict_method {
+    METHOD_SYMBOLIC,  /* both sides reduce to one normal form */
+    METHOD_EXACT,     /* rationals: equal at every point compared, or not at the witness */
+    METHOD_ENCLOSURE, /* an interval enclosure of the difference excludes 0 at the witness */
+    METHOD_NUMERIC,   /* equal in MPFR only (no exact point): weaker */
+    METHOD_SHAPE,     /* the shapes differ, in symbolic dims: before any numbers */
+    METHOD_NONE,      /* undecided: no method decided */
+} verdict_method;
+
+/* The random points of the numeric evidence, one per size assignment:
+   the declared sizes and two in which every dim and the batch differ
+   (sample_sizes_of). */
+enum { CHECK_POINTS = 3, CHECK_SIZES = 3 };
+
+/* What a verdict rests on. */
+typedef struct claim_evidence {
+    verdict_method method;
+    int points;                   /* EXACT, NUMERIC agreement: the points compared */
+    unsigned long sizes_compared; /* ... and the size assignments they were drawn at (bit s:
+                                     the check result's sizes[s]) */
+    long witness; /* EXACT, ENCLOSURE difference: its point (sizes[witness % CHECK_SIZES]),
+                     else -1 */
+    long bits;    /* NUMERIC, ENCLOSURE: the precision */
+} claim_evidence;
 
 typedef struct claim_result {
     const symbol *claim;
@@ -21,7 +49,7 @@ typedef struct claim_result {
        it holds in both (a param, or per-example notation) */
     convention follows;
     const char *reason;         /* in words; NULL when it holds */
-    const char *method;         /* how it was decided: "symbolic and numeric", ... */
+    claim_evidence evidence;    /* how the verdict was decided */
     const char *counterexample; /* an entry where yours and the truth differ, or NULL */
     const term *expected;       /* dJ/dV (or m dJ/dV) as the derivation writes it */
     /* the claim written out for evaluation: its formula, with the claims it
@@ -29,22 +57,38 @@ typedef struct claim_result {
     const term *yours;
 } claim_result;
 
+/* What the claims of a file come to, as the summary and the exit status
+   both say. */
+typedef enum check_outcome {
+    CHECK_ALL_HOLD,  /* every claim holds, in one convention */
+    CHECK_REFUTED,   /* a claim is wrong (refuted, of the wrong shape, or built on a wrong
+                        one), or the claims mix the conventions */
+    CHECK_UNDECIDED, /* nothing refuted, but a claim could not be decided */
+} check_outcome;
+
 typedef struct check_result {
     claim_result *r;
     size_t n;
-    int all_hold;
+    check_outcome outcome;
     const char *mixing; /* "dZ2 (line 17) follows deferred, dZ1 (line 20) absorbed", or NULL */
+    const sample_sizes *sizes; /* the CHECK_SIZES size assignments of the points */
 } check_result;
 
 /* Judge every claim of M against the derivation D (of M, with the rules
-   RS): normal forms first; evaluation at random points from SEED (exact
-   rationals with the activations free, or MPFR where a side is not
-   rational) as the second, independent method (a disagreement between them is said);
-   for a wrong claim, the usual mistakes are tried (a factor m or 1/m, the
-   sign, a transpose, a sum's axis or keepdims, an activation's derivative,
-   a label assumption) and a counterexample point is given. A claim that is
-   right given an earlier wrong claim says so. Returns the result in M's
-   pool, or NULL with ERR filled. */
+   RS): normal forms first (a proof); then evaluation at CHECK_POINTS random
+   points from SEED, each at its own size assignment, the declared one and
+   two where every dim and the batch differ: exact rationals with the
+   activations free, or MPFR where a side is not rational, a difference in
+   MPFR being confirmed by an interval enclosure. A claim holds by a proof
+   or by agreement at two size assignments or more; it is refuted by a
+   witnessed difference; otherwise, or when the normal forms say equal and
+   a difference is witnessed (an unsound rule), it is undecided, with why.
+   For a wrong claim, the usual mistakes are tried (the batch size written
+   as a number, a factor m or 1/m, the sign, a transpose, a sum's axis or
+   keepdims, an activation's derivative, a label assumption) and a
+   counterexample entry is given in the convention the claim is read in. A
+   claim that is right given an earlier wrong claim says so. Returns the
+   result in M's pool, or NULL with ERR filled. */
 check_result *check_claims(model *m, const derivation *d, const rule_set *rs, unsigned long seed,
                            dc_error *err, mem_pool *err_pool);
 

@@ -22,6 +22,8 @@ agree_evaluate(const value **va, const value **vb, agree_result *r, mem_pool *po
                         .index = at->first,
                         .bits = at->bits,
                         .batch = at->batch,
+                        .sizes = at->nsizes > 0 ? &at->sizes[at->first % (unsigned long)at->nsizes]
+                                                : NULL,
                         .free_activations = kind == NUMBER_EXACT};
     /* the first result survives the second evaluation: results are kept
        per term until the next binding, and neither binds */
@@ -82,21 +84,76 @@ compare_exact(agree_result *r, const value *x, const value *y)
         }
 }
 
+/* R before the first point of AT: nothing compared, nothing skipped. */
+static void
+begin(agree_result *r, const agree_points *at)
+{
+    r->status = AGREE_EQUAL;
+    r->point = at->first;
+    r->why[0] = '\0';
+    r->compared = r->skipped = 0;
+    r->sizes_compared = 0;
+}
+
+/* Point K of AT alone, as agree_evaluate takes it. */
+static agree_points
+point_of(const agree_points *at, int k)
+{
+    agree_points one = *at;
+    one.first = at->first + (unsigned long)k;
+    one.count = 1;
+    return one;
+}
+
+/* After the point R->point was compared: count it and its sizes. */
+static void
+compared(agree_result *r, const agree_points *at)
+{
+    r->compared++;
+    if (at->nsizes > 0 && r->point % (unsigned long)at->nsizes < 8 * sizeof r->sizes_compared)
+        r->sizes_compared |= 1ul << r->point % (unsigned long)at->nsizes;
+}
+
+/* After a point that could not be evaluated (its reason in R->why):
+   whether the comparison goes on (AT skips it). */
+static int
+skipped(agree_result *r, const agree_points *at)
+{
+    if (!at->skip)
+        return 0;
+    r->skipped++;
+    r->status = AGREE_EQUAL;
+    return 1;
+}
+
+/* R's status once every point of AT is done: with SKIP, COULD_NOT_RUN
+   when none was compared. */
+static agree_status
+end(agree_result *r, const agree_points *at)
+{
+    if (at->skip && r->compared == 0)
+        r->status = AGREE_COULD_NOT_RUN;
+    return r->status;
+}
+
 agree_status
 agree_exact(agree_result *r, mem_pool *pool, const agree_points *at, const term *a, const term *b)
 {
-    agree_points one = *at;
-    r->status = AGREE_EQUAL;
+    begin(r, at);
     for (int k = 0; k < at->count && r->status == AGREE_EQUAL; k++) {
-        one.first = at->first + (unsigned long)k;
+        agree_points one = point_of(at, k);
         const value *x, *y;
         evaluator *ev = agree_evaluate(&x, &y, r, pool, &one, NUMBER_EXACT, 0, a, b);
-        if (ev == NULL)
+        if (ev == NULL) {
+            if (skipped(r, at))
+                continue;
             break;
+        }
         compare_exact(r, x, y);
+        compared(r, at);
         eval_free(ev);
     }
-    return r->status;
+    return end(r, at);
 }
 
 /* Measure MPFR X against Y at WORK bits into R: the largest |x - y| and
@@ -141,20 +198,78 @@ measure(agree_result *r, const value *x, const value *y, long work, double floor
     r->status = r->log2_gap <= log2_tol ? AGREE_EQUAL : AGREE_DIFFERENT;
 }
 
+/* Whether some entry of the MPFR value V is NaN. */
+static int
+has_nan(const value *v)
+{
+    for (long n = 0; n < v->rows * v->cols; n++)
+        if (mpfr_nan_p(*eval_fr(v, row_of(v, n), col_of(v, n))))
+            return 1;
+    return 0;
+}
+
 agree_status
 agree_mpfr(agree_result *r, mem_pool *pool, const agree_points *at, long prec, double floor,
            double log2_tol, const term *a, const term *b)
 {
-    agree_points one = *at;
-    r->status = AGREE_EQUAL;
+    begin(r, at);
     for (int k = 0; k < at->count && r->status == AGREE_EQUAL; k++) {
-        one.first = at->first + (unsigned long)k;
+        agree_points one = point_of(at, k);
         const value *x, *y;
         evaluator *ev = agree_evaluate(&x, &y, r, pool, &one, NUMBER_MPFR, prec, a, b);
-        if (ev == NULL)
+        if (ev != NULL && at->skip && (has_nan(x) || has_nan(y))) {
+            snprintf(r->why, sizeof r->why, "a value is NaN at the random point %lu", one.first);
+            eval_free(ev);
+            ev = NULL;
+        }
+        if (ev == NULL) {
+            if (skipped(r, at))
+                continue;
             break;
+        }
         measure(r, x, y, prec + 64, floor, log2_tol);
+        compared(r, at);
         eval_free(ev);
     }
+    return end(r, at);
+}
+
+agree_status
+agree_enclosure(agree_result *r, mem_pool *pool, const agree_points *at, long prec, const term *a,
+                const term *b)
+{
+    const value *x, *y;
+    evaluator *ev = agree_evaluate(&x, &y, r, pool, at, NUMBER_INTERVAL, prec, a, b);
+    if (ev == NULL)
+        return r->status;
+    r->log2_gap = NAN;
+    if (!same_count(r, x, y)) {
+        eval_free(ev);
+        return r->status;
+    }
+    mpfi_t d;
+    mpfi_init2(d, (mpfr_prec_t)prec);
+    mpfr_t mid;
+    mpfr_init2(mid, (mpfr_prec_t)prec);
+    for (long n = 0; n < y->rows * y->cols && r->status != AGREE_DIFFERENT; n++) {
+        const mpfi_t *p = (const mpfi_t *)eval_fi(x, row_of(x, n), col_of(x, n));
+        const mpfi_t *q = (const mpfi_t *)eval_fi(y, row_of(y, n), col_of(y, n));
+        mpfi_sub(d, *p, *q);
+        if (mpfi_nan_p(d) || mpfi_has_zero(d))
+            continue;
+        r->status = AGREE_DIFFERENT;
+        r->i = row_of(y, n);
+        r->j = col_of(y, n);
+        mpfi_mid(mid, *p);
+        r->a = mpfr_get_d(mid, MPFR_RNDN);
+        mpfi_mid(mid, *q);
+        r->b = mpfr_get_d(mid, MPFR_RNDN);
+    }
+    mpfr_clear(mid);
+    mpfi_clear(d);
+    eval_free(ev);
+    if (r->status != AGREE_DIFFERENT)
+        snprintf(r->why, sizeof r->why,
+                 "no entry's enclosure of the difference at %ld bits excludes 0", prec);
     return r->status;
 }

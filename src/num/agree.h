@@ -5,6 +5,7 @@
 #include "base/mem.h"
 #include "lang/model.h"
 #include "num/eval.h"
+#include "num/sample.h"
 
 typedef enum agree_status {
     AGREE_EQUAL,         /* equal at every point: exactly, or within the tolerance */
@@ -14,10 +15,16 @@ typedef enum agree_status {
 
 /* The points: instances FIRST, FIRST + 1, ... (COUNT of them) of M, drawn
    from SEED by sample_bind with entries k / 2^BITS at the batch size BATCH
-   (0: the declared one). In exact rationals every definition whose value
-   is not rational (tanh, sigmoid, softmax, exp, log) is a free variable,
-   drawn in its range (sample_spec's free_activations); in MPFR and double
-   every definition is computed. */
+   (0: the declared one), or, when NSIZES > 0, point P at the sizes
+   SIZES[P % NSIZES] (which override BATCH). In exact rationals every
+   definition whose value is not rational (tanh, sigmoid, softmax, exp,
+   log) is a free variable, drawn in its range (sample_spec's
+   free_activations); in MPFR and double every definition is computed.
+   With SKIP, a point that cannot be drawn or evaluated, or whose MPFR
+   values hold a NaN, is skipped (counted in the result's skipped, its
+   reason in why) instead of ending the comparison, and the status is
+   COULD_NOT_RUN only when no point was compared: a point that cannot be
+   evaluated is no evidence either way. */
 typedef struct agree_points {
     const model *m;
     unsigned long seed;
@@ -25,6 +32,9 @@ typedef struct agree_points {
     int count;
     int bits;
     long batch;
+    const sample_sizes *sizes;
+    int nsizes;
+    int skip;
 } agree_points;
 
 /* What a comparison found. The entries of A and B are paired in row-major
@@ -43,6 +53,10 @@ typedef struct agree_result {
     double log2_gap;
     double a, b;
     char why[256]; /* COULD_NOT_RUN: the sampler's or the evaluator's reason */
+    int compared;  /* points compared */
+    int skipped;   /* points skipped (SKIP): the last one's reason is in why */
+    /* bit s set when a point drawn at SIZES[s] was compared (s < 32) */
+    unsigned long sizes_compared;
 } agree_result;
 
 /* Allocation, for every function here: scratch memory from POOL, and an
@@ -63,6 +77,15 @@ agree_status agree_exact(agree_result *r, mem_pool *pool, const agree_points *at
    64 bits relative to max(max |b|, FLOOR). Otherwise as agree_exact. */
 agree_status agree_mpfr(agree_result *r, mem_pool *pool, const agree_points *at, long prec,
                         double floor, double log2_tol, const term *a, const term *b);
+
+/* Whether an interval enclosure witnesses that A and B differ at AT's
+   first point: A and B evaluated in MPFI intervals at PREC bits, DIFFERENT
+   at the first entry whose enclosure of a - b excludes 0 (a and b there
+   the midpoints of their intervals), else COULD_NOT_RUN with why (every
+   difference's enclosure holds 0, or the point cannot be evaluated).
+   Never EQUAL: an enclosure proves a difference, not an equality. */
+agree_status agree_enclosure(agree_result *r, mem_pool *pool, const agree_points *at, long prec,
+                             const term *a, const term *b);
 
 /* A and B evaluated at AT's first point in numbers of KIND (PREC bits for
    MPFR and intervals), for measures other than equality. Returns the

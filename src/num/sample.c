@@ -11,6 +11,61 @@ sample_dim(dim d)
     return d.sym != NULL ? d.sym->value : d.n;
 }
 
+/* Whether N is a size the varied assignments may take: at least 3, no
+   power of two. */
+static int
+varied_size(long n)
+{
+    return n >= 3 && (n & (n - 1)) != 0;
+}
+
+/* Whether N is among the first COUNT entries of V. */
+static int
+among(const long *v, size_t count, long n)
+{
+    for (size_t i = 0; i < count; i++)
+        if (v[i] == n)
+            return 1;
+    return 0;
+}
+
+void
+sample_sizes_of(sample_sizes *out, mem_pool *pool, const model *m, int k)
+{
+    size_t count = 0;
+    for (size_t i = 0; i < m->nsymbols; i++)
+        count += m->symbols[i]->kind == SYM_DIM || m->symbols[i]->kind == SYM_BATCH;
+    out->count = count;
+    out->dims = mem_zalloc(pool, (count + 1) * sizeof *out->dims);
+    out->n = mem_zalloc(pool, (count + 1) * sizeof *out->n);
+    /* each dim's sizes so far: declared, then assignments 1 .. K */
+    long *seen = mem_zalloc(pool, (count + 1) * (size_t)(k + 1) * sizeof *seen);
+    size_t d = 0;
+    for (size_t i = 0; i < m->nsymbols; i++) {
+        const symbol *s = m->symbols[i];
+        if (s->kind != SYM_DIM && s->kind != SYM_BATCH)
+            continue;
+        out->dims[d] = s;
+        seen[d * (size_t)(k + 1)] = s->value;
+        d++;
+    }
+    for (int a = 1; a <= k; a++) {
+        long *mine = mem_zalloc(pool, (count + 1) * sizeof *mine);
+        for (d = 0; d < count; d++) {
+            long n = 3;
+            while (!varied_size(n) || among(&seen[d * (size_t)(k + 1)], (size_t)a, n) ||
+                   among(mine, d, n))
+                n++;
+            mine[d] = n;
+            seen[d * (size_t)(k + 1) + (size_t)a] = n;
+        }
+        mem_release(pool, mine);
+    }
+    for (d = 0; d < count; d++)
+        out->n[d] = seen[d * (size_t)(k + 1) + (size_t)k];
+    mem_release(pool, seen);
+}
+
 /* What range a definition's value lies in, when it is a free variable. */
 typedef enum range {
     RANGE_NONE,
@@ -122,10 +177,14 @@ fill(value *v, const symbol *s, range r, gmp_randstate_t rng, int bits)
     }
 }
 
-/* The size of D in this draw: the batch may be overridden. */
+/* The size of D in this draw: SPEC's sizes, then its batch, override the
+   declared one. */
 static long
 size_of(const model *m, const sample_spec *spec, dim d)
 {
+    for (size_t k = 0; spec->sizes != NULL && d.sym != NULL && k < spec->sizes->count; k++)
+        if (spec->sizes->dims[k] == d.sym && spec->sizes->n[k] > 0)
+            return spec->sizes->n[k];
     if (spec->batch > 0 && d.sym != NULL && d.sym == m->batch)
         return spec->batch;
     return sample_dim(d);
@@ -205,6 +264,9 @@ sample_bind_stream(evaluator *ev, gmp_randstate_t rng, mem_pool *scratch, const 
     eval_free(exact);
     if (ok && spec->batch > 0 && m->batch != NULL)
         eval_set_dim(ev, m->batch, spec->batch);
+    for (size_t k = 0; ok && spec->sizes != NULL && k < spec->sizes->count; k++)
+        if (spec->sizes->n[k] > 0)
+            eval_set_dim(ev, spec->sizes->dims[k], spec->sizes->n[k]);
     return ok;
 }
 

@@ -5,15 +5,35 @@
 #include "lang/model.h"
 #include "num/eval.h"
 
+/* Numeric sizes for dims of a model, in place of their declared ones:
+   DIMS[k] is drawn at N[k] (0: at its declared size). */
+typedef struct sample_sizes {
+    size_t count;
+    const symbol **dims;
+    long *n;
+} sample_sizes;
+
+/* Size assignment K of every dim of M (each SYM_DIM and SYM_BATCH symbol,
+   in the order declared) into OUT, allocated in POOL. K = 0: the declared
+   sizes (0 for a dim declared without one). K >= 1: each dim in turn the
+   smallest size of at least 3 that is no power of two and differs from
+   its declared size, from its size in assignments 1 .. K - 1 and from the
+   other dims' in assignment K. A claim holds for every size of every dim:
+   at these sizes a constant that is 1/m only at the declared m, a factor
+   m that is invisible at m = 1, or two dims of one size mixed up, show.
+   Allocation failure jumps to POOL's on_oom target. */
+void sample_sizes_of(sample_sizes *out, mem_pool *pool, const model *m, int k);
+
 /* How the values of one instance are drawn. */
 typedef struct sample_spec {
-    unsigned long seed;   /* --seed */
-    unsigned long index;  /* which instance: each has its own stream */
-    int bits;             /* entries are k / 2^bits with |k| <= 2^bits (exact rationals) */
-    long batch;           /* the batch size to draw for (0: the declared one) */
-    int free_activations; /* bind definitions whose value is not rational
-                             (tanh, sigmoid, softmax, exp, log of anything) to
-                             random values in their range, as free variables */
+    unsigned long seed;        /* --seed */
+    unsigned long index;       /* which instance: each has its own stream */
+    int bits;                  /* entries are k / 2^bits with |k| <= 2^bits (exact rationals) */
+    long batch;                /* the batch size to draw for (0: the declared one) */
+    const sample_sizes *sizes; /* sizes for dims, the batch's too (NULL: declared and BATCH) */
+    int free_activations;      /* bind definitions whose value is not rational
+                                  (tanh, sigmoid, softmax, exp, log of anything) to
+                                  random values in their range, as free variables */
 } sample_spec;
 
 /* Bind every input, label and param of M in EV to random exact rationals
@@ -23,8 +43,9 @@ typedef struct sample_spec {
    columns summing to 1; none: in [0, 1]). With free_activations, each
    definition whose outermost operation is transcendental is bound too:
    sigmoid and softmax outputs in (0, 1) (softmax columns summing to 1),
-   tanh in (-1, 1), exp positive. Dims take their declared values unless
-   eval_set_dim was called. SCRATCH lends memory for the draw (returned
+   tanh in (-1, 1), exp positive. Dims take the sizes of SPEC's SIZES (set
+   in EV with eval_set_dim), else their declared values unless eval_set_dim
+   was called. SCRATCH lends memory for the draw (returned
    before this returns). Returns 0 with WHY when a dim has no size. */
 int sample_bind(evaluator *ev, mem_pool *scratch, const model *m, const sample_spec *spec,
                 char *why, size_t len);

@@ -1062,17 +1062,17 @@ static void
 claims_section(writer *w, const doc_input *in)
 {
     static const char *const verdict[] = {"holds", "right given earlier wrong claims", "REFUTED",
-                                          "WRONG SHAPE"};
+                                          "WRONG SHAPE", "UNDECIDED"};
     const check_result *c = in->c;
     const model *m = in->d->m;
     w_heading(w, 2, "7. The claims of the file");
     w_par(w);
-    w_textf(w, "The file's own derivation (convention %s), claim by claim: ",
+    w_textf(w, "The file's own derivation (convention %s), claim by claim. ",
             model_convention_name(m->convention));
-    int held = 0;
-    for (size_t i = 0; i < c->n; i++)
-        held += c->r[i].verdict == CLAIM_HOLDS;
-    w_textf(w, "%d of %zu hold.", held, c->n);
+    text summary;
+    text_init(&summary, w->out->pool);
+    report_check_summary(&summary, c);
+    w_text(w, text_str(&summary));
     w_end_par(w);
     static const char *const heads[] = {"claim", "verdict", "details"};
     w_table(w, 3, heads);
@@ -1113,7 +1113,14 @@ claims_section(writer *w, const doc_input *in)
             if (sep)
                 w_br(w);
             w_textf(w, "counterexample: %s", r->counterexample);
+            sep = 1;
         }
+        if (sep)
+            w_br(w);
+        text method;
+        text_init(&method, w->out->pool);
+        report_claim_method(&method, c, r);
+        w_textf(w, "method: %s", text_str(&method));
         w_end_row(w);
     }
     w_end_table(w);

@@ -586,9 +586,110 @@ report_proof(text *out, const proof *p, const char *name, format_kind f, int wit
 
 /* ---- checks ---- */
 
-static const char *const verdict_mark[] = {"ok", "GIVEN", "WRONG", "SHAPE"};
+static const char *const verdict_mark[] = {"ok", "GIVEN", "WRONG", "SHAPE", "UNDEC"};
 static const char *const verdict_word[] = {"holds", "right given earlier wrong claims", "refuted",
-                                           "wrong shape"};
+                                           "wrong shape", "undecided"};
+/* verdict_method's codes, as JSON writes them */
+static const char *const method_code[] = {"symbolic", "exact", "enclosure",
+                                          "numeric",  "shape", "none"};
+
+/* "m = 3" of size assignment S's dim K as a tuple's entry. */
+static void
+sizes_tuple(text *out, const sample_sizes *s, int names)
+{
+    text_putc(out, '(');
+    for (size_t k = 0; k < s->count; k++) {
+        text_puts(out, k > 0 ? ", " : "");
+        if (names)
+            text_puts(out, s->dims[k]->name);
+        else
+            text_printf(out, "%ld", s->n[k]);
+    }
+    text_putc(out, ')');
+}
+
+/* " at the sizes (n_x, m) = (2, 8), (3, 5)": the size assignments of
+   C whose bit is set in USED. */
+static void
+sizes_words(text *out, const check_result *c, unsigned long used)
+{
+    if (c->sizes[0].count == 0)
+        return;
+    text_puts(out, ", sizes ");
+    sizes_tuple(out, &c->sizes[0], 1);
+    text_puts(out, " =");
+    int first = 1;
+    for (int s = 0; s < CHECK_SIZES; s++)
+        if (used & 1ul << s) {
+            text_puts(out, first ? " " : ", ");
+            sizes_tuple(out, &c->sizes[s], 0);
+            first = 0;
+        }
+}
+
+void
+report_claim_method(text *out, const check_result *c, const claim_result *r)
+{
+    const claim_evidence *e = &r->evidence;
+    unsigned long at = e->witness >= 0 ? 1ul << e->witness % CHECK_SIZES : 0;
+    switch (e->method) {
+    case METHOD_SYMBOLIC:
+        text_puts(out, "symbolic: both sides reduce to one normal form");
+        break;
+    case METHOD_EXACT:
+        if (e->witness >= 0)
+            text_printf(out, "exact: the difference is not 0 in rationals at the random point %ld",
+                        e->witness);
+        else
+            text_printf(out, "exact: equal in rationals at %d random points", e->points);
+        sizes_words(out, c, e->witness >= 0 ? at : e->sizes_compared);
+        break;
+    case METHOD_ENCLOSURE:
+        text_printf(out,
+                    "enclosure: an interval at %ld bits holding the difference excludes 0 at the "
+                    "random point %ld",
+                    e->bits, e->witness);
+        sizes_words(out, c, at);
+        break;
+    case METHOD_NUMERIC:
+        text_printf(out, "numeric only: equal in MPFR at %ld bits at %d random points", e->bits,
+                    e->points);
+        sizes_words(out, c, e->sizes_compared);
+        text_puts(out, "; no symbolic proof, no exact evaluation");
+        break;
+    case METHOD_SHAPE:
+        text_puts(out, "shapes: they differ in symbolic dims, before any numbers");
+        break;
+    case METHOD_NONE:
+        text_puts(out, "none decided");
+        break;
+    }
+}
+
+void
+report_check_summary(text *out, const check_result *c)
+{
+    int held = 0, undecided = 0;
+    for (size_t i = 0; i < c->n; i++) {
+        held += c->r[i].verdict == CLAIM_HOLDS;
+        undecided += c->r[i].verdict == CLAIM_UNDECIDED;
+    }
+    if (c->mixing != NULL && (size_t)held == c->n) {
+        text_printf(out,
+                    "The derivation fails: each of its %zu claims holds in its own convention, "
+                    "but they mix the conventions.",
+                    c->n);
+        return;
+    }
+    text_printf(out, "%d of %zu claims hold", held, c->n);
+    if (undecided > 0)
+        text_printf(out, ", %d undecided", undecided);
+    if (c->mixing != NULL)
+        text_puts(out, ", and the derivation mixes the conventions");
+    else if (c->outcome == CHECK_UNDECIDED)
+        text_puts(out, ": nothing is refuted, but the derivation is not established");
+    text_putc(out, '.');
+}
 
 /* "deferred: m * dJ/dZ2" for the convention a claim follows. */
 static const char *
@@ -616,18 +717,19 @@ check_text(text *out, const check_result *c, const derivation *d, const char *na
 {
     text_printf(out, "Claims of %s (convention %s)\n\n", format_base_name(name),
                 model_convention_name(d->m->convention));
-    int held = 0;
     for (size_t i = 0; i < c->n; i++) {
         const claim_result *r = &c->r[i];
-        held += r->verdict == CLAIM_HOLDS;
         text_printf(out, "  %-5s %-6s line %-4d ", verdict_mark[r->verdict], r->claim->name,
                     r->line);
         if (r->verdict == CLAIM_HOLDS)
             text_printf(out, "holds: %s\n", follows_words(out, r, d->m->loss->name));
+        else if (r->verdict == CLAIM_UNDECIDED)
+            text_printf(out, "undecided: %s\n", r->reason);
         else
             text_printf(out, "%s\n", r->reason);
-        if (r->verdict == CLAIM_HOLDS && strcmp(r->method, "symbolic and numeric") != 0)
-            text_printf(out, "        (%s)\n", r->method);
+        text_puts(out, "        method: ");
+        report_claim_method(out, c, r);
+        text_putc(out, '\n');
         if (r->verdict == CLAIM_REFUTED || r->verdict == CLAIM_SHAPE)
             text_printf(out, "        expected: %s = %s\n", r->claim->name,
                         term_string(out, r->expected));
@@ -636,17 +738,61 @@ check_text(text *out, const check_result *c, const derivation *d, const char *na
     }
     if (c->mixing != NULL)
         text_printf(out, "\nThe derivation %s.\n", c->mixing);
-    text_printf(out, "\n%d of %zu claims hold.\n", held, c->n);
+    text_putc(out, '\n');
+    report_check_summary(out, c);
+    text_putc(out, '\n');
+}
+
+/* The sizes of assignment S as a JSON object, {"n_x": 3, "m": 5}. */
+static json_t *
+json_sizes(const sample_sizes *s)
+{
+    json_t *o = json_object();
+    for (size_t k = 0; k < s->count; k++)
+        json_object_set_new(o, s->dims[k]->name, json_integer(s->n[k]));
+    return o;
+}
+
+/* What R's verdict rests on, beyond its method's code: the points and
+   their sizes, the witness and its sizes, the precision; null for a
+   symbolic proof, a shape or no method. */
+static json_t *
+json_claim_evidence(const check_result *c, const claim_result *r)
+{
+    const claim_evidence *e = &r->evidence;
+    if (e->method == METHOD_SYMBOLIC || e->method == METHOD_SHAPE || e->method == METHOD_NONE)
+        return json_null();
+    json_t *o = json_object();
+    if (e->witness >= 0) {
+        json_object_set_new(o, "point", json_integer(e->witness));
+        json_object_set_new(o, "sizes", json_sizes(&c->sizes[e->witness % CHECK_SIZES]));
+    } else {
+        json_object_set_new(o, "points", json_integer(e->points));
+        json_t *sizes = json_array();
+        for (int s = 0; s < CHECK_SIZES; s++)
+            if (e->sizes_compared & 1ul << s)
+                json_array_append_new(sizes, json_sizes(&c->sizes[s]));
+        json_object_set_new(o, "sizes", sizes);
+    }
+    if (e->method == METHOD_NUMERIC || e->method == METHOD_ENCLOSURE)
+        json_object_set_new(o, "bits", json_integer(e->bits));
+    return o;
 }
 
 static void
 check_json(text *out, const check_result *c, const derivation *d, const char *name)
 {
+    static const char *const outcome_word[] = {"all hold", "refuted", "undecided"};
     json_t *top = json_object();
     json_object_set_new(top, "file", json_text(out, format_base_name(name)));
     json_object_set_new(top, "convention", json_text(out, model_convention_name(d->m->convention)));
     json_object_set_new(top, "mixing", json_text(out, c->mixing));
-    json_object_set_new(top, "all_hold", json_boolean(c->all_hold));
+    json_object_set_new(top, "all_hold", json_boolean(c->outcome == CHECK_ALL_HOLD));
+    json_object_set_new(top, "outcome", json_text(out, outcome_word[c->outcome]));
+    text summary;
+    text_init(&summary, out->pool);
+    report_check_summary(&summary, c);
+    json_object_set_new(top, "summary", json_text(out, text_str(&summary)));
     json_t *rows = json_array();
     json_object_set_new(top, "claims", rows);
     for (size_t i = 0; i < c->n; i++) {
@@ -662,7 +808,8 @@ check_json(text *out, const check_result *c, const derivation *d, const char *na
                                                ? "either"
                                                : model_convention_name(r->follows)));
         json_object_set_new(o, "reason", json_text(out, r->reason));
-        json_object_set_new(o, "method", json_text(out, r->method));
+        json_object_set_new(o, "method", json_text(out, method_code[r->evidence.method]));
+        json_object_set_new(o, "evidence", json_claim_evidence(c, r));
         json_object_set_new(o, "expected", json_text(out, term_string(out, r->expected)));
         json_object_set_new(o, "counterexample", json_text(out, r->counterexample));
         json_array_append_new(rows, o);

@@ -25,6 +25,16 @@ void report_proof(text *out, const proof *p, const char *name, format_kind f, in
 void report_check(text *out, const check_result *c, const derivation *d, const char *name,
                   format_kind f);
 
+/* How the verdict R of the check C was decided, in words: the method,
+   then its points, sizes, witness or precision ("exact: equal in
+   rationals at 3 random points, sizes (n, m) = (4, 8), (3, 5), (5, 6)"). */
+void report_claim_method(text *out, const check_result *c, const claim_result *r);
+
+/* The one sentence that sums up the check C, as its exit status does: "5
+   of 6 claims hold.", or why a file whose claims hold one by one fails, or
+   what is undecided. */
+void report_check_summary(text *out, const check_result *c);
+
 /* The rule base, one rule a line: name, group, file:line, the rule. */
 void report_rules(text *out, const rule_set *rs, format_kind f);
 
