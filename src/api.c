@@ -554,7 +554,14 @@ dc_prove(dc_session *s, unsigned long seed, const char *format, int with_trace, 
     text_init(&t, s->work);
     report_proof(&t, p, s->model->src.name, f, with_trace);
     *report = result_text(s, &t);
-    return finish(s, p->params_proven ? DC_OK : DC_REFUTED);
+    if (p->verdict == PROVE_UNDECIDED) {
+        /* neither holds nor refuted: the report is written, with this error */
+        diag_plain(&s->error, s->work, DC_EINPUT,
+                   "prove could not decide every parameter gradient and refuted none: the "
+                   "report says which method could not run, and why");
+        return finish(s, DC_EINPUT);
+    }
+    return finish(s, p->verdict == PROVE_REFUTED ? DC_REFUTED : DC_OK);
 }
 
 enum { DOC_ERROR_SAMPLES = 16 }; /* per regime, in a document's error tables */
@@ -608,7 +615,7 @@ dc_doc(dc_session *s, unsigned long seed, const char *format, const char **repor
     text_init(&t, s->work);
     doc_write(&t, &in, f);
     *report = result_text(s, &t);
-    int refuted = !p->params_proven || (c != NULL && !c->all_hold);
+    int refuted = p->verdict == PROVE_REFUTED || (c != NULL && !c->all_hold);
     return finish(s, refuted ? DC_REFUTED : DC_OK);
 }
 

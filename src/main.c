@@ -206,6 +206,20 @@ finish_report(dc_session *s, const options *o, dc_status st, const char *report)
     return exit_status(st);
 }
 
+/* As finish_report, but an input error that comes with a report (prove
+   could decide no method for a param; rules --verify could not run a rule:
+   nothing refuted, nothing held) writes the report too, then the error. */
+static int
+finish_undecided(dc_session *s, const options *o, dc_status st, const char *report)
+{
+    if (st == DC_EINPUT && report != NULL) {
+        int written = o->quiet ? 0 : write_output(o->output, report);
+        print_error(s);
+        return written != 0 ? written : exit_status(st);
+    }
+    return finish_report(s, o, st, report);
+}
+
 /* derivcheck derive FILE|MODEL */
 static int
 run_derive(dc_session *s, const options *o, int argc, char **argv)
@@ -253,7 +267,7 @@ run_prove(dc_session *s, const options *o, int argc, char **argv)
     }
     const char *report;
     st = dc_prove(s, o->seed, o->format, o->trace, &report);
-    return finish_report(s, o, st, report);
+    return finish_undecided(s, o, st, report);
 }
 
 /* derivcheck eval FILE|MODEL [--data FILE.json] */

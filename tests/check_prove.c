@@ -120,13 +120,26 @@ proven(const char *name)
     model *m = tu_parse_builtin(name, &err, pool);
     proof *p = prove_with(m, rs);
     ck_assert(p->params_proven);
+    ck_assert_int_eq(p->verdict, PROVE_PROVEN);
+    ck_assert_int_eq(p->nbatches, PROVE_BATCHES);
+    for (int k = 1; k < p->nbatches; k++)
+        ck_assert(p->batches[k] != p->batches[0] && (p->batches[k] & (p->batches[k] - 1)) != 0);
     int params = 0, intermediates = 0;
     for (size_t i = 0; i < p->n; i++) {
         const proof_item *it = &p->items[i];
         const char *g = it->g->of->name;
         ck_assert_msg(it->symbolic, "%s: d%s has no symbolic proof", name, g);
-        ck_assert_int_eq(it->exact_points, PROVE_POINTS);
-        ck_assert_int_eq(it->exact_equal, PROVE_POINTS);
+        /* the declared batch size and two others, none a power of two */
+        ck_assert_int_eq(it->exact_tried, PROVE_POINTS + (PROVE_BATCHES - 1) * PROVE_SIZE_POINTS);
+        ck_assert_int_eq(it->exact_points, it->exact_tried);
+        ck_assert_int_eq(it->exact_equal, it->exact_tried);
+        ck_assert_int_eq(it->verdict, PROVE_PROVEN);
+        ck_assert_int_eq(it->method, PROVE_BY_SYMBOLIC);
+        ck_assert_int_eq(it->enclosure_bits, 0); /* exact points ran: no enclosure needed */
+        if (it->is_param) {
+            ck_assert_int_eq(it->loss, PROVE_LOSS_AGREES);
+            ck_assert(it->loss_log2_gap <= -(double)(PROVE_LOSS_BITS / 3));
+        }
         ck_assert_msg(it->log2_chance < -100, "%s: d%s: bound 2^%g", name, g, it->log2_chance);
         /* the MPFR gap is at the level of each precision: it shrinks as the
            precision grows (0 when the roundings happen to agree) */
