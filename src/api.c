@@ -801,10 +801,18 @@ dc_rules_verify(dc_session *s, unsigned long seed, int samples, long prec, const
         return finish(s, st);
     text t;
     text_init(&t, s->work);
-    int failed = rules_verify(s->rules, seed, samples, prec, &t, &s->error, s->work);
+    int unrun;
+    int failed = rules_verify(s->rules, seed, samples, prec, &t, &unrun, &s->error, s->work);
     if (failed < 0)
         return finish(s, s->error.status);
     *report = result_text(s, &t);
+    if (failed == 0 && unrun > 0) {
+        /* neither holds nor refuted: the report is written, with this error */
+        diag_plain(&s->error, s->work, DC_EINPUT,
+                   "rules --verify could not check %d rule%s at any point (see the n/a lines)",
+                   unrun, unrun > 1 ? "s" : "");
+        return finish(s, DC_EINPUT);
+    }
     return finish(s, failed == 0 ? DC_OK : DC_REFUTED);
 }
 

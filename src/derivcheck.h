@@ -166,9 +166,12 @@ dc_status dc_rules_list(dc_session *s, const char *format, const char **report);
    of a rewrite rule evaluated in MPFR at PREC bits (0: 256; 64 to 10000),
    an adjoint rule against central finite differences. SEED fixes the
    points; SAMPLES (1 to 10000) is the points per rule (at least 3 are
-   used). Returns DC_OK when every rule holds and DC_REFUTED when one fails;
-   *REPORT (owned by the session) has a line per rule, a counterexample for
-   each failure, and a summary line. */
+   used). Returns DC_OK when every rule holds and DC_REFUTED when one fails
+   (a rewrite where an interval enclosure of the difference excludes 0, an
+   adjoint whose gap is far above rounding); DC_EINPUT, with *REPORT
+   written all the same, when none fails but some rule could not be
+   checked at any point. *REPORT (owned by the session) has a line per
+   rule, a counterexample for each failure, and a summary line. */
 dc_status dc_rules_verify(dc_session *s, unsigned long seed, int samples, long prec,
                           const char **report);
 

@@ -338,7 +338,7 @@ run_rules(dc_session *s, const options *o, int argc, char **argv)
                              &report);
     } else
         st = dc_rules_list(s, o->format, &report);
-    return finish_report(s, o, st, report);
+    return finish_undecided(s, o, st, report);
 }
 
 /* The progress bar of a long error sweep, on stderr. */

@@ -245,6 +245,17 @@ echo 'neg: C = -a => da = G' >>"$tmp/wrong/adjoint.rules"
 run 1 --rules "$tmp/wrong" rules --verify
 has "$tmp/out" "FAIL neg (wrong/adjoint.rules:"
 has "$tmp/out" " 1 failed "
+# a rule that cannot be checked at any point (NaN at every draw) is neither ok nor failed:
+# exit 2, the report written, the error saying why
+mkdir -p "$tmp/unrun"
+cp "$DC_RULES_DIR"/*.rules "$tmp/unrun/"
+echo 'log.neg: log(-exp(x)) => x' >>"$tmp/unrun/algebra.rules"
+run 2 --rules "$tmp/unrun" rules --verify
+has "$tmp/out" "n/a  log.neg (unrun/algebra.rules:"
+has "$tmp/out" "could not run: no point where the check can be made"
+has "$tmp/out" " ok, 0 failed, 1 could not run (seed 1, 16 points each, 256 bits)"
+lacks "$tmp/out" "FAIL"
+has "$tmp/err" "rules --verify could not check 1 rule at any point (see the n/a lines)"
 run 2 rules --verify --samples 0
 has "$tmp/err" "--samples takes a number of points from 1 to 10000 (the cap), not '0'"
 run 2 rules --verify --prec 10001
