@@ -573,7 +573,14 @@ dc_prove(dc_session *s, unsigned long seed, const char *format, int with_trace, 
     text_init(&t, s->work);
     report_proof(&t, p, s->model->src.name, f, with_trace);
     *report = result_text(s, &t);
-    return finish(s, p->params_proven ? DC_OK : DC_REFUTED);
+    if (p->verdict == PROVE_UNDECIDED) {
+        /* neither holds nor refuted: the report is written, with this error */
+        diag_plain(&s->error, s->work, DC_UNDECIDED,
+                   "prove could not decide every parameter gradient and refuted none: the "
+                   "report says which method could not run, and why");
+        return finish(s, DC_UNDECIDED);
+    }
+    return finish(s, p->verdict == PROVE_REFUTED ? DC_REFUTED : DC_OK);
 }
 
 enum { DOC_ERROR_SAMPLES = 16 }; /* per regime, in a document's error tables */
@@ -627,7 +634,7 @@ dc_doc(dc_session *s, unsigned long seed, const char *format, const char **repor
     text_init(&t, s->work);
     doc_write(&t, &in, f);
     *report = result_text(s, &t);
-    if (!p->params_proven)
+    if (p->verdict == PROVE_REFUTED)
         return finish(s, DC_REFUTED);
     return finish(s, c != NULL ? check_status(s, c) : DC_OK);
 }
@@ -815,10 +822,18 @@ dc_rules_verify(dc_session *s, unsigned long seed, int samples, long prec, const
         return finish(s, st);
     text t;
     text_init(&t, s->work);
-    int failed = rules_verify(s->rules, seed, samples, prec, &t, &s->error, s->work);
+    int unrun;
+    int failed = rules_verify(s->rules, seed, samples, prec, &t, &unrun, &s->error, s->work);
     if (failed < 0)
         return finish(s, s->error.status);
     *report = result_text(s, &t);
+    if (failed == 0 && unrun > 0) {
+        /* neither holds nor refuted: the report is written, with this error */
+        diag_plain(&s->error, s->work, DC_UNDECIDED,
+                   "rules --verify could not check %d rule%s at any point (see the n/a lines)",
+                   unrun, unrun > 1 ? "s" : "");
+        return finish(s, DC_UNDECIDED);
+    }
     return finish(s, failed == 0 ? DC_OK : DC_REFUTED);
 }
 

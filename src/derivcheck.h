@@ -85,8 +85,14 @@ dc_status dc_check(dc_session *s, unsigned long seed, const char *format, const 
    1/m give the same gradient for every param (symbolically, exactly at
    random rational points from SEED, in MPFR at rising precisions) and that
    the intermediates' gradients differ by exactly m; how far apart the two
-   are in double. DC_OK when every param gradient agrees, DC_REFUTED when
-   one does not. FORMAT: "text", "json" or "markdown"; WITH_TRACE adds the
+   are in double; each param's gradient is checked against the derivative
+   of the loss. DC_OK when every param gradient is proven the same, or
+   agrees in MPFR at two batch sizes where no proof could be had (the
+   report says "numeric"); DC_REFUTED when a difference is witnessed (a
+   nonzero exact difference, an interval enclosure excluding 0, a gradient
+   far from the loss's derivative); DC_EINPUT, with *REPORT written all the
+   same, when nothing is refuted but some param could be decided by no
+   method. FORMAT: "text", "json" or "markdown"; WITH_TRACE adds the
    certificates to text (json always has them). */
 dc_status dc_prove(dc_session *s, unsigned long seed, const char *format, int with_trace,
                    const char **report);
@@ -168,9 +174,12 @@ dc_status dc_rules_list(dc_session *s, const char *format, const char **report);
    of a rewrite rule evaluated in MPFR at PREC bits (0: 256; 64 to 10000),
    an adjoint rule against central finite differences. SEED fixes the
    points; SAMPLES (1 to 10000) is the points per rule (at least 3 are
-   used). Returns DC_OK when every rule holds and DC_REFUTED when one fails;
-   *REPORT (owned by the session) has a line per rule, a counterexample for
-   each failure, and a summary line. */
+   used). Returns DC_OK when every rule holds and DC_REFUTED when one fails
+   (a rewrite where an interval enclosure of the difference excludes 0, an
+   adjoint whose gap is far above rounding); DC_EINPUT, with *REPORT
+   written all the same, when none fails but some rule could not be
+   checked at any point. *REPORT (owned by the session) has a line per
+   rule, a counterexample for each failure, and a summary line. */
 dc_status dc_rules_verify(dc_session *s, unsigned long seed, int samples, long prec,
                           const char **report);
 

@@ -191,9 +191,9 @@ run_parse(dc_session *s, const options *o, int argc, char **argv)
 }
 
 /* Print a command's report (unless -q) or its error; the exit status. An
-   undecided check has both: the report says what no method decided, the
-   error that nothing was refuted (exit status 2: neither all holds, 0, nor
-   something refuted, 1). */
+   undecided check, proof or rules --verify has both: the report says what
+   no method decided, the error that nothing was refuted (exit status 2:
+   neither all holds, 0, nor something refuted, 1). */
 static int
 finish_report(dc_session *s, const options *o, dc_status st, const char *report)
 {

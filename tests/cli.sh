@@ -164,26 +164,72 @@ has "$tmp/out" "rules/adjoint.rules:"
 has "$tmp/out" "C = sigmoid(a) => da = G * C * (1 - C)"
 has "$tmp/out" "sum(y, axis=0, keepdims=True) => 1 if onehot(y)"
 
-# prove: the placements of 1/m agree for params and differ by m for intermediates
+# prove: the placements of 1/m agree for params and differ by m for intermediates; each
+# verdict says the method that decided it
 run 0 prove sigmoid
-has "$tmp/out" "Proven: every parameter gradient is the same in both placements."
+has "$tmp/out" "Proven: every parameter gradient is the same in both placements (decided: 4 symbolic, 0 exact)."
 has "$tmp/out" "dW2:  deferred 1/m * dZ2 @ A1.T"
 has "$tmp/out" "  symbolic: deferred = absorbed: both sides reduce to one normal form"
 has "$tmp/out" "  symbolic: deferred = m * absorbed: both sides reduce to one normal form"
-has "$tmp/out" "difference 0 at 8 of 8 random rational points"
-has "$tmp/out" "  MPFR:     max |difference| / max |value|: 64 bits"
+# exact points at the declared batch size and at two others, none a power of two
+has "$tmp/out" "difference 0 at 12 of 12 random rational points with m = 8, 3, 5"
+has "$tmp/out" "  MPFR:     max |difference| / max |value| with m = 10: 64 bits"
+has "$tmp/out" "  loss:     sum(dW1 * U) and the central difference of J along a random U agree to 2^-"
+has "$tmp/out" "  decided:  proven, symbolic: one normal form, a proof for every size"
+lacks "$tmp/out" "enclosure:"
 run 0 prove softmax --format json
-has "$tmp/out" '"proven": true'
+has "$tmp/out" '"proven": true, "verdict": "proven", "exact_batches": [8, 3, 5]'
+has "$tmp/out" '"verdict": "proven", "method": "symbolic", "disagree": false'
+has "$tmp/out" '"loss": {"status": "agrees", "bits": 256'
 run 0 prove relu3 --format markdown
 has "$tmp/out" "| \`dW3\` |"
+has "$tmp/out" "| proven (symbolic) |"
 run 2 prove sigmoid --format latex
 has "$tmp/err" "prove writes text, json or markdown"
 mkdir -p "$tmp/bogus"
 cp "$DC_RULES_DIR"/*.rules "$tmp/bogus/"
 echo 'bogus.scale: a^-1 * (b @ c) => b @ c' >>"$tmp/bogus/algebra.rules"
 run 1 --rules "$tmp/bogus" prove "$DC_RULES_DIR/models/sigmoid.dc"
-has "$tmp/out" "REFUTED: a parameter gradient differs between the placements."
+has "$tmp/out" "REFUTED: a parameter gradient differs between the placements: dW2 (exact), dW1 (exact)."
+has "$tmp/out" "  decided:  REFUTED, exact: the difference is not 0 at entry [0, 0] of random point 0 (m = 8)"
 has "$tmp/out" "DISAGREE: the symbolic proof and the exact evaluation disagree"
+# issue 13.2: a true identity with no exact point (exp of an unnamed argument) is proven by
+# its normal forms, the exact test reported as not run, never REFUTED
+inline="$DC_TEST_DATADIR/good/sigmoid-inline.dc"
+run 0 prove "$inline"
+has "$tmp/out" "  exact:    could not run at any of 12 random rational points with m = 6, 3, 5: exact evaluation cannot compute exp"
+has "$tmp/out" "  enclosure: no difference shown: at every entry the two enclosures overlap (MPFI, 256 bits"
+has "$tmp/out" "  decided:  proven, symbolic: one normal form, a proof for every size"
+has "$tmp/out" "Proven: every parameter gradient is the same in both placements (decided: 4 symbolic, 0 exact)."
+lacks "$tmp/out" "REFUTED"
+run 0 prove "$inline" --format json
+has "$tmp/out" '"proven": true, "verdict": "proven"'
+has "$tmp/out" '"exact_points": 0, "exact_equal": 0'
+has "$tmp/out" '"enclosure": {"bits": 256, "status": "not separated"'
+# the unsound rule there: the symbolic side is fooled, no exact point exists, and the
+# interval enclosure witnesses the difference (it drops the deferred 1/m: a factor m = 6)
+run 1 --rules "$tmp/bogus" prove "$inline"
+has "$tmp/out" "  enclosure: the enclosure of the difference excludes 0 at entry [0, 0] of random point 3000 (m = 6)"
+has "$tmp/out" "  decided:  REFUTED, enclosure: the difference excludes 0 (MPFI, 256 bits)"
+has "$tmp/out" "DISAGREE: the symbolic proof and the enclosure evaluation disagree"
+has "$tmp/out" "REFUTED: a parameter gradient differs between the placements: dW2 (enclosure), dW1 (enclosure)."
+# an unsound adjoint (tanh' written 1 - C): both placements carry it, so they stay equal, but
+# neither is the derivative of the loss any more; prove must not say "Proven"
+mkdir -p "$tmp/tanh"
+for f in "$DC_RULES_DIR"/*.rules; do
+    grep -v '^tanh:' "$f" >"$tmp/tanh/${f##*/}"
+done
+echo 'tanh: C = tanh(a) => da = G * (1 - C)' >>"$tmp/tanh/adjoint.rules"
+for model in "$DC_RULES_DIR/models/sigmoid.dc" "$inline"; do
+    run 1 --rules "$tmp/tanh" prove "$model"
+    has "$tmp/out" "  loss:     DIFFER: sum(dW1 * U) is "
+    has "$tmp/out" "the derived dW1 is not the derivative of J, so a rule is unsound"
+    has "$tmp/out" "REFUTED: the derived dW1, db1 are not the derivative of J: a rule is unsound"
+    lacks "$tmp/out" "Proven"
+done
+run 1 --rules "$tmp/tanh" prove "$DC_RULES_DIR/models/sigmoid.dc" --format json
+has "$tmp/out" '"proven": false, "verdict": "refuted"'
+has "$tmp/out" '"loss": {"status": "differs", "bits": 256'
 
 # rules --verify: every rule at random points; a planted wrong rule is named
 run 0 rules --verify
@@ -199,6 +245,17 @@ echo 'neg: C = -a => da = G' >>"$tmp/wrong/adjoint.rules"
 run 1 --rules "$tmp/wrong" rules --verify
 has "$tmp/out" "FAIL neg (wrong/adjoint.rules:"
 has "$tmp/out" " 1 failed "
+# a rule that cannot be checked at any point (NaN at every draw) is neither ok nor failed:
+# exit 2, the report written, the error saying why
+mkdir -p "$tmp/unrun"
+cp "$DC_RULES_DIR"/*.rules "$tmp/unrun/"
+echo 'log.neg: log(-exp(x)) => x' >>"$tmp/unrun/algebra.rules"
+run 2 --rules "$tmp/unrun" rules --verify
+has "$tmp/out" "n/a  log.neg (unrun/algebra.rules:"
+has "$tmp/out" "could not run: no point where the check can be made"
+has "$tmp/out" " ok, 0 failed, 1 could not run (seed 1, 16 points each, 256 bits)"
+lacks "$tmp/out" "FAIL"
+has "$tmp/err" "rules --verify could not check 1 rule at any point (see the n/a lines)"
 run 2 rules --verify --samples 0
 has "$tmp/err" "--samples takes a number of points from 1 to 10000 (the cap), not '0'"
 run 2 rules --verify --prec 10001

@@ -124,6 +124,40 @@ degree(const term *t, int free_activations)
 
 /* ---- numbers ---- */
 
+const char *
+prove_method_name(prove_method m)
+{
+    switch (m) {
+    case PROVE_BY_SYMBOLIC:
+        return "symbolic";
+    case PROVE_BY_EXACT:
+        return "exact";
+    case PROVE_BY_ENCLOSURE:
+        return "enclosure";
+    case PROVE_BY_NUMERIC:
+        return "numeric";
+    case PROVE_BY_NOTHING:
+        break;
+    }
+    return "none";
+}
+
+const char *
+prove_verdict_name(prove_verdict v)
+{
+    switch (v) {
+    case PROVE_PROVEN:
+        return "proven";
+    case PROVE_NUMERIC_ONLY:
+        return "equal numerically";
+    case PROVE_REFUTED:
+        return "refuted";
+    case PROVE_UNDECIDED:
+        break;
+    }
+    return "undecided";
+}
+
 /* The two sides of IT as they are evaluated: the pretty formulas as
    written, the absorbed one times m for an intermediate. */
 static void
@@ -147,43 +181,146 @@ points(const prover *p, unsigned long index, long batch)
                           .batch = batch};
 }
 
+/* The batch size to draw the exact and enclosure points of batch K at (0:
+   the declared). */
+static long
+batch_at(const proof *pr, int k)
+{
+    return k == 0 ? 0 : pr->batches[k];
+}
+
+/* "entry [i, j] of random point K (m = 6)": where R was found. */
+static const char *
+where(const prover *p, const agree_result *r, long batch)
+{
+    text t;
+    text_init(&t, p->pool);
+    text_printf(&t, "entry [%ld, %ld] of random point %lu", r->i, r->j, r->point);
+    if (p->m->batch != NULL)
+        text_printf(&t, " (%s = %ld)", p->m->batch->name, batch > 0 ? batch : p->m->batch->value);
+    return text_str(&t);
+}
+
+/* Exact rationals at PROVE_POINTS points at the declared sizes and
+   PROVE_SIZE_POINTS at each other batch size; a point that cannot be
+   evaluated is counted as tried, not as evaluated, with its reason kept. */
 static void
-exact(prover *p, proof_item *it)
+exact(prover *p, const proof *pr, proof_item *it)
 {
     it->degree = degree(it->deferred_side, 1) + degree(it->absorbed_side, 1);
     const term *deferred, *absorbed;
     sides(p, it, &deferred, &absorbed);
-    for (int k = 0; k < PROVE_POINTS; k++) {
-        agree_points at = points(p, (unsigned long)k, 0);
-        agree_result r;
-        agree_status st = agree_exact(&r, p->pool, &at, absorbed, deferred);
-        /* a point that cannot be evaluated is not counted */
-        it->exact_points += st != AGREE_COULD_NOT_RUN;
-        it->exact_equal += st == AGREE_EQUAL;
-    }
+    unsigned long index = 0;
+    for (int b = 0; b < pr->nbatches; b++)
+        for (int k = 0; k < (b == 0 ? PROVE_POINTS : PROVE_SIZE_POINTS); k++) {
+            agree_points at = points(p, index++, batch_at(pr, b));
+            agree_result r;
+            agree_status st = agree_exact(&r, p->pool, &at, absorbed, deferred);
+            it->exact_tried++;
+            if (st == AGREE_COULD_NOT_RUN) {
+                if (it->exact_why == NULL)
+                    it->exact_why = mem_strdup(p->pool, r.why);
+                continue;
+            }
+            it->exact_points++;
+            it->exact_equal += st == AGREE_EQUAL;
+            if (st == AGREE_DIFFERENT && it->exact_witness == NULL)
+                it->exact_witness = r.i < 0 ? "the two sides have different numbers of entries"
+                                            : where(p, &r, batch_at(pr, b));
+        }
     /* each point: P(unequal forms agree) <= degree / (values per entry) */
     double per_point = it->degree > 0 ? log2((double)it->degree) - PROVE_SAMPLE_BITS : -INFINITY;
     it->log2_chance = it->exact_points * (per_point < 0 ? per_point : 0);
 }
 
+/* Whether the MPFR table of IT is at the size of rounding error at every
+   precision: the gap shrinks as the precision grows. */
+static int
+at_rounding(const proof_item *it)
+{
+    for (int k = 0; k < PROVE_PRECISIONS; k++)
+        if (isnan(it->log2_gap[k]) ||
+            it->log2_gap[k] > -(double)(it->precision[k] - PROVE_ROUNDING_SLACK))
+            return 0;
+    return 1;
+}
+
+/* Interval arithmetic at one point per batch size, at PROVE_ENCLOSURE_BITS
+   and, when MPFR's gaps do not look like rounding, at
+   PROVE_ENCLOSURE_MORE: a difference whose enclosure excludes 0 is a
+   witness. Run when no exact point could be evaluated. */
+static void
+enclosure(prover *p, const proof *pr, proof_item *it)
+{
+    static const long ladder[] = {PROVE_ENCLOSURE_BITS, PROVE_ENCLOSURE_MORE};
+    const term *deferred, *absorbed;
+    sides(p, it, &deferred, &absorbed);
+    for (size_t l = 0; l < sizeof ladder / sizeof ladder[0]; l++) {
+        if (l > 0 && at_rounding(it))
+            break;
+        it->enclosure_bits = ladder[l];
+        it->enclosure = AGREE_NOT_SEPARATED;
+        it->enclosure_what = NULL;
+        for (int b = 0; b < pr->nbatches && it->enclosure == AGREE_NOT_SEPARATED; b++) {
+            agree_points at = points(p, 3000 + (unsigned long)b, batch_at(pr, b));
+            agree_result r;
+            it->enclosure = agree_enclosure(&r, p->pool, &at, ladder[l], absorbed, deferred);
+            if (it->enclosure == AGREE_COULD_NOT_RUN)
+                it->enclosure_what = mem_strdup(p->pool, r.why);
+            else if (it->enclosure == AGREE_DIFFERENT) {
+                text t;
+                text_init(&t, p->pool);
+                text_printf(&t, "%s: deferred %.6g, absorbed %.6g",
+                            r.i < 0 ? "the numbers of entries differ"
+                                    : where(p, &r, batch_at(pr, b)),
+                            r.b, r.a);
+                it->enclosure_what = text_str(&t);
+            }
+        }
+        if (it->enclosure == AGREE_DIFFERENT)
+            break;
+    }
+}
+
 /* The MPFR table is drawn with a batch size that is not a power of two, so
    that 1/m is not exact and the two placements round differently. Each
-   gap is relative to the largest entry of the deferred side. */
+   gap is relative to the largest entry of the deferred side. A precision
+   whose differences are all NaN has a NaN gap: it could not be evaluated,
+   which is neither agreement nor a difference. */
 static void
 numeric(prover *p, proof_item *it, long batch)
 {
     static const long precisions[PROVE_PRECISIONS] = {64, 128, 256, 1024};
     const term *deferred, *absorbed;
     sides(p, it, &deferred, &absorbed);
+    it->numeric_batch = batch;
     for (int k = 0; k < PROVE_PRECISIONS; k++) {
         it->precision[k] = precisions[k];
         it->log2_gap[k] = NAN;
         agree_points at = points(p, 1000, batch);
         agree_result r;
-        if (agree_mpfr(&r, p->pool, &at, precisions[k], 0, -INFINITY, absorbed, deferred) !=
-            AGREE_COULD_NOT_RUN)
+        agree_status st =
+            agree_mpfr(&r, p->pool, &at, precisions[k], 0, -INFINITY, absorbed, deferred);
+        if (st == AGREE_COULD_NOT_RUN && it->numeric_why == NULL)
+            it->numeric_why = mem_strdup(p->pool, r.why);
+        if (st != AGREE_COULD_NOT_RUN || r.unevaluated > 0)
             it->log2_gap[k] = r.log2_gap;
     }
+}
+
+/* The MPFR gap at the top precision at a second batch size, for a verdict
+   that rests on MPFR alone: agreement at one size is not enough. */
+static void
+numeric_again(prover *p, proof_item *it, long batch)
+{
+    const term *deferred, *absorbed;
+    sides(p, it, &deferred, &absorbed);
+    it->numeric_batch2 = batch;
+    agree_points at = points(p, 1001, batch);
+    agree_result r;
+    agree_status st = agree_mpfr(&r, p->pool, &at, it->precision[PROVE_PRECISIONS - 1], 0,
+                                 -INFINITY, absorbed, deferred);
+    it->log2_gap2 = st != AGREE_COULD_NOT_RUN || r.unevaluated > 0 ? r.log2_gap : NAN;
 }
 
 /* The most ulps apart the two formulas are in double with batch size M. */
@@ -209,10 +346,277 @@ in_double(prover *p, const proof_item *it, long batch)
     return worst;
 }
 
+/* ---- the gradient against the loss ---- */
+
+/* The loss check's numbers, at PROVE_LOSS_BITS (+ 64 for sums). */
+typedef struct loss_probe {
+    prover *p;
+    const symbol *param;
+    evaluator *fr, *exact;
+    const value *at;  /* the param's drawn value (exact) */
+    value *direction; /* U: random, the param's shape (exact) */
+    mpfr_t sum, scale, d1, d2, x, y, loss_size;
+    char why[256];
+} loss_probe;
+
+/* The loss with the param moved by STEPS * h * U, h = 2^-(P/4), into OUT;
+   0 with WHY when it cannot be evaluated or is not finite. */
+static int
+moved_loss(loss_probe *lp, long steps, mpfr_t out)
+{
+    const value *a = lp->at;
+    value *moved = eval_new_value(lp->exact, a->rank, a->rows, a->cols);
+    mpq_t q;
+    mpq_init(q);
+    for (long i = 0; i < a->rows; i++)
+        for (long j = 0; j < a->cols; j++) {
+            mpq_set_si(q, steps, 1);
+            mpq_mul(q, q, *eval_q(lp->direction, i, j));
+            mpq_div_2exp(q, q, PROVE_LOSS_BITS / 4);
+            mpq_add(*eval_q(moved, i, j), *eval_q(a, i, j), q);
+        }
+    mpq_clear(q);
+    eval_bind(lp->fr, lp->param, moved);
+    const value *j;
+    if (!eval_term(lp->fr, term_symbol(lp->p->tab, lp->p->m->loss), &j, lp->why, sizeof lp->why))
+        return 0;
+    mpfr_set(out, *eval_fr(j, 0, 0), MPFR_RNDN);
+    if (!mpfr_number_p(out)) {
+        snprintf(lp->why, sizeof lp->why, "the loss is not finite near the point");
+        return 0;
+    }
+    mpfr_abs(lp->x, out, MPFR_RNDN);
+    mpfr_max(lp->loss_size, lp->loss_size, lp->x, MPFR_RNDN);
+    return 1;
+}
+
+/* The central difference (J(K) - J(-K)) / 2Kh into OUT; as moved_loss. */
+static int
+central(loss_probe *lp, long k, mpfr_t out)
+{
+    if (!moved_loss(lp, k, out) || !moved_loss(lp, -k, lp->y))
+        return 0;
+    mpfr_sub(out, out, lp->y, MPFR_RNDN);
+    mpfr_mul_2si(out, out, PROVE_LOSS_BITS / 4 - 1, MPFR_RNDN);
+    mpfr_div_si(out, out, k, MPFR_RNDN);
+    return 1;
+}
+
+/* log2 of |X - Y| / max(|X|, |Y|, SCALE), with lp->x as scratch. */
+static double
+relative_gap(loss_probe *lp, const mpfr_t x, const mpfr_t y, const mpfr_t scale)
+{
+    mpfr_t d;
+    mpfr_init2(d, PROVE_LOSS_BITS + 64);
+    mpfr_sub(d, x, y, MPFR_RNDN);
+    mpfr_abs(d, d, MPFR_RNDN);
+    mpfr_abs(lp->x, x, MPFR_RNDN);
+    mpfr_max(lp->x, lp->x, scale, MPFR_RNDN);
+    mpfr_abs(lp->y, y, MPFR_RNDN);
+    mpfr_max(lp->x, lp->x, lp->y, MPFR_RNDN);
+    double gap = -INFINITY;
+    if (!mpfr_zero_p(d)) {
+        mpfr_div(d, d, lp->x, MPFR_RNDN);
+        mpfr_log2(d, d, MPFR_RNDN);
+        gap = mpfr_get_d(d, MPFR_RNDN);
+    }
+    mpfr_clear(d);
+    return gap;
+}
+
+/* The check itself, the evaluators made: the derived gradient G of the
+   param along U, sum(G * U), against the Richardson-extrapolated central
+   difference (4 D(h) - D(2h)) / 3 of the loss. Truncation leaves about
+   h^4 = 2^-P and rounding about 2^-P |J| / h of it, so AGREES at a
+   relative 2^-(P/3); DIFFERS only above that and above 2^-(P/2) |J|,
+   far above both; where D(h) and D(2h) differ by more than 2^-(P/8), the
+   loss has a kink or a jump near the point (relu, a step) and the check
+   could not run. */
+static void
+loss_measure(loss_probe *lp, proof_item *it)
+{
+    prover *p = lp->p;
+    sample_spec spec = {.seed = p->seed, .index = 4000, .bits = PROVE_SAMPLE_BITS};
+    if (!sample_bind(lp->fr, p->pool, p->m, &spec, lp->why, sizeof lp->why) ||
+        !sample_bind(lp->exact, p->pool, p->m, &spec, lp->why, sizeof lp->why) ||
+        !eval_term(lp->exact, term_symbol(p->tab, lp->param), &lp->at, lp->why, sizeof lp->why))
+        return;
+    gmp_randstate_t rng;
+    sample_stream_init(rng, p->seed, 4001);
+    lp->direction = eval_new_value(lp->exact, lp->at->rank, lp->at->rows, lp->at->cols);
+    for (long i = 0; i < lp->at->rows; i++)
+        for (long j = 0; j < lp->at->cols; j++) {
+            mpq_t *u = eval_q(lp->direction, i, j);
+            mpz_urandomb(mpq_numref(*u), rng, PROVE_SAMPLE_BITS);
+            mpz_set_ui(mpq_denref(*u), 1);
+            mpz_mul_2exp(mpq_denref(*u), mpq_denref(*u), PROVE_SAMPLE_BITS);
+            if (gmp_urandomb_ui(rng, 1))
+                mpq_neg(*u, *u);
+            mpq_canonicalize(*u);
+        }
+    gmp_randclear(rng);
+    const value *g;
+    if (!eval_term(lp->fr, derive_pretty(p->d, it->g, CONVENTION_ABSORBED), &g, lp->why,
+                   sizeof lp->why))
+        return;
+    if (g->rows * g->cols != lp->at->rows * lp->at->cols) {
+        snprintf(lp->why, sizeof lp->why, "the gradient has another number of entries");
+        return;
+    }
+    for (long n = 0; n < g->rows * g->cols; n++) {
+        mpfr_set_q(lp->x, *eval_q(lp->direction, n / lp->at->cols, n % lp->at->cols), MPFR_RNDN);
+        mpfr_mul(lp->x, lp->x, *eval_fr(g, n / g->cols, n % g->cols), MPFR_RNDN);
+        mpfr_add(lp->sum, lp->sum, lp->x, MPFR_RNDN);
+        mpfr_abs(lp->x, lp->x, MPFR_RNDN);
+        mpfr_add(lp->scale, lp->scale, lp->x, MPFR_RNDN);
+    }
+    if (!mpfr_number_p(lp->sum)) {
+        snprintf(lp->why, sizeof lp->why, "the gradient is not finite at the point");
+        return;
+    }
+    if (!central(lp, 1, lp->d1) || !central(lp, 2, lp->d2))
+        return;
+    if (relative_gap(lp, lp->d1, lp->d2, lp->scale) > -(double)(PROVE_LOSS_BITS / 8)) {
+        snprintf(lp->why, sizeof lp->why,
+                 "the loss has a kink or a jump near the point (its central differences with "
+                 "steps h and 2h differ)");
+        return;
+    }
+    mpfr_mul_2si(lp->d1, lp->d1, 2, MPFR_RNDN);
+    mpfr_sub(lp->d1, lp->d1, lp->d2, MPFR_RNDN);
+    mpfr_div_ui(lp->d1, lp->d1, 3, MPFR_RNDN);
+    it->loss_log2_gap = relative_gap(lp, lp->d1, lp->sum, lp->scale);
+    if (it->loss_log2_gap <= -(double)(PROVE_LOSS_BITS / 3)) {
+        it->loss = PROVE_LOSS_AGREES;
+        return;
+    }
+    /* |D - S| against 2^-(P/2) |J|: far above what rounding leaves */
+    mpfr_sub(lp->x, lp->d1, lp->sum, MPFR_RNDN);
+    mpfr_abs(lp->x, lp->x, MPFR_RNDN);
+    mpfr_mul_2si(lp->y, lp->loss_size, -(PROVE_LOSS_BITS / 2), MPFR_RNDN);
+    if (mpfr_cmp(lp->x, lp->y) <= 0) {
+        snprintf(lp->why, sizeof lp->why,
+                 "the gap, 2^%.0f, is not far enough above the rounding of the loss",
+                 floor(it->loss_log2_gap));
+        return;
+    }
+    it->loss = PROVE_LOSS_DIFFERS;
+    text t;
+    text_init(&t, p->pool);
+    text_printf(&t, "sum(d%s * U) is %.10g, the central difference of %s along U %.10g",
+                lp->param->name, mpfr_get_d(lp->sum, MPFR_RNDN), p->m->loss->name,
+                mpfr_get_d(lp->d1, MPFR_RNDN));
+    it->loss_what = text_str(&t);
+}
+
+/* Whether the derived gradient of IT's param is the derivative of the
+   loss: loss_measure at random point 4000 (declared sizes, every
+   definition computed) along a random direction U. */
+static void
+loss_check(prover *p, proof_item *it)
+{
+    loss_probe lp = {.p = p, .param = it->g->of};
+    it->loss = PROVE_LOSS_COULD_NOT_RUN;
+    it->loss_log2_gap = NAN;
+    lp.why[0] = '\0';
+    lp.fr = eval_new(p->pool, NUMBER_MPFR, PROVE_LOSS_BITS);
+    lp.exact = eval_new(p->pool, NUMBER_EXACT, 0);
+    mpfr_inits2(PROVE_LOSS_BITS + 64, lp.sum, lp.scale, lp.d1, lp.d2, lp.x, lp.y, lp.loss_size,
+                (mpfr_ptr)0);
+    mpfr_set_ui(lp.sum, 0, MPFR_RNDN);
+    mpfr_set_ui(lp.scale, 0, MPFR_RNDN);
+    mpfr_set_ui(lp.loss_size, 0, MPFR_RNDN);
+    loss_measure(&lp, it);
+    int oom = eval_status(lp.fr) == DC_ENOMEM || eval_status(lp.exact) == DC_ENOMEM;
+    mpfr_clears(lp.sum, lp.scale, lp.d1, lp.d2, lp.x, lp.y, lp.loss_size, (mpfr_ptr)0);
+    eval_free(lp.fr);
+    eval_free(lp.exact);
+    /* running out of memory is not a check that could not run */
+    if (oom)
+        mem_oom(p->pool);
+    if (it->loss == PROVE_LOSS_COULD_NOT_RUN)
+        it->loss_what = mem_strdup(p->pool, lp.why);
+}
+
+/* ---- the verdict ---- */
+
+/* IT's verdict from its evidence: a witnessed difference first (exact,
+   then the enclosure), then a proof (symbolic, then exact), then MPFR
+   agreement at two batch sizes; otherwise undecided. */
+static void
+decide(prover *p, const proof *pr, proof_item *it)
+{
+    it->verdict = PROVE_UNDECIDED;
+    it->method = PROVE_BY_NOTHING;
+    if (it->exact_witness != NULL) {
+        it->verdict = PROVE_REFUTED;
+        it->method = PROVE_BY_EXACT;
+    } else if (it->enclosure_bits > 0 && it->enclosure == AGREE_DIFFERENT) {
+        it->verdict = PROVE_REFUTED;
+        it->method = PROVE_BY_ENCLOSURE;
+    } else if (it->symbolic) {
+        it->verdict = PROVE_PROVEN;
+        it->method = PROVE_BY_SYMBOLIC;
+    } else if (it->exact_points > 0 && it->exact_equal == it->exact_points) {
+        it->verdict = PROVE_PROVEN;
+        it->method = PROVE_BY_EXACT;
+    } else if (at_rounding(it)) {
+        /* a second batch size: the declared one, or one more if that is
+           the table's */
+        long other = p->m->batch == NULL                       ? 0
+                     : it->numeric_batch != p->m->batch->value ? p->m->batch->value
+                                                               : pr->batches[1];
+        numeric_again(p, it, other);
+        if (!isnan(it->log2_gap2) &&
+            it->log2_gap2 <=
+                -(double)(it->precision[PROVE_PRECISIONS - 1] - PROVE_ROUNDING_SLACK)) {
+            it->verdict = PROVE_NUMERIC_ONLY;
+            it->method = PROVE_BY_NUMERIC;
+        }
+    }
+    it->disagree = it->symbolic && it->verdict == PROVE_REFUTED;
+}
+
 static long
 is_power_of_two(long n)
 {
     return n > 0 && (n & (n - 1)) == 0;
+}
+
+/* The exact test's batch sizes: the declared, then two of 3, 5, 7 (none a
+   power of two) that differ from it. */
+static void
+choose_batches(const prover *p, proof *pr)
+{
+    pr->nbatches = 1;
+    pr->batches[0] = p->m->batch != NULL ? p->m->batch->value : 0;
+    if (p->m->batch == NULL)
+        return;
+    static const long others[] = {3, 5, 7};
+    for (size_t k = 0; k < sizeof others / sizeof others[0] && pr->nbatches < PROVE_BATCHES; k++)
+        if (others[k] != pr->batches[0])
+            pr->batches[pr->nbatches++] = others[k];
+}
+
+/* The proof's verdict from its params'. */
+static void
+verdict(proof *pr)
+{
+    int refuted = 0, proven = 1, numeric = 1;
+    for (size_t i = 0; i < pr->n; i++) {
+        const proof_item *it = &pr->items[i];
+        if (!it->is_param)
+            continue;
+        refuted |= it->verdict == PROVE_REFUTED || it->loss == PROVE_LOSS_DIFFERS;
+        proven &= it->verdict == PROVE_PROVEN;
+        numeric &= it->verdict == PROVE_PROVEN || it->verdict == PROVE_NUMERIC_ONLY;
+        pr->all_exact &= it->exact_points > 0 && it->exact_equal == it->exact_points;
+    }
+    pr->verdict = refuted   ? PROVE_REFUTED
+                  : proven  ? PROVE_PROVEN
+                  : numeric ? PROVE_NUMERIC_ONLY
+                            : PROVE_UNDECIDED;
+    pr->params_proven = pr->verdict == PROVE_PROVEN;
 }
 
 proof *
@@ -224,11 +628,12 @@ prove(const derivation *d, const rule_set *rs, unsigned long seed, dc_error *err
     pr->d = d;
     pr->seed = seed;
     pr->items = mem_zalloc(p.pool, (d->n + 1) * sizeof *pr->items);
+    choose_batches(&p, pr);
     long m = p.m->batch != NULL ? p.m->batch->value : 1;
     long pow2 = is_power_of_two(m) ? m : 8, other = is_power_of_two(m) ? m + 2 : m;
     if (other == 1)
         other = 10;
-    pr->params_proven = pr->all_exact = 1;
+    pr->all_exact = 1;
     for (size_t i = 0; i < d->n && !p.failed; i++) {
         proof_item *it = &pr->items[pr->n++];
         it->g = &d->g[i];
@@ -236,21 +641,24 @@ prove(const derivation *d, const rule_set *rs, unsigned long seed, dc_error *err
         symbolic(&p, it);
         if (p.failed)
             break;
-        exact(&p, it);
+        exact(&p, pr, it);
         numeric(&p, it, p.m->batch != NULL ? other : 0);
+        if (it->exact_points == 0)
+            enclosure(&p, pr, it);
         it->batch_pow2 = pow2;
         it->batch_other = other;
         if (p.m->batch != NULL) {
             it->ulps_pow2 = in_double(&p, it, pow2);
             it->ulps_other = in_double(&p, it, other);
         }
-        if (!it->is_param)
-            continue;
-        /* proven: equal at every exact point (refuted by one), with the
-           symbolic proof reported beside it */
-        int exact_ok = it->exact_points > 0 && it->exact_equal == it->exact_points;
-        pr->all_exact &= exact_ok;
-        pr->params_proven &= exact_ok;
+        it->loss = PROVE_LOSS_COULD_NOT_RUN;
+        it->loss_log2_gap = NAN;
+        if (it->is_param)
+            loss_check(&p, it);
+        decide(&p, pr, it);
     }
-    return p.failed ? NULL : pr;
+    if (p.failed)
+        return NULL;
+    verdict(pr);
+    return pr;
 }

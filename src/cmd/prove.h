@@ -3,13 +3,54 @@
 #define DC_PROVE_H
 
 #include "sym/derive.h"
+#include "num/agree.h"
 #include "num/eval.h"
 
 enum {
-    PROVE_POINTS = 8,       /* random rational points of the exact test */
-    PROVE_SAMPLE_BITS = 30, /* entries k / 2^30: 2^30 values per free entry at least */
-    PROVE_PRECISIONS = 4,   /* the MPFR table: 64, 128, 256, 1024 bits */
+    PROVE_POINTS = 8,           /* random rational points of the exact test at the declared sizes */
+    PROVE_SIZE_POINTS = 2,      /* and at each other batch size */
+    PROVE_BATCHES = 3,          /* batch sizes of the exact test: the declared and two others */
+    PROVE_SAMPLE_BITS = 30,     /* entries k / 2^30: 2^30 values per free entry at least */
+    PROVE_PRECISIONS = 4,       /* the MPFR table: 64, 128, 256, 1024 bits */
+    PROVE_ROUNDING_SLACK = 16,  /* how far above 2^-P an MPFR gap at P bits may be and still be
+                                   rounding error: each operation adds a little, and gradients
+                                   have tens of operations, not thousands */
+    PROVE_ENCLOSURE_BITS = 256, /* MPFI endpoints of the enclosure test, */
+    PROVE_ENCLOSURE_MORE = 2048, /* and again when MPFR's gaps do not look like rounding */
+    PROVE_LOSS_BITS = 256,       /* MPFR bits of the check against the loss */
 };
+
+/* How a relation was decided: the method its verdict rests on, strongest
+   first. */
+typedef enum prove_method {
+    PROVE_BY_SYMBOLIC,  /* both sides reduce to one normal form: a proof for every size */
+    PROVE_BY_EXACT,     /* GMP rationals: the difference 0 at every point (Schwartz-Zippel), or
+                           not 0 at one */
+    PROVE_BY_ENCLOSURE, /* MPFI: the enclosure of the difference excludes 0 at an entry */
+    PROVE_BY_NUMERIC,   /* MPFR: the gap at the size of rounding at every precision and at two
+                           batch sizes; weaker than a proof */
+    PROVE_BY_NOTHING,   /* no method could decide */
+} prove_method;
+
+/* What was established about a relation. */
+typedef enum prove_verdict {
+    PROVE_PROVEN,       /* symbolically or exactly */
+    PROVE_NUMERIC_ONLY, /* no proof, no difference: equal in MPFR at rising precision */
+    PROVE_REFUTED,      /* a difference witnessed: exactly, or by an enclosure */
+    PROVE_UNDECIDED,    /* nothing refuted, nothing proven or measured equal */
+} prove_verdict;
+
+/* The derived gradient of a param against the loss it is the gradient of. */
+typedef enum prove_loss {
+    PROVE_LOSS_AGREES,        /* to 2^-(P/3) */
+    PROVE_LOSS_DIFFERS,       /* far above rounding and truncation: a rule is unsound */
+    PROVE_LOSS_COULD_NOT_RUN, /* not finite, a kink near the point, or in between */
+} prove_loss;
+
+/* "symbolic", "exact", "enclosure", "numeric", "none". */
+const char *prove_method_name(prove_method m);
+/* "proven", "equal numerically", "refuted", "undecided". */
+const char *prove_verdict_name(prove_verdict v);
 
 /* Everything established about one gradient. For a param the claim is
    deferred = absorbed; for an intermediate, deferred = m * absorbed (the
@@ -23,30 +64,64 @@ typedef struct proof_item {
     const term *deferred_normal, *absorbed_normal;
     int symbolic; /* the normal forms are one term */
     trace cert_deferred, cert_absorbed;
-    /* exact: GMP rationals at random points, activations free */
-    int exact_points, exact_equal; /* points tried, points with difference 0 */
+    /* exact: GMP rationals at random points, activations free, at the
+       proof's batch sizes */
+    int exact_tried;               /* points drawn */
+    int exact_points, exact_equal; /* points evaluated, points with difference 0 */
+    const char *exact_why;         /* why the first point that could not run did not; or NULL */
+    const char *exact_witness;     /* where the difference is not 0, in words; or NULL */
     long degree;                   /* bound on the degree of the difference */
     double log2_chance;            /* Schwartz-Zippel: log2 of P(agree | unequal) */
-    /* MPFR: log2 of max |difference| / max |value| at each precision */
+    /* enclosure: MPFI at one point per batch size, run when no exact point
+       could be evaluated; ENCLOSURE_BITS 0 when not run */
+    long enclosure_bits;        /* the last precision tried */
+    agree_status enclosure;     /* DIFFERENT, NOT_SEPARATED or COULD_NOT_RUN */
+    const char *enclosure_what; /* the witness, or why it could not run; or NULL */
+    /* MPFR: log2 of max |difference| / max |value| at each precision, NaN
+       where no difference could be evaluated */
     long precision[PROVE_PRECISIONS];
     double log2_gap[PROVE_PRECISIONS];
+    long numeric_batch;      /* the batch size of that table */
+    long numeric_batch2;     /* a second batch size, measured when MPFR decides; 0 if not */
+    double log2_gap2;        /* the gap there at the top precision */
+    const char *numeric_why; /* why a precision could not run (the first); or NULL */
     /* double: the most ulps apart, for a batch size that is a power of two
        and one that is not */
     long batch_pow2, batch_other;
     double ulps_pow2, ulps_other;
+    /* params: sum(dV * U) against the central difference of the loss along
+       a random U, in MPFR at PROVE_LOSS_BITS */
+    prove_loss loss;
+    double loss_log2_gap;  /* the relative gap; NaN when not measured */
+    const char *loss_what; /* DIFFERS: both numbers; COULD_NOT_RUN: why */
+    /* the verdict on the relation and the method it rests on; DISAGREE:
+       the normal forms are one, yet a difference was witnessed */
+    prove_verdict verdict;
+    prove_method method;
+    int disagree;
 } proof_item;
 
 typedef struct proof {
     const derivation *d;
     proof_item *items;
     size_t n;
-    int params_proven; /* every param: difference 0 at every exact point */
-    int all_exact;     /* every param: difference 0 at every point */
+    long batches[PROVE_BATCHES]; /* the exact test's batch sizes, the declared first */
+    int nbatches;
+    int params_proven; /* every param PROVEN and agreeing with the loss */
+    int all_exact;     /* every param: difference 0 at every exact point, and some point */
+    /* REFUTED when a param's placements differ or its gradient is not the
+       loss's; else PROVEN when every param is proven; else NUMERIC_ONLY
+       when each is proven or equal numerically; else UNDECIDED */
+    prove_verdict verdict;
     unsigned long seed;
 } proof;
 
 /* Prove D's placements equal (params) and different by m (intermediates),
-   symbolically, exactly and numerically, with points drawn from SEED.
+   symbolically, exactly and numerically, with points drawn from SEED, and
+   check each param's gradient against the loss. Each relation's verdict
+   rests on evidence: PROVEN on one normal form or a zero exact difference
+   at every point; REFUTED on a nonzero exact difference or an enclosure
+   excluding 0 (never on a method that could not run, never on a NaN).
    Returns the proof (in D's model's pool) or NULL with ERR filled. */
 proof *prove(const derivation *d, const rule_set *rs, unsigned long seed, dc_error *err,
              mem_pool *err_pool);

@@ -436,9 +436,13 @@ claim_forms(roundoff_plan *p, const check_result *claims, const symbol *v, size_
         const claim_result *r = &claims->r[k];
         if (r->claim->target != v || r->yours == NULL || r->verdict == CLAIM_SHAPE)
             continue;
+        /* "wrong" only on check's witnessed refutation (of it, or of a claim
+           it is built on), never on a verdict that is not one */
         char label[64];
         snprintf(label, sizeof label, "yours (line %d%s)", r->line,
-                 r->verdict == CLAIM_HOLDS ? "" : ", wrong");
+                 r->verdict == CLAIM_REFUTED || r->verdict == CLAIM_GIVEN_YOURS ? ", wrong"
+                 : r->verdict == CLAIM_UNDECIDED                                ? ", undecided"
+                                                                                : "");
         add_form(p, ROUNDOFF_FORM_TERM, q, mem_strdup(p->pool, label),
                  formula_text(p, r->claim->definition), r->yours);
     }

@@ -40,7 +40,8 @@ typedef enum outcome {
     POINT_NONFINITE, /* a side is NaN or infinite: draw again */
     POINT_KINK,      /* f is not differentiable near the point: draw again */
     POINT_NOFIT,     /* no shapes fit */
-    POINT_ERROR,     /* the evaluator could not compute a side (why) */
+    POINT_UNDECIDED, /* a gap, but not shown to be more than rounding: draw again */
+    POINT_ERROR,     /* the evaluator could not compute a side (why), or memory ran out */
 } outcome;
 
 typedef struct verifier {
@@ -55,22 +56,23 @@ typedef struct verifier {
     variable *input; /* adjoint rules: the variable a of da */
     int seen[RULES_VERIFY_DISTINCT_SHAPES][MATCH_MAX];
     int nseen;
-    int nonfinite, kinks; /* draws skipped, and why */
+    int nonfinite, kinks, undecided; /* draws skipped, and why */
     /* one point's terms and values, all in POOL; point_end frees them */
     mem_pool *pool;
     model *scratch;
-    symbol *dims[NDIMS]; /* [0] unused: the literal 1 */
-    evaluator *exact, *fr;
+    symbol *dims[NDIMS];        /* [0] unused: the literal 1 */
+    evaluator *exact, *fr, *fi; /* fi: intervals, to confirm a rewrite's difference */
     match m;
     const term *lhs, *rhs; /* rewrite: both sides; adjoint: f(...) and the formula */
     symbol *G, *V;
     value *g_val, *v_val;
     /* numbers owned here, cleared by rules_verify */
     mpfr_t x, y, diff, bound, sum, scale, fd, fd2;
+    mpfr_t moved_size, absum; /* adjoint: the largest sum(|G * f(a + khV)|), what rounding
+                                 scales with, and one such sum */
     mpq_t q;
-    char why[512];      /* an internal error */
-    dc_status status;   /* DC_ENOMEM when that error is a want of memory (why unset) */
-    const rule *broken; /* the rule it happened in */
+    char why[512];    /* why a side could not be evaluated */
+    dc_status status; /* DC_ENOMEM when that was a want of memory (why unset) */
 } verifier;
 
 /* ---------------------------------------------------------------- seeds */
@@ -167,9 +169,10 @@ rule_variables(verifier *v, const rule *r)
 static void
 point_end(verifier *v)
 {
+    eval_free(v->fi);
     eval_free(v->fr);
     eval_free(v->exact);
-    v->fr = v->exact = NULL;
+    v->fi = v->fr = v->exact = NULL;
     if (v->scratch != NULL)
         model_free(v->scratch); /* and its pool */
     else
@@ -352,16 +355,17 @@ draw_values(verifier *v, const rule *r, int positive)
     fill_random(v, v->v_val, 0);
 }
 
+/* Every value of the point bound in EV. */
 static void
-bind_all(verifier *v)
+bind_all(verifier *v, evaluator *ev)
 {
     for (int i = 0; i < v->nvars; i++)
         if (v->vars[i].sym != NULL)
-            eval_bind(v->fr, v->vars[i].sym, v->vars[i].val);
+            eval_bind(ev, v->vars[i].sym, v->vars[i].val);
     if (v->G != NULL)
-        eval_bind(v->fr, v->G, v->g_val);
+        eval_bind(ev, v->G, v->g_val);
     if (v->V != NULL)
-        eval_bind(v->fr, v->V, v->v_val);
+        eval_bind(ev, v->V, v->v_val);
 }
 
 static int
@@ -452,12 +456,46 @@ put_sides(text *out, const rule *r)
 
 /* ---------------------------------------------------------------- checks */
 
+/* T in EV into *OUT; 0 with v->why and v->status when it cannot be. */
+static int
+evaluate_in(verifier *v, evaluator *ev, const term *t, const value **out)
+{
+    if (eval_term(ev, t, out, v->why, sizeof v->why))
+        return 1;
+    v->status = eval_status(ev);
+    return 0;
+}
+
 static int
 evaluate(verifier *v, const term *t, const value **out)
 {
-    if (eval_term(v->fr, t, out, v->why, sizeof v->why))
-        return 1;
-    v->status = eval_status(v->fr);
+    return evaluate_in(v, v->fr, t, out);
+}
+
+/* Whether interval arithmetic (MPFI) shows the rewrite's two sides apart
+   at entry (I, J) of the point: their difference's enclosure, at the
+   verifier's precision and then at four times it, excludes 0. 1 when it
+   does (a rigorous witness), 0 when no enclosure does, -1 when a side
+   cannot be evaluated (v->why). Sets *BITS to the last precision tried. */
+static int
+enclosure_excludes_zero(verifier *v, long i, long j, long *bits)
+{
+    for (*bits = v->prec; *bits <= 4 * v->prec; *bits *= 4) {
+        eval_free(v->fi);
+        v->fi = eval_new(v->pool, NUMBER_INTERVAL, *bits);
+        bind_all(v, v->fi);
+        const value *lv, *rv;
+        if (!evaluate_in(v, v->fi, v->lhs, &lv) || !evaluate_in(v, v->fi, v->rhs, &rv))
+            return -1;
+        mpfi_t d;
+        mpfi_init2(d, (mpfr_prec_t)*bits);
+        mpfi_sub(d, *eval_fi(lv, i, j), *eval_fi(rv, i, j));
+        int excludes = !mpfi_nan_p(d) && !mpfi_has_zero(d);
+        mpfi_clear(d);
+        if (excludes)
+            return 1;
+    }
+    *bits /= 4;
     return 0;
 }
 
@@ -465,7 +503,7 @@ static outcome
 check_rewrite(verifier *v, const rule *r)
 {
     const value *lv, *rv;
-    bind_all(v);
+    bind_all(v, v->fr);
     if (!evaluate(v, v->lhs, &lv) || !evaluate(v, v->rhs, &rv))
         return POINT_ERROR;
     if (!all_finite(lv) || !all_finite(rv))
@@ -486,6 +524,14 @@ check_rewrite(verifier *v, const rule *r)
             mpfr_mul_2si(v->bound, v->bound, -(v->prec - 56), MPFR_RNDN);
             if (mpfr_cmp(v->diff, v->bound) <= 0)
                 continue;
+            /* a gap in MPFR is a difference only once an enclosure shows it:
+               cancellation inside a side can leave rounding that large */
+            long bits;
+            int shown = enclosure_excludes_zero(v, i, j, &bits);
+            if (shown < 0)
+                return POINT_ERROR;
+            if (!shown)
+                return POINT_UNDECIDED;
             put_rule_head(v, r, "FAIL");
             put_sides(v->report, r);
             text_puts(v->report, " differ at ");
@@ -497,7 +543,9 @@ check_rewrite(verifier *v, const rule *r)
             put_number(v->report, *a);
             text_puts(v->report, " and ");
             put_number(v->report, *b);
-            text_putc(v->report, '\n');
+            text_printf(v->report,
+                        " (an interval enclosure of the difference, at %ld bits, excludes 0)\n",
+                        bits);
             return POINT_FAIL;
         }
     return POINT_OK;
@@ -522,12 +570,17 @@ weighted_output(verifier *v, int steps, mpfr_t out)
     if (!evaluate(v, v->lhs, &c))
         return -1;
     mpfr_set_ui(out, 0, MPFR_RNDN);
+    mpfr_set_ui(v->absum, 0, MPFR_RNDN);
     for (long i = 0; i < c->rows; i++)
         for (long j = 0; j < c->cols; j++) {
             mpfr_set_q(v->x, *eval_q(v->g_val, i, j), MPFR_RNDN);
             mpfr_mul(v->x, v->x, *eval_fr(c, i, j), MPFR_RNDN);
             mpfr_add(out, out, v->x, MPFR_RNDN);
+            mpfr_abs(v->x, v->x, MPFR_RNDN);
+            mpfr_add(v->absum, v->absum, v->x, MPFR_RNDN);
         }
+    if (mpfr_number_p(v->absum))
+        mpfr_max(v->moved_size, v->moved_size, v->absum, MPFR_RNDN);
     return mpfr_number_p(out) != 0;
 }
 
@@ -566,7 +619,8 @@ agree(verifier *v, const mpfr_t x, const mpfr_t y, const mpfr_t scale, long bits
 static outcome
 check_adjoint(verifier *v, const rule *r)
 {
-    bind_all(v);
+    bind_all(v, v->fr);
+    mpfr_set_ui(v->moved_size, 0, MPFR_RNDN);
     const value *c, *f;
     if (!evaluate(v, v->lhs, &c) || !evaluate(v, v->rhs, &f))
         return POINT_ERROR;
@@ -602,6 +656,14 @@ check_adjoint(verifier *v, const rule *r)
     mpfr_div_ui(v->fd, v->fd, 3, MPFR_RNDN);
     if (agree(v, v->fd, v->sum, v->scale, v->prec / 3))
         return POINT_OK;
+    /* a failure needs a gap far above what rounding leaves in the
+       difference quotient, about 2^-P sum(|G * f|) / h = 2^-(3P/4) of it:
+       at least 2^-(P/2) sum(|G * f|) */
+    mpfr_sub(v->diff, v->fd, v->sum, MPFR_RNDN);
+    mpfr_abs(v->diff, v->diff, MPFR_RNDN);
+    mpfr_mul_2si(v->bound, v->moved_size, -(v->prec / 2), MPFR_RNDN);
+    if (mpfr_cmp(v->diff, v->bound) <= 0)
+        return POINT_UNDECIDED;
     put_rule_head(v, r, "FAIL");
     put_sides(v->report, r);
     text_puts(v->report, " differ at ");
@@ -646,9 +708,9 @@ check_gradient_shape(verifier *v, const rule *r)
 }
 
 /* One point of R: shapes, values, the check. A draw where a side is not
-   finite (or f is not differentiable) is counted and drawn again, with
-   positive values; after DOMAIN_TRIES the point is given up
-   (POINT_NONFINITE). */
+   finite (or f is not differentiable, or a gap is not shown to be more
+   than rounding) is counted and drawn again, with positive values; after
+   DOMAIN_TRIES the point is given up (POINT_NONFINITE). */
 static outcome
 check_point(verifier *v, const rule *r, int want_new, jmp_buf *oom)
 {
@@ -678,6 +740,8 @@ check_point(verifier *v, const rule *r, int want_new, jmp_buf *oom)
             v->nonfinite++;
         else if (o == POINT_KINK)
             v->kinks++;
+        else if (o == POINT_UNDECIDED)
+            v->undecided++;
         else
             return o;
     }
@@ -694,44 +758,63 @@ put_skipped(verifier *v)
     if (v->kinks > 0)
         text_printf(v->report, ", %d draw%s skipped (not differentiable there)", v->kinks,
                     v->kinks > 1 ? "s" : "");
+    if (v->undecided > 0)
+        text_printf(v->report, ", %d draw%s skipped (a gap not shown to exceed rounding)",
+                    v->undecided, v->undecided > 1 ? "s" : "");
 }
 
-/* Check R at max(SAMPLES, 3) points and write its line. Returns 1 when it
-   holds, 0 when refuted, -1 on an internal error (v->why). */
+/* Verdicts of check_rule. */
+enum { RULE_ERROR = -1, RULE_REFUTED = 0, RULE_HOLDS = 1, RULE_NOT_RUN = 2 };
+
+/* The line of a rule that could not be checked at any point: neither ok
+   nor failed. */
+static void
+put_not_run(verifier *v, const rule *r, const char *why)
+{
+    put_rule_head(v, r, "n/a");
+    text_printf(v->report, "could not run: %s", why);
+    put_skipped(v);
+    text_putc(v->report, '\n');
+}
+
+/* Check R at max(SAMPLES, 3) points and write its line. Returns
+   RULE_HOLDS, RULE_REFUTED (a witnessed difference), RULE_NOT_RUN (no
+   shapes fit, a side cannot be evaluated, or no point could be checked) or
+   RULE_ERROR when memory ran out. */
 static int
 check_rule(verifier *v, const rule *r, unsigned long seed, int samples, jmp_buf *oom)
 {
     sample_stream_init(v->rng, seed, rule_index(r->name));
     v->rng_live = 1;
     rule_variables(v, r);
-    v->nseen = v->nonfinite = v->kinks = 0;
+    v->nseen = v->nonfinite = v->kinks = v->undecided = 0;
     int npoints = samples > RULES_VERIFY_DISTINCT_SHAPES ? samples : RULES_VERIFY_DISTINCT_SHAPES;
-    int points = 0, fitted = 0, result = 1;
-    for (int k = 0; k < npoints && result == 1; k++) {
+    int points = 0, fitted = 0, result = RULE_HOLDS;
+    for (int k = 0; k < npoints && result == RULE_HOLDS; k++) {
         outcome o = check_point(v, r, k < RULES_VERIFY_DISTINCT_SHAPES, oom);
         point_end(v);
         if (o == POINT_OK)
             points++;
         else if (o == POINT_FAIL)
-            result = 0;
+            result = RULE_REFUTED;
+        else if (o == POINT_ERROR && v->status == DC_ENOMEM)
+            result = RULE_ERROR;
         else if (o == POINT_ERROR) {
-            v->broken = r;
-            result = -1;
+            put_not_run(v, r, v->why);
+            result = RULE_NOT_RUN;
         } else if (o == POINT_NOFIT && !fitted) {
-            put_rule_head(v, r, "FAIL");
-            text_printf(v->report, "no shapes fit (%d random draws)\n", SHAPE_TRIES);
-            result = 0;
+            char why[64];
+            snprintf(why, sizeof why, "no shapes fit (%d random draws)", SHAPE_TRIES);
+            put_not_run(v, r, why);
+            result = RULE_NOT_RUN;
         }
         fitted |= o != POINT_NOFIT;
     }
-    if (result == 1 && points == 0) {
-        put_rule_head(v, r, "FAIL");
-        text_puts(v->report, "no point where the check can be made");
-        put_skipped(v);
-        text_putc(v->report, '\n');
-        result = 0;
+    if (result == RULE_HOLDS && points == 0) {
+        put_not_run(v, r, "no point where the check can be made");
+        result = RULE_NOT_RUN;
     }
-    if (result == 1) {
+    if (result == RULE_HOLDS) {
         put_rule_head(v, r, "ok");
         text_printf(v->report, "%d points", points);
         put_skipped(v);
@@ -743,9 +826,10 @@ check_rule(verifier *v, const rule *r, unsigned long seed, int samples, jmp_buf 
 }
 
 /* Every rule, with allocation failures (in the report's pool or a point's)
-   landing here. Returns the failures, or -1 (v->why). */
+   landing here. Returns the failures, or -1 when memory ran out; the rules
+   that could not be checked at any point into *UNRUN. */
 static int
-check_all(verifier *v, unsigned long seed, int samples)
+check_all(verifier *v, unsigned long seed, int samples, int *unrun)
 {
     jmp_buf oom;
     jmp_buf *outer = mem_pool_on_oom(v->report->pool, &oom);
@@ -755,28 +839,35 @@ check_all(verifier *v, unsigned long seed, int samples)
         return -1;
     }
     int failed = 0, rules = 0;
+    *unrun = 0;
     for (size_t i = 0; i < v->rs->n && failed >= 0; i++) {
-        int held = check_rule(v, &v->rs->rules[i], seed, samples, &oom);
-        if (held < 0)
+        int verdict = check_rule(v, &v->rs->rules[i], seed, samples, &oom);
+        if (verdict == RULE_ERROR)
             failed = -1;
         else {
-            failed += held == 0;
+            failed += verdict == RULE_REFUTED;
+            *unrun += verdict == RULE_NOT_RUN;
             rules++;
         }
     }
-    if (failed >= 0)
-        text_printf(v->report, "%d rules: %d ok, %d failed (seed %lu, %d points each, %ld bits)\n",
-                    rules, rules - failed, failed, seed,
+    if (failed >= 0) {
+        text_printf(v->report, "%d rules: %d ok, %d failed", rules, rules - failed - *unrun,
+                    failed);
+        if (*unrun > 0)
+            text_printf(v->report, ", %d could not run", *unrun);
+        text_printf(v->report, " (seed %lu, %d points each, %ld bits)\n", seed,
                     samples > RULES_VERIFY_DISTINCT_SHAPES ? samples : RULES_VERIFY_DISTINCT_SHAPES,
                     v->prec);
+    }
     mem_pool_on_oom(v->report->pool, outer);
     return failed;
 }
 
 int
 rules_verify(const rule_set *rs, unsigned long seed, int samples, long prec, text *report,
-             dc_error *err, mem_pool *err_pool)
+             int *unrun, dc_error *err, mem_pool *err_pool)
 {
+    *unrun = 0;
     if (prec == 0)
         prec = RULES_VERIFY_DEFAULT_PREC;
     if (samples < RULES_VERIFY_MIN_SAMPLES || samples > RULES_VERIFY_MAX_SAMPLES) {
@@ -799,26 +890,19 @@ rules_verify(const rule_set *rs, unsigned long seed, int samples, long prec, tex
     v.prec = prec;
     v.report = report;
     mpfr_inits2((mpfr_prec_t)(prec + 64), v.x, v.y, v.diff, v.bound, v.sum, v.scale, v.fd, v.fd2,
-                (mpfr_ptr)NULL);
+                v.moved_size, v.absum, (mpfr_ptr)NULL);
     mpq_init(v.q);
-    int failed = check_all(&v, seed, samples);
+    int failed = check_all(&v, seed, samples, unrun);
     /* after an allocation failure, the point and the stream in flight */
     point_end(&v);
     if (v.rng_live)
         gmp_randclear(v.rng);
-    mpfr_clears(v.x, v.y, v.diff, v.bound, v.sum, v.scale, v.fd, v.fd2, (mpfr_ptr)NULL);
+    mpfr_clears(v.x, v.y, v.diff, v.bound, v.sum, v.scale, v.fd, v.fd2, v.moved_size, v.absum,
+                (mpfr_ptr)NULL);
     mpq_clear(v.q);
     if (failed < 0) {
-        if (v.status == DC_ENOMEM) {
-            mem_failed();
-            diag_oom(err);
-        } else if (v.broken != NULL)
-            diag_plain(err, err_pool, DC_EINPUT,
-                       "rules --verify: the rule %s (%s:%d) cannot be "
-                       "evaluated: %s",
-                       v.broken->name, v.broken->file, v.broken->line, v.why);
-        else
-            diag_plain(err, err_pool, DC_EINPUT, "rules --verify: %s", v.why);
+        mem_failed();
+        diag_oom(err);
     }
     return failed;
 }

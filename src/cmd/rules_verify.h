@@ -29,7 +29,9 @@ enum {
    distinct shapes when it fits that many.
    - A rewrite rule holds at a point when every entry of its two sides
      (the replacement broadcast to the pattern's shape, as rewriting does)
-     agrees to a relative 2^-(PREC-56).
+     agrees to a relative 2^-(PREC-56). It fails only where, besides, an
+     interval enclosure (MPFI, at PREC bits and then 4 PREC) of the
+     difference of the sides at that entry excludes 0: a rigorous witness.
    - An adjoint rule C = f(..., a, ...) => da = F (C bound to f(...)
      itself) holds when, for random G (of C's shape) and V (of a's shape),
      sum(F * V) agrees with the central difference D(h) = (sum(G * f(a +
@@ -38,19 +40,25 @@ enum {
      a's shape. D is Richardson-extrapolated, (4 D(h) - D(2h)) / 3, so
      that 64 bits stay clear of truncation error; where D(h) and D(2h)
      disagree, f has a kink or a jump within 2h (relu near 0, a step near
-     its threshold) and the point is drawn again.
-   A point where a side is NaN or infinite is drawn again with positive
-   values; such draws are counted and reported as skipped.
+     its threshold) and the point is drawn again. It fails only where the
+     gap is also above 2^-(PREC/2) sum(|G * f|), far above the 2^-(3PREC/4)
+     of it that rounding leaves in D.
+   A point where a side is NaN or infinite, or whose gap is not shown to
+   exceed rounding, is drawn again with positive values; such draws are
+   counted and reported as skipped. A NaN is never agreement.
 
-   REPORT gets one line per rule, "ok   NAME (FILE:LINE): N points" or
-   "FAIL NAME (FILE:LINE): ..." with a counterexample, then a summary line
-   "N rules: K ok, F failed (...)". Returns the number of rules that
-   failed (0: all hold), or -1 with ERR filled (its strings in ERR_POOL) on
-   an internal error: out of memory, SAMPLES or PREC outside the caps, a
-   rule side the evaluator cannot compute. Allocation failures in REPORT's
-   pool are caught here too; REPORT then holds a partial report. Nothing
-   is kept after the call. */
+   REPORT gets one line per rule, "ok   NAME (FILE:LINE): N points",
+   "FAIL NAME (FILE:LINE): ..." with a counterexample, or "n/a  NAME
+   (FILE:LINE): could not run: WHY" for a rule that could not be checked
+   at any point (no shapes fit, a side the evaluator cannot compute, no
+   point with finite sides): neither ok nor failed. Then a summary line
+   "N rules: K ok, F failed[, U could not run] (...)". Returns the number
+   of rules that failed (0: none), with the rules that could not run in
+   *UNRUN; or -1 with ERR filled (its strings in ERR_POOL): out of memory,
+   SAMPLES or PREC outside the caps. Allocation failures in REPORT's pool
+   are caught here too; REPORT then holds a partial report. Nothing is
+   kept after the call. */
 int rules_verify(const rule_set *rs, unsigned long seed, int samples, long prec, text *report,
-                 dc_error *err, mem_pool *err_pool);
+                 int *unrun, dc_error *err, mem_pool *err_pool);
 
 #endif

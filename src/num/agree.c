@@ -12,6 +12,7 @@ agree_evaluate(const value **va, const value **vb, agree_result *r, mem_pool *po
 {
     r->status = AGREE_COULD_NOT_RUN;
     r->point = at->first;
+    r->unevaluated = 0;
     r->why[0] = '\0';
     evaluator *ev = eval_new(pool, kind, prec);
     if (ev == NULL) {
@@ -156,9 +157,10 @@ agree_exact(agree_result *r, mem_pool *pool, const agree_points *at, const term 
     return end(r, at);
 }
 
-/* Measure MPFR X against Y at WORK bits into R: the largest |x - y| and
-   where, relative to max(max |y|, FLOOR), as log2; EQUAL when that is at
-   most LOG2_TOL, else DIFFERENT. */
+/* Measure MPFR X against Y at WORK bits into R: the largest |x - y| that
+   is a number and where, relative to max(max |y|, FLOOR), as log2;
+   DIFFERENT when that is above LOG2_TOL, else COULD_NOT_RUN when some
+   difference is NaN (a NaN is never agreement), else EQUAL. */
 static void
 measure(agree_result *r, const value *x, const value *y, long work, double floor, double log2_tol)
 {
@@ -171,12 +173,17 @@ measure(agree_result *r, const value *x, const value *y, long work, double floor
     r->i = r->j = 0;
     r->a = mpfr_get_d(*eval_fr(x, 0, 0), MPFR_RNDN);
     r->b = mpfr_get_d(*eval_fr(y, 0, 0), MPFR_RNDN);
+    r->unevaluated = 0;
+    long nan_i = -1, nan_j = -1;
     for (long n = 0; n < y->rows * y->cols; n++) {
         const mpfr_t *p = (const mpfr_t *)eval_fr(x, row_of(x, n), col_of(x, n));
         const mpfr_t *q = (const mpfr_t *)eval_fr(y, row_of(y, n), col_of(y, n));
         mpfr_sub(d, *p, *q, MPFR_RNDN);
         mpfr_abs(d, d, MPFR_RNDN);
-        if (mpfr_nan_p(d) || (!mpfr_nan_p(big) && mpfr_cmp(d, big) > 0)) {
+        if (mpfr_nan_p(d)) {
+            if (r->unevaluated++ == 0)
+                nan_i = row_of(y, n), nan_j = col_of(y, n);
+        } else if (mpfr_cmp(d, big) > 0) {
             mpfr_set(big, d, MPFR_RNDN);
             r->i = row_of(y, n);
             r->j = col_of(y, n);
@@ -187,7 +194,9 @@ measure(agree_result *r, const value *x, const value *y, long work, double floor
         if (!mpfr_nan_p(d) && mpfr_cmp(d, scale) > 0)
             mpfr_set(scale, d, MPFR_RNDN);
     }
-    if (mpfr_zero_p(big))
+    if (r->unevaluated == y->rows * y->cols)
+        r->log2_gap = NAN;
+    else if (mpfr_zero_p(big))
         r->log2_gap = -INFINITY;
     else {
         mpfr_div(big, big, scale, MPFR_RNDN);
@@ -195,7 +204,17 @@ measure(agree_result *r, const value *x, const value *y, long work, double floor
         r->log2_gap = mpfr_get_d(big, MPFR_RNDN);
     }
     mpfr_clears(d, big, scale, (mpfr_ptr)0);
-    r->status = r->log2_gap <= log2_tol ? AGREE_EQUAL : AGREE_DIFFERENT;
+    if (!isnan(r->log2_gap) && r->log2_gap > log2_tol)
+        r->status = AGREE_DIFFERENT;
+    else if (r->unevaluated > 0) {
+        r->status = AGREE_COULD_NOT_RUN;
+        r->i = nan_i;
+        r->j = nan_j;
+        snprintf(r->why, sizeof r->why,
+                 "the difference is NaN at %ld of %ld entries (the first [%ld, %ld])",
+                 r->unevaluated, y->rows * y->cols, nan_i, nan_j);
+    } else
+        r->status = AGREE_EQUAL;
 }
 
 /* Whether some entry of the MPFR value V is NaN. */
@@ -234,41 +253,61 @@ agree_mpfr(agree_result *r, mem_pool *pool, const agree_points *at, long prec, d
     return end(r, at);
 }
 
+/* Whether the enclosures X and Y of one point are shown apart into R:
+   DIFFERENT at the first entry where the enclosure of x - y excludes 0,
+   NOT_SEPARATED where none does, COULD_NOT_RUN where no entry could be
+   evaluated (NaN or unbounded). */
+static void
+separate(agree_result *r, const value *x, const value *y, long prec)
+{
+    if (!same_count(r, x, y))
+        return;
+    mpfi_t d;
+    mpfi_init2(d, (mpfr_prec_t)prec);
+    r->status = AGREE_NOT_SEPARATED;
+    r->unevaluated = 0;
+    for (long n = 0; n < y->rows * y->cols && r->status != AGREE_DIFFERENT; n++) {
+        mpfi_t *p = eval_fi(x, row_of(x, n), col_of(x, n));
+        mpfi_t *q = eval_fi(y, row_of(y, n), col_of(y, n));
+        mpfi_sub(d, *p, *q);
+        if (mpfi_nan_p(d) || mpfi_inf_p(d))
+            r->unevaluated++;
+        else if (!mpfi_has_zero(d)) {
+            r->status = AGREE_DIFFERENT;
+            r->i = row_of(y, n);
+            r->j = col_of(y, n);
+            mpfr_t mid;
+            mpfr_init2(mid, (mpfr_prec_t)prec);
+            mpfi_mid(mid, *p);
+            r->a = mpfr_get_d(mid, MPFR_RNDN);
+            mpfi_mid(mid, *q);
+            r->b = mpfr_get_d(mid, MPFR_RNDN);
+            mpfr_clear(mid);
+        }
+    }
+    mpfi_clear(d);
+    if (r->status == AGREE_NOT_SEPARATED && r->unevaluated == y->rows * y->cols) {
+        r->status = AGREE_COULD_NOT_RUN;
+        snprintf(r->why, sizeof r->why, "every entry's enclosure is NaN or unbounded");
+    }
+}
+
 agree_status
 agree_enclosure(agree_result *r, mem_pool *pool, const agree_points *at, long prec, const term *a,
                 const term *b)
 {
-    const value *x, *y;
-    evaluator *ev = agree_evaluate(&x, &y, r, pool, at, NUMBER_INTERVAL, prec, a, b);
-    if (ev == NULL)
-        return r->status;
-    r->log2_gap = NAN;
-    if (!same_count(r, x, y)) {
+    agree_points one = *at;
+    r->status = AGREE_NOT_SEPARATED;
+    for (int k = 0; k < at->count && r->status == AGREE_NOT_SEPARATED; k++) {
+        one.first = at->first + (unsigned long)k;
+        const value *x, *y;
+        evaluator *ev = agree_evaluate(&x, &y, r, pool, &one, NUMBER_INTERVAL, prec, a, b);
+        if (ev == NULL)
+            break;
+        separate(r, x, y, prec);
         eval_free(ev);
-        return r->status;
     }
-    mpfi_t d;
-    mpfi_init2(d, (mpfr_prec_t)prec);
-    mpfr_t mid;
-    mpfr_init2(mid, (mpfr_prec_t)prec);
-    for (long n = 0; n < y->rows * y->cols && r->status != AGREE_DIFFERENT; n++) {
-        const mpfi_t *p = (const mpfi_t *)eval_fi(x, row_of(x, n), col_of(x, n));
-        const mpfi_t *q = (const mpfi_t *)eval_fi(y, row_of(y, n), col_of(y, n));
-        mpfi_sub(d, *p, *q);
-        if (mpfi_nan_p(d) || mpfi_has_zero(d))
-            continue;
-        r->status = AGREE_DIFFERENT;
-        r->i = row_of(y, n);
-        r->j = col_of(y, n);
-        mpfi_mid(mid, *p);
-        r->a = mpfr_get_d(mid, MPFR_RNDN);
-        mpfi_mid(mid, *q);
-        r->b = mpfr_get_d(mid, MPFR_RNDN);
-    }
-    mpfr_clear(mid);
-    mpfi_clear(d);
-    eval_free(ev);
-    if (r->status != AGREE_DIFFERENT)
+    if (r->status == AGREE_NOT_SEPARATED)
         snprintf(r->why, sizeof r->why,
                  "no entry's enclosure of the difference at %ld bits excludes 0", prec);
     return r->status;

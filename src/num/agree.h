@@ -11,6 +11,8 @@ typedef enum agree_status {
     AGREE_EQUAL,         /* equal at every point: exactly, or within the tolerance */
     AGREE_DIFFERENT,     /* not at one point: the result says which, and where */
     AGREE_COULD_NOT_RUN, /* a point could not be drawn or a side evaluated: the result says why */
+    AGREE_NOT_SEPARATED, /* intervals: every entry's two enclosures overlap, so no difference is
+                            shown; an enclosure never shows equality */
 } agree_status;
 
 /* The points: instances FIRST, FIRST + 1, ... (COUNT of them) of M, drawn
@@ -48,10 +50,16 @@ typedef struct agree_result {
        -1, -1 when the numbers of entries differ. */
     long i, j;
     /* MPFR, at the last point compared: log2 of max |a - b| over
-       max(max |b|, FLOOR) (-inf when A = B, NaN when a difference is NaN or
-       the numbers of entries differ), and a and b at (i, j). */
+       max(max |b|, FLOOR), NaN entries left out (-inf when A = B, NaN when
+       every difference is NaN or the numbers of entries differ), and a and
+       b at (i, j). Intervals: a and b are the midpoints at (i, j). */
     double log2_gap;
     double a, b;
+    /* MPFR and intervals, at the last point compared: the entries whose
+       difference could not be evaluated (NaN; for intervals also an
+       unbounded enclosure). A NaN is never evidence: not equal, not
+       different. */
+    long unevaluated;
     char why[256]; /* COULD_NOT_RUN: the sampler's or the evaluator's reason */
     int compared;  /* points compared */
     int skipped;   /* points skipped (SKIP): the last one's reason is in why */
@@ -74,16 +82,22 @@ agree_status agree_exact(agree_result *r, mem_pool *pool, const agree_points *at
 /* Whether A and B agree in MPFR at PREC bits at the points of AT, stopping
    at the first point where they do not: equal at a point when log2_gap <=
    LOG2_TOL (-INFINITY: exactly equal), the gap measured in MPFR at PREC +
-   64 bits relative to max(max |b|, FLOOR). Otherwise as agree_exact. */
+   64 bits relative to max(max |b|, FLOOR), over the entries whose
+   difference is a number. DIFFERENT when that gap is above LOG2_TOL;
+   otherwise COULD_NOT_RUN when some difference is NaN (why names the first
+   such entry: a NaN is never taken for agreement), else EQUAL. Otherwise as
+   agree_exact. */
 agree_status agree_mpfr(agree_result *r, mem_pool *pool, const agree_points *at, long prec,
                         double floor, double log2_tol, const term *a, const term *b);
 
-/* Whether an interval enclosure witnesses that A and B differ at AT's
-   first point: A and B evaluated in MPFI intervals at PREC bits, DIFFERENT
-   at the first entry whose enclosure of a - b excludes 0 (a and b there
-   the midpoints of their intervals), else COULD_NOT_RUN with why (every
-   difference's enclosure holds 0, or the point cannot be evaluated).
-   Never EQUAL: an enclosure proves a difference, not an equality. */
+/* Whether A and B are shown to differ by interval arithmetic (MPFI, both
+   sides' endpoints at PREC bits) at the points of AT, stopping at the
+   first point where they are: DIFFERENT when, at an entry, the enclosure
+   of a - b excludes 0 (a rigorous witness: the exact values differ), with
+   i, j, a and b; NOT_SEPARATED when every point ran and at each entry the
+   enclosures overlap or could not be evaluated (unevaluated counts those
+   of the last point; why says so); COULD_NOT_RUN when a point cannot be drawn or a side
+   evaluated, or no entry of some point could be. */
 agree_status agree_enclosure(agree_result *r, mem_pool *pool, const agree_points *at, long prec,
                              const term *a, const term *b);
 

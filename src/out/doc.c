@@ -12,11 +12,6 @@
 #include "out/mathml.h"
 #include "out/report.h"
 
-/* How far above 2^-P (in bits) the prove section's MPFR gap at P bits may
-   be and still be called rounding error: each operation of a gradient adds
-   a little, and the gradients here have tens of operations, not thousands. */
-enum { DOC_ROUNDING_SLACK = 16 };
-
 int
 doc_format_named(const char *name, doc_format *out)
 {
@@ -764,14 +759,22 @@ formulas_section(writer *w, const doc_input *in)
     w_end_table(w);
 }
 
+/* "proven (symbolic)": IT's verdict and the method it rests on. */
+static void
+w_decided(writer *w, const proof_item *it)
+{
+    w_textf(w, "%s (%s)%s", prove_verdict_name(it->verdict), prove_method_name(it->method),
+            it->disagree ? ", DISAGREE" : "");
+}
+
 /* The summary table of the proof items that are (IS_PARAM) or are not params. */
 static void
 proof_table(writer *w, const proof *p, int is_param)
 {
-    static const char *const heads[] = {"gradient", "symbolic", "exact", "MPFR, relative gap",
-                                        "double"};
+    static const char *const heads[] = {"gradient",           "symbolic", "exact",
+                                        "MPFR, relative gap", "double",   "decided"};
     const model *m = p->d->m;
-    w_table(w, 5, heads);
+    w_table(w, 6, heads);
     for (size_t i = 0; i < p->n; i++) {
         const proof_item *it = &p->items[i];
         if (it->is_param != is_param)
@@ -782,7 +785,10 @@ proof_table(writer *w, const proof *p, int is_param)
         w_cell(w);
         w_text(w, it->symbolic ? "proven: one normal form" : "NOT shown");
         w_cell(w);
-        w_textf(w, "difference 0 at %d of %d points", it->exact_equal, it->exact_points);
+        if (it->exact_points > 0)
+            w_textf(w, "difference 0 at %d of %d points", it->exact_equal, it->exact_points);
+        else
+            w_textf(w, "could not run at any of %d points", it->exact_tried);
         w_cell(w);
         for (int k = 0; k < PROVE_PRECISIONS; k++) {
             w_textf(w, "%s%ld bits: ", k ? ", " : "", it->precision[k]);
@@ -796,9 +802,80 @@ proof_table(writer *w, const proof *p, int is_param)
             w_textf(w, " with %s = %ld", batch_name(m), it->batch_other);
         } else
             w_text(w, "one convention");
+        w_cell(w);
+        w_decided(w, it);
         w_end_row(w);
     }
     w_end_table(w);
+}
+
+/* "m = 8, 3, 5": the exact test's batch sizes, or "the declared sizes". */
+static void
+w_batches(writer *w, const proof *p)
+{
+    const model *m = p->d->m;
+    if (m->batch == NULL) {
+        w_text(w, "the declared sizes");
+        return;
+    }
+    w_textf(w, "%s = ", batch_name(m));
+    for (int k = 0; k < p->nbatches; k++)
+        w_textf(w, "%s%ld", k ? ", " : "", p->batches[k]);
+}
+
+/* The list items of the enclosure test (when it ran), the check against
+   the loss (params) and the verdict of IT. */
+static void
+decision_items(writer *w, const proof_item *it, const model *m)
+{
+    if (it->enclosure_bits > 0) {
+        w_item(w);
+        w_strong(w, "Enclosure.");
+        if (it->enclosure == AGREE_DIFFERENT)
+            w_textf(w,
+                    " In interval arithmetic (MPFI, %ld bits) the enclosure of the difference "
+                    "excludes 0 at %s: the forms differ.",
+                    it->enclosure_bits, it->enclosure_what);
+        else if (it->enclosure == AGREE_NOT_SEPARATED)
+            w_textf(w,
+                    " In interval arithmetic (MPFI, %ld bits) the two enclosures overlap at every "
+                    "entry: no difference is shown (an enclosure never shows equality).",
+                    it->enclosure_bits);
+        else
+            w_textf(w, " Could not run (MPFI, %ld bits): %s.", it->enclosure_bits,
+                    it->enclosure_what ? it->enclosure_what : "");
+        w_end_item(w);
+    }
+    if (it->is_param) {
+        w_item(w);
+        w_strong(w, "Against the loss.");
+        if (it->loss == PROVE_LOSS_AGREES) {
+            w_textf(w,
+                    " Along a random direction U, sum(d%s * U) and the central difference of %s "
+                    "(Richardson-extrapolated, MPFR at %d bits) agree to ",
+                    it->g->of->name, m->loss->name, PROVE_LOSS_BITS);
+            w_pow2(w, it->loss_log2_gap);
+            w_text(w, ": the formula is the derivative of the loss.");
+        } else if (it->loss == PROVE_LOSS_DIFFERS)
+            w_textf(w,
+                    " DIFFER: %s. The derived formula is not the derivative of the loss, so a "
+                    "rule is unsound.",
+                    it->loss_what);
+        else
+            w_textf(w, " Could not run: %s.", it->loss_what ? it->loss_what : "");
+        w_end_item(w);
+    }
+    w_item(w);
+    w_strong(w, "Decided.");
+    w_text(w, " ");
+    w_decided(w, it);
+    w_text(w, it->verdict == PROVE_NUMERIC_ONLY ? ": weaker than a proof." : ".");
+    if (it->disagree)
+        w_textf(w,
+                " The symbolic proof and the %s evaluation disagree, so a rule is unsound: run "
+                "derivcheck rules --verify.",
+                prove_method_name(it->method));
+    w_end_item(w);
 }
 
 static void
@@ -827,10 +904,18 @@ proof_item_details(writer *w, const proof *p, const proof_item *it)
     w_end_item(w);
     w_item(w);
     w_strong(w, "Exact.");
-    w_textf(w,
-            " With GMP rationals at %d random points (entries k/2^%d, the activations' "
-            "outputs treated as free variables) the difference is exactly 0 at %d of them.",
-            it->exact_points, PROVE_SAMPLE_BITS, it->exact_equal);
+    if (it->exact_points == 0) {
+        w_textf(w, " Could not run at any of %d random rational points (", it->exact_tried);
+        w_batches(w, p);
+        w_textf(w, "): %s.", it->exact_why ? it->exact_why : "");
+    } else {
+        w_textf(w,
+                " With GMP rationals at %d random points (entries k/2^%d, the activations' "
+                "outputs treated as free variables; ",
+                it->exact_points, PROVE_SAMPLE_BITS);
+        w_batches(w, p);
+        w_textf(w, ") the difference is exactly 0 at %d of them.", it->exact_equal);
+    }
     if (it->exact_equal == it->exact_points && it->exact_points > 0) {
         w_textf(w,
                 " The difference is a rational function of degree at most %ld, so by the "
@@ -854,12 +939,12 @@ proof_item_details(writer *w, const proof *p, const proof_item *it)
     int rounding = 1;
     for (int k = 0; k < PROVE_PRECISIONS; k++)
         rounding &= !isnan(it->log2_gap[k]) &&
-                    it->log2_gap[k] <= -(double)(it->precision[k] - DOC_ROUNDING_SLACK);
+                    it->log2_gap[k] <= -(double)(it->precision[k] - PROVE_ROUNDING_SLACK);
     if (rounding)
         w_textf(w,
                 ": at every precision P it is at most 2^-(P - %d), the size of rounding "
                 "error, not of a difference between the forms.",
-                DOC_ROUNDING_SLACK);
+                PROVE_ROUNDING_SLACK);
     else
         w_text(w, ": it does not stay at the size of rounding error.");
     w_end_item(w);
@@ -873,6 +958,7 @@ proof_item_details(writer *w, const proof *p, const proof_item *it)
         w_textf(w, " with %s = %ld.", batch_name(m), it->batch_other);
         w_end_item(w);
     }
+    decision_items(w, it, m);
     w_end_list(w);
     if (it->symbolic) {
         w_par(w);
@@ -893,24 +979,27 @@ proof_section(writer *w, const doc_input *in)
     w_heading(w, 2, "4. Proof: the parameter gradients agree");
     w_par(w);
     w_text(w, "For every param, the deferred and the absorbed formula must be the same "
-              "matrix. Three independent methods establish it.");
+              "matrix. Each is decided by the evidence: one normal form (symbolic, a proof "
+              "for every size) or a zero difference at random rational points of several "
+              "batch sizes (exact) proves it; a nonzero exact difference, or an interval "
+              "enclosure of the difference that excludes 0, refutes it; MPFR agreement at "
+              "rising precision alone (numeric) is weaker than a proof. Each formula is also "
+              "checked against the derivative of the loss.");
     w_end_par(w);
     proof_table(w, p, 1);
     for (size_t i = 0; i < p->n; i++)
         if (p->items[i].is_param)
             proof_item_details(w, p, &p->items[i]);
     w_par(w);
-    if (!p->params_proven)
-        w_strong(w, "REFUTED: a parameter gradient differs between the placements.");
-    else {
-        int symbolic_all = 1;
-        for (size_t i = 0; i < p->n; i++)
-            symbolic_all &= p->items[i].symbolic;
-        w_strong(w, symbolic_all
-                        ? "Proven: every parameter gradient is the same in both placements."
-                        : "Equal at every random point, but no symbolic proof was found for "
-                          "every gradient (see above).");
-    }
+    static const char *const verdicts[] = {
+        [PROVE_PROVEN] = "Proven: every parameter gradient is the same in both placements.",
+        [PROVE_NUMERIC_ONLY] = "Not refuted, but not proven: some parameter gradient agrees "
+                               "only numerically (see above).",
+        [PROVE_REFUTED] = "REFUTED: a parameter gradient differs between the placements, or "
+                          "from the derivative of the loss (see above).",
+        [PROVE_UNDECIDED] = "UNDECIDED: nothing was refuted, but some parameter gradient "
+                            "could not be decided by any method (see above)."};
+    w_strong(w, verdicts[p->verdict]);
     w_end_par(w);
 }
 

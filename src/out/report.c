@@ -394,6 +394,128 @@ text_certificate(text *out, const derivation *d, const char *side, const trace *
         text_step(out, d, k, &tr->steps[k]);
 }
 
+/* "m = 6, 3, 7": the exact test's batch sizes, or "" without a batch. */
+static const char *
+batch_sizes(text *out, const proof *p)
+{
+    const model *m = p->d->m;
+    if (m->batch == NULL)
+        return "";
+    text s;
+    text_init(&s, out->pool);
+    text_printf(&s, "%s = ", m->batch->name);
+    for (int k = 0; k < p->nbatches; k++)
+        text_printf(&s, "%s%ld", k ? ", " : "", p->batches[k]);
+    return text_str(&s);
+}
+
+/* The exact test's line, after "exact:". */
+static void
+text_exact(text *out, const proof *p, const proof_item *it)
+{
+    const char *sizes = batch_sizes(out, p);
+    const char *with = sizes[0] ? " with " : "";
+    if (it->exact_points == 0) {
+        text_printf(out, "could not run at any of %d random rational points%s%s: %s\n",
+                    it->exact_tried, with, sizes, it->exact_why ? it->exact_why : "");
+        return;
+    }
+    text_printf(out,
+                "difference 0 at %d of %d random rational points%s%s (activations "
+                "free)",
+                it->exact_equal, it->exact_points, with, sizes);
+    if (it->exact_witness != NULL)
+        text_printf(out, "; NOT 0 at %s", it->exact_witness);
+    else if (it->exact_equal == it->exact_points)
+        text_printf(out,
+                    "; P(unequal forms agree at all) <= %s (Schwartz-Zippel, degree <= "
+                    "%ld, 2^%d values per entry)",
+                    power_of_two(out, it->log2_chance), it->degree, PROVE_SAMPLE_BITS);
+    if (it->exact_points < it->exact_tried)
+        text_printf(out, "; %d point%s could not run: %s", it->exact_tried - it->exact_points,
+                    it->exact_tried - it->exact_points == 1 ? "" : "s",
+                    it->exact_why ? it->exact_why : "");
+    text_putc(out, '\n');
+}
+
+/* "the enclosure of the difference excludes 0 at ..." and the other
+   outcomes of the enclosure test, after "enclosure:". */
+static const char *
+enclosure_words(text *out, const proof_item *it)
+{
+    switch (it->enclosure) {
+    case AGREE_DIFFERENT:
+        return stringf(out, "the enclosure of the difference excludes 0 at %s (MPFI, %ld bits)",
+                       it->enclosure_what, it->enclosure_bits);
+    case AGREE_NOT_SEPARATED:
+        return stringf(out,
+                       "no difference shown: at every entry the two enclosures overlap (MPFI, "
+                       "%ld bits; an enclosure never shows equality)",
+                       it->enclosure_bits);
+    default:
+        return stringf(out, "could not run (MPFI, %ld bits): %s", it->enclosure_bits,
+                       it->enclosure_what ? it->enclosure_what : "");
+    }
+}
+
+static const char *
+loss_status_name(prove_loss l)
+{
+    return l == PROVE_LOSS_AGREES    ? "agrees"
+           : l == PROVE_LOSS_DIFFERS ? "differs"
+                                     : "could not run";
+}
+
+/* The check against the loss, after "loss:". */
+static void
+text_loss(text *out, const proof *p, const proof_item *it)
+{
+    const char *J = p->d->m->loss->name, *v = it->g->of->name;
+    if (it->loss == PROVE_LOSS_AGREES)
+        text_printf(out,
+                    "sum(d%s * U) and the central difference of %s along a random U agree to "
+                    "%s (MPFR, %d bits)\n",
+                    v, J, power_of_two(out, it->loss_log2_gap), PROVE_LOSS_BITS);
+    else if (it->loss == PROVE_LOSS_DIFFERS)
+        text_printf(out,
+                    "DIFFER: %s (relative gap %s, MPFR, %d bits): the derived d%s is not the "
+                    "derivative of %s, so a rule is unsound: run derivcheck rules --verify\n",
+                    it->loss_what, power_of_two(out, it->loss_log2_gap), PROVE_LOSS_BITS, v, J);
+    else
+        text_printf(out, "could not run: %s\n", it->loss_what ? it->loss_what : "");
+}
+
+/* How IT was decided, after "decided:". */
+static const char *
+decided_words(text *out, const proof *p, const proof_item *it)
+{
+    const model *m = p->d->m;
+    switch (it->verdict) {
+    case PROVE_PROVEN:
+        return it->method == PROVE_BY_SYMBOLIC
+                   ? "proven, symbolic: one normal form, a proof for every size"
+                   : stringf(out,
+                             "proven, exact: difference 0 at every one of %d rational points%s%s",
+                             it->exact_points, m->batch ? " with " : "", batch_sizes(out, p));
+    case PROVE_REFUTED:
+        return it->method == PROVE_BY_EXACT
+                   ? stringf(out, "REFUTED, exact: the difference is not 0 at %s",
+                             it->exact_witness)
+                   : stringf(out, "REFUTED, enclosure: the difference excludes 0 (MPFI, %ld bits)",
+                             it->enclosure_bits);
+    case PROVE_NUMERIC_ONLY:
+        return stringf(out,
+                       "equal numerically only, numeric: the MPFR gap is rounding error at every "
+                       "precision%s; not a proof",
+                       m->batch ? stringf(out, " with %s = %ld and %ld", m->batch->name,
+                                          it->numeric_batch, it->numeric_batch2)
+                                : "");
+    case PROVE_UNDECIDED:
+        break;
+    }
+    return "UNDECIDED: no method could decide (see above)";
+}
+
 static void
 text_proof_item(text *out, const proof *p, const proof_item *it, int with_trace)
 {
@@ -414,34 +536,109 @@ text_proof_item(text *out, const proof *p, const proof_item *it, int with_trace)
     if (it->symbolic)
         text_printf(out, "            %s\n",
                     term_string(out, pretty_form(m->terms, it->deferred_normal)));
-    text_printf(out,
-                "  exact:    difference 0 at %d of %d random rational points (activations "
-                "free)",
-                it->exact_equal, it->exact_points);
-    if (it->symbolic && it->exact_equal < it->exact_points)
-        text_puts(out,
-                  "\n  DISAGREE: the symbolic proof and the exact evaluation disagree, so a rule "
-                  "is unsound: run derivcheck rules --verify");
-    if (it->exact_equal == it->exact_points && it->exact_points > 0)
-        text_printf(out,
-                    "; P(unequal forms agree at all) <= %s (Schwartz-Zippel, degree <= "
-                    "%ld, 2^%d values per entry)\n",
-                    power_of_two(out, it->log2_chance), it->degree, PROVE_SAMPLE_BITS);
-    else
-        text_puts(out, "\n");
-    text_puts(out, "  MPFR:     max |difference| / max |value|:");
+    text_puts(out, "  exact:    ");
+    text_exact(out, p, it);
+    if (it->enclosure_bits > 0)
+        text_printf(out, "  enclosure: %s\n", enclosure_words(out, it));
+    text_puts(out, "  MPFR:     max |difference| / max |value|");
+    if (m->batch != NULL)
+        text_printf(out, " with %s = %ld", mname, it->numeric_batch);
+    text_putc(out, ':');
     for (int k = 0; k < PROVE_PRECISIONS; k++)
         text_printf(out, " %ld bits %s%s", it->precision[k], power_of_two(out, it->log2_gap[k]),
-                    k + 1 < PROVE_PRECISIONS ? "," : "\n");
+                    k + 1 < PROVE_PRECISIONS ? "," : "");
+    if (it->numeric_batch2 > 0)
+        text_printf(out, "; with %s = %ld, %ld bits %s", mname, it->numeric_batch2,
+                    it->precision[PROVE_PRECISIONS - 1], power_of_two(out, it->log2_gap2));
+    if (it->numeric_why != NULL)
+        text_printf(out, "; n/a: %s", it->numeric_why);
+    text_putc(out, '\n');
     if (m->batch != NULL)
         text_printf(out, "  double:   at most %s apart with %s = %ld, %s with %s = %ld\n",
                     ulps_words(out->pool, it->ulps_pow2), mname, it->batch_pow2,
                     ulps_words(out->pool, it->ulps_other), mname, it->batch_other);
+    if (it->is_param) {
+        text_puts(out, "  loss:     ");
+        text_loss(out, p, it);
+    }
+    text_printf(out, "  decided:  %s\n", decided_words(out, p, it));
+    if (it->disagree)
+        text_printf(out,
+                    "  DISAGREE: the symbolic proof and the %s evaluation disagree, so a rule is "
+                    "unsound: run derivcheck rules --verify\n",
+                    prove_method_name(it->method));
     if (with_trace) {
         text_certificate(out, d, "deferred", &it->cert_deferred);
         text_certificate(out, d, "absorbed", &it->cert_absorbed);
     }
     text_putc(out, '\n');
+}
+
+/* The params whose verdict is V (or, LOSS, whose gradient is not the
+   loss's), "dW1, db1", with how each was decided when WITH_METHOD. */
+static const char *
+params_where(text *out, const proof *p, prove_verdict v, int loss, int with_method)
+{
+    text s;
+    text_init(&s, out->pool);
+    for (size_t i = 0; i < p->n; i++) {
+        const proof_item *it = &p->items[i];
+        if (!it->is_param || (loss ? it->loss != PROVE_LOSS_DIFFERS : it->verdict != v))
+            continue;
+        text_printf(&s, "%sd%s", s.len ? ", " : "", it->g->of->name);
+        if (with_method)
+            text_printf(&s, " (%s)", prove_method_name(it->method));
+    }
+    return text_str(&s);
+}
+
+/* The last paragraph: the proof's verdict, how it was decided, and what
+   the exit status says. */
+static void
+text_proof_verdict(text *out, const proof *p)
+{
+    int by[PROVE_BY_NOTHING + 1] = {0};
+    for (size_t i = 0; i < p->n; i++)
+        if (p->items[i].is_param)
+            by[p->items[i].method]++;
+    switch (p->verdict) {
+    case PROVE_PROVEN:
+        text_printf(out,
+                    "\nProven: every parameter gradient is the same in both placements "
+                    "(decided: %d symbolic, %d exact).\n",
+                    by[PROVE_BY_SYMBOLIC], by[PROVE_BY_EXACT]);
+        break;
+    case PROVE_REFUTED: {
+        const char *differ = params_where(out, p, PROVE_REFUTED, 0, 1);
+        const char *loss = params_where(out, p, PROVE_REFUTED, 1, 0);
+        if (differ[0])
+            text_printf(out,
+                        "\nREFUTED: a parameter gradient differs between the placements: %s.\n",
+                        differ);
+        if (loss[0])
+            text_printf(out,
+                        "\nREFUTED: the derived %s %s not the derivative of %s: a rule is "
+                        "unsound (run derivcheck rules --verify).\n",
+                        loss, strchr(loss, ',') ? "are" : "is", p->d->m->loss->name);
+        break;
+    }
+    case PROVE_NUMERIC_ONLY: {
+        const char *numeric = params_where(out, p, PROVE_NUMERIC_ONLY, 0, 0);
+        text_printf(out,
+                    "\nNot refuted, but not proven: %s %s equal only numerically (MPFR at rising "
+                    "precision, at two batch sizes), which is weaker than a proof; every other "
+                    "parameter gradient is proven. The exit status is 0: agreement at points of "
+                    "varied sizes counts as holding.\n",
+                    numeric, strchr(numeric, ',') ? "are" : "is");
+        break;
+    }
+    case PROVE_UNDECIDED:
+        text_printf(out,
+                    "\nUNDECIDED: nothing was refuted, but no method decided %s (see above). The "
+                    "exit status is 2: neither holds (0) nor refuted (1).\n",
+                    params_where(out, p, PROVE_UNDECIDED, 0, 0));
+        break;
+    }
 }
 
 static void
@@ -469,16 +666,7 @@ proof_text(text *out, const proof *p, const char *name, int with_trace)
     text_puts(out, "In double precision the two placements can differ in the last bits although "
                    "they are equal in exact arithmetic: 1/m is rounded once in one and folded "
                    "into a different sequence of roundings in the other.\n");
-    int symbolic_all = 1;
-    for (size_t i = 0; i < p->n; i++)
-        symbolic_all &= p->items[i].symbolic;
-    if (p->params_proven && symbolic_all)
-        text_puts(out, "\nProven: every parameter gradient is the same in both placements.\n");
-    else if (p->params_proven)
-        text_puts(out, "\nEqual at every random point, but no symbolic proof was found for "
-                       "every gradient (see above).\n");
-    else
-        text_puts(out, "\nREFUTED: a parameter gradient differs between the placements.\n");
+    text_proof_verdict(out, p);
 }
 
 /* One precision's or one batch size's evidence: {KEY: N, NAME: X}. */
@@ -491,6 +679,51 @@ json_evidence(const char *key, long n, const char *name, double x)
     return o;
 }
 
+static const char *
+enclosure_status_name(agree_status st)
+{
+    return st == AGREE_DIFFERENT       ? "different"
+           : st == AGREE_NOT_SEPARATED ? "not separated"
+                                       : "could not run";
+}
+
+/* The evidence behind IT's verdict that the older fields do not hold: the
+   verdict and its method, the exact test's reasons, the enclosure, MPFR at
+   a second batch size and the check against the loss. */
+static void
+json_decision(text *out, json_t *o, const proof_item *it)
+{
+    json_object_set_new(o, "verdict", json_text(out, prove_verdict_name(it->verdict)));
+    json_object_set_new(o, "method", json_text(out, prove_method_name(it->method)));
+    json_object_set_new(o, "disagree", json_boolean(it->disagree));
+    json_object_set_new(o, "exact_tried", json_integer(it->exact_tried));
+    json_object_set_new(o, "exact_why", json_text(out, it->exact_why));
+    json_object_set_new(o, "exact_witness", json_text(out, it->exact_witness));
+    json_t *enc = json_null();
+    if (it->enclosure_bits > 0) {
+        enc = json_object();
+        json_object_set_new(enc, "bits", json_integer(it->enclosure_bits));
+        json_object_set_new(enc, "status", json_text(out, enclosure_status_name(it->enclosure)));
+        json_object_set_new(enc, "what", json_text(out, it->enclosure_what));
+    }
+    json_object_set_new(o, "enclosure", enc);
+    json_object_set_new(o, "mpfr_batch", json_integer(it->numeric_batch));
+    json_object_set_new(o, "mpfr_why", json_text(out, it->numeric_why));
+    json_object_set_new(o, "mpfr_again",
+                        it->numeric_batch2 > 0
+                            ? json_evidence("batch", it->numeric_batch2, "log2_gap", it->log2_gap2)
+                            : json_null());
+    json_t *loss = json_null();
+    if (it->is_param) {
+        loss = json_object();
+        json_object_set_new(loss, "status", json_text(out, loss_status_name(it->loss)));
+        json_object_set_new(loss, "bits", json_integer(PROVE_LOSS_BITS));
+        json_object_set_new(loss, "log2_gap", format_json_number(it->loss_log2_gap));
+        json_object_set_new(loss, "what", json_text(out, it->loss_what));
+    }
+    json_object_set_new(o, "loss", loss);
+}
+
 static void
 proof_json(text *out, const proof *p, const char *name)
 {
@@ -499,6 +732,11 @@ proof_json(text *out, const proof *p, const char *name)
     json_object_set_new(top, "model", json_text(out, format_base_name(name)));
     json_object_set_new(top, "seed", format_json_unsigned(p->seed));
     json_object_set_new(top, "proven", json_boolean(p->params_proven));
+    json_object_set_new(top, "verdict", json_text(out, prove_verdict_name(p->verdict)));
+    json_t *batches = json_array();
+    for (int k = 0; k < p->nbatches && d->m->batch != NULL; k++)
+        json_array_append_new(batches, json_integer(p->batches[k]));
+    json_object_set_new(top, "exact_batches", batches);
     json_t *rows = json_array();
     json_object_set_new(top, "gradients", rows);
     for (size_t i = 0; i < p->n; i++) {
@@ -524,6 +762,7 @@ proof_json(text *out, const proof *p, const char *name)
         json_array_append_new(dbl, json_evidence("batch", it->batch_pow2, "ulps", it->ulps_pow2));
         json_array_append_new(dbl, json_evidence("batch", it->batch_other, "ulps", it->ulps_other));
         json_object_set_new(o, "double", dbl);
+        json_decision(out, o, it);
         json_t *cert = json_object();
         json_object_set_new(cert, "deferred", json_trace(out, d, &it->cert_deferred, 1));
         json_object_set_new(cert, "absorbed", json_trace(out, d, &it->cert_absorbed, 1));
@@ -545,8 +784,9 @@ proof_markdown(text *out, const proof *p, const char *name)
                                         "symbolic",
                                         "exact",
                                         "MPFR 64 / 1024 bits",
-                                        "double (ulps)"};
-    format_markdown_head(out, 8, heads, NULL);
+                                        "double (ulps)",
+                                        "decided"};
+    format_markdown_head(out, 9, heads, NULL);
     for (size_t i = 0; i < p->n; i++) {
         const proof_item *it = &p->items[i];
         const char *cells[] = {
@@ -555,17 +795,24 @@ proof_markdown(text *out, const proof *p, const char *name)
             stringf(out, "`%s`", term_string(out, derive_pretty(d, it->g, CONVENTION_ABSORBED))),
             it->is_param ? "equal" : "differ by m",
             it->symbolic ? "proven" : "no",
-            stringf(out, "%d/%d", it->exact_equal, it->exact_points),
+            it->exact_points > 0 ? stringf(out, "%d/%d", it->exact_equal, it->exact_points)
+                                 : "could not run",
             stringf(out, "%s / %s", power_of_two(out, it->log2_gap[0]),
                     power_of_two(out, it->log2_gap[PROVE_PRECISIONS - 1])),
             stringf(out, "%s, %s", ulps_words(out->pool, it->ulps_pow2),
-                    ulps_words(out->pool, it->ulps_other))};
-        format_markdown_row(out, 8, cells);
+                    ulps_words(out->pool, it->ulps_other)),
+            stringf(out, "%s (%s)%s", prove_verdict_name(it->verdict),
+                    prove_method_name(it->method), it->disagree ? ", DISAGREE" : "")};
+        format_markdown_row(out, 9, cells);
     }
-    text_printf(out, "\n%s\n",
-                p->params_proven ? "Every parameter gradient is the same in "
-                                   "both placements."
-                                 : "**A parameter gradient differs.**");
+    static const char *const verdicts[] = {
+        [PROVE_PROVEN] = "Every parameter gradient is the same in both placements.",
+        [PROVE_NUMERIC_ONLY] = "Every parameter gradient is the same in both placements, some "
+                               "only numerically (not proven).",
+        [PROVE_REFUTED] = "**A parameter gradient differs.**",
+        [PROVE_UNDECIDED] = "**Undecided:** nothing refuted, but some parameter gradient "
+                            "could not be decided."};
+    text_printf(out, "\n%s\n", verdicts[p->verdict]);
 }
 
 void
