@@ -1,6 +1,7 @@
 /* check_roundoff.c: the error sweep: exact formulations measure 0 bits, saturation breaks the naive
  * chain, references agree with 4x the precision, and the output does not depend on how it ran. */
 #include <check.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -502,6 +503,38 @@ START_TEST(same_seed_same_output)
 }
 END_TEST
 
+/* merge reads back what error writes, byte for byte: a seed beyond
+   jansson's integers (a string of digits), NaN and infinities (as "nan",
+   "inf", "-inf", which null could not tell apart), numbers as %.17g spells
+   them (1e-06), a model name that is no UTF-8. */
+START_TEST(json_reads_back_what_it_writes)
+{
+    model *m = parse_builtin("sigmoid");
+    roundoff_result *res = sweep(derived(m), ROUNDOFF_TYPICAL, 2, 0, 1, 0, 0);
+    res->seed = ULONG_MAX;
+    res->model_name = "dir/\xff\tm.dc";
+    roundoff_stat *st = res->tables[0].stats;
+    st[0].max_rel = INFINITY;
+    st[0].worst.computed = -INFINITY;
+    st[1].worst.computed = NAN;
+    st[2].worst.computed = 5.4969652251712908e-06;
+    const char *json = written(res, FORMAT_JSON);
+    static const char *const spelled[] = {"\"seed\": \"18446744073709551615\"",
+                                          "\"model\": \"dir/?\\tm.dc\"",
+                                          "\"max_rel\": \"inf\"",
+                                          "\"computed\": \"-inf\"",
+                                          "\"computed\": \"nan\",",
+                                          "\"computed\": 5.4969652251712908e-06,"};
+    for (size_t k = 0; k < sizeof spelled / sizeof spelled[0]; k++)
+        ck_assert_msg(strstr(json, spelled[k]) != NULL, "no %s", spelled[k]);
+    const char *texts[] = {json}, *names[] = {"s"};
+    roundoff_result *merged = roundoff_merge(texts, names, 1, pool, &err);
+    ck_assert_msg(merged != NULL, "%s", merged ? "" : err.formatted);
+    ck_assert_str_eq(written(merged, FORMAT_JSON), json);
+    model_free(m);
+}
+END_TEST
+
 static long
 histogram_total(const roundoff_stat *st)
 {
@@ -712,6 +745,7 @@ main(void)
     tcase_add_test(tc, references_of_zeros_and_kinks);
     tcase_add_test(tc, same_seed_same_output);
     tcase_add_test(tc, histograms_add_up_across_shards);
+    tcase_add_test(tc, json_reads_back_what_it_writes);
     tcase_add_test(tc, plot_script_draws_every_panel);
     tcase_add_test(tc, softmax_forms);
     tcase_add_test(tc, refuses_beyond_the_caps);
