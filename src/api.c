@@ -614,7 +614,8 @@ dc_doc(dc_session *s, unsigned long seed, const char *format, const char **repor
         return finish(s, s->error.status);
     /* the error tables: typical and saturated outputs, a few samples each
        (a model without a sigmoid or softmax output has no saturated regime) */
-    roundoff_request rq = {.seed = seed,
+    roundoff_request rq = {.rules = s->rules,
+                           .seed = seed,
                            .samples = DOC_ERROR_SAMPLES,
                            .threads = 1,
                            .regimes = 1u << ROUNDOFF_TYPICAL | 1u << ROUNDOFF_SATURATED,
@@ -742,6 +743,7 @@ dc_error_sweep(dc_session *s, const dc_sweep_options *o, const char **report)
         st = derivation_of(s, &m, &d);
     if (st != DC_OK)
         return finish(s, st);
+    rq.rules = s->rules;
     rq.model_name = s->model->src.name;
     /* the person's own formulas are measured too: check says which hold */
     for (size_t i = 0; i < m->nsymbols && rq.claims == NULL; i++)

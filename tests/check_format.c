@@ -59,15 +59,17 @@ END_TEST
    beyond jansson's integers stay exact as strings. */
 START_TEST(json_numbers)
 {
-    const double xs[] = {-213.42457524090111, -64, 0, 1, 4503599627370496.0, NAN, INFINITY};
+    const double xs[] = {-213.42457524090111,    -64, 0,       -0.0, 1, 4503599627370496.0, 1e20,
+                         5.4969652251712908e-06, NAN, INFINITY};
     json_t *a = json_array();
     for (size_t i = 0; i < sizeof xs / sizeof xs[0]; i++)
         json_array_append_new(a, format_json_number(xs[i]));
     json_array_append_new(a, format_json_unsigned(7));
     json_array_append_new(a, format_json_unsigned(18446744073709551615UL));
     format_json(&out, a);
-    ck_assert_str_eq(text_str(&out), "[-213.42457524090111, -64, 0, 1, 4503599627370496, null, "
-                                     "null, 7, \"18446744073709551615\"]");
+    ck_assert_str_eq(text_str(&out), "[-213.42457524090111, -64, 0, -0, 1, 4503599627370496, "
+                                     "1e+20, 5.4969652251712908e-06, null, null, 7, "
+                                     "\"18446744073709551615\"]");
 }
 END_TEST
 

@@ -1,6 +1,7 @@
 /* check_roundoff.c: the error sweep: exact formulations measure 0 bits, saturation breaks the naive
  * chain, references agree with 4x the precision, and the output does not depend on how it ran. */
 #include <check.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,7 +71,8 @@ static roundoff_result *
 sweep(const derivation *d, roundoff_regime r, long samples, int bits, int threads, int shard,
       int nshards)
 {
-    roundoff_request rq = {.seed = 7,
+    roundoff_request rq = {.rules = rs,
+                           .seed = 7,
                            .samples = samples,
                            .regimes = 1u << r,
                            .threads = threads,
@@ -188,6 +190,35 @@ START_TEST(saturation_breaks_the_naive_chain_only)
 }
 END_TEST
 
+/* The naive chain goes through each activation as its adjoint rule
+   writes the gradient, G = dA and C = A: exp, relu, tanh and the sigmoid
+   output, unsimplified (b1 makes dZ1 a name, used twice). */
+START_TEST(naive_chain_through_the_adjoint_rules)
+{
+    model *m = parse_text("acts.dc", "dims n = 2\n"
+                                     "batch m = 4\n"
+                                     "input X[n, m]\n"
+                                     "label Y[1, m] binary\n"
+                                     "param W1[n, n], W2[n, n], W3[n, n], W4[1, n], b1[n, 1]\n"
+                                     "Z1 = W1 @ X + b1\n"
+                                     "A1 = exp(Z1)\n"
+                                     "Z2 = W2 @ A1\n"
+                                     "A2 = relu(Z2)\n"
+                                     "Z3 = W3 @ A2\n"
+                                     "A3 = tanh(Z3)\n"
+                                     "Z4 = W4 @ A3\n"
+                                     "A4 = sigmoid(Z4)\n"
+                                     "loss J = -1/m * sum(Y * log(A4) + (1 - Y) * log(1 - A4))\n");
+    roundoff_result *res = sweep(derived(m), ROUNDOFF_TYPICAL, 1, 4, 1, 0, 0);
+    const char *f = stat_of(&res->tables[0], "dW1", "naive chain")->formula;
+    static const char *const steps[] = {"dZ1 = dA1 * A1;", "dZ2 = dA2 * (Z2 > 0);",
+                                        "dZ3 = dA3 * (1 - A3^2);", "dZ4 = dA4 * A4 * (1 - A4);"};
+    for (size_t k = 0; k < sizeof steps / sizeof steps[0]; k++)
+        ck_assert_msg(strstr(f, steps[k]) != NULL, "'%s' lacks '%s'", f, steps[k]);
+    model_free(m);
+}
+END_TEST
+
 /* A person's derivation: the naive chain through dA2 for the output layer,
    the course's formulas below it, a dW1 without its 1/m, and a db1 of the
    wrong shape. */
@@ -223,7 +254,8 @@ START_TEST(your_claims_are_formulations)
     check_result *c = check_claims(m, d, rs, 7, &err, pool);
     ck_assert_msg(c != NULL, "%s", c ? "" : err.formatted);
     for (int regime = 0; regime < 2; regime++) {
-        roundoff_request rq = {.seed = 7,
+        roundoff_request rq = {.rules = rs,
+                               .seed = 7,
                                .samples = 8,
                                .regimes = 1u << (regime ? ROUNDOFF_SATURATED : ROUNDOFF_TYPICAL),
                                .threads = 1,
@@ -471,6 +503,38 @@ START_TEST(same_seed_same_output)
 }
 END_TEST
 
+/* merge reads back what error writes, byte for byte: a seed beyond
+   jansson's integers (a string of digits), NaN and infinities (as "nan",
+   "inf", "-inf", which null could not tell apart), numbers as %.17g spells
+   them (1e-06), a model name that is no UTF-8. */
+START_TEST(json_reads_back_what_it_writes)
+{
+    model *m = parse_builtin("sigmoid");
+    roundoff_result *res = sweep(derived(m), ROUNDOFF_TYPICAL, 2, 0, 1, 0, 0);
+    res->seed = ULONG_MAX;
+    res->model_name = "dir/\xff\tm.dc";
+    roundoff_stat *st = res->tables[0].stats;
+    st[0].max_rel = INFINITY;
+    st[0].worst.computed = -INFINITY;
+    st[1].worst.computed = NAN;
+    st[2].worst.computed = 5.4969652251712908e-06;
+    const char *json = written(res, FORMAT_JSON);
+    static const char *const spelled[] = {"\"seed\": \"18446744073709551615\"",
+                                          "\"model\": \"dir/?\\tm.dc\"",
+                                          "\"max_rel\": \"inf\"",
+                                          "\"computed\": \"-inf\"",
+                                          "\"computed\": \"nan\",",
+                                          "\"computed\": 5.4969652251712908e-06,"};
+    for (size_t k = 0; k < sizeof spelled / sizeof spelled[0]; k++)
+        ck_assert_msg(strstr(json, spelled[k]) != NULL, "no %s", spelled[k]);
+    const char *texts[] = {json}, *names[] = {"s"};
+    roundoff_result *merged = roundoff_merge(texts, names, 1, pool, &err);
+    ck_assert_msg(merged != NULL, "%s", merged ? "" : err.formatted);
+    ck_assert_str_eq(written(merged, FORMAT_JSON), json);
+    model_free(m);
+}
+END_TEST
+
 static long
 histogram_total(const roundoff_stat *st)
 {
@@ -539,7 +603,8 @@ START_TEST(plot_script_draws_every_panel)
                                        "param W[n_y, n_x], b[n_y, 1]\n"
                                        "Z = W @ X + b\n"
                                        "loss J = 1/m * sum((Z - Y)^2)\n");
-    roundoff_request rq = {.seed = 7,
+    roundoff_request rq = {.rules = rs,
+                           .seed = 7,
                            .samples = 5,
                            .regimes = 1u << ROUNDOFF_TYPICAL | 1u << ROUNDOFF_POW2_M,
                            .bits = 4,
@@ -633,8 +698,11 @@ many_params(int n, int chain)
 static void
 refused(model *m, const char *cap)
 {
-    roundoff_request rq = {
-        .seed = 7, .samples = 1, .regimes = 1u << ROUNDOFF_TYPICAL, .model_name = "many.dc"};
+    roundoff_request rq = {.rules = rs,
+                           .seed = 7,
+                           .samples = 1,
+                           .regimes = 1u << ROUNDOFF_TYPICAL,
+                           .model_name = "many.dc"};
     roundoff_result *res = roundoff_sweep(derived(m), &rq, &err, pool);
     ck_assert_ptr_null(res);
     ck_assert_int_eq(err.status, DC_ELIMIT);
@@ -670,12 +738,14 @@ main(void)
     tcase_add_test(tc, bits_of_error);
     tcase_add_test(tc, exact_formulation_measures_zero_bits);
     tcase_add_test(tc, saturation_breaks_the_naive_chain_only);
+    tcase_add_test(tc, naive_chain_through_the_adjoint_rules);
     tcase_add_test(tc, your_claims_are_formulations);
     tcase_add_test(tc, references_agree_with_four_times_the_precision);
     tcase_add_test(tc, references_are_proved_near_a_tie);
     tcase_add_test(tc, references_of_zeros_and_kinks);
     tcase_add_test(tc, same_seed_same_output);
     tcase_add_test(tc, histograms_add_up_across_shards);
+    tcase_add_test(tc, json_reads_back_what_it_writes);
     tcase_add_test(tc, plot_script_draws_every_panel);
     tcase_add_test(tc, softmax_forms);
     tcase_add_test(tc, refuses_beyond_the_caps);

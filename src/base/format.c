@@ -79,13 +79,8 @@ format_json_string(mem_pool *pool, const char *s)
 json_t *
 format_json_number(double x)
 {
-    if (!isfinite(x))
-        return json_null();
-    /* jansson writes every real with a '.' or an exponent; a whole number
-       as an integer keeps %.17g's spelling */
-    if (x == floor(x) && fabs(x) < 1e17)
-        return json_integer((json_int_t)x);
-    return json_real(x);
+    /* a real: dump spells it */
+    return isfinite(x) ? json_real(x) : json_null();
 }
 
 json_t *
@@ -106,11 +101,34 @@ put(const char *buffer, size_t size, void *out)
     return 0;
 }
 
-/* V on one line, keeping the reference. */
+/* V on one line, keeping the reference: jansson's spelling, but a real as
+   %.17g spells it, which format_json_number promises (jansson drops an
+   exponent's '+' and leading zeros, 1e-06 as 1e-6). */
 static void
-dump(text *out, const json_t *v)
+dump(text *out, json_t *v)
 {
-    json_dump_callback(v, put, out, JSON_ENCODE_ANY);
+    if (json_is_real(v))
+        text_printf(out, "%.17g", json_real_value(v));
+    else if (json_is_array(v)) {
+        text_putc(out, '[');
+        for (size_t i = 0; i < json_array_size(v); i++) {
+            text_puts(out, i ? ", " : "");
+            dump(out, json_array_get(v, i));
+        }
+        text_putc(out, ']');
+    } else if (json_is_object(v)) {
+        const char *name;
+        json_t *item;
+        int i = 0;
+        text_putc(out, '{');
+        json_object_foreach(v, name, item)
+        {
+            format_json_key(out, i++ ? ", " : "", name);
+            dump(out, item);
+        }
+        text_putc(out, '}');
+    } else
+        json_dump_callback(v, put, out, JSON_ENCODE_ANY);
 }
 
 void

@@ -45,8 +45,9 @@ void format_markdown_row(text *out, int n, const char *const *cells);
    '?', in a copy made in POOL. */
 json_t *format_json_string(mem_pool *pool, const char *s);
 
-/* X as a JSON number, spelled as printf's %.17g spells it (a whole number
-   of fewer than 18 digits has no ".0"); null when X is NaN or infinite,
+/* X as a JSON number, spelled as printf's %.17g spells it wherever it is
+   written (64, -0, 1e-06, 1e+20: no ".0" after a whole number, an
+   exponent's sign and two digits kept); null when X is NaN or infinite,
    which JSON cannot write. */
 json_t *format_json_number(double x);
 

@@ -84,6 +84,8 @@ typedef struct roundoff_result {
 
 /* What a sweep is asked to do. */
 typedef struct roundoff_request {
+    const rule_set *rules; /* the rule set the derivation was made with (required): the naive
+                              chain goes through each activation by its adjoint rule */
     unsigned long seed;
     long samples;       /* per regime; 0: the defaults above */
     unsigned regimes;   /* bit (1 << regime) for each regime to run */

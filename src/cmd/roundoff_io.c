@@ -1,13 +1,15 @@
 /* roundoff_io.c: a sweep written as text, Markdown or JSON; shards' JSON read and merged. */
 #include "cmd/roundoff_private.h"
 
+#include <ctype.h>
+#include <errno.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/format.h"
-#include "lang/print.h"
 
 /* ---------------------------------------------------------------- writing */
 
@@ -25,74 +27,84 @@ mean_bits(const roundoff_stat *st)
     return st->entries > 0 ? (double)st->micro_bits / ROUNDOFF_MICRO / (double)st->entries : 0;
 }
 
-/* A double as JSON: a number that reads back exactly, or "nan", "inf", "-inf". */
-static void
-json_double(text *out, double x)
+/* A double as JSON: a number that reads back exactly, or "nan", "inf",
+   "-inf" where format_json_number would write null, which would not tell
+   merge a NaN from an infinity. */
+static json_t *
+json_double(double x)
 {
     if (isnan(x))
-        text_puts(out, "\"nan\"");
-    else if (isinf(x))
-        text_puts(out, x > 0 ? "\"inf\"" : "\"-inf\"");
-    else
-        text_printf(out, "%.17g", x);
+        return json_string("nan");
+    if (isinf(x))
+        return json_string(x > 0 ? "inf" : "-inf");
+    return format_json_number(x);
 }
 
+/* A row of a regime's table: one formulation's stats, strings from POOL. */
+static json_t *
+stat_json(mem_pool *pool, const roundoff_stat *st)
+{
+    json_t *row = json_object();
+    json_object_set_new(row, "quantity", format_json_string(pool, st->quantity));
+    json_object_set_new(row, "formulation", format_json_string(pool, st->formulation));
+    json_object_set_new(row, "formula", format_json_string(pool, st->formula));
+    json_object_set_new(row, "entries", json_integer(st->entries));
+    json_object_set_new(row, "unsampleable", json_integer(st->unsampleable));
+    json_object_set_new(row, "micro_bits", json_integer(st->micro_bits));
+    json_object_set_new(row, "mean_bits", json_double(mean_bits(st)));
+    json_object_set_new(row, "max_bits", json_double(st->max_bits));
+    json_object_set_new(row, "max_rel", json_double(st->max_rel));
+    json_object_set_new(row, "nan", json_integer(st->nan));
+    json_object_set_new(row, "inf", json_integer(st->inf));
+    const roundoff_worst *w = &st->worst;
+    if (w->sample >= 0) {
+        json_t *worst = json_object();
+        json_object_set_new(worst, "sample", json_integer(w->sample));
+        json_object_set_new(worst, "row", json_integer(w->row));
+        json_object_set_new(worst, "col", json_integer(w->col));
+        json_object_set_new(worst, "bits", json_double(w->bits));
+        json_object_set_new(worst, "computed", json_double(w->computed));
+        json_object_set_new(worst, "reference", json_double(w->reference));
+        json_object_set_new(row, "worst", worst);
+    }
+    json_t *bins = json_array();
+    for (int b = 0; b < ROUNDOFF_BINS; b++)
+        json_array_append_new(bins, json_integer(st->histogram[b]));
+    json_object_set_new(row, "histogram", bins);
+    return row;
+}
+
+/* RES as JSON, what roundoff_merge reads: the head a member a line, then
+   each regime's head the same way and its rows one a line. */
 static void
 write_json(text *out, const roundoff_result *res)
 {
-    text_puts(out, "{\n  \"command\": \"error\",\n  \"model\": ");
-    print_json_string(out, res->model_name);
-    text_printf(out, ",\n  \"seed\": %lu,\n  \"samples_asked\": %ld,\n", res->seed,
-                res->samples_asked);
-    text_printf(out, "  \"shard\": %d,\n  \"nshards\": %d,\n  \"bits\": ", res->shard,
-                res->nshards);
-    print_json_string(out, BITS_WORDS);
-    text_puts(out, ",\n  \"reference\": ");
-    print_json_string(out, REFERENCE_WORDS);
-    text_puts(out, ",\n  \"regimes\": [");
+    mem_pool *pool = out->pool;
+    text_putc(out, '{');
+    format_json_member(out, "\n  ", "command", json_string("error"));
+    format_json_member(out, ",\n  ", "model", format_json_string(pool, res->model_name));
+    format_json_member(out, ",\n  ", "seed", format_json_unsigned(res->seed));
+    format_json_member(out, ",\n  ", "samples_asked", json_integer(res->samples_asked));
+    format_json_member(out, ",\n  ", "shard", json_integer(res->shard));
+    format_json_member(out, ",\n  ", "nshards", json_integer(res->nshards));
+    format_json_member(out, ",\n  ", "bits", json_string(BITS_WORDS));
+    format_json_member(out, ",\n  ", "reference", json_string(REFERENCE_WORDS));
+    format_json_key(out, ",\n  ", "regimes");
+    text_putc(out, '[');
     for (size_t t = 0; t < res->ntables; t++) {
         const roundoff_table *tab = &res->tables[t];
-        text_printf(out, "%s\n    {\n      \"regime\": \"%s\",\n      \"draws\": ", t ? "," : "",
-                    roundoff_regime_name(tab->regime));
-        print_json_string(out, tab->draws);
-        text_printf(out,
-                    ",\n      \"batch\": %ld,\n      \"samples\": %ld,\n      \"max_prec\": "
-                    "%ld,\n      \"rows\": [",
-                    tab->batch, tab->samples, tab->max_prec);
+        text_puts(out, t ? ",\n    {" : "\n    {");
+        format_json_member(out, "\n      ", "regime",
+                           json_string(roundoff_regime_name(tab->regime)));
+        format_json_member(out, ",\n      ", "draws", format_json_string(pool, tab->draws));
+        format_json_member(out, ",\n      ", "batch", json_integer(tab->batch));
+        format_json_member(out, ",\n      ", "samples", json_integer(tab->samples));
+        format_json_member(out, ",\n      ", "max_prec", json_integer(tab->max_prec));
+        format_json_key(out, ",\n      ", "rows");
+        text_putc(out, '[');
         for (size_t k = 0; k < tab->n; k++) {
-            const roundoff_stat *st = &tab->stats[k];
-            text_printf(out, "%s\n        {\"quantity\": ", k ? "," : "");
-            print_json_string(out, st->quantity);
-            text_puts(out, ", \"formulation\": ");
-            print_json_string(out, st->formulation);
-            text_puts(out, ", \"formula\": ");
-            print_json_string(out, st->formula);
-            text_printf(out,
-                        ", \"entries\": %ld, \"unsampleable\": %ld, \"micro_bits\": %lld, "
-                        "\"mean_bits\": ",
-                        st->entries, st->unsampleable, (long long)st->micro_bits);
-            json_double(out, mean_bits(st));
-            text_puts(out, ", \"max_bits\": ");
-            json_double(out, st->max_bits);
-            text_puts(out, ", \"max_rel\": ");
-            json_double(out, st->max_rel);
-            text_printf(out, ", \"nan\": %ld, \"inf\": %ld", st->nan, st->inf);
-            if (st->worst.sample >= 0) {
-                text_printf(out,
-                            ", \"worst\": {\"sample\": %ld, \"row\": %ld, \"col\": %ld, "
-                            "\"bits\": ",
-                            st->worst.sample, st->worst.row, st->worst.col);
-                json_double(out, st->worst.bits);
-                text_puts(out, ", \"computed\": ");
-                json_double(out, st->worst.computed);
-                text_puts(out, ", \"reference\": ");
-                json_double(out, st->worst.reference);
-                text_putc(out, '}');
-            }
-            text_puts(out, ", \"histogram\": [");
-            for (int b = 0; b < ROUNDOFF_BINS; b++)
-                text_printf(out, "%s%ld", b ? ", " : "", st->histogram[b]);
-            text_puts(out, "]}");
+            text_puts(out, k ? ",\n        " : "\n        ");
+            format_json(out, stat_json(pool, &tab->stats[k]));
         }
         text_puts(out, "\n      ]\n    }");
     }
@@ -115,57 +127,63 @@ model_word(const char *path)
     return b;
 }
 
-/* "1.2e-16", "inf", "0" for a relative error. */
-static void
-put_rel(text *out, const char *fmt, double x)
+/* "1.2e-16", "inf", "0" for a relative error, in BUF of 32 bytes. */
+static const char *
+rel_words(char *buf, double x)
 {
-    char buf[32];
     if (isinf(x))
-        snprintf(buf, sizeof buf, "inf");
-    else if (x == 0)
-        snprintf(buf, sizeof buf, "0");
-    else
-        snprintf(buf, sizeof buf, "%.2g", x);
-    text_printf(out, fmt, buf);
+        return "inf";
+    if (x == 0)
+        return "0";
+    snprintf(buf, 32, "%.2g", x);
+    return buf;
 }
+
+/* The columns of a regime's table, and how Markdown aligns them. */
+static const char *const COLUMNS[] = {
+    "quantity", "formulation", "mean bits", "max bits",     "max rel err",
+    "NaN",      "Inf",         "entries",   "unsampleable", "worst (sample, entry)"};
+enum { NCOLUMNS = sizeof COLUMNS / sizeof COLUMNS[0] };
+static const char COLUMN_ALIGN[] = "llrrrrrrrl";
 
 static void
 write_table(text *out, const roundoff_result *res, const roundoff_table *tab, int md)
 {
     const char *name = roundoff_regime_name(tab->regime);
-    if (md)
-        text_printf(out,
-                    "\n## Regime %s\n\n%s; %ld samples; references needed up to %ld bits\n\n"
-                    "| quantity | formulation | mean bits | max bits | max rel err | NaN | "
-                    "Inf | entries | unsampleable | worst (sample, entry) |\n"
-                    "|---|---|---:|---:|---:|---:|---:|---:|---:|---|\n",
+    if (md) {
+        text_printf(out, "\n## Regime %s\n\n%s; %ld samples; references needed up to %ld bits\n\n",
                     name, tab->draws, tab->samples, tab->max_prec);
-    else
+        format_markdown_head(out, NCOLUMNS, COLUMNS, COLUMN_ALIGN);
+    } else
         text_printf(out,
                     "\nRegime %s: %ld samples; references needed up to %ld bits\n  %s\n"
                     "  %-8s %-17s %9s %8s %11s %5s %5s %8s %12s  %s\n",
-                    name, tab->samples, tab->max_prec, tab->draws, "quantity", "formulation",
-                    "mean bits", "max bits", "max rel err", "NaN", "Inf", "entries", "unsampleable",
-                    "worst (sample, entry)");
+                    name, tab->samples, tab->max_prec, tab->draws, COLUMNS[0], COLUMNS[1],
+                    COLUMNS[2], COLUMNS[3], COLUMNS[4], COLUMNS[5], COLUMNS[6], COLUMNS[7],
+                    COLUMNS[8], COLUMNS[9]);
     for (size_t k = 0; k < tab->n; k++) {
         const roundoff_stat *st = &tab->stats[k];
-        char worst[96] = "-";
+        char worst[96] = "-", rel[32];
         if (st->worst.sample >= 0)
             snprintf(worst, sizeof worst, "%ld, (%ld, %ld)", st->worst.sample, st->worst.row,
                      st->worst.col);
         if (md) {
-            text_printf(out, "| %s | %s | %.2f | %.2f | ", st->quantity, st->formulation,
-                        mean_bits(st), st->max_bits);
-            put_rel(out, "%s", st->max_rel);
-            text_printf(out, " | %ld | %ld | %ld | %ld | %s |\n", st->nan, st->inf, st->entries,
+            char num[6][32];
+            snprintf(num[0], 32, "%.2f", mean_bits(st));
+            snprintf(num[1], 32, "%.2f", st->max_bits);
+            snprintf(num[2], 32, "%ld", st->nan);
+            snprintf(num[3], 32, "%ld", st->inf);
+            snprintf(num[4], 32, "%ld", st->entries);
+            snprintf(num[5], 32, "%ld", st->unsampleable);
+            const char *cells[NCOLUMNS] = {
+                st->quantity, st->formulation, num[0], num[1], rel_words(rel, st->max_rel),
+                num[2],       num[3],          num[4], num[5], worst};
+            format_markdown_row(out, NCOLUMNS, cells);
+        } else
+            text_printf(out, "  %-8s %-17s %9.2f %8.2f %11s %5ld %5ld %8ld %12ld  %s\n",
+                        st->quantity, st->formulation, mean_bits(st), st->max_bits,
+                        rel_words(rel, st->max_rel), st->nan, st->inf, st->entries,
                         st->unsampleable, worst);
-        } else {
-            text_printf(out, "  %-8s %-17s %9.2f %8.2f ", st->quantity, st->formulation,
-                        mean_bits(st), st->max_bits);
-            put_rel(out, "%11s", st->max_rel);
-            text_printf(out, " %5ld %5ld %8ld %12ld  %s\n", st->nan, st->inf, st->entries,
-                        st->unsampleable, worst);
-        }
     }
     /* the worst entry of the whole table, to reproduce */
     const roundoff_stat *w = NULL;
@@ -305,6 +323,24 @@ read_stat(mem_pool *pool, const json_t *row, roundoff_stat *st)
     return ok && read_histogram(json_object_get(row, "histogram"), st);
 }
 
+/* The seed as format_json_unsigned writes it: an integer, or beyond
+   jansson's integers the string of its digits. */
+static int
+read_seed(const json_t *v, unsigned long *out)
+{
+    if (json_is_integer(v)) {
+        *out = (unsigned long)json_integer_value(v);
+        return 1;
+    }
+    const char *s = json_string_value(v);
+    if (s == NULL || !isdigit((unsigned char)s[0]))
+        return 0;
+    char *end;
+    errno = 0;
+    *out = strtoul(s, &end, 10);
+    return *end == '\0' && errno == 0;
+}
+
 /* One shard's output into RES; 0 with WHY when it is not one. */
 static int
 read_result(mem_pool *pool, const json_t *root, roundoff_result *res, char *why, size_t len)
@@ -318,9 +354,7 @@ read_result(mem_pool *pool, const json_t *root, roundoff_result *res, char *why,
         return 0;
     }
     res->model_name = read_string(pool, root, "model", &ok);
-    json_t *seed = json_object_get(root, "seed");
-    ok = ok && json_is_integer(seed);
-    res->seed = (unsigned long)json_integer_value(seed);
+    ok = ok && read_seed(json_object_get(root, "seed"), &res->seed);
     res->samples_asked = read_long(root, "samples_asked", &ok);
     res->shard = (int)read_long(root, "shard", &ok);
     res->nshards = (int)read_long(root, "nshards", &ok);

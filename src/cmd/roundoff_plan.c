@@ -95,24 +95,23 @@ minus(roundoff_plan *p, const term *a, const term *b)
     return op2(p, OP_ADD, a, neg);
 }
 
-/* The chain rule through A = act(U), unsimplified, in A: dU from dA. NULL
-   for an activation without a chain written here. */
+/* The activations the naive chain goes through, each by its adjoint rule.
+   Other operations have adjoint rules too (log, neg), but a gradient
+   flows through them as derive writes it. */
+static const term_op activations[] = {OP_SIGMOID, OP_TANH, OP_EXP, OP_RELU};
+
+/* The chain rule through A = act(U), unsimplified, in A: dU from dA, as
+   the adjoint rule of act instantiates it with G = dA and C = A
+   (dA * A * (1 - A) for a sigmoid). A softmax is written here, since its
+   rule multiplies dA * A where this chain has always written A * dA: the
+   same doubles, but the printed formula would change. NULL for another
+   operation, or one whose rule does not fit. */
 static const term *
 chain(roundoff_plan *p, const symbol *a, const term *da)
 {
     const term *def = a->definition, *at = term_symbol(p->tab, a);
-    const term *one = term_const_si(p->tab, 1, 1);
     char why[SHAPE_WHY];
-    switch (def->op) {
-    case OP_SIGMOID: /* dA * A * (1 - A) */
-        return op2(p, OP_MUL, op2(p, OP_MUL, da, at), minus(p, one, at));
-    case OP_TANH: /* dA * (1 - A^2) */
-        return op2(p, OP_MUL, da, minus(p, one, op2(p, OP_POW, at, term_const_si(p->tab, 2, 1))));
-    case OP_EXP:
-        return op2(p, OP_MUL, da, at);
-    case OP_RELU: /* dA * (U > 0) */
-        return op2(p, OP_MUL, da, op2(p, OP_STEP, def->args[0], term_const_si(p->tab, 0, 1)));
-    case OP_SOFTMAX: { /* A * (dA - sum(A * dA, axis, keepdims=True)) */
+    if (def->op == OP_SOFTMAX) { /* A * (dA - sum(A * dA, axis, keepdims=True)) */
         if (def->shape.rank != 2)
             return NULL;
         const term *prod = op2(p, OP_MUL, at, da);
@@ -121,9 +120,12 @@ chain(roundoff_plan *p, const symbol *a, const term *da)
         const term *s = term_make(p->tab, OP_SUM, def->aux, 1, (const term *[]){prod}, 1, why);
         return op2(p, OP_MUL, at, minus(p, da, s));
     }
-    default:
-        return NULL;
-    }
+    for (size_t k = 0; k < sizeof activations / sizeof activations[0]; k++)
+        if (def->op == activations[k]) {
+            const rule *used;
+            return derive_adjoint(p->tab, p->rs, NULL, def, 0, da, at, &used, why);
+        }
+    return NULL;
 }
 
 /* The definition A = act(U) through which alone U is used, or NULL. */
@@ -449,11 +451,12 @@ claim_forms(roundoff_plan *p, const check_result *claims, const symbol *v, size_
 }
 
 roundoff_plan *
-roundoff_plan_make(const derivation *d, const check_result *claims)
+roundoff_plan_make(const derivation *d, const rule_set *rs, const check_result *claims)
 {
     model *m = (model *)d->m;
     roundoff_plan *p = mem_zalloc(m->pool, sizeof *p);
     p->d = d;
+    p->rs = rs;
     p->m = m;
     p->tab = m->terms;
     p->pool = m->pool;

@@ -44,6 +44,7 @@ typedef enum roundoff_cap {
    made only here: the term table is not shared across threads). */
 typedef struct roundoff_plan {
     const derivation *d;
+    const rule_set *rs; /* the rules D was derived with: the naive chain's activations */
     const model *m;
     term_table *tab;
     mem_pool *pool;
@@ -65,10 +66,13 @@ typedef struct roundoff_plan {
 
 /* The plan of D's sweep (roundoff_plan.c): the loss, a softmax output and
    every param gradient as quantities, each with its formulations, one
-   more per claim of CLAIMS (may be NULL) about a param gradient. Allocated
-   from D's model's pool, and its terms made in the model's table. A plan
-   over a cap names it in over and must not be run. */
-roundoff_plan *roundoff_plan_make(const derivation *d, const check_result *claims);
+   more per claim of CLAIMS (may be NULL) about a param gradient; the
+   naive chain through each activation by its adjoint rule in RS, the rule
+   set D was derived with. Allocated from D's model's pool, and its terms
+   made in the model's table. A plan over a cap names it in over and must
+   not be run. */
+roundoff_plan *roundoff_plan_make(const derivation *d, const rule_set *rs,
+                                  const check_result *claims);
 
 /* Add the stats SRC to DST (roundoff_sweep.c): sums add, maxima and the
    worst entry are kept, so any split of the samples gives the same total. */

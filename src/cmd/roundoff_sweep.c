@@ -490,7 +490,7 @@ run_table(const roundoff_plan *p, const roundoff_request *rq, roundoff_table *ta
 roundoff_result *
 roundoff_sweep(const derivation *d, const roundoff_request *rq, dc_error *err, mem_pool *err_pool)
 {
-    roundoff_plan *p = roundoff_plan_make(d, rq->claims);
+    roundoff_plan *p = roundoff_plan_make(d, rq->rules, rq->claims);
     const model *m = d->m;
     if (p->over != ROUNDOFF_CAP_NONE) {
         int quantities = p->over == ROUNDOFF_CAP_QUANTITIES;
