@@ -64,7 +64,7 @@ time_derive(const char *textp, const rule_set *rs, int runs)
         double start = now_ms();
         source src = {"sigmoid.dc", textp, strlen(textp)};
         model *m = parse_model(&src, &err, pool);
-        derivation *d = m != NULL ? derive(m, rs, &err, pool) : NULL;
+        derivation *d = m != NULL ? derive(m, rs, NULL, &err, pool) : NULL;
         t[i] = now_ms() - start;
         if (d == NULL) {
             fprintf(stderr, "bench_derive: %s", err.formatted);

@@ -52,6 +52,7 @@ die(const char *what)
 typedef struct setup {
     mem_pool *pool;
     model *m;
+    const rule_set *rs;
     derivation *d;
     const symbol *drawn[16];
     const term *drawn_t[16];
@@ -69,6 +70,7 @@ make_setup(const char *rules_dir)
     s.pool = mem_pool_new();
     dc_error err;
     rule_set *rs = rules_load(rules_dir, &err, s.pool);
+    s.rs = rs;
     static char textp[1024];
     snprintf(textp, sizeof textp,
              "dims n_x = %d, n_h = %d, n_y = 1\nbatch m = %d\ninput X[n_x, m]\n"
@@ -78,7 +80,7 @@ make_setup(const char *rules_dir)
              NX, NH, M);
     source src = {"w2.dc", textp, strlen(textp)};
     s.m = parse_model(&src, &err, s.pool);
-    s.d = s.m != NULL && rs != NULL ? derive(s.m, rs, &err, s.pool) : NULL;
+    s.d = s.m != NULL && rs != NULL ? derive(s.m, rs, NULL, &err, s.pool) : NULL;
     if (s.d == NULL)
         die(err.formatted);
     for (size_t i = 0; i < s.m->nsymbols; i++) {
@@ -174,7 +176,8 @@ run_sweep(const setup *s, long samples, int threads)
                          .samples = samples,
                          .regimes = 1u << ROUNDOFF_TYPICAL,
                          .threads = threads,
-                         .model_name = "w2.dc"};
+                         .model_name = "w2.dc",
+                         .rules = s->rs};
     dc_error err;
     double t0 = now();
     roundoff_result *res = roundoff_sweep(s->d, &rq, &err, s->pool);

@@ -209,7 +209,7 @@ with_derivcheck(const inputs *in, gradients *out)
         NX, NH, NY, in->m);
     source src = {"w1.dc", textp, strlen(textp)};
     model *m = parse_model(&src, &err, pool);
-    derivation *d = m != NULL && rs != NULL ? derive(m, rs, &err, pool) : NULL;
+    derivation *d = m != NULL && rs != NULL ? derive(m, rs, NULL, &err, pool) : NULL;
     if (d == NULL) {
         fprintf(stderr, "bench_eval: %s", err.formatted);
         exit(2);

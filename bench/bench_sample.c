@@ -83,13 +83,14 @@ run_binds(const model *m, stream_start start, long binds)
 }
 
 static double
-run_sweep(const derivation *d, mem_pool *pool)
+run_sweep(const derivation *d, const rule_set *rs, mem_pool *pool)
 {
     roundoff_request rq = {.seed = SEED,
                          .samples = SWEEP_SAMPLES,
                          .regimes = 1u << ROUNDOFF_TYPICAL,
                          .threads = 1,
-                         .model_name = "sigmoid"};
+                         .model_name = "sigmoid",
+                         .rules = rs};
     dc_error err;
     double t0 = now();
     roundoff_result *res = roundoff_sweep(d, &rq, &err, pool);
@@ -134,7 +135,7 @@ main(int argc, char **argv)
     model *m = load_builtin(argv[1], "sigmoid", pool);
     dc_error err;
     rule_set *rs = rules_load(argv[1], &err, pool);
-    derivation *d = rs != NULL ? derive(m, rs, &err, pool) : NULL;
+    derivation *d = rs != NULL ? derive(m, rs, NULL, &err, pool) : NULL;
     if (d == NULL)
         die(err.formatted);
 
@@ -158,7 +159,7 @@ main(int argc, char **argv)
            per_lc / per_mt);
     printf("sample_bind speedup: %.1fx\n\n", per_mt / per_lc);
 
-    double sweep = run_sweep(d, pool);
+    double sweep = run_sweep(d, rs, pool);
     double before = sweep + SWEEP_SAMPLES * (per_mt - per_lc);
     printf("roundoff_sweep, sigmoid, regime typical, %d samples, 1 thread\n", SWEEP_SAMPLES);
     printf("%-44s %12s %10s\n", "", "seconds", "ratio");
