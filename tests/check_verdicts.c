@@ -141,7 +141,7 @@ START_TEST(agree_varies_the_sizes)
     one.first = 1;
     one.count = 1;
     ck_assert_int_eq(agree_enclosure(&r, pool, &one, 128, fifth, over_m), AGREE_DIFFERENT);
-    ck_assert_int_eq(agree_enclosure(&r, pool, &one, 128, over_m, divided), AGREE_COULD_NOT_RUN);
+    ck_assert_int_eq(agree_enclosure(&r, pool, &one, 128, over_m, divided), AGREE_NOT_SEPARATED);
     model_free(m);
 }
 END_TEST
