@@ -172,6 +172,23 @@ print_bare(text *out, const term *t)
         print_at(out, t->args[0], PREC_COMPARE);
         text_printf(out, ", axis=%d)", t->aux);
         break;
+    case OP_MAX:
+        text_puts(out, "max(");
+        print_at(out, t->args[0], PREC_COMPARE);
+        if (t->aux >= 0)
+            text_printf(out, ", axis=%d", t->aux);
+        if (t->keepdims)
+            text_puts(out, t->aux >= 0 ? ", keepdims=True" : ", axis=None, keepdims=True");
+        text_putc(out, ')');
+        break;
+    case OP_MAXIMUM:
+    case OP_MINIMUM:
+        text_printf(out, "%s(", term_op_name(t->op));
+        print_at(out, t->args[0], PREC_COMPARE);
+        text_puts(out, ", ");
+        print_at(out, t->args[1], PREC_COMPARE);
+        text_putc(out, ')');
+        break;
     default:
         print_call(out, term_op_name(t->op), t->args[0]);
         break;
@@ -438,6 +455,34 @@ latex_bare(text *out, const term *t)
         break;
     case OP_BROADCAST:
         latex_at(out, t->args[0], PREC_ATOM);
+        break;
+    case OP_ABS:
+        text_puts(out, "\\left\\lvert ");
+        latex_at(out, t->args[0], PREC_COMPARE);
+        text_puts(out, "\\right\\rvert");
+        break;
+    case OP_SQRT:
+        text_puts(out, "\\sqrt{");
+        latex_at(out, t->args[0], PREC_COMPARE);
+        text_putc(out, '}');
+        break;
+    case OP_LOG1P:
+        text_puts(out, "\\log\\left(1 + ");
+        latex_at(out, t->args[0], PREC_SUM);
+        text_puts(out, "\\right)");
+        break;
+    case OP_MAX:
+        if (t->aux >= 0)
+            text_printf(out, "\\max_{\\text{axis } %d}", t->aux);
+        latex_call(out, t->aux >= 0 ? "" : "\\max", t->args[0]);
+        break;
+    case OP_MAXIMUM:
+    case OP_MINIMUM:
+        text_puts(out, t->op == OP_MAXIMUM ? "\\max\\left(" : "\\min\\left(");
+        latex_at(out, t->args[0], PREC_COMPARE);
+        text_puts(out, ", ");
+        latex_at(out, t->args[1], PREC_COMPARE);
+        text_puts(out, "\\right)");
         break;
     default:
         latex_call(out, term_op_name(t->op), t->args[0]);

@@ -18,6 +18,7 @@ typedef enum arith_status {
     ARITH_POW_FRACTION,      /* a non-integer exponent */
     ARITH_POW_ZERO_NEGATIVE, /* 0 to a negative power */
     ARITH_POW_HUGE,          /* a result beyond EXACT_POW_MAX_BITS */
+    ARITH_SQRT_IRRATIONAL,   /* the square root of a rational that is not a square */
 } arith_status;
 
 /* The size of an exact power's result is capped, so that 2^(10^12) is an
@@ -58,6 +59,14 @@ typedef struct arith {
        computed from gt, ge and is_nan. */
     void (*step)(void *r, const void *a, const void *b, int or_equal);
     void (*relu)(void *r, const void *a);
+    /* NumPy functions of pasted code: np.maximum and np.minimum (NaN when
+       either is NaN, as NumPy's), np.abs, np.sqrt (exact only of squares)
+       and np.log1p (NULL: the kind cannot compute it) */
+    void (*max)(void *r, const void *a, const void *b);
+    void (*min)(void *r, const void *a, const void *b);
+    void (*abs)(void *r, const void *a);
+    arith_status (*sqrt)(void *r, const void *a);
+    void (*log1p)(void *r, const void *a);
 } arith;
 
 /* ---- exact: GMP rationals ---- */
@@ -192,6 +201,38 @@ q_pow(void *r, const void *a, const void *b)
     return ARITH_OK;
 }
 
+/* np.maximum, np.minimum, np.abs and np.sqrt of rationals. */
+static void
+q_max(void *r, const void *a, const void *b)
+{
+    mpq_set(Q(r), mpq_cmp(CQ(a), CQ(b)) >= 0 ? CQ(a) : CQ(b));
+}
+
+static void
+q_min(void *r, const void *a, const void *b)
+{
+    mpq_set(Q(r), mpq_cmp(CQ(a), CQ(b)) <= 0 ? CQ(a) : CQ(b));
+}
+
+static void
+q_abs(void *r, const void *a)
+{
+    mpq_abs(Q(r), CQ(a));
+}
+
+/* The square root of a square (numerator and denominator squares, as a
+   canonical fraction's must both be); otherwise not rational. */
+static arith_status
+q_sqrt(void *r, const void *a)
+{
+    if (mpq_sgn(CQ(a)) < 0 || !mpz_perfect_square_p(mpq_numref(CQ(a))) ||
+        !mpz_perfect_square_p(mpq_denref(CQ(a))))
+        return ARITH_SQRT_IRRATIONAL;
+    mpz_sqrt(mpq_numref(Q(r)), mpq_numref(CQ(a)));
+    mpz_sqrt(mpq_denref(Q(r)), mpq_denref(CQ(a)));
+    return ARITH_OK;
+}
+
 static const arith exact_arith = {
     .kind = NUMBER_EXACT,
     .size = sizeof(mpq_t),
@@ -212,6 +253,11 @@ static const arith exact_arith = {
     .gt = q_gt,
     .ge = q_ge,
     .is_nan = q_is_nan,
+    .max = q_max,
+    .min = q_min,
+    .abs = q_abs,
+    .sqrt = q_sqrt,
+    /* log1p is not rational: NULL */
 };
 
 /* ---- MPFR at the evaluator's precision, rounding to nearest ---- */
@@ -330,6 +376,45 @@ fr_pow(void *r, const void *a, const void *b)
     return ARITH_OK;
 }
 
+/* np.maximum and np.minimum: NaN when either is NaN (mpfr_max would
+   return the other), then the larger or smaller, exactly. */
+static void
+fr_max(void *r, const void *a, const void *b)
+{
+    if (mpfr_nan_p(CF(a)) || mpfr_nan_p(CF(b)))
+        mpfr_set_nan(F(r));
+    else
+        mpfr_max(F(r), CF(a), CF(b), MPFR_RNDN);
+}
+
+static void
+fr_min(void *r, const void *a, const void *b)
+{
+    if (mpfr_nan_p(CF(a)) || mpfr_nan_p(CF(b)))
+        mpfr_set_nan(F(r));
+    else
+        mpfr_min(F(r), CF(a), CF(b), MPFR_RNDN);
+}
+
+static void
+fr_abs(void *r, const void *a)
+{
+    mpfr_abs(F(r), CF(a), MPFR_RNDN);
+}
+
+static arith_status
+fr_sqrt(void *r, const void *a)
+{
+    mpfr_sqrt(F(r), CF(a), MPFR_RNDN);
+    return ARITH_OK;
+}
+
+static void
+fr_log1p(void *r, const void *a)
+{
+    mpfr_log1p(F(r), CF(a), MPFR_RNDN);
+}
+
 static const arith mpfr_arith = {
     .kind = NUMBER_MPFR,
     .size = sizeof(mpfr_t),
@@ -352,6 +437,11 @@ static const arith mpfr_arith = {
     .gt = fr_gt,
     .ge = fr_ge,
     .is_nan = fr_is_nan,
+    .max = fr_max,
+    .min = fr_min,
+    .abs = fr_abs,
+    .sqrt = fr_sqrt,
+    .log1p = fr_log1p,
 };
 
 /* ---- MPFI intervals at the evaluator's precision: each operation returns
@@ -544,6 +634,58 @@ fi_relu(void *r, const void *a)
         mpfr_set_zero(&I(r)->right, 1);
 }
 
+/* max(a, b) and min(a, b) over intervals: taken endpoint by endpoint,
+   which encloses them at every pair of points (both are monotonic in
+   each argument); NaN when either is NaN. */
+static void
+fi_max_min(void *r, const void *a, const void *b, int is_max)
+{
+    mpfi_srcptr x = CI(a), y = CI(b);
+    if (mpfi_nan_p(x) || mpfi_nan_p(y)) {
+        mpfr_set_nan(&I(r)->left);
+        mpfr_set_nan(&I(r)->right);
+        return;
+    }
+    int (*f)(mpfr_ptr, mpfr_srcptr, mpfr_srcptr, mpfr_rnd_t) = is_max ? mpfr_max : mpfr_min;
+    mpfr_t lo, hi; /* R may be A or B */
+    mpfr_inits2(mpfi_get_prec(I(r)), lo, hi, (mpfr_ptr)0);
+    f(lo, &x->left, &y->left, MPFR_RNDD);
+    f(hi, &x->right, &y->right, MPFR_RNDU);
+    mpfi_interv_fr(I(r), lo, hi);
+    mpfr_clears(lo, hi, (mpfr_ptr)0);
+}
+
+static void
+fi_max(void *r, const void *a, const void *b)
+{
+    fi_max_min(r, a, b, 1);
+}
+
+static void
+fi_min(void *r, const void *a, const void *b)
+{
+    fi_max_min(r, a, b, 0);
+}
+
+static void
+fi_abs(void *r, const void *a)
+{
+    mpfi_abs(I(r), CI(a));
+}
+
+static arith_status
+fi_sqrt(void *r, const void *a)
+{
+    fi_increasing(r, a, mpfr_sqrt, mpfi_sqrt);
+    return ARITH_OK;
+}
+
+static void
+fi_log1p(void *r, const void *a)
+{
+    fi_increasing(r, a, mpfr_log1p, mpfi_log1p);
+}
+
 static const arith interval_arith = {
     .kind = NUMBER_INTERVAL,
     .size = sizeof(mpfi_t),
@@ -565,6 +707,11 @@ static const arith interval_arith = {
     .tanh = fi_tanh,
     .step = fi_step,
     .relu = fi_relu,
+    .max = fi_max,
+    .min = fi_min,
+    .abs = fi_abs,
+    .sqrt = fi_sqrt,
+    .log1p = fi_log1p,
 };
 
 /* ---- IEEE double: one operation per call, so nothing is contracted or
@@ -692,6 +839,38 @@ d_pow(void *r, const void *a, const void *b)
     return ARITH_OK;
 }
 
+/* np.maximum and np.minimum in double: NaN when either is NaN. */
+static void
+d_max(void *r, const void *a, const void *b)
+{
+    D(r) = isnan(CD(a)) || isnan(CD(b)) ? NAN : CD(a) >= CD(b) ? CD(a) : CD(b);
+}
+
+static void
+d_min(void *r, const void *a, const void *b)
+{
+    D(r) = isnan(CD(a)) || isnan(CD(b)) ? NAN : CD(a) <= CD(b) ? CD(a) : CD(b);
+}
+
+static void
+d_abs(void *r, const void *a)
+{
+    D(r) = fabs(CD(a));
+}
+
+static arith_status
+d_sqrt(void *r, const void *a)
+{
+    D(r) = sqrt(CD(a));
+    return ARITH_OK;
+}
+
+static void
+d_log1p(void *r, const void *a)
+{
+    D(r) = log1p(CD(a));
+}
+
 static const arith double_arith = {
     .kind = NUMBER_DOUBLE,
     .size = sizeof(double),
@@ -714,6 +893,11 @@ static const arith double_arith = {
     .gt = d_gt,
     .ge = d_ge,
     .is_nan = d_is_nan,
+    .max = d_max,
+    .min = d_min,
+    .abs = d_abs,
+    .sqrt = d_sqrt,
+    .log1p = d_log1p,
 };
 
 static const arith *
@@ -1205,6 +1389,11 @@ is_elementwise(term_op op)
     case OP_TANH:
     case OP_SIGMOID:
     case OP_RELU:
+    case OP_MAXIMUM:
+    case OP_MINIMUM:
+    case OP_ABS:
+    case OP_SQRT:
+    case OP_LOG1P:
         return 1;
     default:
         return 0;
@@ -1353,6 +1542,8 @@ can_compute(evaluator *ev, term_op op)
 {
     int transcendental =
         op == OP_EXP || op == OP_LOG || op == OP_TANH || op == OP_SIGMOID || op == OP_SOFTMAX;
+    if (op == OP_LOG1P && ev->ar->log1p == NULL)
+        transcendental = 1;
     if (ev->ar->exp != NULL || !transcendental)
         return 1;
     fail(ev,
@@ -1448,6 +1639,11 @@ arith_failure(evaluator *ev, arith_status st, long i, long j)
         return fail(ev, "0 to a negative power in exact evaluation (entry [%ld, %ld])", i, j);
     case ARITH_POW_HUGE:
         return fail(ev, "an exact power too large to compute (over %d bits)", EXACT_POW_MAX_BITS);
+    case ARITH_SQRT_IRRATIONAL:
+        return fail(ev,
+                    "the square root of entry [%ld, %ld] is not rational: exact evaluation "
+                    "takes square roots of squares only (evaluate in MPFR)",
+                    i, j);
     case ARITH_OK:
         break;
     }
@@ -1495,6 +1691,20 @@ apply(const evaluator *ev, const term *t, void *r, const void *a, const void *b)
         ar->exp(x, x);
         ar->add(x, scratch(ev, SCRATCH_ONE), x);
         ar->div(r, scratch(ev, SCRATCH_ONE), x);
+        break;
+    case OP_MAXIMUM:
+        ar->max(r, a, b);
+        break;
+    case OP_MINIMUM:
+        ar->min(r, a, b);
+        break;
+    case OP_ABS:
+        ar->abs(r, a);
+        break;
+    case OP_SQRT:
+        return ar->sqrt(r, a);
+    case OP_LOG1P:
+        ar->log1p(r, a);
         break;
     default: /* OP_RELU: a > 0 ? a : 0, and NaN stays NaN as in np.maximum */
         if (ar->relu != NULL)
@@ -1764,6 +1974,39 @@ sum(evaluator *ev, const term *t)
     return &r->v;
 }
 
+/* np.max: the largest of LEN entries of A from FIRST by STEP into R, NaN
+   when one is NaN (as NumPy's). */
+static void
+max_run(const evaluator *ev, void *r, const value *a, long first, long step, long len)
+{
+    ev->ar->set(r, element(ev, a, first));
+    for (long k = 1; k < len; k++)
+        ev->ar->max(r, r, element(ev, a, first + k * step));
+}
+
+/* np.max over axis 0, 1 or every entry (-1), the shapes as a sum's. */
+static const value *
+reduce_max(evaluator *ev, const term *t)
+{
+    const value *a = evaluate(ev, t->args[0]);
+    held *r = a ? new_result(ev, t) : NULL;
+    if (r == NULL)
+        return NULL;
+    int along_rows = t->aux == 1 || (t->aux == 0 && t->args[0]->shape.rank < 2);
+    long n = r->v.rows * r->v.cols;
+    if (t->aux < 0 && n == 1)
+        max_run(ev, element(ev, &r->v, 0), a, 0, 1, a->rows * a->cols);
+    else if (along_rows && n == a->rows)
+        for (long i = 0; i < a->rows; i++)
+            max_run(ev, element(ev, &r->v, i), a, i * a->cols, 1, a->cols);
+    else if (t->aux == 0 && !along_rows && n == a->cols)
+        for (long j = 0; j < a->cols; j++)
+            max_run(ev, element(ev, &r->v, j), a, j, a->cols, a->rows);
+    else
+        return fail(ev, "internal error: max to a value of the wrong size");
+    return &r->v;
+}
+
 /* ARG repeated to T's shape: the inverse of a sum over axis t->aux, or
    NumPy's broadcasting when aux is -1 or the sum kept its dims. */
 static const value *
@@ -1881,7 +2124,14 @@ compute(evaluator *ev, const term *t)
     case OP_TANH:
     case OP_SIGMOID:
     case OP_RELU:
+    case OP_MAXIMUM:
+    case OP_MINIMUM:
+    case OP_ABS:
+    case OP_SQRT:
+    case OP_LOG1P:
         return elementwise(ev, t);
+    case OP_MAX:
+        return reduce_max(ev, t);
     case OP_SOFTMAX:
         return softmax(ev, t);
     case OP_MATMUL:

@@ -211,6 +211,17 @@ mathml_bare(text *out, const term *t)
     case OP_BROADCAST:
         mathml_at(out, t->args[0], PREC_ATOM);
         break;
+    case OP_MAX:
+        mathml_axis_call(out, "max", t->aux, t->args[0]);
+        break;
+    case OP_MAXIMUM:
+    case OP_MINIMUM: /* max(a, b), min(a, b) */
+        text_printf(out, "<mi>%s</mi><mrow><mo>(</mo>", t->op == OP_MAXIMUM ? "max" : "min");
+        mathml_at(out, t->args[0], PREC_COMPARE);
+        mo(out, ",");
+        mathml_at(out, t->args[1], PREC_COMPARE);
+        text_puts(out, "<mo>)</mo></mrow>");
+        break;
     default: {
         text name;
         text_init(&name, out->pool);
