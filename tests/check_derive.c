@@ -429,12 +429,12 @@ eval_scalar(evaluator *ev, const term *t, mpfr_t out)
     mpfr_set(out, *eval_fr(v, 0, 0), MPFR_RNDN);
 }
 
-/* Every derived gradient of the built-in model NAME agrees with central
-   finite differences of the loss, at 256 bits, to a relative 1e-30. */
+/* Every derived gradient of the model M (which it frees), called NAME,
+   agrees with central finite differences of the loss, at 256 bits, to a
+   relative 1e-30. */
 static void
-finite_differences_agree(const char *name)
+finite_differences_agree_on(model *m, const char *name)
 {
-    model *m = tu_parse_builtin(name, &err, pool);
     derivation *d = derive_ok(m);
     evaluator *ev = eval_new(pool, NUMBER_MPFR, 256);
     gmp_randstate_t rng;
@@ -510,6 +510,33 @@ finite_differences_agree(const char *name)
     model_free(m);
 }
 
+/* The same for the built-in model NAME. */
+static void
+finite_differences_agree(const char *name)
+{
+    finite_differences_agree_on(tu_parse_builtin(name, &err, pool), name);
+}
+
+/* A model in pasted notebook code, every NumPy function of it on the path
+   from the params to the loss: leaky ReLU as np.maximum, np.sqrt, np.abs,
+   np.log1p, np.clip, np.max, a (1, 1) cost through float(). */
+static const char pasted_model[] =
+    "dims n_x = 3, n_h = 4\nbatch m = 5\n"
+    "input X[n_x, m]\nlabel Y[1, m] binary\n"
+    "param W1[n_h, n_x], b1[n_h, 1], W2[1, n_h], b2[1, 1]\n"
+    "Z1 = np.dot(W1, X) + b1\n"
+    "A1 = np.maximum(0.01 * Z1, Z1)\n"
+    "S = np.sqrt(1 + np.abs(A1)) + np.log1p(np.clip(Z1, -0.5, 2) ** 2)\n"
+    "Z2 = np.dot(W2, S) + b2 - np.max(Z1, axis=0, keepdims=True) + np.mean(np.minimum(Z1, 0))\n"
+    "A2 = 1 / (1 + np.exp(-Z2))\n"
+    "loss cost = float(-1/m * (np.dot(Y, np.log(A2).T) + np.dot(1 - Y, np.log(1 - A2).T)))\n";
+
+START_TEST(finite_differences_pasted_numpy)
+{
+    finite_differences_agree_on(parse_text(pasted_model), "pasted");
+}
+END_TEST
+
 START_TEST(finite_differences_logistic) { finite_differences_agree("logistic"); }
 END_TEST
 START_TEST(finite_differences_sigmoid) { finite_differences_agree("sigmoid"); }
@@ -545,6 +572,7 @@ main(void)
     tcase_add_test(fd, finite_differences_sigmoid);
     tcase_add_test(fd, finite_differences_softmax);
     tcase_add_test(fd, finite_differences_relu3);
+    tcase_add_test(fd, finite_differences_pasted_numpy);
     suite_add_tcase(s, fd);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

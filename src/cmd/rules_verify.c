@@ -25,6 +25,7 @@ static const char *const dim_names[NDIMS] = {"1", "n2", "n3", "n4"};
 typedef struct variable {
     const symbol *var;
     label_assumption label; /* onehot(x), binary(x), prob(x): a label of that kind */
+    int rows;               /* onehot_rows(x), prob_rows(x): its rows are the examples */
     int scalar;             /* scalar(x): rank 0 */
     int matrix;             /* matrix(x): rank 2 */
     int constant;           /* const(x): a rational constant */
@@ -154,6 +155,14 @@ rule_variables(verifier *v, const rule *r)
             case PRED_MATRIX:
                 x->matrix = 1;
                 break;
+            case PRED_ONEHOT_ROWS:
+                x->label = LABEL_ONEHOT;
+                x->rows = x->matrix = 1;
+                break;
+            case PRED_PROB_ROWS:
+                x->label = LABEL_PROB;
+                x->rows = x->matrix = 1;
+                break;
             }
         }
         if (r->kind == RULE_ADJOINT && x->var == r->input)
@@ -242,6 +251,7 @@ build_draw(verifier *v, const rule *r, int positive)
             x->code = rank * 16 + d[0] * 4 + d[1];
             x->sym = new_symbol(v, x->var->name, x->label != LABEL_ANY ? SYM_LABEL : SYM_INPUT, &s);
             x->sym->label = x->label;
+            x->sym->class_axis = x->rows;
             x->t = term_symbol(tab, x->sym);
         }
         match_bind(&v->m, x->var, x->t);
@@ -321,17 +331,19 @@ fill_random(verifier *v, value *val, int positive)
 }
 
 /* Values a label of kind L may take. A column is what sum(y, axis=0)
-   adds: a column of a matrix, the whole of a 1-D label, a scalar. */
+   adds: a column of a matrix, the whole of a 1-D label, a scalar; a
+   batch-first label's (ROWS) examples are the rows of a matrix. */
 static void
-fill_label(verifier *v, value *val, label_assumption l)
+fill_label(verifier *v, value *val, label_assumption l, int rows)
 {
-    int by_columns = val->rank == 2;
-    long ncols = by_columns ? val->cols : 1, len = by_columns ? val->rows : val->cols;
+    int by_columns = val->rank == 2 && !rows, by_rows = val->rank == 2 && rows;
+    long ncols = by_columns ? val->cols : by_rows ? val->rows : 1;
+    long len = by_columns ? val->rows : val->cols;
     for (long c = 0; c < ncols; c++) {
         long hot = (long)uniform(v, (unsigned long)len);
         mpq_set_ui(v->r, 0, 1);
         for (long k = 0; k < len; k++) {
-            mpq_t *e = by_columns ? eval_q(val, k, c) : eval_q(val, 0, k);
+            mpq_t *e = by_columns ? eval_q(val, k, c) : eval_q(val, by_rows ? c : 0, k);
             if (l == LABEL_BINARY)
                 mpq_set_ui(*e, uniform(v, 2), 1);
             else if (l == LABEL_ONEHOT)
@@ -342,7 +354,7 @@ fill_label(verifier *v, value *val, label_assumption l)
             }
         }
         for (long k = 0; l == LABEL_PROB && k < len; k++) {
-            mpq_t *e = by_columns ? eval_q(val, k, c) : eval_q(val, 0, k);
+            mpq_t *e = by_columns ? eval_q(val, k, c) : eval_q(val, by_rows ? c : 0, k);
             mpq_div(*e, *e, v->r);
         }
     }
@@ -360,7 +372,7 @@ draw_values(verifier *v, const rule *r, int positive)
         if (x->label == LABEL_ANY)
             fill_random(v, x->val, positive);
         else
-            fill_label(v, x->val, x->label);
+            fill_label(v, x->val, x->label, x->rows);
     }
     if (r->kind != RULE_ADJOINT)
         return;

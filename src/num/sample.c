@@ -35,7 +35,10 @@ activation_range(const symbol *s)
     case OP_SOFTMAX:
         return s->definition->aux == 0 ? RANGE_SIMPLEX : RANGE_UNIT;
     case OP_LOG:
+    case OP_LOG1P:
         return RANGE_SIGNED_UNIT;
+    case OP_SQRT:
+        return RANGE_POSITIVE;
     default:
         return RANGE_NONE;
     }
@@ -55,17 +58,46 @@ draw(mpq_t q, gmp_randstate_t rng, int bits, int is_signed)
     mpq_canonicalize(q);
 }
 
+/* Fill V (exact) for a batch-first label S (Y[m, n_y], class axis 1),
+   onehot or prob: each row one example, with one 1 or positive entries
+   summing to 1. */
+static void
+fill_rows(value *v, const symbol *s, gmp_randstate_t rng, int bits)
+{
+    for (long i = 0; i < v->rows; i++) {
+        long hot = (long)gmp_urandomm_ui(rng, (unsigned long)v->cols);
+        mpq_t total;
+        mpq_init(total);
+        for (long j = 0; j < v->cols; j++) {
+            mpq_t *x = eval_q(v, i, j);
+            if (s->label == LABEL_ONEHOT)
+                mpq_set_ui(*x, j == hot, 1);
+            else
+                draw(*x, rng, bits, 0);
+            mpq_add(total, total, *x);
+        }
+        for (long j = 0; j < v->cols; j++)
+            mpq_div(*eval_q(v, i, j), *eval_q(v, i, j), total);
+        mpq_clear(total);
+    }
+}
+
 /* Fill V (exact) for symbol S: its label assumption or its range. */
 static void
 fill(value *v, const symbol *s, range r, gmp_randstate_t rng, int bits)
 {
+    if (s->kind == SYM_LABEL && s->class_axis == 1 &&
+        (s->label == LABEL_ONEHOT || s->label == LABEL_PROB)) {
+        fill_rows(v, s, rng, bits);
+        return;
+    }
     for (long j = 0; j < v->cols; j++) {
         long hot = (long)gmp_urandomm_ui(rng, (unsigned long)v->rows);
         mpq_t total;
         mpq_init(total);
         for (long i = 0; i < v->rows; i++) {
             mpq_t *x = eval_q(v, i, j);
-            if (s->kind == SYM_LABEL && s->label == LABEL_BINARY)
+            if (s->label == LABEL_BINARY) /* a binary label, or a 0/1 mask */
                 mpq_set_ui(*x, gmp_urandomb_ui(rng, 1), 1);
             else if (s->kind == SYM_LABEL && s->label == LABEL_ONEHOT)
                 mpq_set_ui(*x, i == hot, 1);

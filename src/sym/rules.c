@@ -26,8 +26,9 @@ static const struct {
     const char *name;
     predicate pred;
 } predicates[] = {
-    {"onehot", PRED_ONEHOT}, {"binary", PRED_BINARY}, {"prob", PRED_PROB},
-    {"scalar", PRED_SCALAR}, {"const", PRED_CONST},   {"matrix", PRED_MATRIX},
+    {"onehot", PRED_ONEHOT},           {"binary", PRED_BINARY},       {"prob", PRED_PROB},
+    {"scalar", PRED_SCALAR},           {"const", PRED_CONST},         {"matrix", PRED_MATRIX},
+    {"onehot_rows", PRED_ONEHOT_ROWS}, {"prob_rows", PRED_PROB_ROWS},
 };
 
 /* The first variable of T that does not occur in PATTERN (and is not one of
@@ -112,8 +113,8 @@ add_rule(void *ctx, const rule_syntax *syn)
             k++;
         if (k == sizeof predicates / sizeof predicates[0])
             return load_error(ld, syn->cond[i].offset,
-                              "unknown condition '%s'; expected "
-                              "onehot, binary, prob, scalar, const or matrix",
+                              "unknown condition '%s'; expected onehot, binary, prob, "
+                              "onehot_rows, prob_rows, scalar, const or matrix",
                               syn->cond[i].predicate);
         if (!term_occurrences(r.lhs, syn->cond[i].var))
             return load_error(ld, syn->cond[i].offset,
@@ -358,16 +359,28 @@ rule_conditions_hold(const rule *r, const match *m, const label_assumption_set *
         const term *v = lookup_binding(m, r->cond[i].var);
         const symbol *label =
             v != NULL && v->op == OP_SYM && v->sym->kind == SYM_LABEL ? v->sym : NULL;
+        /* a 0/1 mask is an input declared binary */
+        const symbol *mask = v != NULL && v->op == OP_SYM && v->sym->kind == SYM_INPUT &&
+                                     v->sym->label == LABEL_BINARY
+                                 ? v->sym
+                                 : NULL;
+        int rows = label != NULL && label->class_axis == 1;
         int holds = 0;
         switch (r->cond[i].pred) {
         case PRED_ONEHOT:
-            holds = label != NULL && assumed(assume, label) == LABEL_ONEHOT;
+            holds = label != NULL && !rows && assumed(assume, label) == LABEL_ONEHOT;
             break;
         case PRED_BINARY:
-            holds = label != NULL && assumed(assume, label) == LABEL_BINARY;
+            holds = mask != NULL || (label != NULL && assumed(assume, label) == LABEL_BINARY);
             break;
         case PRED_PROB:
-            holds = label != NULL && assumed(assume, label) == LABEL_PROB;
+            holds = label != NULL && !rows && assumed(assume, label) == LABEL_PROB;
+            break;
+        case PRED_ONEHOT_ROWS:
+            holds = rows && assumed(assume, label) == LABEL_ONEHOT;
+            break;
+        case PRED_PROB_ROWS:
+            holds = rows && assumed(assume, label) == LABEL_PROB;
             break;
         case PRED_SCALAR:
             holds = v != NULL && v->shape.rank == 0;

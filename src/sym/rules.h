@@ -12,12 +12,15 @@ typedef enum rule_kind {
 } rule_kind;
 
 typedef enum predicate {
-    PRED_ONEHOT, /* a label declared onehot */
+    PRED_ONEHOT, /* a label declared onehot, one 1 in each column */
     PRED_BINARY,
     PRED_PROB,
     PRED_SCALAR, /* a term of shape scalar */
     PRED_CONST,  /* a rational constant */
     PRED_MATRIX, /* a term of rank 2 */
+    /* batch-first labels (Y[m, n_y]), whose rows are the examples */
+    PRED_ONEHOT_ROWS,
+    PRED_PROB_ROWS,
 } predicate;
 
 typedef struct rule {
