@@ -23,6 +23,7 @@ typedef struct checker {
     long steps;
     int failed;
     const label_assumption_set *assume; /* the labels as normal forms take them; NULL: declared */
+    const check_result *res;            /* the claims judged so far */
 } checker;
 
 /* ---- building terms ---- */
@@ -70,10 +71,33 @@ gradient_formula(checker *c, const symbol *v, convention conv)
     return conv == CONVENTION_DEFERRED ? g->deferred : g->absorbed;
 }
 
+/* The result of the claim S judged so far, or NULL. */
+static const claim_result *
+result_of(const checker *c, const symbol *s)
+{
+    for (size_t i = 0; c->res != NULL && i < c->res->n; i++)
+        if (c->res->r[i].claim == s)
+            return &c->res->r[i];
+    return NULL;
+}
+
+/* What the claim S stands for when earlier claims are taken as right: the
+   true gradient of the version it was found to be (its target until it is
+   judged), or, for a working step that is none, its own formula over the
+   steps before it. */
+static const term *
+taken_as_right(checker *c, const symbol *s, convention conv)
+{
+    const claim_result *r = result_of(c, s);
+    if (r != NULL && r->verdict == CLAIM_STEP)
+        return s->definition;
+    return gradient_formula(c, r != NULL ? r->of : s->target, conv);
+}
+
 /* T with every gradient name (of D, in convention CONV) and every claim
-   (their own expressions when YOURS, the true gradients in CONV otherwise)
-   written out, and every subterm that is a definition's formula named
-   (sigmoid(Z2) is A2). A subterm that no longer fits its shapes once
+   (their own expressions when YOURS, what they stand for taken as right
+   otherwise) written out, and every subterm that is a definition's formula
+   named (sigmoid(Z2) is A2). A subterm that no longer fits its shapes once
    written out (a claim of the wrong shape) stays as written. */
 static const term *
 expand(checker *c, const term *t, convention conv, int yours)
@@ -84,8 +108,7 @@ expand(checker *c, const term *t, convention conv, int yours)
         const symbol *s = c->m->symbols[i];
         const term *f = s->definition;
         if (s->kind == SYM_CLAIM)
-            term_map_put(with, term_symbol(c->tab, s),
-                         yours ? f : gradient_formula(c, s->target, conv));
+            term_map_put(with, term_symbol(c->tab, s), yours ? f : taken_as_right(c, s, conv));
         else if (s->kind == SYM_DEF && f != NULL && f->op != OP_SYM &&
                  term_map_get(with, f) == NULL)
             term_map_put(with, f, term_symbol(c->tab, s));
@@ -112,11 +135,12 @@ same(checker *c, const term *a, const term *b)
     return a != NULL && b != NULL && normal(c, a) == normal(c, b);
 }
 
-/* The true gradient for claim CL in convention CONV, in forward names. */
+/* The true gradient of V, which a claim is about, in convention CONV, in
+   forward names. */
 static const term *
-truth(checker *c, const symbol *cl, convention conv)
+truth(checker *c, const symbol *v, convention conv)
 {
-    return expand(c, gradient_formula(c, cl->target, conv), conv, 0);
+    return expand(c, gradient_formula(c, v, conv), conv, 0);
 }
 
 /* ---- numbers ---- */
@@ -358,11 +382,11 @@ wrong_derivative(checker *c, const term *f, const term *t)
     return NULL;
 }
 
-/* Whether F is CL's truth under CONV once the label Y is assumed onehot:
-   derived again under that assumption, which is passed along, so the
-   model (shared by every call on a loaded one) is never changed. */
+/* Whether F is the truth of V under CONV once the label Y is assumed
+   onehot: derived again under that assumption, which is passed along, so
+   the model (shared by every call on a loaded one) is never changed. */
 static int
-holds_if_onehot(checker *c, const symbol *y, const symbol *cl, const term *f, convention conv)
+holds_if_onehot(checker *c, const symbol *y, const symbol *v, const term *f, convention conv)
 {
     static const label_assumption onehot = LABEL_ONEHOT;
     label_assumption_set assume = {&y, &onehot, 1};
@@ -373,7 +397,7 @@ holds_if_onehot(checker *c, const symbol *y, const symbol *cl, const term *f, co
     const derivation *declared = c->d;
     c->d = d;
     c->assume = &assume;
-    int holds = same(c, f, truth(c, cl, conv));
+    int holds = same(c, f, truth(c, v, conv));
     c->d = declared;
     c->assume = NULL;
     return holds;
@@ -381,11 +405,11 @@ holds_if_onehot(checker *c, const symbol *y, const symbol *cl, const term *f, co
 
 /* The claim would hold if a label's columns summed to 1: the assumption. */
 static const char *
-missing_label_assumption(checker *c, const symbol *cl, const term *f, convention conv)
+missing_label_assumption(checker *c, const symbol *v, const term *f, convention conv)
 {
     for (size_t i = 0; i < c->m->nsymbols; i++) {
         const symbol *y = c->m->symbols[i];
-        if (y->kind == SYM_LABEL && y->label == LABEL_ANY && holds_if_onehot(c, y, cl, f, conv))
+        if (y->kind == SYM_LABEL && y->label == LABEL_ANY && holds_if_onehot(c, y, v, f, conv))
             return words(c,
                          "holds only if the columns of %s sum to 1: declare it onehot or prob "
                          "(label %s[...] onehot)%s",
@@ -394,9 +418,10 @@ missing_label_assumption(checker *c, const symbol *cl, const term *f, convention
     return NULL;
 }
 
-/* Why F (the claim's formula, earlier claims taken as right) is not T. */
+/* Why F (the formula of a claim about V, earlier claims taken as right) is
+   not T. */
 static const char *
-diagnose(checker *c, const symbol *cl, const term *f, const term *t, convention conv)
+diagnose(checker *c, const symbol *v, const term *f, const term *t, convention conv)
 {
     int square = shape_equal(&f->shape, &t->shape);
     if (c->m->batch != NULL && square) {
@@ -414,7 +439,7 @@ diagnose(checker *c, const symbol *cl, const term *f, const term *t, convention 
     if (r == NULL && square)
         r = wrong_derivative(c, f, t);
     if (r == NULL && square)
-        r = missing_label_assumption(c, cl, f, conv);
+        r = missing_label_assumption(c, v, f, conv);
     return r;
 }
 
@@ -428,11 +453,37 @@ line_of(const model *m, const symbol *s)
     return line;
 }
 
+/* Whether T uses, directly or through other claims, a claim whose formula
+   does not type-check. */
+static int
+uses_ill_typed(const term *t)
+{
+    if (t->op == OP_SYM)
+        return t->sym->kind == SYM_CLAIM &&
+               (t->sym->shape_error != NULL || uses_ill_typed(t->sym->definition));
+    for (unsigned i = 0; i < t->nargs; i++)
+        if (uses_ill_typed(t->args[i]))
+            return 1;
+    return 0;
+}
+
+/* T as a scalar when ONE: the entry of a value of one entry (its sum). */
+static const term *
+entry(checker *c, const term *t, int one)
+{
+    if (!one || t->shape.rank == 0)
+        return t;
+    char why[SHAPE_WHY];
+    return term_make(c->tab, OP_SUM, -1, 0, &t, 1, why);
+}
+
+/* Judge R's claim as a claim about V (its target, or another version of
+   the target's name). */
 static void
-judge(checker *c, claim_result *r, const claim_result *earlier, size_t nearlier)
+judge_as(checker *c, claim_result *r, const claim_result *earlier, size_t nearlier, const symbol *v)
 {
     const symbol *cl = r->claim;
-    const symbol *v = cl->target;
+    r->of = v;
     r->method = "symbolic and numeric";
     convention convs[2];
     int nconv = 0;
@@ -443,10 +494,9 @@ judge(checker *c, claim_result *r, const claim_result *earlier, size_t nearlier)
     for (size_t i = 0; i < nearlier; i++) {
         if (!term_occurrences(cl->definition, earlier[i].claim))
             continue;
-        if (earlier[i].verdict != CLAIM_HOLDS)
+        if (earlier[i].verdict != CLAIM_HOLDS && earlier[i].verdict != CLAIM_STEP)
             upstream_wrong = 1;
-        else if (earlier[i].follows != CONVENTION_AUTO &&
-                 earlier[i].claim->target->kind != SYM_PARAM)
+        else if (earlier[i].follows != CONVENTION_AUTO && earlier[i].of->kind != SYM_PARAM)
             upstream = earlier[i].follows;
     }
     if (c->m->batch == NULL || c->m->convention == CONVENTION_ABSORBED)
@@ -463,7 +513,18 @@ judge(checker *c, claim_result *r, const claim_result *earlier, size_t nearlier)
     const gradient *g = derive_find(c->d, v);
     r->expected = g != NULL ? derive_pretty(c->d, g, convs[0]) : term_const_si(c->tab, 0, 1);
     r->yours = yours;
-    if (!shape_equal(&cl->shape, &v->shape)) {
+    if (cl->shape_error != NULL) { /* its formula has no shape: nothing to evaluate */
+        r->verdict = CLAIM_SHAPE;
+        r->reason = words(c, "does not type-check: %s%s%s", cl->shape_error, "", "");
+        r->method = "shapes, before any numbers";
+        r->yours = NULL;
+        return;
+    }
+    /* one entry either way (db a scalar, b [1, 1]): NumPy's broadcasting
+       carries it, so the entries are compared, and a note says so */
+    int one = !shape_equal(&cl->shape, &v->shape) && shape_is_one_entry(&cl->shape) &&
+              shape_is_one_entry(&v->shape);
+    if (!shape_equal(&cl->shape, &v->shape) && !one) {
         text t;
         text_init(&t, c->pool);
         text_printf(&t, "has shape ");
@@ -471,7 +532,7 @@ judge(checker *c, claim_result *r, const claim_result *earlier, size_t nearlier)
         text_printf(&t, " but %s is ", v->name);
         shape_print(&t, &v->shape);
         const term *f = expand(c, cl->definition, convs[0], 0);
-        const char *why = diagnose(c, cl, f, truth(c, cl, convs[0]), convs[0]);
+        const char *why = diagnose(c, v, f, truth(c, v, convs[0]), convs[0]);
         if (why != NULL)
             text_printf(&t, ": it %s", why);
         r->verdict = CLAIM_SHAPE;
@@ -482,10 +543,10 @@ judge(checker *c, claim_result *r, const claim_result *earlier, size_t nearlier)
     int holds[2] = {0, 0}, formula_ok[2] = {0, 0}, disagree = 0, numeric_only = 0;
     const term *truths[2], *formulas[2];
     for (int k = 0; k < nconv; k++) {
-        truths[k] = truth(c, cl, convs[k]);
-        formulas[k] = expand(c, cl->definition, convs[k], 0);
-        int sym = same(c, yours, truths[k]);
-        int num = numerically_equal(c, yours, truths[k]);
+        truths[k] = entry(c, truth(c, v, convs[k]), one);
+        formulas[k] = entry(c, expand(c, cl->definition, convs[k], 0), one);
+        int sym = same(c, entry(c, yours, one), truths[k]);
+        int num = numerically_equal(c, entry(c, yours, one), truths[k]);
         holds[k] = sym || num;
         disagree |= sym && !num;
         numeric_only |= num && !sym;
@@ -503,6 +564,19 @@ judge(checker *c, claim_result *r, const claim_result *earlier, size_t nearlier)
         r->method = "numeric only: equal at every random point, no symbolic proof found";
     if (holds[0] || (nconv > 1 && holds[1])) {
         r->verdict = CLAIM_HOLDS;
+        if (one) {
+            text t;
+            text_init(&t, c->pool);
+            text_printf(&t, "%s is ", cl->name);
+            shape_print(&t, &cl->shape);
+            text_printf(&t, " and %s is ", v->name);
+            shape_print(&t, &v->shape);
+            text_printf(&t,
+                        ": one entry either way, and NumPy's broadcasting keeps %s's shape in "
+                        "%s - learning_rate * %s",
+                        v->name, v->name, cl->name);
+            r->note = text_str(&t);
+        }
         r->follows = nconv == 1             ? convs[0]
                      : holds[0] && holds[1] ? CONVENTION_AUTO
                      : holds[0]             ? convs[0]
@@ -518,7 +592,7 @@ judge(checker *c, claim_result *r, const claim_result *earlier, size_t nearlier)
             text_init(&t, c->pool);
             text_puts(&t, "right given your earlier claims, but they are wrong:");
             for (size_t i = 0; i < nearlier; i++)
-                if (earlier[i].verdict != CLAIM_HOLDS &&
+                if (earlier[i].verdict != CLAIM_HOLDS && earlier[i].verdict != CLAIM_STEP &&
                     term_occurrences(cl->definition, earlier[i].claim))
                     text_printf(&t, " %s (line %d)", earlier[i].claim->name, earlier[i].line);
             r->verdict = CLAIM_GIVEN_YOURS;
@@ -531,10 +605,98 @@ judge(checker *c, claim_result *r, const claim_result *earlier, size_t nearlier)
         r->reason =
             words(c, "is 0: the loss %s does not depend on %s%s", c->m->loss->name, v->name, "");
     for (int k = 0; k < nconv && r->reason == NULL; k++)
-        r->reason = diagnose(c, cl, formulas[k], truths[k], convs[k]);
+        r->reason = diagnose(c, v, formulas[k], truths[k], convs[k]);
     if (r->reason == NULL)
         r->reason = "matches none of the usual mistakes";
-    r->counterexample = counterexample(c, cl, yours, truths[0]);
+    /* your formula over a claim that does not type-check has no values */
+    if (!uses_ill_typed(cl->definition))
+        r->counterexample = counterexample(c, cl, yours, truths[0]);
+}
+
+/* The versions of V's name (Python's reassignment: A1, A1', A1''), V
+   first, then the others from the last assigned back to the first, into
+   OUT when it is not NULL; their number. */
+static size_t
+versions_of(const symbol *v, const symbol **out)
+{
+    const symbol *last = v;
+    while (last->later != NULL)
+        last = last->later;
+    size_t n = 0;
+    if (out != NULL)
+        out[n] = v;
+    n++;
+    for (const symbol *u = last; u != NULL; u = u->earlier)
+        if (u != v) {
+            if (out != NULL)
+                out[n] = u;
+            n++;
+        }
+    return n;
+}
+
+/* "A1'' (line 16)": a version of a reassigned name, and where it was
+   assigned. */
+static const char *
+version_words(checker *c, const symbol *v)
+{
+    text t;
+    text_init(&t, c->pool);
+    text_printf(&t, "%s (line %d)", v->name, line_of(c->m, v));
+    return text_str(&t);
+}
+
+/* Judge R's claim: about its target, or, when the target's name was
+   assigned several times, about whichever of its versions the claim's
+   gradient is. A working step that is none of them is CLAIM_STEP; the
+   name's last assignment, the claim, is diagnosed against the version that
+   explains it best (a mistake found rather than none). */
+static void
+judge(checker *c, claim_result *r, const claim_result *earlier, size_t nearlier)
+{
+    const symbol *v = r->claim->target;
+    size_t n = versions_of(v, NULL);
+    if (n == 1) {
+        judge_as(c, r, earlier, nearlier, v);
+        return;
+    }
+    const symbol **vs = mem_alloc(c->pool, n * sizeof *vs);
+    versions_of(v, vs);
+    claim_result *tries = mem_alloc(c->pool, n * sizeof *tries);
+    for (size_t k = 0; k < n && !c->failed; k++) {
+        tries[k] = *r;
+        judge_as(c, &tries[k], earlier, nearlier, vs[k]);
+        if (tries[k].verdict == CLAIM_HOLDS) {
+            *r = tries[k];
+            return;
+        }
+    }
+    if (c->failed)
+        return;
+    if (r->claim->later != NULL) {
+        text t;
+        text_init(&t, c->pool);
+        text_printf(&t, "a working step: the gradient of no version of %s (", vs[n - 1]->name);
+        for (size_t k = n; k-- > 0;)
+            text_printf(&t, "%s%s", k == n - 1 ? "" : ", ", version_words(c, vs[k]));
+        text_printf(&t, "); the last assignment to %s is the claim", r->claim->name);
+        *r = tries[0];
+        r->verdict = CLAIM_STEP;
+        r->reason = text_str(&t);
+        r->counterexample = NULL;
+        return;
+    }
+    size_t best = 0;
+    for (size_t k = n; k-- > 0;)
+        if (tries[k].verdict == CLAIM_GIVEN_YOURS ||
+            (tries[best].verdict != CLAIM_GIVEN_YOURS && tries[k].reason != NULL &&
+             strcmp(tries[k].reason, "matches none of the usual mistakes") != 0))
+            best = k;
+    *r = tries[best];
+    text t;
+    text_init(&t, c->pool);
+    text_printf(&t, "%s (as the gradient of %s)", r->reason, version_words(c, vs[best]));
+    r->reason = text_str(&t);
 }
 
 /* Intermediate claims that hold in different conventions. */
@@ -544,8 +706,8 @@ mixing(checker *c, const check_result *res)
     const claim_result *first[2] = {NULL, NULL};
     for (size_t i = 0; i < res->n; i++) {
         const claim_result *r = &res->r[i];
-        if (r->claim->target->kind == SYM_PARAM || r->verdict == CLAIM_REFUTED ||
-            r->verdict == CLAIM_SHAPE || r->follows == CONVENTION_AUTO)
+        if (r->of->kind == SYM_PARAM || r->verdict == CLAIM_REFUTED || r->verdict == CLAIM_SHAPE ||
+            r->verdict == CLAIM_STEP || r->follows == CONVENTION_AUTO)
             continue;
         int k = r->follows == CONVENTION_DEFERRED ? 0 : 1;
         if (first[k] == NULL)
@@ -558,8 +720,8 @@ mixing(checker *c, const check_result *res)
     text_printf(&t,
                 "mixes the conventions: %s (line %d) is deferred (m * dJ/d%s), %s (line %d) "
                 "absorbed (dJ/d%s)",
-                first[0]->claim->name, first[0]->line, first[0]->claim->target->name,
-                first[1]->claim->name, first[1]->line, first[1]->claim->target->name);
+                first[0]->claim->name, first[0]->line, first[0]->of->name, first[1]->claim->name,
+                first[1]->line, first[1]->of->name);
     return text_str(&t);
 }
 
@@ -567,8 +729,9 @@ check_result *
 check_claims(model *m, const derivation *d, const rule_set *rs, unsigned long seed, dc_error *err,
              mem_pool *err_pool)
 {
-    checker c = {m, d, rs, m->terms, m->pool, seed, err, err_pool, 0, 0, NULL};
+    checker c = {m, d, rs, m->terms, m->pool, seed, err, err_pool, 0, 0, NULL, NULL};
     check_result *res = mem_zalloc(c.pool, sizeof *res);
+    c.res = res;
     res->r = mem_zalloc(c.pool, (m->nsymbols + 1) * sizeof *res->r);
     res->all_hold = 1;
     for (size_t i = 0; i < m->nsymbols && !c.failed; i++) {
@@ -581,7 +744,9 @@ check_claims(model *m, const derivation *d, const rule_set *rs, unsigned long se
         r->follows = CONVENTION_AUTO;
         judge(&c, r, res->r, res->n);
         res->n++;
-        res->all_hold &= r->verdict == CLAIM_HOLDS;
+        /* a working step that is no gradient fails nothing by itself: the
+           claim is the name's last assignment */
+        res->all_hold &= r->verdict == CLAIM_HOLDS || r->verdict == CLAIM_STEP;
     }
     if (c.failed)
         return NULL;

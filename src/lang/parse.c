@@ -23,6 +23,11 @@ typedef struct parser {
     int claims;        /* how many claims so far */
     token loss_name;   /* "loss NAME": the loss is NAME's last assignment */
     int loss_declared;
+    /* while a claim's right side is parsed: where a shape error lands, and
+       the error (a claim that does not type-check is reported by check, on
+       its line, and the other claims are still judged) */
+    jmp_buf *claim_shape;
+    const char *claim_shape_why;
     dc_error *err;
     mem_pool *err_pool;
     jmp_buf fail; /* where an input error or an allocation failure lands */
@@ -355,9 +360,25 @@ make(parser *p, size_t offset, term_op op, int aux, int keepdims, const term *a,
     const term *args[2] = {a, b};
     char why[SHAPE_WHY];
     const term *t = term_make(p->m->terms, op, aux, keepdims, args, b ? 2 : 1, why);
-    if (t == NULL)
+    if (t != NULL)
+        return t;
+    if (p->claim_shape == NULL)
         fail_at(p, offset, "%s", why);
-    return t;
+    text w;
+    text_init(&w, p->m->pool);
+    text_puts(&w, why);
+    if (op == OP_MATMUL) { /* would a transpose of one side fit? */
+        shape ta, tb, out;
+        char ignored[SHAPE_WHY];
+        shape_transpose(&ta, &a->shape);
+        shape_transpose(&tb, &b->shape);
+        if (shape_matmul(&out, &a->shape, &tb, ignored))
+            text_puts(&w, " (a .T is missing on the right operand?)");
+        else if (shape_matmul(&out, &ta, &b->shape, ignored))
+            text_puts(&w, " (a .T is missing on the left operand?)");
+    }
+    p->claim_shape_why = text_str(&w);
+    longjmp(*p->claim_shape, 1);
 }
 
 static void
@@ -518,6 +539,7 @@ static const struct function {
     {"min", FN_MIN, OP_MAX},
     {"amin", FN_MIN, OP_MAX},
     {"mean", FN_MEAN, OP_SUM},
+    {"nansum", FN_SUM, OP_SUM}, /* the sum, read where no entry is NaN */
     {"clip", FN_CLIP, OP_MINIMUM},
     {"where", FN_WHERE, OP_ADD},
     {"array", FN_IDENTITY, OP_COUNT},
@@ -651,16 +673,6 @@ select_where(parser *p, size_t at, const term *c, const term *a, const term *b)
     return make(p, at, OP_ADD, 0, 0, yes, no);
 }
 
-/* Whether every size of S is the literal 1: a value with one entry. */
-static int
-one_entry(const shape *s)
-{
-    for (int i = 0; i < s->rank; i++)
-        if (s->d[i].sym != NULL || s->d[i].n != 1)
-            return 0;
-    return s->rank >= 0;
-}
-
 /* np.squeeze(X): X with its axes of literal size 1 summed away (the sum of
    one entry is that entry), as NumPy drops them. */
 static const term *
@@ -668,7 +680,7 @@ squeeze(parser *p, size_t at, const term *x)
 {
     if (x->shape.rank <= 0)
         return x;
-    if (one_entry(&x->shape))
+    if (shape_is_one_entry(&x->shape))
         return make(p, at, OP_SUM, -1, 0, x, NULL);
     if (x->shape.rank == 2 && x->shape.d[0].sym == NULL && x->shape.d[0].n == 1)
         return make(p, at, OP_SUM, 0, 0, x, NULL);
@@ -780,7 +792,7 @@ apply_function(parser *p, const struct function *f, token name, call_args *a)
     case FN_SQUEEZE:
         return squeeze(p, at, x);
     case FN_FLOAT:
-        if (!one_entry(&x->shape)) {
+        if (!shape_is_one_entry(&x->shape)) {
             text t;
             text_init(&t, p->m->pool);
             shape_print(&t, &x->shape);
@@ -1344,7 +1356,7 @@ scalar_loss(parser *p, const char *name, const term *t, size_t at)
 {
     if (shape_is_scalar(&t->shape))
         return t;
-    if (one_entry(&t->shape))
+    if (shape_is_one_entry(&t->shape))
         return make(p, at, OP_SUM, -1, 0, t, NULL);
     text s;
     text_init(&s, p->m->pool);
@@ -1535,6 +1547,31 @@ assigned_value(parser *p, const term *old, const assign_form *f, const term *rhs
     return v;
 }
 
+/* A claim's right side, by form F over the name's old value OLD. A shape
+   error in it (np.dot(dZ2, A1), a .T missing) does not refuse the file:
+   the statement is skipped, *SHAPE_ERROR says why, and the value is 0 of
+   the shape of TARGET, so that later claims may use the claim; check
+   reports it on its line. NAME is the claim's name token. */
+static const term *
+claim_value(parser *p, const term *old, const assign_form *f, const symbol *target, token name,
+            const char **shape_error)
+{
+    jmp_buf here;
+    int depth = p->depth;
+    const term *volatile value = NULL;
+    p->claim_shape = &here;
+    if (setjmp(here) == 0)
+        value = assigned_value(p, old, f, parse_expr(p));
+    p->claim_shape = NULL;
+    if (value != NULL)
+        return value;
+    p->depth = depth;
+    *shape_error = p->claim_shape_why;
+    skip_statement(p, name.offset + name.len);
+    return make(p, name.offset, OP_MUL, 0, 0, term_const_si(p->m->terms, 0, 1),
+                term_symbol(p->m->terms, target));
+}
+
 /* NAME = expr, NAME op= expr or NAME[mask] = expr: a claim when NAME is d
    followed by a param or definition (a later one is a working step of
    it), a new version of NAME when NAME is a definition already, otherwise
@@ -1592,7 +1629,9 @@ parse_assignment(parser *p, token name)
                 ident_copy(p, name) + 1);
     p->in_definition = target == NULL;
     const term *old = cur != NULL ? term_symbol(p->m->terms, cur) : NULL;
-    const term *value = assigned_value(p, old, &form, parse_expr(p));
+    const char *shape_error = NULL;
+    const term *value = target != NULL ? claim_value(p, old, &form, target, name, &shape_error)
+                                       : assigned_value(p, old, &form, parse_expr(p));
     p->in_definition = 0;
     if (value == old) { /* the value the name has */
         end_of_statement(p, "the expression");
@@ -1620,6 +1659,7 @@ parse_assignment(parser *p, token name)
         s = declare(p, name, SYM_DEF); /* a declared name: reports the redefinition */
     if (s->kind == SYM_CLAIM) {
         s->target = target;
+        s->shape_error = shape_error;
         p->claims++;
     }
     s->definition = value;

@@ -43,6 +43,8 @@ typedef struct symbol {
     long value;                    /* SYM_DIM, SYM_BATCH: the numeric seed, 0 if unset */
     const struct term *definition; /* SYM_DEF, SYM_CLAIM */
     const struct symbol *target;   /* SYM_CLAIM: the V of dV */
+    const char *shape_error;       /* SYM_CLAIM: why its formula does not type-check (its
+                                      definition is then 0 of the target's shape), or NULL */
     size_t offset;                 /* where it was declared in the source */
     /* Python's reassignment (A1 = A1 * D1): each assignment to a name is a
        new symbol, a version. EARLIER is the version it replaced, LATER the

@@ -1087,7 +1087,7 @@ static void
 claims_section(writer *w, const doc_input *in)
 {
     static const char *const verdict[] = {"holds", "right given earlier wrong claims", "REFUTED",
-                                          "WRONG SHAPE"};
+                                          "WRONG SHAPE", "working step"};
     const check_result *c = in->c;
     const model *m = in->d->m;
     w_heading(w, 2, "7. The claims of the file");
@@ -1112,7 +1112,7 @@ claims_section(writer *w, const doc_input *in)
         w_cell(w);
         int sep = 0;
         if (r->verdict == CLAIM_HOLDS) {
-            const symbol *v = r->claim->target;
+            const symbol *v = r->of;
             if (v->kind == SYM_PARAM)
                 w_textf(w, "equals d%s/d%s", m->loss->name, v->name);
             else if (r->follows == CONVENTION_DEFERRED)

@@ -561,15 +561,24 @@ report_proof(text *out, const proof *p, const char *name, format_kind f, int wit
 
 /* ---- checks ---- */
 
-static const char *const verdict_mark[] = {"ok", "GIVEN", "WRONG", "SHAPE"};
+static const char *const verdict_mark[] = {"ok", "GIVEN", "WRONG", "SHAPE", "step"};
 static const char *const verdict_word[] = {"holds", "right given earlier wrong claims", "refuted",
-                                           "wrong shape"};
+                                           "wrong shape", "working step"};
 
-/* "deferred: m * dJ/dZ2" for the convention a claim follows. */
-static const char *
-follows_words(text *out, const claim_result *r, const char *loss)
+/* Whether V's name was assigned more than once (A1 = A1 * D1). */
+static int
+reassigned(const symbol *v)
 {
-    const symbol *v = r->claim->target;
+    return v->earlier != NULL || v->later != NULL;
+}
+
+/* "deferred: m * dJ/dZ2" for the convention a claim follows; for a
+   reassigned name, which version, and where it was assigned. */
+static const char *
+follows_words(text *out, const claim_result *r, const model *m)
+{
+    const char *loss = m->loss->name;
+    const symbol *v = r->of;
     text t;
     text_init(&t, out->pool);
     if (v->kind == SYM_PARAM)
@@ -583,6 +592,11 @@ follows_words(text *out, const claim_result *r, const char *loss)
         text_printf(&t, "absorbed, d%s/d%s", loss, v->name);
     else
         text_printf(&t, "d%s/d%s", loss, v->name);
+    if (reassigned(v)) {
+        int line, col;
+        source_position(&m->src, v->offset, &line, &col);
+        text_printf(&t, " (%s as assigned at line %d)", v->name, line);
+    }
     return text_str(&t);
 }
 
@@ -591,18 +605,21 @@ check_text(text *out, const check_result *c, const derivation *d, const char *na
 {
     text_printf(out, "Claims of %s (convention %s)\n\n", base_name(name),
                 model_convention_name(d->m->convention));
-    int held = 0;
+    int held = 0, steps = 0;
     for (size_t i = 0; i < c->n; i++) {
         const claim_result *r = &c->r[i];
         held += r->verdict == CLAIM_HOLDS;
+        steps += r->verdict == CLAIM_STEP;
         text_printf(out, "  %-5s %-6s line %-4d ", verdict_mark[r->verdict], r->claim->name,
                     r->line);
         if (r->verdict == CLAIM_HOLDS)
-            text_printf(out, "holds: %s\n", follows_words(out, r, d->m->loss->name));
+            text_printf(out, "holds: %s\n", follows_words(out, r, d->m));
         else
             text_printf(out, "%s\n", r->reason);
         if (r->verdict == CLAIM_HOLDS && strcmp(r->method, "symbolic and numeric") != 0)
             text_printf(out, "        (%s)\n", r->method);
+        if (r->note != NULL)
+            text_printf(out, "        note: %s\n", r->note);
         if (r->verdict == CLAIM_REFUTED || r->verdict == CLAIM_SHAPE)
             text_printf(out, "        expected: %s = %s\n", r->claim->name,
                         term_string(out, r->expected));
@@ -611,7 +628,11 @@ check_text(text *out, const check_result *c, const derivation *d, const char *na
     }
     if (c->mixing != NULL)
         text_printf(out, "\nThe derivation %s.\n", c->mixing);
-    text_printf(out, "\n%d of %zu claims hold.\n", held, c->n);
+    if (steps > 0) /* working steps that are no gradient are not claims */
+        text_printf(out, "\n%d of %zu claims hold, besides %d working step%s.\n", held,
+                    c->n - (size_t)steps, steps, steps == 1 ? "" : "s");
+    else
+        text_printf(out, "\n%d of %zu claims hold.\n", held, c->n);
 }
 
 static void
@@ -635,6 +656,10 @@ check_json(text *out, const check_result *c, const derivation *d, const char *na
                 : NULL,
             1);
         json_field(out, "reason", r->reason, 1);
+        if (r->note != NULL)
+            json_field(out, "note", r->note, 1);
+        if (reassigned(r->of)) /* which version of the name the claim's gradient is */
+            json_field(out, "gradient_of", r->verdict == CLAIM_STEP ? NULL : r->of->name, 1);
         json_field(out, "method", r->method, 1);
         json_field(out, "expected", term_string(out, r->expected), 1);
         json_field(out, "counterexample", r->counterexample, 0);
