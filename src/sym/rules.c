@@ -317,8 +317,10 @@ lookup_binding(const match *m, const symbol *var)
     return NULL;
 }
 
-int
-rule_match(const term *pattern, const term *t, match *m)
+/* rule_match, where an operation of PATTERN may also match a name that
+   NAMES maps to a formula (NULL: none), by matching that formula. */
+static int
+match_at(const term *pattern, const term *t, match *m, const term_map *names)
 {
     if (pattern->op == OP_SYM && pattern->sym->kind == SYM_VAR) {
         const term *bound = lookup_binding(m, pattern->sym);
@@ -329,6 +331,10 @@ rule_match(const term *pattern, const term *t, match *m)
         match_bind(m, pattern->sym, t);
         return 1;
     }
+    const term *formula =
+        names != NULL && t->op == OP_SYM && pattern->op != OP_SYM ? term_map_get(names, t) : NULL;
+    if (formula != NULL)
+        t = formula;
     if (pattern->op != t->op || pattern->aux != t->aux || pattern->keepdims != t->keepdims ||
         pattern->nargs != t->nargs)
         return 0;
@@ -337,9 +343,15 @@ rule_match(const term *pattern, const term *t, match *m)
     if (pattern->op == OP_SYM)
         return 0; /* rule files have no names but variables */
     for (unsigned i = 0; i < pattern->nargs; i++)
-        if (!rule_match(pattern->args[i], t->args[i], m))
+        if (!match_at(pattern->args[i], t->args[i], m, names))
             return 0;
     return 1;
+}
+
+int
+rule_match(const term *pattern, const term *t, match *m)
+{
+    return match_at(pattern, t, m, NULL);
 }
 
 /* What ASSUME takes the label L to be. */
@@ -487,6 +499,8 @@ typedef struct rewriter {
     trace *tr;
     long *steps;
     term_map *done;         /* terms already in normal form under the rules */
+    const char *group;      /* only the rules of this group; NULL: all */
+    const term_map *names;  /* names whose formulas patterns may match (NULL: none) */
     const rule *recent[64]; /* the last rules applied, to name a cycle */
     dc_error *err;
     mem_pool *err_pool;
@@ -521,8 +535,9 @@ apply_once(rewriter *w, const term *t, const rule **used)
     for (size_t k = 0; k < w->rs->n; k++) {
         const rule *r = &w->rs->rules[k];
         match m = {.n = 0};
-        if (r->kind != RULE_REWRITE || r->lhs->op != t->op || !rule_match(r->lhs, t, &m) ||
-            !rule_conditions_hold(r, &m, w->assume))
+        if (r->kind != RULE_REWRITE || r->lhs->op != t->op ||
+            (w->group != NULL && strcmp(r->group, w->group) != 0) ||
+            !match_at(r->lhs, t, &m, w->names) || !rule_conditions_hold(r, &m, w->assume))
             continue;
         char why[SHAPE_WHY];
         const term *out = rule_instantiate(w->tab, r->rhs, &m, why);
@@ -576,12 +591,17 @@ rewrite(rewriter *w, const term *t)
     return cur;
 }
 
-const term *
-rules_rewrite(const rule_set *rs, const label_assumption_set *assume, term_table *tab,
-              const term *t, trace *tr, long *steps, dc_error *err, mem_pool *err_pool)
+/* rules_rewrite with the rules of GROUP only (NULL: all), their patterns
+   matching through NAMES. */
+static const term *
+rewrite_with(const rule_set *rs, const char *group, const term_map *names,
+             const label_assumption_set *assume, term_table *tab, const term *t, trace *tr,
+             long *steps, dc_error *err, mem_pool *err_pool)
 {
     rewriter w;
     memset(&w, 0, sizeof w);
+    w.group = group;
+    w.names = names;
     w.rs = rs;
     w.assume = assume;
     w.tab = tab;
@@ -592,4 +612,18 @@ rules_rewrite(const rule_set *rs, const label_assumption_set *assume, term_table
     w.err_pool = err_pool;
     const term *out = rewrite(&w, t);
     return w.failed ? NULL : out;
+}
+
+const term *
+rules_rewrite(const rule_set *rs, const label_assumption_set *assume, term_table *tab,
+              const term *t, trace *tr, long *steps, dc_error *err, mem_pool *err_pool)
+{
+    return rewrite_with(rs, NULL, NULL, assume, tab, t, tr, steps, err, err_pool);
+}
+
+const term *
+rules_recognise(const rule_set *rs, const term_map *names, term_table *tab, const term *t,
+                trace *tr, long *steps, dc_error *err, mem_pool *err_pool)
+{
+    return rewrite_with(rs, "recognise", names, NULL, tab, t, tr, steps, err, err_pool);
 }

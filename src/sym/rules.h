@@ -117,4 +117,14 @@ enum { REWRITE_MAX_STEPS = 20000 };
 const term *rules_rewrite(const rule_set *rs, const label_assumption_set *assume, term_table *tab,
                           const term *t, trace *tr, long *steps, dc_error *err, mem_pool *err_pool);
 
+/* T with the rules of recognise.rules applied (the sigmoid and softmax
+   that NumPy code writes out, 1 / (1 + exp(-Z)), named), innermost first,
+   until none applies; a pattern's operation may match a name that NAMES
+   maps to its formula (probs = exp_scores / sum(exp_scores) with
+   exp_scores = exp(scores) is softmax(scores)). As rules_rewrite
+   otherwise. */
+const term *rules_recognise(const rule_set *rs, const term_map *names, term_table *tab,
+                            const term *t, trace *tr, long *steps, dc_error *err,
+                            mem_pool *err_pool);
+
 #endif
