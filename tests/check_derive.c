@@ -240,6 +240,39 @@ START_TEST(softmax_without_a_label_assumption_keeps_the_column_sum)
 }
 END_TEST
 
+/* The activations notebook code writes out are recognised by the rules of
+   recognise.rules: dZ = A - Y follows symbolically for the course's
+   1 / (1 + np.exp(-Z)), for softmax as exp / sum(exp) over the classes of
+   column or batch-first one-hot labels (through a named exp, with the
+   stable max shift), and for log-softmax written out. */
+static const char *const written_out[] = {
+    "dims n_x = 2, n_y = 1\nbatch m = 5\ninput X[n_x, m]\nlabel Y[n_y, m] binary\n"
+    "param W[n_y, n_x], b[n_y, 1]\nZ = np.dot(W, X) + b\nA = 1 / (1 + np.exp(-Z))\n"
+    "loss J = -1/m * np.sum(Y * np.log(A) + (1 - Y) * np.log(1 - A))\n"
+    "dZ = A - Y\ndW = 1/m * np.dot(dZ, X.T)\n",
+    "dims n_x = 2, n_y = 3\nbatch m = 5\ninput X[n_x, m]\nlabel Y[n_y, m] onehot\n"
+    "param W[n_y, n_x]\nZ = np.dot(W, X)\n"
+    "A = np.exp(Z) / np.sum(np.exp(Z), axis=0, keepdims=True)\n"
+    "loss J = -1/m * np.sum(Y * np.log(A))\ndZ = A - Y\n",
+    "dims D = 2, C = 3\nbatch N = 5\ninput X[N, D]\nlabel Y[N, C] onehot\nparam W[D, C]\n"
+    "S = X.dot(W)\nE = np.exp(S - np.max(S, axis=1, keepdims=True))\n"
+    "P = E / np.sum(E, axis=1, keepdims=True)\nloss L = -np.sum(Y * np.log(P)) / N\n"
+    "dS = (P - Y) / N\n",
+    "dims n_x = 2, n_y = 3\nbatch m = 5\ninput X[n_x, m]\nlabel Y[n_y, m] onehot\n"
+    "param W[n_y, n_x]\nZ = np.dot(W, X)\n"
+    "loss J = -1/m * np.sum(Y * (Z - np.log(np.sum(np.exp(Z), axis=0, keepdims=True))))\n"
+    "dZ = softmax(Z, axis=0) - Y\n",
+};
+
+START_TEST(written_out_activations_are_recognised)
+{
+    model *m = parse_text(written_out[_i]);
+    derivation *d = derive_ok(m);
+    ck_assert_int_ge(claims_hold(m, d, _i == 2 ? CONVENTION_ABSORBED : CONVENTION_DEFERRED), 1);
+    model_free(m);
+}
+END_TEST
+
 START_TEST(relu_network_closed_forms)
 {
     char textp[4096];
@@ -557,6 +590,8 @@ main(void)
     tcase_add_test(tc, softmax_with_onehot_labels_gives_a_minus_y);
     tcase_add_test(tc, softmax_with_probability_labels_gives_a_minus_y);
     tcase_add_test(tc, softmax_without_a_label_assumption_keeps_the_column_sum);
+    tcase_add_loop_test(tc, written_out_activations_are_recognised, 0,
+                        (int)(sizeof written_out / sizeof written_out[0]));
     tcase_add_test(tc, relu_network_closed_forms);
     tcase_add_test(tc, activation_derivatives_come_from_the_adjoint_rules);
     tcase_add_test(tc, per_example_notation_has_one_convention);
