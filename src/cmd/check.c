@@ -89,7 +89,7 @@ static const term *
 taken_as_right(checker *c, const symbol *s, convention conv)
 {
     const claim_result *r = result_of(c, s);
-    if (r != NULL && r->verdict == CLAIM_STEP)
+    if (s->target == NULL || (r != NULL && r->verdict == CLAIM_STEP))
         return s->definition;
     return gradient_formula(c, r != NULL ? r->of : s->target, conv);
 }
@@ -109,9 +109,18 @@ expand(checker *c, const term *t, convention conv, int yours)
         const term *f = s->definition;
         if (s->kind == SYM_CLAIM)
             term_map_put(with, term_symbol(c->tab, s), yours ? f : taken_as_right(c, s, conv));
-        else if (s->kind == SYM_DEF && f != NULL && f->op != OP_SYM &&
-                 term_map_get(with, f) == NULL)
-            term_map_put(with, f, term_symbol(c->tab, s));
+        else if (s->kind == SYM_DEF && f != NULL && f->op != OP_SYM) {
+            const term *named = term_map_get(with, f);
+            if (named == NULL)
+                term_map_put(with, f, term_symbol(c->tab, s));
+            else /* s = 1/(1+np.exp(-Z)) in a backward pass is the A defined so */
+                term_map_put(with, term_symbol(c->tab, s), named);
+            if (f->op == OP_RELU) { /* the mask (A > 0) of A = relu(Z) is (Z > 0) */
+                const term *zero = term_const_si(c->tab, 0, 1);
+                term_map_put(with, op2(c, OP_STEP, term_symbol(c->tab, s), zero),
+                             op2(c, OP_STEP, f->args[0], zero));
+            }
+        }
     }
     return term_replace(c->tab, t, with, term_map_new(c->pool),
                         TERM_REPLACE_DEEP | TERM_REPLACE_KEEP_MISFITS);
@@ -336,12 +345,11 @@ enum { NACTIVATIONS = sizeof activations / sizeof activations[0], NFACTORS = NAC
    base has it (1 - A^2 for tanh; NULL when the rule base has none), then
    two slips, 1 - A and no factor at all. */
 static void
-derivative_factors(checker *c, const symbol *a, const term *factor[NFACTORS])
+derivative_factors(checker *c, const symbol *a, const term *def, const term *factor[NFACTORS])
 {
     const term *A = term_symbol(c->tab, a), *one = term_const_si(c->tab, 1, 1);
     for (size_t k = 0; k < NACTIVATIONS; k++)
-        factor[k] =
-            derive_activation_derivative(c->tab, c->rs, activations[k], a->definition->args[0], A);
+        factor[k] = derive_activation_derivative(c->tab, c->rs, activations[k], def->args[0], A);
     factor[NACTIVATIONS] = op2(c, OP_ADD, one, op1(c, OP_NEG, A));
     factor[NACTIVATIONS + 1] = one;
 }
@@ -355,13 +363,18 @@ wrong_derivative(checker *c, const term *f, const term *t)
         const symbol *a = c->m->symbols[i];
         if (a->kind != SYM_DEF || a->definition == NULL)
             continue;
+        /* 1 / (1 + np.exp(-Z)) is sigmoid(Z) here too */
+        const term *def = rules_recognise(c->rs, NULL, c->tab, a->definition, NULL, &c->steps,
+                                          c->err, c->err_pool);
+        if (def == NULL)
+            def = a->definition;
         size_t right = 0;
-        while (right < NACTIVATIONS && activations[right] != a->definition->op)
+        while (right < NACTIVATIONS && activations[right] != def->op)
             right++;
         if (right == NACTIVATIONS)
             continue;
         const term *factor[NFACTORS];
-        derivative_factors(c, a, factor);
+        derivative_factors(c, a, def, factor);
         const term *r = factor[right];
         for (size_t w = 0; w < NFACTORS && r != NULL; w++) {
             const term *wrong = factor[w];
@@ -371,11 +384,10 @@ wrong_derivative(checker *c, const term *f, const term *t)
             text s;
             text_init(&s, c->pool);
             text_printf(&s, "uses %s where %s = %s(%s) needs %s", show(c, wrong), a->name,
-                        term_op_name(a->definition->op), show(c, a->definition->args[0]),
-                        show(c, r));
+                        term_op_name(def->op), show(c, def->args[0]), show(c, r));
             if (w < NACTIVATIONS)
                 text_printf(&s, " (%s's derivative used for %s)", term_op_name(activations[w]),
-                            term_op_name(a->definition->op));
+                            term_op_name(def->op));
             return text_str(&s);
         }
     }
@@ -418,6 +430,27 @@ missing_label_assumption(checker *c, const symbol *v, const term *f, convention 
     return NULL;
 }
 
+/* F is T times or over a scalar hyperparameter of the model (keep_prob,
+   lambd: a scalar input or a definition of a constant): which, in words,
+   or NULL. */
+static const char *
+wrong_scalar_factor(checker *c, const term *f, const term *t)
+{
+    for (size_t i = 0; i < c->m->nsymbols; i++) {
+        const symbol *k = c->m->symbols[i];
+        int constant = k->kind == SYM_DEF && k->definition != NULL && k->definition->op == OP_CONST;
+        if (k->shape.rank != 0 || !(k->kind == SYM_INPUT || constant))
+            continue;
+        const term *kt = term_symbol(c->tab, k);
+        if (same(c, f, op2(c, OP_MUL, t, kt)))
+            return words(c, "has a factor %s too many (a / %s is missing)", k->name, k->name, "");
+        if (same(c, f, op2(c, OP_DIV, t, kt)))
+            return words(c, "lacks a factor %s (it divides by %s where it should not)", k->name,
+                         k->name, "");
+    }
+    return NULL;
+}
+
 /* Why F (the formula of a claim about V, earlier claims taken as right) is
    not T. */
 static const char *
@@ -438,6 +471,8 @@ diagnose(checker *c, const symbol *v, const term *f, const term *t, convention c
     const char *r = wrong_sum(c, f, t, f);
     if (r == NULL && square)
         r = wrong_derivative(c, f, t);
+    if (r == NULL && square)
+        r = wrong_scalar_factor(c, f, t);
     if (r == NULL && square)
         r = missing_label_assumption(c, v, f, conv);
     return r;
@@ -477,6 +512,24 @@ entry(checker *c, const term *t, int one)
     return term_make(c->tab, OP_SUM, -1, 0, &t, 1, why);
 }
 
+/* Whether T uses the claim CL, directly or through working steps and
+   working values (claims that stand for their own formulas). */
+static int
+uses_through_steps(checker *c, const term *t, const symbol *cl)
+{
+    if (t->op == OP_SYM) {
+        if (t->sym == cl)
+            return 1;
+        const claim_result *r = t->sym->kind == SYM_CLAIM ? result_of(c, t->sym) : NULL;
+        return r != NULL && r->verdict == CLAIM_STEP &&
+               uses_through_steps(c, t->sym->definition, cl);
+    }
+    for (unsigned i = 0; i < t->nargs; i++)
+        if (uses_through_steps(c, t->args[i], cl))
+            return 1;
+    return 0;
+}
+
 /* Judge R's claim as a claim about V (its target, or another version of
    the target's name). */
 static void
@@ -492,11 +545,12 @@ judge_as(checker *c, claim_result *r, const claim_result *earlier, size_t nearli
     int upstream_wrong = 0;
     convention upstream = CONVENTION_AUTO;
     for (size_t i = 0; i < nearlier; i++) {
-        if (!term_occurrences(cl->definition, earlier[i].claim))
+        if (!uses_through_steps(c, cl->definition, earlier[i].claim))
             continue;
         if (earlier[i].verdict != CLAIM_HOLDS && earlier[i].verdict != CLAIM_STEP)
             upstream_wrong = 1;
-        else if (earlier[i].follows != CONVENTION_AUTO && earlier[i].of->kind != SYM_PARAM)
+        else if (earlier[i].verdict == CLAIM_HOLDS && earlier[i].follows != CONVENTION_AUTO &&
+                 earlier[i].of->kind != SYM_PARAM)
             upstream = earlier[i].follows;
     }
     if (c->m->batch == NULL || c->m->convention == CONVENTION_ABSORBED)
@@ -593,7 +647,7 @@ judge_as(checker *c, claim_result *r, const claim_result *earlier, size_t nearli
             text_puts(&t, "right given your earlier claims, but they are wrong:");
             for (size_t i = 0; i < nearlier; i++)
                 if (earlier[i].verdict != CLAIM_HOLDS && earlier[i].verdict != CLAIM_STEP &&
-                    term_occurrences(cl->definition, earlier[i].claim))
+                    uses_through_steps(c, cl->definition, earlier[i].claim))
                     text_printf(&t, " %s (line %d)", earlier[i].claim->name, earlier[i].line);
             r->verdict = CLAIM_GIVEN_YOURS;
             r->follows = convs[k];
@@ -655,8 +709,18 @@ static void
 judge(checker *c, claim_result *r, const claim_result *earlier, size_t nearlier)
 {
     const symbol *v = r->claim->target;
+    if (v == NULL) { /* a working value of pasted code: the claims that use it are judged */
+        r->verdict = CLAIM_STEP;
+        r->method = "not judged";
+        r->yours = expand(c, term_symbol(c->tab, r->claim), CONVENTION_ABSORBED, 1);
+        r->reason = words(c,
+                          "a working value: the model has no '%s', so %s is the gradient of "
+                          "no name; the claims that use it are judged",
+                          r->claim->name + (r->claim->name[0] == 'd'), r->claim->name, "");
+        return;
+    }
     size_t n = versions_of(v, NULL);
-    if (n == 1) {
+    if (n == 1 && r->claim->later == NULL) {
         judge_as(c, r, earlier, nearlier, v);
         return;
     }
@@ -676,10 +740,15 @@ judge(checker *c, claim_result *r, const claim_result *earlier, size_t nearlier)
     if (r->claim->later != NULL) {
         text t;
         text_init(&t, c->pool);
-        text_printf(&t, "a working step: the gradient of no version of %s (", vs[n - 1]->name);
-        for (size_t k = n; k-- > 0;)
-            text_printf(&t, "%s%s", k == n - 1 ? "" : ", ", version_words(c, vs[k]));
-        text_printf(&t, "); the last assignment to %s is the claim", r->claim->name);
+        if (n == 1)
+            text_printf(&t, "a working step: not the gradient of %s", v->name);
+        else {
+            text_printf(&t, "a working step: the gradient of no version of %s (", vs[n - 1]->name);
+            for (size_t k = n; k-- > 0;)
+                text_printf(&t, "%s%s", k == n - 1 ? "" : ", ", version_words(c, vs[k]));
+            text_putc(&t, ')');
+        }
+        text_printf(&t, "; the last assignment to %s is the claim", r->claim->name);
         *r = tries[0];
         r->verdict = CLAIM_STEP;
         r->reason = text_str(&t);
@@ -706,8 +775,10 @@ mixing(checker *c, const check_result *res)
     const claim_result *first[2] = {NULL, NULL};
     for (size_t i = 0; i < res->n; i++) {
         const claim_result *r = &res->r[i];
-        if (r->of->kind == SYM_PARAM || r->verdict == CLAIM_REFUTED || r->verdict == CLAIM_SHAPE ||
-            r->verdict == CLAIM_STEP || r->follows == CONVENTION_AUTO)
+        /* a working step is not the claim: the name's last assignment is */
+        if (r->verdict == CLAIM_STEP || r->claim->later != NULL || r->of->kind == SYM_PARAM ||
+            r->verdict == CLAIM_REFUTED || r->verdict == CLAIM_SHAPE ||
+            r->follows == CONVENTION_AUTO)
             continue;
         int k = r->follows == CONVENTION_DEFERRED ? 0 : 1;
         if (first[k] == NULL)

@@ -28,6 +28,13 @@ typedef struct parser {
        its line, and the other claims are still judged) */
     jmp_buf *claim_shape;
     const char *claim_shape_why;
+    /* tuples of pasted code (cache = (Z1, A1, W1)), for their unpacking */
+    struct tuple {
+        const char *name;
+        const symbol **item; /* each item's symbol; NULL where it is not a name */
+        int n;
+    } * tuples;
+    size_t ntuples;
     dc_error *err;
     mem_pool *err_pool;
     jmp_buf fail; /* where an input error or an allocation failure lands */
@@ -1383,8 +1390,11 @@ parse_loss(parser *p, token kw)
                 p->m->loss != NULL ? p->m->loss->name : tok_text(p, p->loss_name, buf, sizeof buf),
                 line);
     }
-    token name = p->tok;
-    expect(p, TOK_IDENT, "the loss's name");
+    /* loss = ...: pasted code names its loss loss */
+    int self_named = p->tok.kind == TOK_ASSIGN;
+    token name = self_named ? kw : p->tok;
+    if (!self_named)
+        expect(p, TOK_IDENT, "the loss's name");
     if (p->tok.kind != TOK_ASSIGN && !is_keyword(p, name)) {
         /* loss NAME: the loss is the last assignment to NAME, as pasted code
            computes it */
@@ -1394,9 +1404,16 @@ parse_loss(parser *p, token kw)
         return;
     }
     const symbol *old = model_lookup(p->m, p->src->text + name.offset, name.len);
-    symbol *s = old != NULL && model_current(old)->kind == SYM_DEF
-                    ? new_version(p, model_current(old), name)
-                    : declare(p, name, SYM_DEF);
+    symbol *s;
+    if (old != NULL && model_current(old)->kind == SYM_DEF)
+        s = new_version(p, model_current(old), name);
+    else if (self_named && old == NULL) {
+        s = mem_zalloc(p->m->pool, sizeof *s);
+        s->name = "loss";
+        s->kind = SYM_DEF;
+        s->offset = name.offset;
+    } else
+        s = declare(p, name, SYM_DEF);
     expect(p, TOK_ASSIGN, "'='");
     size_t at = p->tok.offset;
     p->in_definition = 1;
@@ -1464,7 +1481,7 @@ collects_results(const parser *p, size_t offset)
     if (c != '(')
         return 0;
     int depth = 0;
-    for (size_t i = offset; i < p->src->len && p->src->text[i] != '\n'; i++) {
+    for (size_t i = offset; i < p->src->len; i++) {
         char b = p->src->text[i];
         depth += (b == '(' || b == '[') - (b == ')' || b == ']');
         if (depth == 0 && b == ')')
@@ -1473,6 +1490,78 @@ collects_results(const parser *p, size_t offset)
             return 1;
     }
     return 0;
+}
+
+/* The items of a comma-separated list from byte FROM to the first '=' or
+   ')' outside brackets (or the end of the line): for each, its offset and
+   length when it is one name, else length 0. Returns their number (at
+   most MAX), and where the list stopped in *END. */
+static int
+list_names(const parser *p, size_t from, size_t *start, size_t *len, int max, size_t *end)
+{
+    const char *s = p->src->text;
+    size_t i = from, n = p->src->len;
+    int count = 0;
+    while (i < n && count < max) {
+        while (i < n &&
+               (s[i] == ' ' || s[i] == '\t' || s[i] == '\\' || s[i] == '\n' || s[i] == '\r'))
+            i++;
+        size_t b = i;
+        int depth = 0;
+        while (i < n &&
+               (depth > 0 || (s[i] != ',' && s[i] != ')' && s[i] != '=' && s[i] != '\n'))) {
+            depth += (s[i] == '(' || s[i] == '[') - (s[i] == ')' || s[i] == ']');
+            i++;
+        }
+        size_t e = i;
+        while (e > b && (s[e - 1] == ' ' || s[e - 1] == '\t'))
+            e--;
+        size_t k = b;
+        while (k < e && (isalnum((unsigned char)s[k]) || s[k] == '_'))
+            k++;
+        int is_name = e > b && k == e && !isdigit((unsigned char)s[b]);
+        start[count] = b;
+        len[count] = is_name ? e - b : 0;
+        count++;
+        if (i >= n || s[i] != ',')
+            break;
+        i++;
+        if (next_byte(p, i) == ')' || next_byte(p, i) == '=') /* a trailing comma */
+            break;
+    }
+    *end = i;
+    return count;
+}
+
+enum { TUPLE_MAX = 64 };
+
+/* NAME = (A, B, C): a tuple of values pasted code keeps (a forward pass's
+   cache), remembered so that (A, B, C) = NAME may unpack it. The rest of
+   the statement is skipped from OFFSET, before the '('. */
+static void
+remember_tuple(parser *p, token name, size_t offset)
+{
+    size_t start[TUPLE_MAX], len[TUPLE_MAX], end;
+    while (p->src->text[offset] != '(')
+        offset++;
+    int n = list_names(p, offset + 1, start, len, TUPLE_MAX, &end);
+    struct tuple t = {ident_copy(p, name), mem_zalloc(p->m->pool, (size_t)n * sizeof *t.item), n};
+    for (int i = 0; i < n; i++) {
+        const symbol *s = len[i] > 0 ? model_lookup(p->m, p->src->text + start[i], len[i]) : NULL;
+        t.item[i] = s != NULL ? model_current(s) : NULL;
+    }
+    p->tuples = mem_realloc(p->m->pool, p->tuples, (p->ntuples + 1) * sizeof *p->tuples);
+    p->tuples[p->ntuples++] = t;
+    skip_statement(p, offset);
+}
+
+/* Whether the right side from OFFSET draws random numbers (np.random.rand). */
+static int
+random_draw(const parser *p, size_t offset)
+{
+    while (offset < p->src->len && (p->src->text[offset] == ' ' || p->src->text[offset] == '\t'))
+        offset++;
+    return p->src->len - offset > 10 && strncmp(p->src->text + offset, "np.random.", 10) == 0;
 }
 
 /* How an assignment combines its right side with the name's old value:
@@ -1547,6 +1636,18 @@ assigned_value(parser *p, const term *old, const assign_form *f, const term *rhs
     return v;
 }
 
+/* Whether T uses a claim. */
+static int
+uses_claim(const term *t)
+{
+    if (t->op == OP_SYM)
+        return t->sym->kind == SYM_CLAIM;
+    for (unsigned i = 0; i < t->nargs; i++)
+        if (uses_claim(t->args[i]))
+            return 1;
+    return 0;
+}
+
 /* A claim's right side, by form F over the name's old value OLD. A shape
    error in it (np.dot(dZ2, A1), a .T missing) does not refuse the file:
    the statement is skipped, *SHAPE_ERROR says why, and the value is 0 of
@@ -1611,48 +1712,71 @@ parse_assignment(parser *p, token name)
         fail_undefined(p, name);
     size_t rhs = p->tok.offset + p->tok.len;
     if (p->tok.kind == TOK_ASSIGN && cur == NULL && target == NULL && collects_results(p, rhs)) {
-        skip_statement(p, rhs); /* grads = {"dW1": dW1, ...}: nothing new */
+        if (next_byte(p, rhs) == '(')
+            remember_tuple(p, name, rhs);
+        else
+            skip_statement(p, rhs); /* grads = {"dW1": dW1, ...}: nothing new */
+        return;
+    }
+    /* D1 = np.random.rand(...) for a mask declared as data: the data is
+       drawn by the tool */
+    if (p->tok.kind == TOK_ASSIGN && cur != NULL && cur->kind == SYM_INPUT &&
+        form.aug == OP_COUNT && form.mask == NULL && random_draw(p, rhs)) {
+        skip_statement(p, rhs);
         return;
     }
     expect(p, TOK_ASSIGN, "'='");
     /* after a loss defined in place, only claims (or what changes nothing) */
     int after_loss = target == NULL && p->m->loss != NULL;
-    if (after_loss && cur == NULL && name.len > 1 && text[0] == 'd')
-        fail_at(p, name.offset, "claim '%s', but the model has no '%s'", ident_copy(p, name),
-                ident_copy(p, name) + 1);
-    if (after_loss && cur == NULL)
-        fail_at(p, name.offset,
-                "a definition after the loss; only claims 'dV = ...' may follow "
-                "the loss");
-    if (target == NULL && cur == NULL && p->claims > 0 && name.len > 1 && text[0] == 'd')
-        fail_at(p, name.offset, "claim '%s', but the model has no '%s'", ident_copy(p, name),
-                ident_copy(p, name) + 1);
-    p->in_definition = target == NULL;
+    /* pasted code's backward pass may hold values that are the gradient of
+       no name (dhidden for hidden_layer): working values, which later
+       claims use, unjudged themselves */
+    int working =
+        target == NULL && ((cur != NULL && cur->kind == SYM_CLAIM) ||
+                           (cur == NULL && p->claims > 0 && (after_loss || p->loss_declared)));
+    p->in_definition = target == NULL && !working;
     const term *old = cur != NULL ? term_symbol(p->m->terms, cur) : NULL;
     const char *shape_error = NULL;
     const term *value = target != NULL ? claim_value(p, old, &form, target, name, &shape_error)
                                        : assigned_value(p, old, &form, parse_expr(p));
     p->in_definition = 0;
+    if (cur == NULL && target == NULL && !(working && uses_claim(value))) {
+        if ((after_loss || (p->claims > 0 && !p->loss_declared)) && name.len > 1 && text[0] == 'd')
+            fail_at(p, name.offset, "claim '%s', but the model has no '%s'", ident_copy(p, name),
+                    ident_copy(p, name) + 1);
+        if (after_loss)
+            fail_at(p, name.offset,
+                    "a definition after the loss; only claims 'dV = ...' may follow "
+                    "the loss");
+    }
     if (value == old) { /* the value the name has */
+        end_of_statement(p, "the expression");
+        return;
+    }
+    if (cur != NULL && cur->kind == SYM_INPUT && cur->label == LABEL_BINARY &&
+        is_indicator(value) && term_occurrences(value, cur) > 0) {
+        /* D1 = (D1 < keep_prob).astype(int): how a mask declared as data
+           is drawn; it stays the data */
         end_of_statement(p, "the expression");
         return;
     }
     if (after_loss && cur == p->m->loss)
         declare(p, name, SYM_DEF); /* reports the redefinition */
-    if (after_loss && cur->kind == SYM_DEF)
+    if (after_loss && cur != NULL && cur->kind == SYM_DEF)
         fail_at(p, name.offset,
                 "a definition after the loss; only claims 'dV = ...' may follow "
                 "the loss");
     symbol *s;
-    if (cur == NULL && target == NULL && value->op == OP_SYM &&
-        (value->sym->kind == SYM_DIM || value->sym->kind == SYM_BATCH)) {
-        /* num_train = X.shape[0]: another name of the dim */
+    if (cur == NULL && target == NULL && value->op == OP_SYM) {
+        /* num_train = X.shape[0], a3 = A3: another name of the same value,
+           as Python binds it */
         model_add_alias(p->m, text, name.len, value->sym);
         end_of_statement(p, "the expression");
         return;
     }
     if (cur == NULL)
-        s = declare(p, name, target != NULL ? SYM_CLAIM : SYM_DEF);
+        s = declare(p, name,
+                    target != NULL || (working && uses_claim(value)) ? SYM_CLAIM : SYM_DEF);
     else if (cur->kind == SYM_DEF || cur->kind == SYM_CLAIM)
         s = new_version(p, cur, name);
     else
@@ -1685,6 +1809,10 @@ python_statement(parser *p, token t)
             skip_statement(p, t.offset + t.len);
             return 1;
         }
+    if (is_word(p, t, "np") && random_draw(p, t.offset)) { /* np.random.seed(1) */
+        skip_statement(p, t.offset + t.len);
+        return 1;
+    }
     for (size_t i = 0; i < sizeof python_refused / sizeof python_refused[0]; i++)
         if (is_word(p, t, python_refused[i]))
             fail_at(p, t.offset,
@@ -1702,26 +1830,47 @@ static int
 unpacking(parser *p, token t)
 {
     const char *s = p->src->text;
-    size_t i = t.offset, n = p->src->len;
-    int names = 0;
+    size_t n = p->src->len, start[TUPLE_MAX], len[TUPLE_MAX], end;
     if (t.kind != TOK_LPAREN && !(t.kind == TOK_IDENT && next_byte(p, t.offset + t.len) == ','))
         return 0;
-    for (i += t.kind == TOK_LPAREN; i < n && s[i] != '=' && s[i] != '\n'; i++) {
-        if (!(isalpha((unsigned char)s[i]) || s[i] == '_'))
-            continue;
-        size_t start = i;
-        while (i < n && (isalnum((unsigned char)s[i]) || s[i] == '_'))
-            i++;
-        if (model_lookup(p->m, s + start, i - start) == NULL)
-            fail_at(p, start,
-                    "unpacking '%.*s', which the model does not have: declare or define it",
-                    (int)(i - start), s + start);
-        names++;
-        i--;
-    }
-    if (i >= n || s[i] != '=' || names == 0)
+    int count = list_names(p, t.offset + (t.kind == TOK_LPAREN), start, len, TUPLE_MAX, &end);
+    size_t eq = end + (end < n && s[end] == ')');
+    while (eq < n && (s[eq] == ' ' || s[eq] == '\t'))
+        eq++;
+    if (eq >= n || s[eq] != '=' || (eq + 1 < n && s[eq + 1] == '='))
         return 0;
-    skip_statement(p, i + 1);
+    /* the right side: a tuple remembered, or values the model has */
+    size_t r = eq + 1;
+    while (r < n && (s[r] == ' ' || s[r] == '\t'))
+        r++;
+    size_t rl = 0;
+    while (r + rl < n && (isalnum((unsigned char)s[r + rl]) || s[r + rl] == '_'))
+        rl++;
+    const struct tuple *tu = NULL;
+    for (size_t k = 0; k < p->ntuples && rl > 0; k++)
+        if (strlen(p->tuples[k].name) == rl && memcmp(p->tuples[k].name, s + r, rl) == 0)
+            tu = &p->tuples[k];
+    if (rl > 0 && next_byte(p, r + rl) == '(')
+        fail_at(p, r,
+                "the results of a call to '%.*s' cannot be unpacked: paste the lines of the "
+                "function's body, with its names",
+                (int)rl, s + r);
+    for (int i = 0; i < count; i++) {
+        if (len[i] == 0)
+            fail_at(p, start[i], "only names may be unpacked");
+        const symbol *have = model_lookup(p->m, s + start[i], len[i]);
+        const symbol *item = tu != NULL && tu->n == count ? tu->item[i] : NULL;
+        if (have == NULL && item != NULL) /* cache = (z1, a1); (Z1, A1) = cache */
+            model_add_alias(p->m, s + start[i], len[i], item);
+        else if (have == NULL)
+            fail_at(p, start[i],
+                    "unpacking '%.*s', which the model does not have: declare or define it",
+                    (int)len[i], s + start[i]);
+        else if (item != NULL && model_current(have) != item)
+            fail_at(p, start[i], "unpacking '%.*s' gives it the value of '%s', another value",
+                    (int)len[i], s + start[i], item->name);
+    }
+    skip_statement(p, eq + 1);
     return 1;
 }
 
@@ -1744,12 +1893,35 @@ fail_unknown_statement(parser *p, token t)
             buf, found(p, p->tok, found_buf, sizeof found_buf));
 }
 
+/* A docstring or another string on a line by itself, which computes
+   nothing: skipped, a triple-quoted one to its closing quotes. */
+static void
+skip_string_statement(parser *p, token t)
+{
+    const char *s = p->src->text;
+    size_t n = p->src->len, i = t.offset;
+    if (i + 2 < n && s[i + 1] == s[i] && s[i + 2] == s[i]) {
+        char q = s[i];
+        for (i += 3; i + 2 < n && !(s[i] == q && s[i + 1] == q && s[i + 2] == q); i++)
+            ;
+        if (i + 2 >= n)
+            fail_at(p, t.offset, "a docstring is never closed");
+        skip_statement(p, i + 3);
+        return;
+    }
+    skip_statement(p, t.offset + t.len);
+}
+
 static void
 parse_statement(parser *p)
 {
     token t = p->tok;
     if (t.kind == TOK_NEWLINE) {
         advance(p);
+        return;
+    }
+    if (t.kind == TOK_STRING && !p->rule_mode) {
+        skip_string_statement(p, t);
         return;
     }
     if (!p->rule_mode && (python_statement(p, t) || unpacking(p, t)))

@@ -42,7 +42,8 @@ typedef struct symbol {
                                       the batch is the first axis, Y[m, n_y]) */
     long value;                    /* SYM_DIM, SYM_BATCH: the numeric seed, 0 if unset */
     const struct term *definition; /* SYM_DEF, SYM_CLAIM */
-    const struct symbol *target;   /* SYM_CLAIM: the V of dV */
+    const struct symbol *target;   /* SYM_CLAIM: the V of dV; NULL for a working value of
+                                      pasted code, the gradient of no name (dhidden) */
     const char *shape_error;       /* SYM_CLAIM: why its formula does not type-check (its
                                       definition is then 0 of the target's shape), or NULL */
     size_t offset;                 /* where it was declared in the source */

@@ -658,7 +658,8 @@ check_json(text *out, const check_result *c, const derivation *d, const char *na
         json_field(out, "reason", r->reason, 1);
         if (r->note != NULL)
             json_field(out, "note", r->note, 1);
-        if (reassigned(r->of)) /* which version of the name the claim's gradient is */
+        if (r->of != NULL &&
+            reassigned(r->of)) /* which version of the name it is the gradient of */
             json_field(out, "gradient_of", r->verdict == CLAIM_STEP ? NULL : r->of->name, 1);
         json_field(out, "method", r->method, 1);
         json_field(out, "expected", term_string(out, r->expected), 1);
