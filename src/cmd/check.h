@@ -20,7 +20,8 @@ typedef struct claim_result {
     const symbol *claim;
     /* the version of the forward name whose gradient the claim is (A1'' for
        dA1 = np.dot(W2.T, dZ2) after A1 = A1 / keep_prob): the claim's
-       target unless it holds for another version of that name */
+       target unless it holds for another version of that name; NULL for a
+       working value (a claim without a target, CLAIM_STEP) */
     const symbol *of;
     int line;
     claim_verdict verdict;
