@@ -447,13 +447,32 @@ need_rules(dc_session *s)
     return s->rules != NULL ? DC_OK : s->error.status;
 }
 
+/* The format named FORMAT (NULL: text) into *F: one of text, json,
+   markdown and latex, which a command checks further; the NumPy module is
+   derive's alone (derive_format). */
 static dc_status
 need_format(dc_session *s, const char *format, format_kind *f)
 {
-    if (format_named(format != NULL ? format : "text", f))
+    if (format_named(format != NULL ? format : "text", f) && *f != FORMAT_NUMPY)
         return DC_OK;
     diag_plain(&s->error, s->work, DC_EINPUT,
-               "unknown format '%s'; expected text, json, markdown or latex", format);
+               *f == FORMAT_NUMPY ? "only derive writes '%s'"
+                                  : "unknown format '%s'; expected text, json, markdown or latex",
+               format);
+    return DC_EINPUT;
+}
+
+/* need_format for derive, which also writes the NumPy module (without a
+   trace: a module has nowhere to put one). */
+static dc_status
+derive_format(dc_session *s, const char *format, int with_trace, format_kind *f)
+{
+    if (format == NULL || !format_named(format, f) || *f != FORMAT_NUMPY)
+        return need_format(s, format, f);
+    if (!with_trace)
+        return DC_OK;
+    diag_plain(&s->error, s->work, DC_EINPUT,
+               "--trace is written as text, json or markdown, not numpy");
     return DC_EINPUT;
 }
 
@@ -484,7 +503,7 @@ dc_derive(dc_session *s, const char *format, int with_trace, const char **report
     *report = NULL;
     BEGIN(s);
     format_kind f;
-    dc_status st = need_format(s, format, &f);
+    dc_status st = derive_format(s, format, with_trace, &f);
     model *m = NULL;
     derivation *d = NULL;
     if (st == DC_OK)

@@ -15,7 +15,8 @@ format_named(const char *name, format_kind *out)
     } formats[] = {{"text", FORMAT_TEXT},
                    {"json", FORMAT_JSON},
                    {"markdown", FORMAT_MARKDOWN},
-                   {"latex", FORMAT_LATEX}};
+                   {"latex", FORMAT_LATEX},
+                   {"numpy", FORMAT_NUMPY}};
     for (size_t i = 0; i < sizeof formats / sizeof formats[0]; i++)
         if (strcmp(formats[i].name, name) == 0) {
             *out = formats[i].f;

@@ -12,6 +12,7 @@ typedef enum format_kind {
     FORMAT_JSON,
     FORMAT_MARKDOWN,
     FORMAT_LATEX,
+    FORMAT_NUMPY, /* a Python module (derive only) */
 } format_kind;
 
 /* The format named NAME ("text", "json", ...); 0 when there is none. */

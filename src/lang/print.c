@@ -96,6 +96,22 @@ print_call(text *out, const char *name, const term *arg)
     text_putc(out, ')');
 }
 
+/* Whether the matrix product T has a scalar operand (or one broadcast
+   from a scalar, as the normal form's 1 of [1, 1]), which NumPy's @
+   refuses: it is then written as the product it is. */
+static int
+is_scalar_product(const term *t)
+{
+    for (int k = 0; k < 2; k++) {
+        const term *a = t->args[k];
+        while (a->op == OP_BROADCAST)
+            a = a->args[0];
+        if (a->shape.rank == 0)
+            return 1;
+    }
+    return 0;
+}
+
 static void
 print_bare(text *out, const term *t)
 {
@@ -117,8 +133,8 @@ print_bare(text *out, const term *t)
         print_binary(out, t, is_atom(t->args[0]) && is_atom(t->args[1]) ? "/" : " / ",
                      PREC_PRODUCT);
         break;
-    case OP_MATMUL:
-        print_binary(out, t, " @ ", PREC_PRODUCT);
+    case OP_MATMUL: /* by a scalar (a 1 of the normal form): a product */
+        print_binary(out, t, is_scalar_product(t) ? " * " : " @ ", PREC_PRODUCT);
         break;
     case OP_NEG:
         text_putc(out, '-');
@@ -327,6 +343,7 @@ print_json_string(text *out, const char *s)
 /* ---- typeset mathematics: one walk, a style per notation ---- */
 
 static void math_at(text *out, const term *t, int need, const print_style *st);
+static void math_full(text *out, const term *t, int need, const print_style *st);
 
 /* The decimal digits of |Z| between the style's number tags. */
 static void
@@ -361,22 +378,27 @@ math_const(text *out, const term *t, const print_style *st)
 }
 
 /* A function applied to T's first argument; sum and softmax carry their
-   axis under the name. */
+   axis under the name, or in a linear notation as an argument after the
+   operand, with keepdims. */
 static void
 math_call(text *out, const term *t, const print_style *st)
 {
     int axis = (t->op == OP_SUM || t->op == OP_SOFTMAX) && t->aux >= 0;
     text_puts(out, st->call[0]);
-    if (axis)
+    if (axis && !st->linear)
         text_puts(out, st->axis[0]);
     if (st->function[t->op] != NULL)
         text_puts(out, st->function[t->op]);
     else
         st->operation(out, term_op_name(t->op));
-    if (axis)
+    if (axis && !st->linear)
         text_printf(out, "%s%d%s", st->axis[1], t->aux, st->axis[2]);
     text_puts(out, st->call[1]);
     math_at(out, t->args[0], PREC_COMPARE, st);
+    if (axis && st->linear)
+        text_printf(out, "%s%d%s", st->axis[0], t->aux, st->axis[1]);
+    if (st->linear && t->op == OP_SUM && t->keepdims)
+        text_puts(out, st->axis[2]);
     text_puts(out, st->call[2]);
 }
 
@@ -388,6 +410,133 @@ math_binary(text *out, const term *t, const char *op, const print_style *st)
     math_at(out, t->args[0], PREC_PRODUCT, st);
     text_puts(out, op);
     math_at(out, t->args[1], PREC_PRODUCT + 1, st);
+}
+
+/* Whether NumPy, broadcasting implicitly, computes T at T's full shape:
+   not where a broadcast of fewer rows or columns (or an expand_dims) is
+   the largest operand, so that NumPy keeps the smaller shape. Errs
+   towards "no", where saying so costs only a no-op np.broadcast_to. */
+static int
+numpy_full(const term *t)
+{
+    switch (t->op) {
+    case OP_BROADCAST:
+        return t->aux < 0 && shape_equal(&t->shape, &t->args[0]->shape) && numpy_full(t->args[0]);
+    case OP_ADD:
+    case OP_MUL:
+    case OP_DIV:
+    case OP_POW:
+    case OP_STEP:
+        for (unsigned k = 0; k < t->nargs; k++)
+            if (shape_equal(&t->args[k]->shape, &t->shape) && numpy_full(t->args[k]))
+                return 1;
+        return 0;
+    case OP_NEG:
+    case OP_EXP:
+    case OP_LOG:
+    case OP_TANH:
+    case OP_SIGMOID:
+    case OP_RELU:
+        return numpy_full(t->args[0]);
+    default: /* names, constants, sums, products, transposes, softmax */
+        return 1;
+    }
+}
+
+/* Whether T is written with a leading minus that a subtraction before it
+   can take: -a, a negative constant, or a product or quotient whose first
+   operand is such. */
+static int
+leading_minus(const term *t, const print_style *st)
+{
+    switch (t->op) {
+    case OP_NEG:
+        return 1;
+    case OP_CONST:
+        return mpq_sgn(t->value) < 0;
+    case OP_MUL:
+    case OP_DIV:
+        return leading_minus(t->args[0], st);
+    case OP_MATMUL: /* unless its operand needs np.broadcast_to around it */
+        return (!st->linear || numpy_full(t->args[0])) && leading_minus(t->args[0], st);
+    default:
+        return 0;
+    }
+}
+
+/* -T, for T with a leading minus, written without it at the precedence of
+   a product: what follows a subtraction's minus ("a - 2/m * b" for
+   a + (-2/m) * b, never "a + -2/m * b"). */
+static void
+math_negated(text *out, const term *t, const print_style *st)
+{
+    switch (t->op) {
+    case OP_NEG:
+        math_at(out, t->args[0], PREC_PRODUCT, st);
+        break;
+    case OP_CONST:
+        if (mpz_cmp_ui(mpq_denref(t->value), 1) == 0)
+            math_digits(out, mpq_numref(t->value), st);
+        else {
+            text_puts(out, st->fraction[0]);
+            math_digits(out, mpq_numref(t->value), st);
+            text_puts(out, st->fraction[1]);
+            math_digits(out, mpq_denref(t->value), st);
+            text_puts(out, st->fraction[2]);
+        }
+        break;
+    case OP_MUL: {
+        const term *a = t->args[0];
+        int both_matrices = a->shape.rank > 0 && t->args[1]->shape.rank > 0;
+        if (a->op == OP_CONST && mpq_cmp_si(a->value, -1, 1) == 0) { /* -1 * b: b */
+            math_at(out, t->args[1], PREC_PRODUCT, st);
+            break;
+        }
+        math_negated(out, a, st);
+        text_puts(out, both_matrices ? st->odot : st->times);
+        math_at(out, t->args[1], PREC_PRODUCT + 1, st);
+        break;
+    }
+    case OP_MATMUL:
+        math_negated(out, t->args[0], st);
+        text_puts(out, is_scalar_product(t) ? st->times : st->matmul);
+        math_full(out, t->args[1], PREC_PRODUCT + 1, st);
+        break;
+    default: /* OP_DIV */
+        text_puts(out, st->quotient[0]);
+        math_negated(out, t->args[0], st);
+        text_puts(out, st->quotient[1]);
+        math_at(out, t->args[1], st->linear ? PREC_PRODUCT + 1 : PREC_COMPARE, st);
+        text_puts(out, st->quotient[2]);
+        break;
+    }
+}
+
+/* T, and where NumPy would keep a smaller shape (numpy_full) than WANT
+   (T's own shape, or a gradient's where T is a scalar such as 1), T
+   broadcast to WANT: what an operand of @, which does not broadcast, and a
+   whole gradient need. */
+static void
+math_shaped(text *out, const term *t, const shape *want, int need, const print_style *st)
+{
+    if (!st->linear || (numpy_full(t) && shape_equal(&t->shape, want))) {
+        math_at(out, t, need, st);
+        return;
+    }
+    text_puts(out, st->broadcast[0]);
+    math_at(out, t, PREC_COMPARE, st);
+    text_puts(out, st->broadcast[1]);
+    for (int k = 0; k < want->rank; k++) {
+        dim_print(out, want->d[k]);
+        text_puts(out, want->rank == 1 ? "," : k + 1 < want->rank ? ", " : "");
+    }
+    text_puts(out, st->broadcast[2]);
+}
+
+static void
+math_full(text *out, const term *t, int need, const print_style *st)
+{
+    math_shaped(out, t, &t->shape, need, st);
 }
 
 static void
@@ -403,9 +552,9 @@ math_bare(text *out, const term *t, const print_style *st)
     case OP_ADD: {
         const term *r = t->args[1];
         math_at(out, t->args[0], PREC_SUM, st);
-        if (r->op == OP_NEG) {
+        if (leading_minus(r, st)) {
             text_puts(out, st->minus);
-            math_at(out, r->args[0], PREC_PRODUCT, st);
+            math_negated(out, r, st);
         } else {
             text_puts(out, st->plus);
             math_at(out, r, PREC_PRODUCT, st);
@@ -418,13 +567,19 @@ math_bare(text *out, const term *t, const print_style *st)
         break;
     }
     case OP_MATMUL:
-        math_binary(out, t, st->times, st);
+        if (is_scalar_product(t)) {
+            math_binary(out, t, st->times, st);
+            break;
+        }
+        math_full(out, t->args[0], PREC_PRODUCT, st);
+        text_puts(out, st->matmul);
+        math_full(out, t->args[1], PREC_PRODUCT + 1, st);
         break;
-    case OP_DIV:
+    case OP_DIV: /* a fraction bar groups its parts; a linear '/' does not */
         text_puts(out, st->quotient[0]);
-        math_at(out, t->args[0], PREC_COMPARE, st);
+        math_at(out, t->args[0], st->linear ? PREC_PRODUCT : PREC_COMPARE, st);
         text_puts(out, st->quotient[1]);
-        math_at(out, t->args[1], PREC_COMPARE, st);
+        math_at(out, t->args[1], st->linear ? PREC_PRODUCT + 1 : PREC_COMPARE, st);
         text_puts(out, st->quotient[2]);
         break;
     case OP_NEG:
@@ -435,7 +590,7 @@ math_bare(text *out, const term *t, const print_style *st)
         text_puts(out, st->superscript[0]);
         math_at(out, t->args[0], PREC_ATOM, st);
         text_puts(out, st->superscript[1]);
-        math_at(out, t->args[1], PREC_COMPARE, st);
+        math_at(out, t->args[1], st->linear ? PREC_UNARY : PREC_COMPARE, st);
         text_puts(out, st->superscript[2]);
         break;
     case OP_TRANSPOSE:
@@ -459,14 +614,20 @@ math_bare(text *out, const term *t, const print_style *st)
 static void
 math_at(text *out, const term *t, int need, const print_style *st)
 {
+    if (t->op == OP_BROADCAST && st->linear && t->aux >= 0) { /* along an axis a sum removed */
+        text_puts(out, st->expand[0]);
+        math_at(out, t->args[0], PREC_COMPARE, st);
+        text_printf(out, "%s%d%s", st->expand[1], t->aux, st->expand[2]);
+        return;
+    }
     if (t->op == OP_BROADCAST) { /* NumPy broadcasts implicitly */
         math_at(out, t->args[0], need, st);
         return;
     }
-    /* a fraction groups by itself: neither a quotient nor a positive
+    /* a fraction bar groups by itself: neither a quotient nor a positive
        constant (a whole number or a fraction) needs parentheses */
-    int paren =
-        precedence(t) < need && t->op != OP_DIV && !(t->op == OP_CONST && mpq_sgn(t->value) > 0);
+    int grouped = !st->linear && (t->op == OP_DIV || (t->op == OP_CONST && mpq_sgn(t->value) > 0));
+    int paren = precedence(t) < need && !grouped;
     text_puts(out, paren ? st->paren[0] : st->group[0]);
     math_bare(out, t, st);
     text_puts(out, paren ? st->paren[1] : st->group[1]);
@@ -501,6 +662,7 @@ static const print_style latex_style = {
     .negate = "-",
     .times = " \\, ",
     .odot = " \\odot ",
+    .matmul = " \\, ",
     .superscript = {"", "^{", "}"},
     .transpose = "^{\\top}",
     .bracket = {"\\left[", "\\right]"},
@@ -521,4 +683,47 @@ void
 print_latex(text *out, const term *t)
 {
     print_math(out, t, &latex_style);
+}
+
+void
+print_python_name(text *out, const char *name)
+{
+    for (; *name; name++)
+        text_putc(out, *name == '\'' ? '_' : *name);
+}
+
+static const print_style numpy_style = {
+    .linear = 1,
+    .group = {"", ""},
+    .paren = {"(", ")"},
+    .symbol = print_python_name,
+    .operation = text_puts,
+    .number = {"", ""},
+    .negative = {"-", ""},
+    .fraction = {"", "/", ""},
+    .quotient = {"", " / ", ""},
+    .plus = " + ",
+    .minus = " - ",
+    .negate = "-",
+    .times = " * ",
+    .odot = " * ",
+    .matmul = " @ ",
+    .superscript = {"", " ** ", ""},
+    .transpose = ".T",
+    /* a boolean array has no unary minus in NumPy */
+    .bracket = {"(", ").astype(float)"},
+    .gt = " > ",
+    .ge = " >= ",
+    .call = {"", "(", ")"},
+    .axis = {", axis=", "", ", keepdims=True"},
+    .expand = {"np.expand_dims(", ", axis=", ")"},
+    .broadcast = {"np.broadcast_to(", ", (", "))"},
+    .function =
+        {[OP_EXP] = "np.exp", [OP_LOG] = "np.log", [OP_TANH] = "np.tanh", [OP_SUM] = "np.sum"},
+};
+
+void
+print_numpy(text *out, const term *t, const shape *want)
+{
+    math_shaped(out, t, want != NULL ? want : &t->shape, PREC_COMPARE, &numpy_style);
 }

@@ -18,6 +18,10 @@ void print_term(text *out, const term *t);
    that a quotient or a positive constant, which a fraction bar groups,
    never needs them. */
 typedef struct print_style {
+    /* a notation on one line (NumPy), whose fractions, quotients and
+       powers group nothing: the precedence alone decides parentheses, and
+       an axis is an argument after the operand */
+    int linear;
     const char *group[2]; /* around every subterm */
     const char *paren[2]; /* around a subterm that binds too loosely */
     void (*symbol)(text *out, const char *name);
@@ -28,12 +32,17 @@ typedef struct print_style {
     const char *quotient[3]; /* a / b: [0] a [1] b [2] */
     const char *plus, *minus, *negate;
     const char *times, *odot;   /* a product; odot: elementwise, of two matrices */
+    const char *matmul;         /* a matrix product */
     const char *superscript[3]; /* a^b: [0] a [1] b [2] */
     const char *transpose;      /* a^T: superscript[0] a transpose */
     const char *bracket[2];     /* the step function [a > b] */
     const char *gt, *ge;
     const char *call[3];            /* f(a): [0] f [1] a [2] */
-    const char *axis[3];            /* a function's name with its axis: [0] f [1] K [2] */
+    const char *axis[3];            /* a function's name with its axis: [0] f [1] K [2]; linear:
+                                       [0] and [1] before K, after the operand, [2] keepdims */
+    const char *expand[3];          /* linear: a broadcast along an axis, [0] a [1] K [2] */
+    const char *broadcast[3];       /* linear: a matrix product's operand broadcast to a
+                                       shape, [0] a [1] the dims [2] */
     const char *function[OP_COUNT]; /* the names of functions, by operation */
 } print_style;
 
@@ -43,6 +52,19 @@ void print_math(text *out, const term *t, const print_style *st);
 /* Append T as LaTeX mathematics: \frac for quotients, \odot for
    elementwise products of matrices, ^{\top} for transposes, \sigma. */
 void print_latex(text *out, const term *t);
+
+/* Append T as a NumPy expression (import numpy as np): ** for powers,
+   np.sum(a, axis=K, keepdims=True), (a > b).astype(float) for a step, and
+   the activations sigmoid, relu and softmax(a, axis=K) called by name, as
+   a module that defines them calls them (out/numpy.h writes one). Where
+   NumPy's implicit broadcasting would give a smaller array than WANT (T's
+   shape if NULL; a gradient's, where T is 1) or an operand of @ needs,
+   np.broadcast_to says the shape, in the names of its dims. */
+void print_numpy(text *out, const term *t, const shape *want);
+
+/* Append NAME as a Python identifier: a version's primes (A1') become
+   underscores (A1_). */
+void print_python_name(text *out, const char *name);
 
 /* Append S with the characters JSON or LaTeX need escaped. */
 void print_json_string(text *out, const char *s);

@@ -48,6 +48,7 @@ static const print_style mathml_style = {
     .negate = "<mo>&#x2212;</mo>",
     .times = "<mo>&#x2062;</mo>", /* invisible times */
     .odot = "<mo>&#x2299;</mo>",
+    .matmul = "<mo>&#x2062;</mo>",
     .superscript = {"<msup><mrow>", "</mrow><mrow>", "</mrow></msup>"},
     .transpose = "</mrow><mo>&#x22A4;</mo></msup>",
     .bracket = {"<mrow><mo>[</mo>", "<mo>]</mo></mrow>"},

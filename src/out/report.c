@@ -8,6 +8,7 @@
 #include "lang/print.h"
 #include "sym/pretty.h"
 #include "num/ulps.h"
+#include "out/numpy.h"
 
 static const char *
 kind_word(const symbol *s)
@@ -113,13 +114,17 @@ text_step(text *out, const derivation *d, size_t k, const trace_step *st)
                 term_string(out, report_step_result(d, st)));
 }
 
+/* Convention C's formulas, in an order they can be pasted and run in. */
 static void
 text_convention(text *out, const derivation *d, convention c)
 {
+    size_t *order = mem_alloc(out->pool, (d->n + 1) * sizeof *order);
+    derive_written_order(d, c, order);
     for (size_t i = 0; i < d->n; i++) {
-        const gradient *g = &d->g[i];
+        const gradient *g = &d->g[order[i]];
         text_printf(out, "  d%s = %s\n", g->of->name, term_string(out, derive_pretty(d, g, c)));
     }
+    mem_release(out->pool, order);
 }
 
 static void
@@ -330,6 +335,9 @@ report_derivation(text *out, const derivation *d, const char *name, format_kind 
         break;
     case FORMAT_LATEX:
         report_latex(out, d, name);
+        break;
+    case FORMAT_NUMPY:
+        numpy_module(out, d, name);
         break;
     }
 }

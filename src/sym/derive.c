@@ -433,3 +433,43 @@ derive_pretty(const derivation *d, const gradient *g, convention c)
 {
     return pretty_form(d->m->terms, c == CONVENTION_DEFERRED ? g->deferred : g->absorbed);
 }
+
+/* Whether T names the symbol S. */
+static int
+names(const term *t, const symbol *s)
+{
+    if (t->op == OP_SYM)
+        return t->sym == s;
+    for (unsigned k = 0; k < t->nargs; k++)
+        if (names(t->args[k], s))
+            return 1;
+    return 0;
+}
+
+/* Gradient I into ORDER at *N, after those its formula names; DONE marks
+   the gradients placed. */
+static void
+place(const derivation *d, convention c, size_t i, char *done, size_t *order, size_t *n)
+{
+    if (done[i])
+        return;
+    done[i] = 1;
+    const term *f = derive_pretty(d, &d->g[i], c);
+    for (size_t j = 0; j < d->n; j++) {
+        const symbol *name =
+            c == CONVENTION_DEFERRED ? d->g[j].deferred_name : d->g[j].absorbed_name;
+        if (j != i && names(f, name))
+            place(d, c, j, done, order, n);
+    }
+    order[(*n)++] = i;
+}
+
+void
+derive_written_order(const derivation *d, convention c, size_t *order)
+{
+    char *done = mem_zalloc(d->m->pool, d->n + 1);
+    size_t n = 0;
+    for (size_t i = 0; i < d->n; i++)
+        place(d, c, i, done, order, &n);
+    mem_release(d->m->pool, done);
+}

@@ -68,6 +68,12 @@ const term *derive_activation_derivative(term_table *tab, const rule_set *rs, te
    needs to write a formula out in forward names. */
 void derive_name_formulas(const derivation *d, convention c, term_map *with);
 
+/* The indexes of D's gradients in an order code can compute them in,
+   into ORDER (d->n entries): D's own order, except that a gradient whose
+   written formula (derive_pretty) under C names another gradient comes
+   after it (dW = reg * W + dscores @ X.T after dscores). */
+void derive_written_order(const derivation *d, convention c, size_t *order);
+
 /* The formula of G under CONVENTION (absorbed or deferred), written for
    people: factored, positive terms first. */
 const term *derive_pretty(const derivation *d, const gradient *g, convention c);

@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "sym/canon.h"
 #include "sym/canon_poly.h"
 
 static const term *pretty(canon *c, const term *n);
@@ -259,11 +260,102 @@ pretty_poly(canon *c, const poly *p)
     return canon_make(c, OP_MUL, 0, 0, outside, sum);
 }
 
+/* The entry of T when T is one column (AXIS 1) or row (AXIS 0) repeated
+   along AXIS by a broadcast, else NULL. */
+static const term *
+repeated_along(const term *t, int axis)
+{
+    const term *entry = t;
+    while (entry->op == OP_BROADCAST && entry->aux < 0)
+        entry = entry->args[0];
+    if (entry == t || entry->shape.rank != 2 || t->shape.rank != 2)
+        return NULL;
+    dim one = dim_literal(1);
+    if (!dim_equal(entry->shape.d[axis], one) || dim_equal(t->shape.d[axis], one) ||
+        !dim_equal(entry->shape.d[1 - axis], t->shape.d[1 - axis]))
+        return NULL;
+    return entry;
+}
+
+/* A matrix product T with an operand repeated along the inner axis, which
+   no notation broadcasts: s repeated over m columns, times R, is
+   s @ sum(R, axis=0, keepdims=True); L times r repeated over m rows is
+   sum(L, axis=1, keepdims=True) @ r. T itself otherwise. */
+static const term *
+unrepeat_matmul(canon *c, const term *t)
+{
+    char why[SHAPE_WHY];
+    const term *args[2] = {t->args[0], t->args[1]};
+    const term *left = repeated_along(t->args[0], 1), *right = repeated_along(t->args[1], 0);
+    if (left != NULL) {
+        args[0] = left;
+        args[1] = term_make(c->tab, OP_SUM, 0, 1, &t->args[1], 1, why);
+    } else if (right != NULL) {
+        args[0] = term_make(c->tab, OP_SUM, 1, 1, &t->args[0], 1, why);
+        args[1] = right;
+    } else
+        return t;
+    if (args[0] == NULL || args[1] == NULL)
+        return t;
+    const term *u = term_make(c->tab, OP_MATMUL, 0, 0, args, 2, why);
+    return u != NULL ? u : t;
+}
+
+/* N with every sum whose operand is one entry repeated along a summed axis
+   (dvar * mu of [n_h, 1] summed along the m columns it was broadcast to)
+   written as the count times the entry, m * (dvar * mu) (summed over the
+   axes the entry still spans). Left as a bare sum, the repetition would be
+   lost in print: NumPy and the language broadcast where shapes meet, never
+   inside a sum. A matrix product over such an operand is rewritten too
+   (unrepeat_matmul). MEMO: what each subterm became. */
+static const term *
+unrepeat(canon *c, const term *n, term_map *memo)
+{
+    if (n->nargs == 0)
+        return n;
+    const term *done = term_map_get(memo, n);
+    if (done != NULL)
+        return done;
+    const term *args[2];
+    for (unsigned i = 0; i < n->nargs; i++)
+        args[i] = unrepeat(c, n->args[i], memo);
+    char why[SHAPE_WHY];
+    const term *t = term_rebuild(c->tab, n, args, why);
+    if (t == NULL)
+        t = n;
+    const term *whole = t->op == OP_SUM ? t->args[0] : NULL, *entry = whole;
+    while (entry != NULL && entry->op == OP_BROADCAST && entry->aux < 0)
+        entry = entry->args[0];
+    const term *count = NULL;
+    for (int k = 0;
+         entry != whole && entry->shape.rank == whole->shape.rank && k < whole->shape.rank; k++) {
+        dim d = whole->shape.d[k];
+        if ((t->aux >= 0 && t->aux != k) || dim_equal(entry->shape.d[k], d))
+            continue;
+        const term *size =
+            d.sym != NULL ? term_symbol(c->tab, d.sym) : term_const_si(c->tab, d.n, 1);
+        count = count == NULL ? size : canon_make(c, OP_MUL, 0, 0, count, size);
+    }
+    if (count != NULL) {
+        /* a keepdims sum along the repeated axis is the entry itself */
+        const term *sum = t->aux >= 0 && t->keepdims
+                              ? entry
+                              : term_make(c->tab, OP_SUM, t->aux, t->keepdims, &entry, 1, why);
+        if (sum != NULL)
+            t = canon_make(c, OP_MUL, 0, 0, count, sum);
+    }
+    if (t->op == OP_MATMUL)
+        t = unrepeat_matmul(c, t);
+    term_map_put(memo, n, t);
+    return t;
+}
+
 static const term *
 pretty(canon *c, const term *n)
 {
     if (n->op == OP_SYM || n->op == OP_CONST)
         return n;
+
     if (n->op == OP_ADD || n->op == OP_MUL || n->op == OP_POW ||
         (n->op == OP_BROADCAST && n->aux < 0)) {
         poly p;
@@ -283,5 +375,8 @@ const term *
 pretty_form(term_table *tab, const term *n)
 {
     canon *c = canon_new(tab);
-    return pretty(c, n);
+    const term *plain = unrepeat(c, n, term_map_new(c->pool));
+    if (plain != n)
+        plain = canon_normal_form(tab, plain);
+    return pretty(c, plain);
 }
