@@ -172,6 +172,23 @@ print_bare(text *out, const term *t)
         print_at(out, t->args[0], PREC_COMPARE);
         text_printf(out, ", axis=%d)", t->aux);
         break;
+    case OP_MAX:
+        text_puts(out, "max(");
+        print_at(out, t->args[0], PREC_COMPARE);
+        if (t->aux >= 0)
+            text_printf(out, ", axis=%d", t->aux);
+        if (t->keepdims)
+            text_puts(out, t->aux >= 0 ? ", keepdims=True" : ", axis=None, keepdims=True");
+        text_putc(out, ')');
+        break;
+    case OP_MAXIMUM:
+    case OP_MINIMUM:
+        text_printf(out, "%s(", term_op_name(t->op));
+        print_at(out, t->args[0], PREC_COMPARE);
+        text_puts(out, ", ");
+        print_at(out, t->args[1], PREC_COMPARE);
+        text_putc(out, ')');
+        break;
     default:
         print_call(out, term_op_name(t->op), t->args[0]);
         break;
@@ -360,12 +377,12 @@ math_const(text *out, const term *t, const print_style *st)
         text_puts(out, st->negative[1]);
 }
 
-/* A function applied to T's first argument; sum and softmax carry their
-   axis under the name. */
+/* A function applied to T's first argument; sum, softmax and max carry
+   their axis under the name. */
 static void
 math_call(text *out, const term *t, const print_style *st)
 {
-    int axis = (t->op == OP_SUM || t->op == OP_SOFTMAX) && t->aux >= 0;
+    int axis = (t->op == OP_SUM || t->op == OP_SOFTMAX || t->op == OP_MAX) && t->aux >= 0;
     text_puts(out, st->call[0]);
     if (axis)
         text_puts(out, st->axis[0]);
@@ -450,6 +467,34 @@ math_bare(text *out, const term *t, const print_style *st)
         math_at(out, t->args[1], PREC_SUM, st);
         text_puts(out, st->bracket[1]);
         break;
+    case OP_ABS:
+        text_puts(out, st->abs[0]);
+        math_at(out, t->args[0], PREC_COMPARE, st);
+        text_puts(out, st->abs[1]);
+        break;
+    case OP_SQRT:
+        text_puts(out, st->root[0]);
+        math_at(out, t->args[0], PREC_COMPARE, st);
+        text_puts(out, st->root[1]);
+        break;
+    case OP_LOG1P: /* log(1 + a) */
+        text_puts(out, st->call[0]);
+        text_puts(out, st->function[OP_LOG]);
+        text_puts(out, st->call[1]);
+        text_printf(out, "%s1%s%s", st->number[0], st->number[1], st->plus);
+        math_at(out, t->args[0], PREC_PRODUCT, st);
+        text_puts(out, st->call[2]);
+        break;
+    case OP_MAXIMUM:
+    case OP_MINIMUM: /* max(a, b), min(a, b) */
+        text_puts(out, st->call[0]);
+        text_puts(out, st->function[t->op]);
+        text_puts(out, st->call[1]);
+        math_at(out, t->args[0], PREC_COMPARE, st);
+        text_puts(out, st->comma);
+        math_at(out, t->args[1], PREC_COMPARE, st);
+        text_puts(out, st->call[2]);
+        break;
     default:
         math_call(out, t, st);
         break;
@@ -507,14 +552,20 @@ static const print_style latex_style = {
     .gt = " > ",
     .ge = " \\geq ",
     .call = {"", "\\left(", "\\right)"},
+    .comma = ", ",
     .axis = {"", "_{\\text{axis } ", "}"},
+    .abs = {"\\left\\lvert ", "\\right\\rvert"},
+    .root = {"\\sqrt{", "}"},
     .function = {[OP_EXP] = "\\exp",
                  [OP_LOG] = "\\log",
                  [OP_TANH] = "\\tanh",
                  [OP_SIGMOID] = "\\sigma",
                  [OP_RELU] = "\\operatorname{relu}",
                  [OP_SUM] = "\\operatorname{sum}",
-                 [OP_SOFTMAX] = "\\operatorname{softmax}"},
+                 [OP_SOFTMAX] = "\\operatorname{softmax}",
+                 [OP_MAX] = "\\max",
+                 [OP_MAXIMUM] = "\\max",
+                 [OP_MINIMUM] = "\\min"},
 };
 
 void

@@ -33,7 +33,10 @@ typedef struct print_style {
     const char *bracket[2];     /* the step function [a > b] */
     const char *gt, *ge;
     const char *call[3];            /* f(a): [0] f [1] a [2] */
+    const char *comma;              /* between the arguments of max(a, b) */
     const char *axis[3];            /* a function's name with its axis: [0] f [1] K [2] */
+    const char *abs[2];             /* |a|: [0] a [1] */
+    const char *root[2];            /* the square root of a: [0] a [1] */
     const char *function[OP_COUNT]; /* the names of functions, by operation */
 } print_style;
 
