@@ -196,6 +196,7 @@ static const char pasted[] =
     "a21 = np.sqrt(np.square(Z))\n   b21_ = sqrt(Z ^ 2)\n"
     "a22 = np.where(M, Z, 0)\n       b22_ = M * Z\n"
     "a23 = float(X.shape[0])\n       b23_ = k\n"
+    "a24 = X.reshape(M.shape)\n      b24_ = X\n"
     "loss J = sum(Z)\n";
 
 START_TEST(pasted_constructs_give_their_normal_forms)
@@ -205,7 +206,7 @@ START_TEST(pasted_constructs_give_their_normal_forms)
         if (p[0] == ' ' && p[1] == ' ' && (p[2] == ' ' || p[2] == 'b'))
             p[0] = '\n';
     model *m = parse_text(copy);
-    for (int i = 1; i <= 23; i++) {
+    for (int i = 1; i <= 24; i++) {
         char a[8], b[8];
         snprintf(a, sizeof a, "a%d", i);
         snprintf(b, sizeof b, "b%d_", i);
@@ -303,6 +304,27 @@ START_TEST(reassignment_has_python_semantics)
     ck_assert_ptr_null(model_lookup(m, "grads", 5));
     ck_assert_ptr_null(model_lookup(m, "cache", 5));
     ck_assert_ptr_null(model_lookup(m, "forward", 7));
+    model_free(m);
+}
+END_TEST
+
+/* The course computes its loss as cost without a loss line: 'loss cost'
+   is understood, and Y = Y.reshape(AL.shape) changes nothing. */
+START_TEST(cost_is_the_loss_by_itself)
+{
+    model *m = parse_text("dims n = 2\n"
+                          "batch m = 3\n"
+                          "input X[n, m]\n"
+                          "label Y[1, m] binary\n"
+                          "param w[1, n]\n"
+                          "AL = sigmoid(np.dot(w, X))\n"
+                          "cost = -1 / m * np.sum(Y * np.log(AL) + (1 - Y) * np.log(1 - AL))\n"
+                          "Y = Y.reshape(AL.shape)\n"
+                          "dAL = -(np.divide(Y, AL) - np.divide(1 - Y, 1 - AL))\n");
+    ck_assert_str_eq(m->loss->name, "cost");
+    ck_assert_int_eq(m->loss->shape.rank, 0);
+    ck_assert_ptr_eq(model_current(lookup(m, "Y")), lookup(m, "Y"));
+    ck_assert_ptr_eq(lookup(m, "dAL")->target, lookup(m, "AL"));
     model_free(m);
 }
 END_TEST
@@ -553,6 +575,7 @@ main(void)
     tcase_add_test(tc, numpy_spellings_give_one_term);
     tcase_add_test(tc, pasted_constructs_give_their_normal_forms);
     tcase_add_test(tc, reassignment_has_python_semantics);
+    tcase_add_test(tc, cost_is_the_loss_by_itself);
     tcase_add_test(tc, comparisons_and_non_strict_steps);
     tcase_add_test(tc, per_example_notation_and_defaults);
     tcase_add_test(tc, exact_rational_literals);

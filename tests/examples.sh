@@ -8,17 +8,20 @@
 # or "#> note NAME TEXT" (the claim's note begins with TEXT). NAME may be
 # NAME:LINE, for a name assigned on several lines (working steps).
 # The examples are examples/*.dc and examples/course/*.dc (the course's and
-# CS231n's notebook code, pasted).
-# Environment (set by make check): DERIVCHECK, DC_EXAMPLES_DIR.
+# CS231n's notebook code, pasted), and tests/data/diagnoses/*.dc (fresh
+# derivations, each with one of the usual mistakes, or two in one line, and
+# the diagnosis it must get).
+# Environment (set by make check): DERIVCHECK, DC_EXAMPLES_DIR, DC_TEST_DATADIR.
 set -u
-: "${DERIVCHECK:?}" "${DC_EXAMPLES_DIR:?}"
+: "${DERIVCHECK:?}" "${DC_EXAMPLES_DIR:?}" "${DC_TEST_DATADIR:?}"
 out=$(mktemp "${TMPDIR:-/tmp}/dc-examples.XXXXXX") || exit 99
 trap 'rm -f "$out"' EXIT
 failures=0
 files=0
 expectations=0
 
-for f in "$DC_EXAMPLES_DIR"/*.dc "$DC_EXAMPLES_DIR"/course/*.dc; do
+for f in "$DC_EXAMPLES_DIR"/*.dc "$DC_EXAMPLES_DIR"/course/*.dc "$DC_TEST_DATADIR"/diagnoses/*.dc \
+    "$DC_TEST_DATADIR"/pasted/*.dc; do
     files=$((files + 1))
     "$DERIVCHECK" check "$f" >"$out" 2>&1
     status=$?

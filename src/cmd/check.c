@@ -328,6 +328,16 @@ show(checker *c, const term *t)
     return text_str(&s);
 }
 
+/* F with every occurrence of its subterm NODE replaced by BY, or NULL
+   when that does not type-check. */
+static const term *
+with_replaced(checker *c, const term *f, const term *node, const term *by)
+{
+    term_map *with = term_map_new(c->pool);
+    term_map_put(with, node, by);
+    return term_replace(c->tab, f, with, term_map_new(c->pool), 0);
+}
+
 /* F with one sum changed (another axis, keepdims toggled) that equals T;
    the reason, or NULL. */
 static const char *
@@ -425,6 +435,17 @@ wrong_derivative(checker *c, const term *f, const term *t)
                             term_op_name(def->op));
             return text_str(&s);
         }
+        /* the right derivative taken of the activation's input (1 - Z1^2) */
+        const term *z = def->args[0];
+        const term *on_z = r != NULL ? with_replaced(c, r, term_symbol(c->tab, a), z) : NULL;
+        if (on_z != NULL && on_z != r && same(c, op2(c, OP_MUL, f, r), op2(c, OP_MUL, t, on_z))) {
+            text s;
+            text_init(&s, c->pool);
+            text_printf(&s, "uses %s where %s = %s(%s) needs %s (%s where %s belongs)",
+                        show(c, on_z), a->name, term_op_name(def->op), show(c, z), show(c, r),
+                        show(c, z), a->name);
+            return text_str(&s);
+        }
     }
     return NULL;
 }
@@ -456,11 +477,18 @@ missing_label_assumption(checker *c, const symbol *v, const term *f, convention 
 {
     for (size_t i = 0; i < c->m->nsymbols; i++) {
         const symbol *y = c->m->symbols[i];
-        if (y->kind == SYM_LABEL && y->label == LABEL_ANY && holds_if_onehot(c, y, v, f, conv))
+        if (y->kind != SYM_LABEL || (y->label != LABEL_ANY && y->label != LABEL_BINARY) ||
+            !holds_if_onehot(c, y, v, f, conv))
+            continue;
+        if (y->label == LABEL_BINARY) /* softmax's A - Y needs one 1 per column */
             return words(c,
-                         "holds only if the columns of %s sum to 1: declare it onehot or prob "
-                         "(label %s[...] onehot)%s",
+                         "holds only if the columns of %s sum to 1, and %s is declared binary: "
+                         "declare it onehot or prob%s",
                          y->name, y->name, "");
+        return words(c,
+                     "holds only if the columns of %s sum to 1: declare it onehot or prob "
+                     "(label %s[...] onehot)%s",
+                     y->name, y->name, "");
     }
     return NULL;
 }
@@ -519,16 +547,23 @@ hard_coded_batch(checker *c, const term *f, const term *t)
     return text_str(&s);
 }
 
-/* F is T times or over a scalar hyperparameter of the model (keep_prob,
-   lambd: a scalar input or a definition of a constant): which, in words,
-   or NULL. */
+/* Whether K is a scalar hyperparameter of the model (keep_prob, lambd): a
+   scalar input or a definition of a constant. */
+static int
+is_hyperparameter(const symbol *k)
+{
+    int constant = k->kind == SYM_DEF && k->definition != NULL && k->definition->op == OP_CONST;
+    return k->shape.rank == 0 && (k->kind == SYM_INPUT || constant);
+}
+
+/* F is T times or over a scalar hyperparameter of the model: which, in
+   words, or NULL. */
 static const char *
 wrong_scalar_factor(checker *c, const term *f, const term *t)
 {
     for (size_t i = 0; i < c->m->nsymbols; i++) {
         const symbol *k = c->m->symbols[i];
-        int constant = k->kind == SYM_DEF && k->definition != NULL && k->definition->op == OP_CONST;
-        if (k->shape.rank != 0 || !(k->kind == SYM_INPUT || constant))
+        if (!is_hyperparameter(k))
             continue;
         const term *kt = term_symbol(c->tab, k);
         if (same(c, f, op2(c, OP_MUL, t, kt)))
@@ -540,14 +575,191 @@ wrong_scalar_factor(checker *c, const term *f, const term *t)
     return NULL;
 }
 
-/* Why F (the formula of a claim about V, earlier claims taken as right) is
-   not T. */
+/* F with a square matrix operand of a product under NODE transposed, or
+   its transpose undone (np.dot(W2, dZ2) where W2 is [n_h, n_h] and W2.T is
+   meant: the shapes cannot tell), equal to T: which, in words, or NULL. */
 static const char *
-diagnose(checker *c, const symbol *v, const term *f, const term *t, convention conv)
+wrong_square_transpose(checker *c, const term *f, const term *t, const term *node)
+{
+    for (unsigned k = 0; node->op == OP_MATMUL && k < 2; k++) {
+        const term *a = node->args[k];
+        if (a->shape.rank != 2 || !dim_equal(a->shape.d[0], a->shape.d[1]))
+            continue;
+        const term *by = a->op == OP_TRANSPOSE ? a->args[0] : op1(c, OP_TRANSPOSE, a);
+        const term *g = by != NULL ? with_replaced(c, f, a, by) : NULL;
+        if (g == NULL || g == f || !same(c, g, t))
+            continue;
+        text s;
+        text_init(&s, c->pool);
+        text_printf(&s, "%s: it uses %s where %s is needed",
+                    a->op == OP_TRANSPOSE ? "has a .T too many" : "lacks a .T", show(c, a),
+                    show(c, by));
+        return text_str(&s);
+    }
+    for (unsigned k = 0; k < node->nargs; k++) {
+        const char *r = wrong_square_transpose(c, f, t, node->args[k]);
+        if (r != NULL)
+            return r;
+    }
+    return NULL;
+}
+
+/* Z of the definition A = relu(Z), or NULL when S is no ReLU. */
+static const term *
+relu_input(const symbol *s)
+{
+    return s->kind == SYM_DEF && s->definition != NULL && s->definition->op == OP_RELU
+               ? s->definition->args[0]
+               : NULL;
+}
+
+/* F with a ReLU's mask written wrong under NODE, equal to T once it is the
+   mask (Z > 0) of A = relu(Z): the mask A >= 0, which is 1 everywhere, or
+   A's values where its mask belongs (dA1 * A1). In words, or NULL. */
+static const char *
+wrong_mask(checker *c, const term *f, const term *t, const term *node)
+{
+    const term *zero = term_const_si(c->tab, 0, 1);
+    if (node->op == OP_STEP && node->aux && node->args[1] == zero && node->args[0]->op == OP_SYM &&
+        relu_input(node->args[0]->sym) != NULL) {
+        const symbol *a = node->args[0]->sym;
+        const term *g = with_replaced(c, f, node, op2(c, OP_STEP, relu_input(a), zero));
+        if (g != NULL && same(c, g, t)) {
+            text s;
+            text_init(&s, c->pool);
+            text_printf(&s,
+                        "uses the mask %s >= 0, which is 1 everywhere (%s = relu(%s) is never "
+                        "negative): the mask is %s > 0",
+                        a->name, a->name, show(c, relu_input(a)), a->name);
+            return text_str(&s);
+        }
+    }
+    for (unsigned k = 0; node->op == OP_MUL && k < 2; k++) {
+        const term *a = node->args[k];
+        if (a->op != OP_SYM || relu_input(a->sym) == NULL)
+            continue;
+        const term *mask = op2(c, OP_STEP, relu_input(a->sym), zero);
+        const term *fixed =
+            k == 0 ? op2(c, OP_MUL, mask, node->args[1]) : op2(c, OP_MUL, node->args[0], mask);
+        const term *g = fixed != NULL ? with_replaced(c, f, node, fixed) : NULL;
+        if (g == NULL || !same(c, g, t))
+            continue;
+        text s;
+        text_init(&s, c->pool);
+        text_printf(&s, "uses the values of %s where its mask %s > 0 is needed (%s = relu(%s))",
+                    a->sym->name, a->sym->name, a->sym->name, show(c, relu_input(a->sym)));
+        return text_str(&s);
+    }
+    for (unsigned k = 0; k < node->nargs; k++) {
+        const char *r = wrong_mask(c, f, t, node->args[k]);
+        if (r != NULL)
+            return r;
+    }
+    return NULL;
+}
+
+/* F lacks T's regularisation term, T = F + K/m * W for a param W of T's
+   shape and a scalar hyperparameter K (L2's lambd), or has K * W where
+   K/m * W belongs: which, in words, or NULL. */
+static const char *
+wrong_regularisation(checker *c, const term *f, const term *t)
+{
+    if (c->m->batch == NULL)
+        return NULL;
+    for (size_t i = 0; i < c->m->nsymbols; i++) {
+        const symbol *w = c->m->symbols[i];
+        if (w->kind != SYM_PARAM || !shape_equal(&w->shape, &t->shape))
+            continue;
+        const term *wt = term_symbol(c->tab, w);
+        for (size_t j = 0; j < c->m->nsymbols; j++) {
+            const symbol *k = c->m->symbols[j];
+            if (!is_hyperparameter(k))
+                continue;
+            const term *kt = term_symbol(c->tab, k);
+            const term *term_m = op2(c, OP_MUL, op2(c, OP_DIV, kt, batch(c)), wt);
+            const term *term_1 = op2(c, OP_MUL, kt, wt);
+            text s;
+            text_init(&s, c->pool);
+            if (same(c, op2(c, OP_ADD, f, term_m), t))
+                text_printf(&s, "drops the regularisation term %s/%s * %s", k->name,
+                            c->m->batch->name, w->name);
+            else if (same(c, op2(c, OP_ADD, f, op2(c, OP_ADD, term_m, op1(c, OP_NEG, term_1))), t))
+                text_printf(&s, "has %s * %s where the regularisation term is %s/%s * %s", k->name,
+                            w->name, k->name, c->m->batch->name, w->name);
+            else
+                continue;
+            return text_str(&s);
+        }
+    }
+    return NULL;
+}
+
+/* F is the gradient of another name U rather than of V (dhidden masked
+   in place is the gradient of the ReLU's input): which, in words, or
+   NULL. Versions of V's own name are judge's to try. */
+static const char *
+other_variable(checker *c, const symbol *v, const term *f, convention conv)
+{
+    for (size_t i = 0; i < c->m->nsymbols; i++) {
+        const symbol *u = c->m->symbols[i];
+        if (u == v || (u->kind != SYM_DEF && u->kind != SYM_PARAM) ||
+            !shape_equal(&u->shape, &f->shape) || derive_find(c->d, u) == NULL ||
+            u->earlier != NULL || u->later != NULL)
+            continue;
+        if (same(c, f, truth(c, u, conv)))
+            return words(c, "is the gradient of %s, not of %s%s", u->name, v->name, "");
+    }
+    return NULL;
+}
+
+/* F is T times a factor of the whole line (the batch size m, 1/m, -1, or
+   a scalar hyperparameter or its inverse), or T's transpose: the usual
+   mistakes a second one may hide behind. */
+typedef struct whole_line {
+    const term *undone; /* F with the mistake undone */
+    const char *what;   /* the mistake, in words */
+} whole_line;
+
+/* The mistakes of the whole line F may have, each undone, into OUT (room
+   for 3 + 2 * the model's symbols); their number. */
+static size_t
+whole_line_mistakes(checker *c, const term *f, whole_line *out)
+{
+    size_t n = 0;
+    if (c->m->batch != NULL) {
+        out[n++] =
+            (whole_line){op2(c, OP_DIV, f, batch(c)), "has a factor m too many (a 1/m is missing)"};
+        out[n++] = (whole_line){op2(c, OP_MUL, batch(c), f), "has a factor 1/m too many"};
+    }
+    out[n++] = (whole_line){op1(c, OP_NEG, f), "has the wrong sign"};
+    out[n++] = (whole_line){op1(c, OP_TRANSPOSE, f),
+                            "is the transpose of the gradient: a .T is missing or extra"};
+    for (size_t i = 0; i < c->m->nsymbols; i++) {
+        const symbol *k = c->m->symbols[i];
+        if (!is_hyperparameter(k))
+            continue;
+        const term *kt = term_symbol(c->tab, k);
+        out[n++] = (whole_line){
+            op2(c, OP_DIV, f, kt),
+            words(c, "has a factor %s too many (a / %s is missing)", k->name, k->name, "")};
+        out[n++] = (whole_line){op2(c, OP_MUL, f, kt),
+                                words(c, "lacks a factor %s (it divides by %s where it should not)",
+                                      k->name, k->name, "")};
+    }
+    return n;
+}
+
+/* One of the usual mistakes that makes F (the formula of a claim about V,
+   earlier claims taken as right) not T, in words, or NULL. ALONE: F is
+   the line as written, so the batch size written as a number (decided by
+   the numbers), a label assumption and another name's gradient are tried
+   too, which explain a whole line and not one mistake beside another. */
+static const char *
+one_mistake(checker *c, const symbol *v, const term *f, const term *t, convention conv, int alone)
 {
     int square = shape_equal(&f->shape, &t->shape);
     if (c->m->batch != NULL && square) {
-        const char *r = hard_coded_batch(c, f, t);
+        const char *r = alone ? hard_coded_batch(c, f, t) : NULL;
         if (r != NULL)
             return r;
         if (same(c, f, op2(c, OP_MUL, batch(c), t)))
@@ -566,8 +778,40 @@ diagnose(checker *c, const symbol *v, const term *f, const term *t, convention c
     if (r == NULL && square)
         r = wrong_scalar_factor(c, f, t);
     if (r == NULL && square)
+        r = wrong_square_transpose(c, f, t, f);
+    if (r == NULL && square)
+        r = wrong_mask(c, f, t, f);
+    if (r == NULL && square)
+        r = wrong_regularisation(c, f, t);
+    if (r == NULL && square && alone)
         r = missing_label_assumption(c, v, f, conv);
+    if (r == NULL && alone)
+        r = other_variable(c, v, f, conv);
     return r;
+}
+
+/* Why F (the formula of a claim about V, earlier claims taken as right) is
+   not T: one of the usual mistakes, or two in one line (one of the whole
+   line, undone, then another), or NULL. */
+static const char *
+diagnose(checker *c, const symbol *v, const term *f, const term *t, convention conv)
+{
+    const char *r = one_mistake(c, v, f, t, conv, 1);
+    if (r != NULL)
+        return r;
+    whole_line *first = mem_alloc(c->pool, (4 + 2 * c->m->nsymbols) * sizeof *first);
+    size_t n = whole_line_mistakes(c, f, first);
+    for (size_t k = 0; k < n; k++) {
+        const char *second =
+            first[k].undone != NULL ? one_mistake(c, v, first[k].undone, t, conv, 0) : NULL;
+        if (second != NULL) {
+            text s;
+            text_init(&s, c->pool);
+            text_printf(&s, "%s, and it %s", first[k].what, second);
+            return text_str(&s);
+        }
+    }
+    return NULL;
 }
 
 /* ---- one claim ---- */

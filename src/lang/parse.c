@@ -1049,7 +1049,32 @@ parse_primary(parser *p)
     return term_symbol(p->m->terms, s);
 }
 
-/* A primary followed by .T, .shape[k], the methods .sum(...), .dot(...),
+/* X.reshape(NAME.shape), as the course writes Y = Y.reshape(AL.shape): X
+   itself when NAME's shape is X's; a reshape that changes the shape is
+   refused (shapes are declared, not computed). */
+static const term *
+parse_reshape(parser *p, token name, const term *x)
+{
+    size_t open = p->tok.offset;
+    expect(p, TOK_LPAREN, "'(' after reshape");
+    token like = p->tok;
+    expect(p, TOK_IDENT, "NAME.shape, the shape of a name");
+    const symbol *s = model_lookup(p->m, p->src->text + like.offset, like.len);
+    if (s == NULL)
+        fail_undefined(p, like);
+    expect(p, TOK_DOT, "'.shape'");
+    if (!is_word(p, p->tok, "shape"))
+        fail_at(p, p->tok.offset, "expected '.shape': reshape takes NAME.shape");
+    advance(p);
+    expect_close(p, TOK_RPAREN, open);
+    if (!shape_equal(&model_current(s)->shape, &x->shape))
+        fail_at(p, name.offset,
+                "reshape to another shape: shapes are declared, not computed; declare the value "
+                "with the shape it needs");
+    return x;
+}
+
+/* A primary followed by .T, .shape[k], .reshape(NAME.shape), the methods .sum(...), .dot(...),
    .transpose(), .mean(...), .max(...), .min(...), .clip(...),
    .squeeze(), .copy(), .astype(...); an index [...] is refused, naming
    what to write. */
@@ -1080,13 +1105,16 @@ parse_postfix(parser *p)
             e = parse_shape_index(p, name, e);
         else if (is_word(p, name, "astype"))
             e = parse_astype(p, name, e);
+        else if (is_word(p, name, "reshape"))
+            e = parse_reshape(p, name, e);
         else if (method)
             e = parse_call(p, name, e);
         else {
             char buf[64];
             fail_at(p, name.offset,
                     "unknown attribute '.%s'; expected .T, .shape[k], .sum(), .mean(), .max(), "
-                    ".min(), .dot(), .transpose(), .clip(), .squeeze(), .copy() or .astype()",
+                    ".min(), .dot(), .transpose(), .clip(), .squeeze(), .copy(), .astype() or "
+                    ".reshape(NAME.shape)",
                     tok_text(p, name, buf, sizeof buf));
         }
     }
@@ -1441,6 +1469,10 @@ parse_loss(parser *p, token kw)
     token name = self_named ? kw : p->tok;
     if (!self_named)
         expect(p, TOK_IDENT, "the loss's name");
+    if (!self_named && p->tok.kind != TOK_ASSIGN && is_word(p, name, "loss"))
+        fail_at(p, name.offset,
+                "'loss loss' is not needed: pasted code's 'loss = ...' names the loss 'loss' "
+                "by itself");
     if (p->tok.kind != TOK_ASSIGN && !is_keyword(p, name)) {
         /* loss NAME: the loss is the last assignment to NAME, as pasted code
            computes it */
@@ -2058,6 +2090,13 @@ parse_file(parser *p)
     advance(p);
     while (p->tok.kind != TOK_EOF)
         parse_statement(p);
+    const symbol *cost = model_lookup(p->m, "cost", 4);
+    if (!p->loss_declared && p->m->loss == NULL && cost != NULL && cost->kind == SYM_DEF) {
+        /* the course's code computes its loss as cost, without naming it a
+           loss: 'loss cost' is understood */
+        p->loss_name = (token){TOK_IDENT, cost->offset, 4};
+        p->loss_declared = 1;
+    }
     if (p->loss_declared)
         declared_loss(p);
     if (p->statements == 0)
@@ -2065,7 +2104,9 @@ parse_file(parser *p)
                 "the file has no model: expected declarations and a "
                 "'loss J = ...' line");
     if (p->m->loss == NULL)
-        fail_at(p, end_of_last_line(p), "the model has no loss: expected a 'loss J = ...' line");
+        fail_at(p, end_of_last_line(p),
+                "the model has no loss: expected a 'loss J = ...' line (or a 'loss NAME' line "
+                "naming the value pasted code computes as its loss; 'cost' is one by itself)");
 }
 
 /* Everything parse_model does once its failure target is set. */
