@@ -240,6 +240,39 @@ START_TEST(softmax_without_a_label_assumption_keeps_the_column_sum)
 }
 END_TEST
 
+/* The activations notebook code writes out are recognised by the rules of
+   recognise.rules: dZ = A - Y follows symbolically for the course's
+   1 / (1 + np.exp(-Z)), for softmax as exp / sum(exp) over the classes of
+   column or batch-first one-hot labels (through a named exp, with the
+   stable max shift), and for log-softmax written out. */
+static const char *const written_out[] = {
+    "dims n_x = 2, n_y = 1\nbatch m = 5\ninput X[n_x, m]\nlabel Y[n_y, m] binary\n"
+    "param W[n_y, n_x], b[n_y, 1]\nZ = np.dot(W, X) + b\nA = 1 / (1 + np.exp(-Z))\n"
+    "loss J = -1/m * np.sum(Y * np.log(A) + (1 - Y) * np.log(1 - A))\n"
+    "dZ = A - Y\ndW = 1/m * np.dot(dZ, X.T)\n",
+    "dims n_x = 2, n_y = 3\nbatch m = 5\ninput X[n_x, m]\nlabel Y[n_y, m] onehot\n"
+    "param W[n_y, n_x]\nZ = np.dot(W, X)\n"
+    "A = np.exp(Z) / np.sum(np.exp(Z), axis=0, keepdims=True)\n"
+    "loss J = -1/m * np.sum(Y * np.log(A))\ndZ = A - Y\n",
+    "dims D = 2, C = 3\nbatch N = 5\ninput X[N, D]\nlabel Y[N, C] onehot\nparam W[D, C]\n"
+    "S = X.dot(W)\nE = np.exp(S - np.max(S, axis=1, keepdims=True))\n"
+    "P = E / np.sum(E, axis=1, keepdims=True)\nloss L = -np.sum(Y * np.log(P)) / N\n"
+    "dS = (P - Y) / N\n",
+    "dims n_x = 2, n_y = 3\nbatch m = 5\ninput X[n_x, m]\nlabel Y[n_y, m] onehot\n"
+    "param W[n_y, n_x]\nZ = np.dot(W, X)\n"
+    "loss J = -1/m * np.sum(Y * (Z - np.log(np.sum(np.exp(Z), axis=0, keepdims=True))))\n"
+    "dZ = softmax(Z, axis=0) - Y\n",
+};
+
+START_TEST(written_out_activations_are_recognised)
+{
+    model *m = parse_text(written_out[_i]);
+    derivation *d = derive_ok(m);
+    ck_assert_int_ge(claims_hold(m, d, _i == 2 ? CONVENTION_ABSORBED : CONVENTION_DEFERRED), 1);
+    model_free(m);
+}
+END_TEST
+
 START_TEST(relu_network_closed_forms)
 {
     char textp[4096];
@@ -429,12 +462,12 @@ eval_scalar(evaluator *ev, const term *t, mpfr_t out)
     mpfr_set(out, *eval_fr(v, 0, 0), MPFR_RNDN);
 }
 
-/* Every derived gradient of the built-in model NAME agrees with central
-   finite differences of the loss, at 256 bits, to a relative 1e-30. */
+/* Every derived gradient of the model M (which it frees), called NAME,
+   agrees with central finite differences of the loss, at 256 bits, to a
+   relative 1e-30. */
 static void
-finite_differences_agree(const char *name)
+finite_differences_agree_on(model *m, const char *name)
 {
-    model *m = tu_parse_builtin(name, &err, pool);
     derivation *d = derive_ok(m);
     evaluator *ev = eval_new(pool, NUMBER_MPFR, 256);
     gmp_randstate_t rng;
@@ -510,6 +543,33 @@ finite_differences_agree(const char *name)
     model_free(m);
 }
 
+/* The same for the built-in model NAME. */
+static void
+finite_differences_agree(const char *name)
+{
+    finite_differences_agree_on(tu_parse_builtin(name, &err, pool), name);
+}
+
+/* A model in pasted notebook code, every NumPy function of it on the path
+   from the params to the loss: leaky ReLU as np.maximum, np.sqrt, np.abs,
+   np.log1p, np.clip, np.max, a (1, 1) cost through float(). */
+static const char pasted_model[] =
+    "dims n_x = 3, n_h = 4\nbatch m = 5\n"
+    "input X[n_x, m]\nlabel Y[1, m] binary\n"
+    "param W1[n_h, n_x], b1[n_h, 1], W2[1, n_h], b2[1, 1]\n"
+    "Z1 = np.dot(W1, X) + b1\n"
+    "A1 = np.maximum(0.01 * Z1, Z1)\n"
+    "S = np.sqrt(1 + np.abs(A1)) + np.log1p(np.clip(Z1, -0.5, 2) ** 2)\n"
+    "Z2 = np.dot(W2, S) + b2 - np.max(Z1, axis=0, keepdims=True) + np.mean(np.minimum(Z1, 0))\n"
+    "A2 = 1 / (1 + np.exp(-Z2))\n"
+    "loss cost = float(-1/m * (np.dot(Y, np.log(A2).T) + np.dot(1 - Y, np.log(1 - A2).T)))\n";
+
+START_TEST(finite_differences_pasted_numpy)
+{
+    finite_differences_agree_on(parse_text(pasted_model), "pasted");
+}
+END_TEST
+
 START_TEST(finite_differences_logistic) { finite_differences_agree("logistic"); }
 END_TEST
 START_TEST(finite_differences_sigmoid) { finite_differences_agree("sigmoid"); }
@@ -530,6 +590,8 @@ main(void)
     tcase_add_test(tc, softmax_with_onehot_labels_gives_a_minus_y);
     tcase_add_test(tc, softmax_with_probability_labels_gives_a_minus_y);
     tcase_add_test(tc, softmax_without_a_label_assumption_keeps_the_column_sum);
+    tcase_add_loop_test(tc, written_out_activations_are_recognised, 0,
+                        (int)(sizeof written_out / sizeof written_out[0]));
     tcase_add_test(tc, relu_network_closed_forms);
     tcase_add_test(tc, activation_derivatives_come_from_the_adjoint_rules);
     tcase_add_test(tc, per_example_notation_has_one_convention);
@@ -545,6 +607,7 @@ main(void)
     tcase_add_test(fd, finite_differences_sigmoid);
     tcase_add_test(fd, finite_differences_softmax);
     tcase_add_test(fd, finite_differences_relu3);
+    tcase_add_test(fd, finite_differences_pasted_numpy);
     suite_add_tcase(s, fd);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -534,14 +534,47 @@ static const char interval_model[] = "dims n = 3, k = 2\n"
    1024 bits (the true value, to far below the interval's width) and is no
    wider than a few units of its last place; where MPFR gives a NaN or an
    infinity the interval is not a bounded one. */
+/* NAME's interval in FI (64 bits) holds its value in FR (1024 bits, the
+   true value to far below the interval's width) and is no wider than a few
+   units of its last place; where MPFR gives a NaN or an infinity the
+   interval is not a bounded one. X = NUM/DEN names the point in messages. */
+static void
+assert_encloses(evaluator *fi, evaluator *fr, const char *name, long num, long den)
+{
+    const value *a = eval_ok(fi, name), *b = eval_ok(fr, name);
+    ck_assert_int_eq(a->rows, b->rows);
+    ck_assert_int_eq(a->cols, b->cols);
+    mpfr_t w, bound;
+    mpfr_inits2(1024, w, bound, (mpfr_ptr)0);
+    for (long i = 0; i < a->rows; i++)
+        for (long j = 0; j < a->cols; j++) {
+            mpfi_ptr x = *eval_fi(a, i, j);
+            mpfr_set(w, *eval_fr(b, i, j), MPFR_RNDN);
+            if (!mpfr_number_p(w)) {
+                ck_assert_msg(mpfi_nan_p(x) || mpfi_inf_p(x), "%s at x = %ld/%ld", name, num, den);
+                continue;
+            }
+            ck_assert_msg(mpfr_lessequal_p(&x->left, w) && mpfr_lessequal_p(w, &x->right),
+                          "%s[%ld, %ld] at x = %ld/%ld is outside its interval", name, i, j, num,
+                          den);
+            /* width at most 2^-56 max(1, |w|): a few ulps at 64 bits */
+            mpfr_abs(bound, w, MPFR_RNDN);
+            if (mpfr_cmp_ui(bound, 1) < 0)
+                mpfr_set_ui(bound, 1, MPFR_RNDN);
+            mpfr_mul_2si(bound, bound, -56, MPFR_RNDN);
+            mpfr_sub(w, &x->right, &x->left, MPFR_RNDU);
+            ck_assert_msg(mpfr_lessequal_p(w, bound), "%s[%ld, %ld] at x = %ld/%ld: too wide", name,
+                          i, j, num, den);
+        }
+    mpfr_clears(w, bound, (mpfr_ptr)0);
+}
+
 START_TEST(intervals_enclose_every_operation)
 {
     parse_text(interval_model);
     static const char *const names[] = {"S", "T", "P0", "P1", "L", "R", "H", "C", "U", "M"};
     static const long xs[][2] = {{-7, 3}, {-1, 2}, {0, 1}, {1, 3}, {2, 1}, {9, 2}};
     const long Z[] = {1, -2, 30, 4, -5, 0};
-    mpfr_t w, bound;
-    mpfr_inits2(1024, w, bound, (mpfr_ptr)0);
     for (size_t p = 0; p < sizeof xs / sizeof xs[0]; p++) {
         evaluator *fi = eval_new(pool, NUMBER_INTERVAL, 64);
         evaluator *fr = eval_new(pool, NUMBER_MPFR, 1024);
@@ -551,33 +584,8 @@ START_TEST(intervals_enclose_every_operation)
         bind_frac(fr, "x", xs[p][0], xs[p][1]);
         bind_ints(fi, "Z", 2, 3, 2, Z);
         bind_ints(fr, "Z", 2, 3, 2, Z);
-        for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
-            const value *a = eval_ok(fi, names[k]), *b = eval_ok(fr, names[k]);
-            ck_assert_int_eq(a->rows, b->rows);
-            ck_assert_int_eq(a->cols, b->cols);
-            for (long i = 0; i < a->rows; i++)
-                for (long j = 0; j < a->cols; j++) {
-                    mpfi_ptr x = *eval_fi(a, i, j);
-                    mpfr_set(w, *eval_fr(b, i, j), MPFR_RNDN);
-                    if (!mpfr_number_p(w)) {
-                        ck_assert_msg(mpfi_nan_p(x) || mpfi_inf_p(x), "%s at x = %ld/%ld", names[k],
-                                      xs[p][0], xs[p][1]);
-                        continue;
-                    }
-                    ck_assert_msg(mpfr_lessequal_p(&x->left, w) && mpfr_lessequal_p(w, &x->right),
-                                  "%s[%ld, %ld] at x = %ld/%ld is outside its interval", names[k],
-                                  i, j, xs[p][0], xs[p][1]);
-                    /* width at most 2^-56 max(1, |w|): a few ulps at 64 bits */
-                    mpfr_abs(bound, w, MPFR_RNDN);
-                    if (mpfr_cmp_ui(bound, 1) < 0)
-                        mpfr_set_ui(bound, 1, MPFR_RNDN);
-                    mpfr_mul_2si(bound, bound, -56, MPFR_RNDN);
-                    mpfr_sub(w, &x->right, &x->left, MPFR_RNDU);
-                    ck_assert_msg(mpfr_lessequal_p(w, bound),
-                                  "%s[%ld, %ld] at x = %ld/%ld: too wide", names[k], i, j, xs[p][0],
-                                  xs[p][1]);
-                }
-        }
+        for (size_t k = 0; k < sizeof names / sizeof names[0]; k++)
+            assert_encloses(fi, fr, names[k], xs[p][0], xs[p][1]);
         if (xs[p][0] == 0) { /* the kinks at 0: points, exactly */
             mpfi_ptr u = *eval_fi(eval_ok(fi, "U"), 0, 0);
             ck_assert(mpfr_cmp_ui(&u->left, 1) == 0 && mpfr_cmp_ui(&u->right, 1) == 0);
@@ -585,7 +593,6 @@ START_TEST(intervals_enclose_every_operation)
         eval_free(fr);
         eval_free(fi);
     }
-    mpfr_clears(w, bound, (mpfr_ptr)0);
 }
 END_TEST
 
@@ -732,6 +739,103 @@ START_TEST(double_in_the_order_written)
     ck_assert(*eval_d(eval_ok(ed, "C2"), 0, 0) == ldexp(1, -1064) + ldexp(1, -1074));
     eval_free(ed);
     eval_free(eq);
+}
+END_TEST
+
+/* ---------------------------------------------------------------- NumPy functions */
+
+static const char numpy_model[] = "dims n = 2, k = 3\n"
+                                  "input x, Z[n, k]\n"
+                                  "MX = np.maximum(Z, x)\n"
+                                  "MN = np.minimum(Z, x)\n"
+                                  "AB = np.abs(Z)\n"
+                                  "SQ = np.sqrt(x)\n"
+                                  "L1 = np.log1p(x)\n"
+                                  "R0 = np.max(Z, axis=0)\n"
+                                  "R1 = np.max(Z, axis=1, keepdims=True)\n"
+                                  "RA = np.max(Z)\n"
+                                  "CL = np.clip(Z, -1, x)\n"
+                                  "loss J = RA\n";
+
+/* np.maximum, np.minimum, np.abs, np.max along each axis and np.clip are
+   exact on rationals; np.sqrt is exact of squares and refused otherwise,
+   np.log1p is refused (not rational). */
+START_TEST(numpy_functions_exact)
+{
+    parse_text(numpy_model);
+    evaluator *eq = eval_new(pool, NUMBER_EXACT, 0);
+    const long Z[] = {1, -2, 3, 4, -5, 0};
+    bind_ints(eq, "Z", 2, 2, 3, Z);
+    bind_frac(eq, "x", 1, 4);
+    const value *v = eval_ok(eq, "MX");
+    assert_q(v, 0, 0, 1, 1), assert_q(v, 0, 1, 1, 4), assert_q(v, 1, 1, 1, 4),
+        assert_q(v, 1, 2, 1, 4);
+    v = eval_ok(eq, "MN");
+    assert_q(v, 0, 0, 1, 4), assert_q(v, 0, 1, -2, 1), assert_q(v, 1, 1, -5, 1),
+        assert_q(v, 1, 2, 0, 1);
+    v = eval_ok(eq, "AB");
+    assert_q(v, 0, 1, 2, 1), assert_q(v, 1, 1, 5, 1), assert_q(v, 1, 2, 0, 1);
+    assert_q(eval_ok(eq, "SQ"), 0, 0, 1, 2);
+    v = eval_ok(eq, "R0");
+    assert_dims(v, 1, 1, 3);
+    assert_q(v, 0, 0, 4, 1), assert_q(v, 0, 1, -2, 1), assert_q(v, 0, 2, 3, 1);
+    v = eval_ok(eq, "R1");
+    assert_dims(v, 2, 2, 1);
+    assert_q(v, 0, 0, 3, 1), assert_q(v, 1, 0, 4, 1);
+    assert_q(eval_ok(eq, "RA"), 0, 0, 4, 1);
+    v = eval_ok(eq, "CL");
+    assert_q(v, 0, 0, 1, 4), assert_q(v, 0, 1, -1, 1), assert_q(v, 1, 1, -1, 1),
+        assert_q(v, 1, 2, 0, 1);
+    eval_fails(eq, "L1");
+    ck_assert_msg(strstr(why, "log1p") != NULL, "%s", why);
+    bind_frac(eq, "x", 2, 1);
+    eval_fails(eq, "SQ");
+    ck_assert_msg(strstr(why, "not rational") != NULL, "%s", why);
+    bind_frac(eq, "x", 9, 25);
+    assert_q(eval_ok(eq, "SQ"), 0, 0, 3, 5);
+    eval_free(eq);
+}
+END_TEST
+
+/* The intervals of the NumPy functions hold MPFR's value at 1024 bits and
+   are a few ulps wide; double computes them as C does, NaN propagating
+   through np.maximum and np.max as NumPy's. */
+START_TEST(numpy_functions_intervals_and_double)
+{
+    parse_text(numpy_model);
+    static const char *const names[] = {"MX", "MN", "AB", "SQ", "L1", "R0", "R1", "RA", "CL"};
+    static const long xs[][2] = {{1, 7}, {3, 2}, {9, 4}, {-1, 3}, {5, 1}};
+    const long Z[] = {1, -2, 3, 4, -5, 0};
+    for (size_t p = 0; p < sizeof xs / sizeof xs[0]; p++) {
+        evaluator *fi = eval_new(pool, NUMBER_INTERVAL, 64);
+        evaluator *fr = eval_new(pool, NUMBER_MPFR, 1024);
+        bind_frac(fi, "x", xs[p][0], xs[p][1]);
+        bind_frac(fr, "x", xs[p][0], xs[p][1]);
+        bind_ints(fi, "Z", 2, 2, 3, Z);
+        bind_ints(fr, "Z", 2, 2, 3, Z);
+        for (size_t k = 0; k < sizeof names / sizeof names[0]; k++)
+            assert_encloses(fi, fr, names[k], xs[p][0], xs[p][1]);
+        eval_free(fr);
+        eval_free(fi);
+    }
+    evaluator *ed = eval_new(pool, NUMBER_DOUBLE, 0);
+    bind_ints(ed, "Z", 2, 2, 3, Z);
+    bind_frac(ed, "x", 1, 4);
+    ck_assert(*eval_d(eval_ok(ed, "L1"), 0, 0) == log1p(0.25));
+    ck_assert(*eval_d(eval_ok(ed, "SQ"), 0, 0) == 0.5);
+    value *nan = eval_new_value(ed, 0, 1, 1);
+    *eval_d(nan, 0, 0) = NAN;
+    eval_bind(ed, sym("x"), nan);
+    ck_assert(isnan(*eval_d(eval_ok(ed, "MX"), 0, 0)));
+    ck_assert(isnan(*eval_d(eval_ok(ed, "MN"), 1, 2)));
+    value *zn = eval_new_value(ed, 2, 2, 3);
+    for (long i = 0; i < 6; i++)
+        *eval_d(zn, i / 3, i % 3) = i == 4 ? NAN : (double)i;
+    eval_bind(ed, sym("Z"), zn);
+    ck_assert(isnan(*eval_d(eval_ok(ed, "RA"), 0, 0)));
+    ck_assert(*eval_d(eval_ok(ed, "R1"), 0, 0) == 2.0);
+    ck_assert(isnan(*eval_d(eval_ok(ed, "R1"), 1, 0)));
+    eval_free(ed);
 }
 END_TEST
 
@@ -1094,6 +1198,8 @@ main(void)
     tcase_add_test(tc, named_definitions_kept_or_released);
     tcase_add_test(tc, failed_evaluation_releases_its_values);
     tcase_add_test(tc, inlined_terms_give_the_same_numbers);
+    tcase_add_test(tc, numpy_functions_exact);
+    tcase_add_test(tc, numpy_functions_intervals_and_double);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -164,6 +164,171 @@ START_TEST(numpy_spellings_give_one_term)
 }
 END_TEST
 
+/* Each pair: a construct of pasted notebook code and the normal form it
+   denotes, written in the language's own notation; both must give the
+   very same term. */
+static const char pasted[] =
+    "dims k = 2\n"
+    "batch m = 4\n"
+    "input X[k, m], M[k, m] binary\n"
+    "param W[k, k], c11[1, 1]\n"
+    "Z = W @ X\n"
+    "a1 = np.mean(Z, axis=1, keepdims=True)\n   b1_ = sum(Z, axis=1, keepdims=True) / m\n"
+    "a2 = Z.mean()\n                 b2_ = sum(Z) / (k * m)\n"
+    "a3 = np.mean(Z, axis=0)\n       b3_ = sum(Z, axis=0) / k\n"
+    "a4 = np.maximum(0.01 * Z, Z)\n  b4_ = maximum(1/100 * Z, Z)\n"
+    "a5 = np.max(Z, axis=1, keepdims=True)\n   b5_ = Z.max(axis=-1, keepdims=True)\n"
+    "a6 = np.min(Z)\n                b6_ = -max(-Z)\n"
+    "a7 = np.where(Z > 0, Z, 0)\n    b7_ = (Z > 0) * Z\n"
+    "a8 = np.where(Z > 0, Z, 0.01 * Z)\n   b8_ = (Z > 0) * Z + 1/100 * Z * (0 >= Z)\n"
+    "a9 = np.clip(Z, 0, 1)\n         b9_ = minimum(relu(Z), 1)\n"
+    "a10 = np.int64(Z > 0)\n         b10_ = (Z > 0)\n"
+    "a11 = (Z > 0).astype(float)\n   b11_ = (Z > 0)\n"
+    "a12 = (Z > 0).astype(int) * M\n b12_ = (Z > 0) * M\n"
+    "a13 = np.squeeze(np.array(c11))\n   b13_ = sum(c11)\n"
+    "a14 = float(c11)\n              b14_ = sum(c11)\n"
+    "a15 = 1.0 / X.shape[1]\n        b15_ = 1/m\n"
+    "a16 = np.linalg.norm(W)\n       b16_ = sqrt(sum(W ** 2))\n"
+    "a17 = parameters[\"W\"]\n         b17_ = W\n"
+    "a18 = np.subtract(Z, 1)\n       b18_ = Z - 1\n"
+    "a19 = np.array(Z, copy=True)\n  b19_ = Z.copy()\n"
+    "a20 = np.abs(Z) + np.log1p(Z)\n b20_ = abs(Z) + log1p(Z)\n"
+    "a21 = np.sqrt(np.square(Z))\n   b21_ = sqrt(Z ^ 2)\n"
+    "a22 = np.where(M, Z, 0)\n       b22_ = M * Z\n"
+    "a23 = float(X.shape[0])\n       b23_ = k\n"
+    "a24 = X.reshape(M.shape)\n      b24_ = X\n"
+    "loss J = sum(Z)\n";
+
+START_TEST(pasted_constructs_give_their_normal_forms)
+{
+    char *copy = strdup(pasted);
+    for (char *p = copy; *p; p++) /* two statements per line: split them */
+        if (p[0] == ' ' && p[1] == ' ' && (p[2] == ' ' || p[2] == 'b'))
+            p[0] = '\n';
+    model *m = parse_text(copy);
+    for (int i = 1; i <= 24; i++) {
+        char a[8], b[8];
+        snprintf(a, sizeof a, "a%d", i);
+        snprintf(b, sizeof b, "b%d_", i);
+        ck_assert_msg(def(m, a) == def(m, b), "%s and %s differ", a, b);
+    }
+    ck_assert_int_eq(def(m, "a4")->op, OP_MAXIMUM);
+    ck_assert_int_eq(def(m, "a5")->op, OP_MAX);
+    ck_assert_int_eq(def(m, "a5")->aux, 1);
+    ck_assert_int_eq(def(m, "a5")->keepdims, 1);
+    ck_assert_int_eq(def(m, "a16")->op, OP_SQRT);
+    ck_assert_int_eq(def(m, "a13")->shape.rank, 0);
+    ck_assert_int_eq(lookup(m, "M")->label, LABEL_BINARY);
+    model_free(m);
+    free(copy);
+}
+END_TEST
+
+/* Python's reassignment: each assignment a new version of the name, its
+   right side reading the old one; working steps of a claim; augmented and
+   masked assignments; assignments that change nothing; the loss named
+   first and computed as (1, 1); Python lines that compute nothing. */
+static const char reassigned[] =
+    "dims n = 3\n"
+    "batch m = 4\n"
+    "input X[n, m], D[n, m] binary\n"
+    "label Y[1, m] binary\n"
+    "param W[n, n], w[1, n]\n"
+    "loss cost\n"
+    "def forward(X, parameters):\n"
+    "    m = X.shape[1]\n"
+    "    num = X.shape[1]\n"
+    "    W = parameters[\"W\"]\n"
+    "    keep_prob = 0.8\n"
+    "    Z = np.dot(W, X)\n"
+    "    A = np.maximum(0, Z)\n"
+    "    A = A * D\n"
+    "    A /= keep_prob\n"
+    "    AL = sigmoid(np.dot(w, A))\n"
+    "    cost = -1. / num * (np.dot(Y, np.log(AL).T) + np.dot(1 - Y, np.log(1 - AL).T))\n"
+    "    cache = (Z, A, W)\n"
+    "    return AL, cache\n"
+    "(Z, A, W) = cache\n"
+    "cost = np.squeeze(cost)\n"
+    "assert(cost.shape == ())\n"
+    "dZL = AL - Y\n"
+    "dA = np.dot(w.T, dZL)\n"
+    "dA = dA * D\n"
+    "dA = dA / keep_prob\n"
+    "dZ = np.array(dA, copy=True)\n"
+    "dZ[Z <= 0] = 0\n"
+    "grads = {\"dW\": 1. / m * np.dot(dZ, X.T)}\n";
+
+START_TEST(reassignment_has_python_semantics)
+{
+    model *m = parse_text(reassigned);
+    const symbol *a0 = lookup(m, "A");
+    const symbol *a2 = model_current(a0);
+    ck_assert_str_eq(a2->name, "A''");
+    ck_assert_int_eq(a2->version, 2);
+    const symbol *a1 = a2->earlier;
+    ck_assert_str_eq(a1->name, "A'");
+    ck_assert_ptr_eq(a1->earlier, a0);
+    ck_assert_ptr_eq(a0->later, a1);
+    /* A = A * D reads the A before it; A /= keep_prob is A = A / keep_prob */
+    ck_assert_int_eq(a1->definition->op, OP_MUL);
+    ck_assert_ptr_eq(a1->definition->args[0]->sym, a0);
+    ck_assert_int_eq(a2->definition->op, OP_DIV);
+    ck_assert_ptr_eq(a2->definition->args[0]->sym, a1);
+    ck_assert_ptr_eq(a2->definition->args[1]->sym, lookup(m, "keep_prob"));
+    /* m = X.shape[1] changes nothing; num = X.shape[1] is another name of m */
+    ck_assert_ptr_eq(lookup(m, "m"), m->batch);
+    ck_assert_ptr_eq(lookup(m, "num"), m->batch);
+    ck_assert_int_eq(lookup(m, "W")->kind, SYM_PARAM);
+    /* the loss: cost is (1, 1), cost = np.squeeze(cost) its one entry */
+    ck_assert_str_eq(m->loss->name, "cost'");
+    ck_assert_int_eq(m->loss->shape.rank, 0);
+    ck_assert_int_eq(m->loss->definition->op, OP_SUM);
+    ck_assert_ptr_eq(m->loss->definition->args[0]->sym, lookup(m, "cost"));
+    /* dA assigned three times: working steps of one claim, each reading
+       the step before it, all about the last A */
+    const symbol *d0 = lookup(m, "dA"), *d2 = model_current(d0);
+    ck_assert_int_eq(d0->kind, SYM_CLAIM);
+    ck_assert_int_eq(d2->version, 2);
+    ck_assert_str_eq(d2->name, "dA");
+    ck_assert_ptr_eq(d2->target, a2);
+    ck_assert_ptr_eq(d2->definition->args[0]->sym, d2->earlier);
+    /* dZ[Z <= 0] = 0 keeps dZ where Z > 0 */
+    const symbol *z1 = model_current(lookup(m, "dZ"));
+    ck_assert_int_eq(z1->version, 1);
+    ck_assert_ptr_eq(z1->definition->args[0]->sym, z1->earlier);
+    ck_assert_int_eq(z1->definition->args[1]->op, OP_STEP);
+    ck_assert_ptr_eq(z1->definition->args[1]->args[0]->sym, lookup(m, "Z"));
+    ck_assert_int_eq(z1->definition->args[1]->aux, 0);
+    /* neither forward nor grads nor cache is a name */
+    ck_assert_ptr_null(model_lookup(m, "grads", 5));
+    ck_assert_ptr_null(model_lookup(m, "cache", 5));
+    ck_assert_ptr_null(model_lookup(m, "forward", 7));
+    model_free(m);
+}
+END_TEST
+
+/* The course computes its loss as cost without a loss line: 'loss cost'
+   is understood, and Y = Y.reshape(AL.shape) changes nothing. */
+START_TEST(cost_is_the_loss_by_itself)
+{
+    model *m = parse_text("dims n = 2\n"
+                          "batch m = 3\n"
+                          "input X[n, m]\n"
+                          "label Y[1, m] binary\n"
+                          "param w[1, n]\n"
+                          "AL = sigmoid(np.dot(w, X))\n"
+                          "cost = -1 / m * np.sum(Y * np.log(AL) + (1 - Y) * np.log(1 - AL))\n"
+                          "Y = Y.reshape(AL.shape)\n"
+                          "dAL = -(np.divide(Y, AL) - np.divide(1 - Y, 1 - AL))\n");
+    ck_assert_str_eq(m->loss->name, "cost");
+    ck_assert_int_eq(m->loss->shape.rank, 0);
+    ck_assert_ptr_eq(model_current(lookup(m, "Y")), lookup(m, "Y"));
+    ck_assert_ptr_eq(lookup(m, "dAL")->target, lookup(m, "AL"));
+    model_free(m);
+}
+END_TEST
+
 START_TEST(comparisons_and_non_strict_steps)
 {
     model *m = parse_text("dims n\nbatch m\ninput X[n, m]\n"
@@ -408,6 +573,9 @@ main(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, spec_example_declarations);
     tcase_add_test(tc, numpy_spellings_give_one_term);
+    tcase_add_test(tc, pasted_constructs_give_their_normal_forms);
+    tcase_add_test(tc, reassignment_has_python_semantics);
+    tcase_add_test(tc, cost_is_the_loss_by_itself);
     tcase_add_test(tc, comparisons_and_non_strict_steps);
     tcase_add_test(tc, per_example_notation_and_defaults);
     tcase_add_test(tc, exact_rational_literals);

@@ -129,6 +129,9 @@ START_TEST(report_names_each_rule)
     ck_assert(find_line(report, "ok   sigmoid (rules/adjoint.rules:", line, sizeof line));
     ck_assert_ptr_nonnull(strstr(line, "): 16 points"));
     ck_assert(find_line(report, "ok   onehot.colsum (rules/labels.rules:", line, sizeof line));
+    ck_assert(find_line(report, "ok   onehot.rowsum (rules/labels.rules:", line, sizeof line));
+    ck_assert(find_line(report, "ok   max.axis0 (rules/adjoint.rules:", line, sizeof line));
+    ck_assert(find_line(report, "ok   maximum.right (rules/adjoint.rules:", line, sizeof line));
     /* exp(log(x)) needs x > 0: the draws where it is NaN are counted */
     ck_assert(find_line(report, "ok   exp.log (", line, sizeof line));
     ck_assert_ptr_nonnull(strstr(line, "skipped (a side not finite)"));
@@ -149,6 +152,16 @@ static const struct {
     {"adjoint.rules", "neg", "neg: C = -a => da = G"},
     /* a label identity without its condition: arbitrary labels do not sum to 1 */
     {"labels.rules", "onehot.colsum", "onehot.colsum: sum(y, axis=0, keepdims=True) => 1"},
+    /* the NumPy functions of pasted code: a lost factor 2, a lost mask, a
+       lost 1 +, the columns' sum where the rows' holds */
+    {"adjoint.rules", "sqrt", "sqrt: C = sqrt(a) => da = G / C"},
+    {"adjoint.rules", "maximum.left", "maximum.left: C = maximum(a, b) => da = unbroadcast(G, a)"},
+    {"adjoint.rules", "max.axis1.keepdims",
+     "max.axis1.keepdims: C = max(a, axis=1, keepdims=True) => da = broadcast(G, a)"},
+    {"adjoint.rules", "abs", "abs: C = abs(a) => da = G * (a > 0)"},
+    {"adjoint.rules", "log1p", "log1p: C = log1p(a) => da = G / a"},
+    {"labels.rules", "onehot.rowsum",
+     "onehot.rowsum: sum(y, axis=1, keepdims=True) => 1 if onehot(y)"},
 };
 
 /* Each planted rule fails, alone, named with its file:line, at several

@@ -285,6 +285,40 @@ START_TEST(sizes_vary_every_dim)
 }
 END_TEST
 
+/* A batch-first label (Y[N, C] onehot, CS231n's layout) is drawn one-hot
+   by rows, its examples; a binary input (a dropout mask) 0 or 1. */
+START_TEST(batch_first_labels_and_masks)
+{
+    mem_pool *pool = mem_pool_new();
+    dc_error err;
+    model *m = tu_parse_path(DC_TEST_DATADIR "/json/rows.dc", &err, pool);
+    char why[256];
+    evaluator *ev = eval_new(pool, NUMBER_EXACT, 0);
+    for (unsigned long index = 0; index < 8; index++) {
+        sample_spec spec = {.seed = 3, .index = index, .bits = DRAW_BITS};
+        ck_assert(sample_bind(ev, pool, m, &spec, why, sizeof why));
+        const value *y = bound(ev, m, "Y"), *mask = bound(ev, m, "M");
+        for (long i = 0; i < y->rows; i++) {
+            long ones = 0;
+            for (long j = 0; j < y->cols; j++) {
+                mpq_t *q = eval_q(y, i, j);
+                ck_assert(mpq_sgn(*q) == 0 || mpq_cmp_ui(*q, 1, 1) == 0);
+                ones += mpq_sgn(*q) != 0;
+            }
+            ck_assert_int_eq(ones, 1);
+        }
+        for (long i = 0; i < mask->rows; i++)
+            for (long j = 0; j < mask->cols; j++) {
+                mpq_t *q = eval_q(mask, i, j);
+                ck_assert(mpq_sgn(*q) == 0 || mpq_cmp_ui(*q, 1, 1) == 0);
+            }
+    }
+    eval_free(ev);
+    model_free(m);
+    mem_pool_free(pool);
+}
+END_TEST
+
 /* Neighbouring indexes, and neighbouring seeds, start unrelated streams:
    at small and at large indexes, for a few seeds. */
 START_TEST(neighbours_are_unrelated)
@@ -317,6 +351,7 @@ main(void)
     tcase_add_test(tc, same_stream_same_draws);
     tcase_add_test(tc, sample_bind_draws_its_stream);
     tcase_add_test(tc, sizes_vary_every_dim);
+    tcase_add_test(tc, batch_first_labels_and_masks);
     tcase_add_test(tc, neighbours_are_unrelated);
     tcase_add_test(tc, the_checks_catch_an_unmixed_seed);
     suite_add_tcase(s, tc);

@@ -195,6 +195,30 @@ START_TEST(transpose_sum_softmax_shapes)
 }
 END_TEST
 
+/* The NumPy functions of pasted code: maximum and minimum broadcast as
+   any elementwise operation, abs, sqrt and log1p keep the shape, max
+   reduces as sum does. */
+START_TEST(numpy_function_shapes)
+{
+    char why[SHAPE_WHY];
+    const term *Z = matrix("Z", D(&n_h), D(&m));
+    const term *b = matrix("b", D(&n_h), dim_literal(1));
+    assert_shape(op2(OP_MAXIMUM, Z, b, why), "[n_h, m]");
+    assert_shape(op2(OP_MINIMUM, b, term_const_si(tab, 1, 2), why), "[n_h, 1]");
+    ck_assert_ptr_null(op2(OP_MAXIMUM, Z, matrix("W", D(&n_x), D(&m)), why));
+    ck_assert_str_eq(why, "[n_h, m] maximum [n_x, m]: dims n_h and n_x cannot broadcast");
+    assert_shape(op1(OP_ABS, 0, 0, Z, why), "[n_h, m]");
+    assert_shape(op1(OP_SQRT, 0, 0, b, why), "[n_h, 1]");
+    assert_shape(op1(OP_LOG1P, 0, 0, Z, why), "[n_h, m]");
+    assert_shape(op1(OP_MAX, -1, 0, Z, why), "scalar");
+    assert_shape(op1(OP_MAX, 0, 0, Z, why), "[m]");
+    assert_shape(op1(OP_MAX, 1, 1, Z, why), "[n_h, 1]");
+    assert_shape(op1(OP_MAX, -1, 1, Z, why), "[1, 1]");
+    ck_assert_str_eq(term_op_name(OP_MAX), "max");
+    ck_assert_str_eq(term_op_name(OP_LOG1P), "log1p");
+}
+END_TEST
+
 START_TEST(dims_used_as_values_are_scalars)
 {
     const term *mt = term_symbol(tab, &m);
@@ -260,6 +284,7 @@ main(void)
     tcase_add_test(tc, matmul_shapes);
     tcase_add_test(tc, broadcasting_over_symbolic_dims);
     tcase_add_test(tc, transpose_sum_softmax_shapes);
+    tcase_add_test(tc, numpy_function_shapes);
     tcase_add_test(tc, dims_used_as_values_are_scalars);
     tcase_add_test(tc, a_layer_over_a_table);
     suite_add_tcase(s, tc);

@@ -23,6 +23,7 @@ typedef struct checker {
     int failed;
     const label_assumption_set *assume; /* the labels as normal forms take them; NULL: declared */
     sample_sizes sizes[CHECK_SIZES];    /* the size assignments of the points */
+    const check_result *res;            /* the claims judged so far */
 } checker;
 
 /* ---- building terms ---- */
@@ -70,10 +71,33 @@ gradient_formula(checker *c, const symbol *v, convention conv)
     return conv == CONVENTION_DEFERRED ? g->deferred : g->absorbed;
 }
 
+/* The result of the claim S judged so far, or NULL. */
+static const claim_result *
+result_of(const checker *c, const symbol *s)
+{
+    for (size_t i = 0; c->res != NULL && i < c->res->n; i++)
+        if (c->res->r[i].claim == s)
+            return &c->res->r[i];
+    return NULL;
+}
+
+/* What the claim S stands for when earlier claims are taken as right: the
+   true gradient of the version it was found to be (its target until it is
+   judged), or, for a working step that is none, its own formula over the
+   steps before it. */
+static const term *
+taken_as_right(checker *c, const symbol *s, convention conv)
+{
+    const claim_result *r = result_of(c, s);
+    if (s->target == NULL || (r != NULL && r->verdict == CLAIM_STEP))
+        return s->definition;
+    return gradient_formula(c, r != NULL && r->of != NULL ? r->of : s->target, conv);
+}
+
 /* T with every gradient name (of D, in convention CONV) and every claim
-   (their own expressions when YOURS, the true gradients in CONV otherwise)
-   written out, and every subterm that is a definition's formula named
-   (sigmoid(Z2) is A2). A subterm that no longer fits its shapes once
+   (their own expressions when YOURS, what they stand for taken as right
+   otherwise) written out, and every subterm that is a definition's formula
+   named (sigmoid(Z2) is A2). A subterm that no longer fits its shapes once
    written out (a claim of the wrong shape) stays as written. */
 static const term *
 expand(checker *c, const term *t, convention conv, int yours)
@@ -84,11 +108,19 @@ expand(checker *c, const term *t, convention conv, int yours)
         const symbol *s = c->m->symbols[i];
         const term *f = s->definition;
         if (s->kind == SYM_CLAIM)
-            term_map_put(with, term_symbol(c->tab, s),
-                         yours ? f : gradient_formula(c, s->target, conv));
-        else if (s->kind == SYM_DEF && f != NULL && f->op != OP_SYM &&
-                 term_map_get(with, f) == NULL)
-            term_map_put(with, f, term_symbol(c->tab, s));
+            term_map_put(with, term_symbol(c->tab, s), yours ? f : taken_as_right(c, s, conv));
+        else if (s->kind == SYM_DEF && f != NULL && f->op != OP_SYM) {
+            const term *named = term_map_get(with, f);
+            if (named == NULL)
+                term_map_put(with, f, term_symbol(c->tab, s));
+            else /* s = 1/(1+np.exp(-Z)) in a backward pass is the A defined so */
+                term_map_put(with, term_symbol(c->tab, s), named);
+            if (f->op == OP_RELU) { /* the mask (A > 0) of A = relu(Z) is (Z > 0) */
+                const term *zero = term_const_si(c->tab, 0, 1);
+                term_map_put(with, op2(c, OP_STEP, term_symbol(c->tab, s), zero),
+                             op2(c, OP_STEP, f->args[0], zero));
+            }
+        }
     }
     return term_replace(c->tab, t, with, term_map_new(c->pool),
                         TERM_REPLACE_DEEP | TERM_REPLACE_KEEP_MISFITS);
@@ -112,11 +144,12 @@ same(checker *c, const term *a, const term *b)
     return a != NULL && b != NULL && normal(c, a) == normal(c, b);
 }
 
-/* The true gradient for claim CL in convention CONV, in forward names. */
+/* The true gradient of V, which a claim is about, in convention CONV, in
+   forward names. */
 static const term *
-truth(checker *c, const symbol *cl, convention conv)
+truth(checker *c, const symbol *v, convention conv)
 {
-    return expand(c, gradient_formula(c, cl->target, conv), conv, 0);
+    return expand(c, gradient_formula(c, v, conv), conv, 0);
 }
 
 /* ---- numbers ---- */
@@ -274,6 +307,9 @@ counterexample(checker *c, const symbol *cl, const term *yours, const term *righ
 
 /* ---- the usual mistakes ---- */
 
+/* The reason of a refuted claim none of them explains. */
+static const char no_diagnosis[] = "matches none of the usual mistakes";
+
 static const char *
 words(checker *c, const char *fmt, const char *a, const char *b, const char *d)
 {
@@ -290,6 +326,16 @@ show(checker *c, const term *t)
     text_init(&s, c->pool);
     print_term(&s, t);
     return text_str(&s);
+}
+
+/* F with every occurrence of its subterm NODE replaced by BY, or NULL
+   when that does not type-check. */
+static const term *
+with_replaced(checker *c, const term *f, const term *node, const term *by)
+{
+    term_map *with = term_map_new(c->pool);
+    term_map_put(with, node, by);
+    return term_replace(c->tab, f, with, term_map_new(c->pool), 0);
 }
 
 /* F with one sum changed (another axis, keepdims toggled) that equals T;
@@ -344,12 +390,11 @@ enum { NACTIVATIONS = sizeof activations / sizeof activations[0], NFACTORS = NAC
    base has it (1 - A^2 for tanh; NULL when the rule base has none), then
    two slips, 1 - A and no factor at all. */
 static void
-derivative_factors(checker *c, const symbol *a, const term *factor[NFACTORS])
+derivative_factors(checker *c, const symbol *a, const term *def, const term *factor[NFACTORS])
 {
     const term *A = term_symbol(c->tab, a), *one = term_const_si(c->tab, 1, 1);
     for (size_t k = 0; k < NACTIVATIONS; k++)
-        factor[k] =
-            derive_activation_derivative(c->tab, c->rs, activations[k], a->definition->args[0], A);
+        factor[k] = derive_activation_derivative(c->tab, c->rs, activations[k], def->args[0], A);
     factor[NACTIVATIONS] = op2(c, OP_ADD, one, op1(c, OP_NEG, A));
     factor[NACTIVATIONS + 1] = one;
 }
@@ -363,13 +408,18 @@ wrong_derivative(checker *c, const term *f, const term *t)
         const symbol *a = c->m->symbols[i];
         if (a->kind != SYM_DEF || a->definition == NULL)
             continue;
+        /* 1 / (1 + np.exp(-Z)) is sigmoid(Z) here too */
+        const term *def = rules_recognise(c->rs, NULL, c->tab, a->definition, NULL, &c->steps,
+                                          c->err, c->err_pool);
+        if (def == NULL)
+            def = a->definition;
         size_t right = 0;
-        while (right < NACTIVATIONS && activations[right] != a->definition->op)
+        while (right < NACTIVATIONS && activations[right] != def->op)
             right++;
         if (right == NACTIVATIONS)
             continue;
         const term *factor[NFACTORS];
-        derivative_factors(c, a, factor);
+        derivative_factors(c, a, def, factor);
         const term *r = factor[right];
         for (size_t w = 0; w < NFACTORS && r != NULL; w++) {
             const term *wrong = factor[w];
@@ -379,22 +429,32 @@ wrong_derivative(checker *c, const term *f, const term *t)
             text s;
             text_init(&s, c->pool);
             text_printf(&s, "uses %s where %s = %s(%s) needs %s", show(c, wrong), a->name,
-                        term_op_name(a->definition->op), show(c, a->definition->args[0]),
-                        show(c, r));
+                        term_op_name(def->op), show(c, def->args[0]), show(c, r));
             if (w < NACTIVATIONS)
                 text_printf(&s, " (%s's derivative used for %s)", term_op_name(activations[w]),
-                            term_op_name(a->definition->op));
+                            term_op_name(def->op));
+            return text_str(&s);
+        }
+        /* the right derivative taken of the activation's input (1 - Z1^2) */
+        const term *z = def->args[0];
+        const term *on_z = r != NULL ? with_replaced(c, r, term_symbol(c->tab, a), z) : NULL;
+        if (on_z != NULL && on_z != r && same(c, op2(c, OP_MUL, f, r), op2(c, OP_MUL, t, on_z))) {
+            text s;
+            text_init(&s, c->pool);
+            text_printf(&s, "uses %s where %s = %s(%s) needs %s (%s where %s belongs)",
+                        show(c, on_z), a->name, term_op_name(def->op), show(c, z), show(c, r),
+                        show(c, z), a->name);
             return text_str(&s);
         }
     }
     return NULL;
 }
 
-/* Whether F is CL's truth under CONV once the label Y is assumed onehot:
-   derived again under that assumption, which is passed along, so the
-   model (shared by every call on a loaded one) is never changed. */
+/* Whether F is the truth of V under CONV once the label Y is assumed
+   onehot: derived again under that assumption, which is passed along, so
+   the model (shared by every call on a loaded one) is never changed. */
 static int
-holds_if_onehot(checker *c, const symbol *y, const symbol *cl, const term *f, convention conv)
+holds_if_onehot(checker *c, const symbol *y, const symbol *v, const term *f, convention conv)
 {
     static const label_assumption onehot = LABEL_ONEHOT;
     label_assumption_set assume = {&y, &onehot, 1};
@@ -405,7 +465,7 @@ holds_if_onehot(checker *c, const symbol *y, const symbol *cl, const term *f, co
     const derivation *declared = c->d;
     c->d = d;
     c->assume = &assume;
-    int holds = same(c, f, truth(c, cl, conv));
+    int holds = same(c, f, truth(c, v, conv));
     c->d = declared;
     c->assume = NULL;
     return holds;
@@ -413,15 +473,22 @@ holds_if_onehot(checker *c, const symbol *y, const symbol *cl, const term *f, co
 
 /* The claim would hold if a label's columns summed to 1: the assumption. */
 static const char *
-missing_label_assumption(checker *c, const symbol *cl, const term *f, convention conv)
+missing_label_assumption(checker *c, const symbol *v, const term *f, convention conv)
 {
     for (size_t i = 0; i < c->m->nsymbols; i++) {
         const symbol *y = c->m->symbols[i];
-        if (y->kind == SYM_LABEL && y->label == LABEL_ANY && holds_if_onehot(c, y, cl, f, conv))
+        if (y->kind != SYM_LABEL || (y->label != LABEL_ANY && y->label != LABEL_BINARY) ||
+            !holds_if_onehot(c, y, v, f, conv))
+            continue;
+        if (y->label == LABEL_BINARY) /* softmax's A - Y needs one 1 per column */
             return words(c,
-                         "holds only if the columns of %s sum to 1: declare it onehot or prob "
-                         "(label %s[...] onehot)%s",
+                         "holds only if the columns of %s sum to 1, and %s is declared binary: "
+                         "declare it onehot or prob%s",
                          y->name, y->name, "");
+        return words(c,
+                     "holds only if the columns of %s sum to 1: declare it onehot or prob "
+                     "(label %s[...] onehot)%s",
+                     y->name, y->name, "");
     }
     return NULL;
 }
@@ -480,13 +547,219 @@ hard_coded_batch(checker *c, const term *f, const term *t)
     return text_str(&s);
 }
 
-/* Why F (the claim's formula, earlier claims taken as right) is not T. */
+/* Whether K is a scalar hyperparameter of the model (keep_prob, lambd): a
+   scalar input or a definition of a constant. */
+static int
+is_hyperparameter(const symbol *k)
+{
+    int constant = k->kind == SYM_DEF && k->definition != NULL && k->definition->op == OP_CONST;
+    return k->shape.rank == 0 && (k->kind == SYM_INPUT || constant);
+}
+
+/* F is T times or over a scalar hyperparameter of the model: which, in
+   words, or NULL. */
 static const char *
-diagnose(checker *c, const symbol *cl, const term *f, const term *t, convention conv)
+wrong_scalar_factor(checker *c, const term *f, const term *t)
+{
+    for (size_t i = 0; i < c->m->nsymbols; i++) {
+        const symbol *k = c->m->symbols[i];
+        if (!is_hyperparameter(k))
+            continue;
+        const term *kt = term_symbol(c->tab, k);
+        if (same(c, f, op2(c, OP_MUL, t, kt)))
+            return words(c, "has a factor %s too many (a / %s is missing)", k->name, k->name, "");
+        if (same(c, f, op2(c, OP_DIV, t, kt)))
+            return words(c, "lacks a factor %s (it divides by %s where it should not)", k->name,
+                         k->name, "");
+    }
+    return NULL;
+}
+
+/* F with a square matrix operand of a product under NODE transposed, or
+   its transpose undone (np.dot(W2, dZ2) where W2 is [n_h, n_h] and W2.T is
+   meant: the shapes cannot tell), equal to T: which, in words, or NULL. */
+static const char *
+wrong_square_transpose(checker *c, const term *f, const term *t, const term *node)
+{
+    for (unsigned k = 0; node->op == OP_MATMUL && k < 2; k++) {
+        const term *a = node->args[k];
+        if (a->shape.rank != 2 || !dim_equal(a->shape.d[0], a->shape.d[1]))
+            continue;
+        const term *by = a->op == OP_TRANSPOSE ? a->args[0] : op1(c, OP_TRANSPOSE, a);
+        const term *g = by != NULL ? with_replaced(c, f, a, by) : NULL;
+        if (g == NULL || g == f || !same(c, g, t))
+            continue;
+        text s;
+        text_init(&s, c->pool);
+        text_printf(&s, "%s: it uses %s where %s is needed",
+                    a->op == OP_TRANSPOSE ? "has a .T too many" : "lacks a .T", show(c, a),
+                    show(c, by));
+        return text_str(&s);
+    }
+    for (unsigned k = 0; k < node->nargs; k++) {
+        const char *r = wrong_square_transpose(c, f, t, node->args[k]);
+        if (r != NULL)
+            return r;
+    }
+    return NULL;
+}
+
+/* Z of the definition A = relu(Z), or NULL when S is no ReLU. */
+static const term *
+relu_input(const symbol *s)
+{
+    return s->kind == SYM_DEF && s->definition != NULL && s->definition->op == OP_RELU
+               ? s->definition->args[0]
+               : NULL;
+}
+
+/* F with a ReLU's mask written wrong under NODE, equal to T once it is the
+   mask (Z > 0) of A = relu(Z): the mask A >= 0, which is 1 everywhere, or
+   A's values where its mask belongs (dA1 * A1). In words, or NULL. */
+static const char *
+wrong_mask(checker *c, const term *f, const term *t, const term *node)
+{
+    const term *zero = term_const_si(c->tab, 0, 1);
+    if (node->op == OP_STEP && node->aux && node->args[1] == zero && node->args[0]->op == OP_SYM &&
+        relu_input(node->args[0]->sym) != NULL) {
+        const symbol *a = node->args[0]->sym;
+        const term *g = with_replaced(c, f, node, op2(c, OP_STEP, relu_input(a), zero));
+        if (g != NULL && same(c, g, t)) {
+            text s;
+            text_init(&s, c->pool);
+            text_printf(&s,
+                        "uses the mask %s >= 0, which is 1 everywhere (%s = relu(%s) is never "
+                        "negative): the mask is %s > 0",
+                        a->name, a->name, show(c, relu_input(a)), a->name);
+            return text_str(&s);
+        }
+    }
+    for (unsigned k = 0; node->op == OP_MUL && k < 2; k++) {
+        const term *a = node->args[k];
+        if (a->op != OP_SYM || relu_input(a->sym) == NULL)
+            continue;
+        const term *mask = op2(c, OP_STEP, relu_input(a->sym), zero);
+        const term *fixed =
+            k == 0 ? op2(c, OP_MUL, mask, node->args[1]) : op2(c, OP_MUL, node->args[0], mask);
+        const term *g = fixed != NULL ? with_replaced(c, f, node, fixed) : NULL;
+        if (g == NULL || !same(c, g, t))
+            continue;
+        text s;
+        text_init(&s, c->pool);
+        text_printf(&s, "uses the values of %s where its mask %s > 0 is needed (%s = relu(%s))",
+                    a->sym->name, a->sym->name, a->sym->name, show(c, relu_input(a->sym)));
+        return text_str(&s);
+    }
+    for (unsigned k = 0; k < node->nargs; k++) {
+        const char *r = wrong_mask(c, f, t, node->args[k]);
+        if (r != NULL)
+            return r;
+    }
+    return NULL;
+}
+
+/* F lacks T's regularisation term, T = F + K/m * W for a param W of T's
+   shape and a scalar hyperparameter K (L2's lambd), or has K * W where
+   K/m * W belongs: which, in words, or NULL. */
+static const char *
+wrong_regularisation(checker *c, const term *f, const term *t)
+{
+    if (c->m->batch == NULL)
+        return NULL;
+    for (size_t i = 0; i < c->m->nsymbols; i++) {
+        const symbol *w = c->m->symbols[i];
+        if (w->kind != SYM_PARAM || !shape_equal(&w->shape, &t->shape))
+            continue;
+        const term *wt = term_symbol(c->tab, w);
+        for (size_t j = 0; j < c->m->nsymbols; j++) {
+            const symbol *k = c->m->symbols[j];
+            if (!is_hyperparameter(k))
+                continue;
+            const term *kt = term_symbol(c->tab, k);
+            const term *term_m = op2(c, OP_MUL, op2(c, OP_DIV, kt, batch(c)), wt);
+            const term *term_1 = op2(c, OP_MUL, kt, wt);
+            text s;
+            text_init(&s, c->pool);
+            if (same(c, op2(c, OP_ADD, f, term_m), t))
+                text_printf(&s, "drops the regularisation term %s/%s * %s", k->name,
+                            c->m->batch->name, w->name);
+            else if (same(c, op2(c, OP_ADD, f, op2(c, OP_ADD, term_m, op1(c, OP_NEG, term_1))), t))
+                text_printf(&s, "has %s * %s where the regularisation term is %s/%s * %s", k->name,
+                            w->name, k->name, c->m->batch->name, w->name);
+            else
+                continue;
+            return text_str(&s);
+        }
+    }
+    return NULL;
+}
+
+/* F is the gradient of another name U rather than of V (dhidden masked
+   in place is the gradient of the ReLU's input): which, in words, or
+   NULL. Versions of V's own name are judge's to try. */
+static const char *
+other_variable(checker *c, const symbol *v, const term *f, convention conv)
+{
+    for (size_t i = 0; i < c->m->nsymbols; i++) {
+        const symbol *u = c->m->symbols[i];
+        if (u == v || (u->kind != SYM_DEF && u->kind != SYM_PARAM) ||
+            !shape_equal(&u->shape, &f->shape) || derive_find(c->d, u) == NULL ||
+            u->earlier != NULL || u->later != NULL)
+            continue;
+        if (same(c, f, truth(c, u, conv)))
+            return words(c, "is the gradient of %s, not of %s%s", u->name, v->name, "");
+    }
+    return NULL;
+}
+
+/* F is T times a factor of the whole line (the batch size m, 1/m, -1, or
+   a scalar hyperparameter or its inverse), or T's transpose: the usual
+   mistakes a second one may hide behind. */
+typedef struct whole_line {
+    const term *undone; /* F with the mistake undone */
+    const char *what;   /* the mistake, in words */
+} whole_line;
+
+/* The mistakes of the whole line F may have, each undone, into OUT (room
+   for 3 + 2 * the model's symbols); their number. */
+static size_t
+whole_line_mistakes(checker *c, const term *f, whole_line *out)
+{
+    size_t n = 0;
+    if (c->m->batch != NULL) {
+        out[n++] =
+            (whole_line){op2(c, OP_DIV, f, batch(c)), "has a factor m too many (a 1/m is missing)"};
+        out[n++] = (whole_line){op2(c, OP_MUL, batch(c), f), "has a factor 1/m too many"};
+    }
+    out[n++] = (whole_line){op1(c, OP_NEG, f), "has the wrong sign"};
+    out[n++] = (whole_line){op1(c, OP_TRANSPOSE, f),
+                            "is the transpose of the gradient: a .T is missing or extra"};
+    for (size_t i = 0; i < c->m->nsymbols; i++) {
+        const symbol *k = c->m->symbols[i];
+        if (!is_hyperparameter(k))
+            continue;
+        const term *kt = term_symbol(c->tab, k);
+        out[n++] = (whole_line){
+            op2(c, OP_DIV, f, kt),
+            words(c, "has a factor %s too many (a / %s is missing)", k->name, k->name, "")};
+        out[n++] = (whole_line){op2(c, OP_MUL, f, kt),
+                                words(c, "lacks a factor %s (it divides by %s where it should not)",
+                                      k->name, k->name, "")};
+    }
+    return n;
+}
+
+/* One of the usual mistakes that makes F (the formula of a claim about V,
+   earlier claims taken as right) not T, in words, or NULL. ALONE: F is
+   the line as written, so the batch size written as a number (decided by
+   the numbers), a label assumption and another name's gradient are tried
+   too, which explain a whole line and not one mistake beside another. */
+static const char *
+one_mistake(checker *c, const symbol *v, const term *f, const term *t, convention conv, int alone)
 {
     int square = shape_equal(&f->shape, &t->shape);
     if (c->m->batch != NULL && square) {
-        const char *r = hard_coded_batch(c, f, t);
+        const char *r = alone ? hard_coded_batch(c, f, t) : NULL;
         if (r != NULL)
             return r;
         if (same(c, f, op2(c, OP_MUL, batch(c), t)))
@@ -503,8 +776,42 @@ diagnose(checker *c, const symbol *cl, const term *f, const term *t, convention 
     if (r == NULL && square)
         r = wrong_derivative(c, f, t);
     if (r == NULL && square)
-        r = missing_label_assumption(c, cl, f, conv);
+        r = wrong_scalar_factor(c, f, t);
+    if (r == NULL && square)
+        r = wrong_square_transpose(c, f, t, f);
+    if (r == NULL && square)
+        r = wrong_mask(c, f, t, f);
+    if (r == NULL && square)
+        r = wrong_regularisation(c, f, t);
+    if (r == NULL && square && alone)
+        r = missing_label_assumption(c, v, f, conv);
+    if (r == NULL && alone)
+        r = other_variable(c, v, f, conv);
     return r;
+}
+
+/* Why F (the formula of a claim about V, earlier claims taken as right) is
+   not T: one of the usual mistakes, or two in one line (one of the whole
+   line, undone, then another), or NULL. */
+static const char *
+diagnose(checker *c, const symbol *v, const term *f, const term *t, convention conv)
+{
+    const char *r = one_mistake(c, v, f, t, conv, 1);
+    if (r != NULL)
+        return r;
+    whole_line *first = mem_alloc(c->pool, (4 + 2 * c->m->nsymbols) * sizeof *first);
+    size_t n = whole_line_mistakes(c, f, first);
+    for (size_t k = 0; k < n; k++) {
+        const char *second =
+            first[k].undone != NULL ? one_mistake(c, v, first[k].undone, t, conv, 0) : NULL;
+        if (second != NULL) {
+            text s;
+            text_init(&s, c->pool);
+            text_printf(&s, "%s, and it %s", first[k].what, second);
+            return text_str(&s);
+        }
+    }
+    return NULL;
 }
 
 /* ---- one claim ---- */
@@ -524,7 +831,7 @@ static int
 held_in(const claim_result *earlier, size_t nearlier, const symbol *v, convention conv)
 {
     for (size_t i = 0; i < nearlier; i++)
-        if (earlier[i].claim->target == v && earlier[i].verdict == CLAIM_HOLDS &&
+        if (earlier[i].of == v && earlier[i].verdict == CLAIM_HOLDS &&
             (earlier[i].follows == conv || earlier[i].follows == CONVENTION_AUTO))
             return 1;
     return 0;
@@ -672,12 +979,12 @@ conventions(checker *c, const symbol *v, convention upstream, int upstream_wrong
     return 2;
 }
 
-/* R as a claim of the wrong shape: both shapes, and the mistake when one
-   of the usual ones explains it. */
+/* R as a claim about V of the wrong shape: both shapes, and the mistake
+   when one of the usual ones explains it. */
 static void
-wrong_shape(checker *c, claim_result *r, convention conv)
+wrong_shape(checker *c, claim_result *r, const symbol *v, convention conv)
 {
-    const symbol *cl = r->claim, *v = cl->target;
+    const symbol *cl = r->claim;
     text t;
     text_init(&t, c->pool);
     text_printf(&t, "has shape ");
@@ -685,7 +992,7 @@ wrong_shape(checker *c, claim_result *r, convention conv)
     text_printf(&t, " but %s is ", v->name);
     shape_print(&t, &v->shape);
     const term *f = expand(c, cl->definition, conv, 0);
-    const char *why = diagnose(c, cl, f, truth(c, cl, conv), conv);
+    const char *why = diagnose(c, v, f, truth(c, v, conv), conv);
     if (why != NULL)
         text_printf(&t, ": it %s", why);
     r->verdict = CLAIM_SHAPE;
@@ -717,14 +1024,28 @@ holds(checker *c, claim_result *r, const reading *rd, int n, const int *held)
     }
 }
 
-/* R, refuted in every reading of RD[0..N) (each with a witness): the
-   mistake in words, read in the convention that explains it (else the
-   first), with a counterexample there. */
+/* Whether T uses, directly or through other claims, a claim whose formula
+   does not type-check. */
+static int
+uses_ill_typed(const term *t)
+{
+    if (t->op == OP_SYM)
+        return t->sym->kind == SYM_CLAIM &&
+               (t->sym->shape_error != NULL || uses_ill_typed(t->sym->definition));
+    for (unsigned i = 0; i < t->nargs; i++)
+        if (uses_ill_typed(t->args[i]))
+            return 1;
+    return 0;
+}
+
+/* R, a claim about V refuted in every reading of RD[0..N) (each with a
+   witness): the mistake in words, read in the convention that explains it
+   (else the first), with a counterexample there. */
 static void
-refuted(checker *c, claim_result *r, const reading *rd, int n, const term *yours,
+refuted(checker *c, claim_result *r, const symbol *v, const reading *rd, int n, const term *yours,
         const claim_result *earlier, size_t nearlier)
 {
-    const symbol *cl = r->claim, *v = cl->target;
+    const symbol *cl = r->claim;
     const gradient *g = derive_find(c->d, v);
     int k = 0;
     r->verdict = CLAIM_REFUTED;
@@ -732,36 +1053,85 @@ refuted(checker *c, claim_result *r, const reading *rd, int n, const term *yours
         r->reason =
             words(c, "is 0: the loss %s does not depend on %s%s", c->m->loss->name, v->name, "");
     for (int i = 0; i < n && r->reason == NULL; i++)
-        if ((r->reason = diagnose(c, cl, rd[i].formula, rd[i].truth, rd[i].conv)) != NULL)
+        if ((r->reason = diagnose(c, v, rd[i].formula, rd[i].truth, rd[i].conv)) != NULL)
             k = i;
     if (r->reason == NULL)
-        r->reason = "matches none of the usual mistakes";
+        r->reason = no_diagnosis;
     r->evidence = rd[k].evidence;
     if (g != NULL)
         r->expected = expected_form(c, g, rd[k].conv, earlier, nearlier);
-    r->counterexample = counterexample(c, cl, yours, rd[k].truth, rd[k].evidence.witness);
+    /* your formula over a claim that does not type-check has no values */
+    if (!uses_ill_typed(cl->definition))
+        r->counterexample = counterexample(c, cl, yours, rd[k].truth, rd[k].evidence.witness);
 }
 
-/* The verdict on the claim R (its claim and line set), given the results
-   of the claims before it, EARLIER[0..NEARLIER). */
+/* T as a scalar when ONE: the entry of a value of one entry (its sum). */
+static const term *
+entry(checker *c, const term *t, int one)
+{
+    if (!one || t->shape.rank == 0)
+        return t;
+    char why[SHAPE_WHY];
+    return term_make(c->tab, OP_SUM, -1, 0, &t, 1, why);
+}
+
+/* Whether T uses the claim CL, directly or through working steps and
+   working values (claims that stand for their own formulas). */
+static int
+uses_through_steps(checker *c, const term *t, const symbol *cl)
+{
+    if (t->op == OP_SYM) {
+        if (t->sym == cl)
+            return 1;
+        const claim_result *r = t->sym->kind == SYM_CLAIM ? result_of(c, t->sym) : NULL;
+        return r != NULL && r->verdict == CLAIM_STEP &&
+               uses_through_steps(c, t->sym->definition, cl);
+    }
+    for (unsigned i = 0; i < t->nargs; i++)
+        if (uses_through_steps(c, t->args[i], cl))
+            return 1;
+    return 0;
+}
+
+/* The note on a claim CL about V that holds with one entry either way
+   (db a scalar, b [1, 1]). */
+static const char *
+one_entry_note(checker *c, const symbol *cl, const symbol *v)
+{
+    text t;
+    text_init(&t, c->pool);
+    text_printf(&t, "%s is ", cl->name);
+    shape_print(&t, &cl->shape);
+    text_printf(&t, " and %s is ", v->name);
+    shape_print(&t, &v->shape);
+    text_printf(&t,
+                ": one entry either way, and NumPy's broadcasting keeps %s's shape in "
+                "%s - learning_rate * %s",
+                v->name, v->name, cl->name);
+    return text_str(&t);
+}
+
+/* The verdict on the claim R (its claim and line set) as a claim about V
+   (its target, or another version of the target's name), given the
+   results of the claims before it, EARLIER[0..NEARLIER). */
 static void
-judge(checker *c, claim_result *r, const claim_result *earlier, size_t nearlier)
+judge_as(checker *c, claim_result *r, const claim_result *earlier, size_t nearlier, const symbol *v)
 {
     const symbol *cl = r->claim;
-    const symbol *v = cl->target;
-    /* the earlier claims this one uses: when they hold in one convention,
-       this one is read in that convention too */
+    r->of = v;
+    /* the earlier claims this one uses (through working steps too): when
+       they hold in one convention, this one is read in that convention too */
     int upstream_wrong = 0;
     convention upstream = CONVENTION_AUTO;
     for (size_t i = 0; i < nearlier; i++) {
         /* an undecided claim is neither right nor wrong: this one is judged as written */
-        if (!term_occurrences(cl->definition, earlier[i].claim) ||
+        if (!uses_through_steps(c, cl->definition, earlier[i].claim) ||
             earlier[i].verdict == CLAIM_UNDECIDED)
             continue;
-        if (earlier[i].verdict != CLAIM_HOLDS)
+        if (earlier[i].verdict != CLAIM_HOLDS && earlier[i].verdict != CLAIM_STEP)
             upstream_wrong = 1;
-        else if (earlier[i].follows != CONVENTION_AUTO &&
-                 earlier[i].claim->target->kind != SYM_PARAM)
+        else if (earlier[i].verdict == CLAIM_HOLDS && earlier[i].follows != CONVENTION_AUTO &&
+                 earlier[i].of->kind != SYM_PARAM)
             upstream = earlier[i].follows;
     }
     convention convs[2];
@@ -771,16 +1141,28 @@ judge(checker *c, claim_result *r, const claim_result *earlier, size_t nearlier)
     r->expected =
         g != NULL ? expected_form(c, g, convs[0], earlier, nearlier) : term_const_si(c->tab, 0, 1);
     r->yours = yours;
-    if (!shape_equal(&cl->shape, &v->shape)) {
-        wrong_shape(c, r, convs[0]);
+    if (cl->shape_error != NULL) { /* its formula has no shape: nothing to evaluate */
+        r->verdict = CLAIM_SHAPE;
+        r->reason = words(c, "does not type-check: %s%s%s", cl->shape_error, "", "");
+        r->evidence = (claim_evidence){.method = METHOD_SHAPE, .witness = -1};
+        r->yours = NULL;
         return;
     }
+    /* one entry either way (db a scalar, b [1, 1]): NumPy's broadcasting
+       carries it, so the entries are compared, and a note says so */
+    int one = !shape_equal(&cl->shape, &v->shape) && shape_is_one_entry(&cl->shape) &&
+              shape_is_one_entry(&v->shape);
+    if (!shape_equal(&cl->shape, &v->shape) && !one) {
+        wrong_shape(c, r, v, convs[0]);
+        return;
+    }
+    yours = entry(c, yours, one);
     reading rd[2];
     int held[2] = {0, 0}, witnessed = 1;
     for (int k = 0; k < nconv; k++) {
         rd[k].conv = convs[k];
-        rd[k].truth = truth(c, cl, convs[k]);
-        rd[k].formula = expand(c, cl->definition, convs[k], 0);
+        rd[k].truth = entry(c, truth(c, v, convs[k]), one);
+        rd[k].formula = entry(c, expand(c, cl->definition, convs[k], 0), one);
         rd[k].proved = same(c, yours, rd[k].truth);
         rd[k].num = weigh(c, yours, rd[k].truth, &rd[k].evidence, &rd[k].why);
         if (rd[k].proved && rd[k].num == AGREE_DIFFERENT) {
@@ -796,6 +1178,8 @@ judge(checker *c, claim_result *r, const claim_result *earlier, size_t nearlier)
     }
     if (held[0] || (nconv > 1 && held[1])) {
         holds(c, r, rd, nconv, held);
+        if (one)
+            r->note = one_entry_note(c, cl, v);
         return;
     }
     for (int k = 0; k < nconv && upstream_wrong; k++) {
@@ -807,7 +1191,8 @@ judge(checker *c, claim_result *r, const claim_result *earlier, size_t nearlier)
         text_puts(&t, "right given your earlier claims, but they are wrong:");
         for (size_t i = 0; i < nearlier; i++)
             if (earlier[i].verdict != CLAIM_HOLDS && earlier[i].verdict != CLAIM_UNDECIDED &&
-                term_occurrences(cl->definition, earlier[i].claim))
+                earlier[i].verdict != CLAIM_STEP &&
+                uses_through_steps(c, cl->definition, earlier[i].claim))
                 text_printf(&t, " %s (line %d)", earlier[i].claim->name, earlier[i].line);
         r->verdict = CLAIM_GIVEN_YOURS;
         r->follows = convs[k];
@@ -823,7 +1208,125 @@ judge(checker *c, claim_result *r, const claim_result *earlier, size_t nearlier)
         r->evidence = (claim_evidence){.method = METHOD_NONE, .witness = -1};
         return;
     }
-    refuted(c, r, rd, nconv, yours, earlier, nearlier);
+    refuted(c, r, v, rd, nconv, yours, earlier, nearlier);
+}
+
+/* The versions of V's name (Python's reassignment: A1, A1', A1''), V
+   first, then the others from the last assigned back to the first, into
+   OUT when it is not NULL; their number. */
+static size_t
+versions_of(const symbol *v, const symbol **out)
+{
+    const symbol *last = v;
+    while (last->later != NULL)
+        last = last->later;
+    size_t n = 0;
+    if (out != NULL)
+        out[n] = v;
+    n++;
+    for (const symbol *u = last; u != NULL; u = u->earlier)
+        if (u != v) {
+            if (out != NULL)
+                out[n] = u;
+            n++;
+        }
+    return n;
+}
+
+/* "A1'' (line 16)": a version of a reassigned name, and where it was
+   assigned. */
+static const char *
+version_words(checker *c, const symbol *v)
+{
+    text t;
+    text_init(&t, c->pool);
+    text_printf(&t, "%s (line %d)", v->name, line_of(c->m, v));
+    return text_str(&t);
+}
+
+/* R's reason, followed by " (as the gradient of A1' (line 12))". */
+static void
+as_gradient_of(checker *c, claim_result *r, const symbol *v)
+{
+    text t;
+    text_init(&t, c->pool);
+    text_printf(&t, "%s (as the gradient of %s)", r->reason, version_words(c, v));
+    r->reason = text_str(&t);
+}
+
+/* The verdict on the claim R: about its target, or, when the target's
+   name was assigned several times, about whichever of its versions the
+   claim's gradient is. When a version is undecided, so is the claim. A
+   working step that is none of them is CLAIM_STEP; the name's last
+   assignment, the claim, is diagnosed against the version that explains
+   it best (a mistake found rather than none). */
+static void
+judge(checker *c, claim_result *r, const claim_result *earlier, size_t nearlier)
+{
+    const symbol *v = r->claim->target;
+    if (v == NULL) { /* a working value of pasted code: the claims that use it are judged */
+        r->verdict = CLAIM_STEP;
+        r->evidence = (claim_evidence){.method = METHOD_NONE, .witness = -1};
+        r->yours = expand(c, term_symbol(c->tab, r->claim), CONVENTION_ABSORBED, 1);
+        r->reason = words(c,
+                          "a working value: the model has no '%s', so %s is the gradient of "
+                          "no name; the claims that use it are judged",
+                          r->claim->name + (r->claim->name[0] == 'd'), r->claim->name, "");
+        return;
+    }
+    size_t n = versions_of(v, NULL);
+    if (n == 1 && r->claim->later == NULL) {
+        judge_as(c, r, earlier, nearlier, v);
+        return;
+    }
+    const symbol **vs = mem_alloc(c->pool, n * sizeof *vs);
+    versions_of(v, vs);
+    claim_result *tries = mem_alloc(c->pool, n * sizeof *tries);
+    size_t undecided = n;
+    for (size_t k = 0; k < n && !c->failed; k++) {
+        tries[k] = *r;
+        judge_as(c, &tries[k], earlier, nearlier, vs[k]);
+        if (tries[k].verdict == CLAIM_HOLDS) {
+            *r = tries[k];
+            return;
+        }
+        if (tries[k].verdict == CLAIM_UNDECIDED && undecided == n)
+            undecided = k;
+    }
+    if (c->failed)
+        return;
+    if (undecided < n) { /* it may be the gradient of that version */
+        *r = tries[undecided];
+        if (n > 1)
+            as_gradient_of(c, r, vs[undecided]);
+        return;
+    }
+    if (r->claim->later != NULL) {
+        text t;
+        text_init(&t, c->pool);
+        if (n == 1)
+            text_printf(&t, "a working step: not the gradient of %s", v->name);
+        else {
+            text_printf(&t, "a working step: the gradient of no version of %s (", vs[n - 1]->name);
+            for (size_t k = n; k-- > 0;)
+                text_printf(&t, "%s%s", k == n - 1 ? "" : ", ", version_words(c, vs[k]));
+            text_putc(&t, ')');
+        }
+        text_printf(&t, "; the last assignment to %s is the claim", r->claim->name);
+        *r = tries[0];
+        r->verdict = CLAIM_STEP;
+        r->reason = text_str(&t);
+        r->counterexample = NULL;
+        return;
+    }
+    size_t best = 0;
+    for (size_t k = n; k-- > 0;)
+        if (tries[k].verdict == CLAIM_GIVEN_YOURS ||
+            (tries[best].verdict != CLAIM_GIVEN_YOURS && tries[k].reason != NULL &&
+             tries[k].reason != no_diagnosis))
+            best = k;
+    *r = tries[best];
+    as_gradient_of(c, r, vs[best]);
 }
 
 /* Intermediate claims that hold in different conventions. */
@@ -833,8 +1336,10 @@ mixing(checker *c, const check_result *res)
     const claim_result *first[2] = {NULL, NULL};
     for (size_t i = 0; i < res->n; i++) {
         const claim_result *r = &res->r[i];
-        if (r->claim->target->kind == SYM_PARAM || r->verdict == CLAIM_REFUTED ||
-            r->verdict == CLAIM_SHAPE || r->follows == CONVENTION_AUTO)
+        /* a working step is not the claim: the name's last assignment is */
+        if (r->verdict == CLAIM_STEP || r->claim->later != NULL || r->of->kind == SYM_PARAM ||
+            r->verdict == CLAIM_REFUTED || r->verdict == CLAIM_SHAPE ||
+            r->follows == CONVENTION_AUTO)
             continue;
         int k = r->follows == CONVENTION_DEFERRED ? 0 : 1;
         if (first[k] == NULL)
@@ -847,8 +1352,8 @@ mixing(checker *c, const check_result *res)
     text_printf(&t,
                 "mixes the conventions: %s (line %d) is deferred (m * dJ/d%s), %s (line %d) "
                 "absorbed (dJ/d%s)",
-                first[0]->claim->name, first[0]->line, first[0]->claim->target->name,
-                first[1]->claim->name, first[1]->line, first[1]->claim->target->name);
+                first[0]->claim->name, first[0]->line, first[0]->of->name, first[1]->claim->name,
+                first[1]->line, first[1]->of->name);
     return text_str(&t);
 }
 
@@ -867,6 +1372,7 @@ check_claims(model *m, const derivation *d, const rule_set *rs, unsigned long se
     for (int k = 0; k < CHECK_SIZES; k++)
         sample_sizes_of(&c.sizes[k], c.pool, m, k);
     check_result *res = mem_zalloc(c.pool, sizeof *res);
+    c.res = res;
     res->r = mem_zalloc(c.pool, (m->nsymbols + 1) * sizeof *res->r);
     sample_sizes *sizes = mem_alloc(c.pool, sizeof c.sizes);
     memcpy(sizes, c.sizes, sizeof c.sizes);
@@ -883,7 +1389,10 @@ check_claims(model *m, const derivation *d, const rule_set *rs, unsigned long se
         judge(&c, r, res->r, res->n);
         res->n++;
         undecided += r->verdict == CLAIM_UNDECIDED;
-        refuted += r->verdict != CLAIM_HOLDS && r->verdict != CLAIM_UNDECIDED;
+        /* a working step that is no gradient fails nothing by itself: the
+           claim is the name's last assignment */
+        refuted +=
+            r->verdict != CLAIM_HOLDS && r->verdict != CLAIM_UNDECIDED && r->verdict != CLAIM_STEP;
     }
     if (c.failed)
         return NULL;

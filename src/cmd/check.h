@@ -11,6 +11,9 @@ typedef enum claim_verdict {
     CLAIM_REFUTED,     /* wrong, with a reason and a counterexample */
     CLAIM_SHAPE,       /* not even the shape of what it claims */
     CLAIM_UNDECIDED,   /* no method could decide it: the reason says why */
+    CLAIM_STEP,        /* a working step (the name is assigned again later) that is the
+                          gradient of no version of its forward name: not a mistake by
+                          itself, the name's last assignment is the claim */
 } claim_verdict;
 
 /* How a verdict was decided. A claim holds by a symbolic proof or by
@@ -43,6 +46,11 @@ typedef struct claim_evidence {
 
 typedef struct claim_result {
     const symbol *claim;
+    /* the version of the forward name whose gradient the claim is (A1'' for
+       dA1 = np.dot(W2.T, dZ2) after A1 = A1 / keep_prob): the claim's
+       target unless it holds for another version of that name; NULL for a
+       working value (a claim without a target, CLAIM_STEP) */
+    const symbol *of;
     int line;
     claim_verdict verdict;
     /* the convention the claim follows: DEFERRED or ABSORBED, or AUTO when
@@ -51,6 +59,7 @@ typedef struct claim_result {
     const char *reason;         /* in words; NULL when it holds */
     claim_evidence evidence;    /* how the verdict was decided */
     const char *counterexample; /* an entry where yours and the truth differ, or NULL */
+    const char *note;           /* something right but worth saying (NumPy broadcasting), or NULL */
     const term *expected;       /* dJ/dV (or m dJ/dV) as the derivation writes it */
     /* the claim written out for evaluation: its formula, with the claims it
        uses replaced by theirs, in forward names (what error measures) */
@@ -87,8 +96,12 @@ typedef struct check_result {
    as a number, a factor m or 1/m, the sign, a transpose, a sum's axis or
    keepdims, an activation's derivative, a label assumption) and a
    counterexample entry is given in the convention the claim is read in. A
-   claim that is right given an earlier wrong claim says so. Returns the
-   result in M's pool, or NULL with ERR filled. */
+   claim that is right given an earlier wrong claim says so. A name
+   assigned several times (Python's reassignment) is judged step by step:
+   a forward name's every version is tried (the report says which one a
+   claim's gradient is), and a step that is none is CLAIM_STEP, which
+   fails nothing by itself. Returns the result in M's pool, or NULL with
+   ERR filled. */
 check_result *check_claims(model *m, const derivation *d, const rule_set *rs, unsigned long seed,
                            dc_error *err, mem_pool *err_pool);
 

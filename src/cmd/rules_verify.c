@@ -25,6 +25,7 @@ static const char *const dim_names[NDIMS] = {"1", "n2", "n3", "n4"};
 typedef struct variable {
     const symbol *var;
     label_assumption label; /* onehot(x), binary(x), prob(x): a label of that kind */
+    int rows;               /* onehot_rows(x), prob_rows(x): its rows are the examples */
     int scalar;             /* scalar(x): rank 0 */
     int matrix;             /* matrix(x): rank 2 */
     int constant;           /* const(x): a rational constant */
@@ -157,6 +158,14 @@ rule_variables(verifier *v, const rule *r)
             case PRED_MATRIX:
                 x->matrix = 1;
                 break;
+            case PRED_ONEHOT_ROWS:
+                x->label = LABEL_ONEHOT;
+                x->rows = x->matrix = 1;
+                break;
+            case PRED_PROB_ROWS:
+                x->label = LABEL_PROB;
+                x->rows = x->matrix = 1;
+                break;
             }
         }
         if (r->kind == RULE_ADJOINT && x->var == r->input)
@@ -246,6 +255,7 @@ build_draw(verifier *v, const rule *r, int positive)
             x->code = rank * 16 + d[0] * 4 + d[1];
             x->sym = new_symbol(v, x->var->name, x->label != LABEL_ANY ? SYM_LABEL : SYM_INPUT, &s);
             x->sym->label = x->label;
+            x->sym->class_axis = x->rows;
             x->t = term_symbol(tab, x->sym);
         }
         match_bind(&v->m, x->var, x->t);
@@ -345,7 +355,7 @@ draw_values(verifier *v, const rule *r, int positive)
         if (x->label == LABEL_ANY)
             fill_random(v, x->val, positive);
         else
-            sample_label(x->val, x->label, v->rng, label_weight, v);
+            sample_label(x->val, x->label, x->rows, v->rng, label_weight, v);
     }
     if (r->kind != RULE_ADJOINT)
         return;
@@ -512,6 +522,18 @@ check_rewrite(verifier *v, const rule *r)
         snprintf(v->why, sizeof v->why, "the two sides have different sizes");
         return POINT_ERROR;
     }
+    /* the largest input: a side that cancels to 0 (x - log(exp(x))) is
+       computed to within the rounding of its inputs, not of its value */
+    mpfr_set_ui(v->scale, 0, MPFR_RNDN);
+    for (int k = 0; k < v->nvars; k++)
+        for (long e = 0; v->vars[k].val != NULL && e < v->vars[k].val->rows * v->vars[k].val->cols;
+             e++) {
+            mpfr_set_q(v->x,
+                       *eval_q(v->vars[k].val, e / v->vars[k].val->cols, e % v->vars[k].val->cols),
+                       MPFR_RNDN);
+            mpfr_abs(v->x, v->x, MPFR_RNDN);
+            mpfr_max(v->scale, v->scale, v->x, MPFR_RNDN);
+        }
     for (long i = 0; i < lv->rows; i++)
         for (long j = 0; j < lv->cols; j++) {
             const mpfr_t *a = (const mpfr_t *)eval_fr(lv, i, j);
@@ -521,6 +543,7 @@ check_rewrite(verifier *v, const rule *r)
             mpfr_abs(v->x, *a, MPFR_RNDN);
             mpfr_abs(v->y, *b, MPFR_RNDN);
             mpfr_max(v->bound, v->x, v->y, MPFR_RNDN);
+            mpfr_max(v->bound, v->bound, v->scale, MPFR_RNDN);
             mpfr_mul_2si(v->bound, v->bound, -(v->prec - 56), MPFR_RNDN);
             if (mpfr_cmp(v->diff, v->bound) <= 0)
                 continue;

@@ -64,6 +64,8 @@ lex_describe(token_kind kind)
         return "'<='";
     case TOK_ARROW:
         return "'=>'";
+    case TOK_STRING:
+        return "a string";
     case TOK_ERROR:
         return "an invalid character";
     }
@@ -200,6 +202,18 @@ lex_next(lexer *lx)
         case '<':
             t.kind = d == '=' ? TOK_LE : TOK_LT;
             n = d == '=' ? 2 : 1;
+            break;
+        case '\'':
+        case '"':
+            while (peek(lx, n) != -1 && peek(lx, n) != '\n' && peek(lx, n) != c)
+                n++;
+            if (peek(lx, n) == c) {
+                t.kind = TOK_STRING;
+                n++;
+            } else {
+                t.kind = TOK_ERROR;
+                lx->error = "a string is not closed on its line";
+            }
             break;
         default:
             t.kind = TOK_ERROR;

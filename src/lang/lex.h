@@ -30,8 +30,9 @@ typedef enum token_kind {
     TOK_LT,
     TOK_GE,
     TOK_LE,
-    TOK_ARROW, /* => */
-    TOK_ERROR  /* a byte the language does not have; lex_error says why */
+    TOK_ARROW,  /* => */
+    TOK_STRING, /* 'W1' or "W1": a key of pasted Python (parameters["W1"]), on one line */
+    TOK_ERROR   /* a byte the language does not have; lex_error says why */
 } token_kind;
 
 typedef struct token {

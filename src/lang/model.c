@@ -51,10 +51,31 @@ model_lookup(const model *m, const char *name, size_t len)
     for (size_t i = name_hash(name, len) & mask;; i = (i + 1) & mask) {
         symbol *s = m->index[i];
         if (s == NULL)
-            return NULL;
+            break;
         if (strlen(s->name) == len && memcmp(s->name, name, len) == 0)
             return s;
     }
+    for (size_t i = 0; i < m->naliases; i++)
+        if (strlen(m->aliases[i].name) == len && memcmp(m->aliases[i].name, name, len) == 0)
+            return (symbol *)m->aliases[i].sym;
+    return NULL;
+}
+
+symbol *
+model_current(const symbol *s)
+{
+    while (s->later != NULL)
+        s = s->later;
+    return (symbol *)s;
+}
+
+void
+model_add_alias(model *m, const char *name, size_t len, const symbol *sym)
+{
+    m->aliases = mem_realloc(m->pool, m->aliases, (m->naliases + 1) * sizeof *m->aliases);
+    m->aliases[m->naliases].name = mem_strndup(m->pool, name, len);
+    m->aliases[m->naliases].sym = sym;
+    m->naliases++;
 }
 
 static void

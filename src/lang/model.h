@@ -30,6 +30,13 @@ typedef struct model {
     const symbol *loss;
     convention convention;
     int convention_given; /* whether the file has a convention line */
+    /* other names of dims and values, from pasted code (num_train =
+       X.shape[0]; (Z1, A1) = cache where cache = (z1, a1)) */
+    struct model_alias {
+        const char *name;
+        const symbol *sym;
+    } * aliases;
+    size_t naliases;
 } model;
 
 /* A new, empty model allocated from POOL, which it then owns. */
@@ -47,8 +54,14 @@ void model_free(model *m);
    failure too. */
 model *model_view(model *m, mem_pool *pool);
 
-/* The symbol named NAME[0..len), or NULL. */
+/* The symbol named NAME[0..len) (the first version of a reassigned name;
+   model_current follows it to the last), or the dim an alias names, or
+   NULL. */
 symbol *model_lookup(const model *m, const char *name, size_t len);
+/* The last version of S (S itself when it was never reassigned). */
+symbol *model_current(const symbol *s);
+/* Make NAME (copied) another name of SYM, a dim or a value. */
+void model_add_alias(model *m, const char *name, size_t len, const symbol *sym);
 /* Add SYM (whose name must be new) to the model. */
 void model_add(model *m, symbol *sym);
 

@@ -20,6 +20,21 @@ typedef struct parser {
     int depth;         /* expression nesting */
     int in_definition; /* parsing a forward definition: claims are out of reach */
     int statements;    /* how many non-empty statements so far */
+    int claims;        /* how many claims so far */
+    token loss_name;   /* "loss NAME": the loss is NAME's last assignment */
+    int loss_declared;
+    /* while a claim's right side is parsed: where a shape error lands, and
+       the error (a claim that does not type-check is reported by check, on
+       its line, and the other claims are still judged) */
+    jmp_buf *claim_shape;
+    const char *claim_shape_why;
+    /* tuples of pasted code (cache = (Z1, A1, W1)), for their unpacking */
+    struct tuple {
+        const char *name;
+        const symbol **item; /* each item's symbol; NULL where it is not a name */
+        int n;
+    } * tuples;
+    size_t ntuples;
     dc_error *err;
     mem_pool *err_pool;
     jmp_buf fail; /* where an input error or an allocation failure lands */
@@ -398,9 +413,25 @@ make(parser *p, size_t offset, term_op op, int aux, int keepdims, const term *a,
     const term *args[2] = {a, b};
     char why[SHAPE_WHY];
     const term *t = term_make(p->m->terms, op, aux, keepdims, args, b ? 2 : 1, why);
-    if (t == NULL)
+    if (t != NULL)
+        return t;
+    if (p->claim_shape == NULL)
         fail_at(p, offset, "%s", why);
-    return t;
+    text w;
+    text_init(&w, p->m->pool);
+    text_puts(&w, why);
+    if (op == OP_MATMUL) { /* would a transpose of one side fit? */
+        shape ta, tb, out;
+        char ignored[SHAPE_WHY];
+        shape_transpose(&ta, &a->shape);
+        shape_transpose(&tb, &b->shape);
+        if (shape_matmul(&out, &a->shape, &tb, ignored))
+            text_puts(&w, " (a .T is missing on the right operand?)");
+        else if (shape_matmul(&out, &ta, &b->shape, ignored))
+            text_puts(&w, " (a .T is missing on the left operand?)");
+    }
+    p->claim_shape_why = text_str(&w);
+    longjmp(*p->claim_shape, 1);
 }
 
 static void
@@ -411,14 +442,16 @@ enter(parser *p)
                  PARSE_MAX_DEPTH);
 }
 
-/* A call's arguments: up to 2 positional and the keywords axis= and
+/* A call's arguments: up to 3 positional and the keywords axis= and
    keepdims=. */
 typedef struct call_args {
-    const term *pos[2];
-    size_t pos_offset[2];
+    const term *pos[3];
+    size_t pos_offset[3];
     int npos;
     int has_axis, axis, has_keepdims, keepdims;
     size_t axis_offset;
+    int has_copy; /* np.array(X, copy=True): a copy has X's values */
+    size_t copy_offset;
 } call_args;
 
 /* The value of a keyword argument: an integer (possibly negative), True,
@@ -429,11 +462,20 @@ parse_keyword(parser *p, token key, call_args *a)
     char name[64];
     tok_text(p, key, name, sizeof name);
     int is_axis = is_word(p, key, "axis"), is_keepdims = is_word(p, key, "keepdims");
-    if (!is_axis && !is_keepdims)
+    int is_copy = is_word(p, key, "copy");
+    if (!is_axis && !is_keepdims && !is_copy)
         fail_at(p, key.offset, "unknown keyword argument '%s'; expected axis= or keepdims=", name);
-    if ((is_axis && a->has_axis) || (is_keepdims && a->has_keepdims))
+    if ((is_axis && a->has_axis) || (is_keepdims && a->has_keepdims) || (is_copy && a->has_copy))
         fail_at(p, key.offset, "keyword argument '%s' given twice", name);
     size_t at = p->tok.offset;
+    if (is_copy) {
+        if (!is_word(p, p->tok, "True") && !is_word(p, p->tok, "False"))
+            fail_at(p, at, "copy must be True or False");
+        a->has_copy = 1;
+        a->copy_offset = key.offset;
+        advance(p);
+        return;
+    }
     if (is_keepdims) {
         if (is_word(p, p->tok, "True"))
             a->keepdims = 1;
@@ -481,9 +523,9 @@ parse_call_args(parser *p, call_args *a, size_t open)
             p->tok = key;
             p->prev = before;
         }
-        if (a->has_axis || a->has_keepdims)
+        if (a->has_axis || a->has_keepdims || a->has_copy)
             fail_at(p, p->tok.offset, "positional argument after a keyword argument");
-        if (a->npos == 2)
+        if (a->npos == 3)
             fail_at(p, p->tok.offset, "too many arguments");
         a->pos_offset[a->npos] = p->tok.offset;
         a->pos[a->npos++] = parse_expr(p);
@@ -496,9 +538,20 @@ typedef enum fn_kind {
     FN_UNARY,
     FN_SQUARE,
     FN_BINARY,
+    FN_SUBTRACT, /* np.subtract(a, b): a + -b */
     FN_SUM,
+    FN_MAX,  /* np.max: the reduction OP_MAX */
+    FN_MIN,  /* np.min(X) is -max(-X) */
+    FN_MEAN, /* np.mean: the sum over the number of entries summed */
     FN_SOFTMAX,
-    FN_MAXIMUM,
+    FN_MAXIMUM,  /* maximum(0, Z) is relu(Z); otherwise OP_MAXIMUM */
+    FN_MINIMUM,  /* OP_MINIMUM */
+    FN_CLIP,     /* clip(x, lo, hi): minimum(maximum(x, lo), hi) */
+    FN_WHERE,    /* where(c, a, b) for a 0/1 c: c * a + (1 - c) * b */
+    FN_IDENTITY, /* np.array(X), np.asarray(X), X.copy(), np.float64(X): X itself */
+    FN_SQUEEZE,  /* np.squeeze: axes of size 1 summed away */
+    FN_FLOAT,    /* Python's float(X): the one entry of X, a scalar */
+    FN_INT_CAST, /* np.int64(mask): a 0/1 mask stays what it is */
     FN_TEMPLATE, /* rule files only: broadcast(G, a[, axis=k]), unbroadcast(G, a) */
 } fn_kind;
 
@@ -524,6 +577,60 @@ static const struct function {
     {"maximum", FN_MAXIMUM, OP_RELU},
     {"broadcast", FN_TEMPLATE, OP_BROADCAST_LIKE},
     {"unbroadcast", FN_TEMPLATE, OP_UNBROADCAST},
+    /* the functions of pasted notebook code */
+    {"add", FN_BINARY, OP_ADD},
+    {"subtract", FN_SUBTRACT, OP_ADD},
+    {"true_divide", FN_BINARY, OP_DIV},
+    {"negative", FN_UNARY, OP_NEG},
+    {"abs", FN_UNARY, OP_ABS},
+    {"absolute", FN_UNARY, OP_ABS},
+    {"sqrt", FN_UNARY, OP_SQRT},
+    {"log1p", FN_UNARY, OP_LOG1P},
+    {"minimum", FN_MINIMUM, OP_MINIMUM},
+    {"max", FN_MAX, OP_MAX},
+    {"amax", FN_MAX, OP_MAX},
+    {"min", FN_MIN, OP_MAX},
+    {"amin", FN_MIN, OP_MAX},
+    {"mean", FN_MEAN, OP_SUM},
+    {"nansum", FN_SUM, OP_SUM}, /* the sum, read where no entry is NaN */
+    {"clip", FN_CLIP, OP_MINIMUM},
+    {"where", FN_WHERE, OP_ADD},
+    {"array", FN_IDENTITY, OP_COUNT},
+    {"asarray", FN_IDENTITY, OP_COUNT},
+    {"copy", FN_IDENTITY, OP_COUNT},
+    {"float64", FN_IDENTITY, OP_COUNT},
+    {"float32", FN_IDENTITY, OP_COUNT},
+    {"squeeze", FN_SQUEEZE, OP_SUM},
+    {"float", FN_FLOAT, OP_SUM},
+    {"int64", FN_INT_CAST, OP_COUNT},
+    {"int32", FN_INT_CAST, OP_COUNT},
+    {"int_", FN_INT_CAST, OP_COUNT},
+};
+
+/* Functions of NumPy the language does not have, and what to write
+   instead. */
+static const struct refused {
+    const char *name;
+    const char *instead;
+} refused_functions[] = {
+    {"argmax", "np.argmax gives indices, which the language has not: declare the labels "
+               "one-hot (label Y[n_y, m] onehot)"},
+    {"reshape", "shapes are declared, not computed: declare the value with the shape it needs"},
+    {"zeros", "a value of zeros: write 0 * X for zeros shaped like X"},
+    {"zeros_like", "write 0 * X for zeros shaped like X"},
+    {"ones_like", "write 0 * X + 1 for ones shaped like X"},
+    {"var", "np.var(X, axis=k) is np.mean((X - np.mean(X, axis=k, keepdims=True)) ** 2, axis=k)"},
+    {"std", "np.std(X, axis=k) is np.sqrt(np.mean((X - np.mean(X, axis=k, keepdims=True)) ** 2, "
+            "axis=k))"},
+    {"log10", "np.log10(X) is np.log(X) / np.log(10)"},
+    {"log2", "np.log2(X) is np.log(X) / np.log(2)"},
+    {"len", "len(X) is X.shape[0]"},
+    {"range", "integer labels and range(N) indexing are not in the language: declare the labels "
+              "one-hot (label Y[N, C] onehot) and write np.sum(Y * np.log(probs))"},
+    {"outer", "np.outer(a, b) is a @ b.T for column vectors a and b"},
+    {"einsum", "write the product with @, .T and np.sum"},
+    {"tensordot", "write the product with @ and .T"},
+    {"int", "int() truncates; a 0/1 mask is written (Z > 0), and float(X) takes one entry"},
 };
 
 static const struct function *
@@ -558,6 +665,94 @@ normal_axis(parser *p, const call_args *a, int rank)
     return axis;
 }
 
+/* The size D as a scalar term: a dim's symbol or the literal. */
+static const term *
+dim_term(parser *p, dim d)
+{
+    return d.sym != NULL ? term_symbol(p->m->terms, d.sym) : term_const_si(p->m->terms, d.n, 1);
+}
+
+/* Whether T holds only 0 and 1: a comparison, a product of such, a mask
+   declared binary, or a definition that is one of these. */
+static int
+is_indicator(const term *t)
+{
+    switch (t->op) {
+    case OP_STEP:
+        return 1;
+    case OP_CONST:
+        return mpq_sgn(t->value) == 0 || mpq_cmp_ui(t->value, 1, 1) == 0;
+    case OP_MUL:
+        return is_indicator(t->args[0]) && is_indicator(t->args[1]);
+    case OP_SYM:
+        if (t->sym->kind == SYM_DEF && t->sym->definition != NULL)
+            return is_indicator(t->sym->definition);
+        return (t->sym->kind == SYM_INPUT || t->sym->kind == SYM_LABEL) &&
+               t->sym->label == LABEL_BINARY;
+    default:
+        return 0;
+    }
+}
+
+/* 1 - C for the 0/1 value C: a comparison turned around ((a > b) becomes
+   (b >= a)), so that a mask's complement is a mask again. */
+static const term *
+complement(parser *p, size_t at, const term *c)
+{
+    if (c->op == OP_STEP)
+        return make(p, at, OP_STEP, !c->aux, 0, c->args[1], c->args[0]);
+    return make(p, at, OP_ADD, 0, 0, term_const_si(p->m->terms, 1, 1),
+                make(p, at, OP_NEG, 0, 0, c, NULL));
+}
+
+/* where(C, A, B) for a 0/1 C: C * A + B * (1 - C), a zero side left out
+   (so that dZ[Z <= 0] = 0 reads dZ * (Z > 0)). */
+static const term *
+select_where(parser *p, size_t at, const term *c, const term *a, const term *b)
+{
+    const term *yes = is_zero(a) ? NULL : make(p, at, OP_MUL, 0, 0, c, a);
+    const term *no = is_zero(b) ? NULL : make(p, at, OP_MUL, 0, 0, b, complement(p, at, c));
+    if (yes == NULL && no == NULL)
+        return make(p, at, OP_MUL, 0, 0, c, a);
+    if (yes == NULL || no == NULL) {
+        const term *one = yes != NULL ? yes : no;
+        const term *other = yes != NULL ? b : a;
+        if (other->op == OP_CONST)
+            return one;
+        /* the side left out still takes part in the broadcast */
+        return make(p, at, OP_ADD, 0, 0, one,
+                    make(p, at, OP_MUL, 0, 0, term_const_si(p->m->terms, 0, 1), other));
+    }
+    return make(p, at, OP_ADD, 0, 0, yes, no);
+}
+
+/* np.squeeze(X): X with its axes of literal size 1 summed away (the sum of
+   one entry is that entry), as NumPy drops them. */
+static const term *
+squeeze(parser *p, size_t at, const term *x)
+{
+    if (x->shape.rank <= 0)
+        return x;
+    if (shape_is_one_entry(&x->shape))
+        return make(p, at, OP_SUM, -1, 0, x, NULL);
+    if (x->shape.rank == 2 && x->shape.d[0].sym == NULL && x->shape.d[0].n == 1)
+        return make(p, at, OP_SUM, 0, 0, x, NULL);
+    if (x->shape.rank == 2 && x->shape.d[1].sym == NULL && x->shape.d[1].n == 1)
+        return make(p, at, OP_SUM, 1, 0, x, NULL);
+    return x;
+}
+
+/* np.maximum(A, B): relu when one side is the literal 0. */
+static const term *
+maximum(parser *p, size_t at, const term *a, const term *b)
+{
+    if (is_zero(a))
+        return make(p, at, OP_RELU, 0, 0, b, NULL);
+    if (is_zero(b))
+        return make(p, at, OP_RELU, 0, 0, a, NULL);
+    return make(p, at, OP_MAXIMUM, 0, 0, a, b);
+}
+
 /* Apply function F at NAME to its arguments. */
 static const term *
 apply_function(parser *p, const struct function *f, token name, call_args *a)
@@ -566,8 +761,15 @@ apply_function(parser *p, const struct function *f, token name, call_args *a)
     tok_text(p, name, fname, sizeof fname);
     if (f->kind == FN_TEMPLATE && !p->rule_mode)
         fail_at(p, name.offset, "%s() exists only in rule files", fname);
-    int want = f->kind == FN_BINARY || f->kind == FN_MAXIMUM || f->kind == FN_TEMPLATE ? 2 : 1;
-    int keywords_ok = f->kind == FN_SUM || f->kind == FN_SOFTMAX ||
+    int want = 1;
+    if (f->kind == FN_BINARY || f->kind == FN_SUBTRACT || f->kind == FN_MAXIMUM ||
+        f->kind == FN_MINIMUM || f->kind == FN_TEMPLATE)
+        want = 2;
+    else if (f->kind == FN_CLIP || f->kind == FN_WHERE)
+        want = 3;
+    int reduction =
+        f->kind == FN_SUM || f->kind == FN_MAX || f->kind == FN_MIN || f->kind == FN_MEAN;
+    int keywords_ok = reduction || f->kind == FN_SOFTMAX ||
                       (f->kind == FN_TEMPLATE && f->op == OP_BROADCAST_LIKE);
     /* sum(X, 1) and softmax(Z, 0): a second positional argument is the axis */
     if (keywords_ok && a->npos == 2 && !a->has_axis && a->pos[1]->op == OP_CONST &&
@@ -584,36 +786,81 @@ apply_function(parser *p, const struct function *f, token name, call_args *a)
     if (!keywords_ok && (a->has_axis || a->has_keepdims))
         fail_at(p, a->has_axis ? a->axis_offset : name.offset, "%s() takes no keyword arguments",
                 fname);
+    if (a->has_copy && f->kind != FN_IDENTITY)
+        fail_at(p, a->copy_offset, "%s() takes no copy argument", fname);
     if ((f->kind == FN_SOFTMAX || f->kind == FN_TEMPLATE) && a->has_keepdims)
         fail_at(p, name.offset, "softmax() takes no keepdims argument");
     const term *x = a->pos[0];
+    size_t at = name.offset;
+    int axis = reduction && a->has_axis ? normal_axis(p, a, x->shape.rank) : -1;
     switch (f->kind) {
     case FN_UNARY:
-        return make(p, name.offset, f->op, 0, 0, x, NULL);
+        return make(p, at, f->op, 0, 0, x, NULL);
     case FN_SQUARE:
-        return make(p, name.offset, OP_POW, 0, 0, x, term_const_si(p->m->terms, 2, 1));
+        return make(p, at, OP_POW, 0, 0, x, term_const_si(p->m->terms, 2, 1));
     case FN_BINARY:
-        return make(p, name.offset, f->op, 0, 0, x, a->pos[1]);
+        return make(p, at, f->op, 0, 0, x, a->pos[1]);
+    case FN_SUBTRACT:
+        return make(p, at, OP_ADD, 0, 0, x, make(p, at, OP_NEG, 0, 0, a->pos[1], NULL));
     case FN_SUM:
-        return make(p, name.offset, OP_SUM, a->has_axis ? normal_axis(p, a, x->shape.rank) : -1,
-                    a->keepdims, x, NULL);
+        return make(p, at, OP_SUM, axis, a->keepdims, x, NULL);
+    case FN_MAX:
+        return make(p, at, OP_MAX, axis, a->keepdims, x, NULL);
+    case FN_MIN: /* min(X) = -max(-X) */
+        return make(
+            p, at, OP_NEG, 0, 0,
+            make(p, at, OP_MAX, axis, a->keepdims, make(p, at, OP_NEG, 0, 0, x, NULL), NULL), NULL);
+    case FN_MEAN: {
+        const term *count = term_const_si(p->m->terms, 1, 1);
+        for (int i = 0; i < x->shape.rank; i++)
+            if (axis < 0 || axis == i)
+                count = count->op == OP_CONST && mpq_cmp_ui(count->value, 1, 1) == 0
+                            ? dim_term(p, x->shape.d[i])
+                            : make(p, at, OP_MUL, 0, 0, count, dim_term(p, x->shape.d[i]));
+        return make(p, at, OP_DIV, 0, 0, make(p, at, OP_SUM, axis, a->keepdims, x, NULL), count);
+    }
     case FN_SOFTMAX:
         if (x->shape.rank == 0)
             fail_at(p, a->pos_offset[0], "softmax of a scalar: it needs a 1-D or 2-D value");
         if (a->has_axis && a->axis == -100)
             fail_at(p, a->axis_offset, "softmax needs an axis, not None");
-        return make(p, name.offset, OP_SOFTMAX, a->has_axis ? normal_axis(p, a, x->shape.rank) : 0,
-                    0, x, NULL);
+        return make(p, at, OP_SOFTMAX, a->has_axis ? normal_axis(p, a, x->shape.rank) : 0, 0, x,
+                    NULL);
     case FN_TEMPLATE:
-        return make(p, name.offset, f->op, a->has_axis ? a->axis : -1, 0, x, a->pos[1]);
+        return make(p, at, f->op, a->has_axis ? a->axis : -1, 0, x, a->pos[1]);
     case FN_MAXIMUM:
-        if (is_zero(a->pos[0]))
-            return make(p, name.offset, OP_RELU, 0, 0, a->pos[1], NULL);
-        if (is_zero(a->pos[1]))
-            return make(p, name.offset, OP_RELU, 0, 0, x, NULL);
-        fail_at(p, a->pos_offset[0],
-                "maximum() is supported only as maximum(0, Z), which is "
-                "relu(Z)");
+        return maximum(p, at, x, a->pos[1]);
+    case FN_MINIMUM:
+        return make(p, at, OP_MINIMUM, 0, 0, x, a->pos[1]);
+    case FN_CLIP:
+        return make(p, at, OP_MINIMUM, 0, 0, maximum(p, at, x, a->pos[1]), a->pos[2]);
+    case FN_WHERE:
+        if (!is_indicator(x))
+            fail_at(p, a->pos_offset[0],
+                    "where() needs a 0/1 condition: a comparison such as (Z > 0), or a mask "
+                    "declared binary");
+        return select_where(p, at, x, a->pos[1], a->pos[2]);
+    case FN_IDENTITY:
+        return x;
+    case FN_SQUEEZE:
+        return squeeze(p, at, x);
+    case FN_FLOAT:
+        if (!shape_is_one_entry(&x->shape)) {
+            text t;
+            text_init(&t, p->m->pool);
+            shape_print(&t, &x->shape);
+            fail_at(p, a->pos_offset[0],
+                    "float() of a %s value: it needs one entry (a scalar or a (1, 1) value)",
+                    text_str(&t));
+        }
+        return x->shape.rank == 0 ? x : make(p, at, OP_SUM, -1, 0, x, NULL);
+    case FN_INT_CAST:
+        if (!is_indicator(x))
+            fail_at(p, at,
+                    "%s() truncates to whole numbers; it is supported only on a 0/1 mask such as "
+                    "np.int64(A > 0)",
+                    fname);
+        return x;
     }
     return NULL;
 }
@@ -624,24 +871,116 @@ parse_call(parser *p, token name, const term *receiver)
 {
     const struct function *f = find_function(p, name);
     char buf[64];
-    if (f == NULL)
+    if (f == NULL) {
+        tok_text(p, name, buf, sizeof buf);
+        for (size_t i = 0; i < sizeof refused_functions / sizeof refused_functions[0]; i++)
+            if (strcmp(buf, refused_functions[i].name) == 0)
+                fail_at(p, name.offset, "%s() is not supported: %s", buf,
+                        refused_functions[i].instead);
         fail_at(p, name.offset,
-                "unknown function '%s'; expected one of exp, log, tanh, sigmoid, relu, softmax, "
-                "sum, dot, matmul, transpose, multiply, divide, power, square, maximum",
-                tok_text(p, name, buf, sizeof buf));
+                "unknown function '%s'; expected one of exp, log, log1p, sqrt, abs, tanh, "
+                "sigmoid, relu, softmax, sum, mean, max, min, maximum, minimum, clip, where, dot, "
+                "matmul, transpose, multiply, divide, add, subtract, power, square, squeeze, "
+                "array, float, int64",
+                buf);
+    }
     size_t open = p->tok.offset;
     expect(p, TOK_LPAREN, "'('");
     call_args a;
     parse_call_args(p, &a, open);
     if (receiver != NULL) { /* X.sum(axis=1): the receiver is the first argument */
-        if (a.npos == 2)
+        if (a.npos == 3)
             fail_at(p, name.offset, "too many arguments to the method %s()", f->name);
-        a.pos[1] = a.pos[0];
-        a.pos_offset[1] = a.pos_offset[0];
+        for (int i = a.npos; i > 0; i--) {
+            a.pos[i] = a.pos[i - 1];
+            a.pos_offset[i] = a.pos_offset[i - 1];
+        }
         a.pos[0] = receiver;
         a.npos++;
     }
     return apply_function(p, f, name, &a);
+}
+
+/* X.astype(float), X.astype(int), X.astype(np.float64): the type in
+   parentheses, a name, a dotted name or a string. Casting to a float is
+   the value itself; to an integer or a bool, only a 0/1 mask keeps its
+   values. */
+static const term *
+parse_astype(parser *p, token name, const term *x)
+{
+    size_t open = p->tok.offset;
+    expect(p, TOK_LPAREN, "'(' after astype");
+    int to_float = 0, any = 0;
+    while (p->tok.kind == TOK_IDENT || p->tok.kind == TOK_STRING || p->tok.kind == TOK_DOT) {
+        char buf[32];
+        tok_text(p, p->tok, buf, sizeof buf);
+        to_float |= strstr(buf, "float") != NULL;
+        any = 1;
+        advance(p);
+    }
+    if (!any)
+        fail_at(p, p->tok.offset, "expected a type after astype(, such as float");
+    expect_close(p, TOK_RPAREN, open);
+    if (!to_float && !is_indicator(x))
+        fail_at(p, name.offset,
+                "astype() to an integer or bool type changes the values; it is supported only "
+                "on a 0/1 mask such as (A > 0).astype(int)");
+    return x;
+}
+
+/* After X.shape: "[k]", the size of axis k of X as a scalar. */
+static const term *
+parse_shape_index(parser *p, token name, const term *x)
+{
+    size_t open = p->tok.offset;
+    if (p->tok.kind != TOK_LBRACKET)
+        fail_at(p, name.offset, "X.shape is a tuple: use X.shape[0] or X.shape[1]");
+    advance(p);
+    int negative = accept(p, TOK_MINUS);
+    token k = p->tok;
+    expect(p, TOK_NUMBER, "an axis number");
+    long v = small_integer(p, k, 2, "an axis");
+    expect_close(p, TOK_RBRACKET, open);
+    int rank = x->shape.rank, axis = negative ? rank - (int)v : (int)v;
+    if (axis < 0 || axis >= rank)
+        fail_at(p, k.offset, "shape[%s%ld] is out of bounds for a %d-D value", negative ? "-" : "",
+                v, rank);
+    return dim_term(p, x->shape.d[axis]);
+}
+
+/* The string token T without its quotes. */
+static const char *
+string_contents(parser *p, token t, size_t *len)
+{
+    *len = t.len - 2;
+    return p->src->text + t.offset + 1;
+}
+
+/* NAME["KEY"], a dict of pasted code (parameters["W1"], cache["A1"]): the
+   value of the name KEY, which must be declared or defined. */
+static const term *
+parse_dict_lookup(parser *p, token dict)
+{
+    size_t open = p->tok.offset;
+    advance(p); /* '[' */
+    token key = p->tok;
+    if (key.kind != TOK_STRING) {
+        char buf[64];
+        fail_at(p, dict.offset,
+                "undefined name '%s' (a dict such as parameters[\"W1\"] is read by its keys, "
+                "which must be names of the model)",
+                tok_text(p, dict, buf, sizeof buf));
+    }
+    advance(p);
+    expect_close(p, TOK_RBRACKET, open);
+    size_t len;
+    const char *name = string_contents(p, key, &len);
+    const symbol *s = model_lookup(p->m, name, len);
+    if (s == NULL)
+        fail_at(p, key.offset,
+                "no '%.*s' in the model: the keys of a dict must be declared or defined names",
+                (int)len, name);
+    return term_symbol(p->m->terms, model_current(s));
 }
 
 static const term *
@@ -667,6 +1006,30 @@ parse_primary(parser *p)
         expect(p, TOK_DOT, "'.' after np");
         token name = p->tok;
         expect(p, TOK_IDENT, "a function name after np.");
+        if (is_word(p, name, "random"))
+            fail_at(p, name.offset,
+                    "np.random: random values are data, not computations: declare them (a "
+                    "dropout mask: input D1[n_1, m] binary) and leave out the lines that draw "
+                    "them");
+        if (is_word(p, name, "linalg")) {
+            expect(p, TOK_DOT, "'.' after np.linalg");
+            token fn = p->tok;
+            expect(p, TOK_IDENT, "norm after np.linalg.");
+            if (!is_word(p, fn, "norm"))
+                fail_at(p, fn.offset, "np.linalg offers only norm (the Frobenius norm) here");
+            size_t open = p->tok.offset;
+            expect(p, TOK_LPAREN, "'('");
+            call_args a;
+            parse_call_args(p, &a, open);
+            if (a.npos != 1 || a.has_axis || a.has_keepdims)
+                fail_at(p, fn.offset,
+                        "np.linalg.norm takes one matrix (the Frobenius norm); for norms along an "
+                        "axis write np.sqrt(np.sum(X ** 2, axis=k))");
+            const term *sq =
+                make(p, fn.offset, OP_POW, 0, 0, a.pos[0], term_const_si(p->m->terms, 2, 1));
+            return make(p, fn.offset, OP_SQRT, 0, 0, make(p, fn.offset, OP_SUM, -1, 0, sq, NULL),
+                        NULL);
+        }
         return parse_call(p, name, NULL);
     }
     if (p->tok.kind == TOK_LPAREN)
@@ -676,37 +1039,85 @@ parse_primary(parser *p)
     const symbol *s = model_lookup(p->m, p->src->text + t.offset, t.len);
     if (s == NULL && p->rule_mode)
         s = declare_variable(p, t);
+    if (s == NULL && p->tok.kind == TOK_LBRACKET)
+        return parse_dict_lookup(p, t);
     if (s == NULL)
         fail_undefined(p, t);
+    s = model_current(s);
     if (s->kind == SYM_CLAIM && p->in_definition)
         fail_at(p, t.offset, "the forward pass cannot use the claim '%s'", s->name);
     return term_symbol(p->m->terms, s);
 }
 
-/* A primary followed by .T, .sum(...), .dot(...), .transpose(). */
+/* X.reshape(NAME.shape), as the course writes Y = Y.reshape(AL.shape): X
+   itself when NAME's shape is X's; a reshape that changes the shape is
+   refused (shapes are declared, not computed). */
+static const term *
+parse_reshape(parser *p, token name, const term *x)
+{
+    size_t open = p->tok.offset;
+    expect(p, TOK_LPAREN, "'(' after reshape");
+    token like = p->tok;
+    expect(p, TOK_IDENT, "NAME.shape, the shape of a name");
+    const symbol *s = model_lookup(p->m, p->src->text + like.offset, like.len);
+    if (s == NULL)
+        fail_undefined(p, like);
+    expect(p, TOK_DOT, "'.shape'");
+    if (!is_word(p, p->tok, "shape"))
+        fail_at(p, p->tok.offset, "expected '.shape': reshape takes NAME.shape");
+    advance(p);
+    expect_close(p, TOK_RPAREN, open);
+    if (!shape_equal(&model_current(s)->shape, &x->shape))
+        fail_at(p, name.offset,
+                "reshape to another shape: shapes are declared, not computed; declare the value "
+                "with the shape it needs");
+    return x;
+}
+
+/* A primary followed by .T, .shape[k], .reshape(NAME.shape), the methods .sum(...), .dot(...),
+   .transpose(), .mean(...), .max(...), .min(...), .clip(...),
+   .squeeze(), .copy(), .astype(...); an index [...] is refused, naming
+   what to write. */
 static const term *
 parse_postfix(parser *p)
 {
+    static const char *const methods[] = {"sum", "dot",  "transpose", "mean", "max",
+                                          "min", "clip", "squeeze",   "copy"};
     const term *e = parse_primary(p);
-    while (p->tok.kind == TOK_DOT) {
+    for (;;) {
+        if (p->tok.kind == TOK_LBRACKET && !p->rule_mode)
+            fail_at(p, p->tok.offset,
+                    "indexing is not supported: with one-hot labels (label Y[N, C] onehot) "
+                    "probs[range(N), y] is written Y * probs, and a masked assignment "
+                    "X[Z <= 0] = 0 may stand on a line by itself");
+        if (p->tok.kind != TOK_DOT)
+            return e;
         size_t dot = p->tok.offset;
         advance(p);
         token name = p->tok;
         expect(p, TOK_IDENT, "an attribute after '.'");
+        int method = 0;
+        for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++)
+            method |= is_word(p, name, methods[i]);
         if (is_word(p, name, "T"))
             e = make(p, dot, OP_TRANSPOSE, 0, 0, e, NULL);
-        else if (is_word(p, name, "sum") || is_word(p, name, "dot") ||
-                 is_word(p, name, "transpose"))
+        else if (is_word(p, name, "shape"))
+            e = parse_shape_index(p, name, e);
+        else if (is_word(p, name, "astype"))
+            e = parse_astype(p, name, e);
+        else if (is_word(p, name, "reshape"))
+            e = parse_reshape(p, name, e);
+        else if (method)
             e = parse_call(p, name, e);
         else {
             char buf[64];
             fail_at(p, name.offset,
-                    "unknown attribute '.%s'; expected .T, .sum(), .dot() or "
-                    ".transpose()",
+                    "unknown attribute '.%s'; expected .T, .shape[k], .sum(), .mean(), .max(), "
+                    ".min(), .dot(), .transpose(), .clip(), .squeeze(), .copy(), .astype() or "
+                    ".reshape(NAME.shape)",
                     tok_text(p, name, buf, sizeof buf));
         }
     }
-    return e;
 }
 
 static const term *parse_unary(parser *p);
@@ -918,9 +1329,18 @@ parse_declaration(parser *p, symbol_kind kind)
 static void
 parse_declarations(parser *p, symbol_kind kind, const char *what)
 {
-    do
-        parse_declaration(p, kind);
-    while (accept(p, TOK_COMMA));
+    do {
+        symbol *s = parse_declaration(p, kind);
+        /* a dropout mask: data whose entries are 0 or 1, as a binary label's */
+        if (kind == SYM_INPUT && is_word(p, p->tok, "binary")) {
+            s->label = LABEL_BINARY;
+            advance(p);
+        } else if (kind == SYM_INPUT &&
+                   (is_word(p, p->tok, "onehot") || is_word(p, p->tok, "prob")))
+            fail_at(p, p->tok.offset,
+                    "an input may be declared binary (a 0/1 mask); onehot and prob are "
+                    "assumptions of labels (label Y[n_y, m] onehot)");
+    } while (accept(p, TOK_COMMA));
     end_of_statement(p, what);
 }
 
@@ -929,6 +1349,11 @@ parse_label(parser *p)
 {
     symbol *s = parse_declaration(p, SYM_LABEL);
     s->label = LABEL_ANY;
+    /* batch-first, Y[m, n_y]: each row is an example, so its entries are
+       the ones that sum to 1 */
+    const symbol *b = p->m->batch;
+    s->class_axis =
+        b != NULL && s->shape.rank == 2 && s->shape.d[0].sym == b && s->shape.d[1].sym != b;
     if (p->tok.kind == TOK_IDENT) {
         if (is_word(p, p->tok, "binary"))
             s->label = LABEL_BINARY;
@@ -970,45 +1395,379 @@ parse_convention(parser *p, token kw)
     end_of_statement(p, "the convention");
 }
 
+/* A new version of OLD, assigned at NAME: a definition's is named with
+   primes (A1', A1''), a claim's keeps the name as written (they are its
+   working steps). The caller sets its formula, adds it to the model and
+   then links it (link_version), so that the formula's own uses of the
+   name are of OLD, as in Python. */
+static symbol *
+new_version(parser *p, const symbol *old, token name)
+{
+    symbol *s = mem_zalloc(p->m->pool, sizeof *s);
+    s->kind = old->kind;
+    s->offset = name.offset;
+    s->version = old->version + 1;
+    s->earlier = old;
+    s->target = old->target;
+    if (old->kind == SYM_CLAIM)
+        s->name = old->name;
+    else {
+        text t;
+        text_init(&t, p->m->pool);
+        text_putn(&t, p->src->text + name.offset, name.len);
+        for (int i = 0; i < s->version; i++)
+            text_putc(&t, '\'');
+        s->name = text_str(&t);
+    }
+    return s;
+}
+
+static void
+link_version(parser *p, symbol *s)
+{
+    model_add(p->m, s);
+    if (s->earlier != NULL)
+        ((symbol *)s->earlier)->later = s;
+}
+
+/* A loss of one entry (the course's (1, 1) cost, np.dot(Y, np.log(A).T))
+   is that entry, its sum; anything else must be a scalar. */
+static const term *
+scalar_loss(parser *p, const char *name, const term *t, size_t at)
+{
+    if (shape_is_scalar(&t->shape))
+        return t;
+    if (shape_is_one_entry(&t->shape))
+        return make(p, at, OP_SUM, -1, 0, t, NULL);
+    text s;
+    text_init(&s, p->m->pool);
+    shape_print(&s, &t->shape);
+    int ones = 1; /* every size 1 by its number only: n_y = 1 is a symbol */
+    for (int i = 0; i < t->shape.rank; i++)
+        ones &= t->shape.d[i].sym != NULL ? t->shape.d[i].sym->value == 1 : t->shape.d[i].n == 1;
+    fail_at(p, at, "the loss '%s' has shape %s; a loss must be a scalar (sum it)%s", name,
+            text_str(&s),
+            ones ? "; a dim declared = 1 is still a symbol: write 1 in the declarations "
+                   "(label Y[1, m]) for a (1, 1) cost"
+                 : "");
+}
+
 static void
 parse_loss(parser *p, token kw)
 {
-    if (p->m->loss != NULL) {
+    if (p->m->loss != NULL || p->loss_declared) {
         int line, col;
-        source_position(p->src, p->m->loss->offset, &line, &col);
-        fail_at(p, kw.offset, "a second loss (the loss '%s' is at line %d)", p->m->loss->name,
+        size_t first = p->m->loss != NULL ? p->m->loss->offset : p->loss_name.offset;
+        char buf[64];
+        source_position(p->src, first, &line, &col);
+        fail_at(p, kw.offset, "a second loss (the loss '%s' is at line %d)",
+                p->m->loss != NULL ? p->m->loss->name : tok_text(p, p->loss_name, buf, sizeof buf),
                 line);
     }
-    token name = p->tok;
-    expect(p, TOK_IDENT, "the loss's name");
-    symbol *s = declare(p, name, SYM_DEF);
+    /* loss = ...: pasted code names its loss loss */
+    int self_named = p->tok.kind == TOK_ASSIGN;
+    token name = self_named ? kw : p->tok;
+    if (!self_named)
+        expect(p, TOK_IDENT, "the loss's name");
+    if (!self_named && p->tok.kind != TOK_ASSIGN && is_word(p, name, "loss"))
+        fail_at(p, name.offset,
+                "'loss loss' is not needed: pasted code's 'loss = ...' names the loss 'loss' "
+                "by itself");
+    if (p->tok.kind != TOK_ASSIGN && !is_keyword(p, name)) {
+        /* loss NAME: the loss is the last assignment to NAME, as pasted code
+           computes it */
+        end_of_statement(p, "the loss's name ('loss J' names it; 'loss J = ...' defines it)");
+        p->loss_name = name;
+        p->loss_declared = 1;
+        return;
+    }
+    const symbol *old = model_lookup(p->m, p->src->text + name.offset, name.len);
+    symbol *s;
+    if (old != NULL && model_current(old)->kind == SYM_DEF)
+        s = new_version(p, model_current(old), name);
+    else if (self_named && old == NULL) {
+        s = mem_zalloc(p->m->pool, sizeof *s);
+        s->name = "loss";
+        s->kind = SYM_DEF;
+        s->offset = name.offset;
+    } else
+        s = declare(p, name, SYM_DEF);
     expect(p, TOK_ASSIGN, "'='");
     size_t at = p->tok.offset;
     p->in_definition = 1;
-    s->definition = parse_expr(p);
+    s->definition = scalar_loss(p, s->name, parse_expr(p), at);
     p->in_definition = 0;
-    if (!shape_is_scalar(&s->definition->shape)) {
-        text t;
-        text_init(&t, p->m->pool);
-        shape_print(&t, &s->definition->shape);
-        fail_at(p, at, "the loss '%s' has shape %s; a loss must be a scalar (sum it)", s->name,
-                text_str(&t));
-    }
     s->shape = shape_scalar;
-    model_add(p->m, s);
+    link_version(p, s);
     p->m->loss = s;
     end_of_statement(p, "the loss");
 }
 
-/* NAME = expr: a claim when NAME is d followed by a param or definition,
-   otherwise a forward definition (which must precede the loss). */
+/* Skip the rest of a statement from byte FROM, whatever it holds (Python
+   the language does not read: strings, braces), to the newline that ends
+   it outside brackets; then read the next token. */
+static void
+skip_statement(parser *p, size_t from)
+{
+    const char *s = p->src->text;
+    size_t n = p->src->len, i = from;
+    int depth = 0;
+    char quote = 0;
+    for (; i < n; i++) {
+        char c = s[i];
+        if (quote != 0) {
+            if (c == quote || c == '\n')
+                quote = 0;
+            if (c == '\n' && depth == 0)
+                break;
+        } else if (c == '\'' || c == '"')
+            quote = c;
+        else if (c == '#')
+            while (i + 1 < n && s[i + 1] != '\n')
+                i++;
+        else if (c == '\\' && i + 1 < n && s[i + 1] == '\n')
+            i++;
+        else if (c == '(' || c == '[' || c == '{')
+            depth++;
+        else if ((c == ')' || c == ']' || c == '}') && depth > 0)
+            depth--;
+        else if (c == '\n' && depth == 0)
+            break;
+    }
+    p->lx.pos = i;
+    p->lx.depth = 0;
+    advance(p);
+}
+
+/* The first byte at or after OFFSET that is not a blank. */
+static char
+next_byte(const parser *p, size_t offset)
+{
+    while (offset < p->src->len && (p->src->text[offset] == ' ' || p->src->text[offset] == '\t'))
+        offset++;
+    return offset < p->src->len ? p->src->text[offset] : '\0';
+}
+
+/* Whether the right side from OFFSET is a dict ({...}) or a tuple of
+   values ((A1, Z1, W1)), with which pasted code collects its results. */
+static int
+collects_results(const parser *p, size_t offset)
+{
+    char c = next_byte(p, offset);
+    if (c == '{')
+        return 1;
+    if (c != '(')
+        return 0;
+    int depth = 0;
+    for (size_t i = offset; i < p->src->len; i++) {
+        char b = p->src->text[i];
+        depth += (b == '(' || b == '[') - (b == ')' || b == ']');
+        if (depth == 0 && b == ')')
+            return 0;
+        if (depth == 1 && b == ',')
+            return 1;
+    }
+    return 0;
+}
+
+/* The items of a comma-separated list from byte FROM to the first '=' or
+   ')' outside brackets (or the end of the line): for each, its offset and
+   length when it is one name, else length 0. Returns their number (at
+   most MAX), and where the list stopped in *END. */
+static int
+list_names(const parser *p, size_t from, size_t *start, size_t *len, int max, size_t *end)
+{
+    const char *s = p->src->text;
+    size_t i = from, n = p->src->len;
+    int count = 0;
+    while (i < n && count < max) {
+        while (i < n &&
+               (s[i] == ' ' || s[i] == '\t' || s[i] == '\\' || s[i] == '\n' || s[i] == '\r'))
+            i++;
+        size_t b = i;
+        int depth = 0;
+        while (i < n &&
+               (depth > 0 || (s[i] != ',' && s[i] != ')' && s[i] != '=' && s[i] != '\n'))) {
+            depth += (s[i] == '(' || s[i] == '[') - (s[i] == ')' || s[i] == ']');
+            i++;
+        }
+        size_t e = i;
+        while (e > b && (s[e - 1] == ' ' || s[e - 1] == '\t'))
+            e--;
+        size_t k = b;
+        while (k < e && (isalnum((unsigned char)s[k]) || s[k] == '_'))
+            k++;
+        int is_name = e > b && k == e && !isdigit((unsigned char)s[b]);
+        start[count] = b;
+        len[count] = is_name ? e - b : 0;
+        count++;
+        if (i >= n || s[i] != ',')
+            break;
+        i++;
+        if (next_byte(p, i) == ')' || next_byte(p, i) == '=') /* a trailing comma */
+            break;
+    }
+    *end = i;
+    return count;
+}
+
+enum { TUPLE_MAX = 64 };
+
+/* NAME = (A, B, C): a tuple of values pasted code keeps (a forward pass's
+   cache), remembered so that (A, B, C) = NAME may unpack it. The rest of
+   the statement is skipped from OFFSET, before the '('. */
+static void
+remember_tuple(parser *p, token name, size_t offset)
+{
+    size_t start[TUPLE_MAX], len[TUPLE_MAX], end;
+    while (p->src->text[offset] != '(')
+        offset++;
+    int n = list_names(p, offset + 1, start, len, TUPLE_MAX, &end);
+    struct tuple t = {ident_copy(p, name), mem_zalloc(p->m->pool, (size_t)n * sizeof *t.item), n};
+    for (int i = 0; i < n; i++) {
+        const symbol *s = len[i] > 0 ? model_lookup(p->m, p->src->text + start[i], len[i]) : NULL;
+        t.item[i] = s != NULL ? model_current(s) : NULL;
+    }
+    p->tuples = mem_realloc(p->m->pool, p->tuples, (p->ntuples + 1) * sizeof *p->tuples);
+    p->tuples[p->ntuples++] = t;
+    skip_statement(p, offset);
+}
+
+/* Whether the right side from OFFSET draws random numbers (np.random.rand). */
+static int
+random_draw(const parser *p, size_t offset)
+{
+    while (offset < p->src->len && (p->src->text[offset] == ' ' || p->src->text[offset] == '\t'))
+        offset++;
+    return p->src->len - offset > 10 && strncmp(p->src->text + offset, "np.random.", 10) == 0;
+}
+
+/* How an assignment combines its right side with the name's old value:
+   NAME = e, NAME op= e (augmented), or NAME[mask] = e (masked). */
+typedef struct assign_form {
+    term_op aug;      /* OP_ADD (+= and -=), OP_MUL, OP_DIV, OP_POW; OP_COUNT for = */
+    int negate;       /* -= */
+    const term *mask; /* NAME[mask]: only where the 0/1 mask is 1; NULL: everywhere */
+    size_t at;        /* the operator, for shape errors */
+} assign_form;
+
+/* After NAME: '[' mask ']', where the mask is a comparison or a 0/1 mask
+   (dhidden[hidden <= 0] = 0). */
+static void
+parse_mask(parser *p, assign_form *f)
+{
+    size_t open = p->tok.offset;
+    advance(p);
+    if (is_word(p, p->tok, "range"))
+        fail_at(p, p->tok.offset,
+                "X[range(N), y] picks each example's class by an integer label, which the "
+                "language has not: with one-hot labels (label Y[N, C] onehot) write X -= Y, "
+                "and Y * X for the picked entries");
+    f->at = p->tok.offset;
+    f->mask = parse_expr(p);
+    if (!is_indicator(f->mask))
+        fail_at(p, f->at,
+                "an index is supported only as a 0/1 mask, as in dhidden[hidden <= 0] = 0");
+    expect_close(p, TOK_RBRACKET, open);
+}
+
+/* op= right after NAME: the operation, or OP_COUNT when there is none. */
+static void
+parse_augmented(parser *p, assign_form *f)
+{
+    token op = p->tok;
+    if (op.offset + op.len >= p->src->len || p->src->text[op.offset + op.len] != '=')
+        return;
+    switch (op.kind) {
+    case TOK_PLUS:
+    case TOK_MINUS:
+        f->aug = OP_ADD;
+        f->negate = op.kind == TOK_MINUS;
+        break;
+    case TOK_STAR:
+        f->aug = OP_MUL;
+        break;
+    case TOK_SLASH:
+        f->aug = OP_DIV;
+        break;
+    case TOK_POW:
+        f->aug = OP_POW;
+        break;
+    default:
+        return;
+    }
+    f->at = op.offset;
+    advance(p);
+}
+
+/* The new value of a name whose old value is OLD (NULL: none), by form F
+   with the right side RHS. */
+static const term *
+assigned_value(parser *p, const term *old, const assign_form *f, const term *rhs)
+{
+    const term *v = rhs;
+    if (f->aug != OP_COUNT)
+        v = make(p, f->at, f->aug, 0, 0, old,
+                 f->negate ? make(p, f->at, OP_NEG, 0, 0, rhs, NULL) : rhs);
+    if (f->mask != NULL)
+        v = select_where(p, f->at, f->mask, v, old);
+    return v;
+}
+
+/* Whether T uses a claim. */
+static int
+uses_claim(const term *t)
+{
+    if (t->op == OP_SYM)
+        return t->sym->kind == SYM_CLAIM;
+    for (unsigned i = 0; i < t->nargs; i++)
+        if (uses_claim(t->args[i]))
+            return 1;
+    return 0;
+}
+
+/* A claim's right side, by form F over the name's old value OLD. A shape
+   error in it (np.dot(dZ2, A1), a .T missing) does not refuse the file:
+   the statement is skipped, *SHAPE_ERROR says why, and the value is 0 of
+   the shape of TARGET, so that later claims may use the claim; check
+   reports it on its line. NAME is the claim's name token. */
+static const term *
+claim_value(parser *p, const term *old, const assign_form *f, const symbol *target, token name,
+            const char **shape_error)
+{
+    jmp_buf here;
+    int depth = p->depth;
+    const term *volatile value = NULL;
+    p->claim_shape = &here;
+    if (setjmp(here) == 0)
+        value = assigned_value(p, old, f, parse_expr(p));
+    p->claim_shape = NULL;
+    if (value != NULL)
+        return value;
+    p->depth = depth;
+    *shape_error = p->claim_shape_why;
+    skip_statement(p, name.offset + name.len);
+    return make(p, name.offset, OP_MUL, 0, 0, term_const_si(p->m->terms, 0, 1),
+                term_symbol(p->m->terms, target));
+}
+
+/* NAME = expr, NAME op= expr or NAME[mask] = expr: a claim when NAME is d
+   followed by a param or definition (a later one is a working step of
+   it), a new version of NAME when NAME is a definition already, otherwise
+   a new forward definition. An assignment that gives a name the value it
+   has (m = X.shape[1], W1 = parameters["W1"], cost = np.squeeze(cost) of
+   a scalar) changes nothing. */
 static void
 parse_assignment(parser *p, token name)
 {
     const char *text = p->src->text + name.offset;
+    const symbol *found = model_lookup(p->m, text, name.len);
+    symbol *cur = found != NULL ? model_current(found) : NULL;
     const symbol *target = NULL;
-    if (name.len > 1 && text[0] == 'd')
-        target = model_lookup(p->m, text + 1, name.len - 1);
+    if (name.len > 1 && text[0] == 'd' && (cur == NULL || cur->kind == SYM_CLAIM)) {
+        const symbol *t = model_lookup(p->m, text + 1, name.len - 1);
+        target = t != NULL ? model_current(t) : NULL;
+    }
     if (target != NULL && target == p->m->loss)
         fail_at(p, name.offset,
                 "'%s' claims the loss's gradient with respect to itself, "
@@ -1020,25 +1779,177 @@ parse_assignment(parser *p, token name)
                 "are for params and definitions",
                 ident_copy(p, name), kind_name(target->kind), target->name);
     }
-    if (target == NULL && model_lookup(p->m, text, name.len) != NULL)
-        declare(p, name, SYM_DEF); /* reports the redefinition */
-    if (target == NULL && p->m->loss != NULL) {
-        if (name.len > 1 && text[0] == 'd')
+    assign_form form = {OP_COUNT, 0, NULL, name.offset};
+    if (p->tok.kind == TOK_LBRACKET) {
+        if (cur == NULL)
+            fail_undefined(p, name);
+        parse_mask(p, &form);
+    }
+    parse_augmented(p, &form);
+    if ((form.aug != OP_COUNT || form.mask != NULL) && cur == NULL)
+        fail_undefined(p, name);
+    size_t rhs = p->tok.offset + p->tok.len;
+    if (p->tok.kind == TOK_ASSIGN && cur == NULL && target == NULL && collects_results(p, rhs)) {
+        if (next_byte(p, rhs) == '(')
+            remember_tuple(p, name, rhs);
+        else
+            skip_statement(p, rhs); /* grads = {"dW1": dW1, ...}: nothing new */
+        return;
+    }
+    /* D1 = np.random.rand(...) for a mask declared as data: the data is
+       drawn by the tool */
+    if (p->tok.kind == TOK_ASSIGN && cur != NULL && cur->kind == SYM_INPUT &&
+        form.aug == OP_COUNT && form.mask == NULL && random_draw(p, rhs)) {
+        skip_statement(p, rhs);
+        return;
+    }
+    expect(p, TOK_ASSIGN, "'='");
+    /* after a loss defined in place, only claims (or what changes nothing) */
+    int after_loss = target == NULL && p->m->loss != NULL;
+    /* pasted code's backward pass may hold values that are the gradient of
+       no name (dhidden for hidden_layer): working values, which later
+       claims use, unjudged themselves */
+    int working =
+        target == NULL && ((cur != NULL && cur->kind == SYM_CLAIM) ||
+                           (cur == NULL && p->claims > 0 && (after_loss || p->loss_declared)));
+    p->in_definition = target == NULL && !working;
+    const term *old = cur != NULL ? term_symbol(p->m->terms, cur) : NULL;
+    const char *shape_error = NULL;
+    const term *value = target != NULL ? claim_value(p, old, &form, target, name, &shape_error)
+                                       : assigned_value(p, old, &form, parse_expr(p));
+    p->in_definition = 0;
+    if (cur == NULL && target == NULL && !(working && uses_claim(value))) {
+        if ((after_loss || (p->claims > 0 && !p->loss_declared)) && name.len > 1 && text[0] == 'd')
             fail_at(p, name.offset, "claim '%s', but the model has no '%s'", ident_copy(p, name),
                     ident_copy(p, name) + 1);
+        if (after_loss)
+            fail_at(p, name.offset,
+                    "a definition after the loss; only claims 'dV = ...' may follow "
+                    "the loss");
+    }
+    if (value == old) { /* the value the name has */
+        end_of_statement(p, "the expression");
+        return;
+    }
+    if (cur != NULL && cur->kind == SYM_INPUT && cur->label == LABEL_BINARY &&
+        is_indicator(value) && term_occurrences(value, cur) > 0) {
+        /* D1 = (D1 < keep_prob).astype(int): how a mask declared as data
+           is drawn; it stays the data */
+        end_of_statement(p, "the expression");
+        return;
+    }
+    if (after_loss && cur == p->m->loss)
+        declare(p, name, SYM_DEF); /* reports the redefinition */
+    if (after_loss && cur != NULL && cur->kind == SYM_DEF)
         fail_at(p, name.offset,
                 "a definition after the loss; only claims 'dV = ...' may follow "
                 "the loss");
+    symbol *s;
+    if (cur == NULL && target == NULL && value->op == OP_SYM) {
+        /* num_train = X.shape[0], a3 = A3: another name of the same value,
+           as Python binds it */
+        model_add_alias(p->m, text, name.len, value->sym);
+        end_of_statement(p, "the expression");
+        return;
     }
-    symbol *s = declare(p, name, target != NULL ? SYM_CLAIM : SYM_DEF);
-    s->target = target;
-    expect(p, TOK_ASSIGN, "'='");
-    p->in_definition = target == NULL;
-    s->definition = parse_expr(p);
-    p->in_definition = 0;
-    s->shape = s->definition->shape;
-    model_add(p->m, s);
+    if (cur == NULL)
+        s = declare(p, name,
+                    target != NULL || (working && uses_claim(value)) ? SYM_CLAIM : SYM_DEF);
+    else if (cur->kind == SYM_DEF || cur->kind == SYM_CLAIM)
+        s = new_version(p, cur, name);
+    else
+        s = declare(p, name, SYM_DEF); /* a declared name: reports the redefinition */
+    if (s->kind == SYM_CLAIM) {
+        s->target = target;
+        s->shape_error = shape_error;
+        p->claims++;
+    }
+    s->definition = value;
+    s->shape = value->shape;
+    link_version(p, s);
     end_of_statement(p, "the expression");
+}
+
+/* Python's statements that compute nothing (skipped), and those whose
+   meaning the language cannot follow (refused). */
+static const char *const python_skipped[] = {"def",  "return", "assert", "import",  "from",
+                                             "pass", "print",  "global", "nonlocal"};
+static const char *const python_refused[] = {"for",  "while", "if",    "elif", "else",
+                                             "with", "try",   "class", "del",  "lambda"};
+
+/* A statement of pasted Python that starts with T: skipped (returns 1),
+   refused, or none of these (returns 0). */
+static int
+python_statement(parser *p, token t)
+{
+    for (size_t i = 0; i < sizeof python_skipped / sizeof python_skipped[0]; i++)
+        if (is_word(p, t, python_skipped[i])) {
+            skip_statement(p, t.offset + t.len);
+            return 1;
+        }
+    if (is_word(p, t, "np") && random_draw(p, t.offset)) { /* np.random.seed(1) */
+        skip_statement(p, t.offset + t.len);
+        return 1;
+    }
+    for (size_t i = 0; i < sizeof python_refused / sizeof python_refused[0]; i++)
+        if (is_word(p, t, python_refused[i]))
+            fail_at(p, t.offset,
+                    "'%s' is Python control flow, which a derivation does not follow: unroll "
+                    "loops into one line per layer, and keep the lines of the branch that runs",
+                    python_refused[i]);
+    return 0;
+}
+
+/* (Z1, D1, A1) = cache, or Z1, A1 = cache, starting at T: unpacking the
+   values a forward pass kept. Each name must be one the model has; the
+   statement then changes nothing. Returns 0 when the statement is not an
+   unpacking. */
+static int
+unpacking(parser *p, token t)
+{
+    const char *s = p->src->text;
+    size_t n = p->src->len, start[TUPLE_MAX], len[TUPLE_MAX], end;
+    if (t.kind != TOK_LPAREN && !(t.kind == TOK_IDENT && next_byte(p, t.offset + t.len) == ','))
+        return 0;
+    int count = list_names(p, t.offset + (t.kind == TOK_LPAREN), start, len, TUPLE_MAX, &end);
+    size_t eq = end + (end < n && s[end] == ')');
+    while (eq < n && (s[eq] == ' ' || s[eq] == '\t'))
+        eq++;
+    if (eq >= n || s[eq] != '=' || (eq + 1 < n && s[eq + 1] == '='))
+        return 0;
+    /* the right side: a tuple remembered, or values the model has */
+    size_t r = eq + 1;
+    while (r < n && (s[r] == ' ' || s[r] == '\t'))
+        r++;
+    size_t rl = 0;
+    while (r + rl < n && (isalnum((unsigned char)s[r + rl]) || s[r + rl] == '_'))
+        rl++;
+    const struct tuple *tu = NULL;
+    for (size_t k = 0; k < p->ntuples && rl > 0; k++)
+        if (strlen(p->tuples[k].name) == rl && memcmp(p->tuples[k].name, s + r, rl) == 0)
+            tu = &p->tuples[k];
+    if (rl > 0 && next_byte(p, r + rl) == '(')
+        fail_at(p, r,
+                "the results of a call to '%.*s' cannot be unpacked: paste the lines of the "
+                "function's body, with its names",
+                (int)rl, s + r);
+    for (int i = 0; i < count; i++) {
+        if (len[i] == 0)
+            fail_at(p, start[i], "only names may be unpacked");
+        const symbol *have = model_lookup(p->m, s + start[i], len[i]);
+        const symbol *item = tu != NULL && tu->n == count ? tu->item[i] : NULL;
+        if (have == NULL && item != NULL) /* cache = (z1, a1); (Z1, A1) = cache */
+            model_add_alias(p->m, s + start[i], len[i], item);
+        else if (have == NULL)
+            fail_at(p, start[i],
+                    "unpacking '%.*s', which the model does not have: declare or define it",
+                    (int)len[i], s + start[i]);
+        else if (item != NULL && model_current(have) != item)
+            fail_at(p, start[i], "unpacking '%.*s' gives it the value of '%s', another value",
+                    (int)len[i], s + start[i], item->name);
+    }
+    skip_statement(p, eq + 1);
+    return 1;
 }
 
 /* A statement that starts with a name but is none of the statements: a
@@ -1060,6 +1971,25 @@ fail_unknown_statement(parser *p, token t)
             buf, found(p, p->tok, found_buf, sizeof found_buf));
 }
 
+/* A docstring or another string on a line by itself, which computes
+   nothing: skipped, a triple-quoted one to its closing quotes. */
+static void
+skip_string_statement(parser *p, token t)
+{
+    const char *s = p->src->text;
+    size_t n = p->src->len, i = t.offset;
+    if (i + 2 < n && s[i + 1] == s[i] && s[i + 2] == s[i]) {
+        char q = s[i];
+        for (i += 3; i + 2 < n && !(s[i] == q && s[i + 1] == q && s[i + 2] == q); i++)
+            ;
+        if (i + 2 >= n)
+            fail_at(p, t.offset, "a docstring is never closed");
+        skip_statement(p, i + 3);
+        return;
+    }
+    skip_statement(p, t.offset + t.len);
+}
+
 static void
 parse_statement(parser *p)
 {
@@ -1068,6 +1998,12 @@ parse_statement(parser *p)
         advance(p);
         return;
     }
+    if (t.kind == TOK_STRING && !p->rule_mode) {
+        skip_string_statement(p, t);
+        return;
+    }
+    if (!p->rule_mode && (python_statement(p, t) || unpacking(p, t)))
+        return;
     if (t.kind != TOK_IDENT) {
         char buf[96];
         fail_at(p, t.offset, "expected a declaration or a definition, found %s",
@@ -1075,7 +2011,13 @@ parse_statement(parser *p)
     }
     p->statements++;
     advance(p);
-    if (p->tok.kind == TOK_ASSIGN && !is_keyword(p, t))
+    int assigns =
+        p->tok.kind == TOK_ASSIGN || p->tok.kind == TOK_LBRACKET ||
+        ((p->tok.kind == TOK_PLUS || p->tok.kind == TOK_MINUS || p->tok.kind == TOK_STAR ||
+          p->tok.kind == TOK_SLASH || p->tok.kind == TOK_POW) &&
+         p->tok.offset + p->tok.len < p->src->len &&
+         p->src->text[p->tok.offset + p->tok.len] == '=');
+    if (assigns && !is_keyword(p, t))
         parse_assignment(p, t);
     else if (is_word(p, t, "dims"))
         parse_dims(p);
@@ -1108,6 +2050,38 @@ end_of_last_line(const parser *p)
     return end;
 }
 
+/* "loss NAME": the loss is NAME's last assignment, made a scalar (a (1, 1)
+   value's one entry, as a new version when it is not one already). */
+static void
+declared_loss(parser *p)
+{
+    token name = p->loss_name;
+    const symbol *s = model_lookup(p->m, p->src->text + name.offset, name.len);
+    char buf[64];
+    if (s == NULL || model_current(s)->kind != SYM_DEF)
+        fail_at(p, name.offset, "the loss '%s' is never assigned: expected a line '%s = ...'",
+                tok_text(p, name, buf, sizeof buf), buf);
+    symbol *last = model_current(s);
+    if (!shape_is_scalar(&last->shape)) {
+        symbol *one = new_version(p, last, name);
+        one->definition = scalar_loss(p, last->name, term_symbol(p->m->terms, last), last->offset);
+        one->offset = last->offset;
+        link_version(p, one);
+        last = one;
+    }
+    last->shape = shape_scalar;
+    for (size_t i = 0; i < p->m->nsymbols; i++) {
+        const symbol *c = p->m->symbols[i];
+        for (const symbol *v = last; c->kind == SYM_CLAIM && v != NULL; v = v->earlier)
+            if (c->target == v)
+                fail_at(p, c->offset,
+                        "'%s' claims the loss's gradient with respect to itself, "
+                        "which is 1",
+                        c->name);
+    }
+    p->m->loss = last;
+}
+
 static void
 parse_file(parser *p)
 {
@@ -1116,12 +2090,23 @@ parse_file(parser *p)
     advance(p);
     while (p->tok.kind != TOK_EOF)
         parse_statement(p);
+    const symbol *cost = model_lookup(p->m, "cost", 4);
+    if (!p->loss_declared && p->m->loss == NULL && cost != NULL && cost->kind == SYM_DEF) {
+        /* the course's code computes its loss as cost, without naming it a
+           loss: 'loss cost' is understood */
+        p->loss_name = (token){TOK_IDENT, cost->offset, 4};
+        p->loss_declared = 1;
+    }
+    if (p->loss_declared)
+        declared_loss(p);
     if (p->statements == 0)
         fail_at(p, p->tok.offset,
                 "the file has no model: expected declarations and a "
                 "'loss J = ...' line");
     if (p->m->loss == NULL)
-        fail_at(p, end_of_last_line(p), "the model has no loss: expected a 'loss J = ...' line");
+        fail_at(p, end_of_last_line(p),
+                "the model has no loss: expected a 'loss J = ...' line (or a 'loss NAME' line "
+                "naming the value pasted code computes as its loss; 'cost' is one by itself)");
 }
 
 /* Everything parse_model does once its failure target is set. */

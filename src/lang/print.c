@@ -188,6 +188,23 @@ print_bare(text *out, const term *t)
         print_at(out, t->args[0], PREC_COMPARE);
         text_printf(out, ", axis=%d)", t->aux);
         break;
+    case OP_MAX:
+        text_puts(out, "max(");
+        print_at(out, t->args[0], PREC_COMPARE);
+        if (t->aux >= 0)
+            text_printf(out, ", axis=%d", t->aux);
+        if (t->keepdims)
+            text_puts(out, t->aux >= 0 ? ", keepdims=True" : ", axis=None, keepdims=True");
+        text_putc(out, ')');
+        break;
+    case OP_MAXIMUM:
+    case OP_MINIMUM:
+        text_printf(out, "%s(", term_op_name(t->op));
+        print_at(out, t->args[0], PREC_COMPARE);
+        text_puts(out, ", ");
+        print_at(out, t->args[1], PREC_COMPARE);
+        text_putc(out, ')');
+        break;
     default:
         print_call(out, term_op_name(t->op), t->args[0]);
         break;
@@ -377,13 +394,13 @@ math_const(text *out, const term *t, const print_style *st)
         text_puts(out, st->negative[1]);
 }
 
-/* A function applied to T's first argument; sum and softmax carry their
-   axis under the name, or in a linear notation as an argument after the
-   operand, with keepdims. */
+/* A function applied to T's first argument; sum, softmax and max carry
+   their axis under the name, or in a linear notation as an argument after
+   the operand, with keepdims. */
 static void
 math_call(text *out, const term *t, const print_style *st)
 {
-    int axis = (t->op == OP_SUM || t->op == OP_SOFTMAX) && t->aux >= 0;
+    int axis = (t->op == OP_SUM || t->op == OP_SOFTMAX || t->op == OP_MAX) && t->aux >= 0;
     text_puts(out, st->call[0]);
     if (axis && !st->linear)
         text_puts(out, st->axis[0]);
@@ -397,7 +414,7 @@ math_call(text *out, const term *t, const print_style *st)
     math_at(out, t->args[0], PREC_COMPARE, st);
     if (axis && st->linear)
         text_printf(out, "%s%d%s", st->axis[0], t->aux, st->axis[1]);
-    if (st->linear && t->op == OP_SUM && t->keepdims)
+    if (st->linear && (t->op == OP_SUM || t->op == OP_MAX) && t->keepdims)
         text_puts(out, st->axis[2]);
     text_puts(out, st->call[2]);
 }
@@ -431,12 +448,21 @@ numpy_full(const term *t)
             if (shape_equal(&t->args[k]->shape, &t->shape) && numpy_full(t->args[k]))
                 return 1;
         return 0;
+    case OP_MAXIMUM:
+    case OP_MINIMUM:
+        for (unsigned k = 0; k < t->nargs; k++)
+            if (shape_equal(&t->args[k]->shape, &t->shape) && numpy_full(t->args[k]))
+                return 1;
+        return 0;
     case OP_NEG:
     case OP_EXP:
     case OP_LOG:
+    case OP_LOG1P:
     case OP_TANH:
     case OP_SIGMOID:
     case OP_RELU:
+    case OP_ABS:
+    case OP_SQRT:
         return numpy_full(t->args[0]);
     default: /* names, constants, sums, products, transposes, softmax */
         return 1;
@@ -605,6 +631,38 @@ math_bare(text *out, const term *t, const print_style *st)
         math_at(out, t->args[1], PREC_SUM, st);
         text_puts(out, st->bracket[1]);
         break;
+    case OP_ABS:
+        text_puts(out, st->abs[0]);
+        math_at(out, t->args[0], PREC_COMPARE, st);
+        text_puts(out, st->abs[1]);
+        break;
+    case OP_SQRT:
+        text_puts(out, st->root[0]);
+        math_at(out, t->args[0], PREC_COMPARE, st);
+        text_puts(out, st->root[1]);
+        break;
+    case OP_LOG1P: /* log(1 + a), where there is no log1p */
+        if (st->function[OP_LOG1P] != NULL) {
+            math_call(out, t, st);
+            break;
+        }
+        text_puts(out, st->call[0]);
+        text_puts(out, st->function[OP_LOG]);
+        text_puts(out, st->call[1]);
+        text_printf(out, "%s1%s%s", st->number[0], st->number[1], st->plus);
+        math_at(out, t->args[0], PREC_PRODUCT, st);
+        text_puts(out, st->call[2]);
+        break;
+    case OP_MAXIMUM:
+    case OP_MINIMUM: /* max(a, b), min(a, b) */
+        text_puts(out, st->call[0]);
+        text_puts(out, st->function[t->op]);
+        text_puts(out, st->call[1]);
+        math_at(out, t->args[0], PREC_COMPARE, st);
+        text_puts(out, st->comma);
+        math_at(out, t->args[1], PREC_COMPARE, st);
+        text_puts(out, st->call[2]);
+        break;
     default:
         math_call(out, t, st);
         break;
@@ -669,14 +727,20 @@ static const print_style latex_style = {
     .gt = " > ",
     .ge = " \\geq ",
     .call = {"", "\\left(", "\\right)"},
+    .comma = ", ",
     .axis = {"", "_{\\text{axis } ", "}"},
+    .abs = {"\\left\\lvert ", "\\right\\rvert"},
+    .root = {"\\sqrt{", "}"},
     .function = {[OP_EXP] = "\\exp",
                  [OP_LOG] = "\\log",
                  [OP_TANH] = "\\tanh",
                  [OP_SIGMOID] = "\\sigma",
                  [OP_RELU] = "\\operatorname{relu}",
                  [OP_SUM] = "\\operatorname{sum}",
-                 [OP_SOFTMAX] = "\\operatorname{softmax}"},
+                 [OP_SOFTMAX] = "\\operatorname{softmax}",
+                 [OP_MAX] = "\\max",
+                 [OP_MAXIMUM] = "\\max",
+                 [OP_MINIMUM] = "\\min"},
 };
 
 void
@@ -718,8 +782,17 @@ static const print_style numpy_style = {
     .axis = {", axis=", "", ", keepdims=True"},
     .expand = {"np.expand_dims(", ", axis=", ")"},
     .broadcast = {"np.broadcast_to(", ", (", "))"},
-    .function =
-        {[OP_EXP] = "np.exp", [OP_LOG] = "np.log", [OP_TANH] = "np.tanh", [OP_SUM] = "np.sum"},
+    .comma = ", ",
+    .abs = {"np.abs(", ")"},
+    .root = {"np.sqrt(", ")"},
+    .function = {[OP_EXP] = "np.exp",
+                 [OP_LOG] = "np.log",
+                 [OP_LOG1P] = "np.log1p",
+                 [OP_TANH] = "np.tanh",
+                 [OP_SUM] = "np.sum",
+                 [OP_MAX] = "np.max",
+                 [OP_MAXIMUM] = "np.maximum",
+                 [OP_MINIMUM] = "np.minimum"},
 };
 
 void

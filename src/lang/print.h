@@ -38,11 +38,14 @@ typedef struct print_style {
     const char *bracket[2];     /* the step function [a > b] */
     const char *gt, *ge;
     const char *call[3];            /* f(a): [0] f [1] a [2] */
+    const char *comma;              /* between the arguments of max(a, b) */
     const char *axis[3];            /* a function's name with its axis: [0] f [1] K [2]; linear:
                                        [0] and [1] before K, after the operand, [2] keepdims */
     const char *expand[3];          /* linear: a broadcast along an axis, [0] a [1] K [2] */
     const char *broadcast[3];       /* linear: a matrix product's operand broadcast to a
                                        shape, [0] a [1] the dims [2] */
+    const char *abs[2];             /* |a|: [0] a [1] */
+    const char *root[2];            /* the square root of a: [0] a [1] */
     const char *function[OP_COUNT]; /* the names of functions, by operation */
 } print_style;
 

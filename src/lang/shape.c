@@ -58,6 +58,15 @@ shape_is_scalar(const shape *s)
     return s->rank == 0;
 }
 
+int
+shape_is_one_entry(const shape *s)
+{
+    for (int i = 0; i < s->rank; i++)
+        if (!dim_is_one(s->d[i]))
+            return 0;
+    return s->rank >= 0;
+}
+
 /* Write a dim or a shape into a fixed buffer, for messages. */
 static const char *
 dim_str(dim d, char *buf, size_t size)

@@ -38,6 +38,9 @@ dim dim_symbol(const struct symbol *sym);
 int dim_equal(dim a, dim b);
 int shape_equal(const shape *a, const shape *b);
 int shape_is_scalar(const shape *s);
+/* Whether every size of S is the literal 1 (a scalar, [1] or [1, 1]): a
+   value of one entry, which NumPy broadcasts to any shape. */
+int shape_is_one_entry(const shape *s);
 
 /* Each of these computes the shape of an operation's result into *out and
    returns 1, or returns 0 and writes why into WHY (SHAPE_WHY bytes), naming

@@ -43,6 +43,12 @@ static const char *const op_names[OP_COUNT] = {
     [OP_BROADCAST] = "broadcast",
     [OP_UNBROADCAST] = "unbroadcast",
     [OP_BROADCAST_LIKE] = "broadcast",
+    [OP_MAXIMUM] = "maximum",
+    [OP_MINIMUM] = "minimum",
+    [OP_ABS] = "abs",
+    [OP_SQRT] = "sqrt",
+    [OP_LOG1P] = "log1p",
+    [OP_MAX] = "max",
 };
 
 const char *
@@ -303,6 +309,10 @@ result_shape(shape *out, term_op op, int aux, int keepdims, const term *const *a
         return shape_broadcast(out, &args[0]->shape, &args[1]->shape, "/", why);
     case OP_POW:
         return shape_broadcast(out, &args[0]->shape, &args[1]->shape, "^", why);
+    case OP_MAXIMUM:
+        return shape_broadcast(out, &args[0]->shape, &args[1]->shape, "maximum", why);
+    case OP_MINIMUM:
+        return shape_broadcast(out, &args[0]->shape, &args[1]->shape, "minimum", why);
     case OP_STEP:
         return shape_broadcast(out, &args[0]->shape, &args[1]->shape, aux ? ">=" : ">", why);
     case OP_MATMUL:
@@ -315,6 +325,7 @@ result_shape(shape *out, term_op op, int aux, int keepdims, const term *const *a
         *out = args[1]->shape;
         return 1;
     case OP_SUM:
+    case OP_MAX:
         return shape_sum(out, &args[0]->shape, aux, keepdims, why);
     case OP_SOFTMAX:
         if (args[0]->shape.rank != SHAPE_ANY_RANK && aux >= args[0]->shape.rank) {

@@ -36,11 +36,24 @@ typedef struct symbol {
     const char *name;
     symbol_kind kind;
     shape shape;
-    label_assumption label;        /* SYM_LABEL only */
+    label_assumption label;        /* SYM_LABEL; SYM_INPUT: LABEL_BINARY for a 0/1 mask */
+    int class_axis;                /* SYM_LABEL onehot or prob: the axis along which each
+                                      example's entries sum to 1 (0: columns; 1: rows, when
+                                      the batch is the first axis, Y[m, n_y]) */
     long value;                    /* SYM_DIM, SYM_BATCH: the numeric seed, 0 if unset */
     const struct term *definition; /* SYM_DEF, SYM_CLAIM */
-    const struct symbol *target;   /* SYM_CLAIM: the V of dV */
+    const struct symbol *target;   /* SYM_CLAIM: the V of dV; NULL for a working value of
+                                      pasted code, the gradient of no name (dhidden) */
+    const char *shape_error;       /* SYM_CLAIM: why its formula does not type-check (its
+                                      definition is then 0 of the target's shape), or NULL */
     size_t offset;                 /* where it was declared in the source */
+    /* Python's reassignment (A1 = A1 * D1): each assignment to a name is a
+       new symbol, a version. EARLIER is the version it replaced, LATER the
+       one that replaced it (NULL: none); VERSION counts from 0. A forward
+       definition's later versions are named with primes (A1', A1''), a
+       claim's (its working steps) keep the name as written. */
+    const struct symbol *earlier, *later;
+    int version;
 } symbol;
 
 /* Operations. Subtraction is add of a negation; division stays division so
@@ -69,6 +82,14 @@ typedef enum term_op {
     /* Only in rule templates, resolved when a rule is applied: */
     OP_UNBROADCAST,    /* unbroadcast(G, a): G summed down to a's shape */
     OP_BROADCAST_LIKE, /* broadcast(G, a[, axis=k]): G repeated to a's shape */
+    /* NumPy functions of pasted code (after the others, so that the order
+       of normal forms, which follows the operations' numbers, stays): */
+    OP_MAXIMUM, /* np.maximum(a, b), elementwise; maximum(0, Z) is OP_RELU */
+    OP_MINIMUM, /* np.minimum(a, b) */
+    OP_ABS,     /* np.abs */
+    OP_SQRT,    /* np.sqrt */
+    OP_LOG1P,   /* np.log1p: log(1 + a) */
+    OP_MAX,     /* np.max(a[, axis][, keepdims]): aux and keepdims as OP_SUM */
     OP_COUNT
 } term_op;
 

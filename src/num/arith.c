@@ -42,8 +42,8 @@ LIBRARY_CALLS(q, mpq, Q, CQ, EXACT)
 LIBRARY_CALLS(fr, mpfr, F, CF, TO_NEAREST)
 LIBRARY_CALLS(fi, mpfi, I, CI, EXACT)
 
-/* exp, log and tanh of MPFR and of double: MPFR_FN (rounding to nearest)
-   and the C library's FN. */
+/* exp, log, tanh, log1p and abs of MPFR and of double: MPFR_FN (rounding
+   to nearest) and the C library's FN. */
 #define MPFR_FUNCTION(fn)                                                                          \
     static void fr_##fn(void *r, const void *a) { mpfr_##fn(F(r), CF(a), MPFR_RNDN); }
 #define DOUBLE_FUNCTION(fn)                                                                        \
@@ -55,6 +55,10 @@ MPFR_FUNCTION(tanh)
 DOUBLE_FUNCTION(exp)
 DOUBLE_FUNCTION(log)
 DOUBLE_FUNCTION(tanh)
+MPFR_FUNCTION(log1p)
+MPFR_FUNCTION(abs)
+DOUBLE_FUNCTION(log1p)
+DOUBLE_FUNCTION(fabs)
 
 /* ---- exact: GMP rationals ---- */
 
@@ -155,6 +159,38 @@ q_pow(void *r, const void *a, const void *b)
     return ARITH_OK;
 }
 
+/* np.maximum, np.minimum, np.abs and np.sqrt of rationals. */
+static void
+q_max(void *r, const void *a, const void *b)
+{
+    mpq_set(Q(r), mpq_cmp(CQ(a), CQ(b)) >= 0 ? CQ(a) : CQ(b));
+}
+
+static void
+q_min(void *r, const void *a, const void *b)
+{
+    mpq_set(Q(r), mpq_cmp(CQ(a), CQ(b)) <= 0 ? CQ(a) : CQ(b));
+}
+
+static void
+q_abs(void *r, const void *a)
+{
+    mpq_abs(Q(r), CQ(a));
+}
+
+/* The square root of a square (numerator and denominator squares, as a
+   canonical fraction's must both be); otherwise not rational. */
+static arith_status
+q_sqrt(void *r, const void *a)
+{
+    if (mpq_sgn(CQ(a)) < 0 || !mpz_perfect_square_p(mpq_numref(CQ(a))) ||
+        !mpz_perfect_square_p(mpq_denref(CQ(a))))
+        return ARITH_SQRT_IRRATIONAL;
+    mpz_sqrt(mpq_numref(Q(r)), mpq_numref(CQ(a)));
+    mpz_sqrt(mpq_denref(Q(r)), mpq_denref(CQ(a)));
+    return ARITH_OK;
+}
+
 static const arith exact_arith = {
     .kind = NUMBER_EXACT,
     .size = sizeof(mpq_t),
@@ -175,6 +211,11 @@ static const arith exact_arith = {
     .gt = q_gt,
     .ge = q_ge,
     .is_nan = q_is_nan,
+    .max = q_max,
+    .min = q_min,
+    .abs = q_abs,
+    .sqrt = q_sqrt,
+    /* log1p is not rational: NULL */
 };
 
 /* ---- MPFR at the evaluator's precision, rounding to nearest ---- */
@@ -242,6 +283,33 @@ fr_pow(void *r, const void *a, const void *b)
     return ARITH_OK;
 }
 
+/* np.maximum and np.minimum: NaN when either is NaN (mpfr_max would
+   return the other), then the larger or smaller, exactly. */
+static void
+fr_max(void *r, const void *a, const void *b)
+{
+    if (mpfr_nan_p(CF(a)) || mpfr_nan_p(CF(b)))
+        mpfr_set_nan(F(r));
+    else
+        mpfr_max(F(r), CF(a), CF(b), MPFR_RNDN);
+}
+
+static void
+fr_min(void *r, const void *a, const void *b)
+{
+    if (mpfr_nan_p(CF(a)) || mpfr_nan_p(CF(b)))
+        mpfr_set_nan(F(r));
+    else
+        mpfr_min(F(r), CF(a), CF(b), MPFR_RNDN);
+}
+
+static arith_status
+fr_sqrt(void *r, const void *a)
+{
+    mpfr_sqrt(F(r), CF(a), MPFR_RNDN);
+    return ARITH_OK;
+}
+
 static const arith mpfr_arith = {
     .kind = NUMBER_MPFR,
     .size = sizeof(mpfr_t),
@@ -264,6 +332,11 @@ static const arith mpfr_arith = {
     .gt = fr_gt,
     .ge = fr_ge,
     .is_nan = fr_is_nan,
+    .max = fr_max,
+    .min = fr_min,
+    .abs = fr_abs,
+    .sqrt = fr_sqrt,
+    .log1p = fr_log1p,
 };
 
 /* ---- MPFI intervals at the evaluator's precision: each operation returns
@@ -492,6 +565,58 @@ fi_relu(void *r, const void *a)
         mpfr_set_zero(&I(r)->right, 1);
 }
 
+/* max(a, b) and min(a, b) over intervals: taken endpoint by endpoint,
+   which encloses them at every pair of points (both are monotonic in
+   each argument); NaN when either is NaN. */
+static void
+fi_max_min(void *r, const void *a, const void *b, int is_max)
+{
+    mpfi_srcptr x = CI(a), y = CI(b);
+    if (mpfi_nan_p(x) || mpfi_nan_p(y)) {
+        mpfr_set_nan(&I(r)->left);
+        mpfr_set_nan(&I(r)->right);
+        return;
+    }
+    int (*f)(mpfr_ptr, mpfr_srcptr, mpfr_srcptr, mpfr_rnd_t) = is_max ? mpfr_max : mpfr_min;
+    mpfr_t lo, hi; /* R may be A or B */
+    mpfr_inits2(mpfi_get_prec(I(r)), lo, hi, (mpfr_ptr)0);
+    f(lo, &x->left, &y->left, MPFR_RNDD);
+    f(hi, &x->right, &y->right, MPFR_RNDU);
+    mpfi_interv_fr(I(r), lo, hi);
+    mpfr_clears(lo, hi, (mpfr_ptr)0);
+}
+
+static void
+fi_max(void *r, const void *a, const void *b)
+{
+    fi_max_min(r, a, b, 1);
+}
+
+static void
+fi_min(void *r, const void *a, const void *b)
+{
+    fi_max_min(r, a, b, 0);
+}
+
+static void
+fi_abs(void *r, const void *a)
+{
+    mpfi_abs(I(r), CI(a));
+}
+
+static arith_status
+fi_sqrt(void *r, const void *a)
+{
+    fi_increasing(r, a, mpfr_sqrt, mpfi_sqrt);
+    return ARITH_OK;
+}
+
+static void
+fi_log1p(void *r, const void *a)
+{
+    fi_increasing(r, a, mpfr_log1p, mpfi_log1p);
+}
+
 static const arith interval_arith = {
     .kind = NUMBER_INTERVAL,
     .size = sizeof(mpfi_t),
@@ -513,6 +638,11 @@ static const arith interval_arith = {
     .tanh = fi_tanh,
     .step = fi_step,
     .relu = fi_relu,
+    .max = fi_max,
+    .min = fi_min,
+    .abs = fi_abs,
+    .sqrt = fi_sqrt,
+    .log1p = fi_log1p,
 };
 
 /* ---- IEEE double: one operation per call, so nothing is contracted or
@@ -619,6 +749,26 @@ d_pow(void *r, const void *a, const void *b)
     return ARITH_OK;
 }
 
+/* np.maximum and np.minimum in double: NaN when either is NaN. */
+static void
+d_max(void *r, const void *a, const void *b)
+{
+    D(r) = isnan(CD(a)) || isnan(CD(b)) ? NAN : CD(a) >= CD(b) ? CD(a) : CD(b);
+}
+
+static void
+d_min(void *r, const void *a, const void *b)
+{
+    D(r) = isnan(CD(a)) || isnan(CD(b)) ? NAN : CD(a) <= CD(b) ? CD(a) : CD(b);
+}
+
+static arith_status
+d_sqrt(void *r, const void *a)
+{
+    D(r) = sqrt(CD(a));
+    return ARITH_OK;
+}
+
 static const arith double_arith = {
     .kind = NUMBER_DOUBLE,
     .size = sizeof(double),
@@ -641,6 +791,11 @@ static const arith double_arith = {
     .gt = d_gt,
     .ge = d_ge,
     .is_nan = d_is_nan,
+    .max = d_max,
+    .min = d_min,
+    .abs = d_fabs,
+    .sqrt = d_sqrt,
+    .log1p = d_log1p,
 };
 
 const arith *

@@ -310,6 +310,9 @@ read_number(reader *r, const symbol *s, const json_t *node, size_t start, size_t
                            node_words(r, node));
     } else
         return fail_at(r, start, "expected a number, found %s", node_words(r, node));
+    if (s->kind == SYM_INPUT && s->label == LABEL_BINARY && !is_zero_or_one(q))
+        return fail_at(r, start, "%s is a binary input (a mask): its entries are 0 or 1, found %s",
+                       s->name, q_words(r, q));
     if (s->kind != SYM_LABEL)
         return 1;
     if ((s->label == LABEL_BINARY || s->label == LABEL_ONEHOT) && !is_zero_or_one(q))
@@ -322,22 +325,26 @@ read_number(reader *r, const symbol *s, const json_t *node, size_t start, size_t
 }
 
 /* The columns of a onehot label hold one 1 each; a prob label's sum to 1
-   within 1e-12. The path is the value's; OFFSET its start. */
+   within 1e-12. A batch-first label's (Y[m, n_y]) rows, each an example's.
+   The path is the value's; OFFSET its start. */
 static int
 check_columns(reader *r, const symbol *s, const value *v, size_t offset)
 {
     if (s->kind != SYM_LABEL || (s->label != LABEL_ONEHOT && s->label != LABEL_PROB))
         return 1;
-    for (long j = 0; j < v->cols; j++) {
+    int rows = s->class_axis == 1;
+    const char *slice = rows ? "row" : "column";
+    long n = rows ? v->rows : v->cols, len = rows ? v->cols : v->rows;
+    for (long j = 0; j < n; j++) {
         mpq_set_ui(r->total, 0, 1);
-        for (long i = 0; i < v->rows; i++)
-            mpq_add(r->total, r->total, *eval_q(v, i, j));
+        for (long i = 0; i < len; i++)
+            mpq_add(r->total, r->total, rows ? *eval_q(v, j, i) : *eval_q(v, i, j));
         if (s->label == LABEL_ONEHOT) {
             if (mpq_cmp_ui(r->total, 1, 1) != 0)
                 return fail_at(r, offset,
-                               "column %ld of the onehot label %s has %s ones; each column "
-                               "needs exactly one 1",
-                               j, s->name, q_words(r, r->total));
+                               "%s %ld of the onehot label %s has %s ones; each %s needs "
+                               "exactly one 1",
+                               slice, j, s->name, q_words(r, r->total), slice);
             continue;
         }
         mpq_set_ui(r->diff, 1, 1);
@@ -345,7 +352,7 @@ check_columns(reader *r, const symbol *s, const value *v, size_t offset)
         mpq_abs(r->diff, r->diff);
         if (mpq_cmp_ui(r->diff, 1, 1000000000000UL) > 0)
             return fail_at(r, offset,
-                           "column %ld of the prob label %s sums to %s, not 1 (within 1e-12)", j,
+                           "%s %ld of the prob label %s sums to %s, not 1 (within 1e-12)", slice, j,
                            s->name, q_words(r, r->total));
     }
     return 1;

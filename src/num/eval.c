@@ -266,36 +266,42 @@ transpose(evaluator *ev, const term *t)
     return &r->v;
 }
 
-/* Sum LEN entries of A from FIRST by STEP, left to right, into R. */
+/* Reduce LEN entries of A from FIRST by STEP, left to right, into R with
+   COMBINE (R = R + entry for a sum, R = max(R, entry) for np.max). */
 static void
-sum_run(const evaluator *ev, void *r, const value *a, long first, long step, long len)
+reduce_run(const evaluator *ev, void (*combine)(void *r, const void *a, const void *b), void *r,
+           const value *a, long first, long step, long len)
 {
     ev->ar->set(r, element(ev, a, first));
     for (long k = 1; k < len; k++)
-        ev->ar->add(r, r, element(ev, a, first + k * step));
+        combine(r, r, element(ev, a, first + k * step));
 }
 
-/* A sum over axis 0 (down columns), 1 (along rows) or every entry (-1).
-   Whatever keepdims says, the results lie in the same row-major order. */
+/* A sum (or np.max: OP_MAX, which NaN makes NaN, as NumPy's) over axis 0
+   (down columns), 1 (along rows) or every entry (-1). Whatever keepdims
+   says, the results lie in the same row-major order. */
 static const value *
-sum(evaluator *ev, const term *t)
+reduce(evaluator *ev, const term *t)
 {
     const value *a = eval_walk(ev, t->args[0]);
     held *r = a ? eval_result_new(ev, t) : NULL;
     if (r == NULL)
         return NULL;
+    void (*combine)(void *, const void *, const void *) =
+        t->op == OP_MAX ? ev->ar->max : ev->ar->add;
     int along_rows = t->aux == 1 || (t->aux == 0 && t->args[0]->shape.rank < 2);
     long n = r->v.rows * r->v.cols;
     if (t->aux < 0 && n == 1)
-        sum_run(ev, element(ev, &r->v, 0), a, 0, 1, a->rows * a->cols);
+        reduce_run(ev, combine, element(ev, &r->v, 0), a, 0, 1, a->rows * a->cols);
     else if (along_rows && n == a->rows)
         for (long i = 0; i < a->rows; i++)
-            sum_run(ev, element(ev, &r->v, i), a, i * a->cols, 1, a->cols);
+            reduce_run(ev, combine, element(ev, &r->v, i), a, i * a->cols, 1, a->cols);
     else if (t->aux == 0 && !along_rows && n == a->cols)
         for (long j = 0; j < a->cols; j++)
-            sum_run(ev, element(ev, &r->v, j), a, j, a->cols, a->rows);
+            reduce_run(ev, combine, element(ev, &r->v, j), a, j, a->cols, a->rows);
     else
-        return eval_fail(ev, "internal error: sum to a value of the wrong size");
+        return eval_fail(ev, "internal error: %s to a value of the wrong size",
+                         term_op_name(t->op));
     return &r->v;
 }
 
@@ -416,7 +422,8 @@ compute(evaluator *ev, const term *t)
     case OP_TRANSPOSE:
         return transpose(ev, t);
     case OP_SUM:
-        return sum(ev, t);
+    case OP_MAX:
+        return reduce(ev, t);
     case OP_BROADCAST:
         return broadcast(ev, t);
     default: /* rule templates, resolved before anything is evaluated */

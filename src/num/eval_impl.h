@@ -14,6 +14,7 @@ typedef enum arith_status {
     ARITH_POW_FRACTION,      /* a non-integer exponent */
     ARITH_POW_ZERO_NEGATIVE, /* 0 to a negative power */
     ARITH_POW_HUGE,          /* a result beyond EXACT_POW_MAX_BITS */
+    ARITH_SQRT_IRRATIONAL,   /* the square root of a rational that is not a square */
 } arith_status;
 
 /* The size of an exact power's result is capped, so that 2^(10^12) is an
@@ -54,6 +55,14 @@ typedef struct arith {
        computed from gt, ge and is_nan. */
     void (*step)(void *r, const void *a, const void *b, int or_equal);
     void (*relu)(void *r, const void *a);
+    /* NumPy functions of pasted code: np.maximum and np.minimum (NaN when
+       either is NaN, as NumPy's), np.abs, np.sqrt (exact only of squares)
+       and np.log1p (NULL: the kind cannot compute it) */
+    void (*max)(void *r, const void *a, const void *b);
+    void (*min)(void *r, const void *a, const void *b);
+    void (*abs)(void *r, const void *a);
+    arith_status (*sqrt)(void *r, const void *a);
+    void (*log1p)(void *r, const void *a);
 } arith;
 
 /* The table of KIND's numbers, or NULL for a kind that is none. */

@@ -24,6 +24,8 @@ kernel_can_compute(evaluator *ev, term_op op)
 {
     int transcendental =
         op == OP_EXP || op == OP_LOG || op == OP_TANH || op == OP_SIGMOID || op == OP_SOFTMAX;
+    if (op == OP_LOG1P && ev->ar->log1p == NULL)
+        transcendental = 1;
     if (ev->ar->exp != NULL || !transcendental)
         return 1;
     eval_fail(ev,
@@ -49,6 +51,11 @@ kernel_is_elementwise(term_op op)
     case OP_TANH:
     case OP_SIGMOID:
     case OP_RELU:
+    case OP_MAXIMUM:
+    case OP_MINIMUM:
+    case OP_ABS:
+    case OP_SQRT:
+    case OP_LOG1P:
         return 1;
     default:
         return 0;
@@ -144,6 +151,11 @@ exact_failure(evaluator *ev, arith_status st, long i, long j)
     case ARITH_POW_HUGE:
         return eval_fail(ev, "an exact power too large to compute (over %d bits)",
                          EXACT_POW_MAX_BITS);
+    case ARITH_SQRT_IRRATIONAL:
+        return eval_fail(ev,
+                         "the square root of entry [%ld, %ld] is not rational: exact evaluation "
+                         "takes square roots of squares only (evaluate in MPFR)",
+                         i, j);
     case ARITH_OK:
         break;
     }
@@ -191,6 +203,20 @@ apply(const evaluator *ev, const term *t, void *r, const void *a, const void *b)
         ar->exp(x, x);
         ar->add(x, scratch(ev, SCRATCH_ONE), x);
         ar->div(r, scratch(ev, SCRATCH_ONE), x);
+        break;
+    case OP_MAXIMUM:
+        ar->max(r, a, b);
+        break;
+    case OP_MINIMUM:
+        ar->min(r, a, b);
+        break;
+    case OP_ABS:
+        ar->abs(r, a);
+        break;
+    case OP_SQRT:
+        return ar->sqrt(r, a);
+    case OP_LOG1P:
+        ar->log1p(r, a);
         break;
     default: /* OP_RELU: a > 0 ? a : 0, and NaN stays NaN as in np.maximum */
         if (ar->relu != NULL)

@@ -90,7 +90,10 @@ activation_range(const symbol *s)
     case OP_SOFTMAX:
         return s->definition->aux == 0 ? RANGE_SIMPLEX : RANGE_UNIT;
     case OP_LOG:
+    case OP_LOG1P:
         return RANGE_SIGNED_UNIT;
+    case OP_SQRT:
+        return RANGE_POSITIVE;
     default:
         return RANGE_NONE;
     }
@@ -111,17 +114,20 @@ draw(mpq_t q, gmp_randstate_t rng, int bits, int is_signed)
 }
 
 void
-sample_label(value *v, label_assumption l, gmp_randstate_t rng, sample_weight *weight, void *ctx)
+sample_label(value *v, label_assumption l, int by_rows, gmp_randstate_t rng, sample_weight *weight,
+             void *ctx)
 {
-    int by_columns = v->rank == 2;
-    long ncols = by_columns ? v->cols : 1, len = by_columns ? v->rows : v->cols;
+    by_rows = by_rows && v->rank == 2;
+    int by_columns = v->rank == 2 && !by_rows;
+    long ncols = by_columns ? v->cols : by_rows ? v->rows : 1;
+    long len = by_columns ? v->rows : v->cols;
     mpq_t total;
     mpq_init(total);
     for (long c = 0; c < ncols; c++) {
         long hot = (long)gmp_urandomm_ui(rng, (unsigned long)len);
         mpq_set_ui(total, 0, 1);
         for (long k = 0; k < len; k++) {
-            mpq_t *e = by_columns ? eval_q(v, k, c) : eval_q(v, 0, k);
+            mpq_t *e = by_columns ? eval_q(v, k, c) : eval_q(v, by_rows ? c : 0, k);
             if (l == LABEL_BINARY)
                 mpq_set_ui(*e, gmp_urandomb_ui(rng, 1), 1);
             else if (l == LABEL_ONEHOT)
@@ -132,7 +138,7 @@ sample_label(value *v, label_assumption l, gmp_randstate_t rng, sample_weight *w
             }
         }
         for (long k = 0; l == LABEL_PROB && k < len; k++) {
-            mpq_t *e = by_columns ? eval_q(v, k, c) : eval_q(v, 0, k);
+            mpq_t *e = by_columns ? eval_q(v, k, c) : eval_q(v, by_rows ? c : 0, k);
             mpq_div(*e, *e, total);
         }
     }
@@ -147,13 +153,15 @@ draw_weight(mpq_t q, gmp_randstate_t rng, void *ctx)
     draw(q, rng, *(const int *)ctx, 0);
 }
 
-/* Fill V (exact) for symbol S: its label assumption or its range. Softmax
-   outputs summing to 1 down columns are drawn as a prob label is. */
+/* Fill V (exact) for symbol S: its label assumption (a label's, or a 0/1
+   mask's) or its range. Softmax outputs summing to 1 down columns are
+   drawn as a prob label is; a batch-first label's examples are its rows. */
 static void
 fill(value *v, const symbol *s, range r, gmp_randstate_t rng, int bits)
 {
-    if ((s->kind == SYM_LABEL && s->label != LABEL_ANY) || r == RANGE_SIMPLEX) {
-        sample_label(v, r == RANGE_SIMPLEX ? LABEL_PROB : s->label, rng, draw_weight, &bits);
+    if (s->label != LABEL_ANY || r == RANGE_SIMPLEX) {
+        sample_label(v, r == RANGE_SIMPLEX ? LABEL_PROB : s->label,
+                     s->kind == SYM_LABEL && s->class_axis == 1, rng, draw_weight, &bits);
         return;
     }
     for (long j = 0; j < v->cols; j++) {

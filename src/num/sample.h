@@ -70,12 +70,13 @@ typedef void sample_weight(mpq_t q, gmp_randstate_t rng, void *ctx);
 /* Fill the exact value V with numbers a label of assumption L (binary,
    onehot or prob) may take, drawn from RNG. A column is what
    sum(y, axis=0) adds: a column of a matrix, the whole of a 1-D value, a
-   scalar. Each column draws its hot row first (uniform over its entries),
+   scalar; with BY_ROWS (a batch-first label, Y[m, n_y]) a matrix's
+   columns are its rows instead. Each column draws its hot row first (uniform over its entries),
    then each entry in order: binary one random bit; onehot 1 at the hot
    row, else 0; prob a WEIGHT (given CTX), the column then divided by its
    sum. */
-void sample_label(value *v, label_assumption l, gmp_randstate_t rng, sample_weight *weight,
-                  void *ctx);
+void sample_label(value *v, label_assumption l, int by_rows, gmp_randstate_t rng,
+                  sample_weight *weight, void *ctx);
 
 /* The numeric size of dim D in M's declaration (literal or declared value). */
 long sample_dim(dim d);

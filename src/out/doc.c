@@ -1150,8 +1150,9 @@ double_section(writer *w, const doc_input *in)
 static void
 claims_section(writer *w, const doc_input *in)
 {
-    static const char *const verdict[] = {"holds", "right given earlier wrong claims", "REFUTED",
-                                          "WRONG SHAPE", "UNDECIDED"};
+    static const char *const verdict[] = {"holds",     "right given earlier wrong claims",
+                                          "REFUTED",   "WRONG SHAPE",
+                                          "UNDECIDED", "working step"};
     const check_result *c = in->c;
     const model *m = in->d->m;
     w_heading(w, 2, "7. The claims of the file");
@@ -1176,7 +1177,7 @@ claims_section(writer *w, const doc_input *in)
         w_cell(w);
         int sep = 0;
         if (r->verdict == CLAIM_HOLDS) {
-            const symbol *v = r->claim->target;
+            const symbol *v = r->of;
             if (v->kind == SYM_PARAM)
                 w_textf(w, "equals d%s/d%s", m->loss->name, v->name);
             else if (r->follows == CONVENTION_DEFERRED)

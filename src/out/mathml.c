@@ -56,14 +56,20 @@ static const print_style mathml_style = {
     .ge = "<mo>&#x2265;</mo>",
     /* function application (U+2061) and parentheses that stretch */
     .call = {"<mrow>", "<mo>&#x2061;</mo><mrow><mo>(</mo>", "<mo>)</mo></mrow></mrow>"},
+    .comma = "<mo>,</mo>",
     .axis = {"<msub>", "<mtext>axis&#xA0;", "</mtext></msub>"},
+    .abs = {"<mrow><mo>|</mo>", "<mo>|</mo></mrow>"},
+    .root = {"<msqrt>", "</msqrt>"},
     .function = {[OP_EXP] = "<mi>exp</mi>",
                  [OP_LOG] = "<mi>log</mi>",
                  [OP_TANH] = "<mi>tanh</mi>",
                  [OP_SIGMOID] = "<mi>&#x3C3;</mi>",
                  [OP_RELU] = "<mi>relu</mi>",
                  [OP_SUM] = "<mi>sum</mi>",
-                 [OP_SOFTMAX] = "<mi>softmax</mi>"},
+                 [OP_SOFTMAX] = "<mi>softmax</mi>",
+                 [OP_MAX] = "<mi>max</mi>",
+                 [OP_MAXIMUM] = "<mi>max</mi>",
+                 [OP_MINIMUM] = "<mi>min</mi>"},
 };
 
 void

@@ -841,9 +841,10 @@ report_proof(text *out, const proof *p, const char *name, format_kind f, int wit
 
 /* ---- checks ---- */
 
-static const char *const verdict_mark[] = {"ok", "GIVEN", "WRONG", "SHAPE", "UNDEC"};
-static const char *const verdict_word[] = {"holds", "right given earlier wrong claims", "refuted",
-                                           "wrong shape", "undecided"};
+static const char *const verdict_mark[] = {"ok", "GIVEN", "WRONG", "SHAPE", "UNDEC", "step"};
+static const char *const verdict_word[] = {"holds",     "right given earlier wrong claims",
+                                           "refuted",   "wrong shape",
+                                           "undecided", "working step"};
 /* verdict_method's codes, as JSON writes them */
 static const char *const method_code[] = {"symbolic", "exact", "enclosure",
                                           "numeric",  "shape", "none"};
@@ -915,8 +916,8 @@ report_claim_method(text *out, const check_result *c, const claim_result *r)
     case METHOD_SHAPE:
         text_puts(out, "shapes: they differ in symbolic dims, before any numbers");
         break;
-    case METHOD_NONE:
-        text_puts(out, "none decided");
+    case METHOD_NONE: /* a working value is judged through the claims that use it */
+        text_puts(out, r->verdict == CLAIM_STEP ? "not judged by itself" : "none decided");
         break;
     }
 }
@@ -924,19 +925,24 @@ report_claim_method(text *out, const check_result *c, const claim_result *r)
 void
 report_check_summary(text *out, const check_result *c)
 {
-    int held = 0, undecided = 0;
+    int held = 0, undecided = 0, steps = 0;
     for (size_t i = 0; i < c->n; i++) {
         held += c->r[i].verdict == CLAIM_HOLDS;
         undecided += c->r[i].verdict == CLAIM_UNDECIDED;
+        steps += c->r[i].verdict == CLAIM_STEP;
     }
-    if (c->mixing != NULL && (size_t)held == c->n) {
+    /* working steps that are no gradient are not claims */
+    size_t claims = c->n - (size_t)steps;
+    if (c->mixing != NULL && (size_t)held == claims) {
         text_printf(out,
                     "The derivation fails: each of its %zu claims holds in its own convention, "
                     "but they mix the conventions.",
-                    c->n);
+                    claims);
         return;
     }
-    text_printf(out, "%d of %zu claims hold", held, c->n);
+    text_printf(out, "%d of %zu claims hold", held, claims);
+    if (steps > 0)
+        text_printf(out, ", besides %d working step%s", steps, steps == 1 ? "" : "s");
     if (undecided > 0)
         text_printf(out, ", %d undecided", undecided);
     if (c->mixing != NULL)
@@ -946,11 +952,20 @@ report_check_summary(text *out, const check_result *c)
     text_putc(out, '.');
 }
 
-/* "deferred: m * dJ/dZ2" for the convention a claim follows. */
-static const char *
-follows_words(text *out, const claim_result *r, const char *loss)
+/* Whether V's name was assigned more than once (A1 = A1 * D1). */
+static int
+reassigned(const symbol *v)
 {
-    const symbol *v = r->claim->target;
+    return v->earlier != NULL || v->later != NULL;
+}
+
+/* "deferred: m * dJ/dZ2" for the convention a claim follows; for a
+   reassigned name, which version, and where it was assigned. */
+static const char *
+follows_words(text *out, const claim_result *r, const model *m)
+{
+    const char *loss = m->loss->name;
+    const symbol *v = r->of;
     text t;
     text_init(&t, out->pool);
     if (v->kind == SYM_PARAM)
@@ -964,6 +979,11 @@ follows_words(text *out, const claim_result *r, const char *loss)
         text_printf(&t, "absorbed, d%s/d%s", loss, v->name);
     else
         text_printf(&t, "d%s/d%s", loss, v->name);
+    if (reassigned(v)) {
+        int line, col;
+        source_position(&m->src, v->offset, &line, &col);
+        text_printf(&t, " (%s as assigned at line %d)", v->name, line);
+    }
     return text_str(&t);
 }
 
@@ -977,7 +997,7 @@ check_text(text *out, const check_result *c, const derivation *d, const char *na
         text_printf(out, "  %-5s %-6s line %-4d ", verdict_mark[r->verdict], r->claim->name,
                     r->line);
         if (r->verdict == CLAIM_HOLDS)
-            text_printf(out, "holds: %s\n", follows_words(out, r, d->m->loss->name));
+            text_printf(out, "holds: %s\n", follows_words(out, r, d->m));
         else if (r->verdict == CLAIM_UNDECIDED)
             text_printf(out, "undecided: %s\n", r->reason);
         else
@@ -985,6 +1005,8 @@ check_text(text *out, const check_result *c, const derivation *d, const char *na
         text_puts(out, "        method: ");
         report_claim_method(out, c, r);
         text_putc(out, '\n');
+        if (r->note != NULL)
+            text_printf(out, "        note: %s\n", r->note);
         if (r->verdict == CLAIM_REFUTED || r->verdict == CLAIM_SHAPE)
             text_printf(out, "        expected: %s = %s\n", r->claim->name,
                         term_string(out, r->expected));
@@ -1063,9 +1085,17 @@ check_json(text *out, const check_result *c, const derivation *d, const char *na
                                                ? "either"
                                                : model_convention_name(r->follows)));
         json_object_set_new(o, "reason", json_text(out, r->reason));
+        if (r->note != NULL)
+            json_object_set_new(o, "note", json_text(out, r->note));
+        if (r->of != NULL &&
+            reassigned(r->of)) /* which version of the name it is the gradient of */
+            json_object_set_new(o, "gradient_of",
+                                json_text(out, r->verdict == CLAIM_STEP ? NULL : r->of->name));
         json_object_set_new(o, "method", json_text(out, method_code[r->evidence.method]));
         json_object_set_new(o, "evidence", json_claim_evidence(c, r));
-        json_object_set_new(o, "expected", json_text(out, term_string(out, r->expected)));
+        json_object_set_new(
+            o, "expected",
+            json_text(out, r->expected != NULL ? term_string(out, r->expected) : NULL));
         json_object_set_new(o, "counterexample", json_text(out, r->counterexample));
         json_array_append_new(rows, o);
     }

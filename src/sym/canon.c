@@ -20,7 +20,11 @@ canon_compare(const term *a, const term *b)
     if (a->op == OP_SYM) {
         if (a->sym->kind != b->sym->kind)
             return a->sym->kind < b->sym->kind ? -1 : 1;
-        return strcmp(a->sym->name, b->sym->name);
+        int c = strcmp(a->sym->name, b->sym->name);
+        if (c != 0)
+            return c;
+        /* the working steps of one claim share its name */
+        return a->sym->version < b->sym->version ? -1 : a->sym->version > b->sym->version;
     }
     if (a->aux != b->aux)
         return a->aux < b->aux ? -1 : 1;
@@ -646,6 +650,12 @@ matmul(canon *c, const term *t, poly *out)
     poly a, b;
     poly_of(c, t->args[0], &a);
     poly_of(c, t->args[1], &b);
+    if (a.shape.rank == 2 && b.shape.rank == 2 && a.shape.d[1].sym == NULL && a.shape.d[1].n == 1) {
+        /* over an inner size of 1, [r, 1] @ [1, c] is the outer product:
+           NumPy's broadcast product, as a (1, 1) cost's gradient meets it */
+        poly_mul(c, out, &a, &b, &t->shape);
+        return;
+    }
     canon_poly_init(out, &t->shape);
     for (int i = 0; i < a.n; i++)
         for (int k = 0; k < b.n; k++) {

@@ -20,6 +20,7 @@ typedef struct deriver {
     const term **contrib; /* the sum of what has flowed into each symbol so far */
     char *depends;        /* whether each symbol depends on a param */
     char *relevant;       /* whether the loss depends on it through params */
+    const term **defs;    /* each definition as differentiated: recognise.rules applied */
     long steps;
     trace path; /* the adjoint steps from the definition's root to here */
     int failed;
@@ -265,14 +266,57 @@ find_relevant(deriver *d)
     const model *m = d->m;
     for (size_t i = 0; i < m->nsymbols; i++) {
         const symbol *s = m->symbols[i];
-        d->depends[i] =
-            s->kind == SYM_PARAM || (s->kind == SYM_DEF && term_depends(d, s->definition));
+        d->depends[i] = s->kind == SYM_PARAM || (s->kind == SYM_DEF && term_depends(d, d->defs[i]));
     }
     size_t loss = index_of(d, m->loss);
     d->relevant[loss] = d->depends[loss];
     for (size_t i = m->nsymbols; i-- > 0;)
         if (m->symbols[i]->kind == SYM_DEF && d->relevant[i])
-            mark_relevant(d, m->symbols[i]->definition);
+            mark_relevant(d, d->defs[i]);
+}
+
+/* Each definition as it is differentiated: with recognise.rules applied,
+   whose patterns may look through the names of definitions that no claim
+   is about (a name claimed keeps its gradient). Returns 0 when the rules
+   do not settle. */
+static int
+recognise_definitions(deriver *d)
+{
+    const model *m = d->m;
+    term_map *names = term_map_new(m->pool);
+    for (size_t i = 0; i < m->nsymbols; i++) {
+        const symbol *s = m->symbols[i];
+        int claimed = 0;
+        for (size_t j = 0; j < m->nsymbols && s->kind == SYM_DEF; j++)
+            claimed |= m->symbols[j]->kind == SYM_CLAIM && m->symbols[j]->target == s;
+        if (s->kind == SYM_DEF && !claimed)
+            term_map_put(names, term_symbol(d->tab, s), s->definition);
+    }
+    d->defs = mem_zalloc(m->pool, (m->nsymbols + 1) * sizeof *d->defs);
+    for (size_t i = 0; i < m->nsymbols; i++) {
+        const symbol *s = m->symbols[i];
+        if (s->kind != SYM_DEF)
+            continue;
+        d->defs[i] = rules_recognise(d->rs, names, d->tab, s->definition, NULL, &d->steps, d->err,
+                                     d->err_pool);
+        if (d->defs[i] == NULL)
+            return 0;
+    }
+    return 1;
+}
+
+/* Whether V is an activation of an unnamed argument, A = sigmoid(np.dot(w.T,
+   X) + b): the activation's derivative, in A, cancels against dA's formula
+   (dA A (1 - A) is A - Y) only where dA is written in, so its gradient is
+   not named even where several params use it. */
+static int
+unnamed_activation(const deriver *d, const symbol *v)
+{
+    size_t i = index_of(d, v);
+    const term *t = i != (size_t)-1 ? d->defs[i] : NULL;
+    return t != NULL &&
+           (t->op == OP_SIGMOID || t->op == OP_TANH || t->op == OP_EXP || t->op == OP_SOFTMAX) &&
+           t->args[0]->op != OP_SYM;
 }
 
 /* Put the gradients in the order a derivation writes them. */
@@ -290,7 +334,7 @@ order_gradients(deriver *d, derivation *out)
             out->g[out->n++] = d->by_symbol[i];
         for (size_t j = 0; j < m->nsymbols; j++)
             if (m->symbols[j]->kind == SYM_PARAM && d->relevant[j] && !done[j] &&
-                term_occurrences(s->definition, m->symbols[j]) > 0) {
+                term_occurrences(d->defs[i], m->symbols[j]) > 0) {
                 out->g[out->n++] = d->by_symbol[j];
                 done[j] = 1;
             }
@@ -347,6 +391,8 @@ derive(const model *m, const rule_set *rs, const label_assumption_set *assume, d
     d.contrib = mem_zalloc(m->pool, (n + 1) * sizeof *d.contrib);
     d.depends = mem_zalloc(m->pool, n + 1);
     d.relevant = mem_zalloc(m->pool, n + 1);
+    if (!recognise_definitions(&d))
+        return NULL;
     find_relevant(&d);
     for (size_t i = 0; i < n; i++)
         if (d.relevant[i] && m->symbols[i] != m->loss) {
@@ -365,7 +411,7 @@ derive(const model *m, const rule_set *rs, const label_assumption_set *assume, d
         const term *g = s == m->loss ? term_const_si(d.tab, 1, 1)
                                      : term_symbol(d.tab, d.by_symbol[i].absorbed_name);
         d.path.n = 0;
-        flow(&d, s->definition, g, term_symbol(d.tab, s));
+        flow(&d, d.defs[i], g, term_symbol(d.tab, s));
     }
     if (d.failed)
         return NULL;
@@ -379,7 +425,7 @@ derive(const model *m, const rule_set *rs, const label_assumption_set *assume, d
         for (size_t j = 0; j < n; j++)
             if (d.contrib[j] != NULL && term_occurrences(d.contrib[j], out->g[i].absorbed_name) > 0)
                 users++;
-        out->g[i].named = users > 1;
+        out->g[i].named = users > 1 && !unnamed_activation(&d, out->g[i].of);
     }
     const symbol **from = mem_zalloc(m->pool, (out->n + 1) * sizeof *from);
     const term **to = mem_zalloc(m->pool, (out->n + 1) * sizeof *to);

@@ -26,8 +26,9 @@ static const struct {
     const char *name;
     predicate pred;
 } predicates[] = {
-    {"onehot", PRED_ONEHOT}, {"binary", PRED_BINARY}, {"prob", PRED_PROB},
-    {"scalar", PRED_SCALAR}, {"const", PRED_CONST},   {"matrix", PRED_MATRIX},
+    {"onehot", PRED_ONEHOT},           {"binary", PRED_BINARY},       {"prob", PRED_PROB},
+    {"scalar", PRED_SCALAR},           {"const", PRED_CONST},         {"matrix", PRED_MATRIX},
+    {"onehot_rows", PRED_ONEHOT_ROWS}, {"prob_rows", PRED_PROB_ROWS},
 };
 
 /* The first variable of T that does not occur in PATTERN (and is not one of
@@ -112,8 +113,8 @@ add_rule(void *ctx, const rule_syntax *syn)
             k++;
         if (k == sizeof predicates / sizeof predicates[0])
             return load_error(ld, syn->cond[i].offset,
-                              "unknown condition '%s'; expected "
-                              "onehot, binary, prob, scalar, const or matrix",
+                              "unknown condition '%s'; expected onehot, binary, prob, "
+                              "onehot_rows, prob_rows, scalar, const or matrix",
                               syn->cond[i].predicate);
         if (!term_occurrences(r.lhs, syn->cond[i].var))
             return load_error(ld, syn->cond[i].offset,
@@ -316,8 +317,10 @@ lookup_binding(const match *m, const symbol *var)
     return NULL;
 }
 
-int
-rule_match(const term *pattern, const term *t, match *m)
+/* rule_match, where an operation of PATTERN may also match a name that
+   NAMES maps to a formula (NULL: none), by matching that formula. */
+static int
+match_at(const term *pattern, const term *t, match *m, const term_map *names)
 {
     if (pattern->op == OP_SYM && pattern->sym->kind == SYM_VAR) {
         const term *bound = lookup_binding(m, pattern->sym);
@@ -328,6 +331,10 @@ rule_match(const term *pattern, const term *t, match *m)
         match_bind(m, pattern->sym, t);
         return 1;
     }
+    const term *formula =
+        names != NULL && t->op == OP_SYM && pattern->op != OP_SYM ? term_map_get(names, t) : NULL;
+    if (formula != NULL)
+        t = formula;
     if (pattern->op != t->op || pattern->aux != t->aux || pattern->keepdims != t->keepdims ||
         pattern->nargs != t->nargs)
         return 0;
@@ -336,9 +343,15 @@ rule_match(const term *pattern, const term *t, match *m)
     if (pattern->op == OP_SYM)
         return 0; /* rule files have no names but variables */
     for (unsigned i = 0; i < pattern->nargs; i++)
-        if (!rule_match(pattern->args[i], t->args[i], m))
+        if (!match_at(pattern->args[i], t->args[i], m, names))
             return 0;
     return 1;
+}
+
+int
+rule_match(const term *pattern, const term *t, match *m)
+{
+    return match_at(pattern, t, m, NULL);
 }
 
 /* What ASSUME takes the label L to be. */
@@ -358,16 +371,28 @@ rule_conditions_hold(const rule *r, const match *m, const label_assumption_set *
         const term *v = lookup_binding(m, r->cond[i].var);
         const symbol *label =
             v != NULL && v->op == OP_SYM && v->sym->kind == SYM_LABEL ? v->sym : NULL;
+        /* a 0/1 mask is an input declared binary */
+        const symbol *mask = v != NULL && v->op == OP_SYM && v->sym->kind == SYM_INPUT &&
+                                     v->sym->label == LABEL_BINARY
+                                 ? v->sym
+                                 : NULL;
+        int rows = label != NULL && label->class_axis == 1;
         int holds = 0;
         switch (r->cond[i].pred) {
         case PRED_ONEHOT:
-            holds = label != NULL && assumed(assume, label) == LABEL_ONEHOT;
+            holds = label != NULL && !rows && assumed(assume, label) == LABEL_ONEHOT;
             break;
         case PRED_BINARY:
-            holds = label != NULL && assumed(assume, label) == LABEL_BINARY;
+            holds = mask != NULL || (label != NULL && assumed(assume, label) == LABEL_BINARY);
             break;
         case PRED_PROB:
-            holds = label != NULL && assumed(assume, label) == LABEL_PROB;
+            holds = label != NULL && !rows && assumed(assume, label) == LABEL_PROB;
+            break;
+        case PRED_ONEHOT_ROWS:
+            holds = rows && assumed(assume, label) == LABEL_ONEHOT;
+            break;
+        case PRED_PROB_ROWS:
+            holds = rows && assumed(assume, label) == LABEL_PROB;
             break;
         case PRED_SCALAR:
             holds = v != NULL && v->shape.rank == 0;
@@ -484,6 +509,8 @@ typedef struct rewriter {
     trace *tr;
     long *steps;
     term_map *done;         /* terms already in normal form under the rules */
+    const char *group;      /* only the rules of this group; NULL: all */
+    const term_map *names;  /* names whose formulas patterns may match (NULL: none) */
     const rule *recent[64]; /* the last rules applied, to name a cycle */
     dc_error *err;
     mem_pool *err_pool;
@@ -518,8 +545,9 @@ apply_once(rewriter *w, const term *t, const rule **used)
     for (size_t k = 0; k < w->rs->n; k++) {
         const rule *r = &w->rs->rules[k];
         match m = {.n = 0};
-        if (r->kind != RULE_REWRITE || r->lhs->op != t->op || !rule_match(r->lhs, t, &m) ||
-            !rule_conditions_hold(r, &m, w->assume))
+        if (r->kind != RULE_REWRITE || r->lhs->op != t->op ||
+            (w->group != NULL && strcmp(r->group, w->group) != 0) ||
+            !match_at(r->lhs, t, &m, w->names) || !rule_conditions_hold(r, &m, w->assume))
             continue;
         char why[SHAPE_WHY];
         const term *out = rule_instantiate(w->tab, r->rhs, &m, why);
@@ -573,12 +601,17 @@ rewrite(rewriter *w, const term *t)
     return cur;
 }
 
-const term *
-rules_rewrite(const rule_set *rs, const label_assumption_set *assume, term_table *tab,
-              const term *t, trace *tr, long *steps, dc_error *err, mem_pool *err_pool)
+/* rules_rewrite with the rules of GROUP only (NULL: all), their patterns
+   matching through NAMES. */
+static const term *
+rewrite_with(const rule_set *rs, const char *group, const term_map *names,
+             const label_assumption_set *assume, term_table *tab, const term *t, trace *tr,
+             long *steps, dc_error *err, mem_pool *err_pool)
 {
     rewriter w;
     memset(&w, 0, sizeof w);
+    w.group = group;
+    w.names = names;
     w.rs = rs;
     w.assume = assume;
     w.tab = tab;
@@ -589,4 +622,18 @@ rules_rewrite(const rule_set *rs, const label_assumption_set *assume, term_table
     w.err_pool = err_pool;
     const term *out = rewrite(&w, t);
     return w.failed ? NULL : out;
+}
+
+const term *
+rules_rewrite(const rule_set *rs, const label_assumption_set *assume, term_table *tab,
+              const term *t, trace *tr, long *steps, dc_error *err, mem_pool *err_pool)
+{
+    return rewrite_with(rs, NULL, NULL, assume, tab, t, tr, steps, err, err_pool);
+}
+
+const term *
+rules_recognise(const rule_set *rs, const term_map *names, term_table *tab, const term *t,
+                trace *tr, long *steps, dc_error *err, mem_pool *err_pool)
+{
+    return rewrite_with(rs, "recognise", names, NULL, tab, t, tr, steps, err, err_pool);
 }

@@ -12,12 +12,15 @@ typedef enum rule_kind {
 } rule_kind;
 
 typedef enum predicate {
-    PRED_ONEHOT, /* a label declared onehot */
+    PRED_ONEHOT, /* a label declared onehot, one 1 in each column */
     PRED_BINARY,
     PRED_PROB,
     PRED_SCALAR, /* a term of shape scalar */
     PRED_CONST,  /* a rational constant */
     PRED_MATRIX, /* a term of rank 2 */
+    /* batch-first labels (Y[m, n_y]), whose rows are the examples */
+    PRED_ONEHOT_ROWS,
+    PRED_PROB_ROWS,
 } predicate;
 
 typedef struct rule {
@@ -125,5 +128,15 @@ enum { REWRITE_MAX_STEPS = 20000 };
    applications across calls. */
 const term *rules_rewrite(const rule_set *rs, const label_assumption_set *assume, term_table *tab,
                           const term *t, trace *tr, long *steps, dc_error *err, mem_pool *err_pool);
+
+/* T with the rules of recognise.rules applied (the sigmoid and softmax
+   that NumPy code writes out, 1 / (1 + exp(-Z)), named), innermost first,
+   until none applies; a pattern's operation may match a name that NAMES
+   maps to its formula (probs = exp_scores / sum(exp_scores) with
+   exp_scores = exp(scores) is softmax(scores)). As rules_rewrite
+   otherwise. */
+const term *rules_recognise(const rule_set *rs, const term_map *names, term_table *tab,
+                            const term *t, trace *tr, long *steps, dc_error *err,
+                            mem_pool *err_pool);
 
 #endif

@@ -9,8 +9,9 @@ two), computes dJ/dV for each parameter and each claimed intermediate by
 central finite differences of the loss (an intermediate is perturbed and
 everything after it recomputed), and decides each claim's verdict:
 
-  shape    the claim's shape is not its variable's (symbolic shapes: every
-           dim gets a distinct size >= 2, so a numeric mismatch is a symbolic one)
+  shape    the claim's shape is not its variable's, or its formula does not
+           type-check (symbolic shapes: every dim gets a distinct size >= 2, so a
+           numeric mismatch is a symbolic one)
   holds    equal to dJ/dV (a param), or to dJ/dV or m * dJ/dV (an intermediate,
            as the file's convention allows) at every point
   given    not holding, but equal to it once the earlier wrong claims are
@@ -556,7 +557,14 @@ def verdicts(model, seed=7):
                 truth[target] = pt.gradient(target, env)
         user = dict(env)
         for name, target, tree, line in model.claims:
-            val = evaluate(tree, user)
+            try:
+                val = evaluate(tree, user)
+            except DcError:
+                # a claim that does not type-check is a wrong shape (issue 14), the
+                # others are judged: it stands for zeros of its variable's shape
+                shape_bad.add(name)
+                user[name] = Arr(env[target].shape, [0.0] * len(env[target].data))
+                continue
             user[name] = val
             if val.shape != env[target].shape:
                 shape_bad.add(name)
