@@ -444,10 +444,6 @@ numpy_full(const term *t)
     case OP_DIV:
     case OP_POW:
     case OP_STEP:
-        for (unsigned k = 0; k < t->nargs; k++)
-            if (shape_equal(&t->args[k]->shape, &t->shape) && numpy_full(t->args[k]))
-                return 1;
-        return 0;
     case OP_MAXIMUM:
     case OP_MINIMUM:
         for (unsigned k = 0; k < t->nargs; k++)
