@@ -23,10 +23,12 @@ def draw(shapes, labels, rng):
     arrays = {}
     for name, dims in shapes.items():
         dims = tuple(3 if d is None else d for d in dims)
-        kind = labels.get(name)
+        kind, axis = labels.get(name, (None, None))
         if kind == "binary":
             a = rng.integers(0, 2, size=dims).astype(float)
         elif kind in ("onehot", "prob"):
+            if axis == 1:  # examples are rows: draw them as columns, then transpose
+                dims = tuple(reversed(dims))
             rows = dims[0]
             cols = dims[1] if len(dims) > 1 else 1
             if kind == "onehot":
@@ -37,6 +39,8 @@ def draw(shapes, labels, rng):
                 k[-1] += 64 - k.sum(axis=0)
                 a = k / 64.0
             a = a.reshape(dims)
+            if axis == 1:
+                a = a.T
         elif kind == "none":
             a = rng.uniform(0.05, 0.95, size=dims)
         else:

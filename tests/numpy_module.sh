@@ -14,7 +14,7 @@ done
 export DERIVCHECK_RULES="$DC_RULES_DIR"
 fail=0
 n=0
-for model in logistic relu3 sigmoid softmax "$DC_EXAMPLES_DIR"/*.dc "$DC_CORPUS_DIR"/models/*.dc; do
+for model in logistic relu3 sigmoid softmax "$DC_EXAMPLES_DIR"/*.dc "$DC_EXAMPLES_DIR"/course/*.dc "$DC_CORPUS_DIR"/models/*.dc; do
     n=$((n + 1))
     "$py" "$here/numpy_module.py" "$dc" "$model" "$n" || fail=1
 done

@@ -58,11 +58,15 @@ put_tables(text *out, const model *m)
     text_puts(out, "}\n\nLABELS = {\n");
     for (size_t i = 0; i < m->nsymbols; i++) {
         const symbol *s = m->symbols[i];
-        if (s->kind != SYM_LABEL)
+        if (s->kind != SYM_LABEL && !(s->kind == SYM_INPUT && s->label == LABEL_BINARY))
             continue;
         text_puts(out, "    \"");
         print_python_name(out, s->name);
-        text_printf(out, "\": \"%s\",\n", assumption_name(s->label));
+        text_printf(out, "\": (\"%s\", ", assumption_name(s->label));
+        if (s->label == LABEL_ONEHOT || s->label == LABEL_PROB)
+            text_printf(out, "%d),\n", s->class_axis);
+        else
+            text_puts(out, "None),\n");
     }
     text_puts(out, "}\n\nBATCH = ");
     if (m->batch != NULL) {

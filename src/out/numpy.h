@@ -9,8 +9,11 @@
    numpy as np), for the file NAME:
    - SHAPES: each input, label and param mapped to the tuple of its
      declared sizes (None for a dim declared without one);
-   - LABELS: each label mapped to its assumption ("binary", "onehot",
-     "prob" or "none"), which values passed in must obey;
+   - LABELS: each label, and each input of 0/1 entries (a dropout
+     mask), mapped to its assumption ("binary", "onehot",
+     "prob" or "none"), which values passed in must obey, and for onehot
+     and prob the axis along which an example's entries sum to 1 (0 when
+     examples are columns, 1 when they are rows), else None;
    - forward(**arrays): the loss;
    - forward_backward(convention="deferred"|"absorbed", **arrays): the
      loss and a dict of every gradient in that convention ("dW1": ...),
