@@ -702,7 +702,7 @@ other_variable(checker *c, const symbol *v, const term *f, convention conv)
 {
     for (size_t i = 0; i < c->m->nsymbols; i++) {
         const symbol *u = c->m->symbols[i];
-        if (u == v || (u->kind != SYM_DEF && u->kind != SYM_PARAM) ||
+        if (u == v || u == c->m->loss || (u->kind != SYM_DEF && u->kind != SYM_PARAM) ||
             !shape_equal(&u->shape, &f->shape) || derive_find(c->d, u) == NULL ||
             u->earlier != NULL || u->later != NULL)
             continue;
