@@ -17,7 +17,7 @@ static const char BITS_WORDS[] =
     "bits of error per entry = log2(1 + ulps between the double result and the correctly "
     "rounded true value): 0 is correctly rounded, 64 a NaN";
 static const char REFERENCE_WORDS[] =
-    "references: interval arithmetic (MPFI) at 128, 256, 512, ... bits until the interval "
+    "references: ball arithmetic (Arb) at 80, 128, 256, ... bits until the ball "
     "enclosing the true value rounds to one double, which is then its correct rounding; "
     "entries still uncertain at 10000 bits are unsampleable, never counted as 0 bits";
 

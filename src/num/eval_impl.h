@@ -54,10 +54,24 @@ typedef struct arith {
        computed from gt, ge and is_nan. */
     void (*step)(void *r, const void *a, const void *b, int or_equal);
     void (*relu)(void *r, const void *a);
+    /* For a table whose numbers carry no precision (Arb's balls): the
+       precision of the operations that follow on this thread, set before
+       each computation; NULL elsewhere. */
+    void (*at_prec)(long prec);
+    /* R = sum of A[k * ASTEP] * B[k * BSTEP] for k < LEN (steps in
+       elements), for a table with a faster dot product than one mul and add
+       per term; NULL: the matrix product multiplies and adds left to right. */
+    void (*dot)(void *r, const void *a, long astep, const void *b, long bstep, long len);
 } arith;
 
 /* The table of KIND's numbers, or NULL for a kind that is none. */
 const arith *arith_of(number_kind kind);
+
+/* The table of Arb balls (ball.c). */
+extern const arith ball_arith;
+
+/* Set R, a ball, to the number SRC of kind FROM (ball.c); returns 1. */
+int ball_convert(void *r, number_kind from, const void *src);
 
 /* Set R (of AR's kind) to the number SRC of kind FROM, which is AR's own
    kind or exact, MPFR or double (exact to double and MPFR rounds to

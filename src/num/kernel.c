@@ -342,7 +342,10 @@ kernel_matmul(evaluator *ev, const term *t)
                 return exact_failure(ev, st, i, k);
             }
         }
-        for (long j = 0; j < cols; j++) {
+        for (long j = 0; ar->dot != NULL && j < cols; j++)
+            ar->dot(element(ev, &r->v, i * cols + j), view_at(ev, &wa, i, 0), wa.sj,
+                    view_at(ev, &wb, 0, j), wb.si, inner);
+        for (long j = 0; ar->dot == NULL && j < cols; j++) {
             void *acc = element(ev, &r->v, i * cols + j);
             ar->mul(acc, view_at(ev, &wa, i, 0), view_at(ev, &wb, 0, j));
             for (long k = 1; k < inner; k++) {
