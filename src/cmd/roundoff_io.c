@@ -146,6 +146,14 @@ static const char *const COLUMNS[] = {
 enum { NCOLUMNS = sizeof COLUMNS / sizeof COLUMNS[0] };
 static const char COLUMN_ALIGN[] = "llrrrrrrrl";
 
+/* X, but a NaN without its sign: printf writes "-nan" for some, and JSON
+   keeps none, so a sweep and the merge of its shards would differ. */
+static double
+unsigned_nan(double x)
+{
+    return isnan(x) ? NAN : x;
+}
+
 static void
 write_table(text *out, const roundoff_result *res, const roundoff_table *tab, int md)
 {
@@ -197,8 +205,9 @@ write_table(text *out, const roundoff_result *res, const roundoff_table *tab, in
                     "reference %.17g (reproduce: derivcheck error %s --regime %s --seed %lu "
                     "--samples %ld)\n",
                     md ? "\n" : "  ", w->quantity, w->formulation, w->worst.bits, w->worst.sample,
-                    w->worst.row, w->worst.col, w->worst.computed, w->worst.reference,
-                    model_word(res->model_name), name, res->seed, w->worst.sample + 1);
+                    w->worst.row, w->worst.col, unsigned_nan(w->worst.computed),
+                    unsigned_nan(w->worst.reference), model_word(res->model_name), name, res->seed,
+                    w->worst.sample + 1);
 }
 
 void

@@ -51,10 +51,19 @@ b_set_si(void *r, long n)
     arb_set_si(B(r), n);
 }
 
-/* Q enclosed: exact when it is a dyadic that fits the precision. */
+/* Q enclosed: exact when it is a dyadic that fits the precision. Random
+   points are dyadics (k / 2^30), set without a division. */
 static void
 b_set_q(void *r, const mpq_t q)
 {
+    mp_bitcnt_t shift = mpz_scan1(mpq_denref(q), 0);
+    if (mpz_sizeinbase(mpq_denref(q), 2) == shift + 1) { /* a power of 2 */
+        arf_set_mpz(arb_midref(B(r)), mpq_numref(q));
+        arf_mul_2exp_si(arb_midref(B(r)), arb_midref(B(r)), -(slong)shift);
+        mag_zero(arb_radref(B(r)));
+        arb_set_round(B(r), B(r), working_prec);
+        return;
+    }
     fmpq_t f;
     fmpq_init(f);
     fmpq_set_mpq(f, q);
