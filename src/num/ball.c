@@ -2,6 +2,13 @@
  * exact numbers its operands enclose. */
 #include "num/ball.h"
 
+/* here only: arb_mat.h brings FLINT names (d_is_nan) that the tables use */
+#ifdef DC_ARB_IN_FLINT
+#include <flint/arb_mat.h>
+#else
+#include <arb_mat.h>
+#endif
+
 #include "num/eval_impl.h"
 
 #define B(p) ((arb_ptr)(p))
@@ -188,6 +195,51 @@ b_dot(void *r, const void *a, long astep, const void *b, long bstep, long len)
     arb_dot(B(r), NULL, 0, CB(a), astep, CB(b), bstep, len, working_prec);
 }
 
+/* An Arb matrix over the ROWS x COLS entries of X, entry (i, j) at
+   X[i * SI + j * SJ], into *W: its rows point into X where they are
+   contiguous (SJ = 1), else into COPY (ROWS * COLS structs, or NULL when
+   not needed), shallow copies of the entries that share their limbs: the
+   product only reads them. ROWP holds ROWS row pointers. */
+static void
+window(arb_mat_struct *w, arb_ptr *rowp, arb_ptr copy, arb_srcptr x, long si, long sj, long rows,
+       long cols)
+{
+    for (long i = 0; i < rows; i++) {
+        if (sj == 1)
+            rowp[i] = (arb_ptr)x + i * si;
+        else {
+            rowp[i] = copy + i * cols;
+            for (long j = 0; j < cols; j++)
+                rowp[i][j] = x[i * si + j * sj];
+        }
+    }
+    w->entries = rowp[0];
+    w->r = rows;
+    w->c = cols;
+    w->rows = rowp;
+}
+
+/* R (ROWS x COLS, row-major) = A (ROWS x INNER) @ B (INNER x COLS), read
+   through strides as window says: Arb's matrix product, which for large
+   matrices multiplies exact integer matrices, far fewer operations than a
+   dot product per entry. */
+static void
+b_matmul(void *r, const void *a, long a_si, long a_sj, const void *b, long b_si, long b_sj,
+         long rows, long inner, long cols)
+{
+    arb_ptr *rowp = flint_malloc(sizeof *rowp * (size_t)(2 * rows + inner));
+    arb_ptr copy_a = a_sj == 1 ? NULL : flint_malloc(sizeof(arb_struct) * (size_t)(rows * inner));
+    arb_ptr copy_b = b_sj == 1 ? NULL : flint_malloc(sizeof(arb_struct) * (size_t)(inner * cols));
+    arb_mat_struct wa, wb, wr;
+    window(&wa, rowp, copy_a, CB(a), a_si, a_sj, rows, inner);
+    window(&wb, rowp + rows, copy_b, CB(b), b_si, b_sj, inner, cols);
+    window(&wr, rowp + rows + inner, NULL, B(r), cols, 1, rows, cols);
+    arb_mat_mul(&wr, &wa, &wb, working_prec);
+    flint_free(copy_b);
+    flint_free(copy_a);
+    flint_free(rowp);
+}
+
 const arith ball_arith = {
     .kind = NUMBER_BALL,
     .size = sizeof(arb_struct),
@@ -211,6 +263,7 @@ const arith ball_arith = {
     .relu = b_relu,
     .at_prec = b_at_prec,
     .dot = b_dot,
+    .matmul = b_matmul,
 };
 
 /* The ball of SRC, a number of kind FROM (exact, MPFR or double): exact

@@ -62,6 +62,11 @@ typedef struct arith {
        elements), for a table with a faster dot product than one mul and add
        per term; NULL: the matrix product multiplies and adds left to right. */
     void (*dot)(void *r, const void *a, long astep, const void *b, long bstep, long len);
+    /* R (ROWS x COLS, row-major) = A @ B, entry (i, k) of A at A[i * A_SI +
+       k * A_SJ] and (k, j) of B at B[k * B_SI + j * B_SJ], for a table with
+       a matrix product faster than its dot products; NULL otherwise. */
+    void (*matmul)(void *r, const void *a, long a_si, long a_sj, const void *b, long b_si,
+                   long b_sj, long rows, long inner, long cols);
 } arith;
 
 /* The table of KIND's numbers, or NULL for a kind that is none. */
