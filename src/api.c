@@ -156,6 +156,7 @@ end_call(dc_session *s)
     mpfr_set_emin(s->emin);
     mpfr_set_emax(s->emax);
     mpfr_free_cache();
+    ball_free_cache();
     if (s->work != NULL) {
         mem_gmp_pool(s->gmp_outer);
         mem_pool_free(s->work);

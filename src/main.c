@@ -201,7 +201,7 @@ finish_report(dc_session *s, const options *o, dc_status st, const char *report)
         print_error(s);
         return exit_status(st);
     }
-    if (!o->quiet) {
+    if (!o->quiet || o->output != NULL) { /* -q silences the terminal, not -o's file */
         int written = write_output(o->output, report);
         if (written != 0)
             return written;

@@ -89,7 +89,10 @@ set_entry(value *v, long i, long j, long num, long den)
         mpfr_set_q(*eval_fr(v, i, j), q, MPFR_RNDN);
     else if (v->kind == NUMBER_INTERVAL)
         mpfi_set_q(*eval_fi(v, i, j), q);
-    else
+    else if (v->kind == NUMBER_BALL) {
+        arb_set_si(eval_ball(v, i, j), num);
+        arb_div_si(eval_ball(v, i, j), eval_ball(v, i, j), den, 64);
+    } else
         *eval_d(v, i, j) = (double)num / (double)den;
     mpq_clear(q);
 }
@@ -680,6 +683,153 @@ START_TEST(intervals_nan_where_no_value)
 }
 END_TEST
 
+/* ---------------------------------------------------------------- balls */
+
+/* Every operation's ball at P = 64 bits, against MPFR at 4 P = 256 bits
+   (whose own error, below 2^-240 of the value here, is far below the
+   ball's radius) and against the MPFI interval at 64 bits of the old
+   certified table: the ball holds MPFR's value widened by that error,
+   meets the interval, is no wider than a few units of the 64th bit, and
+   where MPFR gives a NaN or an infinity the ball is no bounded one. */
+START_TEST(balls_enclose_every_operation)
+{
+    parse_text(interval_model);
+    static const char *const names[] = {"S", "T", "P0", "P1", "L", "R", "H", "C", "U", "M"};
+    static const long xs[][2] = {{-7, 3}, {-1, 2}, {0, 1}, {1, 3}, {2, 1}, {9, 2}};
+    const long Z[] = {1, -2, 30, 4, -5, 0};
+    mpfr_t w, lo, hi, bound;
+    mpfr_inits2(256, w, lo, hi, bound, (mpfr_ptr)0);
+    for (size_t p = 0; p < sizeof xs / sizeof xs[0]; p++) {
+        evaluator *b = eval_new(pool, NUMBER_BALL, 64), *fi = eval_new(pool, NUMBER_INTERVAL, 64);
+        evaluator *fr = eval_new(pool, NUMBER_MPFR, 256);
+        ck_assert_ptr_nonnull(b);
+        ck_assert_int_eq(eval_kind(b), NUMBER_BALL);
+        evaluator *all[] = {b, fi, fr};
+        for (int e = 0; e < 3; e++) {
+            bind_frac(all[e], "x", xs[p][0], xs[p][1]);
+            bind_ints(all[e], "Z", 2, 3, 2, Z);
+        }
+        for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
+            const value *a = eval_ok(b, names[k]), *c = eval_ok(fr, names[k]);
+            const value *in = eval_ok(fi, names[k]);
+            ck_assert(a->rows == c->rows && a->cols == c->cols);
+            for (long i = 0; i < a->rows; i++)
+                for (long j = 0; j < a->cols; j++) {
+                    arb_srcptr x = eval_ball(a, i, j);
+                    mpfr_set(w, *eval_fr(c, i, j), MPFR_RNDN);
+                    if (!mpfr_number_p(w)) {
+                        ck_assert_msg(!arb_is_finite(x), "%s at x = %ld/%ld", names[k], xs[p][0],
+                                      xs[p][1]);
+                        continue;
+                    }
+                    ck_assert(ball_bounds(lo, hi, x));
+                    /* MPFR's error: 2^-240 max(1, |w|) */
+                    mpfr_abs(bound, w, MPFR_RNDN);
+                    if (mpfr_cmp_ui(bound, 1) < 0)
+                        mpfr_set_ui(bound, 1, MPFR_RNDN);
+                    mpfr_mul_2si(bound, bound, -240, MPFR_RNDN);
+                    mpfr_sub(lo, lo, bound, MPFR_RNDD);
+                    mpfr_add(hi, hi, bound, MPFR_RNDU);
+                    ck_assert_msg(mpfr_lessequal_p(lo, w) && mpfr_lessequal_p(w, hi),
+                                  "%s[%ld, %ld] at x = %ld/%ld is outside its ball", names[k], i, j,
+                                  xs[p][0], xs[p][1]);
+                    mpfi_ptr old = *eval_fi(in, i, j);
+                    ck_assert_msg(mpfr_lessequal_p(&old->left, hi) &&
+                                      mpfr_lessequal_p(lo, &old->right),
+                                  "%s[%ld, %ld] at x = %ld/%ld: ball and interval apart", names[k],
+                                  i, j, xs[p][0], xs[p][1]);
+                    /* width at most 2^-56 max(1, |w|): a few ulps at 64 bits */
+                    mpfr_mul_2si(bound, bound, 240 - 56, MPFR_RNDN);
+                    mpfr_sub(w, hi, lo, MPFR_RNDU);
+                    ck_assert_msg(mpfr_lessequal_p(w, bound),
+                                  "%s[%ld, %ld] at x = %ld/%ld: too wide", names[k], i, j, xs[p][0],
+                                  xs[p][1]);
+                }
+        }
+        if (xs[p][0] == 0) /* the kinks at 0: the point 1, exactly */
+            ck_assert(arb_equal_si(eval_ball(eval_ok(b, "U"), 0, 0), 1));
+        eval_free(fr);
+        eval_free(fi);
+        eval_free(b);
+    }
+    mpfr_clears(w, lo, hi, bound, (mpfr_ptr)0);
+}
+END_TEST
+
+/* A ball [LO, HI] of integers. */
+static value *
+ball_of(evaluator *ev, long lo, long hi)
+{
+    value *v = eval_new_value(ev, 0, 1, 1);
+    arf_t a, b;
+    arf_init(a);
+    arf_init(b);
+    arf_set_si(a, lo);
+    arf_set_si(b, hi);
+    arb_set_interval_arf(eval_ball(v, 0, 0), a, b, 64);
+    arf_clear(a);
+    arf_clear(b);
+    return v;
+}
+
+/* relu([-1, 2]) is [0, 2] and (x > 0), (x >= 0) are [0, 1] each, so U
+   encloses [0, 4], tightly; a ball binds only where balls are computed. */
+START_TEST(ball_kinks_enclose_both_sides)
+{
+    parse_text(interval_model);
+    evaluator *b = eval_new(pool, NUMBER_BALL, 64), *ex = eval_new(pool, NUMBER_EXACT, 0);
+    value *x = ball_of(b, -1, 2);
+    eval_bind(b, sym("x"), x);
+    mpfr_t lo, hi;
+    mpfr_inits2(64, lo, hi, (mpfr_ptr)0);
+    ck_assert(ball_bounds(lo, hi, eval_ball(eval_ok(b, "U"), 0, 0)));
+    /* holds [0, 4], and is no wider than the radius' rounding (30 bits) */
+    ck_assert(mpfr_cmp_ui(lo, 0) <= 0 && mpfr_cmp_ui(hi, 4) >= 0);
+    ck_assert(mpfr_cmp_si_2exp(lo, -1, -20) > 0 && mpfr_cmp_ui_2exp(hi, (1 << 22) + 1, -20) < 0);
+    mpfr_clears(lo, hi, (mpfr_ptr)0);
+    eval_bind(ex, sym("x"), x);
+    eval_fails(ex, "U");
+    eval_free(ex);
+    eval_free(b);
+}
+END_TEST
+
+/* Where the exact operands may meet a point without a value (a quotient by
+   a ball holding 0, and 0 times it), the ball encloses no number: never
+   digits. Each case: a and b as balls, the terms that must be no number,
+   and those that must be bounded. */
+START_TEST(balls_not_finite_where_no_value)
+{
+    static const struct {
+        long a_lo, a_hi, b_lo, b_hi;
+        const char *nan, *finite; /* the names, one letter each */
+    } cases[] = {
+        {1, 1, 0, 0, "DZ", "MSTP"},   /* 1 / 0 */
+        {1, 1, -1, 2, "DZ", "MSTP"},  /* a quotient by a ball holding 0 */
+        {0, 0, -6, -5, "P", "DMSTZ"}, /* 0 ** -1 */
+        {-1, 1, 2, 3, "P", "DMSTZ"},  /* 1 / [-1, 1] */
+        {1, 2, 3, 4, "", "DMSTPZ"},   /* nothing undefined */
+    };
+    parse_text(undefined_model);
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        evaluator *b = eval_new(pool, NUMBER_BALL, 64);
+        eval_bind(b, sym("a"), ball_of(b, cases[k].a_lo, cases[k].a_hi));
+        eval_bind(b, sym("b"), ball_of(b, cases[k].b_lo, cases[k].b_hi));
+        for (const char *n = cases[k].nan; *n; n++) {
+            char name[2] = {*n, 0};
+            ck_assert_msg(!arb_is_finite(eval_ball(eval_ok(b, name), 0, 0)),
+                          "case %zu: %s is a number", k, name);
+        }
+        for (const char *n = cases[k].finite; *n; n++) {
+            char name[2] = {*n, 0};
+            ck_assert_msg(arb_is_finite(eval_ball(eval_ok(b, name), 0, 0)),
+                          "case %zu: %s is not finite", k, name);
+        }
+        eval_free(b);
+    }
+}
+END_TEST
+
 /* ---------------------------------------------------------------- double */
 
 static const char double_model[] = "dims n = 2, t = 3\n"
@@ -1186,6 +1336,9 @@ main(void)
     tcase_add_test(tc, intervals_enclose_every_operation);
     tcase_add_test(tc, interval_kinks_enclose_both_sides);
     tcase_add_test(tc, intervals_nan_where_no_value);
+    tcase_add_test(tc, balls_enclose_every_operation);
+    tcase_add_test(tc, ball_kinks_enclose_both_sides);
+    tcase_add_test(tc, balls_not_finite_where_no_value);
     tcase_add_test(tc, double_in_the_order_written);
     tcase_add_test(tc, double_softmax_subtracts_the_max);
     tcase_add_test(tc, double_and_mpfr_agree_with_exact_on_rationals);

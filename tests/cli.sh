@@ -198,7 +198,7 @@ has "$tmp/out" "DISAGREE: the symbolic proof and the exact evaluation disagree"
 inline="$DC_TEST_DATADIR/good/sigmoid-inline.dc"
 run 0 prove "$inline"
 has "$tmp/out" "  exact:    could not run at any of 12 random rational points with m = 6, 3, 5: exact evaluation cannot compute exp"
-has "$tmp/out" "  enclosure: no difference shown: at every entry the two enclosures overlap (MPFI, 256 bits"
+has "$tmp/out" "  enclosure: no difference shown: at every entry the two enclosures overlap (Arb, 256 bits"
 has "$tmp/out" "  decided:  proven, symbolic: one normal form, a proof for every size"
 has "$tmp/out" "Proven: every parameter gradient is the same in both placements (decided: 4 symbolic, 0 exact)."
 lacks "$tmp/out" "REFUTED"
@@ -210,7 +210,7 @@ has "$tmp/out" '"enclosure": {"bits": 256, "status": "not separated"'
 # interval enclosure witnesses the difference (it drops the deferred 1/m: a factor m = 6)
 run 1 --rules "$tmp/bogus" prove "$inline"
 has "$tmp/out" "  enclosure: the enclosure of the difference excludes 0 at entry [0, 0] of random point 3000 (m = 6)"
-has "$tmp/out" "  decided:  REFUTED, enclosure: the difference excludes 0 (MPFI, 256 bits)"
+has "$tmp/out" "  decided:  REFUTED, enclosure: the difference excludes 0 (Arb, 256 bits)"
 has "$tmp/out" "DISAGREE: the symbolic proof and the enclosure evaluation disagree"
 has "$tmp/out" "REFUTED: a parameter gradient differs between the placements: dW2 (enclosure), dW1 (enclosure)."
 # an unsound adjoint (tanh' written 1 - C): both placements carry it, so they stay equal, but

@@ -15,7 +15,7 @@ enum {
     PROVE_ROUNDING_SLACK = 16,  /* how far above 2^-P an MPFR gap at P bits may be and still be
                                    rounding error: each operation adds a little, and gradients
                                    have tens of operations, not thousands */
-    PROVE_ENCLOSURE_BITS = 256, /* MPFI endpoints of the enclosure test, */
+    PROVE_ENCLOSURE_BITS = 256, /* Arb balls of the enclosure test, */
     PROVE_ENCLOSURE_MORE = 2048, /* and again when MPFR's gaps do not look like rounding */
     PROVE_LOSS_BITS = 256,       /* MPFR bits of the check against the loss */
 };
@@ -72,7 +72,7 @@ typedef struct proof_item {
     const char *exact_witness;     /* where the difference is not 0, in words; or NULL */
     long degree;                   /* bound on the degree of the difference */
     double log2_chance;            /* Schwartz-Zippel: log2 of P(agree | unequal) */
-    /* enclosure: MPFI at one point per batch size, run when no exact point
+    /* enclosure: Arb balls at one point per batch size, run when no exact point
        could be evaluated; ENCLOSURE_BITS 0 when not run */
     long enclosure_bits;        /* the last precision tried */
     agree_status enclosure;     /* DIFFERENT, NOT_SEPARATED or COULD_NOT_RUN */

@@ -23,7 +23,7 @@ typedef enum roundoff_regime {
 
 enum {
     ROUNDOFF_SAMPLE_BITS = 30,     /* entries k / 2^30, exact in double */
-    ROUNDOFF_FIRST_PREC = 128,     /* the precision ladder: 128, 256, ..., 8192, then the cap */
+    ROUNDOFF_FIRST_PREC = 80,      /* the precision ladder: 80, 128, 256, ..., 8192, then the cap */
     ROUNDOFF_MAX_PREC = 10000,     /* the cap: entries not certified by then are unsampleable */
     ROUNDOFF_DEFAULT_SAMPLES = 64, /* per regime, when the caller gives 0 */
     ROUNDOFF_LARGE_M_SAMPLES = 2,  /* the large-m regime's default */
@@ -132,7 +132,7 @@ roundoff_result *roundoff_merge(const char *const *texts, const char *const *nam
                                 mem_pool *pool, dc_error *err);
 
 /* The references of a sample: each entry of each term REFS[k].t evaluated
-   in MPFI interval arithmetic at rising precision (128, 256, ... 8192 bits,
+   in Arb's ball arithmetic at rising precision (80, 128, 256, ... 8192 bits,
    then the cap) in evaluators that BIND fills with the sample, until the
    interval enclosing the exact value rounds to a single double
    (roundoff_reference.c, certify: a proof, not an estimate). Fills rows,

@@ -17,7 +17,7 @@ static const char BITS_WORDS[] =
     "bits of error per entry = log2(1 + ulps between the double result and the correctly "
     "rounded true value): 0 is correctly rounded, 64 a NaN";
 static const char REFERENCE_WORDS[] =
-    "references: interval arithmetic (MPFI) at 128, 256, 512, ... bits until the interval "
+    "references: ball arithmetic (Arb) at 80, 128, 256, ... bits until the ball "
     "enclosing the true value rounds to one double, which is then its correct rounding; "
     "entries still uncertain at 10000 bits are unsampleable, never counted as 0 bits";
 
@@ -146,6 +146,14 @@ static const char *const COLUMNS[] = {
 enum { NCOLUMNS = sizeof COLUMNS / sizeof COLUMNS[0] };
 static const char COLUMN_ALIGN[] = "llrrrrrrrl";
 
+/* X, but a NaN without its sign: printf writes "-nan" for some, and JSON
+   keeps none, so a sweep and the merge of its shards would differ. */
+static double
+unsigned_nan(double x)
+{
+    return isnan(x) ? NAN : x;
+}
+
 static void
 write_table(text *out, const roundoff_result *res, const roundoff_table *tab, int md)
 {
@@ -197,8 +205,9 @@ write_table(text *out, const roundoff_result *res, const roundoff_table *tab, in
                     "reference %.17g (reproduce: derivcheck error %s --regime %s --seed %lu "
                     "--samples %ld)\n",
                     md ? "\n" : "  ", w->quantity, w->formulation, w->worst.bits, w->worst.sample,
-                    w->worst.row, w->worst.col, w->worst.computed, w->worst.reference,
-                    model_word(res->model_name), name, res->seed, w->worst.sample + 1);
+                    w->worst.row, w->worst.col, unsigned_nan(w->worst.computed),
+                    unsigned_nan(w->worst.reference), model_word(res->model_name), name, res->seed,
+                    w->worst.sample + 1);
 }
 
 void

@@ -1,27 +1,36 @@
-/* roundoff_reference.c: certified references, interval arithmetic on a ladder of precisions. */
+/* roundoff_reference.c: certified references, Arb's ball arithmetic on a ladder of precisions. */
 #include "cmd/roundoff.h"
 
 #include <math.h>
 
-static const long ladder[] = {ROUNDOFF_FIRST_PREC, 256, 512, 1024, 2048, 4096, 8192,
+/* From a little above double's 53 bits, where most entries are settled in
+   one pass, up to the cap for the few near a rounding boundary. */
+static const long ladder[] = {ROUNDOFF_FIRST_PREC, 128, 256, 512, 1024, 2048, 4096, 8192,
                               ROUNDOFF_MAX_PREC};
 enum { LADDER = sizeof ladder / sizeof ladder[0] };
 
-/* One entry: the interval X encloses the exact value, so when both its
-   endpoints round to the same finite double D, the exact value rounds to D
-   as well (rounding to nearest is monotonic): D is the correctly rounded
-   reference, a proof rather than an estimate. An interval across a
-   rounding boundary, a NaN (an operation's domain left somewhere in the
-   interval) or an overflow is not settled at this precision. */
+/* One entry: the ball X encloses the exact value, so when both its ends
+   (rounded outward at PREC bits, still enclosing it) round to the same
+   finite double D, the exact value rounds to D as well (rounding to
+   nearest is monotonic): D is the correctly rounded reference, a proof
+   rather than an estimate. A ball across a rounding boundary, a NaN (an
+   operation's domain left somewhere in the ball), an unbounded ball or an
+   overflow is not settled at this precision. */
 static int
-certify(mpfi_srcptr x, double *out)
+certify(arb_srcptr x, long prec, double *out)
 {
-    if (mpfi_nan_p(x))
+    if (!arb_is_finite(x))
         return 0;
-    double lo = mpfr_get_d(&x->left, MPFR_RNDN), hi = mpfr_get_d(&x->right, MPFR_RNDN);
+    arf_t end;
+    arf_init(end);
+    arb_get_lbound_arf(end, x, (slong)prec);
+    double lo = arf_get_d(end, ARF_RND_NEAR);
+    arb_get_ubound_arf(end, x, (slong)prec);
+    double hi = arf_get_d(end, ARF_RND_NEAR);
+    arf_clear(end);
     if (lo != hi || !isfinite(hi))
         return 0;
-    *out = hi; /* -0 only when the whole interval is below 0 */
+    *out = hi; /* -0 only when the whole ball is below 0 */
     return 1;
 }
 
@@ -35,7 +44,7 @@ certify_level(roundoff_ref *ref, const value *v, long prec)
             long e = i * ref->cols + j;
             if (ref->certified[e])
                 continue;
-            if (certify(*eval_fi(v, i, j), &ref->value[e]))
+            if (certify(eval_ball(v, i, j), prec, &ref->value[e]))
                 ref->certified[e] = 1;
             else
                 left++;
@@ -60,7 +69,7 @@ roundoff_references(roundoff_ref *refs, size_t n, roundoff_binder bind, void *ct
     int ok = 1;
     size_t open = n;
     for (int level = 0; level < (int)LADDER && ok && open > 0; level++) {
-        *ev = eval_new(pool, NUMBER_INTERVAL, ladder[level]);
+        *ev = eval_new(pool, NUMBER_BALL, ladder[level]);
         ok = bind(ctx, *ev, why, len);
         open = 0;
         for (size_t k = 0; k < n && ok; k++) {

@@ -366,6 +366,7 @@ run_sample(const roundoff_plan *p, roundoff_regime r, unsigned long seed, int bi
     free(lv);
     if (serial) {
         mpfr_free_cache(); /* its blocks are the pool's */
+        ball_free_cache();
         mem_gmp_pool(gmp_outer);
     }
     mem_pool_free(pool);
@@ -479,8 +480,10 @@ run_table(const roundoff_plan *p, const roundoff_request *rq, roundoff_table *ta
         }
         free(local);
         /* each thread's MPFR caches: the workers' would outlive the sweep */
-        if (threads > 1)
+        if (threads > 1) {
             mpfr_free_cache2(MPFR_FREE_LOCAL_CACHE);
+            ball_free_cache();
+        }
     }
     if (threads > 1)
         mem_gmp_pool(gmp_outer);

@@ -1,5 +1,5 @@
-/* values.c: the eval command: the loss and gradients enclosed in MPFI intervals and printed with
- * their proved digits; see values.h. */
+/* values.c: the eval command: the loss and gradients enclosed in Arb balls and printed with their
+ * proved digits; see values.h. */
 #include "cmd/values.h"
 
 #include <math.h>
@@ -37,9 +37,10 @@ typedef struct run {
     mem_pool *pool;
     dc_error *err;
     long prec, kmax;
-    evaluator *box;               /* intervals at P bits: the printed digits */
+    evaluator *box;               /* Arb balls at P bits: the printed digits */
     evaluator *hi;                /* MPFR at P + 64 bits: the finite differences */
     mpfr_t a, b, c, gmax;         /* scratch at P + 64 bits */
+    mpfr_t end_lo, end_hi;        /* a ball's ends, at P bits */
     mpfr_t worst, all, tolerance; /* finite differences' verdict, 64 bits */
     char *buf_lo, *buf_hi;        /* mpfr_get_str output, kmax + 8 bytes */
     quantity *q;
@@ -147,14 +148,18 @@ agreed(run *r, mpfr_srcptr lo, mpfr_srcptr hi, int *finite)
 /* ---------------------------------------------------------------- evaluation */
 
 /* Evaluate T in EV; 0 with ERR filled when it cannot be, or when a value
-   on the way left MPFR's exponent range: MPFI then encloses the limit it
-   reached, and the digits printed would be the limit's. */
+   on the way left MPFR's exponent range, whose digits would be the
+   limit's: an MPFR number, or the end of a ball (Arb's exponents are
+   unbounded, but its digits are written by MPFR). */
 static int
 evaluate(run *r, evaluator *ev, const term *t, const char *what, const value **out)
 {
     char why[256];
     mpfr_clear_flags();
     if (eval_term(ev, t, out, why, sizeof why)) {
+        for (long i = 0; eval_kind(ev) == NUMBER_BALL && i < (*out)->rows; i++)
+            for (long j = 0; j < (*out)->cols; j++)
+                ball_bounds(r->end_lo, r->end_hi, eval_ball(*out, i, j));
         if (!mpfr_overflow_p() && !mpfr_underflow_p())
             return 1;
         int over = mpfr_overflow_p();
@@ -184,8 +189,8 @@ fill(run *r, quantity *q, const value *box)
     for (long i = 0; i < box->rows; i++)
         for (long j = 0; j < box->cols; j++) {
             int finite;
-            mpfi_ptr x = *eval_fi(box, i, j);
-            q->entries[i * box->cols + j] = agreed(r, &x->left, &x->right, &finite);
+            ball_bounds(r->end_lo, r->end_hi, eval_ball(box, i, j)); /* NaN ends: no value */
+            q->entries[i * box->cols + j] = agreed(r, r->end_lo, r->end_hi, &finite);
             q->not_finite += !finite;
         }
 }
@@ -648,7 +653,8 @@ cleanup(run *r)
     eval_free(r->box);
     eval_free(r->hi);
     r->box = r->hi = NULL;
-    mpfr_clears(r->a, r->b, r->c, r->gmax, r->worst, r->all, r->tolerance, (mpfr_ptr)0);
+    mpfr_clears(r->a, r->b, r->c, r->gmax, r->end_lo, r->end_hi, r->worst, r->all, r->tolerance,
+                (mpfr_ptr)0);
     mpfr_set_emin(r->emin);
     mpfr_set_emax(r->emax);
 }
@@ -700,6 +706,7 @@ values_report(text *out, const derivation *d, const values_request *rq, dc_error
     r->buf_lo = mem_alloc(pool, (size_t)r->kmax + 8);
     r->buf_hi = mem_alloc(pool, (size_t)r->kmax + 8);
     mpfr_inits2(prec + VALUES_GUARD_BITS, r->a, r->b, r->c, r->gmax, (mpfr_ptr)0);
+    mpfr_inits2(prec, r->end_lo, r->end_hi, (mpfr_ptr)0);
     mpfr_inits2(64, r->worst, r->all, r->tolerance, (mpfr_ptr)0);
     r->emin = mpfr_get_emin();
     r->emax = mpfr_get_emax();
@@ -718,7 +725,7 @@ values_report(text *out, const derivation *d, const values_request *rq, dc_error
             mem_pool_on_oom(model_pool, model_outer);
         rethrow(outer);
     }
-    r->box = eval_new(pool, NUMBER_INTERVAL, prec);
+    r->box = eval_new(pool, NUMBER_BALL, prec);
     r->hi = eval_new(pool, NUMBER_MPFR, prec + VALUES_GUARD_BITS);
     int ok =
         labels_as_given(r) && bind_point(r) && evaluate_all(r) && (!rq->check_fd || check_all(r));

@@ -38,7 +38,7 @@ typedef struct values_request {
    gradient of the loss as written at the data as given; the report names
    each such label, the column and its sum.
 
-   Digits. Everything is evaluated in interval arithmetic (MPFI) at P =
+   Digits. Everything is evaluated in Arb's ball arithmetic at P =
    RQ->prec bits, which encloses each exact value in [lo, hi], and each
    number is printed with the most significant digits (at most
    floor(P log10 2)) on which lo and hi, each rounded to nearest to that

@@ -262,30 +262,25 @@ separate(agree_result *r, const value *x, const value *y, long prec)
 {
     if (!same_count(r, x, y))
         return;
-    mpfi_t d;
-    mpfi_init2(d, (mpfr_prec_t)prec);
+    arb_t d;
+    arb_init(d);
     r->status = AGREE_NOT_SEPARATED;
     r->unevaluated = 0;
     for (long n = 0; n < y->rows * y->cols && r->status != AGREE_DIFFERENT; n++) {
-        mpfi_t *p = eval_fi(x, row_of(x, n), col_of(x, n));
-        mpfi_t *q = eval_fi(y, row_of(y, n), col_of(y, n));
-        mpfi_sub(d, *p, *q);
-        if (mpfi_nan_p(d) || mpfi_inf_p(d))
+        arb_srcptr p = eval_ball(x, row_of(x, n), col_of(x, n));
+        arb_srcptr q = eval_ball(y, row_of(y, n), col_of(y, n));
+        arb_sub(d, p, q, (slong)prec);
+        if (!arb_is_finite(d)) /* NaN or unbounded: no evidence */
             r->unevaluated++;
-        else if (!mpfi_has_zero(d)) {
+        else if (!arb_contains_zero(d)) {
             r->status = AGREE_DIFFERENT;
             r->i = row_of(y, n);
             r->j = col_of(y, n);
-            mpfr_t mid;
-            mpfr_init2(mid, (mpfr_prec_t)prec);
-            mpfi_mid(mid, *p);
-            r->a = mpfr_get_d(mid, MPFR_RNDN);
-            mpfi_mid(mid, *q);
-            r->b = mpfr_get_d(mid, MPFR_RNDN);
-            mpfr_clear(mid);
+            r->a = arf_get_d(arb_midref(p), ARF_RND_NEAR);
+            r->b = arf_get_d(arb_midref(q), ARF_RND_NEAR);
         }
     }
-    mpfi_clear(d);
+    arb_clear(d);
     if (r->status == AGREE_NOT_SEPARATED && r->unevaluated == y->rows * y->cols) {
         r->status = AGREE_COULD_NOT_RUN;
         snprintf(r->why, sizeof r->why, "every entry's enclosure is NaN or unbounded");
@@ -301,7 +296,7 @@ agree_enclosure(agree_result *r, mem_pool *pool, const agree_points *at, long pr
     for (int k = 0; k < at->count && r->status == AGREE_NOT_SEPARATED; k++) {
         one.first = at->first + (unsigned long)k;
         const value *x, *y;
-        evaluator *ev = agree_evaluate(&x, &y, r, pool, &one, NUMBER_INTERVAL, prec, a, b);
+        evaluator *ev = agree_evaluate(&x, &y, r, pool, &one, NUMBER_BALL, prec, a, b);
         if (ev == NULL)
             break;
         separate(r, x, y, prec);

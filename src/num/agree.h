@@ -11,7 +11,7 @@ typedef enum agree_status {
     AGREE_EQUAL,         /* equal at every point: exactly, or within the tolerance */
     AGREE_DIFFERENT,     /* not at one point: the result says which, and where */
     AGREE_COULD_NOT_RUN, /* a point could not be drawn or a side evaluated: the result says why */
-    AGREE_NOT_SEPARATED, /* intervals: every entry's two enclosures overlap, so no difference is
+    AGREE_NOT_SEPARATED, /* enclosures: every entry's two enclosures overlap, so no difference is
                             shown; an enclosure never shows equality */
 } agree_status;
 
@@ -90,8 +90,8 @@ agree_status agree_exact(agree_result *r, mem_pool *pool, const agree_points *at
 agree_status agree_mpfr(agree_result *r, mem_pool *pool, const agree_points *at, long prec,
                         double floor, double log2_tol, const term *a, const term *b);
 
-/* Whether A and B are shown to differ by interval arithmetic (MPFI, both
-   sides' endpoints at PREC bits) at the points of AT, stopping at the
+/* Whether A and B are shown to differ by ball arithmetic (Arb, both sides
+   at PREC bits) at the points of AT, stopping at the
    first point where they are: DIFFERENT when, at an entry, the enclosure
    of a - b excludes 0 (a rigorous witness: the exact values differ), with
    i, j, a and b; NOT_SEPARATED when every point ran and at each entry the

@@ -810,6 +810,8 @@ arith_of(number_kind kind)
         return &double_arith;
     case NUMBER_INTERVAL:
         return &interval_arith;
+    case NUMBER_BALL:
+        return &ball_arith;
     }
     return NULL;
 }
@@ -821,6 +823,8 @@ arith_convert(const arith *ar, void *r, number_kind from, const void *src)
         ar->set(r, src);
         return 1;
     }
+    if (ar->kind == NUMBER_BALL)
+        return ball_convert(r, from, src);
     if (from == NUMBER_EXACT) {
         ar->set_q(r, CQ(src));
         return 1;
@@ -845,6 +849,8 @@ arith_convert(const arith *ar, void *r, number_kind from, const void *src)
             mpfi_set_fr(I(r), CF(src));
         else
             mpfi_set_d(I(r), CD(src));
+        return 1;
+    case NUMBER_BALL: /* converted above */
         return 1;
     }
     return 1;

@@ -456,7 +456,7 @@ eval_new(mem_pool *pool, number_kind kind, long prec_bits)
     const arith *ar = arith_of(kind);
     if (ar == NULL)
         return NULL;
-    int precise = kind == NUMBER_MPFR || kind == NUMBER_INTERVAL;
+    int precise = kind == NUMBER_MPFR || kind == NUMBER_INTERVAL || kind == NUMBER_BALL;
     if (precise && (prec_bits < MPFR_PREC_MIN || prec_bits > MPFR_PREC_MAX))
         return NULL;
     evaluator *ev = mem_zalloc(pool, sizeof *ev);
@@ -465,6 +465,8 @@ eval_new(mem_pool *pool, number_kind kind, long prec_bits)
     ev->prec = precise ? prec_bits : 53;
     ev->limb_bytes = ar->limb_bytes(ev->prec);
     ev->live.prev = ev->live.next = &ev->live;
+    if (ar->at_prec != NULL)
+        ar->at_prec(ev->prec);
     ev->memo_size = 64;
     ev->memo = mem_zalloc(pool, ev->memo_size * sizeof *ev->memo);
     ev->scratch = eval_held_new(ev, HELD_SCRATCH, 1, 1, SCRATCH_COUNT);
@@ -552,6 +554,12 @@ eval_fi(const value *v, long i, long j)
     return entry(v, NUMBER_INTERVAL, i, j);
 }
 
+arb_ptr
+eval_ball(const value *v, long i, long j)
+{
+    return entry(v, NUMBER_BALL, i, j);
+}
+
 /* The binding slot of SYM, made if new (with no value yet). */
 static binding *
 binding_slot(evaluator *ev, const symbol *sym)
@@ -577,8 +585,11 @@ eval_bind(evaluator *ev, const symbol *sym, const value *v)
     binding *b = binding_slot(ev, sym);
     held *h = NULL;
     bind_problem problem = BIND_MALFORMED;
-    int kind_ok = v != NULL && v->kind >= NUMBER_EXACT && v->kind <= NUMBER_INTERVAL &&
-                  (v->kind != NUMBER_INTERVAL || ev->ar->kind == NUMBER_INTERVAL);
+    int kind_ok = v != NULL && v->kind >= NUMBER_EXACT && v->kind <= NUMBER_BALL &&
+                  (v->kind != NUMBER_INTERVAL || ev->ar->kind == NUMBER_INTERVAL) &&
+                  (v->kind != NUMBER_BALL || ev->ar->kind == NUMBER_BALL);
+    if (ev->ar->at_prec != NULL)
+        ev->ar->at_prec(ev->prec);
     if (kind_ok && sizes_fit(v->rank, v->rows, v->cols)) {
         h = eval_held_new(ev, HELD_BINDING, v->rank, v->rows, v->cols);
         problem = BIND_OK;
@@ -604,6 +615,8 @@ eval_term(evaluator *ev, const term *t, const value **out, char *why, size_t why
     ev->result = NULL;
     ev->status = DC_EINPUT;
     ev->epoch++;
+    if (ev->ar->at_prec != NULL)
+        ev->ar->at_prec(ev->prec);
     if (setjmp(oom) == 0) {
         plan_evaluation(ev, t);
         ev->result = eval_walk(ev, t);

@@ -10,20 +10,29 @@
 #include "base/mem.h"
 #include "derivcheck.h"
 #include "lang/term.h"
+#include "num/ball.h"
 
 /* How the numbers of an evaluation are held and computed: GMP rationals
    (exact; no exp, log, tanh, sigmoid or softmax), MPFR at a chosen precision
    (round to nearest), IEEE double computing exactly the operations
    written, in the order written, or MPFI intervals at a chosen precision
    (each an enclosure of the exact value: rigorous, where MPFR's result is
-   only close). */
-typedef enum number_kind { NUMBER_EXACT, NUMBER_MPFR, NUMBER_DOUBLE, NUMBER_INTERVAL } number_kind;
+   only close), or Arb's midpoint-radius balls at a chosen precision
+   (enclosures as well, whose radius costs little: the certified numbers of
+   eval, prove and error). */
+typedef enum number_kind {
+    NUMBER_EXACT,
+    NUMBER_MPFR,
+    NUMBER_DOUBLE,
+    NUMBER_INTERVAL,
+    NUMBER_BALL
+} number_kind;
 
 /* A matrix of numbers of one kind, row-major. rank 0: 1x1; rank 1 (NumPy 1-D
    of n): rows 1, cols n; rank 2: rows x cols. ENTRIES holds rows * cols
-   mpq_t, mpfr_t, double or mpfi_t as KIND says; reach them with eval_q,
-   eval_fr, eval_d and eval_fi. MPFR entries use MPFR's custom interface (their significands lie
-   in the value's own block): set them with any MPFR function, but never
+   mpq_t, mpfr_t, double, mpfi_t or arb_t as KIND says; reach them with eval_q,
+   eval_fr, eval_d, eval_fi and eval_ball. MPFR entries use MPFR's custom interface (their
+   significands lie in the value's own block): set them with any MPFR function, but never
    mpfr_clear, mpfr_set_prec or mpfr_swap them. */
 typedef struct value {
     int rank;
@@ -53,7 +62,7 @@ enum { EVAL_MAX_ENTRIES = 1 << 24 };
 
 /* A new evaluator of numbers of KIND. PREC_BITS is the precision of MPFR
    numbers and of intervals' endpoints, and is ignored for the other kinds.
-   Returns NULL when KIND is NUMBER_MPFR or NUMBER_INTERVAL and PREC_BITS is
+   Returns NULL when KIND is NUMBER_MPFR, NUMBER_INTERVAL or NUMBER_BALL and PREC_BITS is
    outside [MPFR_PREC_MIN, MPFR_PREC_MAX]. */
 evaluator *eval_new(mem_pool *pool, number_kind kind, long prec_bits);
 
@@ -80,13 +89,15 @@ mpq_t *eval_q(const value *v, long i, long j);
 mpfr_t *eval_fr(const value *v, long i, long j);
 double *eval_d(const value *v, long i, long j);
 mpfi_t *eval_fi(const value *v, long i, long j);
+arb_ptr eval_ball(const value *v, long i, long j);
 
 /* Bind SYM (an input, label, param, definition or claim) to a copy of V,
    converted to EV's kind if V is of another (exact to double and MPFR
    rounds to nearest; exact to an interval encloses; double and MPFR to
    exact or to an interval is exact, and a NaN or an infinity is an error
-   in exact when the symbol is used). An interval V binds only in an
-   interval evaluator (elsewhere the binding is malformed). Binding a definition makes
+   in exact when the symbol is used; exact to a ball encloses, the rest is
+   exact). An interval V binds only in an interval evaluator, a ball only
+   in a ball evaluator (elsewhere the binding is malformed). Binding a definition makes
    it a free variable: its definition is not evaluated. The binding's shape
    is checked against SYM's, in numeric sizes, when an evaluation uses it.
    Binding a dim is an error when it is used: dims take eval_set_dim.

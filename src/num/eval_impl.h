@@ -63,10 +63,29 @@ typedef struct arith {
     void (*abs)(void *r, const void *a);
     arith_status (*sqrt)(void *r, const void *a);
     void (*log1p)(void *r, const void *a);
+    /* For a table whose numbers carry no precision (Arb's balls): the
+       precision of the operations that follow on this thread, set before
+       each computation; NULL elsewhere. */
+    void (*at_prec)(long prec);
+    /* R = sum of A[k * ASTEP] * B[k * BSTEP] for k < LEN (steps in
+       elements), for a table with a faster dot product than one mul and add
+       per term; NULL: the matrix product multiplies and adds left to right. */
+    void (*dot)(void *r, const void *a, long astep, const void *b, long bstep, long len);
+    /* R (ROWS x COLS, row-major) = A @ B, entry (i, k) of A at A[i * A_SI +
+       k * A_SJ] and (k, j) of B at B[k * B_SI + j * B_SJ], for a table with
+       a matrix product faster than its dot products; NULL otherwise. */
+    void (*matmul)(void *r, const void *a, long a_si, long a_sj, const void *b, long b_si,
+                   long b_sj, long rows, long inner, long cols);
 } arith;
 
 /* The table of KIND's numbers, or NULL for a kind that is none. */
 const arith *arith_of(number_kind kind);
+
+/* The table of Arb balls (ball.c). */
+extern const arith ball_arith;
+
+/* Set R, a ball, to the number SRC of kind FROM (ball.c); returns 1. */
+int ball_convert(void *r, number_kind from, const void *src);
 
 /* Set R (of AR's kind) to the number SRC of kind FROM, which is AR's own
    kind or exact, MPFR or double (exact to double and MPFR rounds to

@@ -335,9 +335,10 @@ matmul_operand(evaluator *ev, const term *t, operand *o)
 
 /* The matrix product with NumPy's 1-D rules: a 1-D left operand is a row,
    a 1-D right operand a column, and the result drops that axis. Each entry
-   accumulates its products left to right. An inlined left operand is
-   computed one row at a time, just before the row of the product that
-   needs it. */
+   accumulates its products left to right, but in a table with its own
+   matrix or dot product (Arb's balls, whose sums are enclosures in any
+   order), which computes them. An inlined left operand is computed one row
+   at a time, just before the row of the product that needs it. */
 const value *
 kernel_matmul(evaluator *ev, const term *t)
 {
@@ -351,6 +352,11 @@ kernel_matmul(evaluator *ev, const term *t)
         return NULL;
     if ((b.rank == 1 ? b.cols : b.rows) != inner || rows * cols != r->v.rows * r->v.cols)
         return eval_fail(ev, "internal error: matrix product of values of unfitting sizes");
+    if (a.w.v != NULL && ev->ar->matmul != NULL) { /* both operands stored: one call */
+        ev->ar->matmul(r->v.entries, view_at(ev, &wa, 0, 0), wa.si, wa.sj, view_at(ev, &wb, 0, 0),
+                       wb.si, wb.sj, rows, inner, cols);
+        return &r->v;
+    }
     if (a.w.v == NULL) {
         if (!build_kernel(ev, t->args[0], a.rows, a.cols))
             return NULL;
@@ -368,7 +374,10 @@ kernel_matmul(evaluator *ev, const term *t)
                 return exact_failure(ev, st, i, k);
             }
         }
-        for (long j = 0; j < cols; j++) {
+        for (long j = 0; ar->dot != NULL && j < cols; j++)
+            ar->dot(element(ev, &r->v, i * cols + j), view_at(ev, &wa, i, 0), wa.sj,
+                    view_at(ev, &wb, 0, j), wb.si, inner);
+        for (long j = 0; ar->dot == NULL && j < cols; j++) {
             void *acc = element(ev, &r->v, i * cols + j);
             ar->mul(acc, view_at(ev, &wa, i, 0), view_at(ev, &wb, 0, j));
             for (long k = 1; k < inner; k++) {

@@ -833,16 +833,16 @@ decision_items(writer *w, const proof_item *it, const model *m)
         w_strong(w, "Enclosure.");
         if (it->enclosure == AGREE_DIFFERENT)
             w_textf(w,
-                    " In interval arithmetic (MPFI, %ld bits) the enclosure of the difference "
+                    " In ball arithmetic (Arb, %ld bits) the enclosure of the difference "
                     "excludes 0 at %s: the forms differ.",
                     it->enclosure_bits, it->enclosure_what);
         else if (it->enclosure == AGREE_NOT_SEPARATED)
             w_textf(w,
-                    " In interval arithmetic (MPFI, %ld bits) the two enclosures overlap at every "
+                    " In ball arithmetic (Arb, %ld bits) the two enclosures overlap at every "
                     "entry: no difference is shown (an enclosure never shows equality).",
                     it->enclosure_bits);
         else
-            w_textf(w, " Could not run (MPFI, %ld bits): %s.", it->enclosure_bits,
+            w_textf(w, " Could not run (Arb, %ld bits): %s.", it->enclosure_bits,
                     it->enclosure_what ? it->enclosure_what : "");
         w_end_item(w);
     }
@@ -1067,7 +1067,7 @@ error_tables(writer *w, const roundoff_result *r)
     w_par(w);
     w_text(w, "How far each formulation computed in IEEE double lands from the true value, "
               "correctly rounded: bits of error per entry, log2(1 + ulps), so 0 is correctly "
-              "rounded and 64 a NaN. The references are settled by interval arithmetic (MPFI) "
+              "rounded and 64 a NaN. The references are settled by ball arithmetic (Arb) "
               "at rising precision until the interval enclosing the true value rounds to a "
               "single double, which proves that double correctly rounded; entries not settled by "
               "10000 bits are counted as unsampleable, never as exact. derivcheck error runs "

@@ -453,15 +453,15 @@ enclosure_words(text *out, const proof_item *it)
 {
     switch (it->enclosure) {
     case AGREE_DIFFERENT:
-        return stringf(out, "the enclosure of the difference excludes 0 at %s (MPFI, %ld bits)",
+        return stringf(out, "the enclosure of the difference excludes 0 at %s (Arb, %ld bits)",
                        it->enclosure_what, it->enclosure_bits);
     case AGREE_NOT_SEPARATED:
         return stringf(out,
-                       "no difference shown: at every entry the two enclosures overlap (MPFI, "
+                       "no difference shown: at every entry the two enclosures overlap (Arb, "
                        "%ld bits; an enclosure never shows equality)",
                        it->enclosure_bits);
     default:
-        return stringf(out, "could not run (MPFI, %ld bits): %s", it->enclosure_bits,
+        return stringf(out, "could not run (Arb, %ld bits): %s", it->enclosure_bits,
                        it->enclosure_what ? it->enclosure_what : "");
     }
 }
@@ -509,7 +509,7 @@ decided_words(text *out, const proof *p, const proof_item *it)
         return it->method == PROVE_BY_EXACT
                    ? stringf(out, "REFUTED, exact: the difference is not 0 at %s",
                              it->exact_witness)
-                   : stringf(out, "REFUTED, enclosure: the difference excludes 0 (MPFI, %ld bits)",
+                   : stringf(out, "REFUTED, enclosure: the difference excludes 0 (Arb, %ld bits)",
                              it->enclosure_bits);
     case PROVE_NUMERIC_ONLY:
         return stringf(out,

@@ -23,7 +23,9 @@ version=$(sed -n 's/^AC_INIT(\[derivcheck\], *\[\([^]]*\)\].*/\1/p' "$srcdir/con
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
 CFLAGS="-std=gnu11 -g -O1 -ffp-contract=off $SAN -I$srcdir/src"
 CFLAGS="$CFLAGS -DPACKAGE_VERSION=\"${version:-0}\" -DDC_RULES_DIR=\"$srcdir/rules\""
-LIBS="-lmpfi -lmpfr -lgmp -ljansson -lm"
+# Arb: Debian's libflint-arb; with FLINT >= 3, ARB_LIBS=-lflint and CFLAGS_ARB=-DDC_ARB_IN_FLINT
+CFLAGS="$CFLAGS ${CFLAGS_ARB:-}"
+LIBS="${ARB_LIBS:--lflint-arb -lflint} -lmpfi -lmpfr -lgmp -ljansson -lm"
 objs=
 for c in "$srcdir"/src/*.c "$srcdir"/src/*/*.c; do
     case $c in */main.c) continue ;; esac
