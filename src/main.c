@@ -201,7 +201,8 @@ finish_report(dc_session *s, const options *o, dc_status st, const char *report)
         print_error(s);
         return exit_status(st);
     }
-    if (!o->quiet) {
+    /* -q quiets standard output only: a file asked for with -o is written */
+    if (!o->quiet || (o->output != NULL && strcmp(o->output, "-") != 0)) {
         int written = write_output(o->output, report);
         if (written != 0)
             return written;
@@ -661,16 +662,16 @@ static const char common_options[] =
     "      --data FILE.json eval: values by name, {\"X\": [[...], ...], ...}; the rest\n"
     "                       are drawn from --seed\n"
     "      --check-fd       eval: compare every gradient with central finite differences\n"
-    "      --regime R       error: typical, saturated, tiny, large-m, pow2-m, odd-m or\n"
-    "                       all (default); --samples N per regime (default 64, 2 for\n"
-    "                       large-m)\n"
+    "      --regime R       error: typical, saturated, tiny, large-m, pow2-m, odd-m,\n"
+    "                       confident, confident-mixed or all (default); --samples N\n"
+    "                       per regime (default 64, 2 for large-m)\n"
     "  -j, --jobs N         error: threads (OpenMP); the output does not depend on N\n"
     "      --shard K/N      error: run the samples i with i mod N = K - 1; merge the\n"
     "                       JSON outputs with 'derivcheck merge'\n"
     "      --plot FILE.svg  error, merge: also draw a histogram of the bits of error\n"
     "                       of each formulation, per quantity and regime, with\n"
     "                       gnuplot (on PATH, or DERIVCHECK_GNUPLOT) into FILE.svg\n"
-    "  -q, --quiet          print nothing but errors\n"
+    "  -q, --quiet          print nothing but errors (-o FILE is still written)\n"
     "  -h, --help           show this help and exit\n"
     "  -V, --version        show the version and exit\n";
 
