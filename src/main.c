@@ -169,6 +169,14 @@ exit_status(dc_status st)
     return st == DC_OK ? 0 : st == DC_REFUTED ? EXIT_REFUTED : EXIT_USAGE;
 }
 
+/* Whether -q leaves the report unwritten: it quiets standard output, not a
+   file asked for with -o. */
+static int
+report_silenced(const options *o)
+{
+    return o->quiet && (o->output == NULL || strcmp(o->output, "-") == 0);
+}
+
 /* derivcheck parse FILE|MODEL */
 static int
 run_parse(dc_session *s, const options *o, int argc, char **argv)
@@ -187,10 +195,10 @@ run_parse(dc_session *s, const options *o, int argc, char **argv)
         print_error(s);
         return EXIT_USAGE;
     }
-    return o->quiet ? 0 : write_output(o->output, dump);
+    return report_silenced(o) ? 0 : write_output(o->output, dump);
 }
 
-/* Print a command's report (unless -q) or its error; the exit status. An
+/* Print a command's report (unless -q without -o) or its error; the exit status. An
    undecided check, proof or rules --verify has both: the report says what
    no method decided, the error that nothing was refuted (exit status 2:
    neither all holds, 0, nor something refuted, 1). */
@@ -201,8 +209,7 @@ finish_report(dc_session *s, const options *o, dc_status st, const char *report)
         print_error(s);
         return exit_status(st);
     }
-    /* -q quiets standard output only: a file asked for with -o is written */
-    if (!o->quiet || (o->output != NULL && strcmp(o->output, "-") != 0)) {
+    if (!report_silenced(o)) {
         int written = write_output(o->output, report);
         if (written != 0)
             return written;
