@@ -632,13 +632,15 @@ dc_doc(dc_session *s, unsigned long seed, const char *format, const char **repor
         c = check_claims(m, d, s->rules, seed, &s->error, s->work);
     if (p == NULL || (claims > 0 && c == NULL))
         return finish(s, s->error.status);
-    /* the error tables: typical and saturated outputs, a few samples each
-       (a model without a sigmoid or softmax output has no saturated regime) */
+    /* the error tables: typical, saturated and confident outputs, a few
+       samples each (a model without a sigmoid or softmax output has neither
+       of the last two) */
     roundoff_request rq = {.rules = s->rules,
                            .seed = seed,
                            .samples = DOC_ERROR_SAMPLES,
                            .threads = 1,
-                           .regimes = 1u << ROUNDOFF_TYPICAL | 1u << ROUNDOFF_SATURATED,
+                           .regimes = 1u << ROUNDOFF_TYPICAL | 1u << ROUNDOFF_SATURATED |
+                                      1u << ROUNDOFF_CONFIDENT,
                            .model_name = s->model->src.name,
                            .claims = c};
     dc_error scratch;
@@ -746,7 +748,7 @@ dc_error_sweep(dc_session *s, const dc_sweep_options *o, const char **report)
     if (st == DC_OK && rq.regimes == 0) {
         diag_plain(&s->error, s->work, DC_EINPUT,
                    "unknown regime '%s'; expected typical, saturated, tiny, large-m, pow2-m, "
-                   "odd-m or all",
+                   "odd-m, confident, confident-mixed or all",
                    o->regime);
         st = DC_EINPUT;
     }

@@ -131,7 +131,8 @@ typedef struct dc_sweep_options {
     unsigned long seed; /* every sample i is drawn from its own stream (seed, i) */
     long samples;       /* per regime; 0: 64 (2 for large-m) */
     const char *regime; /* "typical", "saturated", "tiny", "large-m", "pow2-m",
-                           "odd-m", or NULL or "all" for every one */
+                           "odd-m", "confident", "confident-mixed", or NULL or
+                           "all" for every one */
     const char *format; /* "text" (NULL), "markdown" or "json" */
     int threads;        /* 0 or 1: one; the report is the same for any count */
     int shard, nshards; /* run only samples i with i % nshards == shard - 1

@@ -169,6 +169,14 @@ exit_status(dc_status st)
     return st == DC_OK ? 0 : st == DC_REFUTED ? EXIT_REFUTED : EXIT_USAGE;
 }
 
+/* Whether -q leaves the report unwritten: it quiets standard output, not a
+   file asked for with -o. */
+static int
+report_silenced(const options *o)
+{
+    return o->quiet && (o->output == NULL || strcmp(o->output, "-") == 0);
+}
+
 /* derivcheck parse FILE|MODEL */
 static int
 run_parse(dc_session *s, const options *o, int argc, char **argv)
@@ -187,10 +195,10 @@ run_parse(dc_session *s, const options *o, int argc, char **argv)
         print_error(s);
         return EXIT_USAGE;
     }
-    return o->quiet ? 0 : write_output(o->output, dump);
+    return report_silenced(o) ? 0 : write_output(o->output, dump);
 }
 
-/* Print a command's report (unless -q) or its error; the exit status. An
+/* Print a command's report (unless -q without -o) or its error; the exit status. An
    undecided check, proof or rules --verify has both: the report says what
    no method decided, the error that nothing was refuted (exit status 2:
    neither all holds, 0, nor something refuted, 1). */
@@ -201,7 +209,7 @@ finish_report(dc_session *s, const options *o, dc_status st, const char *report)
         print_error(s);
         return exit_status(st);
     }
-    if (!o->quiet || o->output != NULL) { /* -q silences the terminal, not -o's file */
+    if (!report_silenced(o)) {
         int written = write_output(o->output, report);
         if (written != 0)
             return written;
@@ -661,16 +669,16 @@ static const char common_options[] =
     "      --data FILE.json eval: values by name, {\"X\": [[...], ...], ...}; the rest\n"
     "                       are drawn from --seed\n"
     "      --check-fd       eval: compare every gradient with central finite differences\n"
-    "      --regime R       error: typical, saturated, tiny, large-m, pow2-m, odd-m or\n"
-    "                       all (default); --samples N per regime (default 64, 2 for\n"
-    "                       large-m)\n"
+    "      --regime R       error: typical, saturated, tiny, large-m, pow2-m, odd-m,\n"
+    "                       confident, confident-mixed or all (default); --samples N\n"
+    "                       per regime (default 64, 2 for large-m)\n"
     "  -j, --jobs N         error: threads (OpenMP); the output does not depend on N\n"
     "      --shard K/N      error: run the samples i with i mod N = K - 1; merge the\n"
     "                       JSON outputs with 'derivcheck merge'\n"
     "      --plot FILE.svg  error, merge: also draw a histogram of the bits of error\n"
     "                       of each formulation, per quantity and regime, with\n"
     "                       gnuplot (on PATH, or DERIVCHECK_GNUPLOT) into FILE.svg\n"
-    "  -q, --quiet          print nothing but errors\n"
+    "  -q, --quiet          print nothing but errors (-o FILE is still written)\n"
     "  -h, --help           show this help and exit\n"
     "  -V, --version        show the version and exit\n";
 

@@ -15,6 +15,7 @@
 #include "sym/rules.h"
 #include "num/sample.h"
 #include "num/ulps.h"
+#include "lang/term.h"
 
 static mem_pool *pool;
 static dc_error err;
@@ -664,6 +665,130 @@ START_TEST(softmax_forms)
 }
 END_TEST
 
+/* -1 / (1 + exp(Z)), the gradient A - Y of the sigmoid cross-entropy at Y =
+   1, in MPFR at 256 bits, times W: the truth, from the closed form alone. */
+static void
+closed_form(mpfr_t out, double z, double w)
+{
+    mpfr_t t;
+    mpfr_init2(t, 256);
+    mpfr_set_d(t, z, MPFR_RNDN);
+    mpfr_exp(t, t, MPFR_RNDN);
+    mpfr_add_ui(t, t, 1, MPFR_RNDN);
+    mpfr_ui_div(t, 1, t, MPFR_RNDN);
+    mpfr_neg(t, t, MPFR_RNDN);
+    mpfr_mul_d(t, t, w, MPFR_RNDN);
+    mpfr_add(out, out, t, MPFR_RNDN);
+    mpfr_clear(t);
+}
+
+/* A value of the exact evaluator EX, every entry Q (a dyadic number). */
+static value *
+filled(evaluator *ex, long rows, long cols, double q)
+{
+    value *v = eval_new_value(ex, 2, rows, cols);
+    for (long i = 0; i < rows; i++)
+        for (long j = 0; j < cols; j++)
+            mpq_set_d(*eval_q(v, i, j), q);
+    return v;
+}
+
+/* T evaluated in double in DV, entry (I, J). */
+static double
+in_double(evaluator *dv, const term *t, long i, long j)
+{
+    const value *v;
+    char why[256];
+    ck_assert_msg(eval_term_or_oom(dv, t, &v, why, sizeof why), "%s", why);
+    return *eval_d(v, i, j);
+}
+
+/* Issue 19: at Z2 = 40 with Y = 1, A2 rounds to 1 in double and A2 - Y to
+   0, while the truth, -1 / (1 + exp(40)), is about -4.2e-18: at least 50
+   bits of error. The form from the logits, -sigmoid(-Z2) there, is within
+   1 bit. The same for dW2 = 1/m * dZ2 @ A1.T over a batch of 8 confident,
+   correct examples (Z2 = 40, Y = 1, A1 = 3/4): the truths from MPFR. */
+START_TEST(logits_keep_confident_gradients)
+{
+    model *m = parse_builtin("sigmoid");
+    derivation *d = derived(m);
+    size_t at;
+    const term *logit = roundoff_logit_form(d, &at);
+    ck_assert_ptr_nonnull(logit);
+    const gradient *g = &d->g[at];
+    ck_assert_str_eq(g->deferred_name->name, "dZ2");
+    evaluator *ex = eval_new(pool, NUMBER_EXACT, 0), *dv = eval_new(pool, NUMBER_DOUBLE, 0);
+    eval_bind(dv, model_lookup(m, "Z2", 2), filled(ex, 1, 8, 40));
+    eval_bind(dv, model_lookup(m, "Y", 1), filled(ex, 1, 8, 1));
+    eval_bind(dv, model_lookup(m, "A1", 2), filled(ex, 4, 8, 0.75));
+    mpfr_t truth;
+    mpfr_init2(truth, 256);
+    mpfr_set_ui(truth, 0, MPFR_RNDN);
+    closed_form(truth, 40, 1);
+    double dz = mpfr_get_d(truth, MPFR_RNDN);
+    ck_assert(dz < -4.2e-18 && dz > -4.3e-18);
+    double textbook = in_double(dv, g->deferred_name->definition, 0, 5);
+    ck_assert(textbook == 0);
+    ck_assert(ulps_bits(textbook, dz) >= 50);
+    ck_assert_msg(ulps_bits(in_double(dv, logit, 0, 5), dz) <= 1, "%g bits",
+                  ulps_bits(in_double(dv, logit, 0, 5), dz));
+    /* dW2 = 1/8 * sum over the batch of dZ2 * 3/4 */
+    const gradient *gw = derive_find(d, model_lookup(m, "W2", 2));
+    const term *dw = derive_pretty(d, gw, CONVENTION_DEFERRED);
+    const symbol *from[] = {g->deferred_name};
+    const term *to[] = {logit};
+    const term *dw_logit = term_substitute(m->terms, dw, from, to, 1, term_map_new(pool));
+    ck_assert_ptr_ne(dw_logit, dw);
+    mpfr_set_ui(truth, 0, MPFR_RNDN);
+    for (int j = 0; j < 8; j++)
+        closed_form(truth, 40, 0.75 / 8);
+    double dw_truth = mpfr_get_d(truth, MPFR_RNDN);
+    for (long k = 0; k < 4; k++) {
+        ck_assert(ulps_bits(in_double(dv, dw, 0, k), dw_truth) >= 50);
+        ck_assert_msg(ulps_bits(in_double(dv, dw_logit, 0, k), dw_truth) <= 1, "%g bits",
+                      ulps_bits(in_double(dv, dw_logit, 0, k), dw_truth));
+    }
+    mpfr_clear(truth);
+    eval_free(dv);
+    eval_free(ex);
+    model_free(m);
+}
+END_TEST
+
+/* The confident regime of the sigmoid and softmax models: right
+   predictions by margins of 5 to 700, so A2 - Y loses every bit on some
+   entries (A2 rounds to 1: 0 for about -1e-16 or less) while the form from
+   the logits stays within a bit or two; the naive chain meets 0/0. The
+   mixed regime keeps the logit form as accurate. */
+START_TEST(confident_regime_separates_the_forms)
+{
+    static const char *const models[] = {"sigmoid", "softmax"};
+    for (int k = 0; k < 2; k++)
+        for (int mixed = 0; mixed < 2; mixed++) {
+            model *m = parse_builtin(models[k]);
+            roundoff_result *res = sweep(
+                derived(m), mixed ? ROUNDOFF_CONFIDENT_MIXED : ROUNDOFF_CONFIDENT, 8, 0, 1, 0, 0);
+            const roundoff_table *tab = &res->tables[0];
+            ck_assert_ptr_nonnull(strstr(tab->draws, "margins log-uniform in [5, 700]"));
+            const roundoff_stat *textbook = stat_of(tab, "dZ2", "deferred");
+            const roundoff_stat *logit = stat_of(tab, "dZ2", "from logits");
+            ck_assert_int_eq(textbook->unsampleable + logit->unsampleable, 0);
+            ck_assert_msg(textbook->max_bits >= 50, "%s: A2 - Y %g bits", models[k],
+                          textbook->max_bits);
+            ck_assert(textbook->max_rel == 1); /* some entry computed as 0 */
+            ck_assert_msg(logit->max_bits <= (k ? 2 : 1), "%s: from logits %g bits", models[k],
+                          logit->max_bits);
+            ck_assert_int_eq(logit->nan + logit->inf, 0);
+            const roundoff_stat *dw = stat_of(tab, "dW2", "from logits");
+            ck_assert_int_eq(dw->nan + dw->inf, 0);
+            ck_assert(dw->max_bits < 8);
+            if (k == 0 && !mixed)
+                ck_assert_int_gt(stat_of(tab, "dW2", "naive chain")->nan, 0);
+            model_free(m);
+        }
+}
+END_TEST
+
 /* A model with N scalar params: linear (one quantity and two formulations
    per param) or a chain of N tanh layers (three: the naive chain too). */
 static model *
@@ -749,6 +874,8 @@ main(void)
     tcase_add_test(tc, plot_script_draws_every_panel);
     tcase_add_test(tc, softmax_forms);
     tcase_add_test(tc, refuses_beyond_the_caps);
+    tcase_add_test(tc, logits_keep_confident_gradients);
+    tcase_add_test(tc, confident_regime_separates_the_forms);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -343,6 +343,27 @@ run 0 error sigmoid --regime typical --samples 6 --format json --shard 1/2 -o "$
 run 0 error sigmoid --regime typical --samples 6 --format json --shard 2/2 -j 2 -o "$tmp/s2.json"
 run 0 merge "$tmp/s2.json" "$tmp/s1.json" --format json -o "$tmp/merged.json"
 cmp -s "$tmp/whole.json" "$tmp/merged.json" || fail "merged shards differ from the whole sweep"
+# -q quiets standard output, not a file asked for with -o (it used to write nothing)
+rm -f "$tmp/q1.json"
+run 0 error sigmoid --samples 6 --regime typical -q --shard 1/3 --format json -o "$tmp/q1.json"
+[ -s "$tmp/q1.json" ] || fail "error -q -o wrote no file"
+[ -s "$tmp/out" ] && fail "error -q -o printed to standard output"
+run 0 merge "$tmp/q1.json" --format json
+has "$tmp/out" '"shard": 1'
+has "$tmp/out" '"nshards": 3'
+if command -v python3 >/dev/null 2>&1; then
+    python3 -c 'import json, sys; json.load(open(sys.argv[1]))' "$tmp/q1.json" ||
+        fail "error -q -o wrote a file that is not JSON"
+fi
+# the confident regimes say what they draw
+run 0 error sigmoid --regime confident --samples 2
+has "$tmp/out" "Regime confident: 2 samples"
+has "$tmp/out" "margins log-uniform in [5, 700]"
+has "$tmp/out" "dZ2 from logits: (1 - Y) * sigmoid(Z2) - Y * sigmoid(-Z2)"
+has "$tmp/out" "which formulation to use here"
+run 0 error softmax --regime confident-mixed --samples 2
+has "$tmp/out" "every 4th example (j % 4 = 3) wrong by its margin instead"
+has "$tmp/out" "dZ2 from logits: A2 * (1 - Y) - Y * sum(A2 * (1 - Y), axis=0, keepdims=True)"
 run 0 error sigmoid --regime pow2-m --samples 3 --format markdown
 has "$tmp/out" "## Regime pow2-m"
 run 2 error sigmoid --regime warm

@@ -62,6 +62,36 @@ for b in "$tmp"/blocks.*; do
 done
 [ "$blocks" -ge 5 ] || fail "docs/tutorial.md has only $blocks checked output blocks"
 
+# docs/errors.md's tables: each between "<!-- $ derivcheck ARGS -->" and
+# "<!-- end -->"; every line of it must be a line of what the command prints.
+awk -v dir="$tmp/tables" '
+    /^<!-- \$ derivcheck .* -->$/ { n++; file = sprintf("%s.%03d", dir, n); print > file; inblock = 1; next }
+    /^<!-- end -->$/ { inblock = 0; next }
+    inblock { print > file }' "$DC_DOCS_DIR/errors.md"
+tables=0
+for b in "$tmp"/tables.*; do
+    [ -f "$b" ] || continue
+    tables=$((tables + 1))
+    cmd=$(head -1 "$b" | sed 's/^<!-- \$ derivcheck //; s/ -->$//')
+    set -f
+    # shellcheck disable=SC2086
+    (cd "$DC_DOCS_DIR/.." && "$DERIVCHECK" $cmd) >"$tmp/actual" 2>&1
+    set +f
+    tail -n +2 "$b" | while IFS= read -r line; do
+        grep -qxF -- "$line" "$tmp/actual" || echo "$cmd: '$line'"
+    done >"$tmp/missing"
+    if [ -s "$tmp/missing" ]; then
+        fail "docs/errors.md shows a table the program no longer prints:"
+        head -5 "$tmp/missing"
+    fi
+done
+[ "$tables" -ge 2 ] || fail "docs/errors.md has only $tables checked tables"
+# the reports carry the confident regime's table of the sigmoid and softmax models
+for model in sigmoid softmax; do
+    grep -qF '**confident**: 16 samples' "$DC_DOCS_DIR/reports/$model.md" ||
+        fail "docs/reports/$model.md has no confident table"
+done
+
 # Same seed, same bytes; no absolute paths, no dates.
 for fmt in markdown latex html; do
     "$DERIVCHECK" doc "$DC_EXAMPLES_DIR/ng_sigmoid_wrong.dc" --format $fmt -o "$tmp/a" --seed 7

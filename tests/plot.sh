@@ -150,12 +150,12 @@ fi
 
 # every formulation named in a key, every quantity's panel titled
 formulations=$(sed -n 's/.*"formulation": "\([^"]*\)".*/\1/p' "$tmp/e.json" | sort -u)
-[ "$(echo "$formulations" | wc -l)" = 7 ] || fail "expected 7 formulations: $formulations"
+[ "$(echo "$formulations" | wc -l)" = 8 ] || fail "expected 8 formulations: $formulations"
 echo "$formulations" | while IFS= read -r f; do
     grep -qF ">$f<" "$svg" || echo "$f" >>"$tmp/unnamed"
 done
 [ ! -s "$tmp/unnamed" ] || fail "formulations missing from the SVG: $(cat "$tmp/unnamed")"
-for q in J dW2 db2 dW1 db1; do
+for q in J dZ2 dW2 db2 dW1 db1; do
     has "$svg" ">$q, saturated: 5 samples<"
 done
 
@@ -167,7 +167,7 @@ has "$tmp/out" "## Regime saturated"
 cp "$tmp/out" "$tmp/table.md"
 sed -n 's/.*"quantity": "\([^"]*\)", "formulation": "\([^"]*\)".*"histogram": \[\([^]]*\)\].*/\1|\2|\3/p' \
     "$tmp/e.json" >"$tmp/rows"
-[ "$(wc -l <"$tmp/rows")" = 22 ] || fail "expected 22 rows with a histogram, got $(wc -l <"$tmp/rows")"
+[ "$(wc -l <"$tmp/rows")" = 29 ] || fail "expected 29 rows with a histogram, got $(wc -l <"$tmp/rows")"
 checked=0
 while IFS='|' read -r q f bins; do
     sum=$(echo "$bins" | tr ',' '\n' | awk '{ s += $1 } END { print s }')
@@ -183,7 +183,7 @@ while IFS='|' read -r q f bins; do
     [ "$entries" -gt 0 ] || fail "$q $f: no entries"
     checked=$((checked + 1))
 done <"$tmp/rows"
-[ "$checked" = 22 ] || fail "checked $checked rows against the table, expected 22"
+[ "$checked" = 29 ] || fail "checked $checked rows against the table, expected 29"
 cmp -s "$svg" "$tmp/md.svg" || fail "the same sweep drew two different SVGs"
 
 # merge --plot: shards drawn together are the whole sweep's drawing

@@ -12,12 +12,14 @@
 
 /* The regimes a sweep draws from; each says in the report what it draws. */
 typedef enum roundoff_regime {
-    ROUNDOFF_TYPICAL,   /* entries k / 2^30 in [-1, 1], the declared m */
-    ROUNDOFF_SATURATED, /* output pre-activations beyond 745: A rounds to 0 or 1 */
-    ROUNDOFF_TINY,      /* output bias in [-32, -16]: probabilities 1e-14 to 1e-7 */
-    ROUNDOFF_LARGE_M,   /* m = 100000 */
-    ROUNDOFF_POW2_M,    /* m = 64 */
-    ROUNDOFF_ODD_M,     /* m = 63: 1/m is not a double */
+    ROUNDOFF_TYPICAL,         /* entries k / 2^30 in [-1, 1], the declared m */
+    ROUNDOFF_SATURATED,       /* output pre-activations beyond 745: A rounds to 0 or 1 */
+    ROUNDOFF_TINY,            /* output bias in [-32, -16]: probabilities 1e-14 to 1e-7 */
+    ROUNDOFF_LARGE_M,         /* m = 100000 */
+    ROUNDOFF_POW2_M,          /* m = 64 */
+    ROUNDOFF_ODD_M,           /* m = 63: 1/m is not a double */
+    ROUNDOFF_CONFIDENT,       /* output logits drawn right, margins log-uniform in [5, 700] */
+    ROUNDOFF_CONFIDENT_MIXED, /* the same, every fourth example wrong by such a margin */
     ROUNDOFF_NREGIMES
 } roundoff_regime;
 
@@ -104,7 +106,7 @@ typedef struct roundoff_request {
 } roundoff_request;
 
 /* The regime named NAME ("typical", "saturated", "tiny", "large-m",
-   "pow2-m", "odd-m"); 0 when there is none. */
+   "pow2-m", "odd-m", "confident", "confident-mixed"); 0 when there is none. */
 int roundoff_regime_named(const char *name, roundoff_regime *out);
 const char *roundoff_regime_name(roundoff_regime r);
 
@@ -120,9 +122,24 @@ const char *roundoff_regime_name(roundoff_regime r);
 roundoff_result *roundoff_sweep(const derivation *d, const roundoff_request *rq, dc_error *err,
                                 mem_pool *err_pool);
 
+/* The output gradient of D computed from the logits, as the error tables'
+   "from logits" formulation measures it (roundoff_plan.c: sigmoid,
+   (1 - Y) * sigmoid(Z) - Y * sigmoid(-Z); softmax with one-hot labels,
+   A * (1 - Y) - Y * sum(A * (1 - Y), axis=0, keepdims=True)), made in D's
+   model's table, with *AT the index in D of the gradient it stands for
+   (dZ of the deferred convention, A - Y). NULL when D's output gradient is
+   not A - Y of a sigmoid or softmax of a named pre-activation. */
+const term *roundoff_logit_form(const derivation *d, size_t *at);
+
 /* Append RES to OUT as text, markdown or JSON (the JSON is what
    roundoff_merge reads). */
 void roundoff_write(text *out, const roundoff_result *res, format_kind f);
+
+/* In words, which formulation of each quantity of TAB is the most
+   accurate (the lowest mean bits of error, then the lowest max) and which
+   the least, with their numbers: one sentence per quantity measured by more
+   than one formulation, each written BEFORE, sentence, AFTER into OUT. */
+void roundoff_answer(text *out, const roundoff_table *tab, const char *before, const char *after);
 
 /* Combine the JSON outputs of shards (texts TEXTS[0..n), named NAMES for
    errors) of one sweep into one result (allocated in POOL): the same model,

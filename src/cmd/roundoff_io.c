@@ -111,6 +111,75 @@ write_json(text *out, const roundoff_result *res)
     text_puts(out, "\n  ]\n}\n");
 }
 
+/* Whether A is more accurate than B: lower mean bits, then lower max. */
+static int
+more_accurate(const roundoff_stat *a, const roundoff_stat *b)
+{
+    double ma = mean_bits(a), mb = mean_bits(b);
+    return ma != mb ? ma < mb : a->max_bits < b->max_bits;
+}
+
+static int
+alike(const roundoff_stat *a, const roundoff_stat *b)
+{
+    return !more_accurate(a, b) && !more_accurate(b, a);
+}
+
+/* The formulations of TAB's rows [FIRST, END) alike to ROWS[AT], by name,
+   then their numbers. */
+static void
+answer_group(text *out, const roundoff_table *tab, size_t first, size_t end, size_t at)
+{
+    const roundoff_stat *st = &tab->stats[at];
+    int n = 0;
+    for (size_t k = first; k < end; k++)
+        if (tab->stats[k].entries > 0 && alike(&tab->stats[k], st))
+            text_printf(out, "%s%s", n++ ? " = " : "", tab->stats[k].formulation);
+    text_printf(out, ", %.2f mean / %.2f max bits", mean_bits(st), st->max_bits);
+    if (st->nan + st->inf > 0)
+        text_printf(out, " (%ld of %ld entries NaN or Inf)", st->nan + st->inf, st->entries);
+}
+
+void
+roundoff_answer(text *out, const roundoff_table *tab, const char *before, const char *after)
+{
+    for (size_t first = 0, end; first < tab->n; first = end) {
+        size_t best = first, worst = first, measured = 0, textbook = tab->n;
+        for (end = first;
+             end < tab->n && strcmp(tab->stats[end].quantity, tab->stats[first].quantity) == 0;
+             end++) {
+            const roundoff_stat *st = &tab->stats[end];
+            if (st->entries == 0)
+                continue;
+            if (strcmp(st->formulation, "deferred") == 0)
+                textbook = end;
+            if (measured++ == 0 || more_accurate(st, &tab->stats[best]))
+                best = end;
+            if (measured == 1 || more_accurate(&tab->stats[worst], st))
+                worst = end;
+        }
+        if (measured < 2)
+            continue;
+        text_printf(out, "%s%s: ", before, tab->stats[first].quantity);
+        if (alike(&tab->stats[best], &tab->stats[worst])) {
+            text_puts(out, "all alike: ");
+            answer_group(out, tab, first, end, best);
+        } else {
+            text_puts(out, "most accurate ");
+            answer_group(out, tab, first, end, best);
+            /* the textbook form, A2 - Y, when it is neither */
+            if (textbook < tab->n && !alike(&tab->stats[textbook], &tab->stats[best]) &&
+                !alike(&tab->stats[textbook], &tab->stats[worst])) {
+                text_puts(out, "; then ");
+                answer_group(out, tab, first, end, textbook);
+            }
+            text_puts(out, "; least ");
+            answer_group(out, tab, first, end, worst);
+        }
+        text_puts(out, after);
+    }
+}
+
 /* How the command line names the model: a built-in one by its name. */
 static const char *
 model_word(const char *path)
@@ -208,6 +277,12 @@ write_table(text *out, const roundoff_result *res, const roundoff_table *tab, in
                     w->worst.row, w->worst.col, unsigned_nan(w->worst.computed),
                     unsigned_nan(w->worst.reference), model_word(res->model_name), name, res->seed,
                     w->worst.sample + 1);
+    text_printf(out, "%s",
+                md ? "\nWhich formulation to use here (the lowest mean bits of error, "
+                     "then max):\n\n"
+                   : "  which formulation to use here (the lowest mean bits of error, "
+                     "then max):\n");
+    roundoff_answer(out, tab, md ? "- " : "    ", "\n");
 }
 
 void

@@ -148,13 +148,18 @@ sole_activation(const model *m, const symbol *u)
     return found;
 }
 
-/* The naive chain: every gradient of the deferred convention written as
-   the adjoint flow gives it before simplification, through dA first: where
-   U feeds only A = act(U), dU = dA * act'(U) in A (dZ = dA * A * (1 - A)
-   for a sigmoid); everything downstream uses these. Fills NAIVE[i] (the
-   formula for gradient i, NULL when it is the same as deferred). */
+/* What a rewriting of the gradients puts first in place of gradient I's
+   own formula (NULL: nothing, its formula is rewritten to use the
+   gradients rewritten before it, TO[j] for gradient j, NULL when kept). */
+typedef const term *(*first_form)(roundoff_plan *p, size_t i, symbol *const *to, const void *ctx);
+
+/* Every gradient of the deferred convention rewritten: gradient I by
+   FIRST(P, I, TO, CTX) when that gives a term, else its formula with the
+   gradients rewritten before it in place of their names, so that
+   everything downstream uses the rewritten ones. Fills OUT[i] (the formula
+   for gradient i, NULL when it is the same as deferred). */
 static void
-build_naive(roundoff_plan *p, const term **naive)
+rewrite_gradients(roundoff_plan *p, const term **out, first_form first, const void *ctx)
 {
     const derivation *d = p->d;
     const symbol **from = mem_zalloc(p->pool, (d->n + 1) * sizeof *from);
@@ -163,21 +168,14 @@ build_naive(roundoff_plan *p, const term **naive)
     for (size_t i = 0; i < d->n; i++) {
         const gradient *g = &d->g[i];
         from[i] = g->deferred_name;
-        const term *t = NULL;
-        const symbol *a = g->of->kind == SYM_DEF ? sole_activation(p->m, g->of) : NULL;
-        const gradient *ga = a != NULL ? derive_find(d, a) : NULL;
-        if (ga != NULL) {
-            size_t ja = (size_t)(ga - d->g);
-            const symbol *dname = ja < i && to[ja] != NULL ? to[ja] : ga->deferred_name;
-            t = chain(p, a, term_symbol(p->tab, dname));
-        }
+        const term *t = first(p, i, to, ctx);
         if (t == NULL) {
             t = term_substitute(p->tab, g->deferred_name->definition, from, to_t, i,
                                 term_map_new(p->pool));
             if (t == g->deferred_name->definition)
                 t = NULL;
         }
-        naive[i] = t;
+        out[i] = t;
         if (t != NULL) {
             symbol *s = mem_alloc(p->pool, sizeof *s);
             *s = *g->deferred_name;
@@ -186,6 +184,33 @@ build_naive(roundoff_plan *p, const term **naive)
             to_t[i] = term_symbol(p->tab, s);
         }
     }
+}
+
+/* first_form of the naive chain: where gradient I's U feeds only
+   A = act(U), dU = dA * act'(U) in A (dZ = dA * A * (1 - A) for a
+   sigmoid), through the dA rewritten before it. */
+static const term *
+naive_first(roundoff_plan *p, size_t i, symbol *const *to, const void *ctx)
+{
+    (void)ctx;
+    const gradient *g = &p->d->g[i];
+    const symbol *a = g->of->kind == SYM_DEF ? sole_activation(p->m, g->of) : NULL;
+    const gradient *ga = a != NULL ? derive_find(p->d, a) : NULL;
+    if (ga == NULL)
+        return NULL;
+    size_t ja = (size_t)(ga - p->d->g);
+    const symbol *dname = ja < i && to[ja] != NULL ? to[ja] : ga->deferred_name;
+    return chain(p, a, term_symbol(p->tab, dname));
+}
+
+/* The naive chain: every gradient of the deferred convention written as
+   the adjoint flow gives it before simplification, through dA first;
+   everything downstream uses these. Fills NAIVE[i] (the formula for
+   gradient i, NULL when it is the same as deferred). */
+static void
+build_naive(roundoff_plan *p, const term **naive)
+{
+    rewrite_gradients(p, naive, naive_first, NULL);
 }
 
 /* The output activation the loss uses (sigmoid or softmax), its label,
@@ -209,6 +234,11 @@ find_output(roundoff_plan *p)
         return;
     p->out_pre = p->out_act->definition->args[0];
     const term *pre = p->out_pre;
+    if (pre->op == OP_SYM && pre->sym->kind == SYM_DEF && pre->sym->definition != NULL &&
+        p->label_t != NULL && shape_equal(&pre->shape, &p->label_t->shape)) {
+        p->logit = pre->sym;
+        p->logit_t = pre;
+    }
     if (pre->op == OP_SYM && pre->sym->kind == SYM_DEF && pre->sym->definition != NULL)
         pre = pre->sym->definition;
     if (pre->op == OP_ADD)
@@ -280,6 +310,70 @@ times_log(const term *t, const term **w, const term **x)
     *w = u->args[0];
     *x = log_->args[0];
     return 1;
+}
+
+/* The output gradient computed from the logits, in place of the deferred
+   dZ = A - Y of a sigmoid or softmax output A = act(Z) with Z a named
+   definition:
+   - sigmoid: (1 - Y) * sigmoid(Z) - Y * sigmoid(-Z), each term accurate to
+     a few ulps, where A - Y cancels once A nears 1 (Z beyond about 37,
+     A rounds to 1 and A - Y to 0);
+   - softmax down the columns of a matrix, Y one-hot:
+     A * (1 - Y) - Y * sum(A * (1 - Y), axis=0, keepdims=True): the other
+     classes' probabilities (the evaluator's softmax is shifted by the
+     column's max, exp(z - c) / sum(exp(z - c)), each entry accurate), and
+     at the true class minus their sum, where A - 1 would cancel.
+   Both are A - Y in exact arithmetic (rules/logits.rules says why). Returns
+   the term with *AT the index of dZ's gradient; NULL when the output
+   gradient is not written A - Y or Z has no name to compute from. */
+static const term *
+logit_gradient(roundoff_plan *p, size_t *at)
+{
+    const gradient *g = p->logit != NULL ? derive_find(p->d, p->logit) : NULL;
+    if (g == NULL || p->label_t == NULL)
+        return NULL;
+    const term *def = written_op(g->deferred_name->definition, OP_ADD), *neg;
+    if (def == NULL || !is_symbol(def->args[0], p->out_act) ||
+        (neg = written_op(def->args[1], OP_NEG)) == NULL ||
+        !is_symbol(neg->args[0], p->label_t->sym))
+        return NULL;
+    *at = (size_t)(g - p->d->g);
+    const term *y = p->label_t, *z = term_symbol(p->tab, p->logit);
+    const term *not_y = minus(p, term_const_si(p->tab, 1, 1), y);
+    char why[SHAPE_WHY];
+    if (p->out_act->definition->op == OP_SIGMOID) {
+        const term *up = term_make(p->tab, OP_SIGMOID, 0, 0, (const term *[]){z}, 1, why);
+        const term *negz = term_make(p->tab, OP_NEG, 0, 0, (const term *[]){z}, 1, why);
+        const term *down = term_make(p->tab, OP_SIGMOID, 0, 0, (const term *[]){negz}, 1, why);
+        const term *wrong = op2(p, OP_MUL, y, down);
+        return wrong != NULL ? minus(p, op2(p, OP_MUL, not_y, up), wrong) : NULL;
+    }
+    if (p->label_t->sym->label != LABEL_ONEHOT || p->out_act->definition->aux != 0 ||
+        p->out_act->definition->shape.rank != 2)
+        return NULL;
+    const term *others = op2(p, OP_MUL, term_symbol(p->tab, p->out_act), not_y);
+    if (others == NULL)
+        return NULL;
+    const term *rest = term_make(p->tab, OP_SUM, 0, 1, (const term *[]){others}, 1, why);
+    const term *true_class = op2(p, OP_MUL, y, rest);
+    return true_class != NULL ? minus(p, others, true_class) : NULL;
+}
+
+/* Where the logit form goes in a rewriting of the gradients. */
+typedef struct logit_at {
+    size_t at;
+    const term *t;
+} logit_at;
+
+/* first_form of the gradients from the logits: dZ's own, the rest
+   rewritten to use it. */
+static const term *
+logit_first(roundoff_plan *p, size_t i, symbol *const *to, const void *ctx)
+{
+    (void)p;
+    (void)to;
+    const logit_at *l = ctx;
+    return i == l->at ? l->t : NULL;
 }
 
 /* The losses the C formulations recompute, when written the usual way. */
@@ -450,6 +544,15 @@ claim_forms(roundoff_plan *p, const check_result *claims, const symbol *v, size_
     }
 }
 
+const term *
+roundoff_logit_form(const derivation *d, size_t *at)
+{
+    model *m = (model *)d->m;
+    roundoff_plan p = {.d = d, .m = m, .tab = m->terms, .pool = m->pool};
+    find_output(&p);
+    return p.out_act != NULL ? logit_gradient(&p, at) : NULL;
+}
+
 roundoff_plan *
 roundoff_plan_make(const derivation *d, const rule_set *rs, const check_result *claims)
 {
@@ -486,9 +589,26 @@ roundoff_plan_make(const derivation *d, const rule_set *rs, const check_result *
         add_form(p, ROUNDOFF_FORM_NAIVE_SOFTMAX, qa, "naive (C)", "exp(z) / sum(exp(z), axis=0)",
                  NULL);
     }
-    /* every param's gradient: deferred, absorbed, the naive chain */
+    /* every param's gradient: deferred, absorbed, the naive chain, from the logits */
     const term **naive = mem_zalloc(p->pool, (d->n + 1) * sizeof *naive);
     build_naive(p, naive);
+    /* and from the logits, when the output gradient is A - Y */
+    const term **logit = mem_zalloc(p->pool, (d->n + 1) * sizeof *logit);
+    logit_at l = {0, NULL};
+    l.t = logit_gradient(p, &l.at);
+    if (l.t != NULL) {
+        rewrite_gradients(p, logit, logit_first, &l);
+        /* the output gradient itself, where the cancellation happens: the
+           params' sums are dominated by the least confident examples */
+        const gradient *g = &d->g[l.at];
+        const term *def = g->deferred_name->definition;
+        size_t q = add_quantity(p, g->deferred_name->name, def);
+        add_form(p, ROUNDOFF_FORM_TERM, q, "deferred", formula_text(p, def), def);
+        if (naive[l.at] != NULL)
+            add_form(p, ROUNDOFF_FORM_TERM, q, "naive chain", formula_text(p, naive[l.at]),
+                     naive[l.at]);
+        add_form(p, ROUNDOFF_FORM_TERM, q, "from logits", formula_text(p, l.t), l.t);
+    }
     for (size_t i = 0; i < d->n; i++) {
         const gradient *g = &d->g[i];
         if (g->of->kind != SYM_PARAM)
@@ -500,6 +620,8 @@ roundoff_plan_make(const derivation *d, const rule_set *rs, const check_result *
         add_form(p, ROUNDOFF_FORM_TERM, q, "absorbed", formula_text(p, abs_), abs_);
         if (naive[i] != NULL)
             add_form(p, ROUNDOFF_FORM_TERM, q, "naive chain", formula_text(p, naive[i]), naive[i]);
+        if (logit[i] != NULL)
+            add_form(p, ROUNDOFF_FORM_TERM, q, "from logits", formula_text(p, logit[i]), logit[i]);
         per_example_forms(p, q, def);
         claim_forms(p, claims, g->of, q);
     }

@@ -57,6 +57,9 @@ typedef struct roundoff_plan {
     size_t ndrawn;
     const symbol *out_act;  /* the sigmoid or softmax output the loss uses */
     const term *out_pre;    /* its argument */
+    const symbol *logit;    /* that argument when it is a named definition (Z2): the confident
+                               regimes bind it to logits they draw; NULL: they cannot */
+    const term *logit_t;    /* its term */
     const term *label_t;    /* the label the loss uses */
     const symbol *out_bias; /* the output layer's bias, or NULL */
     const symbol *out_w[8]; /* its other params */
@@ -68,7 +71,8 @@ typedef struct roundoff_plan {
    every param gradient as quantities, each with its formulations, one
    more per claim of CLAIMS (may be NULL) about a param gradient; the
    naive chain through each activation by its adjoint rule in RS, the rule
-   set D was derived with. Allocated from D's model's pool, and its terms
+   set D was derived with; the gradients from the output's logits when its
+   gradient is A - Y. Allocated from D's model's pool, and its terms
    made in the model's table. A plan over a cap names it in over and must
    not be run. */
 roundoff_plan *roundoff_plan_make(const derivation *d, const rule_set *rs,

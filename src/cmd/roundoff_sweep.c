@@ -13,8 +13,8 @@
 
 /* ---------------------------------------------------------------- regimes */
 
-static const char *const regime_names[ROUNDOFF_NREGIMES] = {"typical", "saturated", "tiny",
-                                                            "large-m", "pow2-m",    "odd-m"};
+static const char *const regime_names[ROUNDOFF_NREGIMES] = {
+    "typical", "saturated", "tiny", "large-m", "pow2-m", "odd-m", "confident", "confident-mixed"};
 
 int
 roundoff_regime_named(const char *name, roundoff_regime *out)
@@ -104,10 +104,107 @@ transform(const roundoff_plan *p, roundoff_regime r, evaluator *ex, char *why, s
     return 1;
 }
 
+/* Whether regime R draws the output's logits (and P can). */
+static int
+draws_logits(const roundoff_plan *p, roundoff_regime r)
+{
+    return (r == ROUNDOFF_CONFIDENT || r == ROUNDOFF_CONFIDENT_MIXED) && p->logit != NULL;
+}
+
+enum {
+    MARGIN_GRID = 20,      /* margins are k / 2^20: with |Z| < 702, exact in double */
+    MARGIN_LOW = 5,        /* margins log-uniform in [5, 700] */
+    MARGIN_RATIO = 140,    /* 700 / 5 */
+    MARGIN_WRONG_EVERY = 4 /* confident-mixed: example j wrong when j % 4 == 3 */
+};
+
+/* A margin into Q, drawn from RNG: 5 * 140^u with u = k / 2^30 uniform in
+   [0, 1), rounded to the grid k / 2^20. Computed in MPFR (on the stack,
+   nothing to free on a jump), so every platform draws the same. */
+static void
+draw_margin(mpq_t q, gmp_randstate_t rng)
+{
+    MPFR_DECL_INIT(x, 64);
+    MPFR_DECL_INIT(l, 64);
+    mpz_urandomb(mpq_numref(q), rng, 30);
+    mpfr_set_z(x, mpq_numref(q), MPFR_RNDN);
+    mpfr_div_2ui(x, x, 30, MPFR_RNDN);
+    mpfr_set_ui(l, MARGIN_RATIO, MPFR_RNDN);
+    mpfr_log(l, l, MPFR_RNDN);
+    mpfr_mul(x, x, l, MPFR_RNDN);
+    mpfr_exp(x, x, MPFR_RNDN);
+    mpfr_mul_ui(x, x, MARGIN_LOW, MPFR_RNDN);
+    mpfr_mul_2ui(x, x, MARGIN_GRID, MPFR_RNDN);
+    mpfr_get_z(mpq_numref(q), x, MPFR_RNDN);
+    mpz_set_ui(mpq_denref(q), 1);
+    mpq_div_2exp(q, q, MARGIN_GRID);
+}
+
+/* The confident regimes' logits: P's Z bound in EX to values drawn from
+   RNG (after the sample's other values), right for the label Y by a
+   margin (draw_margin), or in confident-mixed wrong by one in every
+   fourth example (j % 4 == 3):
+   - a sigmoid output: Z = +-margin, the sign of Y - 1/2;
+   - a softmax output: a column's other entries k / 2^BITS in [-1, 1), the
+     true class (Y's largest entry, the first of equals) their max plus
+     the margin, or minus it when wrong.
+   Every value is a dyadic rational exact in double. */
+static int
+draw_logits(const roundoff_plan *p, roundoff_regime r, gmp_randstate_t rng, int bits, evaluator *ex,
+            char *why, size_t len)
+{
+    const value *y;
+    if (!eval_term_or_oom(ex, p->label_t, &y, why, len))
+        return 0;
+    value *z = eval_new_value(ex, y->rank, y->rows, y->cols);
+    mpq_t *margin = eval_q(eval_new_value(ex, 0, 1, 1), 0, 0); /* freed with EX, jump or not */
+    int softmax = p->out_act->definition->op == OP_SOFTMAX;
+    for (long j = 0; j < y->cols; j++) {
+        int wrong =
+            r == ROUNDOFF_CONFIDENT_MIXED && j % MARGIN_WRONG_EVERY == MARGIN_WRONG_EVERY - 1;
+        if (!softmax) {
+            for (long i = 0; i < y->rows; i++) {
+                mpq_t *q = eval_q(z, i, j);
+                draw_margin(*q, rng);
+                if ((mpq_cmp_si(*eval_q(y, i, j), 1, 2) >= 0) == wrong)
+                    mpq_neg(*q, *q);
+            }
+            continue;
+        }
+        long hot = 0;
+        for (long i = 0; i < y->rows; i++) {
+            mpq_t *q = eval_q(z, i, j); /* k / 2^bits in [-1, 1) */
+            mpz_urandomb(mpq_numref(*q), rng, (mp_bitcnt_t)bits + 1);
+            mpz_set_ui(mpq_denref(*q), 1);
+            mpq_div_2exp(*q, *q, (mp_bitcnt_t)bits);
+            mpz_sub(mpq_numref(*q), mpq_numref(*q), mpq_denref(*q));
+            if (mpq_cmp(*eval_q(y, i, j), *eval_q(y, hot, j)) > 0)
+                hot = i;
+        }
+        /* the others' max (0 when there are none), then the true class that
+           far above it, or below when wrong */
+        mpq_t *top = eval_q(z, hot, j);
+        mpq_set_si(*top, 0, 1);
+        for (long i = 0, first = 1; i < y->rows; i++)
+            if (i != hot && (first || mpq_cmp(*eval_q(z, i, j), *top) > 0)) {
+                mpq_set(*top, *eval_q(z, i, j));
+                first = 0;
+            }
+        draw_margin(*margin, rng);
+        if (wrong)
+            mpq_sub(*top, *top, *margin);
+        else
+            mpq_add(*top, *top, *margin);
+    }
+    eval_bind(ex, p->logit, z);
+    return 1;
+}
+
 typedef struct sample_ctx {
     const roundoff_plan *p;
     evaluator *ex; /* the drawn values, exact */
     long batch;
+    int logits; /* the output's logits are drawn too (p->logit) */
 } sample_ctx;
 
 /* roundoff_binder: the sample's values into EV. */
@@ -120,6 +217,12 @@ bind_sample(void *ctx, evaluator *ev, char *why, size_t len)
         if (!eval_term_or_oom(c->ex, c->p->drawn_t[k], &v, why, len))
             return 0;
         eval_bind(ev, c->p->drawn[k], v);
+    }
+    if (c->logits) {
+        const value *v;
+        if (!eval_term_or_oom(c->ex, c->p->logit_t, &v, why, len))
+            return 0;
+        eval_bind(ev, c->p->logit, v);
     }
     if (c->batch > 0)
         eval_set_dim(ev, c->p->m->batch, c->batch);
@@ -271,9 +374,12 @@ acc_init(acc *a, size_t n)
         a->s[k].worst.sample = -1;
 }
 
-/* The evaluators of a sample, on the heap: read after a longjmp. */
+/* The evaluators of a sample and its random stream, on the heap: read
+   after a longjmp. */
 typedef struct live {
     evaluator *ex, *dv;
+    gmp_randstate_t rng;
+    int rng_set;
 } live;
 
 /* Draw sample INDEX of regime R from SEED and measure every formulation on
@@ -286,9 +392,15 @@ sample_body(const roundoff_plan *p, roundoff_regime r, unsigned long seed, int b
     long mval = batch > 0 ? batch : p->m->batch != NULL ? p->m->batch->value : 1;
     lv->ex = eval_new(pool, NUMBER_EXACT, 0);
     sample_spec spec = {.seed = seed, .index = (unsigned long)index, .bits = bits, .batch = batch};
-    if (!sample_bind(lv->ex, pool, p->m, &spec, why, len) || !transform(p, r, lv->ex, why, len))
+    /* the stream of sample_bind, which the confident regimes' logits continue */
+    sample_stream_init(lv->rng, seed, (unsigned long)index);
+    lv->rng_set = 1;
+    int logits = draws_logits(p, r);
+    if (!sample_bind_stream(lv->ex, lv->rng, pool, p->m, &spec, why, len) ||
+        !transform(p, r, lv->ex, why, len) ||
+        (logits && !draw_logits(p, r, lv->rng, bits, lv->ex, why, len)))
         return 0;
-    sample_ctx ctx = {p, lv->ex, batch};
+    sample_ctx ctx = {p, lv->ex, batch, logits};
     roundoff_ref *refs = mem_zalloc(pool, (p->nq + 1) * sizeof *refs);
     for (size_t q = 0; q < p->nq; q++)
         refs[q].t = p->q[q].ref;
@@ -361,6 +473,8 @@ run_sample(const roundoff_plan *p, roundoff_regime r, unsigned long seed, int bi
         status = sample_body(p, r, seed, bits, index, pool, lv, a, why, len) ? DC_OK : DC_EINPUT;
     }
     mem_pool_on_oom(pool, NULL);
+    if (lv->rng_set)
+        gmp_randclear(lv->rng);
     eval_free(lv->dv);
     eval_free(lv->ex);
     free(lv);
@@ -402,6 +516,26 @@ draws(const roundoff_plan *p, roundoff_regime r, long mval, int bits)
                     bias, bias, act);
     else if (r == ROUNDOFF_TINY)
         text_puts(&t, " (no output bias found: drawn as typical)");
+    int mixed = r == ROUNDOFF_CONFIDENT_MIXED;
+    if ((r == ROUNDOFF_CONFIDENT || mixed) && !draws_logits(p, r))
+        text_puts(&t, " (no sigmoid or softmax output of a named pre-activation the label's "
+                      "shape: drawn as typical)");
+    else if (r == ROUNDOFF_CONFIDENT || mixed) {
+        const char *z = p->logit->name, *y = p->label_t->sym->name;
+        text_printf(&t, "; then the logits %s drawn in place of %s's formula, ", z, z);
+        if (p->out_act->definition->op == OP_SIGMOID)
+            text_printf(&t, "%s = margin where %s = 1 and -margin where %s = 0", z, y, y);
+        else
+            text_printf(&t,
+                        "in each column the other classes k/2^%d in [-1, 1) and %s's class "
+                        "their max plus a margin",
+                        bits, y);
+        text_printf(&t, "; margins log-uniform in [%d, %d] on the grid k/2^%d", MARGIN_LOW,
+                    MARGIN_LOW * MARGIN_RATIO, MARGIN_GRID);
+        if (mixed)
+            text_printf(&t, "; every %dth example (j %% %d = %d) wrong by its margin instead",
+                        MARGIN_WRONG_EVERY, MARGIN_WRONG_EVERY, MARGIN_WRONG_EVERY - 1);
+    }
     if (p->m->batch != NULL)
         text_printf(&t, "; %s = %ld%s", p->m->batch->name, mval,
                     regime_batch(r) == 0       ? " (declared)"

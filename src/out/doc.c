@@ -1105,6 +1105,13 @@ error_tables(writer *w, const roundoff_result *r)
             w_end_row(w);
         }
         w_end_table(w);
+        text answer;
+        text_init(&answer, w->out->pool);
+        roundoff_answer(&answer, t, " ", ".");
+        w_par(w);
+        w_textf(w, "Which formulation to use here (the lowest mean bits of error, then max):%s",
+                text_str(&answer));
+        w_end_par(w);
     }
 }
 

@@ -8,6 +8,7 @@
 #include "lang/print.h"
 #include "sym/pretty.h"
 #include "num/ulps.h"
+#include "cmd/roundoff.h"
 #include "out/numpy.h"
 
 static const char *
@@ -157,6 +158,15 @@ report_text(text *out, const derivation *d, const char *name, int with_trace)
     }
     if (!any)
         text_puts(out, "\nLabel assumptions used: none\n");
+    /* beside the textbook A - Y, the form that keeps its accuracy when A
+       rounds near 1 (derivcheck error --regime confident measures both) */
+    size_t at;
+    const term *logit = roundoff_logit_form(d, &at);
+    if (logit != NULL)
+        text_printf(out,
+                    "\nFrom the logits (the same d%s, accurate for confident predictions; "
+                    "derivcheck error --regime confident):\n  d%s = %s\n",
+                    d->g[at].of->name, d->g[at].of->name, term_string(out, logit));
     if (!with_trace)
         return;
     for (size_t i = 0; i < d->n; i++) {
