@@ -304,9 +304,15 @@ dc_load(dc_session *s, const char *file_or_model)
     text_init(&path, s->work);
     text_printf(&path, "%s/models/%s.dc", s->rules_dir, file_or_model);
     if (stat(text_str(&path), &st) != 0) {
-        diag_plain(&s->error, s->work, DC_EIO,
-                   "'%s' is neither a file nor a built-in model (see 'derivcheck models')",
-                   file_or_model);
+        if (stat(s->rules_dir, &st) != 0)
+            diag_plain(&s->error, s->work, DC_EIO,
+                       "'%s' is not a file, and the rules folder '%s' of the built-in models "
+                       "is missing: %s (--rules DIR, DERIVCHECK_RULES)",
+                       file_or_model, s->rules_dir, strerror(errno));
+        else
+            diag_plain(&s->error, s->work, DC_EIO,
+                       "'%s' is neither a file nor a built-in model (see 'derivcheck models')",
+                       file_or_model);
         return finish(s, DC_EIO);
     }
     source src;
@@ -665,7 +671,7 @@ eval_report(dc_session *s, const derivation *d, const char *data_path, values_re
     text t;
     text_init(&t, s->work);
     dc_status st = values_report(&t, d, rq, &s->error, s->work);
-    if (st == DC_OK || st == DC_REFUTED)
+    if (st == DC_OK || st == DC_REFUTED || st == DC_UNDECIDED)
         *report = result_text(s, &t);
     mem_pool_on_oom(s->work, outer);
     data_free(data);

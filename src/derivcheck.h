@@ -119,8 +119,10 @@ dc_status dc_doc(dc_session *s, unsigned long seed, const char *format, const ch
    digits on which the two agree, as a decimal string. CHECK_FD adds central
    finite differences of the loss for every param entry and their largest
    relative difference from the derived gradients. FORMAT: "text" or "json".
-   Returns DC_OK, DC_REFUTED when the finite differences disagree, or an
-   error (a data file error names file:line:col and the JSON path).
+   Returns DC_OK, DC_REFUTED when the finite differences disagree,
+   DC_UNDECIDED (with the report) when a number is nan or infinite, so that
+   none of its digits is proved, or an error (a data file error names
+   file:line:col and the JSON path).
    *REPORT is owned by the session. */
 dc_status dc_eval(dc_session *s, const char *data_path, unsigned long seed, long prec,
                   const char *format, int check_fd, const char **report);

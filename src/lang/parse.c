@@ -403,11 +403,17 @@ make(parser *p, size_t offset, term_op op, int aux, int keepdims, const term *a,
     return t;
 }
 
+/* One more level of nesting. Every walk over terms recurses as deep as the
+   term is high, so the cap bounds the height: an operator of a chain
+   (a + b + c, x.T.T) is a level as a parenthesis is. */
 static void
 enter(parser *p)
 {
     if (++p->depth > PARSE_MAX_DEPTH)
-        fail_cap(p, p->tok.offset, "expression nested more than %d levels deep (the cap)",
+        fail_cap(p, p->tok.offset,
+                 "expression nested more than %d levels deep (the cap); each operator of a "
+                 "chain such as a + b + c counts as a level: split a long chain into "
+                 "definitions",
                  PARSE_MAX_DEPTH);
 }
 
@@ -688,8 +694,11 @@ static const term *
 parse_postfix(parser *p)
 {
     const term *e = parse_primary(p);
+    int levels = 0;
     while (p->tok.kind == TOK_DOT) {
         size_t dot = p->tok.offset;
+        enter(p);
+        levels++;
         advance(p);
         token name = p->tok;
         expect(p, TOK_IDENT, "an attribute after '.'");
@@ -706,6 +715,7 @@ parse_postfix(parser *p)
                     tok_text(p, name, buf, sizeof buf));
         }
     }
+    p->depth -= levels;
     return e;
 }
 
@@ -750,14 +760,17 @@ static const term *
 parse_product(parser *p)
 {
     const term *e = parse_unary(p);
-    for (;;) {
+    for (int levels = 0;; levels++) {
         token op = p->tok;
         term_op o = op.kind == TOK_STAR    ? OP_MUL
                     : op.kind == TOK_SLASH ? OP_DIV
                     : op.kind == TOK_AT    ? OP_MATMUL
                                            : OP_COUNT;
-        if (o == OP_COUNT)
+        if (o == OP_COUNT) {
+            p->depth -= levels;
             return e;
+        }
+        enter(p);
         advance(p);
         e = make(p, op.offset, o, 0, 0, e, parse_unary(p));
     }
@@ -767,10 +780,13 @@ static const term *
 parse_sum(parser *p)
 {
     const term *e = parse_product(p);
-    for (;;) {
+    for (int levels = 0;; levels++) {
         token op = p->tok;
-        if (op.kind != TOK_PLUS && op.kind != TOK_MINUS)
+        if (op.kind != TOK_PLUS && op.kind != TOK_MINUS) {
+            p->depth -= levels;
             return e;
+        }
+        enter(p);
         advance(p);
         const term *r = parse_product(p);
         if (op.kind == TOK_MINUS)
