@@ -758,11 +758,14 @@ dc_error_sweep(dc_session *s, const dc_sweep_options *o, const char **report)
             if (rq.claims == NULL)
                 return finish(s, s->error.status);
         }
-    return finish_sweep(s, roundoff_sweep(d, &rq, &s->error, s->work), f, report);
+    roundoff_result *res = roundoff_sweep(d, &rq, &s->error, s->work);
+    if (res != NULL)
+        roundoff_identify(res, s->model->src.text, s->model->src.len, s->rules);
+    return finish_sweep(s, res, f, report);
 }
 
 dc_status
-dc_error_merge(dc_session *s, const char *const *paths, size_t n, const char *format,
+dc_error_merge(dc_session *s, const char *const *paths, size_t n, const char *format, int partial,
                const char **report)
 {
     *report = NULL;
@@ -784,7 +787,7 @@ dc_error_merge(dc_session *s, const char *const *paths, size_t n, const char *fo
             return finish(s, st);
         texts[i] = src.text;
     }
-    return finish_sweep(s, roundoff_merge(texts, paths, n, s->work, &s->error), f, report);
+    return finish_sweep(s, roundoff_merge(texts, paths, n, partial, s->work, &s->error), f, report);
 }
 
 dc_status

@@ -155,9 +155,13 @@ typedef struct dc_sweep_options {
 dc_status dc_error_sweep(dc_session *s, const dc_sweep_options *o, const char **report);
 
 /* Merge the JSON outputs of dc_error_sweep's shards (the N files PATHS)
-   into one report in FORMAT ("text", "markdown", "json"); needs no model. */
+   into one report in FORMAT ("text", "markdown", "json"); needs no model.
+   Each shard carries its sweep's identity (hashes of the model's text and
+   of the rules, the seed, the samples, the regimes, the shard count):
+   shards that differ in it, a shard given twice, a number out of its range
+   and, unless PARTIAL, a missing shard are refused (DC_EINPUT). */
 dc_status dc_error_merge(dc_session *s, const char *const *paths, size_t n, const char *format,
-                         const char **report);
+                         int partial, const char **report);
 
 /* The histograms of bits of error of the session's last dc_error_sweep or
    dc_error_merge, as a gnuplot script that writes SVG to gnuplot's

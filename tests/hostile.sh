@@ -112,5 +112,129 @@ printf '{"X": [[1]]}' >"$tmp/one.json"
 expect 2 "1 entry of J not finite (nan or inf): no digit of it is proved" eval "$tmp/nan.dc" --data "$tmp/one.json"
 grep -qx 'J = nan' "$tmp/out" || fail "eval of log(-1) does not print J = nan: $(head -c 300 "$tmp/out")"
 
+# ---------------------------------------------------------------- outputs
+# every write error is an exit status 2, --help and --version included
+if [ -w /dev/full ]; then
+    for args in --help --version "parse $tmp/bom.dc"; do
+        count=$((count + 1))
+        # shellcheck disable=SC2086
+        "$DERIVCHECK" $args >/dev/full 2>"$tmp/err"
+        got=$?
+        [ "$got" = 2 ] || fail "derivcheck $args >/dev/full: exit status $got, expected 2"
+        grep -qF "cannot write the output: No space left on device" "$tmp/err" ||
+            fail "derivcheck $args >/dev/full: $(head -c 300 "$tmp/err")"
+    done
+fi
+# an input named as the output is refused, and left as it was
+cp "$tmp/bom.dc" "$tmp/mine.dc"
+cp "$tmp/mine.dc" "$tmp/mine.orig"
+expect 2 "-o: will not write '$tmp/mine.dc': it is the input '$tmp/mine.dc', which would be lost" \
+    parse "$tmp/mine.dc" -o "$tmp/mine.dc"
+cmp -s "$tmp/mine.dc" "$tmp/mine.orig" || fail "the input was changed by -o"
+expect 2 "it is the input '$tmp/one.json'" eval "$tmp/nan.dc" --data "$tmp/one.json" -o "$tmp/one.json"
+ln -s mine.dc "$tmp/alias.dc"
+expect 2 "it is the input '$tmp/mine.dc'" parse "$tmp/mine.dc" -o "$tmp/alias.dc"
+expect 2 "it is in the rules folder '$tmp/grow'" --rules "$tmp/grow" parse "$tmp/mine.dc" \
+    -o "$tmp/grow/zz.rules"
+# a bad path is found before the work: this sweep would run for hours
+expect 2 "-o: cannot write '$tmp/nowhere/r.txt': cannot create a file in '$tmp/nowhere': No such file or directory" \
+    error sigmoid --samples 10000 -o "$tmp/nowhere/r.txt"
+expect 2 "-o: cannot write '$tmp': it is a folder" error sigmoid --samples 10000 -o "$tmp"
+# the plot and the table cannot be one file
+expect 2 "-o: will not write '$tmp/h.svg' twice: -o and --plot name the same file" \
+    error sigmoid --samples 10000 --plot "$tmp/h.svg" -o "$tmp/h.svg"
+[ ! -e "$tmp/h.svg" ] || fail "h.svg was written"
+# a symlink is followed: its target gets the output, the link stays
+"$DERIVCHECK" parse "$tmp/mine.dc" >"$tmp/parsed" || fail "parse $tmp/mine.dc"
+printf 'old\n' >"$tmp/target.txt"
+ln -s target.txt "$tmp/link.txt"
+ln -s made.txt "$tmp/dangling.txt"
+expect 0 "" parse "$tmp/mine.dc" -o "$tmp/link.txt"
+[ -L "$tmp/link.txt" ] || fail "the symlink -o named was replaced"
+cmp -s "$tmp/target.txt" "$tmp/parsed" || fail "the symlink's target does not hold the output"
+expect 0 "" parse "$tmp/mine.dc" -o "$tmp/dangling.txt"
+[ -L "$tmp/dangling.txt" ] && cmp -s "$tmp/made.txt" "$tmp/parsed" ||
+    fail "a dangling symlink's target was not created with the output"
+# a FIFO and /dev/null are written into, never replaced
+mkfifo "$tmp/pipe" || exit 99
+cat "$tmp/pipe" >"$tmp/from-pipe" &
+reader=$!
+expect 0 "" parse "$tmp/mine.dc" -o "$tmp/pipe"
+wait "$reader"
+[ -p "$tmp/pipe" ] || fail "the FIFO -o named was replaced"
+cmp -s "$tmp/from-pipe" "$tmp/parsed" || fail "the FIFO's reader did not get the output"
+expect 0 "" parse "$tmp/mine.dc" -o /dev/null
+[ -c /dev/null ] || fail "/dev/null is no longer a device"
+# an inherited SIG_IGN for SIGHUP (nohup) stays while the output is
+# written: gnuplot, run then, inherits what is ignored (a caught signal is
+# reset to the default across exec)
+if [ -r /proc/self/status ]; then
+    printf '#!/bin/sh\ncat >/dev/null\ngrep "^SigIgn:" /proc/self/status\n' >"$tmp/gnuplot"
+    chmod +x "$tmp/gnuplot"
+    count=$((count + 1))
+    DERIVCHECK_GNUPLOT=$tmp/gnuplot sh -c 'trap "" HUP; exec "$@"' sh "$DERIVCHECK" \
+        error sigmoid --samples 1 --regime typical -q --plot "$tmp/hup.svg" 2>"$tmp/err" ||
+        fail "error --plot with a stand-in gnuplot: $(head -c 300 "$tmp/err")"
+    mask=$(sed -n 's/^SigIgn:[[:space:]]*//p' "$tmp/hup.svg")
+    last=${mask#"${mask%?}"}
+    [ -n "$last" ] && [ $((0x$last & 1)) = 1 ] || fail "SIGHUP was not ignored while writing (SigIgn: $mask)"
+fi
+
+# ---------------------------------------------------------------- merge
+# three shards of one sweep, and the whole sweep they must add up to
+for k in 1 2 3; do
+    "$DERIVCHECK" error sigmoid --regime typical --samples 9 --format json --shard $k/3 \
+        -o "$tmp/t$k.json" || fail "error --shard $k/3"
+done
+"$DERIVCHECK" error sigmoid --regime typical --samples 9 --format json -o "$tmp/whole.json" ||
+    fail "error sigmoid"
+expect 2 "merge was given shards 1, 2 of 3, without 3" merge "$tmp/t1.json" "$tmp/t2.json"
+expect 0 "" merge "$tmp/t1.json" "$tmp/t2.json" --partial --format json -o "$tmp/p12.json"
+grep -qF '"shards": [1, 2]' "$tmp/p12.json" || fail "a partial merge does not say which shards it holds"
+expect 0 "" merge "$tmp/t1.json" "$tmp/t2.json" --partial
+grep -qF "shards 1, 2 of 3 (a partial merge" "$tmp/out" || fail "a partial merge is not labelled: $(head -1 "$tmp/out")"
+expect 0 "" merge "$tmp/t2.json" "$tmp/t3.json" --partial --format json -o "$tmp/p23.json"
+expect 2 "shard 2 of 3 is in both $tmp/p12.json and $tmp/p23.json: it would be counted twice" \
+    merge "$tmp/p12.json" "$tmp/p23.json" --partial
+expect 2 "shard 1 of 3 is in both" merge "$tmp/t1.json" "$tmp/t1.json" "$tmp/t2.json" "$tmp/t3.json"
+# a partial merge and the shard it lacks are the whole sweep, byte for byte
+expect 0 "" merge "$tmp/p12.json" "$tmp/t3.json" --format json -o "$tmp/merged.json"
+cmp -s "$tmp/merged.json" "$tmp/whole.json" || fail "shards 1 and 2, then 3, differ from the whole sweep"
+# a model edited between the shards, other rules: not one sweep
+printf '# edited\n' | cat - "$DC_RULES_DIR/models/sigmoid.dc" >"$tmp/sigmoid.dc"
+"$DERIVCHECK" error "$tmp/sigmoid.dc" --regime typical --samples 9 --format json --shard 1/2 \
+    -o "$tmp/e1.json" || fail "error --shard 1/2"
+printf '# edited\n' >>"$tmp/sigmoid.dc"
+"$DERIVCHECK" error "$tmp/sigmoid.dc" --regime typical --samples 9 --format json --shard 2/2 \
+    -o "$tmp/e2.json" || fail "error --shard 2/2"
+expect 2 "is not a shard of the same sweep as $tmp/e1.json: their model texts differ" \
+    merge "$tmp/e1.json" "$tmp/e2.json"
+mkdir "$tmp/other"
+cp "$DC_RULES_DIR"/*.rules "$tmp/other/"
+printf '# another comment\n' >>"$tmp/other/algebra.rules"
+"$DERIVCHECK" --rules "$tmp/other" error "$DC_RULES_DIR/models/sigmoid.dc" --regime typical \
+    --samples 9 --format json --shard 3/3 -o "$tmp/r3.json" || fail "error --rules other"
+expect 2 "their rule files differ" merge "$tmp/p12.json" "$tmp/r3.json"
+# every number is checked against its range
+sed 's/"micro_bits": [0-9]*/"micro_bits": 1000000000000000/' "$tmp/t3.json" >"$tmp/micro.json"
+expect 2 "\"micro_bits\" is 1000000000000000, outside its range 0 to" merge "$tmp/p12.json" "$tmp/micro.json"
+sed 's/"samples": 3,/"samples": -5,/' "$tmp/t3.json" >"$tmp/minus.json"
+grep -qF '"samples": -5,' "$tmp/minus.json" || fail "the tampered shard was not made"
+expect 2 "regime typical: \"samples\" is -5, outside its range 0 to 1000000" merge "$tmp/p12.json" "$tmp/minus.json"
+sed 's/"shards": \[3\]/"shards": [2, 3]/' "$tmp/t3.json" >"$tmp/claims.json"
+expect 2 "shard 2 of 3 is in both" merge "$tmp/p12.json" "$tmp/claims.json"
+sed '/"model_hash"/d' "$tmp/t3.json" >"$tmp/old.json"
+expect 2 "\"model_hash\" is missing or malformed: the sweep's identity" merge "$tmp/p12.json" "$tmp/old.json"
+
+# formats: rules as a Markdown table; LaTeX file names escaped
+expect 0 "" rules --format markdown
+grep -qx '| rule | group | where | pattern => replacement |' "$tmp/out" || fail "rules --format markdown has no table head"
+grep -qF '| `add.left` | adjoint | rules/adjoint.rules:' "$tmp/out" || fail "rules --format markdown has no add.left row"
+weird='a\b~c^d_e%f&g#h$i{j}.dc'
+cp "$tmp/mine.dc" "$tmp/$weird"
+expect 0 "" derive --format latex "$tmp/$weird"
+grep -qF '\texttt{a\textbackslash{}b\textasciitilde{}c\textasciicircum{}d\_e\%f\&g\#h\$i\{j\}.dc}' "$tmp/out" ||
+    fail "derive --format latex does not escape the file name: $(grep texttt "$tmp/out")"
+
 echo "$count hostile inputs, $failures failures"
 [ "$failures" = 0 ]

@@ -314,6 +314,7 @@ rules_load(const char *dir, dc_error *err, mem_pool *err_pool)
     model *scope = model_new(pool);
     rule_set *set = mem_zalloc(pool, sizeof *set);
     set->scope = scope;
+    set->hash = TEXT_HASH_START;
     rs = set;
     /* G is the incoming gradient in every adjoint rule */
     symbol *G = mem_zalloc(pool, sizeof *G);
@@ -341,6 +342,8 @@ rules_load(const char *dir, dc_error *err, mem_pool *err_pool)
         ok = read_rule_file(set, text_str(&path), &caps, &src, err, err_pool);
         if (!ok)
             break;
+        set->hash = text_hash(set->hash, files[i], strlen(files[i]) + 1);
+        set->hash = text_hash(set->hash, src.text, src.len);
         /* traces cite rules/adjoint.rules:17, whatever the folder's path */
         text shown;
         text_init(&shown, pool);

@@ -44,6 +44,7 @@ typedef struct rule_set {
     rule *rules;
     size_t n, cap;
     const symbol *G; /* the variable standing for the incoming gradient */
+    uint64_t hash;   /* of every file's name and text, in order (text_hash): its identity */
 } rule_set;
 
 /* The caps on a rules folder (docs/limits.md): files and bytes in all,
