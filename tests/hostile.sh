@@ -63,6 +63,25 @@ expect 0 "" derive "$tmp/chain200.dc"
 } >"$tmp/transposes.dc"
 expect 2 "$depth" parse "$tmp/transposes.dc"
 
+# a chain of definitions (A2 = A1 + X, ...) is as deep once written out:
+# 8192 levels are accepted, more refused where the definition is
+{
+    printf 'dims n = 2\nbatch m = 4\ninput X[n, m]\nA1 = X + X\n'
+    awk 'BEGIN { for (i = 2; i <= 20000; i++) printf "A%d = A%d + X\n", i, i - 1 }'
+    printf 'loss J = sum(A20000)\n'
+} >"$tmp/defs.dc"
+expect 2 "defs.dc:8195:9: error: 'A8192' is 8193 levels deep once the definitions it uses are written out, more than the cap of 8192 levels (PARSE_MAX_HEIGHT)" \
+    eval "$tmp/defs.dc"
+{
+    printf 'dims n = 2\nbatch m = 4\ninput X[n, m]\nA1 = X + X\n'
+    awk 'BEGIN { for (i = 2; i <= 8190; i++) printf "A%d = A%d + X\n", i, i - 1 }'
+    printf 'loss J = sum(A8190)\n'
+} >"$tmp/defs-cap.dc"
+# A8190 is 8191 X's: with X all ones, J = 8191 * 8 = 65528
+printf '{"X": [[1, 1, 1, 1], [1, 1, 1, 1]]}' >"$tmp/ones.json"
+expect 0 "" eval "$tmp/defs-cap.dc" --data "$tmp/ones.json"
+grep -qx 'J = 65528\.0*' "$tmp/out" || fail "eval of 8190 definitions: $(grep '^J' "$tmp/out")"
+
 # a rule that grows stops at the rewriting depth cap, not in a crash
 mkdir "$tmp/grow"
 cp "$DC_RULES_DIR"/*.rules "$tmp/grow/"
@@ -111,6 +130,20 @@ printf 'dims n = 1\nbatch m = 1\ninput X[n, m]\nloss J = sum(log(X - 2))\n' >"$t
 printf '{"X": [[1]]}' >"$tmp/one.json"
 expect 2 "1 entry of J not finite (nan or inf): no digit of it is proved" eval "$tmp/nan.dc" --data "$tmp/one.json"
 grep -qx 'J = nan' "$tmp/out" || fail "eval of log(-1) does not print J = nan: $(head -c 300 "$tmp/out")"
+
+# far beyond double's exponents: 0.5 ** 1e9 = 10^-301029995.66398... is
+# 2.16779796761693400217...e-301029996 (bc: e((1 - frac(1e9 log10 2)) l(10))),
+# never 0 (MPFR's exponent range is widened, not underflowed)
+printf 'dims n = 1\nbatch m = 1\ninput X[n, m]\nparam W[1, n]\nloss J = sum((W @ X) ** 1e9)\n' >"$tmp/pow.dc"
+printf '{"X": [[1]], "W": [[0.5]]}' >"$tmp/pow.json"
+expect 0 "" eval "$tmp/pow.dc" --data "$tmp/pow.json"
+grep -q '^J = 2\.16779796761693400217[0-9]*e-301029996$' "$tmp/out" ||
+    fail "0.5 ** 1e9 is not 2.16779796761693400217e-301029996: $(grep '^J' "$tmp/out")"
+# a string "1e400" in --data is read exactly: sum(X) is 1e400, no nan
+printf 'dims n = 1\nbatch m = 1\ninput X[n, m]\nloss J = sum(X)\n' >"$tmp/sum.dc"
+printf '{"X": [["1e400"]]}' >"$tmp/big.json"
+expect 0 "" eval "$tmp/sum.dc" --data "$tmp/big.json"
+grep -q '^J = 1\.0*e400$' "$tmp/out" || fail "sum of 1e400 is not 1e400: $(grep '^J' "$tmp/out")"
 
 # ---------------------------------------------------------------- outputs
 # every write error is an exit status 2, --help and --version included

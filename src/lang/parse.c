@@ -986,6 +986,20 @@ parse_convention(parser *p, token kw)
     end_of_statement(p, "the convention");
 }
 
+/* S's definition, parsed from AT, checked against PARSE_MAX_HEIGHT: a
+   chain of definitions (A2 = A1 + X, A3 = A2 + X, ...) makes terms as deep
+   as a chain of operators once derive and eval write them out. */
+static void
+check_height(parser *p, size_t at, symbol *s)
+{
+    s->height = s->definition->height;
+    if (s->height > PARSE_MAX_HEIGHT)
+        fail_cap(p, at,
+                 "'%s' is %d levels deep once the definitions it uses are written out, more "
+                 "than the cap of %d levels (PARSE_MAX_HEIGHT)",
+                 s->name, s->height, PARSE_MAX_HEIGHT);
+}
+
 static void
 parse_loss(parser *p, token kw)
 {
@@ -1003,6 +1017,7 @@ parse_loss(parser *p, token kw)
     p->in_definition = 1;
     s->definition = parse_expr(p);
     p->in_definition = 0;
+    check_height(p, at, s);
     if (!shape_is_scalar(&s->definition->shape)) {
         text t;
         text_init(&t, p->m->pool);
@@ -1050,8 +1065,10 @@ parse_assignment(parser *p, token name)
     s->target = target;
     expect(p, TOK_ASSIGN, "'='");
     p->in_definition = target == NULL;
+    size_t at = p->tok.offset;
     s->definition = parse_expr(p);
     p->in_definition = 0;
+    check_height(p, at, s);
     s->shape = s->definition->shape;
     model_add(p->m, s);
     end_of_statement(p, "the expression");

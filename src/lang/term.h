@@ -40,7 +40,8 @@ typedef struct symbol {
     long value;                    /* SYM_DIM, SYM_BATCH: the numeric seed, 0 if unset */
     const struct term *definition; /* SYM_DEF, SYM_CLAIM */
     const struct symbol *target;   /* SYM_CLAIM: the V of dV */
-    size_t offset;                 /* where it was declared in the source */
+    int height;    /* SYM_DEF, SYM_CLAIM: its definition's term height (0: a leaf) */
+    size_t offset; /* where it was declared in the source */
 } symbol;
 
 /* Operations. Subtraction is add of a negation; division stays division so
@@ -80,6 +81,10 @@ typedef struct term {
     int keepdims; /* OP_SUM */
     unsigned nargs;
     uint32_t hash;
+    /* 1 + the highest argument's; a leaf 1, but a definition's symbol its
+       definition's height: every walk that expands definitions recurses
+       this deep (the parser's PARSE_MAX_HEIGHT bounds it) */
+    int height;
     shape shape;
     const symbol *sym; /* OP_SYM */
     mpq_t value;       /* OP_CONST; canonical */
