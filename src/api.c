@@ -305,9 +305,15 @@ dc_load(dc_session *s, const char *file_or_model)
     text_init(&path, s->work);
     text_printf(&path, "%s/models/%s.dc", s->rules_dir, file_or_model);
     if (stat(text_str(&path), &st) != 0) {
-        diag_plain(&s->error, s->work, DC_EIO,
-                   "'%s' is neither a file nor a built-in model (see 'derivcheck models')",
-                   file_or_model);
+        if (stat(s->rules_dir, &st) != 0)
+            diag_plain(&s->error, s->work, DC_EIO,
+                       "'%s' is not a file, and the rules folder '%s' of the built-in models "
+                       "is missing: %s (--rules DIR, DERIVCHECK_RULES)",
+                       file_or_model, s->rules_dir, strerror(errno));
+        else
+            diag_plain(&s->error, s->work, DC_EIO,
+                       "'%s' is neither a file nor a built-in model (see 'derivcheck models')",
+                       file_or_model);
         return finish(s, DC_EIO);
     }
     source src;
@@ -687,7 +693,7 @@ eval_report(dc_session *s, const derivation *d, const char *data_path, values_re
     text t;
     text_init(&t, s->work);
     dc_status st = values_report(&t, d, rq, &s->error, s->work);
-    if (st == DC_OK || st == DC_REFUTED)
+    if (st == DC_OK || st == DC_REFUTED || st == DC_UNDECIDED)
         *report = result_text(s, &t);
     mem_pool_on_oom(s->work, outer);
     data_free(data);
@@ -774,11 +780,14 @@ dc_error_sweep(dc_session *s, const dc_sweep_options *o, const char **report)
             if (rq.claims == NULL)
                 return finish(s, s->error.status);
         }
-    return finish_sweep(s, roundoff_sweep(d, &rq, &s->error, s->work), f, report);
+    roundoff_result *res = roundoff_sweep(d, &rq, &s->error, s->work);
+    if (res != NULL)
+        roundoff_identify(res, s->model->src.text, s->model->src.len, s->rules);
+    return finish_sweep(s, res, f, report);
 }
 
 dc_status
-dc_error_merge(dc_session *s, const char *const *paths, size_t n, const char *format,
+dc_error_merge(dc_session *s, const char *const *paths, size_t n, const char *format, int partial,
                const char **report)
 {
     *report = NULL;
@@ -800,7 +809,7 @@ dc_error_merge(dc_session *s, const char *const *paths, size_t n, const char *fo
             return finish(s, st);
         texts[i] = src.text;
     }
-    return finish_sweep(s, roundoff_merge(texts, paths, n, s->work, &s->error), f, report);
+    return finish_sweep(s, roundoff_merge(texts, paths, n, partial, s->work, &s->error), f, report);
 }
 
 dc_status

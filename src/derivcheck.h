@@ -119,8 +119,10 @@ dc_status dc_doc(dc_session *s, unsigned long seed, const char *format, const ch
    digits on which the two agree, as a decimal string. CHECK_FD adds central
    finite differences of the loss for every param entry and their largest
    relative difference from the derived gradients. FORMAT: "text" or "json".
-   Returns DC_OK, DC_REFUTED when the finite differences disagree, or an
-   error (a data file error names file:line:col and the JSON path).
+   Returns DC_OK, DC_REFUTED when the finite differences disagree,
+   DC_UNDECIDED (with the report) when a number is nan or infinite, so that
+   none of its digits is proved, or an error (a data file error names
+   file:line:col and the JSON path).
    *REPORT is owned by the session. */
 dc_status dc_eval(dc_session *s, const char *data_path, unsigned long seed, long prec,
                   const char *format, int check_fd, const char **report);
@@ -154,9 +156,13 @@ typedef struct dc_sweep_options {
 dc_status dc_error_sweep(dc_session *s, const dc_sweep_options *o, const char **report);
 
 /* Merge the JSON outputs of dc_error_sweep's shards (the N files PATHS)
-   into one report in FORMAT ("text", "markdown", "json"); needs no model. */
+   into one report in FORMAT ("text", "markdown", "json"); needs no model.
+   Each shard carries its sweep's identity (hashes of the model's text and
+   of the rules, the seed, the samples, the regimes, the shard count):
+   shards that differ in it, a shard given twice, a number out of its range
+   and, unless PARTIAL, a missing shard are refused (DC_EINPUT). */
 dc_status dc_error_merge(dc_session *s, const char *const *paths, size_t n, const char *format,
-                         const char **report);
+                         int partial, const char **report);
 
 /* The histograms of bits of error of the session's last dc_error_sweep or
    dc_error_merge, as a gnuplot script that writes SVG to gnuplot's

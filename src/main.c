@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/outfile.h"
 #include "derivcheck.h"
 
 extern char **environ; /* the environment gnuplot is run with */
@@ -36,6 +37,7 @@ typedef struct options {
     int threads;        /* error -j N */
     int shard, nshards; /* error --shard K/N */
     const char *plot;   /* error, merge --plot FILE.svg */
+    int partial;        /* merge --partial */
 } options;
 
 typedef struct command {
@@ -67,99 +69,17 @@ usage_error(const char *fmt, const char *arg)
     return EXIT_USAGE;
 }
 
-/* The temporary output file while it is being written: a signal that
-   stops the program removes it (SIGKILL cannot be caught; it leaves it). */
-static char *volatile temp_output;
-
-static void
-remove_temp_output(int sig)
-{
-    char *tmp = temp_output;
-    if (tmp != NULL)
-        unlink(tmp);
-    signal(sig, SIG_DFL);
-    raise(sig);
-}
-
-static void
-guard_temp_output(char *tmp)
-{
-    static const int signals[] = {SIGHUP, SIGINT, SIGTERM, SIGPIPE, SIGXFSZ};
-    temp_output = tmp;
-    for (size_t i = 0; i < sizeof signals / sizeof signals[0]; i++)
-        signal(signals[i], tmp != NULL ? remove_temp_output : SIG_DFL);
-}
-
-/* A new temporary file beside PATH (PATH.XXXXXX: in the same folder, so
-   that renaming it onto PATH is atomic), removed by a signal that stops the
-   program until finish_temp, with the mode PATH has, or when it is new the
-   one the umask gives (mkstemp makes it 0600). Its descriptor (closed in
-   programs we run) and its name in *TMP (malloc'ed), or -1 with errno set. */
-static int
-open_temp(const char *path, char **tmp)
-{
-    size_t n = strlen(path) + sizeof ".XXXXXX";
-    *tmp = malloc(n);
-    if (*tmp == NULL) {
-        errno = ENOMEM;
-        return -1;
-    }
-    snprintf(*tmp, n, "%s.XXXXXX", path);
-    int fd = mkstemp(*tmp);
-    if (fd < 0) {
-        int saved = errno;
-        free(*tmp);
-        errno = saved;
-        return -1;
-    }
-    guard_temp_output(*tmp);
-    fcntl(fd, F_SETFD, FD_CLOEXEC);
-    struct stat old;
-    mode_t mask = umask(0);
-    umask(mask);
-    fchmod(fd, stat(path, &old) == 0 ? old.st_mode & 07777 : 0666 & ~mask);
-    return fd;
-}
-
-/* The temporary file TMP (from open_temp, closed) renamed onto PATH when
-   OK, else removed; TMP freed. Whether it was renamed; when not, errno
-   says why (for a failure before, the caller's errno is kept). */
-static int
-finish_temp(char *tmp, const char *path, int ok)
-{
-    int renamed = ok && rename(tmp, path) == 0, saved = errno;
-    if (!renamed)
-        unlink(tmp);
-    guard_temp_output(NULL);
-    free(tmp);
-    errno = saved;
-    return renamed;
-}
-
-/* Write CONTENT to PATH through a temporary file in the same folder renamed
-   into place, so that PATH holds either its old content or all of the new;
-   PATH NULL or "-" is standard output. */
+/* Write CONTENT to PATH (NULL or "-": standard output) as outfile_write
+   does; the exit status, after a message when it failed. */
 static int
 write_output(const char *path, const char *content)
 {
-    size_t len = strlen(content);
-    if (path == NULL || strcmp(path, "-") == 0) {
-        if (fwrite(content, 1, len, stdout) != len || fflush(stdout) != 0) {
-            fprintf(stderr, "%s: cannot write the output: %s\n", program, strerror(errno));
-            return EXIT_USAGE;
-        }
+    if (outfile_write(path, content, strlen(content)) == 0)
         return 0;
-    }
-    char *tmp;
-    int fd = open_temp(path, &tmp);
-    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
-    int ok = f != NULL && fwrite(content, 1, len, f) == len;
-    ok = f != NULL && fclose(f) == 0 && ok;
-    if (f == NULL && fd >= 0)
-        close(fd);
-    if (fd >= 0 && finish_temp(tmp, path, ok))
-        return 0;
-    fprintf(stderr, "%s: cannot write '%s': %s\n", program, path, strerror(errno));
+    if (path == NULL || strcmp(path, "-") == 0)
+        fprintf(stderr, "%s: cannot write the output: %s\n", program, strerror(errno));
+    else
+        fprintf(stderr, "%s: cannot write '%s': %s\n", program, path, strerror(errno));
     return EXIT_USAGE;
 }
 
@@ -402,25 +322,15 @@ find_program(const char *name, char *buf, size_t size)
     }
 }
 
-/* What --plot PATH needs, checked before a sweep that may run for hours: a
-   name ending in .svg, a folder the program may create files in, and
-   gnuplot (DERIVCHECK_GNUPLOT when set, else gnuplot on PATH), whose path
-   goes into GNUPLOT. 0, or the exit status after a message. */
+/* What --plot PATH needs, checked before a sweep that may run for hours
+   (its folder by outputs_ready): a name ending in .svg, and gnuplot (DERIVCHECK_GNUPLOT when set,
+   else gnuplot on PATH), whose path goes into GNUPLOT. 0, or the exit status after a message. */
 static int
 plot_ready(const char *path, char *gnuplot, size_t size)
 {
     size_t len = strlen(path);
     if (len < 5 || strcmp(path + len - 4, ".svg") != 0)
         return usage_error("--plot writes SVG: its file name must end in .svg, not '%s'", path);
-    const char *slash = strrchr(path, '/');
-    char dir[PATH_MAX] = ".";
-    if (slash != NULL)
-        snprintf(dir, sizeof dir, "%.*s", slash == path ? 1 : (int)(slash - path), path);
-    if (access(dir, W_OK | X_OK) != 0) {
-        fprintf(stderr, "%s: --plot: cannot create '%s' in '%s': %s\n", program, path, dir,
-                strerror(errno));
-        return EXIT_USAGE;
-    }
     const char *env = getenv("DERIVCHECK_GNUPLOT");
     int chosen = env != NULL && *env != '\0';
     if (find_program(chosen ? env : "gnuplot", gnuplot, size))
@@ -496,9 +406,9 @@ run_gnuplot(const char *gnuplot, const char *script, int out)
 }
 
 /* Draw the histograms of S's last sweep or merge into PATH with GNUPLOT:
-   its output goes to a temporary file beside PATH, renamed into place only
-   when gnuplot exits 0 having written something, so that PATH is never
-   left half-drawn. The exit status. */
+   its output goes to a temporary file beside PATH (outfile_open), renamed
+   into place only when gnuplot exits 0 having written something, so that
+   PATH is never left half-drawn. The exit status. */
 static int
 write_plot(dc_session *s, const char *gnuplot, const char *path)
 {
@@ -508,20 +418,18 @@ write_plot(dc_session *s, const char *gnuplot, const char *path)
         print_error(s);
         return exit_status(st);
     }
-    char *tmp;
-    int fd = open_temp(path, &tmp);
-    if (fd < 0) {
+    outfile f;
+    if (outfile_open(&f, path) != 0) {
         fprintf(stderr, "%s: cannot write '%s': %s\n", program, path, strerror(errno));
         return EXIT_USAGE;
     }
-    int ok = run_gnuplot(gnuplot, script, fd);
+    int ok = run_gnuplot(gnuplot, script, f.fd);
     struct stat sb;
-    if (ok && (fstat(fd, &sb) != 0 || sb.st_size == 0)) {
+    if (ok && f.tmp != NULL && (fstat(f.fd, &sb) != 0 || sb.st_size == 0)) {
         fprintf(stderr, "%s: gnuplot wrote nothing\n", program);
         ok = 0;
     }
-    ok = close(fd) == 0 && ok;
-    if (finish_temp(tmp, path, ok))
+    if (outfile_finish(&f, ok))
         return 0;
     if (ok)
         fprintf(stderr, "%s: cannot write '%s': %s\n", program, path, strerror(errno));
@@ -575,7 +483,8 @@ run_merge(dc_session *s, const options *o, int argc, char **argv)
     if (ready != 0)
         return ready;
     const char *report;
-    dc_status st = dc_error_merge(s, (const char *const *)argv, (size_t)argc, o->format, &report);
+    dc_status st =
+        dc_error_merge(s, (const char *const *)argv, (size_t)argc, o->format, o->partial, &report);
     int status = finish_report(s, o, st, report);
     return status != 0 || o->plot == NULL ? status : write_plot(s, gnuplot, o->plot);
 }
@@ -653,10 +562,12 @@ static const char common_options[] =
     "Options:\n"
     "      --rules DIR      rule files and built-in models (default: DERIVCHECK_RULES,\n"
     "                       then the installed rules)\n"
-    "  -o, --output FILE    write the result to FILE (replaced whole, never half-written)\n"
+    "  -o, --output FILE    write the result to FILE (replaced whole, never half-written;\n"
+    "                       a symlink's target is replaced, a device or FIFO written\n"
+    "                       directly; an input file is refused)\n"
     "      --format FORMAT  output format: text, json, markdown or latex (derive);\n"
-    "                       text, json or markdown (prove); text or json (check,\n"
-    "                       rules, eval); text (parse); markdown, latex or html\n"
+    "                       text, json or markdown (prove, rules); text or json\n"
+    "                       (check, eval); text (parse); markdown, latex or html\n"
     "                       (doc; default from -o's extension, else markdown)\n"
     "      --trace          derive: show every rule applied, with its file:line;\n"
     "                       prove: the certificates\n"
@@ -675,6 +586,8 @@ static const char common_options[] =
     "  -j, --jobs N         error: threads (OpenMP); the output does not depend on N\n"
     "      --shard K/N      error: run the samples i with i mod N = K - 1; merge the\n"
     "                       JSON outputs with 'derivcheck merge'\n"
+    "      --partial        merge: merge shards that are not the whole sweep (the\n"
+    "                       result says which it holds); without it merge refuses\n"
     "      --plot FILE.svg  error, merge: also draw a histogram of the bits of error\n"
     "                       of each formulation, per quantity and regime, with\n"
     "                       gnuplot (on PATH, or DERIVCHECK_GNUPLOT) into FILE.svg\n"
@@ -701,6 +614,39 @@ print_help(const command *c)
            "2 on a usage or input error.\n\n"
            "Run '%s COMMAND --help' for one command. Report bugs to: %s\n",
            common_options, program, PACKAGE_BUGREPORT);
+}
+
+/* Every output path checked before the work (outfile_check): -o unless -q,
+   and --plot; neither may be a file read, the command's operands ARGV
+   (ARGC), --data and the files of the rules folder RULES, nor both the
+   same. 0, or the exit status after a message. */
+static int
+outputs_ready(const options *o, const char *rules, int argc, char **argv)
+{
+    const char **inputs = malloc(((size_t)argc + 1) * sizeof *inputs);
+    char models[PATH_MAX + 32], why[2 * PATH_MAX + 128];
+    if (inputs == NULL) {
+        fprintf(stderr, "%s: out of memory\n", program);
+        return EXIT_USAGE;
+    }
+    for (int i = 0; i < argc; i++)
+        inputs[i] = argv[i];
+    inputs[argc] = o->data;
+    snprintf(models, sizeof models, "%s/models", rules);
+    const char *folders[] = {rules, models};
+    size_t n = (size_t)argc + 1;
+    const char *option = "-o";
+    int ok = o->quiet || o->output == NULL || strcmp(o->output, "-") == 0 ||
+             outfile_check(o->output, inputs, n, folders, 2, o->plot, why, sizeof why);
+    if (ok && o->plot != NULL) {
+        option = "--plot";
+        ok = outfile_check(o->plot, inputs, n, folders, 2, NULL, why, sizeof why);
+    }
+    free(inputs);
+    if (ok)
+        return 0;
+    fprintf(stderr, "%s: %s: %s\n", program, option, why);
+    return EXIT_USAGE;
 }
 
 /* The rules folder: --rules, then DERIVCHECK_RULES, then the source tree
@@ -753,8 +699,11 @@ main(int argc, char **argv)
                                                  {"jobs", required_argument, NULL, 'j'},
                                                  {"shard", required_argument, NULL, 'K'},
                                                  {"plot", required_argument, NULL, 'G'},
+                                                 {"partial", no_argument, NULL, 'M'},
                                                  {NULL, 0, NULL, 0}};
     /* clang-format on */
+    outfile_set_program(program);
+    atexit(outfile_close_stdout); /* --help and --version to a full disk fail too */
     unsigned long n;
     options o = {0};
     o.seed = DEFAULT_SEED;
@@ -797,6 +746,9 @@ main(int argc, char **argv)
             break;
         case 'G':
             o.plot = optarg;
+            break;
+        case 'M':
+            o.partial = 1;
             break;
         case 'j':
             if (!parse_number(optarg, 1, 256, &n))
@@ -870,9 +822,13 @@ main(int argc, char **argv)
                                fail);
         dc_debug_fail_alloc_after((long)n);
     }
-    dc_session *s = dc_session_new();
     char buf[PATH_MAX + 16];
-    if (s == NULL || dc_session_set_rules_dir(s, rules_dir(&o, buf, sizeof buf)) != DC_OK) {
+    const char *rules = rules_dir(&o, buf, sizeof buf);
+    int ready = outputs_ready(&o, rules, argc - optind - 1, argv + optind + 1);
+    if (ready != 0)
+        return ready;
+    dc_session *s = dc_session_new();
+    if (s == NULL || dc_session_set_rules_dir(s, rules) != DC_OK) {
         fprintf(stderr, "%s: out of memory\n", program);
         dc_session_free(s);
         return EXIT_USAGE;

@@ -494,12 +494,12 @@ START_TEST(same_seed_same_output)
     const char *s2 = written(sweep(d, ROUNDOFF_ODD_M, 12, 0, 2, 2, 3), FORMAT_JSON);
     const char *s3 = written(sweep(d, ROUNDOFF_ODD_M, 12, 0, 1, 3, 3), FORMAT_JSON);
     const char *texts[] = {s3, s1, s2}, *names[] = {"s3", "s1", "s2"};
-    roundoff_result *merged = roundoff_merge(texts, names, 3, pool, &err);
+    roundoff_result *merged = roundoff_merge(texts, names, 3, 0, pool, &err);
     ck_assert_msg(merged != NULL, "%s", merged ? "" : err.formatted);
     ck_assert_str_eq(written(merged, FORMAT_JSON), a);
     /* a shard given twice is refused */
     const char *twice[] = {s1, s1};
-    ck_assert_ptr_null(roundoff_merge(twice, names, 2, pool, &err));
+    ck_assert_ptr_null(roundoff_merge(twice, names, 2, 0, pool, &err));
     model_free(m);
 }
 END_TEST
@@ -529,7 +529,7 @@ START_TEST(json_reads_back_what_it_writes)
     for (size_t k = 0; k < sizeof spelled / sizeof spelled[0]; k++)
         ck_assert_msg(strstr(json, spelled[k]) != NULL, "no %s", spelled[k]);
     const char *texts[] = {json}, *names[] = {"s"};
-    roundoff_result *merged = roundoff_merge(texts, names, 1, pool, &err);
+    roundoff_result *merged = roundoff_merge(texts, names, 1, 0, pool, &err);
     ck_assert_msg(merged != NULL, "%s", merged ? "" : err.formatted);
     ck_assert_str_eq(written(merged, FORMAT_JSON), json);
     model_free(m);
@@ -557,7 +557,7 @@ START_TEST(histograms_add_up_across_shards)
     const char *s1 = written(sweep(d, ROUNDOFF_SATURATED, 10, 0, 1, 1, 2), FORMAT_JSON);
     const char *s2 = written(sweep(d, ROUNDOFF_SATURATED, 10, 0, 2, 2, 2), FORMAT_JSON);
     const char *texts[] = {s2, s1}, *names[] = {"s2", "s1"};
-    roundoff_result *merged = roundoff_merge(texts, names, 2, pool, &err);
+    roundoff_result *merged = roundoff_merge(texts, names, 2, 0, pool, &err);
     ck_assert_msg(merged != NULL, "%s", merged ? "" : err.formatted);
     const roundoff_table *joined = &merged->tables[0];
     ck_assert_uint_eq(joined->n, whole->n);
@@ -586,7 +586,7 @@ START_TEST(histograms_add_up_across_shards)
     text_putn(&bad, s1, at);
     text_printf(&bad, "1%s", s1 + at);
     const char *tampered[] = {s2, text_str(&bad)};
-    ck_assert_ptr_null(roundoff_merge(tampered, names, 2, pool, &err));
+    ck_assert_ptr_null(roundoff_merge(tampered, names, 2, 0, pool, &err));
     ck_assert_ptr_nonnull(strstr(err.formatted, "malformed"));
     model_free(m);
 }

@@ -294,9 +294,11 @@ run 0 eval "$DC_TEST_DATADIR/json/prob.dc" --data "$DC_TEST_DATADIR/json/good-pr
 has "$tmp/out" '"labels_not_assumed": [{"label": "Y", "declared": "prob", "column": 0, "sum": "1 + 4.86e-17"}]'
 run 0 eval "$DC_TEST_DATADIR/json/prob.dc" --data "$DC_TEST_DATADIR/json/good-prob-smoothed-exact.json"
 lacks "$tmp/out" "labels:"
-# nan and inf are marked and have no digits; beyond the exponent range eval refuses
-run 0 eval "$DC_TEST_DATADIR/json/log0.dc" --data "$DC_TEST_DATADIR/json/good-log0.json"
+# nan and inf are marked and have no digits, and the exit status says so (2);
+# beyond the exponent range eval refuses
+run 2 eval "$DC_TEST_DATADIR/json/log0.dc" --data "$DC_TEST_DATADIR/json/good-log0.json"
 has "$tmp/out" "J = nan"
+has "$tmp/err" "2 entries of J, dV not finite (nan or inf): no digit of them is proved"
 has "$tmp/out" "  not finite: 1 of 1 entry, without digits (nan: no value, or none the precision bounds; inf: infinite)"
 run 2 eval "$DC_TEST_DATADIR/json/exp.dc" --data "$DC_TEST_DATADIR/json/exp-overflow.json"
 has "$tmp/err" "cannot evaluate J: a value on the way overflows MPFR's exponent range even at its widest"

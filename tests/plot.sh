@@ -58,7 +58,7 @@ run 2 parse sigmoid --plot "$out/h.svg"
 has "$tmp/err" "--plot draws the histograms of error and merge only, not of parse"
 
 run 2 error sigmoid --samples 10000 --plot "$tmp/no-such-dir/h.svg"
-has "$tmp/err" "--plot: cannot create '$tmp/no-such-dir/h.svg' in '$tmp/no-such-dir': No such file or directory"
+has "$tmp/err" "--plot: cannot write '$tmp/no-such-dir/h.svg': cannot create a file in '$tmp/no-such-dir': No such file or directory"
 if [ "$(id -u)" != 0 ]; then
     # root may write anywhere: only another user can be refused by the mode
     mkdir "$tmp/readonly" && chmod 555 "$tmp/readonly"
@@ -192,7 +192,7 @@ run 0 error "$@" --format json --shard 2/2 -j 2 -o "$tmp/s2.json"
 run 0 merge "$tmp/s2.json" "$tmp/s1.json" --plot "$tmp/merged.svg"
 has "$tmp/out" "Regime saturated: 5 samples"
 cmp -s "$svg" "$tmp/merged.svg" || fail "merge --plot of the shards differs from the whole sweep's"
-run 0 merge "$tmp/s1.json" --plot "$tmp/half.svg"
+run 0 merge "$tmp/s1.json" --partial --plot "$tmp/half.svg"
 has "$tmp/half.svg" "seed 3, shard 1 of 2"
 has "$tmp/half.svg" ">J, saturated: 3 samples<"
 

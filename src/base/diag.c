@@ -3,8 +3,15 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 enum { QUOTE_WIDTH = 120 }; /* longest stretch of a line quoted in a report */
+
+size_t
+source_bom(const source *src)
+{
+    return src->len >= 3 && memcmp(src->text, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
+}
 
 void
 source_position(const source *src, size_t offset, int *line, int *column)
@@ -16,6 +23,8 @@ source_position(const source *src, size_t offset, int *line, int *column)
     for (size_t i = 0; i < offset; i++)
         if (src->text[i] == '\n')
             l++, start = i + 1;
+    if (start == 0 && offset >= source_bom(src))
+        start = source_bom(src);
     *line = l;
     *column = (int)(offset - start) + 1;
 }
@@ -29,6 +38,8 @@ quote_line(dc_error *e, mem_pool *pool, const source *src, size_t offset)
     size_t start = offset, end = offset;
     while (start > 0 && src->text[start - 1] != '\n')
         start--;
+    if (start == 0 && offset >= source_bom(src))
+        start = source_bom(src);
     while (end < src->len && src->text[end] != '\n')
         end++;
     size_t from = start, to = end;

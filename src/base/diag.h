@@ -46,5 +46,8 @@ void diag_oom(dc_error *e);
 
 /* 1-based line and byte column of OFFSET in SRC. */
 void source_position(const source *src, size_t offset, int *line, int *column);
+/* The length of the UTF-8 byte-order mark SRC opens with (editors on
+   Windows write one), 3, or 0: it is skipped, and columns count from after it. */
+size_t source_bom(const source *src);
 
 #endif

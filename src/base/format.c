@@ -35,6 +35,32 @@ format_base_name(const char *path)
 /* ---- Markdown tables ---- */
 
 void
+format_latex_char(text *out, char c)
+{
+    static const char *const named[][2] = {
+        {"\\", "\\textbackslash{}"}, {"^", "\\textasciicircum{}"}, {"~", "\\textasciitilde{}"},
+        {"<", "\\textless{}"},       {">", "\\textgreater{}"},     {"|", "\\textbar{}"}};
+    if (c != '\0' && strchr("&%$#_{}", c) != NULL) {
+        text_putc(out, '\\');
+        text_putc(out, c);
+        return;
+    }
+    for (size_t i = 0; i < sizeof named / sizeof named[0]; i++)
+        if (c == named[i][0][0]) {
+            text_puts(out, named[i][1]);
+            return;
+        }
+    text_putc(out, c);
+}
+
+void
+format_latex_text(text *out, const char *s)
+{
+    for (; *s != '\0'; s++)
+        format_latex_char(out, *s);
+}
+
+void
 format_markdown_row(text *out, int n, const char *const *cells)
 {
     for (int i = 0; i < n; i++) {

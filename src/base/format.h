@@ -22,6 +22,16 @@ int format_named(const char *name, format_kind *out);
    the same wherever the file lives. Points into PATH. */
 const char *format_base_name(const char *path);
 
+/* ---- LaTeX ---- */
+
+/* The character C as LaTeX text (not math) reads it: & % $ # _ { } escaped
+   with a backslash; \ ^ ~ < > | as the text commands that print them. */
+void format_latex_char(text *out, char c);
+
+/* The string S as LaTeX text, each character as format_latex_char writes
+   it: a file name inside \texttt{...}. */
+void format_latex_text(text *out, const char *s);
+
 /* ---- Markdown tables ---- */
 
 /* The head of a table: the N column names of HEADS as a row, then the line

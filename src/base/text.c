@@ -102,3 +102,13 @@ text_utf8_length(const unsigned char *s)
             return 0;
     return n;
 }
+
+uint64_t
+text_hash(uint64_t hash, const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        hash ^= (unsigned char)s[i];
+        hash *= 0x100000001b3u; /* the FNV 64-bit prime */
+    }
+    return hash;
+}

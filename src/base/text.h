@@ -4,6 +4,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "base/mem.h"
 
@@ -26,5 +27,11 @@ const char *text_str(text *t);
 /* The length of the valid UTF-8 sequence S starts with (S[0] >= 0x80),
    or 0 when it is not one (overlong forms and surrogates included). */
 size_t text_utf8_length(const unsigned char *s);
+
+/* The FNV-1a 64-bit hash of the N bytes of S continued from HASH (start
+   with TEXT_HASH_START): an identity for texts (a sweep's model and rules),
+   not a defence against a forger. */
+#define TEXT_HASH_START UINT64_C(0xcbf29ce484222325) /* the FNV 64-bit offset basis */
+uint64_t text_hash(uint64_t hash, const char *s, size_t n);
 
 #endif

@@ -80,6 +80,12 @@ typedef struct roundoff_result {
     unsigned long seed;
     long samples_asked; /* per regime; 0: the defaults */
     int shard, nshards; /* this shard, 1-based, of NSHARDS (1 of 1 when not split) */
+    /* the shards this result holds, bit K - 1 for shard K (0: SHARD
+       alone); more than one after a merge with --partial */
+    uint64_t shards;
+    /* the sweep's identity (roundoff_identify): text_hash of the model's
+       text and the rule set's hash; merge adds only shards that agree */
+    uint64_t model_hash, rules_hash;
     roundoff_table tables[ROUNDOFF_NREGIMES];
     size_t ntables;
 } roundoff_result;
@@ -141,12 +147,26 @@ void roundoff_write(text *out, const roundoff_result *res, format_kind f);
    than one formulation, each written BEFORE, sentence, AFTER into OUT. */
 void roundoff_answer(text *out, const roundoff_table *tab, const char *before, const char *after);
 
+/* Which part of its sweep RES is, for a title: nothing for a whole sweep,
+   ", shard K of N" for one shard, ", shards 1, 2 of 3 (a partial merge:
+   ...)" for a merge of some. */
+void roundoff_write_shards(text *out, const roundoff_result *res);
+
+/* Mark RES as a sweep of the model whose text is MODEL_TEXT (LEN bytes)
+   under the rules RS: what roundoff_merge compares. */
+void roundoff_identify(roundoff_result *res, const char *model_text, size_t len,
+                       const rule_set *rs);
+
 /* Combine the JSON outputs of shards (texts TEXTS[0..n), named NAMES for
-   errors) of one sweep into one result (allocated in POOL): the same model,
-   seed and regimes; samples add up. NULL with ERR filled when a text is
-   not such an output or they do not belong together. */
+   errors) of one sweep into one result (allocated in POOL): the same
+   identity (model text, rules, seed, samples, regimes, shard count), each
+   shard once; samples add up. Every number is checked against its range.
+   The shards must make up the whole sweep unless PARTIAL (the result then
+   holds the shards given, and says so). NULL with ERR filled (DC_EINPUT)
+   when a text is not such an output, a number is out of range, or the
+   shards do not belong together, repeat one another or leave one out. */
 roundoff_result *roundoff_merge(const char *const *texts, const char *const *names, size_t n,
-                                mem_pool *pool, dc_error *err);
+                                int partial, mem_pool *pool, dc_error *err);
 
 /* The references of a sample: each entry of each term REFS[k].t evaluated
    in Arb's ball arithmetic at rising precision (80, 128, 256, ... 8192 bits,

@@ -4,7 +4,9 @@
 #include <ctype.h>
 #include <errno.h>
 #include <jansson.h>
+#include <limits.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,6 +76,37 @@ stat_json(mem_pool *pool, const roundoff_stat *st)
     return row;
 }
 
+static uint64_t
+shard_bit(int k)
+{
+    return (uint64_t)1 << (k - 1);
+}
+
+/* The shards RES holds: its own one when the set was not recorded. */
+static uint64_t
+shard_set(const roundoff_result *res)
+{
+    return res->shards != 0 ? res->shards : shard_bit(res->shard);
+}
+
+static const char HASH_PREFIX[] = "fnv1a64:";
+
+/* A hash as JSON: "fnv1a64:" and 16 hexadecimal digits. */
+static json_t *
+hash_json(uint64_t h)
+{
+    char buf[32];
+    snprintf(buf, sizeof buf, "%s%016llx", HASH_PREFIX, (unsigned long long)h);
+    return json_string(buf);
+}
+
+void
+roundoff_identify(roundoff_result *res, const char *model_text, size_t len, const rule_set *rs)
+{
+    res->model_hash = text_hash(TEXT_HASH_START, model_text, len);
+    res->rules_hash = rs->hash;
+}
+
 /* RES as JSON, what roundoff_merge reads: the head a member a line, then
    each regime's head the same way and its rows one a line. */
 static void
@@ -87,6 +120,13 @@ write_json(text *out, const roundoff_result *res)
     format_json_member(out, ",\n  ", "samples_asked", json_integer(res->samples_asked));
     format_json_member(out, ",\n  ", "shard", json_integer(res->shard));
     format_json_member(out, ",\n  ", "nshards", json_integer(res->nshards));
+    json_t *shards = json_array();
+    for (int k = 1; k <= res->nshards; k++)
+        if (shard_set(res) & shard_bit(k))
+            json_array_append_new(shards, json_integer(k));
+    format_json_member(out, ",\n  ", "shards", shards);
+    format_json_member(out, ",\n  ", "model_hash", hash_json(res->model_hash));
+    format_json_member(out, ",\n  ", "rules_hash", hash_json(res->rules_hash));
     format_json_member(out, ",\n  ", "bits", json_string(BITS_WORDS));
     format_json_member(out, ",\n  ", "reference", json_string(REFERENCE_WORDS));
     format_json_key(out, ",\n  ", "regimes");
@@ -286,6 +326,23 @@ write_table(text *out, const roundoff_result *res, const roundoff_table *tab, in
 }
 
 void
+roundoff_write_shards(text *out, const roundoff_result *res)
+{
+    uint64_t set = shard_set(res);
+    if (res->nshards > 1 && set == shard_bit(res->shard))
+        text_printf(out, ", shard %d of %d", res->shard, res->nshards);
+    else if (res->nshards > 1) {
+        text_puts(out, ", shards");
+        for (int k = 1, first = 1; k <= res->nshards; k++)
+            if (set & shard_bit(k)) {
+                text_printf(out, "%s %d", first ? "" : ",", k);
+                first = 0;
+            }
+        text_printf(out, " of %d (a partial merge: the others are missing)", res->nshards);
+    }
+}
+
+void
 roundoff_write(text *out, const roundoff_result *res, format_kind f)
 {
     if (f == FORMAT_JSON) {
@@ -295,8 +352,7 @@ roundoff_write(text *out, const roundoff_result *res, format_kind f)
     int md = f == FORMAT_MARKDOWN;
     text_printf(out, "%sDouble-precision error of each formulation: %s, seed %lu", md ? "# " : "",
                 format_base_name(res->model_name), res->seed);
-    if (res->nshards > 1)
-        text_printf(out, ", shard %d of %d", res->shard, res->nshards);
+    roundoff_write_shards(out, res);
     text_printf(out, "\n%s%s\n%s%s\n", md ? "\n" : "", BITS_WORDS, md ? "\n" : "", REFERENCE_WORDS);
     for (size_t t = 0; t < res->ntables; t++)
         write_table(out, res, &res->tables[t], md);
@@ -317,6 +373,33 @@ roundoff_write(text *out, const roundoff_result *res, format_kind f)
 
 /* ---------------------------------------------------------------- merging shards */
 
+/* What reading a shard found wrong: the first problem, in WHY. */
+typedef struct reader {
+    mem_pool *pool;
+    char *why;
+    size_t len;
+    int ok;
+} reader;
+
+static void __attribute__((format(printf, 2, 3))) bad(reader *rd, const char *fmt, ...)
+{
+    if (!rd->ok)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(rd->why, rd->len, fmt, ap);
+    va_end(ap);
+    rd->ok = 0;
+}
+
+static void
+missing(reader *rd, const char *where, const char *key)
+{
+    bad(rd, "%s\"%s\" is missing or malformed", where, key);
+}
+
+/* A number as json_double writes it: a JSON number, or "nan", "inf",
+   "-inf". */
 static int
 read_double(const json_t *node, double *out)
 {
@@ -338,73 +421,133 @@ read_double(const json_t *node, double *out)
     return 1;
 }
 
-static long
-read_long(const json_t *obj, const char *key, int *ok)
+/* OBJ's integer KEY, which must lie in [LO, HI]; WHERE starts a message. */
+static long long
+read_int(reader *rd, const char *where, const json_t *obj, const char *key, long long lo,
+         long long hi)
 {
     const json_t *v = json_object_get(obj, key);
     if (!json_is_integer(v)) {
-        *ok = 0;
+        missing(rd, where, key);
         return 0;
     }
-    return (long)json_integer_value(v);
+    long long n = (long long)json_integer_value(v);
+    if (n < lo || n > hi)
+        bad(rd, "%s\"%s\" is %lld, outside its range %lld to %lld", where, key, n, lo, hi);
+    return n;
+}
+
+/* OBJ's number KEY (json_double's spelling), in [LO, HI] or, when NAN_OK,
+   a NaN. */
+static double
+read_real(reader *rd, const char *where, const json_t *obj, const char *key, double lo, double hi,
+          int nan_ok)
+{
+    double x = 0;
+    if (!read_double(json_object_get(obj, key), &x))
+        missing(rd, where, key);
+    else if (isnan(x) ? !nan_ok : x < lo || x > hi)
+        bad(rd, "%s\"%s\" is %g, outside its range %g to %g", where, key, x, lo, hi);
+    return x;
 }
 
 static const char *
-read_string(mem_pool *pool, const json_t *obj, const char *key, int *ok)
+read_string(reader *rd, const char *where, const json_t *obj, const char *key)
 {
     const char *s = json_string_value(json_object_get(obj, key));
     if (s == NULL) {
-        *ok = 0;
+        missing(rd, where, key);
         return "";
     }
-    return mem_strdup(pool, s);
+    return mem_strdup(rd->pool, s);
+}
+
+/* OBJ's hash KEY as hash_json writes it. */
+static uint64_t
+read_hash(reader *rd, const json_t *obj, const char *key)
+{
+    const char *s = json_string_value(json_object_get(obj, key));
+    size_t n = sizeof HASH_PREFIX - 1;
+    char *end;
+    if (s != NULL && strncmp(s, HASH_PREFIX, n) == 0 && strlen(s + n) == 16 &&
+        isxdigit((unsigned char)s[n])) {
+        errno = 0;
+        unsigned long long h = strtoull(s + n, &end, 16);
+        if (errno == 0 && *end == '\0')
+            return (uint64_t)h;
+    }
+    bad(rd,
+        "\"%s\" is missing or malformed: the sweep's identity (written by derivcheck error "
+        "since shards carry one; run the shard again)",
+        key);
+    return 0;
 }
 
 /* A row's "histogram": ROUNDOFF_BINS counts, none negative, adding up to
-   its entries; 0 when it is not that. */
-static int
-read_histogram(const json_t *bins, roundoff_stat *st)
+   its entries. */
+static void
+read_histogram(reader *rd, const char *where, const json_t *bins, roundoff_stat *st)
 {
-    if (!json_is_array(bins) || json_array_size(bins) != ROUNDOFF_BINS)
-        return 0;
+    if (!json_is_array(bins) || json_array_size(bins) != ROUNDOFF_BINS) {
+        missing(rd, where, "histogram");
+        return;
+    }
     long total = 0;
     for (size_t b = 0; b < ROUNDOFF_BINS; b++) {
         const json_t *v = json_array_get(bins, b);
-        if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > st->entries)
-            return 0;
+        if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+            json_integer_value(v) > st->entries) {
+            bad(rd, "%sthe histogram's bin %zu is malformed or outside 0 to its %ld entries", where,
+                b, st->entries);
+            return;
+        }
         st->histogram[b] = (long)json_integer_value(v);
         total += st->histogram[b];
     }
-    return total == st->entries;
+    if (total != st->entries)
+        bad(rd, "%sthe histogram counts %ld entries, not its %ld: malformed", where, total,
+            st->entries);
 }
 
-static int
-read_stat(mem_pool *pool, const json_t *row, roundoff_stat *st)
+/* The K-th row of REGIME. Every count is at least 0 and at most the
+   entries, and the sum of bits at most ROUNDOFF_NAN_BITS an entry. */
+static void
+read_stat(reader *rd, const char *regime, size_t k, const json_t *row, roundoff_stat *st)
 {
-    int ok = 1;
-    st->quantity = read_string(pool, row, "quantity", &ok);
-    st->formulation = read_string(pool, row, "formulation", &ok);
-    st->formula = read_string(pool, row, "formula", &ok);
-    st->entries = read_long(row, "entries", &ok);
-    st->unsampleable = read_long(row, "unsampleable", &ok);
-    json_t *micro = json_object_get(row, "micro_bits");
-    ok = ok && json_is_integer(micro);
-    st->micro_bits = (int64_t)json_integer_value(micro);
-    st->nan = read_long(row, "nan", &ok);
-    st->inf = read_long(row, "inf", &ok);
-    ok = ok && read_double(json_object_get(row, "max_bits"), &st->max_bits) &&
-         read_double(json_object_get(row, "max_rel"), &st->max_rel);
+    char where[160];
+    snprintf(where, sizeof where, "regime %s, row %zu: ", regime, k + 1);
+    if (!json_is_object(row)) {
+        bad(rd, "%snot an object", where);
+        return;
+    }
+    st->quantity = read_string(rd, where, row, "quantity");
+    st->formulation = read_string(rd, where, row, "formulation");
+    st->formula = read_string(rd, where, row, "formula");
+    snprintf(where, sizeof where, "regime %s, row %zu (%s, %s): ", regime, k + 1, st->quantity,
+             st->formulation);
+    const long long most = (long long)EVAL_MAX_ENTRIES * ROUNDOFF_MAX_SAMPLES;
+    st->entries = (long)read_int(rd, where, row, "entries", 0, most);
+    st->unsampleable = (long)read_int(rd, where, row, "unsampleable", 0, most);
+    const long long per_entry = (long long)ROUNDOFF_NAN_BITS * ROUNDOFF_MICRO;
+    st->micro_bits = (int64_t)read_int(
+        rd, where, row, "micro_bits", 0,
+        st->entries > LLONG_MAX / per_entry ? LLONG_MAX : (long long)st->entries * per_entry);
+    st->nan = (long)read_int(rd, where, row, "nan", 0, st->entries);
+    st->inf = (long)read_int(rd, where, row, "inf", 0, st->entries);
+    st->max_bits = read_real(rd, where, row, "max_bits", 0, ROUNDOFF_NAN_BITS, 1);
+    st->max_rel = read_real(rd, where, row, "max_rel", 0, INFINITY, 1);
     st->worst.sample = -1;
     const json_t *w = json_object_get(row, "worst");
     if (w != NULL) {
-        st->worst.sample = read_long(w, "sample", &ok);
-        st->worst.row = read_long(w, "row", &ok);
-        st->worst.col = read_long(w, "col", &ok);
-        ok = ok && read_double(json_object_get(w, "bits"), &st->worst.bits) &&
-             read_double(json_object_get(w, "computed"), &st->worst.computed) &&
-             read_double(json_object_get(w, "reference"), &st->worst.reference);
+        st->worst.sample = (long)read_int(rd, where, w, "sample", 0, ROUNDOFF_MAX_SAMPLES - 1);
+        st->worst.row = (long)read_int(rd, where, w, "row", 0, EVAL_MAX_ENTRIES - 1);
+        st->worst.col = (long)read_int(rd, where, w, "col", 0, EVAL_MAX_ENTRIES - 1);
+        st->worst.bits = read_real(rd, where, w, "bits", 0, ROUNDOFF_NAN_BITS, 1);
+        st->worst.computed = read_real(rd, where, w, "computed", -INFINITY, INFINITY, 1);
+        st->worst.reference = read_real(rd, where, w, "reference", -INFINITY, INFINITY, 1);
     }
-    return ok && read_histogram(json_object_get(row, "histogram"), st);
+    if (rd->ok)
+        read_histogram(rd, where, json_object_get(row, "histogram"), st);
 }
 
 /* The seed as format_json_unsigned writes it: an integer, or beyond
@@ -413,6 +556,8 @@ static int
 read_seed(const json_t *v, unsigned long *out)
 {
     if (json_is_integer(v)) {
+        if (json_integer_value(v) < 0)
+            return 0;
         *out = (unsigned long)json_integer_value(v);
         return 1;
     }
@@ -425,72 +570,168 @@ read_seed(const json_t *v, unsigned long *out)
     return *end == '\0' && errno == 0;
 }
 
-/* One shard's output into RES; 0 with WHY when it is not one. */
+/* The shard set of ROOT: "shards", a list of shard numbers of RES's
+   NSHARDS that holds RES's shard. */
+static void
+read_shards(reader *rd, const json_t *root, roundoff_result *res)
+{
+    const json_t *list = json_object_get(root, "shards");
+    if (!json_is_array(list) || json_array_size(list) == 0) {
+        missing(rd, "", "shards");
+        return;
+    }
+    res->shards = 0;
+    for (size_t i = 0; i < json_array_size(list); i++) {
+        const json_t *v = json_array_get(list, i);
+        long long k = json_is_integer(v) ? (long long)json_integer_value(v) : 0;
+        if (k < 1 || k > res->nshards || (res->shards & shard_bit((int)k))) {
+            bad(rd, "\"shards\" holds %s, not a shard of %d once",
+                json_is_integer(v) ? "a number out of range or twice" : "something else",
+                res->nshards);
+            return;
+        }
+        res->shards |= shard_bit((int)k);
+    }
+    if (!(res->shards & shard_bit(res->shard)))
+        bad(rd, "\"shards\" does not hold its shard %d", res->shard);
+}
+
+/* One regime's table, R, from a shard's "regimes". */
+static void
+read_table(reader *rd, const json_t *r, roundoff_table *tab)
+{
+    const char *name = read_string(rd, "", r, "regime");
+    if (rd->ok && !roundoff_regime_named(name, &tab->regime)) {
+        bad(rd, "unknown regime '%s'", name);
+        return;
+    }
+    char where[64];
+    snprintf(where, sizeof where, "regime %s: ", name);
+    tab->draws = read_string(rd, where, r, "draws");
+    tab->batch = (long)read_int(rd, where, r, "batch", 0, LONG_MAX);
+    tab->samples = (long)read_int(rd, where, r, "samples", 0, ROUNDOFF_MAX_SAMPLES);
+    tab->max_prec = (long)read_int(rd, where, r, "max_prec", 0, ROUNDOFF_MAX_PREC);
+    const json_t *rows = json_object_get(r, "rows");
+    if (!json_is_array(rows)) {
+        missing(rd, where, "rows");
+        return;
+    }
+    tab->n = json_array_size(rows);
+    tab->stats = mem_zalloc(rd->pool, (tab->n + 1) * sizeof *tab->stats);
+    for (size_t k = 0; rd->ok && k < tab->n; k++)
+        read_stat(rd, name, k, json_array_get(rows, k), &tab->stats[k]);
+}
+
+/* One shard's output into RES; 0 with WHY (LEN bytes) when it is not one
+   or a number in it is out of its range. */
 static int
 read_result(mem_pool *pool, const json_t *root, roundoff_result *res, char *why, size_t len)
 {
-    int ok = 1;
-    if (!json_is_object(root) || strcmp(json_string_value(json_object_get(root, "command")) != NULL
-                                            ? json_string_value(json_object_get(root, "command"))
-                                            : "",
-                                        "error") != 0) {
+    reader rd = {pool, why, len, 1};
+    const char *command = json_string_value(json_object_get(root, "command"));
+    if (!json_is_object(root) || command == NULL || strcmp(command, "error") != 0) {
         snprintf(why, len, "not the JSON output of derivcheck error --format json");
         return 0;
     }
-    res->model_name = read_string(pool, root, "model", &ok);
-    ok = ok && read_seed(json_object_get(root, "seed"), &res->seed);
-    res->samples_asked = read_long(root, "samples_asked", &ok);
-    res->shard = (int)read_long(root, "shard", &ok);
-    res->nshards = (int)read_long(root, "nshards", &ok);
+    res->model_name = read_string(&rd, "", root, "model");
+    if (!read_seed(json_object_get(root, "seed"), &res->seed))
+        missing(&rd, "", "seed");
+    res->samples_asked = (long)read_int(&rd, "", root, "samples_asked", 0, ROUNDOFF_MAX_SAMPLES);
+    res->nshards = (int)read_int(&rd, "", root, "nshards", 1, 64);
+    res->shard = (int)read_int(&rd, "", root, "shard", 1, rd.ok ? res->nshards : 64);
+    if (rd.ok)
+        read_shards(&rd, root, res);
+    res->model_hash = read_hash(&rd, root, "model_hash");
+    res->rules_hash = read_hash(&rd, root, "rules_hash");
     const json_t *regimes = json_object_get(root, "regimes");
-    ok = ok && json_is_array(regimes) && json_array_size(regimes) <= ROUNDOFF_NREGIMES;
-    for (size_t t = 0; ok && t < json_array_size(regimes); t++) {
-        const json_t *r = json_array_get(regimes, t);
-        roundoff_table *tab = &res->tables[res->ntables++];
-        const char *name = read_string(pool, r, "regime", &ok);
-        ok = ok && roundoff_regime_named(name, &tab->regime);
-        tab->draws = read_string(pool, r, "draws", &ok);
-        tab->batch = read_long(r, "batch", &ok);
-        tab->samples = read_long(r, "samples", &ok);
-        tab->max_prec = read_long(r, "max_prec", &ok);
-        const json_t *rows = json_object_get(r, "rows");
-        ok = ok && json_is_array(rows);
-        tab->n = ok ? json_array_size(rows) : 0;
-        tab->stats = mem_zalloc(pool, (tab->n + 1) * sizeof *tab->stats);
-        for (size_t k = 0; ok && k < tab->n; k++)
-            ok = read_stat(pool, json_array_get(rows, k), &tab->stats[k]);
-    }
-    if (!ok)
-        snprintf(why, len, "a field of derivcheck error's JSON output is missing or malformed");
-    return ok;
+    if (!json_is_array(regimes) || json_array_size(regimes) > ROUNDOFF_NREGIMES)
+        missing(&rd, "", "regimes");
+    for (size_t t = 0; rd.ok && t < json_array_size(regimes); t++)
+        read_table(&rd, json_array_get(regimes, t), &res->tables[res->ntables++]);
+    return rd.ok;
 }
 
-/* Whether B is another shard of A's sweep. */
-static int
-same_sweep(const roundoff_result *a, const roundoff_result *b)
+/* What differs between A's sweep and B's, in words, or NULL when B may be
+   another shard of A's sweep. */
+static const char *
+sweep_difference(const roundoff_result *a, const roundoff_result *b)
 {
-    if (strcmp(a->model_name, b->model_name) != 0 || a->seed != b->seed ||
-        a->samples_asked != b->samples_asked || a->nshards != b->nshards ||
-        a->ntables != b->ntables)
-        return 0;
+    if (a->model_hash != b->model_hash)
+        return "model texts differ (the model was edited between the runs)";
+    if (a->rules_hash != b->rules_hash)
+        return "rule files differ";
+    if (strcmp(a->model_name, b->model_name) != 0)
+        return "model names differ";
+    if (a->seed != b->seed)
+        return "seeds differ";
+    if (a->samples_asked != b->samples_asked)
+        return "samples asked for differ";
+    if (a->nshards != b->nshards)
+        return "shard counts differ";
+    if (a->ntables != b->ntables)
+        return "regimes differ";
     for (size_t t = 0; t < a->ntables; t++) {
         const roundoff_table *x = &a->tables[t], *y = &b->tables[t];
-        if (x->regime != y->regime || x->n != y->n || x->batch != y->batch)
-            return 0;
+        if (x->regime != y->regime || x->batch != y->batch)
+            return "regimes differ";
+        if (x->n != y->n)
+            return "formulations differ";
         for (size_t k = 0; k < x->n; k++)
             if (strcmp(x->stats[k].quantity, y->stats[k].quantity) != 0 ||
                 strcmp(x->stats[k].formulation, y->stats[k].formulation) != 0)
+                return "formulations differ";
+    }
+    return NULL;
+}
+
+/* The shard numbers of SET, "1, 3", into T. */
+static void
+put_shards(text *t, uint64_t set, int nshards)
+{
+    for (int k = 1, first = 1; k <= nshards; k++)
+        if (set & shard_bit(k)) {
+            text_printf(t, "%s%d", first ? "" : ", ", k);
+            first = 0;
+        }
+}
+
+/* Add RES, read from NAME, into OUT; HOLDER[k - 1] names the file that
+   gave shard k. 0 with ERR filled when a shard of RES is given already. */
+static int
+add_shards(roundoff_result *out, const roundoff_result *res, const char *name, const char **holder,
+           mem_pool *pool, dc_error *err)
+{
+    for (int k = 1; k <= res->nshards; k++)
+        if (res->shards & shard_bit(k)) {
+            if (holder[k - 1] != NULL) {
+                diag_plain(err, pool, DC_EINPUT,
+                           "shard %d of %d is in both %s and %s: it would be counted twice", k,
+                           res->nshards, holder[k - 1], name);
                 return 0;
+            }
+            holder[k - 1] = name;
+        }
+    if (out == res)
+        return 1;
+    out->shards |= res->shards;
+    for (size_t t = 0; t < out->ntables; t++) {
+        roundoff_table *x = &out->tables[t];
+        const roundoff_table *y = &res->tables[t];
+        x->samples += y->samples;
+        if (y->max_prec > x->max_prec)
+            x->max_prec = y->max_prec;
+        for (size_t k = 0; k < x->n; k++)
+            roundoff_stat_add(&x->stats[k], &y->stats[k]);
     }
     return 1;
 }
 
 roundoff_result *
-roundoff_merge(const char *const *texts, const char *const *names, size_t n, mem_pool *pool,
-               dc_error *err)
+roundoff_merge(const char *const *texts, const char *const *names, size_t n, int partial,
+               mem_pool *pool, dc_error *err)
 {
     roundoff_result *out = NULL;
-    unsigned long long seen = 0;
+    const char *holder[64] = {0};
     for (size_t i = 0; i < n; i++) {
         json_error_t jerr;
         json_t *root = json_loads(texts[i], 0, &jerr);
@@ -500,47 +741,49 @@ roundoff_merge(const char *const *texts, const char *const *names, size_t n, mem
             return NULL;
         }
         roundoff_result *res = mem_zalloc(pool, sizeof *res);
-        char why[200];
+        char why[400];
         int ok = read_result(pool, root, res, why, sizeof why);
         json_decref(root);
         if (!ok) {
             diag_plain(err, pool, DC_EINPUT, "%s: %s", names[i], why);
             return NULL;
         }
-        if (out != NULL && !same_sweep(out, res)) {
+        const char *diff = out != NULL ? sweep_difference(out, res) : NULL;
+        if (diff != NULL) {
             diag_plain(err, pool, DC_EINPUT,
-                       "%s is not a shard of the same sweep as %s (model, seed, samples, "
-                       "regimes and shard count must agree)",
-                       names[i], names[0]);
+                       "%s is not a shard of the same sweep as %s: their %s, and shards "
+                       "merge only when the model's text, the rules, the model, the seed, the "
+                       "samples, the regimes and the shard count agree",
+                       names[i], names[0], diff);
             return NULL;
         }
-        if (res->nshards < 1 || res->shard < 1 || res->shard > res->nshards || res->nshards > 64 ||
-            (seen & (1ull << (res->shard - 1)))) {
-            diag_plain(err, pool, DC_EINPUT, "%s: shard %d of %d is %s", names[i], res->shard,
-                       res->nshards, res->nshards > 64 ? "beyond 64 shards" : "given twice");
-            return NULL;
-        }
-        seen |= 1ull << (res->shard - 1);
-        if (out == NULL) {
+        if (out == NULL)
             out = res;
-            continue;
-        }
-        for (size_t t = 0; t < out->ntables; t++) {
-            roundoff_table *x = &out->tables[t];
-            const roundoff_table *y = &res->tables[t];
-            x->samples += y->samples;
-            if (y->max_prec > x->max_prec)
-                x->max_prec = y->max_prec;
-            for (size_t k = 0; k < x->n; k++)
-                roundoff_stat_add(&x->stats[k], &y->stats[k]);
-        }
+        if (!add_shards(out, res, names[i], holder, pool, err))
+            return NULL;
     }
     if (out == NULL) {
         diag_plain(err, pool, DC_EINPUT, "merge needs at least one JSON output of error");
         return NULL;
     }
-    /* every shard merged: the result reads as one run */
-    if (seen == (out->nshards >= 64 ? ~0ull : (1ull << out->nshards) - 1))
+    uint64_t all = out->nshards >= 64 ? ~(uint64_t)0 : shard_bit(out->nshards + 1) - 1;
+    if (out->shards == all) {
+        /* every shard merged: the result reads as one run */
         out->shard = out->nshards = 1;
+        out->shards = 0;
+        return out;
+    }
+    if (!partial) {
+        text given, left;
+        text_init(&given, pool);
+        text_init(&left, pool);
+        put_shards(&given, out->shards, out->nshards);
+        put_shards(&left, all & ~out->shards, out->nshards);
+        diag_plain(err, pool, DC_EINPUT,
+                   "merge was given shards %s of %d, without %s: the result would not be the "
+                   "sweep's (merge --partial merges them anyway, labelled as partial)",
+                   text_str(&given), out->nshards, text_str(&left));
+        return NULL;
+    }
     return out;
 }

@@ -647,6 +647,28 @@ report_json(run *r)
 
 /* ---------------------------------------------------------------- entry */
 
+/* DC_UNDECIDED with ERR naming the quantities when an entry is nan or
+   infinite (a nan is no value and no digit of it is proved, however the
+   report lays it out), else DC_OK. */
+static dc_status
+undecided_if_not_finite(run *r)
+{
+    text names;
+    text_init(&names, r->pool);
+    long n = 0;
+    for (size_t k = 0; k < r->nq; k++)
+        if (r->q[k].not_finite > 0) {
+            text_printf(&names, "%s%s", n > 0 ? ", " : "", r->q[k].name);
+            n += r->q[k].not_finite;
+        }
+    if (n == 0)
+        return DC_OK;
+    diag_plain(r->err, r->pool, DC_UNDECIDED,
+               "%ld %s of %s not finite (nan or inf): no digit of %s is proved", n,
+               n == 1 ? "entry" : "entries", text_str(&names), n == 1 ? "it" : "them");
+    return DC_UNDECIDED;
+}
+
 static void
 cleanup(run *r)
 {
@@ -734,6 +756,8 @@ values_report(text *out, const derivation *d, const values_request *rq, dc_error
     else if (ok)
         report_text(r);
     dc_status st = !ok ? err->status : rq->check_fd && !r->fd_agree ? DC_REFUTED : DC_OK;
+    if (st == DC_OK)
+        st = undecided_if_not_finite(r);
     cleanup(r);
     mem_pool_on_oom(pool, outer);
     if (model_pool != pool)

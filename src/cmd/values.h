@@ -68,7 +68,9 @@ typedef struct values_request {
    Z = 0) the one-sided derivative the rules give and the difference
    quotient differ, and the report shows it.
 
-   Returns DC_OK; DC_REFUTED when the finite differences disagree; or an
+   Returns DC_OK; DC_REFUTED when the finite differences disagree;
+   DC_UNDECIDED (the report written, ERR naming them) when an entry is nan
+   or infinite, which has no proved digit; or an
    error with ERR filled (its strings in POOL): a precision outside the
    caps, a format other than text or json, a value that cannot be drawn or
    evaluated, one beyond the exponent range, gradients that cannot be

@@ -9,7 +9,7 @@ void
 lex_init(lexer *lx, const source *src)
 {
     lx->src = src;
-    lx->pos = 0;
+    lx->pos = source_bom(src);
     lx->depth = 0;
     lx->error = NULL;
 }

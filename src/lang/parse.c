@@ -434,11 +434,17 @@ make(parser *p, size_t offset, term_op op, int aux, int keepdims, const term *a,
     longjmp(*p->claim_shape, 1);
 }
 
+/* One more level of nesting. Every walk over terms recurses as deep as the
+   term is high, so the cap bounds the height: an operator of a chain
+   (a + b + c, x.T.T) is a level as a parenthesis is. */
 static void
 enter(parser *p)
 {
     if (++p->depth > PARSE_MAX_DEPTH)
-        fail_cap(p, p->tok.offset, "expression nested more than %d levels deep (the cap)",
+        fail_cap(p, p->tok.offset,
+                 "expression nested more than %d levels deep (the cap); each operator of a "
+                 "chain such as a + b + c counts as a level: split a long chain into "
+                 "definitions",
                  PARSE_MAX_DEPTH);
 }
 
@@ -1084,6 +1090,7 @@ parse_postfix(parser *p)
     static const char *const methods[] = {"sum", "dot",  "transpose", "mean", "max",
                                           "min", "clip", "squeeze",   "copy"};
     const term *e = parse_primary(p);
+    int levels = 0;
     for (;;) {
         if (p->tok.kind == TOK_LBRACKET && !p->rule_mode)
             fail_at(p, p->tok.offset,
@@ -1091,8 +1098,10 @@ parse_postfix(parser *p)
                     "probs[range(N), y] is written Y * probs, and a masked assignment "
                     "X[Z <= 0] = 0 may stand on a line by itself");
         if (p->tok.kind != TOK_DOT)
-            return e;
+            break;
         size_t dot = p->tok.offset;
+        enter(p);
+        levels++;
         advance(p);
         token name = p->tok;
         expect(p, TOK_IDENT, "an attribute after '.'");
@@ -1118,6 +1127,8 @@ parse_postfix(parser *p)
                     tok_text(p, name, buf, sizeof buf));
         }
     }
+    p->depth -= levels;
+    return e;
 }
 
 static const term *parse_unary(parser *p);
@@ -1161,14 +1172,17 @@ static const term *
 parse_product(parser *p)
 {
     const term *e = parse_unary(p);
-    for (;;) {
+    for (int levels = 0;; levels++) {
         token op = p->tok;
         term_op o = op.kind == TOK_STAR    ? OP_MUL
                     : op.kind == TOK_SLASH ? OP_DIV
                     : op.kind == TOK_AT    ? OP_MATMUL
                                            : OP_COUNT;
-        if (o == OP_COUNT)
+        if (o == OP_COUNT) {
+            p->depth -= levels;
             return e;
+        }
+        enter(p);
         advance(p);
         e = make(p, op.offset, o, 0, 0, e, parse_unary(p));
     }
@@ -1178,10 +1192,13 @@ static const term *
 parse_sum(parser *p)
 {
     const term *e = parse_product(p);
-    for (;;) {
+    for (int levels = 0;; levels++) {
         token op = p->tok;
-        if (op.kind != TOK_PLUS && op.kind != TOK_MINUS)
+        if (op.kind != TOK_PLUS && op.kind != TOK_MINUS) {
+            p->depth -= levels;
             return e;
+        }
+        enter(p);
         advance(p);
         const term *r = parse_product(p);
         if (op.kind == TOK_MINUS)
@@ -1452,6 +1469,20 @@ scalar_loss(parser *p, const char *name, const term *t, size_t at)
                  : "");
 }
 
+/* S's definition, parsed from AT, checked against PARSE_MAX_HEIGHT: a
+   chain of definitions (A2 = A1 + X, A3 = A2 + X, ...) makes terms as deep
+   as a chain of operators once derive and eval write them out. */
+static void
+check_height(parser *p, size_t at, symbol *s)
+{
+    s->height = s->definition->height;
+    if (s->height > PARSE_MAX_HEIGHT)
+        fail_cap(p, at,
+                 "'%s' is %d levels deep once the definitions it uses are written out, more "
+                 "than the cap of %d levels (PARSE_MAX_HEIGHT)",
+                 s->name, s->height, PARSE_MAX_HEIGHT);
+}
+
 static void
 parse_loss(parser *p, token kw)
 {
@@ -1497,6 +1528,7 @@ parse_loss(parser *p, token kw)
     p->in_definition = 1;
     s->definition = scalar_loss(p, s->name, parse_expr(p), at);
     p->in_definition = 0;
+    check_height(p, at, s);
     s->shape = shape_scalar;
     link_version(p, s);
     p->m->loss = s;
@@ -1815,6 +1847,7 @@ parse_assignment(parser *p, token name)
     p->in_definition = target == NULL && !working;
     const term *old = cur != NULL ? term_symbol(p->m->terms, cur) : NULL;
     const char *shape_error = NULL;
+    size_t at = p->tok.offset;
     const term *value = target != NULL ? claim_value(p, old, &form, target, name, &shape_error)
                                        : assigned_value(p, old, &form, parse_expr(p));
     p->in_definition = 0;
@@ -1865,6 +1898,7 @@ parse_assignment(parser *p, token name)
         p->claims++;
     }
     s->definition = value;
+    check_height(p, at, s);
     s->shape = value->shape;
     link_version(p, s);
     end_of_statement(p, "the expression");

@@ -8,7 +8,8 @@
 /* Caps on input, each refused with a message naming it. */
 enum {
     PARSE_MAX_BYTES = 16 << 20, /* a .dc file */
-    PARSE_MAX_DEPTH = 256,      /* nesting of parentheses, calls and prefix operators */
+    PARSE_MAX_DEPTH = 256,      /* nesting: parentheses, calls, prefix and chained operators */
+    PARSE_MAX_HEIGHT = 8192,    /* a definition's term, the definitions it uses written out */
     PARSE_MAX_DIM = 1000000,    /* a dim's numeric value */
     PARSE_MAX_EXPONENT = 10000, /* decimal exponent of a literal: 1e10000 */
 };

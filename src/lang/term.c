@@ -232,8 +232,12 @@ intern(term_table *tab, term_op op, int aux, int keepdims, const term *const *ar
     t->hash = h;
     t->shape = *shape;
     t->sym = sym;
-    for (unsigned i = 0; i < nargs; i++)
+    t->height = sym != NULL && sym->height > 0 ? sym->height : 1;
+    for (unsigned i = 0; i < nargs; i++) {
         t->args[i] = args[i];
+        if (args[i]->height >= t->height)
+            t->height = args[i]->height + 1;
+    }
     if (value != NULL) {
         mpq_init(t->value);
         mpq_set(t->value, *value);

@@ -46,6 +46,7 @@ typedef struct symbol {
                                       pasted code, the gradient of no name (dhidden) */
     const char *shape_error;       /* SYM_CLAIM: why its formula does not type-check (its
                                       definition is then 0 of the target's shape), or NULL */
+    int height;                    /* SYM_DEF, SYM_CLAIM: its definition's term height (0: a leaf) */
     size_t offset;                 /* where it was declared in the source */
     /* Python's reassignment (A1 = A1 * D1): each assignment to a name is a
        new symbol, a version. EARLIER is the version it replaced, LATER the
@@ -101,6 +102,10 @@ typedef struct term {
     int keepdims; /* OP_SUM */
     unsigned nargs;
     uint32_t hash;
+    /* 1 + the highest argument's; a leaf 1, but a definition's symbol its
+       definition's height: every walk that expands definitions recurses
+       this deep (the parser's PARSE_MAX_HEIGHT bounds it) */
+    int height;
     shape shape;
     const symbol *sym; /* OP_SYM */
     mpq_t value;       /* OP_CONST; canonical */

@@ -55,23 +55,7 @@ escape_text(writer *w, const char *s)
             text_putc(out, c);
             break;
         case DOC_LATEX:
-            if (strchr("&%$#_{}", c) != NULL) {
-                text_putc(out, '\\');
-                text_putc(out, c);
-            } else if (c == '\\')
-                text_puts(out, "\\textbackslash{}");
-            else if (c == '^')
-                text_puts(out, "\\textasciicircum{}");
-            else if (c == '~')
-                text_puts(out, "\\textasciitilde{}");
-            else if (c == '<')
-                text_puts(out, "\\textless{}");
-            else if (c == '>')
-                text_puts(out, "\\textgreater{}");
-            else if (c == '|')
-                text_puts(out, "\\textbar{}");
-            else
-                text_putc(out, c);
+            format_latex_char(out, c);
             break;
         case DOC_HTML: {
             char one[2] = {c, 0};

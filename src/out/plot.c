@@ -155,8 +155,7 @@ plot_histograms(text *out, const roundoff_result *res)
     text_init(&title, out->pool);
     text_printf(&title, "Bits of error per entry, log2(1 + ulps), 64 = NaN: %s, seed %lu",
                 format_base_name(res->model_name), res->seed);
-    if (res->nshards > 1)
-        text_printf(&title, ", shard %d of %d", res->shard, res->nshards);
+    roundoff_write_shards(&title, res);
     text_puts(out, "# derivcheck error --plot: a histogram per quantity (row) and regime "
                    "(column)\n");
     text_printf(out,

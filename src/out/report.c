@@ -304,7 +304,7 @@ report_latex(text *out, const derivation *d, const char *name)
     text_puts(out, "\\section*{Gradients of ");
     print_latex_name(out, m->loss->name);
     text_puts(out, " in \\texttt{");
-    print_latex_name(out, format_base_name(name));
+    format_latex_text(out, format_base_name(name));
     text_puts(out, "}}\n");
     if (m->batch != NULL) {
         text_puts(out, "\\subsection*{Deferred convention}\n");
@@ -356,6 +356,11 @@ void
 report_rules(text *out, const rule_set *rs, format_kind f)
 {
     json_t *rows = f == FORMAT_JSON ? json_array() : NULL;
+    if (f == FORMAT_MARKDOWN) {
+        static const char *const heads[] = {"rule", "group", "where", "pattern => replacement"};
+        text_puts(out, "# Rules\n\n");
+        format_markdown_head(out, 4, heads, NULL);
+    }
     for (size_t i = 0; i < rs->n; i++) {
         const rule *r = &rs->rules[i];
         text t;
@@ -379,6 +384,12 @@ report_rules(text *out, const rule_set *rs, format_kind f)
             json_object_set_new(o, "line", json_integer(r->line));
             json_object_set_new(o, "rule", json_text(out, text_str(&t)));
             json_array_append_new(rows, o);
+        } else if (f == FORMAT_MARKDOWN) {
+            /* the language has no '|' or '`' to break a cell or a code span */
+            const char *cells[] = {stringf(out, "`%s`", r->name), r->group,
+                                   stringf(out, "%s:%d", r->file, r->line),
+                                   stringf(out, "`%s`", text_str(&t))};
+            format_markdown_row(out, 4, cells);
         } else
             text_printf(out, "%-22s %-8s %s:%d\n    %s\n", r->name, r->group, r->file, r->line,
                         text_str(&t));

@@ -35,7 +35,8 @@ void report_claim_method(text *out, const check_result *c, const claim_result *r
    what is undecided. */
 void report_check_summary(text *out, const check_result *c);
 
-/* The rule base, one rule a line: name, group, file:line, the rule. */
+/* The rule base, one rule a line: name, group, file:line, the rule; in
+   Markdown a table with those columns, in JSON an array of objects. */
 void report_rules(text *out, const rule_set *rs, format_kind f);
 
 /* Whether step I of G applies a label rule (one that holds only because of

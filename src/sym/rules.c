@@ -3,9 +3,12 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "lang/parse.h"
 #include "lang/print.h"
@@ -141,22 +144,73 @@ compare_strings(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* Read PATH whole into the scope's pool. */
-static int
-read_rule_file(rule_set *rs, const char *path, source *src, dc_error *err, mem_pool *err_pool)
+/* A cap on a rules folder (RULES_MAX_FILES, RULES_MAX_BYTES): FALLBACK,
+   or the environment variable ENV when set, from 1 to CEILING. -1 with ERR
+   filled when ENV is set to something else. */
+static long
+folder_cap(const char *env, long fallback, long ceiling, dc_error *err, mem_pool *err_pool)
 {
-    FILE *f = fopen(path, "rb");
+    const char *v = getenv(env);
+    if (v == NULL || *v == '\0')
+        return fallback;
+    char *end;
+    errno = 0;
+    long n = strtol(v, &end, 10);
+    if (errno == 0 && *end == '\0' && n >= 1 && n <= ceiling)
+        return n;
+    diag_plain(err, err_pool, DC_EINPUT, "%s takes a whole number from 1 to %ld, not '%s'", env,
+               ceiling, v);
+    return -1;
+}
+
+/* The caps of one load, and how many bytes are left under the second. */
+typedef struct folder_caps {
+    long files, bytes, bytes_left;
+} folder_caps;
+
+/* Read PATH whole into the scope's pool, CAPS->bytes_left bytes at most
+   (the bytes read are taken from it). Only a regular
+   file is read: it is opened without blocking, so that a FIFO or a device
+   named *.rules is refused, not waited on. */
+static int
+read_rule_file(rule_set *rs, const char *path, folder_caps *caps, source *src, dc_error *err,
+               mem_pool *err_pool)
+{
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    struct stat sb;
+    if (fd < 0 || fstat(fd, &sb) != 0) {
+        diag_plain(err, err_pool, DC_EIO, "cannot read '%s': %s", path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return 0;
+    }
+    if (!S_ISREG(sb.st_mode)) {
+        close(fd);
+        diag_plain(err, err_pool, DC_EIO, "'%s' is not a regular file; a rule file must be one",
+                   path);
+        return 0;
+    }
+    FILE *f = fdopen(fd, "rb");
     if (f == NULL) {
         diag_plain(err, err_pool, DC_EIO, "cannot read '%s': %s", path, strerror(errno));
+        close(fd);
         return 0;
     }
     text t;
     text_init(&t, rs->scope->pool);
     char buf[16384];
     size_t n;
-    while ((n = fread(buf, 1, sizeof buf, f)) > 0 && t.len <= (size_t)PARSE_MAX_BYTES)
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0 && t.len <= (size_t)caps->bytes_left)
         text_putn(&t, buf, n);
     fclose(f);
+    if (t.len > (size_t)caps->bytes_left) {
+        diag_plain(err, err_pool, DC_ELIMIT,
+                   "the rule files are larger than the cap of %ld bytes in all (reached in "
+                   "'%s'); DERIVCHECK_RULES_MAX_BYTES raises it, up to %d",
+                   caps->bytes, path, RULES_CEILING_BYTES);
+        return 0;
+    }
+    caps->bytes_left -= (long)t.len;
     src->name = mem_strdup(rs->scope->pool, path);
     src->text = text_str(&t);
     src->len = t.len;
@@ -165,9 +219,17 @@ read_rule_file(rule_set *rs, const char *path, source *src, dc_error *err, mem_p
 
 /* The sorted names of DIR's *.rules files, or NULL (with ERR) when none. */
 static char **
-rule_files(const char *dir, size_t *count, mem_pool *pool, dc_error *err, mem_pool *err_pool)
+rule_files(const char *dir, size_t *count, long max_files, mem_pool *pool, dc_error *err,
+           mem_pool *err_pool)
 {
     DIR *d = opendir(dir);
+    if (d == NULL && errno == ENOENT) {
+        diag_plain(err, err_pool, DC_EIO,
+                   "the rules folder '%s' is missing (set by --rules DIR, DERIVCHECK_RULES or "
+                   "the installation)",
+                   dir);
+        return NULL;
+    }
     if (d == NULL) {
         diag_plain(err, err_pool, DC_EIO, "cannot read the rules folder '%s': %s", dir,
                    strerror(errno));
@@ -198,6 +260,13 @@ rule_files(const char *dir, size_t *count, mem_pool *pool, dc_error *err, mem_po
     closedir(d);
     if (n == 0) {
         diag_plain(err, err_pool, DC_EIO, "no rule files (*.rules) in '%s'", dir);
+        return NULL;
+    }
+    if ((long)n > max_files) {
+        diag_plain(err, err_pool, DC_ELIMIT,
+                   "'%s' has %zu rule files, more than the cap of %ld; "
+                   "DERIVCHECK_RULES_MAX_FILES raises it, up to %d",
+                   dir, n, max_files, RULES_CEILING_FILES);
         return NULL;
     }
     qsort(names, n, sizeof *names, compare_strings);
@@ -246,6 +315,7 @@ rules_load(const char *dir, dc_error *err, mem_pool *err_pool)
     model *scope = model_new(pool);
     rule_set *set = mem_zalloc(pool, sizeof *set);
     set->scope = scope;
+    set->hash = TEXT_HASH_START;
     rs = set;
     /* G is the incoming gradient in every adjoint rule */
     symbol *G = mem_zalloc(pool, sizeof *G);
@@ -254,17 +324,27 @@ rules_load(const char *dir, dc_error *err, mem_pool *err_pool)
     G->shape = shape_any;
     model_add(scope, G);
     set->G = G;
+    folder_caps caps = {folder_cap("DERIVCHECK_RULES_MAX_FILES", RULES_MAX_FILES,
+                                   RULES_CEILING_FILES, err, err_pool),
+                        folder_cap("DERIVCHECK_RULES_MAX_BYTES", RULES_MAX_BYTES,
+                                   RULES_CEILING_BYTES, err, err_pool),
+                        0};
+    caps.bytes_left = caps.bytes;
     size_t nfiles = 0;
-    char **files = rule_files(dir, &nfiles, pool, err, err_pool);
+    char **files = caps.files > 0 && caps.bytes > 0
+                       ? rule_files(dir, &nfiles, caps.files, pool, err, err_pool)
+                       : NULL;
     int ok = files != NULL;
     for (size_t i = 0; ok && i < nfiles; i++) {
         text path;
         text_init(&path, pool);
         text_printf(&path, "%s/%s", dir, files[i]);
         source src;
-        ok = read_rule_file(set, text_str(&path), &src, err, err_pool);
+        ok = read_rule_file(set, text_str(&path), &caps, &src, err, err_pool);
         if (!ok)
             break;
+        set->hash = text_hash(set->hash, files[i], strlen(files[i]) + 1);
+        set->hash = text_hash(set->hash, src.text, src.len);
         /* traces cite rules/adjoint.rules:17, whatever the folder's path */
         text shown;
         text_init(&shown, pool);
@@ -511,21 +591,25 @@ typedef struct rewriter {
     term_map *done;         /* terms already in normal form under the rules */
     const char *group;      /* only the rules of this group; NULL: all */
     const term_map *names;  /* names whose formulas patterns may match (NULL: none) */
+    int depth;              /* how deep rewrite() recurses now */
     const rule *recent[64]; /* the last rules applied, to name a cycle */
     dc_error *err;
     mem_pool *err_pool;
     int failed;
 } rewriter;
 
+/* Stop rewriting with an error (DC_ELIMIT) that says which cap was hit
+   (WHAT, a format taking the cap CAP) and names the rules that kept firing. */
+static void fail_cycle(rewriter *w, const char *what, int cap)
+    __attribute__((format(printf, 2, 0)));
+
 static void
-fail_cycle(rewriter *w)
+fail_cycle(rewriter *w, const char *what, int cap)
 {
     text t;
     text_init(&t, w->err_pool);
-    text_printf(&t,
-                "rewriting did not settle after %d rule applications; the rules that kept "
-                "firing:",
-                REWRITE_MAX_STEPS);
+    text_printf(&t, what, cap);
+    text_puts(&t, "; the rules that kept firing:");
     for (size_t i = 0; i < 64; i++) {
         const rule *r = w->recent[i];
         int seen = 0;
@@ -571,6 +655,14 @@ rewrite(rewriter *w, const term *t)
     const term *known = term_map_get(w->done, t);
     if (known != NULL)
         return known;
+    if (w->depth >= REWRITE_MAX_DEPTH) {
+        fail_cycle(w,
+                   "rewriting went deeper than %d nested terms (the cap, REWRITE_MAX_DEPTH): a "
+                   "rule's replacement keeps growing",
+                   REWRITE_MAX_DEPTH);
+        return t;
+    }
+    w->depth++;
     const term *cur = t;
     for (;;) {
         const term *args[2];
@@ -592,11 +684,12 @@ rewrite(rewriter *w, const term *t)
         trace_add(w->tr, used, NULL, cur, next);
         w->recent[*w->steps % 64] = used;
         if (++*w->steps > REWRITE_MAX_STEPS) {
-            fail_cycle(w);
+            fail_cycle(w, "rewriting did not settle after %d rule applications", REWRITE_MAX_STEPS);
             break;
         }
         cur = next;
     }
+    w->depth--;
     term_map_put(w->done, t, cur);
     return cur;
 }

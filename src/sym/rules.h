@@ -47,11 +47,25 @@ typedef struct rule_set {
     rule *rules;
     size_t n, cap;
     const symbol *G; /* the variable standing for the incoming gradient */
+    uint64_t hash;   /* of every file's name and text, in order (text_hash): its identity */
 } rule_set;
 
+/* The caps on a rules folder (docs/limits.md): files and bytes in all,
+   raised by DERIVCHECK_RULES_MAX_FILES and DERIVCHECK_RULES_MAX_BYTES up to
+   the ceilings. Every rule is tried at every term, so derive's time grows
+   with the rules' number. */
+enum {
+    RULES_MAX_FILES = 64,
+    RULES_CEILING_FILES = 4096,
+    RULES_MAX_BYTES = 256 << 10,
+    RULES_CEILING_BYTES = 64 << 20,
+};
+
 /* Load every DIR/\*.rules. Returns the set, or NULL with ERR filled: a
-   malformed rule is an input error at its file:line:col; a folder without
-   rule files is an error too. ERR's strings live in ERR_POOL. */
+   malformed rule is an input error at its file:line:col; a missing folder,
+   one without rule files, a rule file that is not a regular file and
+   exceeding a cap (DC_ELIMIT) are errors too. ERR's strings live in
+   ERR_POOL. */
 rule_set *rules_load(const char *dir, dc_error *err, mem_pool *err_pool);
 void rules_free(rule_set *rs);
 
@@ -119,12 +133,15 @@ void trace_add(trace *tr, const rule *r, const char *what, const term *before, c
 /* Append the step from BEFORE to its normal form AFTER. */
 void trace_add_normal_form(trace *tr, const term *before, const term *after);
 
-enum { REWRITE_MAX_STEPS = 20000 };
+/* Rewriting stops after REWRITE_MAX_STEPS rule applications, and when it
+   recurses REWRITE_MAX_DEPTH terms deep (a rule whose replacement grows
+   would otherwise overflow the stack before the step cap). */
+enum { REWRITE_MAX_STEPS = 20000, REWRITE_MAX_DEPTH = 4096 };
 
 /* T with every rewrite rule applied, innermost first, until none applies,
    the labels as ASSUME has them. Steps go to TR (if not NULL). Returns
-   NULL with ERR filled when the step bound is hit (naming the rules that
-   kept firing) or a replacement does not fit its place. *STEPS counts
+   NULL with ERR filled when the step or depth bound is hit (naming the
+   rules that kept firing) or a replacement does not fit its place. *STEPS counts
    applications across calls. */
 const term *rules_rewrite(const rule_set *rs, const label_assumption_set *assume, term_table *tab,
                           const term *t, trace *tr, long *steps, dc_error *err, mem_pool *err_pool);
