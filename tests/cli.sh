@@ -350,7 +350,7 @@ rm -f "$tmp/q1.json"
 run 0 error sigmoid --samples 6 --regime typical -q --shard 1/3 --format json -o "$tmp/q1.json"
 [ -s "$tmp/q1.json" ] || fail "error -q -o wrote no file"
 [ -s "$tmp/out" ] && fail "error -q -o printed to standard output"
-run 0 merge "$tmp/q1.json" --format json
+run 0 merge --partial "$tmp/q1.json" --format json
 has "$tmp/out" '"shard": 1'
 has "$tmp/out" '"nshards": 3'
 if command -v python3 >/dev/null 2>&1; then
