@@ -293,9 +293,9 @@ show(checker *c, const term *t)
 }
 
 /* F with one sum changed (another axis, keepdims toggled) that equals T;
-   the reason, or NULL. */
+   the reason, with its code in *CODE, or NULL. */
 static const char *
-wrong_sum(checker *c, const term *f, const term *t, const term *node)
+wrong_sum(checker *c, const term *f, const term *t, const term *node, dc_diagnosis *code)
 {
     if (node->op == OP_SUM && node->aux >= 0) {
         static const struct {
@@ -319,6 +319,7 @@ wrong_sum(checker *c, const term *f, const term *t, const term *node)
             char a[8], b[8];
             snprintf(a, sizeof a, "%d", node->aux);
             snprintf(b, sizeof b, "%d", axis);
+            *code = tries[k].axis_flip ? DC_DIAGNOSIS_AXIS : DC_DIAGNOSIS_KEEPDIMS;
             if (!tries[k].axis_flip)
                 return node->keepdims ? "keeps an axis the gradient does not have (keepdims)"
                                       : "loses keepdims=True: the sum must keep its axis as size "
@@ -328,7 +329,7 @@ wrong_sum(checker *c, const term *f, const term *t, const term *node)
         }
     }
     for (unsigned k = 0; k < node->nargs; k++) {
-        const char *r = wrong_sum(c, f, t, node->args[k]);
+        const char *r = wrong_sum(c, f, t, node->args[k], code);
         if (r != NULL)
             return r;
     }
@@ -480,31 +481,75 @@ hard_coded_batch(checker *c, const term *f, const term *t)
     return text_str(&s);
 }
 
-/* Why F (the claim's formula, earlier claims taken as right) is not T. */
+/* Why F (the claim's formula, earlier claims taken as right) is not T:
+   the words, and their code in *CODE; NULL, with *CODE
+   DC_DIAGNOSIS_UNKNOWN, when none of the usual mistakes explains it. */
 static const char *
-diagnose(checker *c, const symbol *cl, const term *f, const term *t, convention conv)
+diagnose(checker *c, const symbol *cl, const term *f, const term *t, convention conv,
+         dc_diagnosis *code)
 {
     int square = shape_equal(&f->shape, &t->shape);
     if (c->m->batch != NULL && square) {
         const char *r = hard_coded_batch(c, f, t);
+        *code = DC_DIAGNOSIS_HARD_CODED_BATCH;
         if (r != NULL)
             return r;
+        *code = DC_DIAGNOSIS_MISSING_INV_M;
         if (same(c, f, op2(c, OP_MUL, batch(c), t)))
             return "has a factor m too many (a 1/m is missing)";
+        *code = DC_DIAGNOSIS_EXTRA_INV_M;
         if (same(c, f, op2(c, OP_DIV, t, batch(c))))
             return "has a factor 1/m too many";
     }
+    *code = DC_DIAGNOSIS_SIGN;
     if (square && same(c, f, op1(c, OP_NEG, t)))
         return "has the wrong sign";
     const term *ft = op1(c, OP_TRANSPOSE, f);
+    *code = DC_DIAGNOSIS_TRANSPOSE;
     if (ft != NULL && shape_equal(&ft->shape, &t->shape) && same(c, ft, t))
         return "is the transpose of the gradient: a .T is missing or extra";
-    const char *r = wrong_sum(c, f, t, f);
+    const char *r = wrong_sum(c, f, t, f, code);
+    *code = r != NULL ? *code : DC_DIAGNOSIS_ACTIVATION_DERIVATIVE;
     if (r == NULL && square)
         r = wrong_derivative(c, f, t);
+    *code = r != NULL ? *code : DC_DIAGNOSIS_LABEL_ASSUMPTION;
     if (r == NULL && square)
         r = missing_label_assumption(c, cl, f, conv);
+    *code = r != NULL ? *code : DC_DIAGNOSIS_UNKNOWN;
     return r;
+}
+
+const char *
+check_verdict_code(claim_verdict v)
+{
+    static const char *const codes[] = {[CLAIM_HOLDS] = "ok",
+                                        [CLAIM_GIVEN_YOURS] = "given",
+                                        [CLAIM_REFUTED] = "wrong",
+                                        [CLAIM_SHAPE] = "shape",
+                                        [CLAIM_UNDECIDED] = "undecided"};
+    return (unsigned)v < sizeof codes / sizeof codes[0] ? codes[v] : NULL;
+}
+
+const char *
+check_diagnosis_code(dc_diagnosis d)
+{
+    static const char *const codes[] = {
+        [DC_DIAGNOSIS_NONE] = NULL,
+        [DC_DIAGNOSIS_UNKNOWN] = "unknown",
+        [DC_DIAGNOSIS_MISSING_INV_M] = "missing_inv_m",
+        [DC_DIAGNOSIS_EXTRA_INV_M] = "extra_inv_m",
+        [DC_DIAGNOSIS_HARD_CODED_BATCH] = "hard_coded_batch",
+        [DC_DIAGNOSIS_SIGN] = "sign",
+        [DC_DIAGNOSIS_TRANSPOSE] = "transpose",
+        [DC_DIAGNOSIS_AXIS] = "axis",
+        [DC_DIAGNOSIS_KEEPDIMS] = "keepdims",
+        [DC_DIAGNOSIS_ACTIVATION_DERIVATIVE] = "activation_derivative",
+        [DC_DIAGNOSIS_LABEL_ASSUMPTION] = "label_assumption",
+        [DC_DIAGNOSIS_ZERO_GRADIENT] = "zero_gradient",
+        [DC_DIAGNOSIS_WRONG_EARLIER_CLAIMS] = "wrong_earlier_claims",
+        [DC_DIAGNOSIS_UNSOUND_RULE] = "unsound_rule",
+        [DC_DIAGNOSIS_NOT_DECIDABLE] = "not_decidable"};
+    return (unsigned)d < sizeof codes / sizeof codes[0] ? codes[d] : NULL;
 }
 
 /* ---- one claim ---- */
@@ -685,7 +730,7 @@ wrong_shape(checker *c, claim_result *r, convention conv)
     text_printf(&t, " but %s is ", v->name);
     shape_print(&t, &v->shape);
     const term *f = expand(c, cl->definition, conv, 0);
-    const char *why = diagnose(c, cl, f, truth(c, cl, conv), conv);
+    const char *why = diagnose(c, cl, f, truth(c, cl, conv), conv, &r->diagnosis);
     if (why != NULL)
         text_printf(&t, ": it %s", why);
     r->verdict = CLAIM_SHAPE;
@@ -728,11 +773,13 @@ refuted(checker *c, claim_result *r, const reading *rd, int n, const term *yours
     const gradient *g = derive_find(c->d, v);
     int k = 0;
     r->verdict = CLAIM_REFUTED;
+    r->diagnosis = g == NULL ? DC_DIAGNOSIS_ZERO_GRADIENT : DC_DIAGNOSIS_UNKNOWN;
     if (g == NULL)
         r->reason =
             words(c, "is 0: the loss %s does not depend on %s%s", c->m->loss->name, v->name, "");
     for (int i = 0; i < n && r->reason == NULL; i++)
-        if ((r->reason = diagnose(c, cl, rd[i].formula, rd[i].truth, rd[i].conv)) != NULL)
+        if ((r->reason = diagnose(c, cl, rd[i].formula, rd[i].truth, rd[i].conv, &r->diagnosis)) !=
+            NULL)
             k = i;
     if (r->reason == NULL)
         r->reason = "matches none of the usual mistakes";
@@ -786,6 +833,7 @@ judge(checker *c, claim_result *r, const claim_result *earlier, size_t nearlier)
         if (rd[k].proved && rd[k].num == AGREE_DIFFERENT) {
             /* a proof and a witnessed difference: the rules proved something false */
             r->verdict = CLAIM_UNDECIDED;
+            r->diagnosis = DC_DIAGNOSIS_UNSOUND_RULE;
             r->reason = "the symbolic and the numeric checks disagree, so a rule is unsound: "
                         "run derivcheck rules --verify";
             r->evidence = (claim_evidence){.method = METHOD_NONE, .witness = -1};
@@ -810,6 +858,7 @@ judge(checker *c, claim_result *r, const claim_result *earlier, size_t nearlier)
                 term_occurrences(cl->definition, earlier[i].claim))
                 text_printf(&t, " %s (line %d)", earlier[i].claim->name, earlier[i].line);
         r->verdict = CLAIM_GIVEN_YOURS;
+        r->diagnosis = DC_DIAGNOSIS_WRONG_EARLIER_CLAIMS;
         r->follows = convs[k];
         r->reason = text_str(&t);
         r->evidence = e;
@@ -817,6 +866,7 @@ judge(checker *c, claim_result *r, const claim_result *earlier, size_t nearlier)
     }
     if (!witnessed) {
         r->verdict = CLAIM_UNDECIDED;
+        r->diagnosis = DC_DIAGNOSIS_NOT_DECIDABLE;
         for (int k = 0; k < nconv && r->reason == NULL; k++)
             if (rd[k].num == AGREE_COULD_NOT_RUN)
                 r->reason = rd[k].why;

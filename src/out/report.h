@@ -38,6 +38,9 @@ void report_check_summary(text *out, const check_result *c);
 /* The rule base, one rule a line: name, group, file:line, the rule. */
 void report_rules(text *out, const rule_set *rs, format_kind f);
 
+/* The N built-in model names NAMES: one a line (text), or JSON. */
+void report_models(text *out, const char *const *names, size_t n, format_kind f);
+
 /* Whether step I of G applies a label rule (one that holds only because of
    how a label is declared) that no earlier step of G applied: each label
    assumption is named once. */

@@ -23,6 +23,7 @@ version=$(sed -n 's/^AC_INIT(\[derivcheck\], *\[\([^]]*\)\].*/\1/p' "$srcdir/con
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
 CFLAGS="-std=gnu11 -g -O1 -ffp-contract=off $SAN -I$srcdir/src"
 CFLAGS="$CFLAGS -DPACKAGE_VERSION=\"${version:-0}\" -DDC_RULES_DIR=\"$srcdir/rules\""
+CFLAGS="$CFLAGS -DDC_RULES_DEFAULT=\"$srcdir/rules\""
 LIBS="-lmpfi -lmpfr -lgmp -ljansson -lm"
 objs=
 for c in "$srcdir"/src/*.c "$srcdir"/src/*/*.c; do
