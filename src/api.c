@@ -93,6 +93,23 @@ dc_version(void)
     return PACKAGE_VERSION;
 }
 
+const char *
+dc_nearest_name(const char *name, const char *const *names, size_t n)
+{
+    const char *best = NULL;
+    size_t len = strlen(name), best_d = 3;
+    for (size_t i = 0; i < n; i++) {
+        size_t d = text_edit_distance(name, len, names[i], strlen(names[i]));
+        if (d == 0)
+            return NULL;
+        if (d < best_d && d < len) {
+            best_d = d;
+            best = names[i];
+        }
+    }
+    return best;
+}
+
 void
 dc_debug_fail_alloc_after(long n)
 {

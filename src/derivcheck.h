@@ -71,6 +71,12 @@ typedef enum dc_diagnosis {
 /* The library version, "MAJOR.MINOR.PATCH". */
 const char *dc_version(void);
 
+/* The name among NAMES[0..N) that NAME is likely a slip for, for a "did
+   you mean" message: the nearest by edit distance, when at most 2 edits
+   away and fewer edits than NAME has bytes; NULL if none (or NAME is one
+   of them). */
+const char *dc_nearest_name(const char *name, const char *const *names, size_t n);
+
 /* A new session, or NULL when memory is exhausted. */
 dc_session *dc_session_new(void);
 void dc_session_free(dc_session *s);

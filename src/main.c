@@ -454,6 +454,11 @@ run_doc(dc_session *s, const options *o, int argc, char **argv)
     const char *format = o->format != NULL ? o->format : format_of_output(o->output);
     char pdflatex[PATH_MAX];
     int pdf = format != NULL && strcmp(format, "pdf") == 0;
+    const char *implied = format_of_output(o->output);
+    if (!pdf && implied != NULL && strcmp(implied, "pdf") == 0)
+        return usage_error("doc -o %s writes a PDF, not %s: drop --format, or name the output "
+                           "for its format",
+                           o->output, format);
     if (pdf && (o->output == NULL || strcmp(o->output, "-") == 0))
         return usage_error("doc writes a PDF to a file only: give -o FILE.pdf");
     if (pdf && !find_program("pdflatex", pdflatex, sizeof pdflatex)) {
@@ -1011,40 +1016,12 @@ print_help(const command *c)
         const char *text = l->opt == OPT_FORMAT ? format_words(c, words, sizeof words) : l->text;
         int jobs = l->spelling[0] == '-' && l->spelling[1] != '-';
         printf("  %s%-*s %s\n", jobs ? "" : "    ", jobs ? 20 : 16, l->spelling, text);
+        if (l->opt == OPT_FORMAT && c->run == run_doc)
+            printf("                       (without it, -o's extension decides: .md, .tex,\n"
+                   "                       .html, or .pdf, which runs pdflatex)\n");
     }
-    if (c->run == run_doc)
-        printf("                       (default: from -o's extension, .md, .tex, .html or\n"
-               "                       .pdf, which runs pdflatex; else markdown)\n");
     printf("%s\nExamples:\n  %s %s\n  %s %s\n\n%s", global_options, program, c->examples[0],
            program, c->examples[1], exit_words);
-}
-
-/* How many single-byte insertions, deletions and substitutions turn A into
-   B (Levenshtein), for names under 32 bytes; 32 beyond. */
-static int
-edit_distance(const char *a, const char *b)
-{
-    size_t n = strlen(a), m = strlen(b);
-    if (n >= 32 || m >= 32)
-        return 32;
-    int row[33];
-    for (size_t j = 0; j <= m; j++)
-        row[j] = (int)j;
-    for (size_t i = 1; i <= n; i++) {
-        int diag = row[0];
-        row[0] = (int)i;
-        for (size_t j = 1; j <= m; j++) {
-            int up = row[j];
-            int best = diag + (a[i - 1] != b[j - 1]);
-            if (up + 1 < best)
-                best = up + 1;
-            if (row[j - 1] + 1 < best)
-                best = row[j - 1] + 1;
-            row[j] = best;
-            diag = up;
-        }
-    }
-    return row[m];
 }
 
 static const command *
@@ -1056,21 +1033,15 @@ find_command(const char *name)
     return NULL;
 }
 
-/* The command NAME is a slip for: the nearest by edit distance, when it
-   is at most 2 and less than NAME's length; NULL if none. */
+/* The command NAME is a slip for, or NULL. */
 static const command *
 nearest_command(const char *name)
 {
-    const command *best = NULL;
-    int d = 3;
-    for (size_t i = 0; i < NCOMMANDS; i++) {
-        int e = edit_distance(name, commands[i].name);
-        if (e < d && (size_t)e < strlen(name)) {
-            d = e;
-            best = &commands[i];
-        }
-    }
-    return best;
+    const char *names[NCOMMANDS];
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        names[i] = commands[i].name;
+    const char *near = dc_nearest_name(name, names, NCOMMANDS);
+    return near != NULL ? find_command(near) : NULL;
 }
 
 /* Whether C writes FORMAT. */
@@ -1126,17 +1097,13 @@ static int
 unknown_option(const char *arg, const struct option *opts)
 {
     char name[32];
-    const char *best = NULL;
+    const char *names[32], *best = NULL;
+    size_t n = 0;
+    for (const struct option *p = opts; p->name != NULL && n < 32; p++)
+        names[n++] = p->name;
     if (strncmp(arg, "--", 2) == 0) {
         snprintf(name, sizeof name, "%.*s", (int)strcspn(arg + 2, "="), arg + 2);
-        int d = 3;
-        for (const struct option *p = opts; p->name != NULL; p++) {
-            int e = edit_distance(name, p->name);
-            if (e < d && (size_t)e < strlen(name)) {
-                d = e;
-                best = p->name;
-            }
-        }
+        best = dc_nearest_name(name, names, n);
     }
     if (best == NULL)
         return usage_error("unknown or incomplete option '%s'", arg);
@@ -1144,7 +1111,8 @@ unknown_option(const char *arg, const struct option *opts)
 }
 
 /* The rules folder: --rules, then DERIVCHECK_RULES, then the source tree
-   when this program runs from its build tree, then the installed one. */
+   when this program runs from its build tree; NULL for the installed one,
+   where a new session looks. */
 static const char *
 rules_dir(const options *o, char *buf, size_t size)
 {
@@ -1168,7 +1136,7 @@ rules_dir(const options *o, char *buf, size_t size)
             return buf;
         }
     }
-    return DC_PKGDATADIR;
+    return NULL;
 }
 
 int
@@ -1318,7 +1286,8 @@ main(int argc, char **argv)
     }
     dc_session *s = dc_session_new();
     char buf[PATH_MAX + 16];
-    if (s == NULL || dc_session_set_rules_dir(s, rules_dir(&o, buf, sizeof buf)) != DC_OK) {
+    const char *dir = s != NULL ? rules_dir(&o, buf, sizeof buf) : NULL;
+    if (s == NULL || (dir != NULL && dc_session_set_rules_dir(s, dir) != DC_OK)) {
         fprintf(stderr, "%s: out of memory\n", program);
         dc_session_free(s);
         return EXIT_USAGE;

@@ -437,6 +437,9 @@ has "$tmp/err" "doc -o $tmp/t.pdf needs pdflatex, which was not found on PATH"
 [ -e "$tmp/t.pdf" ] && fail "doc -o t.pdf without pdflatex wrote something"
 run 2 doc sigmoid --format pdf
 has "$tmp/err" "doc writes a PDF to a file only: give -o FILE.pdf"
+run 2 doc sigmoid --format latex -o "$tmp/u.pdf"
+has "$tmp/err" "doc -o $tmp/u.pdf writes a PDF, not latex"
+[ -e "$tmp/u.pdf" ] && fail "doc --format latex -o u.pdf wrote LaTeX into a .pdf"
 
 echo "$count runs, $failures failures"
 [ "$failures" = 0 ]

@@ -27,4 +27,9 @@ const char *text_str(text *t);
    or 0 when it is not one (overlong forms and surrogates included). */
 size_t text_utf8_length(const unsigned char *s);
 
+/* How many single-byte insertions, deletions and substitutions turn A[0..LA)
+   into B[0..LB) (Levenshtein), for "did you mean" suggestions; SIZE_MAX
+   when either is longer than 32 bytes. */
+size_t text_edit_distance(const char *a, size_t la, const char *b, size_t lb);
+
 #endif
