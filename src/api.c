@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "base/diag.h"
+#include "base/format.h"
 #include "base/mem.h"
 #include "base/text.h"
 #include "lang/model.h"
@@ -15,6 +16,7 @@
 #include "lang/print.h"
 #include "sym/derive.h"
 #include "sym/rules.h"
+#include "cmd/check.h"
 #include "cmd/roundoff.h"
 #include "cmd/rules_verify.h"
 #include "cmd/values.h"
@@ -55,12 +57,58 @@ struct dc_session {
     mem_pool *plot_pool;
     const char *plot;
     int plot_empty;
+    /* the FILE|MODEL the model was loaded as, as the caller gave it (in
+       pool): what the error sweep's JSON names, so that shards made in
+       different folders agree */
+    const char *given;
+    const char *error_json; /* the error as JSON (result), when has_error */
+    /* the claims of the last dc_check (result), for dc_result_claim */
+    dc_claim *claims;
+    size_t nclaims;
 };
+
+/* One claim's verdict as dc_result_claim hands it out; strings in the
+   session's result pool. */
+struct dc_claim {
+    const char *name;
+    int line;
+    dc_verdict verdict;
+    dc_diagnosis diagnosis;
+    const char *reason;
+    const char *expected;
+};
+
+/* The public verdicts are check's, value for value: a claim's verdict
+   passes through unconverted. */
+_Static_assert((int)DC_VERDICT_OK == (int)CLAIM_HOLDS &&
+                   (int)DC_VERDICT_GIVEN == (int)CLAIM_GIVEN_YOURS &&
+                   (int)DC_VERDICT_WRONG == (int)CLAIM_REFUTED &&
+                   (int)DC_VERDICT_SHAPE == (int)CLAIM_SHAPE &&
+                   (int)DC_VERDICT_UNDECIDED == (int)CLAIM_UNDECIDED &&
+                   (int)DC_VERDICT_STEP == (int)CLAIM_STEP,
+               "dc_verdict and claim_verdict differ");
 
 const char *
 dc_version(void)
 {
     return PACKAGE_VERSION;
+}
+
+const char *
+dc_nearest_name(const char *name, const char *const *names, size_t n)
+{
+    const char *best = NULL;
+    size_t len = strlen(name), best_d = 3;
+    for (size_t i = 0; i < n; i++) {
+        size_t d = text_edit_distance(name, len, names[i], strlen(names[i]));
+        if (d == 0)
+            return NULL;
+        if (d < best_d && d < len) {
+            best_d = d;
+            best = names[i];
+        }
+    }
+    return best;
 }
 
 void
@@ -90,6 +138,7 @@ dc_session_new(void)
     }
     mem_pool_on_oom(pool, &oom);
     dc_session *s = mem_zalloc(pool, sizeof *s);
+    s->rules_dir = mem_strdup(pool, DC_RULES_DEFAULT);
     mem_pool_on_oom(pool, NULL);
     s->pool = pool;
     s->result = result;
@@ -130,6 +179,9 @@ begin_call(dc_session *s, jmp_buf *oom)
     s->emin = mpfr_get_emin();
     s->emax = mpfr_get_emax();
     s->has_error = 0;
+    s->error_json = NULL;
+    s->claims = NULL;
+    s->nclaims = 0;
     mem_pool_clear(s->result);
     s->work = mem_pool_new();
     if (s->work == NULL)
@@ -181,7 +233,39 @@ out_of_memory(dc_session *s)
     mpfr_clear_flags();
     diag_oom(&s->error);
     s->has_error = 1;
+    s->claims = NULL; /* they were in the result pool */
+    s->nclaims = 0;
+    s->error_json = "{\"schema_version\": 1, \"error\": {\"status\": \"memory\", \"file\": null, "
+                    "\"line\": null, \"column\": null, \"message\": \"out of memory\"}}\n";
     return DC_ENOMEM;
+}
+
+/* E as the JSON an input error is written as with --format json
+   (docs/json.md), in S's result pool. */
+static const char *
+error_json(dc_session *s, const dc_error *e)
+{
+    static const char *const status[] = {[DC_OK] = "ok",
+                                         [DC_REFUTED] = "refuted",
+                                         [DC_EINPUT] = "input",
+                                         [DC_ENOMEM] = "memory",
+                                         [DC_ELIMIT] = "limit",
+                                         [DC_EIO] = "io",
+                                         [DC_UNDECIDED] = "undecided"};
+    json_t *o = json_object();
+    json_object_set_new(o, "status", json_string(status[e->status]));
+    json_object_set_new(o, "file", format_json_string(s->result, e->file));
+    json_object_set_new(o, "line", e->line > 0 ? json_integer(e->line) : json_null());
+    json_object_set_new(o, "column", e->column > 0 ? json_integer(e->column) : json_null());
+    json_object_set_new(o, "message", format_json_string(s->result, e->message));
+    json_t *top = json_object();
+    json_object_set_new(top, "schema_version", json_integer(FORMAT_JSON_SCHEMA_VERSION));
+    json_object_set_new(top, "error", o);
+    text t;
+    text_init(&t, s->result);
+    format_json(&t, top);
+    text_putc(&t, '\n');
+    return text_str(&t);
 }
 
 /* The end of a call that did not run out of memory: its error, if it has
@@ -191,8 +275,10 @@ static dc_status
 finish(dc_session *s, dc_status status)
 {
     s->has_error = status != DC_OK && status != DC_REFUTED;
-    if (s->has_error)
+    if (s->has_error) {
         diag_keep(&s->error, s->result);
+        s->error_json = error_json(s, &s->error);
+    }
     end_call(s);
     return status;
 }
@@ -215,10 +301,13 @@ dc_session_rules_dir(const dc_session *s)
     return s->rules_dir;
 }
 
-/* Replace the session's model with one parsed from SRC. */
+/* Replace the session's model with one parsed from SRC, loaded as GIVEN. */
 static dc_status
-load_source(dc_session *s, const source *src)
+load_source(dc_session *s, const source *src, const char *given)
 {
+    const char *old = s->given;
+    s->given = mem_strdup(s->pool, given);
+    mem_release(s->pool, (void *)old);
     model_free(s->model);
     s->model = NULL;
     s->dump = NULL;
@@ -232,7 +321,7 @@ dc_parse_string(dc_session *s, const char *name, const char *textp, size_t len)
 {
     BEGIN(s);
     source src = {name, textp, len};
-    return finish(s, load_source(s, &src));
+    return finish(s, load_source(s, &src, name));
 }
 
 /* Read all of PATH into memory from S's pool, refusing files over the cap
@@ -278,7 +367,7 @@ dc_parse_file(dc_session *s, const char *path)
     source src;
     dc_status st = read_file(s, path, &src);
     if (st == DC_OK)
-        st = load_source(s, &src);
+        st = load_source(s, &src, path);
     return finish(s, st);
 }
 
@@ -319,7 +408,7 @@ dc_load(dc_session *s, const char *file_or_model)
     source src;
     dc_status status = read_file(s, text_str(&path), &src);
     if (status == DC_OK)
-        status = load_source(s, &src);
+        status = load_source(s, &src, file_or_model);
     return finish(s, status);
 }
 
@@ -329,15 +418,14 @@ compare_names(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-dc_status
-dc_model_names(dc_session *s, const char *const **names, size_t *count)
+/* The built-in models' names, sorted, into *NAMES (result pool) and
+ *COUNT, within a call. */
+static dc_status
+list_models(dc_session *s, const char *const **names, size_t *count)
 {
-    *names = NULL;
-    *count = 0;
-    BEGIN(s);
     if (s->rules_dir == NULL) {
         diag_plain(&s->error, s->work, DC_EIO, "no rules directory is set");
-        return finish(s, DC_EIO);
+        return DC_EIO;
     }
     text dir;
     text_init(&dir, s->work);
@@ -346,7 +434,7 @@ dc_model_names(dc_session *s, const char *const **names, size_t *count)
     if (d == NULL) {
         diag_plain(&s->error, s->work, DC_EIO, "cannot read the models folder '%s': %s",
                    text_str(&dir), strerror(errno));
-        return finish(s, DC_EIO);
+        return DC_EIO;
     }
     /* an allocation failure jumps past closedir: close it on the way */
     jmp_buf here;
@@ -375,7 +463,16 @@ dc_model_names(dc_session *s, const char *const **names, size_t *count)
         qsort(list, n, sizeof *list, compare_names);
     *names = list;
     *count = n;
-    return finish(s, DC_OK);
+    return DC_OK;
+}
+
+dc_status
+dc_model_names(dc_session *s, const char *const **names, size_t *count)
+{
+    *names = NULL;
+    *count = 0;
+    BEGIN(s);
+    return finish(s, list_models(s, names, count));
 }
 
 const char *
@@ -483,6 +580,30 @@ derive_format(dc_session *s, const char *format, int with_trace, format_kind *f)
     return DC_EINPUT;
 }
 
+dc_status
+dc_models_list(dc_session *s, const char *format, const char **report)
+{
+    *report = NULL;
+    BEGIN(s);
+    format_kind f;
+    dc_status st = need_format(s, format, &f);
+    if (st == DC_OK && f != FORMAT_TEXT && f != FORMAT_JSON) {
+        diag_plain(&s->error, s->work, DC_EINPUT, "models writes text or json, not '%s'", format);
+        st = DC_EINPUT;
+    }
+    const char *const *names = NULL;
+    size_t n = 0;
+    if (st == DC_OK)
+        st = list_models(s, &names, &n);
+    if (st != DC_OK)
+        return finish(s, st);
+    text t;
+    text_init(&t, s->work);
+    report_models(&t, names, n, f);
+    *report = result_text(s, &t);
+    return finish(s, DC_OK);
+}
+
 /* What every command on the loaded model starts from: its derivation,
    after checking that a model is loaded and reading the rules. The
    derivation is of a view of the model (*M) whose pool is the call's work
@@ -522,6 +643,28 @@ dc_derive(dc_session *s, const char *format, int with_trace, const char **report
     report_derivation(&t, d, s->model->src.name, f, with_trace);
     *report = result_text(s, &t);
     return finish(s, DC_OK);
+}
+
+/* The claims of C, copied to the result pool for dc_result_claim. */
+static void
+keep_claims(dc_session *s, const check_result *c)
+{
+    dc_claim *all = mem_zalloc(s->result, (c->n + 1) * sizeof *all);
+    for (size_t i = 0; i < c->n; i++) {
+        const claim_result *r = &c->r[i];
+        text t;
+        text_init(&t, s->work);
+        if (r->expected != NULL)
+            print_term(&t, r->expected);
+        all[i] = (dc_claim){.name = mem_strdup(s->result, r->claim->name),
+                            .line = r->line,
+                            .verdict = (dc_verdict)r->verdict,
+                            .diagnosis = r->diagnosis,
+                            .reason = r->reason != NULL ? mem_strdup(s->result, r->reason) : NULL,
+                            .expected = r->expected != NULL ? result_text(s, &t) : NULL};
+    }
+    s->claims = all;
+    s->nclaims = c->n;
 }
 
 /* What the check C comes to, as a status: an undecided one's error says
@@ -573,8 +716,69 @@ dc_check(dc_session *s, unsigned long seed, const char *format, const char **rep
     text t;
     text_init(&t, s->work);
     report_check(&t, c, d, s->model->src.name, f);
+    keep_claims(s, c);
     *report = result_text(s, &t);
     return finish(s, check_status(s, c));
+}
+
+size_t
+dc_result_claim_count(const dc_session *s)
+{
+    return s->nclaims;
+}
+
+const dc_claim *
+dc_result_claim(const dc_session *s, size_t i)
+{
+    return i < s->nclaims ? &s->claims[i] : NULL;
+}
+
+const char *
+dc_claim_name(const dc_claim *c)
+{
+    return c->name;
+}
+
+int
+dc_claim_line(const dc_claim *c)
+{
+    return c->line;
+}
+
+dc_verdict
+dc_claim_verdict(const dc_claim *c)
+{
+    return c->verdict;
+}
+
+dc_diagnosis
+dc_claim_diagnosis(const dc_claim *c)
+{
+    return c->diagnosis;
+}
+
+const char *
+dc_claim_reason(const dc_claim *c)
+{
+    return c->reason;
+}
+
+const char *
+dc_claim_expected(const dc_claim *c)
+{
+    return c->expected;
+}
+
+const char *
+dc_verdict_code(dc_verdict v)
+{
+    return check_verdict_code((claim_verdict)v);
+}
+
+const char *
+dc_diagnosis_code(dc_diagnosis d)
+{
+    return check_diagnosis_code(d);
 }
 
 dc_status
@@ -772,7 +976,7 @@ dc_error_sweep(dc_session *s, const dc_sweep_options *o, const char **report)
     if (st != DC_OK)
         return finish(s, st);
     rq.rules = s->rules;
-    rq.model_name = s->model->src.name;
+    rq.model_name = s->given;
     /* the person's own formulas are measured too: check says which hold */
     for (size_t i = 0; i < m->nsymbols && rq.claims == NULL; i++)
         if (m->symbols[i]->kind == SYM_CLAIM) {
@@ -874,6 +1078,12 @@ const dc_error *
 dc_session_error(const dc_session *s)
 {
     return s->has_error ? &s->error : NULL;
+}
+
+const char *
+dc_session_error_json(const dc_session *s)
+{
+    return s->has_error ? s->error_json : NULL;
 }
 
 dc_status

@@ -36,15 +36,62 @@ typedef enum dc_status {
     DC_UNDECIDED = 6,
 } dc_status;
 
+/* The verdict on one claim of a derivation file (dc_check), as the JSON
+   writes it ("ok", "given", "wrong", "shape", "undecided";
+   dc_verdict_code). */
+typedef enum dc_verdict {
+    DC_VERDICT_OK = 0,        /* equals the gradient in the convention it follows */
+    DC_VERDICT_GIVEN = 1,     /* right given earlier claims, but they are wrong */
+    DC_VERDICT_WRONG = 2,     /* refuted by a witnessed difference */
+    DC_VERDICT_SHAPE = 3,     /* not even the shape of what it claims */
+    DC_VERDICT_UNDECIDED = 4, /* no method could decide it */
+    DC_VERDICT_STEP = 5,      /* a working step of a name assigned again later, which is
+                                 the gradient of no version of its name: judged by the last */
+} dc_verdict;
+
+/* What is wrong with a claim, beside the words of its reason, for programs
+   that act on it (an autograder); the JSON writes dc_diagnosis_code's
+   name, "missing_inv_m" and so on. New codes are added at the end. */
+typedef enum dc_diagnosis {
+    DC_DIAGNOSIS_NONE = 0,              /* it holds: nothing to diagnose */
+    DC_DIAGNOSIS_UNKNOWN,               /* wrong, but none of the usual mistakes explains it */
+    DC_DIAGNOSIS_MISSING_INV_M,         /* a factor m too many: a 1/m is missing */
+    DC_DIAGNOSIS_EXTRA_INV_M,           /* a factor 1/m too many */
+    DC_DIAGNOSIS_HARD_CODED_BATCH,      /* the declared batch size written as a number */
+    DC_DIAGNOSIS_SIGN,                  /* the negative of the gradient */
+    DC_DIAGNOSIS_TRANSPOSE,             /* the transpose of the gradient */
+    DC_DIAGNOSIS_AXIS,                  /* a sum over the wrong axis */
+    DC_DIAGNOSIS_KEEPDIMS,              /* a sum's keepdims missing or extra */
+    DC_DIAGNOSIS_ACTIVATION_DERIVATIVE, /* another activation's derivative, or none */
+    DC_DIAGNOSIS_LABEL_ASSUMPTION,      /* holds only if a label is onehot */
+    DC_DIAGNOSIS_ZERO_GRADIENT,         /* the loss does not depend on the claimed variable */
+    DC_DIAGNOSIS_WRONG_EARLIER_CLAIMS,  /* verdict given: the earlier claims it uses are wrong */
+    DC_DIAGNOSIS_UNSOUND_RULE,          /* undecided: proof and numbers disagree */
+    DC_DIAGNOSIS_NOT_DECIDABLE,         /* undecided: no method could run */
+    DC_DIAGNOSIS_HYPERPARAMETER_FACTOR, /* a factor keep_prob, lambd... too many or missing */
+    DC_DIAGNOSIS_RELU_MASK,             /* a ReLU's mask A >= 0, or A's values for its mask */
+    DC_DIAGNOSIS_REGULARISATION,        /* a regularisation term dropped, or lambd for lambd/m */
+    DC_DIAGNOSIS_GRADIENT_OF_OTHER,     /* the gradient of another name (dhidden of scores1) */
+    DC_DIAGNOSIS_TWO_MISTAKES,          /* a mistake of the whole line and one more */
+} dc_diagnosis;
+
 /* The library version, "MAJOR.MINOR.PATCH". */
 const char *dc_version(void);
+
+/* The name among NAMES[0..N) that NAME is likely a slip for, for a "did
+   you mean" message: the nearest by edit distance, when at most 2 edits
+   away and fewer edits than NAME has bytes; NULL if none (or NAME is one
+   of them). */
+const char *dc_nearest_name(const char *name, const char *const *names, size_t n);
 
 /* A new session, or NULL when memory is exhausted. */
 dc_session *dc_session_new(void);
 void dc_session_free(dc_session *s);
 
 /* Where rule files and built-in models are looked up: DIR holds *.rules and
-   models/ *.dc. The library does not guess; the caller decides. */
+   models/ *.dc. A new session looks in the rules installed with the
+   library (pkg-config --variable=rulesdir derivcheck); the caller may
+   point it elsewhere. */
 dc_status dc_session_set_rules_dir(dc_session *s, const char *dir);
 const char *dc_session_rules_dir(const dc_session *s);
 
@@ -60,6 +107,10 @@ dc_status dc_load(dc_session *s, const char *file_or_model);
 
 /* The names of the built-in models, sorted; *names is owned by the session. */
 dc_status dc_model_names(dc_session *s, const char *const **names, size_t *count);
+
+/* The built-in models as a report in FORMAT ("text": one name a line, or
+   "json", docs/json.md). *REPORT is owned by the session. */
+dc_status dc_models_list(dc_session *s, const char *format, const char **report);
 
 /* The parsed model printed back, normalised: one declaration or definition
    per line, NumPy spellings reduced to one form, every shape in a comment.
@@ -80,6 +131,27 @@ dc_status dc_derive(dc_session *s, const char *format, int with_trace, const cha
    decided (the report is written). A file without claims is an input
    error. FORMAT: "text" or "json". */
 dc_status dc_check(dc_session *s, unsigned long seed, const char *format, const char **report);
+
+/* The claims the last dc_check judged, one by one, for a program to act
+   on without reading the report (an autograder): valid until the next
+   call on the session, like the report. After any other call the count is
+   0. dc_result_claim is NULL for I out of range. */
+typedef struct dc_claim dc_claim;
+size_t dc_result_claim_count(const dc_session *s);
+const dc_claim *dc_result_claim(const dc_session *s, size_t i);
+const char *dc_claim_name(const dc_claim *c); /* "dW2" */
+int dc_claim_line(const dc_claim *c);         /* its line in the file */
+dc_verdict dc_claim_verdict(const dc_claim *c);
+dc_diagnosis dc_claim_diagnosis(const dc_claim *c); /* DC_DIAGNOSIS_NONE when it holds */
+const char *dc_claim_reason(const dc_claim *c);     /* the diagnosis in words; NULL if it holds */
+/* the gradient it claims, written in the language ("1/m * dZ2 @ A1.T") */
+const char *dc_claim_expected(const dc_claim *c);
+
+/* The codes the JSON writes: "ok", "given", "wrong", "shape", "undecided";
+   "missing_inv_m", "sign", ... (NULL for DC_DIAGNOSIS_NONE or a value out
+   of range). Static strings. */
+const char *dc_verdict_code(dc_verdict v);
+const char *dc_diagnosis_code(dc_diagnosis d);
 
 /* Prove, for the loaded model, that the deferred and absorbed placements of
    1/m give the same gradient for every param (symbolically, exactly at
@@ -200,6 +272,11 @@ const char *dc_error_message(const dc_error *e);
 /* "file:line:col: error: message", then the line quoted and a caret under
    the column, each line ending in a newline. */
 const char *dc_error_text(const dc_error *e);
+/* The session's last error as the JSON an error is written as with
+   --format json, {"schema_version": 1, "error": {"status", "file", "line",
+   "column", "message"}} and a newline (docs/json.md); NULL when the last
+   call succeeded. Valid as long as dc_session_error's. */
+const char *dc_session_error_json(const dc_session *s);
 
 /* Test hook: make the n-th allocation from now fail (0: never). GMP's,
    MPFR's and jansson's allocations count too: when it is loaded the library

@@ -507,7 +507,8 @@ END_TEST
 /* merge reads back what error writes, byte for byte: a seed beyond
    jansson's integers (a string of digits), NaN and infinities (as "nan",
    "inf", "-inf", which null could not tell apart), numbers as %.17g spells
-   them (1e-06), a model name that is no UTF-8. */
+   them (1e-06), a model name that is no UTF-8, and the max_rel of a row
+   without a finite entry as null. */
 START_TEST(json_reads_back_what_it_writes)
 {
     model *m = parse_builtin("sigmoid");
@@ -519,8 +520,12 @@ START_TEST(json_reads_back_what_it_writes)
     st[0].worst.computed = -INFINITY;
     st[1].worst.computed = NAN;
     st[2].worst.computed = 5.4969652251712908e-06;
+    st[3].nan = st[3].entries; /* no finite entry: no relative error */
+    st[3].max_rel = 0;
     const char *json = written(res, FORMAT_JSON);
-    static const char *const spelled[] = {"\"seed\": \"18446744073709551615\"",
+    static const char *const spelled[] = {"\"schema_version\": 1,",
+                                          "\"max_rel\": null, \"nan\": ",
+                                          "\"seed\": \"18446744073709551615\"",
                                           "\"model\": \"dir/?\\tm.dc\"",
                                           "\"max_rel\": \"inf\"",
                                           "\"computed\": \"-inf\"",

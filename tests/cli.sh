@@ -145,7 +145,7 @@ run 0 derive logistic --format latex
 has "$tmp/out" '\begin{align*}'
 has "$tmp/out" '\mathit{dZ} &= \mathit{A} - \mathit{Y}'
 run 2 derive sigmoid --format yaml
-has "$tmp/err" "unknown format 'yaml'; expected text, json, markdown or latex"
+has "$tmp/err" "derive writes text (default), json, markdown or latex, not 'yaml'"
 run 2 derive "$tmp/shape.dc"
 has "$tmp/err" "$tmp/shape.dc:4:7: error:"
 
@@ -185,7 +185,7 @@ run 0 prove relu3 --format markdown
 has "$tmp/out" "| \`dW3\` |"
 has "$tmp/out" "| proven (symbolic) |"
 run 2 prove sigmoid --format latex
-has "$tmp/err" "prove writes text, json or markdown"
+has "$tmp/err" "prove writes text (default), json or markdown, not 'latex'"
 mkdir -p "$tmp/bogus"
 cp "$DC_RULES_DIR"/*.rules "$tmp/bogus/"
 echo 'bogus.scale: a^-1 * (b @ c) => b @ c' >>"$tmp/bogus/algebra.rules"
@@ -205,7 +205,7 @@ lacks "$tmp/out" "REFUTED"
 run 0 prove "$inline" --format json
 has "$tmp/out" '"proven": true, "verdict": "proven"'
 has "$tmp/out" '"exact_points": 0, "exact_equal": 0'
-has "$tmp/out" '"enclosure": {"bits": 256, "status": "not separated"'
+has "$tmp/out" '"enclosure": {"bits": 256, "status": "not_separated"'
 # the unsound rule there: the symbolic side is fooled, no exact point exists, and the
 # interval enclosure witnesses the difference (it drops the deferred 1/m: a factor m = 6)
 run 1 --rules "$tmp/bogus" prove "$inline"
@@ -316,7 +316,7 @@ run 1 check "$DC_EXAMPLES_DIR/ng_sigmoid_wrong.dc"
 has "$tmp/out" "  WRONG dW2    line 18   has a factor m too many (a 1/m is missing)"
 has "$tmp/out" "        counterexample: at the random point 0 of seed 1, dW2["
 run 1 check "$DC_EXAMPLES_DIR/mistake_sign.dc" --format json
-has "$tmp/out" '"name": "dZ2", "line": 16, "verdict": "refuted", "convention": null, "reason": "has the wrong sign"'
+has "$tmp/out" '"name": "dZ2", "line": 16, "verdict": "wrong", "convention": null, "diagnosis": "sign", "reason": "has the wrong sign"'
 run 2 check sigmoid
 has "$tmp/err" "has no claims to check"
 # a loss that depends on none of the claims' targets: their gradients are 0
@@ -334,7 +334,7 @@ has "$tmp/out" "        method: none decided"
 has "$tmp/out" "4 of 6 claims hold, 2 undecided: nothing is refuted, but the derivation is not established."
 has "$tmp/err" "no method decided dW2 (line 18), dW1 (line 21) (the report says why); nothing was refuted"
 run 2 check "$DC_EXAMPLES_DIR/mistake_sign.dc" --format latex
-has "$tmp/err" "check writes text or json"
+has "$tmp/err" "check writes text (default) or json, not 'latex'"
 
 # error: double-precision error of each formulation, per regime
 run 0 error sigmoid --regime saturated --samples 4
@@ -374,6 +374,95 @@ run 2 error sigmoid --shard 3/2
 has "$tmp/err" "--shard takes K/N"
 run 2 merge "$tmp/out"
 has "$tmp/err" "not JSON"
+
+# each command's own help: its usage, only the options that apply, two examples
+run 0 check --help
+has "$tmp/out" "Usage: derivcheck check [OPTION]... FILE"
+has "$tmp/out" "      --format FORMAT  text (default) or json"
+has "$tmp/out" "      --seed N         the random points' seed (default 1)"
+has "$tmp/out" "  derivcheck check examples/mistake_sign.dc"
+lacks "$tmp/out" "--regime"
+lacks "$tmp/out" "--trace"
+[ "$(grep -c '^  derivcheck ' "$tmp/out")" = 2 ] || fail "check --help has not two examples"
+run 0 error --help
+has "$tmp/out" "      --regime R       typical, saturated, tiny, large-m, pow2-m, odd-m or all"
+has "$tmp/out" "  -j, --jobs N         threads (OpenMP)"
+lacks "$tmp/out" "--check-fd"
+run 0 models --help
+has "$tmp/out" "Usage: derivcheck models [OPTION]..."
+lacks "$tmp/out" "--seed"
+run 0 doc --help
+has "$tmp/out" "      --format FORMAT  markdown (default), latex, html or pdf"
+# the general help lists the commands and the options of all, and no others
+run 0 --help
+has "$tmp/out" "Run 'derivcheck COMMAND --help' for a command's own options and examples."
+lacks "$tmp/out" "--regime"
+
+# an option that does not apply is refused, not ignored
+run 2 check --regime typical "$DC_EXAMPLES_DIR/mistake_sign.dc"
+has "$tmp/err" "derivcheck: check does not take --regime R; it applies to error"
+has "$tmp/err" "Try 'derivcheck check --help' for more information."
+[ -s "$tmp/out" ] && fail "a refused option printed a report"
+run 2 derive --seed 3 sigmoid
+has "$tmp/err" "derive does not take --seed N; it applies to check, prove, eval, error, doc, rules"
+run 2 models --trace
+has "$tmp/err" "models does not take --trace"
+run 2 rules --samples 4
+has "$tmp/err" "rules takes --seed, --samples and --prec with --verify only"
+run 2 derive --trace --format latex sigmoid
+has "$tmp/err" "derive --trace writes text, json or markdown: the latex report has no steps"
+run 2 prove --trace --format markdown sigmoid
+has "$tmp/err" "prove --trace writes text or json"
+run 2 parse --format json sigmoid
+has "$tmp/err" "parse writes text (default), not 'json'"
+# derive --trace --format json keeps the steps
+run 0 derive --trace --format json sigmoid
+has "$tmp/out" '"name": "dZ2", "of": "Z2"'
+has "$tmp/out" '"trace": [{"rule": '
+# models: text and JSON
+run 0 models --format json
+printf '{"schema_version": 1, "command": "models", "models": [\n "logistic",\n "relu3",\n "sigmoid",\n "softmax"\n]}\n' >"$tmp/models.json"
+cmp -s "$tmp/out" "$tmp/models.json" || fail "models --format json printed $(cat "$tmp/out")"
+
+# a mistyped command or option gets the nearest one
+run 2 chek "$DC_EXAMPLES_DIR/mistake_sign.dc"
+has "$tmp/err" "derivcheck: unknown command 'chek'; did you mean 'check'?"
+run 2 dervie sigmoid
+has "$tmp/err" "did you mean 'derive'?"
+run 2 models --formt json
+has "$tmp/err" "unknown option '--formt'; did you mean '--format'?"
+run 2 xyzzy
+has "$tmp/err" "derivcheck: unknown command 'xyzzy'"
+lacks "$tmp/err" "did you mean"
+
+# an input error with --format json: JSON on standard output, exit 2
+run 2 check "$tmp/shape.dc" --format json
+printf '{"schema_version": 1, "error": {"status": "input", "file": "%s", "line": 4, "column": 7, "message": "[n, m] @ [n, m]: inner dims m and n differ"}}\n' "$tmp/shape.dc" >"$tmp/error.json"
+cmp -s "$tmp/out" "$tmp/error.json" || fail "check --format json on an input error printed $(cat "$tmp/out")"
+has "$tmp/err" "shape.dc:4:7: error:"
+run 2 derive "$tmp/no-such-file.dc" --format json
+has "$tmp/out" '{"schema_version": 1, "error": {"status": "io", "file": null, "line": null, "column": null, "message": "cannot read '
+run 2 check "$tmp/shape.dc"
+[ -s "$tmp/out" ] && fail "an input error without --format json printed on stdout"
+
+# doc -o FILE.pdf: the LaTeX compiled by pdflatex, or refused without it
+if command -v pdflatex >/dev/null 2>&1; then
+    run 0 doc sigmoid -o "$tmp/s.pdf"
+    [ "$(head -c 5 "$tmp/s.pdf")" = "%PDF-" ] || fail "doc -o s.pdf did not write a PDF"
+    [ "$(ls "$tmp" | grep -c 's.pdf.')" = 0 ] || fail "doc -o s.pdf left its folder behind"
+fi
+mkdir -p "$tmp/nopath"
+# (PATH set for the program alone: a function would keep it in some shells)
+count=$((count + 1))
+PATH="$tmp/nopath" "$DERIVCHECK" doc sigmoid -o "$tmp/t.pdf" >"$tmp/out" 2>"$tmp/err"
+[ $? = 2 ] || fail "doc -o t.pdf without pdflatex did not exit 2"
+has "$tmp/err" "doc -o $tmp/t.pdf needs pdflatex, which was not found on PATH"
+[ -e "$tmp/t.pdf" ] && fail "doc -o t.pdf without pdflatex wrote something"
+run 2 doc sigmoid --format pdf
+has "$tmp/err" "doc writes a PDF to a file only: give -o FILE.pdf"
+run 2 doc sigmoid --format latex -o "$tmp/u.pdf"
+has "$tmp/err" "doc -o $tmp/u.pdf writes a PDF, not latex"
+[ -e "$tmp/u.pdf" ] && fail "doc --format latex -o u.pdf wrote LaTeX into a .pdf"
 
 echo "$count runs, $failures failures"
 [ "$failures" = 0 ]

@@ -34,14 +34,15 @@ case_() {
     printf '%s %s %s %s\n' "$1" "$2" "$3" "$4" >>"$cases"
 }
 
-# claims JSON: "NAME VERDICT CONVENTION" per claim line (verdicts as the "#> " kinds).
+# claims JSON: "NAME VERDICT CONVENTION" per claim line (verdicts as the "#> " kinds;
+# docs/json.md's codes ok and wrong are holds and refuted there).
 claims() {
     awk '/^ *\{"name": / {
         name = $0; sub(/^[^"]*"name": "/, "", name); sub(/".*/, "", name)
         v = $0; if (!sub(/^.*"verdict": "/, "", v)) v = "?\""; sub(/".*/, "", v)
         c = $0; if (sub(/^.*"convention": "/, "", c)) sub(/".*/, "", c); else c = "null"
-        if (v == "wrong shape") v = "shape"
-        else if (v == "right given earlier wrong claims") v = "given"
+        if (v == "ok") v = "holds"
+        else if (v == "wrong") v = "refuted"
         print name, v, c
     }' "$1"
 }

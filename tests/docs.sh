@@ -136,7 +136,7 @@ grep -qE '<script|<link|<img|src=|href=|@import|url\(' "$tmp/s.html" &&
 "$DERIVCHECK" doc sigmoid --format text >/dev/null 2>"$tmp/err"
 st=$?
 [ "$st" = 2 ] || fail "doc --format text exited $st, expected 2"
-grep -qF "doc writes markdown, latex or html, not 'text'" "$tmp/err" || fail "message: $(cat "$tmp/err")"
+grep -qF "doc writes markdown (default), latex, html or pdf, not 'text'" "$tmp/err" || fail "message: $(cat "$tmp/err")"
 "$DERIVCHECK" doc >/dev/null 2>&1
 [ $? = 2 ] || fail "doc without a model did not exit 2"
 

@@ -55,7 +55,7 @@ no_file "$out" h.png
 run 2 merge "$tmp/none.json" --plot "$out/h.svgz"
 has "$tmp/err" "must end in .svg"
 run 2 parse sigmoid --plot "$out/h.svg"
-has "$tmp/err" "--plot draws the histograms of error and merge only, not of parse"
+has "$tmp/err" "parse does not take --plot FILE.svg; it applies to error, merge"
 
 run 2 error sigmoid --samples 10000 --plot "$tmp/no-such-dir/h.svg"
 has "$tmp/err" "--plot: cannot write '$tmp/no-such-dir/h.svg': cannot create a file in '$tmp/no-such-dir': No such file or directory"

@@ -82,6 +82,15 @@ format_markdown_head(text *out, int n, const char *const *heads, const char *ali
 /* ---- JSON ---- */
 
 json_t *
+format_json_report(const char *command)
+{
+    json_t *top = json_object();
+    json_object_set_new(top, "schema_version", json_integer(FORMAT_JSON_SCHEMA_VERSION));
+    json_object_set_new(top, "command", json_string(command));
+    return top;
+}
+
+json_t *
 format_json_string(mem_pool *pool, const char *s)
 {
     if (s == NULL)

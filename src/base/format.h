@@ -51,6 +51,14 @@ void format_markdown_row(text *out, int n, const char *const *cells);
    every allocation does (base/mem.h). Every function that writes a value
    takes its reference. */
 
+/* The version of the JSON every command writes (docs/json.md): raised
+   when a key is removed or changes meaning, not when one is added. */
+enum { FORMAT_JSON_SCHEMA_VERSION = 1 };
+
+/* A report's top object: "schema_version", then "command": COMMAND, the
+   members every command's JSON opens with (docs/json.md). */
+json_t *format_json_report(const char *command);
+
 /* S as a JSON string; null for NULL. jansson takes only UTF-8, so a byte
    that is part of no valid sequence (a file name may hold one) becomes
    '?', in a copy made in POOL. */

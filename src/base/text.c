@@ -1,6 +1,7 @@
 /* text.c: growable strings in a pool; see text.h. */
 #include "base/text.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -111,4 +112,30 @@ text_hash(uint64_t hash, const char *s, size_t n)
         hash *= 0x100000001b3u; /* the FNV 64-bit prime */
     }
     return hash;
+}
+
+size_t
+text_edit_distance(const char *a, size_t la, const char *b, size_t lb)
+{
+    size_t row[33];
+    if (la > 32 || lb > 32)
+        return SIZE_MAX;
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t up = row[j];
+            size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+            size_t best = diag + cost;
+            if (up + 1 < best)
+                best = up + 1;
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[lb];
 }

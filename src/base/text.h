@@ -34,4 +34,9 @@ size_t text_utf8_length(const unsigned char *s);
 #define TEXT_HASH_START UINT64_C(0xcbf29ce484222325) /* the FNV 64-bit offset basis */
 uint64_t text_hash(uint64_t hash, const char *s, size_t n);
 
+/* How many single-byte insertions, deletions and substitutions turn A[0..LA)
+   into B[0..LB) (Levenshtein), for "did you mean" suggestions; SIZE_MAX
+   when either is longer than 32 bytes. */
+size_t text_edit_distance(const char *a, size_t la, const char *b, size_t lb);
+
 #endif

@@ -339,9 +339,9 @@ with_replaced(checker *c, const term *f, const term *node, const term *by)
 }
 
 /* F with one sum changed (another axis, keepdims toggled) that equals T;
-   the reason, or NULL. */
+   the reason, with its code in *CODE, or NULL. */
 static const char *
-wrong_sum(checker *c, const term *f, const term *t, const term *node)
+wrong_sum(checker *c, const term *f, const term *t, const term *node, dc_diagnosis *code)
 {
     if (node->op == OP_SUM && node->aux >= 0) {
         static const struct {
@@ -365,6 +365,7 @@ wrong_sum(checker *c, const term *f, const term *t, const term *node)
             char a[8], b[8];
             snprintf(a, sizeof a, "%d", node->aux);
             snprintf(b, sizeof b, "%d", axis);
+            *code = tries[k].axis_flip ? DC_DIAGNOSIS_AXIS : DC_DIAGNOSIS_KEEPDIMS;
             if (!tries[k].axis_flip)
                 return node->keepdims ? "keeps an axis the gradient does not have (keepdims)"
                                       : "loses keepdims=True: the sum must keep its axis as size "
@@ -374,7 +375,7 @@ wrong_sum(checker *c, const term *f, const term *t, const term *node)
         }
     }
     for (unsigned k = 0; k < node->nargs; k++) {
-        const char *r = wrong_sum(c, f, t, node->args[k]);
+        const char *r = wrong_sum(c, f, t, node->args[k], code);
         if (r != NULL)
             return r;
     }
@@ -718,6 +719,7 @@ other_variable(checker *c, const symbol *v, const term *f, convention conv)
 typedef struct whole_line {
     const term *undone; /* F with the mistake undone */
     const char *what;   /* the mistake, in words */
+    dc_diagnosis code;
 } whole_line;
 
 /* The mistakes of the whole line F may have, each undone, into OUT (room
@@ -728,12 +730,15 @@ whole_line_mistakes(checker *c, const term *f, whole_line *out)
     size_t n = 0;
     if (c->m->batch != NULL) {
         out[n++] =
-            (whole_line){op2(c, OP_DIV, f, batch(c)), "has a factor m too many (a 1/m is missing)"};
-        out[n++] = (whole_line){op2(c, OP_MUL, batch(c), f), "has a factor 1/m too many"};
+            (whole_line){op2(c, OP_DIV, f, batch(c)), "has a factor m too many (a 1/m is missing)",
+                         DC_DIAGNOSIS_MISSING_INV_M};
+        out[n++] = (whole_line){op2(c, OP_MUL, batch(c), f), "has a factor 1/m too many",
+                                DC_DIAGNOSIS_EXTRA_INV_M};
     }
-    out[n++] = (whole_line){op1(c, OP_NEG, f), "has the wrong sign"};
+    out[n++] = (whole_line){op1(c, OP_NEG, f), "has the wrong sign", DC_DIAGNOSIS_SIGN};
     out[n++] = (whole_line){op1(c, OP_TRANSPOSE, f),
-                            "is the transpose of the gradient: a .T is missing or extra"};
+                            "is the transpose of the gradient: a .T is missing or extra",
+                            DC_DIAGNOSIS_TRANSPOSE};
     for (size_t i = 0; i < c->m->nsymbols; i++) {
         const symbol *k = c->m->symbols[i];
         if (!is_hyperparameter(k))
@@ -741,77 +746,135 @@ whole_line_mistakes(checker *c, const term *f, whole_line *out)
         const term *kt = term_symbol(c->tab, k);
         out[n++] = (whole_line){
             op2(c, OP_DIV, f, kt),
-            words(c, "has a factor %s too many (a / %s is missing)", k->name, k->name, "")};
+            words(c, "has a factor %s too many (a / %s is missing)", k->name, k->name, ""),
+            DC_DIAGNOSIS_HYPERPARAMETER_FACTOR};
         out[n++] = (whole_line){op2(c, OP_MUL, f, kt),
                                 words(c, "lacks a factor %s (it divides by %s where it should not)",
-                                      k->name, k->name, "")};
+                                      k->name, k->name, ""),
+                                DC_DIAGNOSIS_HYPERPARAMETER_FACTOR};
     }
     return n;
 }
 
 /* One of the usual mistakes that makes F (the formula of a claim about V,
-   earlier claims taken as right) not T, in words, or NULL. ALONE: F is
-   the line as written, so the batch size written as a number (decided by
-   the numbers), a label assumption and another name's gradient are tried
-   too, which explain a whole line and not one mistake beside another. */
+   earlier claims taken as right) not T, in words, its code in *CODE, or
+   NULL. ALONE: F is the line as written, so the batch size written as a
+   number (decided by the numbers), a label assumption and another name's
+   gradient are tried too, which explain a whole line and not one mistake
+   beside another. */
 static const char *
-one_mistake(checker *c, const symbol *v, const term *f, const term *t, convention conv, int alone)
+one_mistake(checker *c, const symbol *v, const term *f, const term *t, convention conv, int alone,
+            dc_diagnosis *code)
 {
     int square = shape_equal(&f->shape, &t->shape);
     if (c->m->batch != NULL && square) {
         const char *r = alone ? hard_coded_batch(c, f, t) : NULL;
+        *code = DC_DIAGNOSIS_HARD_CODED_BATCH;
         if (r != NULL)
             return r;
+        *code = DC_DIAGNOSIS_MISSING_INV_M;
         if (same(c, f, op2(c, OP_MUL, batch(c), t)))
             return "has a factor m too many (a 1/m is missing)";
+        *code = DC_DIAGNOSIS_EXTRA_INV_M;
         if (same(c, f, op2(c, OP_DIV, t, batch(c))))
             return "has a factor 1/m too many";
     }
+    *code = DC_DIAGNOSIS_SIGN;
     if (square && same(c, f, op1(c, OP_NEG, t)))
         return "has the wrong sign";
     const term *ft = op1(c, OP_TRANSPOSE, f);
+    *code = DC_DIAGNOSIS_TRANSPOSE;
     if (ft != NULL && shape_equal(&ft->shape, &t->shape) && same(c, ft, t))
         return "is the transpose of the gradient: a .T is missing or extra";
-    const char *r = wrong_sum(c, f, t, f);
+    const char *r = wrong_sum(c, f, t, f, code);
+    *code = r != NULL ? *code : DC_DIAGNOSIS_ACTIVATION_DERIVATIVE;
     if (r == NULL && square)
         r = wrong_derivative(c, f, t);
+    *code = r != NULL ? *code : DC_DIAGNOSIS_LABEL_ASSUMPTION;
     if (r == NULL && square)
         r = wrong_scalar_factor(c, f, t);
+    *code = r != NULL ? *code : DC_DIAGNOSIS_TRANSPOSE;
     if (r == NULL && square)
         r = wrong_square_transpose(c, f, t, f);
+    *code = r != NULL ? *code : DC_DIAGNOSIS_RELU_MASK;
     if (r == NULL && square)
         r = wrong_mask(c, f, t, f);
+    *code = r != NULL ? *code : DC_DIAGNOSIS_REGULARISATION;
     if (r == NULL && square)
         r = wrong_regularisation(c, f, t);
+    *code = r != NULL ? *code : DC_DIAGNOSIS_LABEL_ASSUMPTION;
     if (r == NULL && square && alone)
         r = missing_label_assumption(c, v, f, conv);
+    *code = r != NULL ? *code : DC_DIAGNOSIS_GRADIENT_OF_OTHER;
     if (r == NULL && alone)
         r = other_variable(c, v, f, conv);
+    *code = r != NULL ? *code : DC_DIAGNOSIS_UNKNOWN;
     return r;
 }
 
 /* Why F (the formula of a claim about V, earlier claims taken as right) is
    not T: one of the usual mistakes, or two in one line (one of the whole
-   line, undone, then another), or NULL. */
+   line, undone, then another), its code in *CODE; NULL, with *CODE
+   DC_DIAGNOSIS_UNKNOWN, when none explains it. */
 static const char *
-diagnose(checker *c, const symbol *v, const term *f, const term *t, convention conv)
+diagnose(checker *c, const symbol *v, const term *f, const term *t, convention conv,
+         dc_diagnosis *code)
 {
-    const char *r = one_mistake(c, v, f, t, conv, 1);
+    const char *r = one_mistake(c, v, f, t, conv, 1, code);
     if (r != NULL)
         return r;
     whole_line *first = mem_alloc(c->pool, (4 + 2 * c->m->nsymbols) * sizeof *first);
     size_t n = whole_line_mistakes(c, f, first);
     for (size_t k = 0; k < n; k++) {
+        dc_diagnosis other;
         const char *second =
-            first[k].undone != NULL ? one_mistake(c, v, first[k].undone, t, conv, 0) : NULL;
+            first[k].undone != NULL ? one_mistake(c, v, first[k].undone, t, conv, 0, &other) : NULL;
         if (second != NULL) {
             text s;
             text_init(&s, c->pool);
             text_printf(&s, "%s, and it %s", first[k].what, second);
+            *code = DC_DIAGNOSIS_TWO_MISTAKES;
             return text_str(&s);
         }
     }
+    *code = DC_DIAGNOSIS_UNKNOWN;
     return NULL;
+}
+
+const char *
+check_verdict_code(claim_verdict v)
+{
+    static const char *const codes[] = {
+        [CLAIM_HOLDS] = "ok",    [CLAIM_GIVEN_YOURS] = "given",   [CLAIM_REFUTED] = "wrong",
+        [CLAIM_SHAPE] = "shape", [CLAIM_UNDECIDED] = "undecided", [CLAIM_STEP] = "step"};
+    return (unsigned)v < sizeof codes / sizeof codes[0] ? codes[v] : NULL;
+}
+
+const char *
+check_diagnosis_code(dc_diagnosis d)
+{
+    static const char *const codes[] = {
+        [DC_DIAGNOSIS_NONE] = NULL,
+        [DC_DIAGNOSIS_UNKNOWN] = "unknown",
+        [DC_DIAGNOSIS_MISSING_INV_M] = "missing_inv_m",
+        [DC_DIAGNOSIS_EXTRA_INV_M] = "extra_inv_m",
+        [DC_DIAGNOSIS_HARD_CODED_BATCH] = "hard_coded_batch",
+        [DC_DIAGNOSIS_SIGN] = "sign",
+        [DC_DIAGNOSIS_TRANSPOSE] = "transpose",
+        [DC_DIAGNOSIS_AXIS] = "axis",
+        [DC_DIAGNOSIS_KEEPDIMS] = "keepdims",
+        [DC_DIAGNOSIS_ACTIVATION_DERIVATIVE] = "activation_derivative",
+        [DC_DIAGNOSIS_LABEL_ASSUMPTION] = "label_assumption",
+        [DC_DIAGNOSIS_ZERO_GRADIENT] = "zero_gradient",
+        [DC_DIAGNOSIS_WRONG_EARLIER_CLAIMS] = "wrong_earlier_claims",
+        [DC_DIAGNOSIS_UNSOUND_RULE] = "unsound_rule",
+        [DC_DIAGNOSIS_NOT_DECIDABLE] = "not_decidable",
+        [DC_DIAGNOSIS_HYPERPARAMETER_FACTOR] = "hyperparameter_factor",
+        [DC_DIAGNOSIS_RELU_MASK] = "relu_mask",
+        [DC_DIAGNOSIS_REGULARISATION] = "regularisation",
+        [DC_DIAGNOSIS_GRADIENT_OF_OTHER] = "gradient_of_other",
+        [DC_DIAGNOSIS_TWO_MISTAKES] = "two_mistakes"};
+    return (unsigned)d < sizeof codes / sizeof codes[0] ? codes[d] : NULL;
 }
 
 /* ---- one claim ---- */
@@ -992,7 +1055,7 @@ wrong_shape(checker *c, claim_result *r, const symbol *v, convention conv)
     text_printf(&t, " but %s is ", v->name);
     shape_print(&t, &v->shape);
     const term *f = expand(c, cl->definition, conv, 0);
-    const char *why = diagnose(c, v, f, truth(c, v, conv), conv);
+    const char *why = diagnose(c, v, f, truth(c, v, conv), conv, &r->diagnosis);
     if (why != NULL)
         text_printf(&t, ": it %s", why);
     r->verdict = CLAIM_SHAPE;
@@ -1049,11 +1112,13 @@ refuted(checker *c, claim_result *r, const symbol *v, const reading *rd, int n, 
     const gradient *g = derive_find(c->d, v);
     int k = 0;
     r->verdict = CLAIM_REFUTED;
+    r->diagnosis = g == NULL ? DC_DIAGNOSIS_ZERO_GRADIENT : DC_DIAGNOSIS_UNKNOWN;
     if (g == NULL)
         r->reason =
             words(c, "is 0: the loss %s does not depend on %s%s", c->m->loss->name, v->name, "");
     for (int i = 0; i < n && r->reason == NULL; i++)
-        if ((r->reason = diagnose(c, v, rd[i].formula, rd[i].truth, rd[i].conv)) != NULL)
+        if ((r->reason = diagnose(c, v, rd[i].formula, rd[i].truth, rd[i].conv, &r->diagnosis)) !=
+            NULL)
             k = i;
     if (r->reason == NULL)
         r->reason = no_diagnosis;
@@ -1168,6 +1233,7 @@ judge_as(checker *c, claim_result *r, const claim_result *earlier, size_t nearli
         if (rd[k].proved && rd[k].num == AGREE_DIFFERENT) {
             /* a proof and a witnessed difference: the rules proved something false */
             r->verdict = CLAIM_UNDECIDED;
+            r->diagnosis = DC_DIAGNOSIS_UNSOUND_RULE;
             r->reason = "the symbolic and the numeric checks disagree, so a rule is unsound: "
                         "run derivcheck rules --verify";
             r->evidence = (claim_evidence){.method = METHOD_NONE, .witness = -1};
@@ -1195,6 +1261,7 @@ judge_as(checker *c, claim_result *r, const claim_result *earlier, size_t nearli
                 uses_through_steps(c, cl->definition, earlier[i].claim))
                 text_printf(&t, " %s (line %d)", earlier[i].claim->name, earlier[i].line);
         r->verdict = CLAIM_GIVEN_YOURS;
+        r->diagnosis = DC_DIAGNOSIS_WRONG_EARLIER_CLAIMS;
         r->follows = convs[k];
         r->reason = text_str(&t);
         r->evidence = e;
@@ -1202,6 +1269,7 @@ judge_as(checker *c, claim_result *r, const claim_result *earlier, size_t nearli
     }
     if (!witnessed) {
         r->verdict = CLAIM_UNDECIDED;
+        r->diagnosis = DC_DIAGNOSIS_NOT_DECIDABLE;
         for (int k = 0; k < nconv && r->reason == NULL; k++)
             if (rd[k].num == AGREE_COULD_NOT_RUN)
                 r->reason = rd[k].why;

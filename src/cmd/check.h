@@ -57,6 +57,7 @@ typedef struct claim_result {
        it holds in both (a param, or per-example notation) */
     convention follows;
     const char *reason;         /* in words; NULL when it holds */
+    dc_diagnosis diagnosis;     /* the reason as a code; DC_DIAGNOSIS_NONE when it holds */
     claim_evidence evidence;    /* how the verdict was decided */
     const char *counterexample; /* an entry where yours and the truth differ, or NULL */
     const char *note;           /* something right but worth saying (NumPy broadcasting), or NULL */
@@ -82,6 +83,12 @@ typedef struct check_result {
     const char *mixing; /* "dZ2 (line 17) follows deferred, dZ1 (line 20) absorbed", or NULL */
     const sample_sizes *sizes; /* the CHECK_SIZES size assignments of the points */
 } check_result;
+
+/* The codes the JSON writes for a verdict ("ok", "wrong", ...) and a
+   diagnosis ("missing_inv_m", ...; NULL for DC_DIAGNOSIS_NONE); static
+   strings, NULL for a value out of range. */
+const char *check_verdict_code(claim_verdict v);
+const char *check_diagnosis_code(dc_diagnosis d);
 
 /* Judge every claim of M against the derivation D (of M, with the rules
    RS): normal forms first (a proof); then evaluation at CHECK_POINTS random

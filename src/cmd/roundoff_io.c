@@ -55,7 +55,9 @@ stat_json(mem_pool *pool, const roundoff_stat *st)
     json_object_set_new(row, "micro_bits", json_integer(st->micro_bits));
     json_object_set_new(row, "mean_bits", json_double(mean_bits(st)));
     json_object_set_new(row, "max_bits", json_double(st->max_bits));
-    json_object_set_new(row, "max_rel", json_double(st->max_rel));
+    /* a row without a finite entry has no relative error: null, not 0 */
+    json_object_set_new(row, "max_rel",
+                        st->nan == st->entries ? json_null() : json_double(st->max_rel));
     json_object_set_new(row, "nan", json_integer(st->nan));
     json_object_set_new(row, "inf", json_integer(st->inf));
     const roundoff_worst *w = &st->worst;
@@ -114,7 +116,8 @@ write_json(text *out, const roundoff_result *res)
 {
     mem_pool *pool = out->pool;
     text_putc(out, '{');
-    format_json_member(out, "\n  ", "command", json_string("error"));
+    format_json_member(out, "\n  ", "schema_version", json_integer(FORMAT_JSON_SCHEMA_VERSION));
+    format_json_member(out, ",\n  ", "command", json_string("error"));
     format_json_member(out, ",\n  ", "model", format_json_string(pool, res->model_name));
     format_json_member(out, ",\n  ", "seed", format_json_unsigned(res->seed));
     format_json_member(out, ",\n  ", "samples_asked", json_integer(res->samples_asked));
@@ -236,10 +239,14 @@ model_word(const char *path)
     return b;
 }
 
-/* "1.2e-16", "inf", "0" for a relative error, in BUF of 32 bytes. */
+/* "1.2e-16", "inf", "0" for the relative error of ST, in BUF of 32
+   bytes; "n/a" when no entry was finite. */
 static const char *
-rel_words(char *buf, double x)
+rel_words(char *buf, const roundoff_stat *st)
 {
+    double x = st->max_rel;
+    if (st->nan == st->entries)
+        return "n/a";
     if (isinf(x))
         return "inf";
     if (x == 0)
@@ -293,14 +300,13 @@ write_table(text *out, const roundoff_result *res, const roundoff_table *tab, in
             snprintf(num[4], 32, "%ld", st->entries);
             snprintf(num[5], 32, "%ld", st->unsampleable);
             const char *cells[NCOLUMNS] = {
-                st->quantity, st->formulation, num[0], num[1], rel_words(rel, st->max_rel),
+                st->quantity, st->formulation, num[0], num[1], rel_words(rel, st),
                 num[2],       num[3],          num[4], num[5], worst};
             format_markdown_row(out, NCOLUMNS, cells);
         } else
             text_printf(out, "  %-8s %-17s %9.2f %8.2f %11s %5ld %5ld %8ld %12ld  %s\n",
                         st->quantity, st->formulation, mean_bits(st), st->max_bits,
-                        rel_words(rel, st->max_rel), st->nan, st->inf, st->entries,
-                        st->unsampleable, worst);
+                        rel_words(rel, st), st->nan, st->inf, st->entries, st->unsampleable, worst);
     }
     /* the worst entry of the whole table, to reproduce */
     const roundoff_stat *w = NULL;
@@ -535,7 +541,9 @@ read_stat(reader *rd, const char *regime, size_t k, const json_t *row, roundoff_
     st->nan = (long)read_int(rd, where, row, "nan", 0, st->entries);
     st->inf = (long)read_int(rd, where, row, "inf", 0, st->entries);
     st->max_bits = read_real(rd, where, row, "max_bits", 0, ROUNDOFF_NAN_BITS, 1);
-    st->max_rel = read_real(rd, where, row, "max_rel", 0, INFINITY, 1);
+    /* max_rel null: no finite entry, which adds nothing to a maximum */
+    const json_t *rel = json_object_get(row, "max_rel");
+    st->max_rel = json_is_null(rel) ? 0 : read_real(rd, where, row, "max_rel", 0, INFINITY, 1);
     st->worst.sample = -1;
     const json_t *w = json_object_get(row, "worst");
     if (w != NULL) {
@@ -633,6 +641,10 @@ read_result(mem_pool *pool, const json_t *root, roundoff_result *res, char *why,
         snprintf(why, len, "not the JSON output of derivcheck error --format json");
         return 0;
     }
+    const json_t *version = json_object_get(root, "schema_version");
+    if (!json_is_integer(version) || json_integer_value(version) != FORMAT_JSON_SCHEMA_VERSION)
+        bad(&rd, "written in another JSON schema than version %d (docs/json.md)",
+            FORMAT_JSON_SCHEMA_VERSION);
     res->model_name = read_string(&rd, "", root, "model");
     if (!read_seed(json_object_get(root, "seed"), &res->seed))
         missing(&rd, "", "seed");

@@ -609,7 +609,9 @@ report_json(run *r)
     text *out = r->out;
     mem_pool *pool = r->pool;
     text_putc(out, '{');
-    format_json_member(out, "", "model",
+    format_json_member(out, "", "schema_version", json_integer(FORMAT_JSON_SCHEMA_VERSION));
+    format_json_member(out, ", ", "command", json_string("eval"));
+    format_json_member(out, ", ", "model",
                        format_json_string(pool, format_base_name(rq->model_name)));
     format_json_member(
         out, ", ", "data",

@@ -240,33 +240,6 @@ declare_variable(parser *p, token t)
     return s;
 }
 
-/* Edit distance, bounded, for "did you mean" suggestions. */
-static size_t
-edit_distance(const char *a, size_t la, const char *b, size_t lb)
-{
-    size_t row[33];
-    if (la > 32 || lb > 32)
-        return SIZE_MAX;
-    for (size_t j = 0; j <= lb; j++)
-        row[j] = j;
-    for (size_t i = 1; i <= la; i++) {
-        size_t diag = row[0];
-        row[0] = i;
-        for (size_t j = 1; j <= lb; j++) {
-            size_t up = row[j];
-            size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
-            size_t best = diag + cost;
-            if (up + 1 < best)
-                best = up + 1;
-            if (row[j - 1] + 1 < best)
-                best = row[j - 1] + 1;
-            row[j] = best;
-            diag = up;
-        }
-    }
-    return row[lb];
-}
-
 static void
 fail_undefined(parser *p, token t)
 {
@@ -282,7 +255,7 @@ fail_undefined(parser *p, token t)
         size_t len = strlen(s->name);
         size_t d = len == t.len && strncasecmp(name, s->name, len) == 0
                        ? 1
-                       : 2 * edit_distance(name, t.len, s->name, len);
+                       : 2 * text_edit_distance(name, t.len, s->name, len);
         if (d < best_d)
             best = s, best_d = d;
     }
@@ -1996,7 +1969,7 @@ fail_unknown_statement(parser *p, token t)
     char buf[64];
     tok_text(p, t, buf, sizeof buf);
     for (size_t i = 0; i < sizeof statements / sizeof statements[0]; i++)
-        if (edit_distance(buf, strlen(buf), statements[i], strlen(statements[i])) <= 2)
+        if (text_edit_distance(buf, strlen(buf), statements[i], strlen(statements[i])) <= 2)
             fail_at(p, t.offset, "unknown statement '%s'; did you mean '%s'?", buf, statements[i]);
     char found_buf[96];
     fail_at(p, p->tok.offset,

@@ -46,8 +46,8 @@ typedef struct symbol {
                                       pasted code, the gradient of no name (dhidden) */
     const char *shape_error;       /* SYM_CLAIM: why its formula does not type-check (its
                                       definition is then 0 of the target's shape), or NULL */
-    int height;                    /* SYM_DEF, SYM_CLAIM: its definition's term height (0: a leaf) */
-    size_t offset;                 /* where it was declared in the source */
+    int height;    /* SYM_DEF, SYM_CLAIM: its definition's term height (0: a leaf) */
+    size_t offset; /* where it was declared in the source */
     /* Python's reassignment (A1 = A1 * D1): each assignment to a name is a
        new symbol, a version. EARLIER is the version it replaced, LATER the
        one that replaced it (NULL: none); VERSION counts from 0. A forward

@@ -227,7 +227,7 @@ static void
 report_json(text *out, const derivation *d, const char *name, int with_trace)
 {
     const model *m = d->m;
-    json_t *top = json_object();
+    json_t *top = format_json_report("derive");
     json_object_set_new(top, "model", json_text(out, format_base_name(name)));
     json_object_set_new(top, "loss", json_text(out, m->loss->name));
     json_object_set_new(top, "batch", json_text(out, m->batch != NULL ? m->batch->name : NULL));
@@ -355,7 +355,10 @@ report_derivation(text *out, const derivation *d, const char *name, format_kind 
 void
 report_rules(text *out, const rule_set *rs, format_kind f)
 {
+    json_t *top = f == FORMAT_JSON ? format_json_report("rules") : NULL;
     json_t *rows = f == FORMAT_JSON ? json_array() : NULL;
+    if (top != NULL)
+        json_object_set_new(top, "rules", rows);
     if (f == FORMAT_MARKDOWN) {
         static const char *const heads[] = {"rule", "group", "where", "pattern => replacement"};
         text_puts(out, "# Rules\n\n");
@@ -395,7 +398,23 @@ report_rules(text *out, const rule_set *rs, format_kind f)
                         text_str(&t));
     }
     if (f == FORMAT_JSON)
-        format_json_rows(out, rows, " ");
+        format_json_rows(out, top, " ");
+}
+
+void
+report_models(text *out, const char *const *names, size_t n, format_kind f)
+{
+    if (f != FORMAT_JSON) {
+        for (size_t i = 0; i < n; i++)
+            text_printf(out, "%s\n", names[i]);
+        return;
+    }
+    json_t *top = format_json_report("models");
+    json_t *rows = json_array();
+    json_object_set_new(top, "models", rows);
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(rows, json_text(out, names[i]));
+    format_json_rows(out, top, " ");
 }
 
 /* ---- proofs ---- */
@@ -492,7 +511,7 @@ loss_status_name(prove_loss l)
 {
     return l == PROVE_LOSS_AGREES    ? "agrees"
            : l == PROVE_LOSS_DIFFERS ? "differs"
-                                     : "could not run";
+                                     : "could_not_run";
 }
 
 /* The check against the loss, after "loss:". */
@@ -712,8 +731,20 @@ static const char *
 enclosure_status_name(agree_status st)
 {
     return st == AGREE_DIFFERENT       ? "different"
-           : st == AGREE_NOT_SEPARATED ? "not separated"
-                                       : "could not run";
+           : st == AGREE_NOT_SEPARATED ? "not_separated"
+                                       : "could_not_run";
+}
+
+/* A proof's verdict as the JSON's code (prove_verdict_name's words have a
+   space in "equal numerically"). */
+static const char *
+prove_verdict_code(prove_verdict v)
+{
+    static const char *const codes[] = {[PROVE_PROVEN] = "proven",
+                                        [PROVE_NUMERIC_ONLY] = "numeric",
+                                        [PROVE_REFUTED] = "refuted",
+                                        [PROVE_UNDECIDED] = "undecided"};
+    return codes[v];
 }
 
 /* The evidence behind IT's verdict that the older fields do not hold: the
@@ -722,7 +753,7 @@ enclosure_status_name(agree_status st)
 static void
 json_decision(text *out, json_t *o, const proof_item *it)
 {
-    json_object_set_new(o, "verdict", json_text(out, prove_verdict_name(it->verdict)));
+    json_object_set_new(o, "verdict", json_text(out, prove_verdict_code(it->verdict)));
     json_object_set_new(o, "method", json_text(out, prove_method_name(it->method)));
     json_object_set_new(o, "disagree", json_boolean(it->disagree));
     json_object_set_new(o, "exact_tried", json_integer(it->exact_tried));
@@ -757,11 +788,11 @@ static void
 proof_json(text *out, const proof *p, const char *name)
 {
     const derivation *d = p->d;
-    json_t *top = json_object();
+    json_t *top = format_json_report("prove");
     json_object_set_new(top, "model", json_text(out, format_base_name(name)));
     json_object_set_new(top, "seed", format_json_unsigned(p->seed));
     json_object_set_new(top, "proven", json_boolean(p->params_proven));
-    json_object_set_new(top, "verdict", json_text(out, prove_verdict_name(p->verdict)));
+    json_object_set_new(top, "verdict", json_text(out, prove_verdict_code(p->verdict)));
     json_t *batches = json_array();
     for (int k = 0; k < p->nbatches && d->m->batch != NULL; k++)
         json_array_append_new(batches, json_integer(p->batches[k]));
@@ -772,7 +803,7 @@ proof_json(text *out, const proof *p, const char *name)
         const proof_item *it = &p->items[i];
         json_t *o = json_object();
         json_object_set_new(o, "name", json_gradient_name(out, it->g));
-        json_object_set_new(o, "relation", json_text(out, it->is_param ? "equal" : "differ by m"));
+        json_object_set_new(o, "relation", json_text(out, it->is_param ? "equal" : "differ_by_m"));
         json_formulas(out, o, d, it->g);
         json_object_set_new(o, "symbolic", json_boolean(it->symbolic));
         json_object_set_new(
@@ -863,9 +894,6 @@ report_proof(text *out, const proof *p, const char *name, format_kind f, int wit
 /* ---- checks ---- */
 
 static const char *const verdict_mark[] = {"ok", "GIVEN", "WRONG", "SHAPE", "UNDEC", "step"};
-static const char *const verdict_word[] = {"holds",     "right given earlier wrong claims",
-                                           "refuted",   "wrong shape",
-                                           "undecided", "working step"};
 /* verdict_method's codes, as JSON writes them */
 static const char *const method_code[] = {"symbolic", "exact", "enclosure",
                                           "numeric",  "shape", "none"};
@@ -1080,13 +1108,13 @@ json_claim_evidence(const check_result *c, const claim_result *r)
 static void
 check_json(text *out, const check_result *c, const derivation *d, const char *name)
 {
-    static const char *const outcome_word[] = {"all hold", "refuted", "undecided"};
-    json_t *top = json_object();
+    static const char *const outcome_code[] = {"ok", "wrong", "undecided"};
+    json_t *top = format_json_report("check");
     json_object_set_new(top, "file", json_text(out, format_base_name(name)));
     json_object_set_new(top, "convention", json_text(out, model_convention_name(d->m->convention)));
     json_object_set_new(top, "mixing", json_text(out, c->mixing));
     json_object_set_new(top, "all_hold", json_boolean(c->outcome == CHECK_ALL_HOLD));
-    json_object_set_new(top, "outcome", json_text(out, outcome_word[c->outcome]));
+    json_object_set_new(top, "outcome", json_text(out, outcome_code[c->outcome]));
     text summary;
     text_init(&summary, out->pool);
     report_check_summary(&summary, c);
@@ -1099,12 +1127,13 @@ check_json(text *out, const check_result *c, const derivation *d, const char *na
         json_t *o = json_object();
         json_object_set_new(o, "name", json_text(out, r->claim->name));
         json_object_set_new(o, "line", json_integer(r->line));
-        json_object_set_new(o, "verdict", json_text(out, verdict_word[r->verdict]));
+        json_object_set_new(o, "verdict", json_text(out, check_verdict_code(r->verdict)));
         json_object_set_new(o, "convention",
                             json_text(out, !held ? NULL
                                            : r->follows == CONVENTION_AUTO
                                                ? "either"
                                                : model_convention_name(r->follows)));
+        json_object_set_new(o, "diagnosis", json_text(out, check_diagnosis_code(r->diagnosis)));
         json_object_set_new(o, "reason", json_text(out, r->reason));
         if (r->note != NULL)
             json_object_set_new(o, "note", json_text(out, r->note));

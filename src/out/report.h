@@ -39,6 +39,9 @@ void report_check_summary(text *out, const check_result *c);
    Markdown a table with those columns, in JSON an array of objects. */
 void report_rules(text *out, const rule_set *rs, format_kind f);
 
+/* The N built-in model names NAMES: one a line (text), or JSON. */
+void report_models(text *out, const char *const *names, size_t n, format_kind f);
+
 /* Whether step I of G applies a label rule (one that holds only because of
    how a label is declared) that no earlier step of G applied: each label
    assumption is named once. */

@@ -24,7 +24,7 @@ SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-fram
 CFLAGS="-std=gnu11 -g -O1 -ffp-contract=off $SAN -I$srcdir/src"
 CFLAGS="$CFLAGS -DPACKAGE_VERSION=\"${version:-0}\" -DDC_RULES_DIR=\"$srcdir/rules\""
 # Arb: Debian's libflint-arb; with FLINT >= 3, ARB_LIBS=-lflint and CFLAGS_ARB=-DDC_ARB_IN_FLINT
-CFLAGS="$CFLAGS ${CFLAGS_ARB:-}"
+CFLAGS="$CFLAGS ${CFLAGS_ARB:-} -DDC_RULES_DEFAULT=\"$srcdir/rules\""
 LIBS="${ARB_LIBS:--lflint-arb -lflint} -lmpfi -lmpfr -lgmp -ljansson -lm"
 objs=
 for c in "$srcdir"/src/*.c "$srcdir"/src/*/*.c; do
