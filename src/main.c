@@ -733,6 +733,7 @@ static const char *const prove_formats[] = {"text", "json", "markdown", NULL};
 static const char *const error_formats[] = {"text", "markdown", "json", NULL};
 static const char *const doc_formats[] = {"markdown", "latex", "html", "pdf", NULL};
 static const char *const text_only[] = {"text", NULL};
+static const char *const rules_formats[] = {"text", "json", "markdown", NULL};
 
 /* In the order of the commands' bits. */
 static const command commands[] = {
@@ -782,7 +783,7 @@ static const command commands[] = {
     {"rules",
      "",
      "list the rule base (file:line of every rule); --verify tests it",
-     text_json,
+     rules_formats,
      {"rules --format json", "rules --verify --samples 32 --seed 2"},
      run_rules},
     {"parse",

@@ -105,13 +105,13 @@ START_TEST(every_code_is_distinct)
 {
     const char *seen[32];
     int n = 0;
-    for (int v = DC_VERDICT_OK; v <= DC_VERDICT_UNDECIDED; v++)
+    for (int v = DC_VERDICT_OK; v <= DC_VERDICT_STEP; v++)
         seen[n++] = dc_verdict_code((dc_verdict)v);
-    ck_assert_ptr_null(dc_verdict_code((dc_verdict)(DC_VERDICT_UNDECIDED + 1)));
+    ck_assert_ptr_null(dc_verdict_code((dc_verdict)(DC_VERDICT_STEP + 1)));
     ck_assert_ptr_null(dc_diagnosis_code(DC_DIAGNOSIS_NONE));
-    for (int d = DC_DIAGNOSIS_UNKNOWN; d <= DC_DIAGNOSIS_NOT_DECIDABLE; d++)
+    for (int d = DC_DIAGNOSIS_UNKNOWN; d <= DC_DIAGNOSIS_TWO_MISTAKES; d++)
         seen[n++] = dc_diagnosis_code((dc_diagnosis)d);
-    ck_assert_ptr_null(dc_diagnosis_code((dc_diagnosis)(DC_DIAGNOSIS_NOT_DECIDABLE + 1)));
+    ck_assert_ptr_null(dc_diagnosis_code((dc_diagnosis)(DC_DIAGNOSIS_TWO_MISTAKES + 1)));
     for (int i = 0; i < n; i++) {
         ck_assert_ptr_nonnull(seen[i]);
         for (int j = 0; j < i; j++)

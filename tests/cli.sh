@@ -145,7 +145,7 @@ run 0 derive logistic --format latex
 has "$tmp/out" '\begin{align*}'
 has "$tmp/out" '\mathit{dZ} &= \mathit{A} - \mathit{Y}'
 run 2 derive sigmoid --format yaml
-has "$tmp/err" "derive writes text (default), json, markdown or latex, not 'yaml'"
+has "$tmp/err" "derive writes text (default), json, markdown, latex or numpy, not 'yaml'"
 run 2 derive "$tmp/shape.dc"
 has "$tmp/err" "$tmp/shape.dc:4:7: error:"
 
@@ -385,7 +385,7 @@ lacks "$tmp/out" "--regime"
 lacks "$tmp/out" "--trace"
 [ "$(grep -c '^  derivcheck ' "$tmp/out")" = 2 ] || fail "check --help has not two examples"
 run 0 error --help
-has "$tmp/out" "      --regime R       typical, saturated, tiny, large-m, pow2-m, odd-m or all"
+has "$tmp/out" "      --regime R       typical, saturated, tiny, large-m, pow2-m, odd-m,"
 has "$tmp/out" "  -j, --jobs N         threads (OpenMP)"
 lacks "$tmp/out" "--check-fd"
 run 0 models --help

@@ -177,7 +177,7 @@ if e["finite_differences"]["agree"] is not True:
 # error: a row without a finite entry has max_rel null
 r = load("error")
 head("error", r, "error")
-keys("error", r, HEAD + ("model", "seed", "samples_asked", "shard", "nshards", "bits",
+keys("error", r, HEAD + ("model", "seed", "samples_asked", "shard", "nshards", "shards", "model_hash", "rules_hash", "bits",
                          "reference", "regimes"))
 if r["model"] != "sigmoid":
     fail(f"error: model {r['model']!r}, not the name given, 'sigmoid'")
