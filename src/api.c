@@ -566,7 +566,8 @@ dc_prove(dc_session *s, unsigned long seed, const char *format, int with_trace, 
     derivation *d = NULL;
     if (st == DC_OK)
         st = derivation_of(s, &m, &d);
-    proof *p = st == DC_OK ? prove(d, s->rules, seed, &s->error, s->work) : NULL;
+    proof *p =
+        st == DC_OK ? prove(d, s->rules, seed, PROVE_NUMERIC_DEPTH, &s->error, s->work) : NULL;
     if (p == NULL)
         return finish(s, st != DC_OK ? st : s->error.status);
     text t;
@@ -606,7 +607,7 @@ dc_doc(dc_session *s, unsigned long seed, const char *format, const char **repor
     int claims = 0;
     for (size_t i = 0; i < s->model->nsymbols; i++)
         claims += s->model->symbols[i]->kind == SYM_CLAIM;
-    proof *p = prove(d, s->rules, seed, &s->error, s->work);
+    proof *p = prove(d, s->rules, seed, PROVE_NUMERIC_DEPTH, &s->error, s->work);
     check_result *c = NULL;
     if (p != NULL && claims > 0)
         c = check_claims(m, d, s->rules, seed, &s->error, s->work);
