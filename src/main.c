@@ -36,6 +36,7 @@ typedef struct options {
     int threads;        /* error -j N */
     int shard, nshards; /* error --shard K/N */
     const char *plot;   /* error, merge --plot FILE.svg */
+    long numeric_depth; /* prove, doc --numeric-depth N; -1: the default */
 } options;
 
 typedef struct command {
@@ -652,6 +653,8 @@ static const char common_options[] =
     "                       (doc; default from -o's extension, else markdown)\n"
     "      --trace          derive: show every rule applied, with its file:line;\n"
     "                       prove: the certificates\n"
+    "      --numeric-depth N  prove, doc: numeric tests for the gradients at most N\n"
+    "                       backward steps from the loss (default 6; 0: none)\n"
     "      --verify         rules: check every rule at random points (MPFR, and\n"
     "                       finite differences for adjoints); exit 1 if one fails\n"
     "      --seed N         check, prove, eval, doc, rules --verify: the random points'\n"
@@ -745,11 +748,13 @@ main(int argc, char **argv)
                                                  {"jobs", required_argument, NULL, 'j'},
                                                  {"shard", required_argument, NULL, 'K'},
                                                  {"plot", required_argument, NULL, 'G'},
+                                                 {"numeric-depth", required_argument, NULL, 'U'},
                                                  {NULL, 0, NULL, 0}};
     /* clang-format on */
     unsigned long n;
     options o = {0};
     o.seed = DEFAULT_SEED;
+    o.numeric_depth = -1;
     int version = 0, c;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "o:qhVj:", long_options, NULL)) != -1) {
@@ -789,6 +794,13 @@ main(int argc, char **argv)
             break;
         case 'G':
             o.plot = optarg;
+            break;
+        case 'U':
+            if (!parse_number(optarg, 0, 1000000, &n))
+                return usage_error("--numeric-depth takes a number of backward steps from 0 to "
+                                   "1000000 (the cap), not '%s'",
+                                   optarg);
+            o.numeric_depth = (long)n;
             break;
         case 'j':
             if (!parse_number(optarg, 1, 256, &n))
@@ -864,7 +876,8 @@ main(int argc, char **argv)
     }
     dc_session *s = dc_session_new();
     char buf[PATH_MAX + 16];
-    if (s == NULL || dc_session_set_rules_dir(s, rules_dir(&o, buf, sizeof buf)) != DC_OK) {
+    if (s == NULL || dc_session_set_rules_dir(s, rules_dir(&o, buf, sizeof buf)) != DC_OK ||
+        (o.numeric_depth >= 0 && dc_session_set_numeric_depth(s, o.numeric_depth) != DC_OK)) {
         fprintf(stderr, "%s: out of memory\n", program);
         dc_session_free(s);
         return EXIT_USAGE;

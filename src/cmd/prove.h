@@ -22,6 +22,7 @@ enum {
                                 loss) run for gradients whose lemma is at most this many
                                 backward steps from the loss: they evaluate whole formulas,
                                 whose cost grows with depth, while the certificate does not */
+    PROVE_MAX_NUMERIC_DEPTH = 1000000, /* the cap of --numeric-depth */
 };
 
 /* Why a lemma of the certificate holds or not. */
