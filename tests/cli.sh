@@ -193,6 +193,14 @@ run 1 --rules "$tmp/bogus" prove "$DC_RULES_DIR/models/sigmoid.dc"
 has "$tmp/out" "REFUTED: a parameter gradient differs between the placements: dW2 (exact), dW1 (exact)."
 has "$tmp/out" "  decided:  REFUTED, exact: the difference is not 0 at entry [0, 0] of random point 0 (m = 8)"
 has "$tmp/out" "DISAGREE: the symbolic proof and the exact evaluation disagree"
+# issue 15: a 1000-layer network written by bench/deepnet.sh is proven by its certificate,
+# without a crash; the numeric tests left out (--numeric-depth 0), reported as not run
+sh "$DC_TEST_DATADIR/../../bench/deepnet.sh" -w 2 -m 3 1000 >"$tmp/deep.dc" || fail "deepnet.sh failed"
+run 0 prove --numeric-depth 0 "$tmp/deep.dc"
+has "$tmp/out" "Proven: every parameter gradient is the same in both placements (decided: 2000 symbolic, 0 exact)."
+has "$tmp/out" "  symbolic: lemma 3999: absorbed dW1 = deferred dW1, from lemma 3998 (dZ1), through add.left, matmul.left (linear in G)"
+has "$tmp/out" "  numeric:  not run: dW1 is 1001 backward steps from the loss"
+lacks "$tmp/out" "NOT shown"
 # issue 13.2: a true identity with no exact point (exp of an unnamed argument) is proven by
 # its normal forms, the exact test reported as not run, never REFUTED
 inline="$DC_TEST_DATADIR/good/sigmoid-inline.dc"
