@@ -23,12 +23,17 @@ trap 'rm -rf "$tmp"' EXIT
 # installed; else user + system by time(1), to 10 ms), which other
 # processes on a shared machine disturb far less than wall time
 measure() {
+    # perf stat exits 0 when the program crashes: a shell in between keeps
+    # the program's status
+    echo 0 >"$tmp/status"
+    set -- sh -c '"$@"; echo $? >"$0"' "$tmp/status" "$@"
     if command -v perf >/dev/null 2>&1; then
         timeout "$limit" perf stat -x, -e task-clock -o "$tmp/time" "$@" >"$tmp/out" 2>"$tmp/err"
     else
         timeout "$limit" /usr/bin/time -f '%U %S' -o "$tmp/time" "$@" >"$tmp/out" 2>"$tmp/err"
     fi
     status=$?
+    [ "$status" = 0 ] && status=$(cat "$tmp/status")
     bytes=$(wc -c <"$tmp/out")
     if [ "$status" = 124 ]; then
         echo "timeout $bytes"

@@ -809,6 +809,7 @@ prove(const derivation *d, const rule_set *rs, unsigned long seed, long numeric_
     proof *pr = mem_zalloc(p.pool, sizeof *pr);
     pr->d = d;
     pr->seed = seed;
+    pr->numeric_depth = numeric_depth;
     pr->items = mem_zalloc(p.pool, (d->n + 1) * sizeof *pr->items);
     pr->lemmas = mem_zalloc(p.pool, (d->n + 1) * sizeof *pr->lemmas);
     choose_batches(&p, pr);

@@ -143,6 +143,7 @@ typedef struct proof {
     proof_item *items;
     size_t n;
     proof_lemma *lemmas;         /* the certificate, one per item, in the same order */
+    long numeric_depth;          /* how deep the numeric tests went (prove's NUMERIC_DEPTH) */
     long batches[PROVE_BATCHES]; /* the exact test's batch sizes, the declared first */
     int nbatches;
     int params_proven; /* every param PROVEN and agreeing with the loss */

@@ -518,11 +518,10 @@ text_proof_item(text *out, const proof *p, const proof_item *it, int with_trace)
                 term_string(out, derive_pretty(d, it->g, CONVENTION_DEFERRED)));
     text_printf(out, "%*s  absorbed %s\n", (int)strlen(it->g->of->name) + 1, "",
                 term_string(out, derive_pretty(d, it->g, CONVENTION_ABSORBED)));
-    (void)mname;
     text_printf(out, "  symbolic: %s\n", prove_lemma_words(p, it->lemma, out->pool));
     if (with_trace) {
-        text_printf(out, "    absorbed, the earlier lemmas substituted%s: %s\n",
-                    it->lemma->intermediate ? ", times m" : "",
+        text_printf(out, "    absorbed, the earlier lemmas substituted%s%s: %s\n",
+                    it->lemma->intermediate ? ", times " : "", it->lemma->intermediate ? mname : "",
                     term_string(out, pretty_form(m->terms, it->lemma->absorbed_substituted)));
         text_printf(out, "    deferred: %s\n",
                     term_string(out, pretty_form(m->terms, it->lemma->deferred)));
@@ -530,8 +529,8 @@ text_proof_item(text *out, const proof *p, const proof_item *it, int with_trace)
     if (!it->numeric_ran) {
         text_printf(out,
                     "  numeric:  not run: d%s is %ld backward steps from the loss, deeper than "
-                    "the numeric tests go (PROVE_NUMERIC_DEPTH, %d)\n",
-                    it->g->of->name, it->lemma->depth, PROVE_NUMERIC_DEPTH);
+                    "the %ld the numeric tests go (--numeric-depth)\n",
+                    it->g->of->name, it->lemma->depth, p->numeric_depth);
         text_printf(out, "  decided:  %s\n", decided_words(out, p, it));
         text_putc(out, '\n');
         return;

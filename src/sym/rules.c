@@ -637,7 +637,51 @@ rewrite(rewriter *w, const term *t)
         cur = next;
     }
     term_map_put(w->done, t, cur);
+    /* what rewriting leaves is rewritten: a walk that meets it again
+       (in a rebuilt term) stops there instead of descending */
+    if (cur != t && !w->failed)
+        term_map_put(w->done, cur, cur);
     return cur;
+}
+
+/* rewrite(W, T) with every subterm of T rewritten first, children before
+   parents in the order rewrite itself takes them, by an explicit stack:
+   rewrite's own recursion then meets rewritten arguments at once, so its
+   depth stays that of a rule's template, not of T. A normal form with
+   thousands of monomials is a chain of sums that deep, which recursion
+   would follow down the C stack. */
+static const term *
+rewrite_deep(rewriter *w, const term *t)
+{
+    typedef struct frame {
+        const term *t;
+        unsigned next; /* the argument to visit next */
+    } frame;
+    size_t cap = 64, n = 0;
+    frame *stack = mem_alloc(w->err_pool, cap * sizeof *stack);
+    stack[n++] = (frame){t, 0};
+    while (n > 0 && !w->failed) {
+        frame *f = &stack[n - 1];
+        if (term_map_get(w->done, f->t) != NULL) {
+            n--;
+            continue;
+        }
+        if (f->next < f->t->nargs) {
+            const term *arg = f->t->args[f->next++];
+            if (term_map_get(w->done, arg) != NULL)
+                continue;
+            if (n == cap) {
+                cap *= 2;
+                stack = mem_realloc(w->err_pool, stack, cap * sizeof *stack);
+            }
+            stack[n++] = (frame){arg, 0};
+            continue;
+        }
+        rewrite(w, f->t);
+        n--;
+    }
+    mem_release(w->err_pool, stack);
+    return rewrite(w, t);
 }
 
 const term *
@@ -654,6 +698,6 @@ rules_rewrite(const rule_set *rs, const label_assumption_set *assume, term_table
     w.done = term_map_new(err_pool);
     w.err = err;
     w.err_pool = err_pool;
-    const term *out = rewrite(&w, t);
+    const term *out = rewrite_deep(&w, t);
     return w.failed ? NULL : out;
 }
