@@ -63,6 +63,9 @@ for n in 2 4 8 16 32 64; do
     fi
     set -- $(measure "$dc" check "$tmp/claims$n.dc")
     ct=$1 cb=$2
+    # a run that did not finish has no size to compare
+    case "$pt" in *[!0-9.]*) pb=n/a ;; esac
+    case "$ct" in *[!0-9.]*) cb=n/a ;; esac
     printf '%6s  %9s %9s  %9s %9s  %9s %9s\n' "$n" "$pt" "$pb" "$zt" "$zb" "$ct" "$cb"
     eval "pt$n=\$pt pb$n=\$pb zt$n=\$zt zb$n=\$zb ct$n=\$ct cb$n=\$cb"
 done
