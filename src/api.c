@@ -65,6 +65,7 @@ struct dc_session {
     /* the claims of the last dc_check (result), for dc_result_claim */
     dc_claim *claims;
     size_t nclaims;
+    long numeric_depth; /* prove's numeric tests: see dc_session_set_numeric_depth */
 };
 
 /* One claim's verdict as dc_result_claim hands it out; strings in the
@@ -143,6 +144,7 @@ dc_session_new(void)
     s->pool = pool;
     s->result = result;
     s->plot_pool = plot;
+    s->numeric_depth = PROVE_NUMERIC_DEPTH;
     return s;
 }
 
@@ -292,6 +294,20 @@ dc_session_set_rules_dir(dc_session *s, const char *dir)
     mem_release(s->pool, (void *)old);
     rules_free(s->rules);
     s->rules = NULL;
+    return finish(s, DC_OK);
+}
+
+dc_status
+dc_session_set_numeric_depth(dc_session *s, long depth)
+{
+    BEGIN(s);
+    if (depth < 0 || depth > PROVE_MAX_NUMERIC_DEPTH) {
+        diag_plain(&s->error, s->result, DC_ELIMIT,
+                   "the numeric depth must be from 0 to %d backward steps (the cap), not %ld",
+                   PROVE_MAX_NUMERIC_DEPTH, depth);
+        return finish(s, DC_ELIMIT);
+    }
+    s->numeric_depth = depth;
     return finish(s, DC_OK);
 }
 
@@ -796,7 +812,7 @@ dc_prove(dc_session *s, unsigned long seed, const char *format, int with_trace, 
     derivation *d = NULL;
     if (st == DC_OK)
         st = derivation_of(s, &m, &d);
-    proof *p = st == DC_OK ? prove(d, s->rules, seed, &s->error, s->work) : NULL;
+    proof *p = st == DC_OK ? prove(d, s->rules, seed, s->numeric_depth, &s->error, s->work) : NULL;
     if (p == NULL)
         return finish(s, st != DC_OK ? st : s->error.status);
     text t;
@@ -836,7 +852,7 @@ dc_doc(dc_session *s, unsigned long seed, const char *format, const char **repor
     int claims = 0;
     for (size_t i = 0; i < s->model->nsymbols; i++)
         claims += s->model->symbols[i]->kind == SYM_CLAIM;
-    proof *p = prove(d, s->rules, seed, &s->error, s->work);
+    proof *p = prove(d, s->rules, seed, s->numeric_depth, &s->error, s->work);
     check_result *c = NULL;
     if (p != NULL && claims > 0)
         c = check_claims(m, d, s->rules, seed, &s->error, s->work);

@@ -95,6 +95,14 @@ void dc_session_free(dc_session *s);
 dc_status dc_session_set_rules_dir(dc_session *s, const char *dir);
 const char *dc_session_rules_dir(const dc_session *s);
 
+/* How deep prove's (and doc's) numeric tests go: they evaluate whole
+   formulas, whose cost grows with the depth of the network, so they run
+   for the gradients whose certificate lemma is at most DEPTH backward
+   steps from the loss (0: for none; the default is 6). The certificate
+   covers every gradient whatever DEPTH. DC_ELIMIT for a DEPTH below 0 or
+   above 1000000. */
+dc_status dc_session_set_numeric_depth(dc_session *s, long depth);
+
 /* Parse a .dc model from a file or from memory into the session, replacing
    any earlier model. NAME is used in error messages. On failure the session
    has no model and dc_session_error says why. */

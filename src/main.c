@@ -39,6 +39,7 @@ enum {
     OPT_SHARD = 1 << 10,
     OPT_PLOT = 1 << 11,
     OPT_PARTIAL = 1 << 12,
+    OPT_NUMERIC_DEPTH = 1 << 13,
 };
 
 typedef struct options {
@@ -60,6 +61,7 @@ typedef struct options {
     int shard, nshards; /* error --shard K/N */
     const char *plot;   /* error, merge --plot FILE.svg */
     int partial;        /* merge --partial */
+    long numeric_depth; /* prove, doc --numeric-depth N; -1: the default */
 } options;
 
 typedef struct command {
@@ -822,6 +824,9 @@ static const option_line option_help[] = {
     {OPT_TRACE, CMD_PROVE, "--trace",
      "add the certificates to text (json always has them;\n"
      "                       markdown has none)"},
+    {OPT_NUMERIC_DEPTH, CMD_PROVE | CMD_DOC, "--numeric-depth N",
+     "numeric tests for the gradients at most N backward\n"
+     "                       steps from the loss (default 6; 0: none)"},
     {OPT_VERIFY, CMD_RULES, "--verify",
      "check every rule at random points (MPFR, and finite\n"
      "                       differences for adjoints); exit 1 if one fails"},
@@ -1011,7 +1016,7 @@ refuse_options(const command *c, const options *o)
 static unsigned
 option_bit(int c)
 {
-    static const char letters[] = "ftySNPDFRjKGM";
+    static const char letters[] = "ftySNPDFRjKGMU";
     const char *at = c > 0 ? strchr(letters, c) : NULL;
     return at != NULL ? 1u << (unsigned)(at - letters) : 0;
 }
@@ -1120,6 +1125,7 @@ main(int argc, char **argv)
                                                  {"shard", required_argument, NULL, 'K'},
                                                  {"plot", required_argument, NULL, 'G'},
                                                  {"partial", no_argument, NULL, 'M'},
+                                                 {"numeric-depth", required_argument, NULL, 'U'},
                                                  {NULL, 0, NULL, 0}};
     /* clang-format on */
     outfile_set_program(program);
@@ -1127,6 +1133,7 @@ main(int argc, char **argv)
     unsigned long n;
     options o = {0};
     o.seed = DEFAULT_SEED;
+    o.numeric_depth = -1;
     int version = 0, c;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "o:qhVj:", long_options, NULL)) != -1) {
@@ -1170,6 +1177,13 @@ main(int argc, char **argv)
             break;
         case 'M':
             o.partial = 1;
+            break;
+        case 'U':
+            if (!parse_number(optarg, 0, 1000000, &n))
+                return usage_error("--numeric-depth takes a number of backward steps from 0 to "
+                                   "1000000 (the cap), not '%s'",
+                                   optarg);
+            o.numeric_depth = (long)n;
             break;
         case 'j':
             if (!parse_number(optarg, 1, 256, &n))
@@ -1251,7 +1265,8 @@ main(int argc, char **argv)
     char buf[PATH_MAX + 16];
     dc_session *s = dc_session_new();
     const char *dir = s != NULL ? rules_dir(&o, buf, sizeof buf) : NULL;
-    if (s == NULL || (dir != NULL && dc_session_set_rules_dir(s, dir) != DC_OK)) {
+    if (s == NULL || (dir != NULL && dc_session_set_rules_dir(s, dir) != DC_OK) ||
+        (o.numeric_depth >= 0 && dc_session_set_numeric_depth(s, o.numeric_depth) != DC_OK)) {
         fprintf(stderr, "%s: out of memory\n", program);
         dc_session_free(s);
         return EXIT_USAGE;

@@ -36,7 +36,7 @@ prove_with(model *m, const rule_set *rs)
 {
     derivation *d = derive(m, rs, NULL, &err, pool);
     ck_assert_msg(d != NULL, "%s", d ? "" : err.formatted);
-    proof *p = prove(d, rs, 1, &err, pool);
+    proof *p = prove(d, rs, 1, PROVE_NUMERIC_DEPTH, &err, pool);
     ck_assert_msg(p != NULL, "%s", p ? "" : err.formatted);
     return p;
 }
@@ -65,51 +65,121 @@ replace(term_table *tab, const term *t, const term *from, const term *to)
     return out;
 }
 
-static int
-mentions_gradient(const term *t)
+static const proof_item *item_of(const proof *p, const char *v);
+
+/* Put into USED the gradients (by index in D) whose absorbed names T
+   mentions. */
+static void
+named_gradients(const derivation *d, const term *t, char *used)
 {
-    if (t->op == OP_SYM)
-        return t->sym->kind == SYM_GRAD;
+    if (t->op == OP_SYM) {
+        for (size_t i = 0; i < d->n; i++)
+            if (d->g[i].absorbed_name == t->sym)
+                used[i] = 1;
+        return;
+    }
     for (unsigned k = 0; k < t->nargs; k++)
-        if (mentions_gradient(t->args[k]))
-            return 1;
-    return 0;
+        named_gradients(d, t->args[k], used);
 }
 
-/* Replay a certificate from START: each rule step must be that rule
-   applied (the match and the instantiation redone here), each normal form
-   step the normal form; returns where the steps lead. */
-static const term *
-replay(term_table *tab, const term *start, const trace *tr)
+/* Lemma I of LEMMAS replayed (see replay_certificate), its uses replayed
+   already; USED is scratch of P's size. */
+static int
+replay_lemma(const proof *p, const proof_lemma *lemmas, const rule_set *rs, size_t i, char *used,
+             char *why, size_t whylen)
 {
-    const term *cur = start;
-    for (size_t k = 0; k < tr->n; k++) {
-        const trace_step *st = &tr->steps[k];
-        if (st->rule != NULL) {
-            match mt = {.n = 0};
-            ck_assert_msg(rule_match(st->rule->lhs, st->before, &mt), "step %zu: %s does not match",
-                          k + 1, st->rule->name);
-            ck_assert(rule_conditions_hold(st->rule, &mt, NULL));
-            char why[SHAPE_WHY];
-            const term *out = rule_instantiate(tab, st->rule->rhs, &mt, why);
-            ck_assert_ptr_nonnull(out);
-            if (out != st->after)
-                out = term_broadcast(tab, out, &st->before->shape, -1, why);
-            ck_assert_msg(out == st->after, "step %zu: %s gives another term", k + 1,
-                          st->rule->name);
-            cur = replace(tab, cur, st->before, st->after);
-        } else if (st->kind == STEP_NORMAL_FORM) {
-            ck_assert_msg(st->before == cur, "step %zu starts elsewhere", k + 1);
-            ck_assert_msg(canon_normal_form(tab, st->before) == st->after,
-                          "step %zu is not the normal form", k + 1);
-            cur = st->after;
-        } else {
-            /* writing the names out or multiplying by m: whole-term steps */
-            ck_assert_msg(st->before == cur || k == 0, "step %zu starts elsewhere", k + 1);
-            cur = st->after;
+    const derivation *d = p->d;
+    const model *m = d->m;
+    term_table *tab = m->terms;
+    const proof_lemma *l = &lemmas[i];
+    const gradient *g = &d->g[i];
+    memset(used, 0, d->n);
+    named_gradients(d, g->absorbed, used);
+    size_t nused = 0;
+    for (size_t j = 0; j < d->n; j++)
+        nused += used[j];
+    int good = l->g == g && nused == l->nuses;
+    for (size_t k = 0; good && k < l->nuses; k++)
+        good = used[l->uses[k]];
+    if (!good) {
+        snprintf(why, whylen, "lemma %zu: its uses are not the gradients it names", i + 1);
+        return 0;
+    }
+    for (size_t k = 0; good && nused > 0 && k < g->steps.n; k++) {
+        const rule *r = g->steps.steps[k].rule;
+        int cited = r == NULL || r->kind != RULE_ADJOINT;
+        for (size_t c = 0; !cited && c < l->nrules; c++)
+            cited = l->rules[c] == r;
+        good = cited;
+    }
+    for (size_t c = 0; good && nused > 0 && c < l->nrules; c++)
+        good = l->rules[c]->linear_claimed && rules_linear_in(l->rules[c]->rhs, rs->G);
+    if (!good) {
+        snprintf(why, whylen, "lemma %zu: a rule is not cited or not linear in G", i + 1);
+        return 0;
+    }
+    int intermediate = g->of->kind != SYM_PARAM && m->batch != NULL;
+    const term *a = g->absorbed;
+    char w[SHAPE_WHY];
+    for (size_t k = 0; k < l->nuses; k++) {
+        const gradient *u = &d->g[l->uses[k]];
+        const term *args[2] = {term_symbol(tab, u->deferred_name), term_symbol(tab, m->batch)};
+        a = replace(tab, a, term_symbol(tab, u->absorbed_name),
+                    lemmas[l->uses[k]].intermediate ? term_make(tab, OP_DIV, 0, 0, args, 2, w)
+                                                    : args[0]);
+    }
+    if (intermediate) {
+        const term *args[2] = {term_symbol(tab, m->batch), a};
+        a = term_make(tab, OP_MUL, 0, 0, args, 2, w);
+    }
+    long steps = 0;
+    const term *left = derive_simplify(tab, rs, NULL, a, NULL, &steps, &err, pool);
+    const term *right = derive_simplify(tab, rs, NULL, g->deferred, NULL, &steps, &err, pool);
+    good = l->intermediate == intermediate && left != NULL && left == right;
+    if (!good)
+        snprintf(why, whylen, "lemma %zu: the formulas differ by more than its factor", i + 1);
+    return good;
+}
+
+/* Replay the certificate LEMMAS of P independently of prove: lemma i is
+   about gradient i; the gradients its absorbed formula names are exactly
+   its uses, each an earlier lemma that replayed; with uses, every adjoint
+   rule of its steps is cited and every cited rule is claimed linear and
+   linear by its structure; its factor is 1/m exactly for intermediates;
+   and the absorbed formula with each used dU replaced by dU (deferred) /
+   m, times m for an intermediate, simplifies to the deferred formula.
+   Returns 1, or 0 with WHY naming the first lemma that does not replay. */
+static int
+replay_certificate(const proof *p, const proof_lemma *lemmas, const rule_set *rs, char *why,
+                   size_t whylen)
+{
+    const derivation *d = p->d;
+    char *ok = calloc(d->n + 1, 1);
+    char *used = calloc(d->n + 1, 1);
+    int good = 1;
+    /* each pass replays the lemmas whose uses have replayed */
+    for (int progress = 1; progress && good;) {
+        progress = 0;
+        for (size_t i = 0; i < d->n && good; i++) {
+            const proof_lemma *l = &lemmas[i];
+            int ready = !ok[i];
+            for (size_t k = 0; ready && k < l->nuses; k++)
+                ready = l->uses[k] < d->n && ok[l->uses[k]];
+            if (!ready)
+                continue;
+            progress = 1;
+            good = replay_lemma(p, lemmas, rs, i, used, why, whylen);
+            ok[i] = (char)good;
         }
     }
-    return cur;
+    for (size_t i = 0; i < d->n && good; i++)
+        if (!ok[i]) {
+            snprintf(why, whylen, "lemma %zu: its uses are not earlier lemmas that hold", i + 1);
+            good = 0;
+        }
+    free(ok);
+    free(used);
+    return good;
 }
 
 /* Everything prove must establish for the built-in model NAME. */
@@ -154,21 +224,123 @@ proven(const char *name)
             ck_assert_msg(it->ulps_pow2 == 0, "%s: d%s: %g ulps with m = %ld", name, g,
                           it->ulps_pow2, it->batch_pow2);
         ck_assert(!isnan(it->ulps_other));
-        /* the certificate replays to one normal form from each side */
-        const term *a = replay(m->terms, it->g->deferred, &it->cert_deferred);
-        const term *b = replay(m->terms, it->g->absorbed, &it->cert_absorbed);
-        ck_assert_ptr_eq(a, it->deferred_normal);
-        ck_assert_ptr_eq(b, it->absorbed_normal);
-        ck_assert_ptr_eq(a, b);
-        ck_assert(!mentions_gradient(a));
+        ck_assert_int_eq(it->lemma->status, LEMMA_HOLDS);
+        ck_assert(it->numeric_ran);
         params += it->is_param;
         intermediates += !it->is_param;
     }
     ck_assert_int_ge(params, 2);
     ck_assert_int_ge(intermediates, 2);
+    /* the certificate replays, lemma by lemma, from the rules' linearity */
+    char why[128];
+    ck_assert_msg(replay_certificate(p, p->lemmas, rs, why, sizeof why), "%s: %s", name, why);
     model_free(m);
     rules_free(rs);
 }
+
+/* A copy of P's lemmas that the caller may tamper with. */
+static proof_lemma *
+lemmas_copy(const proof *p)
+{
+    proof_lemma *c = mem_alloc(pool, (p->n + 1) * sizeof *c);
+    memcpy(c, p->lemmas, p->n * sizeof *c);
+    return c;
+}
+
+/* A tampered certificate does not replay: a factor left out, a lemma that
+   uses a later one, a rule that is not linear cited in place of one that
+   is. The oracle is the replay itself, which rechecks from the rules. */
+START_TEST(tampered_certificate_does_not_replay)
+{
+    char *dir = tu_copy_rules(NULL);
+    tu_append_line(dir, "adjoint.rules", "square.plant: C = tanh(a) => da = G * G  linear in G");
+    rule_set *rs = rules_load(dir, &err, pool);
+    ck_assert_msg(rs != NULL, "%s", rs ? "" : err.formatted);
+    model *m = tu_parse_builtin("sigmoid", &err, pool);
+    proof *p = prove_with(m, rs);
+    char why[128];
+    ck_assert_msg(replay_certificate(p, p->lemmas, rs, why, sizeof why), "%s", why);
+    const rule *plant = NULL;
+    for (size_t k = 0; k < rs->n; k++)
+        if (strcmp(rs->rules[k].name, "square.plant") == 0)
+            plant = &rs->rules[k];
+    ck_assert_ptr_nonnull(plant);
+    ck_assert(plant->linear_claimed && !plant->linear); /* G * G: claimed, not shown */
+    int tampered = 0;
+    for (size_t i = 0; i < p->n; i++) {
+        proof_lemma *c = lemmas_copy(p);
+        if (c[i].intermediate) {
+            c[i].intermediate = 0; /* the 1/m dropped */
+            ck_assert(!replay_certificate(p, c, rs, why, sizeof why));
+            tampered++;
+        }
+        c = lemmas_copy(p);
+        if (c[i].nuses > 0) {
+            size_t *uses = mem_alloc(pool, c[i].nuses * sizeof *uses);
+            memcpy(uses, c[i].uses, c[i].nuses * sizeof *uses);
+            uses[0] = i; /* itself, not an earlier lemma */
+            c[i].uses = uses;
+            ck_assert(!replay_certificate(p, c, rs, why, sizeof why));
+            c = lemmas_copy(p);
+            const rule **rules = mem_alloc(pool, (c[i].nrules + 1) * sizeof *rules);
+            memcpy(rules, c[i].rules, c[i].nrules * sizeof *rules);
+            rules[c[i].nrules] = plant;
+            c[i].rules = rules;
+            c[i].nrules++;
+            ck_assert(!replay_certificate(p, c, rs, why, sizeof why));
+            tampered++;
+        }
+    }
+    ck_assert_int_ge(tampered, 6);
+    model_free(m);
+    rules_free(rs);
+    tu_remove_dir(dir);
+}
+END_TEST
+
+/* Issue 15: a 1000-layer tanh network with a sigmoid output, written by
+   bench/deepnet.sh, is derived and proven without expanding anything:
+   every lemma holds, each uses the one before it, and the depth of the
+   first layer's lemma is the length of the chain. The numeric tests,
+   which evaluate the whole network, are left out (depth 0): the built-in
+   models cover them, and the verdict rests on the certificate. */
+START_TEST(thousand_layers_are_proven)
+{
+    FILE *f = popen("sh " DC_TEST_DATADIR "/../../bench/deepnet.sh -w 2 -m 3 1000", "r");
+    ck_assert_ptr_nonnull(f);
+    text t;
+    text_init(&t, pool);
+    char buf[4096];
+    size_t got;
+    while ((got = fread(buf, 1, sizeof buf, f)) > 0)
+        text_putn(&t, buf, got);
+    ck_assert_int_eq(pclose(f), 0);
+    source src = {"deep1000.dc", text_str(&t), t.len};
+    model *m = parse_model(&src, &err, pool);
+    ck_assert_msg(m != NULL, "%s", m ? "" : err.formatted);
+    rule_set *rs = rules_load(DC_RULES_DIR, &err, pool);
+    ck_assert_ptr_nonnull(rs);
+    derivation *d = derive(m, rs, NULL, &err, pool);
+    ck_assert_msg(d != NULL, "%s", d ? "" : err.formatted);
+    proof *p = prove(d, rs, 1, 0, &err, pool);
+    ck_assert_msg(p != NULL, "%s", p ? "" : err.formatted);
+    ck_assert_int_eq(p->verdict, PROVE_PROVEN);
+    ck_assert(p->params_proven);
+    /* 4 gradients per layer: dA, dZ, dW, db */
+    ck_assert_int_eq(p->n, 4000);
+    const proof_item *w1 = item_of(p, "W1");
+    ck_assert_int_eq(w1->lemma->status, LEMMA_HOLDS);
+    ck_assert_int_eq(w1->method, PROVE_BY_SYMBOLIC);
+    ck_assert(!w1->numeric_ran);
+    /* dZ1000 is a seed; dZl uses dZ(l+1); dW1 uses dZ1: 1 + 999 + 1 */
+    ck_assert_int_eq(w1->lemma->depth, 1001);
+    ck_assert_int_eq(item_of(p, "W1000")->lemma->depth, 2);
+    char why[128];
+    ck_assert_msg(replay_certificate(p, p->lemmas, rs, why, sizeof why), "%s", why);
+    model_free(m);
+    rules_free(rs);
+}
+END_TEST
 
 START_TEST(proven_logistic) { proven("logistic"); }
 END_TEST
@@ -315,7 +487,8 @@ END_TEST
 START_TEST(unsound_adjoint_is_caught_by_the_loss)
 {
     char *dir = tu_copy_rules("tanh:");
-    tu_append_line(dir, "adjoint.rules", "tanh: C = tanh(a) => da = G * (1 - C)");
+    /* linear in G, as the rule it replaces: only its derivative is wrong */
+    tu_append_line(dir, "adjoint.rules", "tanh: C = tanh(a) => da = G * (1 - C)  linear in G");
     rule_set *rs = rules_load(dir, &err, pool);
     ck_assert_msg(rs != NULL, "%s", rs ? "" : err.formatted);
     static const char *const models[] = {"sigmoid", DC_TEST_DATADIR "/good/sigmoid-inline.dc"};
@@ -365,7 +538,7 @@ prove_crafted(model **out, const rule_set *rs, const char *d_name, const char *a
             d->g[i].deferred = model_lookup(m, d_name, 1)->definition;
             d->g[i].absorbed = model_lookup(m, a_name, 1)->definition;
         }
-    proof *p = prove(d, rs, 1, &err, pool);
+    proof *p = prove(d, rs, 1, PROVE_NUMERIC_DEPTH, &err, pool);
     ck_assert_msg(p != NULL, "%s", p ? "" : err.formatted);
     *out = m;
     return p;
@@ -433,12 +606,20 @@ main(void)
     tcase_add_test(tc, proven_relu3);
     tcase_add_test(tc, double_differs_when_m_is_not_a_power_of_two);
     tcase_add_test(tc, a_rule_that_drops_one_over_m_is_refuted);
+    tcase_add_test(tc, tampered_certificate_does_not_replay);
     tcase_add_test(tc, no_exact_point_is_decided_symbolically);
     tcase_add_test(tc, unsound_rule_without_exact_points_is_refuted_by_an_enclosure);
     tcase_add_test(tc, unsound_adjoint_is_caught_by_the_loss);
     tcase_add_test(tc, no_proof_and_mpfr_agreement_is_numeric_only);
     tcase_add_test(tc, nan_everywhere_is_undecided);
     suite_add_tcase(s, tc);
+    /* no timing is asserted: the timeout only stops a hang, generous for
+       sanitizer builds on a shared machine */
+    TCase *deep = tcase_create("deep");
+    tcase_add_checked_fixture(deep, setup, teardown);
+    tcase_set_timeout(deep, 600);
+    tcase_add_test(deep, thousand_layers_are_proven);
+    suite_add_tcase(s, deep);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);

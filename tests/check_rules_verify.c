@@ -191,6 +191,35 @@ START_TEST(planted_wrong_rule_is_caught)
 }
 END_TEST
 
+/* Issue 15: a rule claimed linear in G that is not (G * G) fails on the
+   linearity test, F(x G + y G2) against x F(G) + y F(G2), before the
+   finite differences; unclaimed, the same rule fails on those only. The
+   oracle: G * G is not linear, so every random draw shows it. */
+START_TEST(rule_claimed_linear_that_is_not_is_caught)
+{
+    for (int claimed = 0; claimed < 2; claimed++) {
+        char *dir = tu_copy_rules(NULL);
+        plant(dir, "adjoint.rules", "tanh",
+              claimed ? "tanh: C = tanh(a) => da = G * G * (1 - C^2)  linear in G"
+                      : "tanh: C = tanh(a) => da = G * G * (1 - C^2)");
+        dc_status st;
+        char *report = verify(dir, 1, 16, 0, &st);
+        ck_assert_msg(st == DC_REFUTED, "%s", report);
+        ck_assert_int_eq(count_lines(report, "FAIL "), 1);
+        char line[4096];
+        ck_assert(find_line(report, "FAIL tanh (", line, sizeof line));
+        ck_assert_msg((strstr(line, "is claimed linear in G but is not") != NULL) == claimed, "%s",
+                      line);
+        ck_assert_msg((strstr(line, " differ at ") != NULL) == !claimed, "%s", line);
+        /* the real rules say they are linear, by their structure too */
+        ck_assert(find_line(report, "ok   sigmoid (", line, sizeof line));
+        ck_assert_ptr_nonnull(strstr(line, "linear in G at each (and by its structure)"));
+        free(report);
+        tu_remove_dir(dir);
+    }
+}
+END_TEST
+
 /* An adjoint whose gradient has the wrong shape is caught: the matmul
    rules without their matrix() conditions give a scalar for a [n, n] @ [n]
    product. */
@@ -376,6 +405,7 @@ main(void)
     tcase_add_loop_test(tc, planted_wrong_rule_is_caught, 0,
                         (int)(sizeof planted / sizeof planted[0]));
     tcase_add_test(tc, gradient_of_the_wrong_shape_is_caught);
+    tcase_add_test(tc, rule_claimed_linear_that_is_not_is_caught);
     tcase_add_test(tc, no_shapes_fit_could_not_run);
     tcase_add_test(tc, nan_at_every_draw_could_not_run);
     tcase_add_test(tc, cancellation_is_not_a_failure);

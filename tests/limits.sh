@@ -70,6 +70,7 @@ refused "is larger than the cap of 64 MiB for a data file" eval logistic --data 
 refused "--prec takes a precision from 64 to 10000 bits (the cap), not '10001'" eval sigmoid --prec 10001
 refused "--prec takes a precision from 64 to 10000 bits (the cap), not '63'" rules --verify --prec 63
 refused "--samples takes a number of points from 1 to 10000 (the cap), not '10001'" rules --verify --samples 10001
+refused "--numeric-depth takes a number of backward steps from 0 to 1000000 (the cap), not '1000001'" prove sigmoid --numeric-depth 1000001
 
 # rewrite steps: two rules that undo each other
 mkdir -p "$tmp/cycle"

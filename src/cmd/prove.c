@@ -21,21 +21,8 @@ typedef struct prover {
     long steps;
     unsigned long seed;
     int failed;
+    long numeric_depth;
 } prover;
-
-static const char WRITTEN_OUT[] =
-    "named gradients written out with their own convention's formulas";
-
-/* T with every gradient name of convention C replaced by that gradient's
-   formula in the same convention, recursively: only forward names remain. */
-static const term *
-written_out(prover *p, const term *t, convention c)
-{
-    term_map *with = term_map_new(p->pool);
-    derive_name_formulas(p->d, c, with);
-    return term_replace(p->tab, t, with, term_map_new(p->pool),
-                        TERM_REPLACE_DEEP | TERM_REPLACE_KEEP_MISFITS);
-}
 
 static const term *
 times_batch(prover *p, const term *t)
@@ -45,42 +32,213 @@ times_batch(prover *p, const term *t)
     return term_make(p->tab, OP_MUL, 0, 0, args, 2, why);
 }
 
-/* ---- symbolic ---- */
+/* The precisions of the MPFR table. */
+static const long precisions[PROVE_PRECISIONS] = {64, 128, 256, 1024};
+
+/* ---- the certificate ---- */
+
+/* The index of the gradient whose absorbed name is S, or (size_t)-1. */
+static size_t
+gradient_index(const derivation *d, const symbol *s)
+{
+    for (size_t i = 0; i < d->n; i++)
+        if (d->g[i].absorbed_name == s)
+            return i;
+    return (size_t)-1;
+}
+
+/* Add to L the index of every gradient T names (each once). The walk
+   keeps a memo of the subterms seen, so a shared subterm costs once. */
+static void
+collect_uses(prover *p, proof_lemma *l, const term *t, term_map *seen)
+{
+    if (term_map_get(seen, t) != NULL)
+        return;
+    term_map_put(seen, t, t);
+    if (t->op == OP_SYM) {
+        if (t->sym->kind != SYM_GRAD)
+            return;
+        size_t i = gradient_index(p->d, t->sym);
+        for (size_t k = 0; k < l->nuses; k++)
+            if (l->uses[k] == i)
+                return;
+        l->uses = mem_realloc(p->pool, l->uses, (l->nuses + 1) * sizeof *l->uses);
+        l->uses[l->nuses++] = i;
+        return;
+    }
+    for (unsigned k = 0; k < t->nargs; k++)
+        collect_uses(p, l, t->args[k], seen);
+}
 
 static void
-symbolic(prover *p, proof_item *it)
+cite_rule(prover *p, proof_lemma *l, const rule *r)
 {
-    const gradient *g = it->g;
-    trace_init(&it->cert_deferred, p->pool);
-    trace_init(&it->cert_absorbed, p->pool);
-    it->deferred_side = written_out(p, g->deferred, CONVENTION_DEFERRED);
-    it->absorbed_side = written_out(p, g->absorbed, CONVENTION_ABSORBED);
-    trace_add(&it->cert_deferred, NULL, WRITTEN_OUT, g->deferred, it->deferred_side);
-    trace_add(&it->cert_absorbed, NULL, WRITTEN_OUT, g->absorbed, it->absorbed_side);
-    const term *absorbed = it->absorbed_side;
-    if (!it->is_param && p->m->batch != NULL) {
-        absorbed = times_batch(p, absorbed);
-        trace_add(&it->cert_absorbed, NULL, "times m: the deferred convention's factor",
-                  it->absorbed_side, absorbed);
+    if (r == NULL || r->kind != RULE_ADJOINT)
+        return;
+    for (size_t k = 0; k < l->nrules; k++)
+        if (l->rules[k] == r)
+            return;
+    l->rules = mem_realloc(p->pool, l->rules, (l->nrules + 1) * sizeof *l->rules);
+    l->rules[l->nrules++] = r;
+}
+
+/* Cite the adjoint rules G's formula came through: its own steps, and
+   those of each gradient written into it (one used once, so not named):
+   the gradient of a definition that uses G's variable. */
+static void
+cite_rules(prover *p, proof_lemma *l, const gradient *g)
+{
+    for (size_t k = 0; k < g->steps.n; k++)
+        cite_rule(p, l, g->steps.steps[k].rule);
+    for (size_t i = 0; i < p->d->n; i++) {
+        const gradient *u = &p->d->g[i];
+        if (u != g && !u->named && u->of->kind == SYM_DEF && u->of->definition != NULL &&
+            term_occurrences(u->of->definition, g->of) > 0)
+            cite_rules(p, l, u);
     }
-    it->deferred_normal = derive_simplify(p->tab, p->rs, NULL, it->deferred_side,
-                                          &it->cert_deferred, &p->steps, p->err, p->err_pool);
-    it->absorbed_normal = derive_simplify(p->tab, p->rs, NULL, absorbed, &it->cert_absorbed,
-                                          &p->steps, p->err, p->err_pool);
-    if (it->deferred_normal == NULL || it->absorbed_normal == NULL) {
+}
+
+/* Lemma I of the certificate, once the lemmas it uses are made (DONE):
+   whether it holds. */
+static void
+lemma(prover *p, proof *pr, size_t i, const char *done)
+{
+    proof_lemma *l = &pr->lemmas[i];
+    const gradient *g = l->g;
+    l->depth = 1;
+    l->status = LEMMA_HOLDS;
+    term_map *with = term_map_new(p->pool);
+    char why[SHAPE_WHY];
+    for (size_t k = 0; k < l->nuses; k++) {
+        size_t u = l->uses[k];
+        if (u == (size_t)-1 || !done[u] || pr->lemmas[u].status != LEMMA_HOLDS) {
+            l->status = LEMMA_EARLIER;
+            continue;
+        }
+        if (pr->lemmas[u].depth + 1 > l->depth)
+            l->depth = pr->lemmas[u].depth + 1;
+        const gradient *ug = &p->d->g[u];
+        const term *to = term_symbol(p->tab, ug->deferred_name);
+        if (pr->lemmas[u].intermediate) {
+            const term *args[2] = {to, term_symbol(p->tab, p->m->batch)};
+            to = term_make(p->tab, OP_DIV, 0, 0, args, 2, why);
+        }
+        term_map_put(with, term_symbol(p->tab, ug->absorbed_name), to);
+    }
+    /* a seed carries the loss's 1/m and goes through no earlier gradient:
+       its rules need not be linear */
+    for (size_t k = 0; k < l->nrules && l->nuses > 0 && l->status == LEMMA_HOLDS; k++)
+        if (!l->rules[k]->linear_claimed || !l->rules[k]->linear) {
+            l->status = LEMMA_NOT_LINEAR;
+            l->nonlinear = l->rules[k];
+        }
+    const term *a =
+        term_replace(p->tab, g->absorbed, with, term_map_new(p->pool), TERM_REPLACE_KEEP_MISFITS);
+    if (l->intermediate)
+        a = times_batch(p, a);
+    l->absorbed_substituted =
+        derive_simplify(p->tab, p->rs, NULL, a, NULL, &p->steps, p->err, p->err_pool);
+    l->deferred =
+        derive_simplify(p->tab, p->rs, NULL, g->deferred, NULL, &p->steps, p->err, p->err_pool);
+    if (l->absorbed_substituted == NULL || l->deferred == NULL) {
         p->failed = 1;
         return;
     }
-    it->symbolic = it->deferred_normal == it->absorbed_normal;
+    if (l->status == LEMMA_HOLDS && l->absorbed_substituted != l->deferred)
+        l->status = LEMMA_FORMS_DIFFER;
+}
+
+/* The certificate: every lemma's uses and rules, then the lemmas in an
+   order where each comes after those it uses (the derivation's order,
+   but for a param the loss uses directly, whose gradient also flows from
+   below); a lemma in a cycle, which derive does not make, is made last
+   and does not hold. */
+static void
+certificate(prover *p, proof *pr)
+{
+    const derivation *d = p->d;
+    for (size_t i = 0; i < d->n; i++) {
+        proof_lemma *l = &pr->lemmas[i];
+        l->g = &d->g[i];
+        l->intermediate = l->g->of->kind != SYM_PARAM && p->m->batch != NULL;
+        collect_uses(p, l, l->g->absorbed, term_map_new(p->pool));
+        cite_rules(p, l, l->g);
+    }
+    char *done = mem_zalloc(p->pool, d->n + 1);
+    size_t made = 0;
+    for (int progress = 1; progress && made < d->n && !p->failed;) {
+        progress = 0;
+        for (size_t i = 0; i < d->n && !p->failed; i++) {
+            int ready = !done[i];
+            for (size_t k = 0; ready && k < pr->lemmas[i].nuses; k++)
+                ready = pr->lemmas[i].uses[k] == (size_t)-1 || done[pr->lemmas[i].uses[k]];
+            if (!ready)
+                continue;
+            lemma(p, pr, i, done);
+            done[i] = 1;
+            made++;
+            progress = 1;
+        }
+    }
+    for (size_t i = 0; i < d->n && !p->failed; i++)
+        if (!done[i])
+            lemma(p, pr, i, done);
+}
+
+const char *
+prove_lemma_words(const proof *pr, const proof_lemma *l, mem_pool *pool)
+{
+    const model *m = pr->d->m;
+    const char *v = l->g->of->name;
+    const char *mname = m->batch != NULL ? m->batch->name : "m";
+    text t;
+    text_init(&t, pool);
+    text_printf(&t, "lemma %zu: absorbed d%s = ", (size_t)(l - pr->lemmas) + 1, v);
+    if (l->intermediate)
+        text_printf(&t, "1/%s * ", mname);
+    text_printf(&t, "deferred d%s", v);
+    switch (l->status) {
+    case LEMMA_HOLDS:
+        if (l->nuses == 0) {
+            text_printf(&t, "%s",
+                        l->intermediate ? ", the seed: the loss's 1/" : ", no earlier gradient");
+            if (l->intermediate)
+                text_printf(&t, "%s, no earlier gradient", mname);
+            break;
+        }
+        text_puts(&t, ", from lemma");
+        for (size_t k = 0; k < l->nuses; k++)
+            text_printf(&t, "%s %zu (d%s)", k ? "," : (l->nuses > 1 ? "s" : ""), l->uses[k] + 1,
+                        pr->d->g[l->uses[k]].of->name);
+        text_puts(&t, ", through");
+        for (size_t k = 0; k < l->nrules; k++)
+            text_printf(&t, "%s %s", k ? "," : "", l->rules[k]->name);
+        text_puts(&t, " (linear in G)");
+        break;
+    case LEMMA_NOT_LINEAR:
+        text_printf(&t, " NOT shown: the rule %s (%s:%d) is not %s linear in G", l->nonlinear->name,
+                    l->nonlinear->file, l->nonlinear->line,
+                    l->nonlinear->linear_claimed ? "shown" : "claimed");
+        break;
+    case LEMMA_EARLIER:
+        text_puts(&t, " NOT shown: a gradient it uses has no earlier lemma that holds");
+        break;
+    case LEMMA_FORMS_DIFFER:
+        text_puts(&t, " NOT shown: with the earlier lemmas substituted, the normal forms differ");
+        break;
+    }
+    return text_str(&t);
 }
 
 /* ---- degree bound for Schwartz-Zippel ---- */
 
 /* An upper bound on the degree of T as a rational function of the random
    entries (inputs, labels, params, free activations), numerator and
-   denominator together; forward definitions count through their formulas. */
+   denominator together; forward definitions and named gradients count
+   through their formulas, each once (MEMO keeps each name's degree as a
+   constant term), so that a deep chain of names costs its length. */
 static long
-degree(const term *t, int free_activations)
+degree(prover *p, const term *t, term_map *memo)
 {
     long a, b;
     switch (t->op) {
@@ -91,11 +249,18 @@ degree(const term *t, int free_activations)
             return 0;
         if ((t->sym->kind == SYM_DEF || t->sym->kind == SYM_GRAD) && t->sym->definition != NULL) {
             int is_free =
-                free_activations && t->sym->kind == SYM_DEF &&
+                t->sym->kind == SYM_DEF &&
                 (t->sym->definition->op == OP_SIGMOID || t->sym->definition->op == OP_TANH ||
                  t->sym->definition->op == OP_EXP || t->sym->definition->op == OP_SOFTMAX ||
                  t->sym->definition->op == OP_LOG);
-            return is_free ? 1 : degree(t->sym->definition, free_activations);
+            if (is_free)
+                return 1;
+            const term *known = term_map_get(memo, t);
+            if (known != NULL)
+                return mpz_get_si(mpq_numref(known->value));
+            long k = degree(p, t->sym->definition, memo);
+            term_map_put(memo, t, term_const_si(p->tab, k, 1));
+            return k;
         }
         return 1;
     case OP_ADD:
@@ -103,22 +268,22 @@ degree(const term *t, int free_activations)
     case OP_DIV:
     case OP_MATMUL:
         /* a + b or a / b over a common denominator: the degrees add */
-        a = degree(t->args[0], free_activations);
-        b = degree(t->args[1], free_activations);
+        a = degree(p, t->args[0], memo);
+        b = degree(p, t->args[1], memo);
         return a + b;
     case OP_POW:
         if (t->args[1]->op == OP_CONST && mpz_cmp_ui(mpq_denref(t->args[1]->value), 1) == 0 &&
             mpz_fits_slong_p(mpq_numref(t->args[1]->value))) {
             long k = labs(mpz_get_si(mpq_numref(t->args[1]->value)));
-            return k * degree(t->args[0], free_activations);
+            return k * degree(p, t->args[0], memo);
         }
         return 1000000;
     case OP_STEP:
         return 0; /* piecewise constant */
     case OP_RELU:
-        return degree(t->args[0], free_activations);
+        return degree(p, t->args[0], memo);
     default:
-        return t->nargs > 0 ? degree(t->args[0], free_activations) : 0;
+        return t->nargs > 0 ? degree(p, t->args[0], memo) : 0;
     }
 }
 
@@ -207,9 +372,10 @@ where(const prover *p, const agree_result *r, long batch)
 static void
 exact(prover *p, const proof *pr, proof_item *it)
 {
-    it->degree = degree(it->deferred_side, 1) + degree(it->absorbed_side, 1);
     const term *deferred, *absorbed;
     sides(p, it, &deferred, &absorbed);
+    term_map *memo = term_map_new(p->pool);
+    it->degree = degree(p, deferred, memo) + degree(p, absorbed, memo);
     unsigned long index = 0;
     for (int b = 0; b < pr->nbatches; b++)
         for (int k = 0; k < (b == 0 ? PROVE_POINTS : PROVE_SIZE_POINTS); k++) {
@@ -290,7 +456,6 @@ enclosure(prover *p, const proof *pr, proof_item *it)
 static void
 numeric(prover *p, proof_item *it, long batch)
 {
-    static const long precisions[PROVE_PRECISIONS] = {64, 128, 256, 1024};
     const term *deferred, *absorbed;
     sides(p, it, &deferred, &absorbed);
     it->numeric_batch = batch;
@@ -538,6 +703,22 @@ loss_check(prover *p, proof_item *it)
         it->loss_what = mem_strdup(p->pool, lp.why);
 }
 
+/* IT's numeric evidence as not run: NaN gaps and ulps, the precisions of
+   the MPFR table, the loss check with why. */
+static void
+not_run(proof_item *it)
+{
+    for (int k = 0; k < PROVE_PRECISIONS; k++) {
+        it->precision[k] = precisions[k];
+        it->log2_gap[k] = NAN;
+    }
+    it->log2_gap2 = NAN;
+    it->ulps_pow2 = it->ulps_other = NAN;
+    it->log2_chance = 0;
+    if (it->is_param)
+        it->loss_what = "not run: the gradient is deeper than the numeric tests go";
+}
+
 /* ---- the verdict ---- */
 
 /* IT's verdict from its evidence: a witnessed difference first (exact,
@@ -620,41 +801,48 @@ verdict(proof *pr)
 }
 
 proof *
-prove(const derivation *d, const rule_set *rs, unsigned long seed, dc_error *err,
-      mem_pool *err_pool)
+prove(const derivation *d, const rule_set *rs, unsigned long seed, long numeric_depth,
+      dc_error *err, mem_pool *err_pool)
 {
-    prover p = {d, rs, (model *)d->m, d->m->terms, d->m->pool, err, err_pool, 0, seed, 0};
+    prover p = {d,        rs, (model *)d->m, d->m->terms, d->m->pool,   err,
+                err_pool, 0,  seed,          0,           numeric_depth};
     proof *pr = mem_zalloc(p.pool, sizeof *pr);
     pr->d = d;
     pr->seed = seed;
+    pr->numeric_depth = numeric_depth;
     pr->items = mem_zalloc(p.pool, (d->n + 1) * sizeof *pr->items);
+    pr->lemmas = mem_zalloc(p.pool, (d->n + 1) * sizeof *pr->lemmas);
     choose_batches(&p, pr);
     long m = p.m->batch != NULL ? p.m->batch->value : 1;
     long pow2 = is_power_of_two(m) ? m : 8, other = is_power_of_two(m) ? m + 2 : m;
     if (other == 1)
         other = 10;
     pr->all_exact = 1;
+    certificate(&p, pr);
     for (size_t i = 0; i < d->n && !p.failed; i++) {
         proof_item *it = &pr->items[pr->n++];
         it->g = &d->g[i];
         it->is_param = it->g->of->kind == SYM_PARAM;
-        symbolic(&p, it);
-        if (p.failed)
-            break;
-        exact(&p, pr, it);
-        numeric(&p, it, p.m->batch != NULL ? other : 0);
-        if (it->exact_points == 0)
-            enclosure(&p, pr, it);
-        it->batch_pow2 = pow2;
-        it->batch_other = other;
-        if (p.m->batch != NULL) {
-            it->ulps_pow2 = in_double(&p, it, pow2);
-            it->ulps_other = in_double(&p, it, other);
-        }
+        it->lemma = &pr->lemmas[i];
+        it->symbolic = it->lemma->status == LEMMA_HOLDS;
         it->loss = PROVE_LOSS_COULD_NOT_RUN;
         it->loss_log2_gap = NAN;
-        if (it->is_param)
-            loss_check(&p, it);
+        it->batch_pow2 = pow2;
+        it->batch_other = other;
+        not_run(it);
+        it->numeric_ran = it->lemma->depth <= numeric_depth;
+        if (it->numeric_ran) {
+            exact(&p, pr, it);
+            numeric(&p, it, p.m->batch != NULL ? other : 0);
+            if (it->exact_points == 0)
+                enclosure(&p, pr, it);
+            if (p.m->batch != NULL) {
+                it->ulps_pow2 = in_double(&p, it, pow2);
+                it->ulps_other = in_double(&p, it, other);
+            }
+            if (it->is_param)
+                loss_check(&p, it);
+        }
         decide(&p, pr, it);
     }
     if (p.failed)

@@ -18,12 +18,49 @@ enum {
     PROVE_ENCLOSURE_BITS = 256, /* Arb balls of the enclosure test, */
     PROVE_ENCLOSURE_MORE = 2048, /* and again when MPFR's gaps do not look like rounding */
     PROVE_LOSS_BITS = 256,       /* MPFR bits of the check against the loss */
+    PROVE_NUMERIC_DEPTH = 6, /* by default, the numeric tests (exact, enclosure, MPFR, double, the
+                                loss) run for gradients whose lemma is at most this many
+                                backward steps from the loss: they evaluate whole formulas,
+                                whose cost grows with depth, while the certificate does not */
+    PROVE_MAX_NUMERIC_DEPTH = 1000000, /* the cap of --numeric-depth */
 };
+
+/* Why a lemma of the certificate holds or not. */
+typedef enum lemma_status {
+    LEMMA_HOLDS,
+    LEMMA_NOT_LINEAR,   /* a rule it came through is not claimed and shown linear in G */
+    LEMMA_EARLIER,      /* a gradient it uses has no earlier lemma that holds */
+    LEMMA_FORMS_DIFFER, /* the two formulas, the earlier lemmas substituted, differ */
+} lemma_status;
+
+/* One step of the certificate, for the gradient dV: with every earlier
+   gradient dU its absorbed formula names replaced by what U's lemma says
+   (1/m * dU deferred), the absorbed formula is FACTOR times the deferred
+   one, FACTOR 1/m for an intermediate (1 without a batch) and 1 for a
+   param. It holds because the rules the formula came through are linear
+   in G, so that they carry the 1/m of the earlier gradients through; the
+   check is one normal form of two formulas over named gradients, which
+   stay atoms: its size does not grow with the depth of the network. A
+   lemma that uses no earlier gradient is a seed: the loss's own 1/m. */
+typedef struct proof_lemma {
+    const gradient *g;
+    int intermediate;   /* FACTOR is 1/m, not 1 */
+    const rule **rules; /* the adjoint rules its formula came through */
+    size_t nrules;
+    size_t *uses; /* indices of the lemmas of the gradients it names */
+    size_t nuses;
+    long depth;                       /* 1 for a seed, else 1 + the deepest lemma it uses */
+    const term *absorbed_substituted; /* the absorbed formula, earlier lemmas
+                                         substituted, over FACTOR, simplified */
+    const term *deferred;             /* the deferred formula, simplified */
+    lemma_status status;
+    const rule *nonlinear; /* LEMMA_NOT_LINEAR: the rule */
+} proof_lemma;
 
 /* How a relation was decided: the method its verdict rests on, strongest
    first. */
 typedef enum prove_method {
-    PROVE_BY_SYMBOLIC,  /* both sides reduce to one normal form: a proof for every size */
+    PROVE_BY_SYMBOLIC,  /* the certificate: a proof for every size */
     PROVE_BY_EXACT,     /* GMP rationals: the difference 0 at every point (Schwartz-Zippel), or
                            not 0 at one */
     PROVE_BY_ENCLOSURE, /* MPFI: the enclosure of the difference excludes 0 at an entry */
@@ -58,12 +95,12 @@ const char *prove_verdict_name(prove_verdict v);
 typedef struct proof_item {
     const gradient *g;
     int is_param;
-    /* symbolic: both sides, every named gradient written out in the
-       convention's own formulas, reduced to normal form */
-    const term *deferred_side, *absorbed_side; /* before: in forward names */
-    const term *deferred_normal, *absorbed_normal;
-    int symbolic; /* the normal forms are one term */
-    trace cert_deferred, cert_absorbed;
+    /* symbolic: the certificate's lemma for this gradient */
+    const proof_lemma *lemma;
+    int symbolic; /* its lemma holds */
+    /* the numeric tests below ran (the lemma's depth is within
+       PROVE_NUMERIC_DEPTH); when 0, every one of them is as not run */
+    int numeric_ran;
     /* exact: GMP rationals at random points, activations free, at the
        proof's batch sizes */
     int exact_tried;               /* points drawn */
@@ -105,6 +142,8 @@ typedef struct proof {
     const derivation *d;
     proof_item *items;
     size_t n;
+    proof_lemma *lemmas;         /* the certificate, one per item, in the same order */
+    long numeric_depth;          /* how deep the numeric tests went (prove's NUMERIC_DEPTH) */
     long batches[PROVE_BATCHES]; /* the exact test's batch sizes, the declared first */
     int nbatches;
     int params_proven; /* every param PROVEN and agreeing with the loss */
@@ -116,14 +155,24 @@ typedef struct proof {
     unsigned long seed;
 } proof;
 
+/* Lemma L of PR in words, allocated in POOL: "lemma 6: absorbed dZ1 =
+   1/m * deferred dZ1, from lemma 4 (dZ2), through matmul.right, tanh
+   (linear in G)", "..., the seed: the loss's 1/m, no earlier gradient",
+   or with what is missing: "... NOT shown: the rule relu is not shown
+   linear in G". */
+const char *prove_lemma_words(const proof *pr, const proof_lemma *l, mem_pool *pool);
+
 /* Prove D's placements equal (params) and different by m (intermediates),
-   symbolically, exactly and numerically, with points drawn from SEED, and
-   check each param's gradient against the loss. Each relation's verdict
-   rests on evidence: PROVEN on one normal form or a zero exact difference
+   symbolically (the certificate, one lemma per gradient), exactly and
+   numerically (for gradients whose lemma's depth is at most
+   NUMERIC_DEPTH, usually PROVE_NUMERIC_DEPTH), with points
+   drawn from SEED, and check each param's gradient against the loss.
+   Each relation's verdict rests on evidence: PROVEN on a lemma that holds
+   (and the lemmas it uses) or a zero exact difference
    at every point; REFUTED on a nonzero exact difference or an enclosure
    excluding 0 (never on a method that could not run, never on a NaN).
    Returns the proof (in D's model's pool) or NULL with ERR filled. */
-proof *prove(const derivation *d, const rule_set *rs, unsigned long seed, dc_error *err,
-             mem_pool *err_pool);
+proof *prove(const derivation *d, const rule_set *rs, unsigned long seed, long numeric_depth,
+             dc_error *err, mem_pool *err_pool);
 
 #endif

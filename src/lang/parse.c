@@ -2221,7 +2221,26 @@ parse_rule_side(parser *p, const symbol **named, size_t *name_offset)
     return parse_expr(p);
 }
 
-/* NAME ":" side "=>" side ["if" conditions] */
+/* "linear in" VAR, the claim that the formula is linear in VAR. */
+static void
+parse_linear(parser *p, rule_syntax *r)
+{
+    r->linear_offset = p->tok.offset;
+    advance(p);
+    if (!is_word(p, p->tok, "in"))
+        fail_at(p, p->tok.offset, "expected 'in' after 'linear' (linear in G)");
+    advance(p);
+    token var = p->tok;
+    expect(p, TOK_IDENT, "a pattern variable");
+    r->linear_in = model_lookup(p->m, p->src->text + var.offset, var.len);
+    if (r->linear_in == NULL || r->linear_in->kind != SYM_VAR) {
+        char buf[64];
+        fail_at(p, var.offset, "'%s' is not a variable of the rule",
+                tok_text(p, var, buf, sizeof buf));
+    }
+}
+
+/* NAME ":" side "=>" side ["linear in" VAR] ["if" conditions] */
 static void
 parse_rule(parser *p, rule_syntax *r)
 {
@@ -2246,6 +2265,8 @@ parse_rule(parser *p, rule_syntax *r)
     expect(p, TOK_ARROW, "'=>'");
     r->rhs_offset = p->tok.offset;
     r->rhs = parse_rule_side(p, &r->gradient, &r->gradient_offset);
+    if (is_word(p, p->tok, "linear"))
+        parse_linear(p, r);
     if (is_word(p, p->tok, "if")) {
         advance(p);
         parse_conditions(p, r);

@@ -19,9 +19,10 @@ enum {
    out-of-memory error. ERR's strings live in ERR_POOL. */
 model *parse_model(const source *src, dc_error *err, mem_pool *err_pool);
 
-/* One rule as written: NAME ":" [OUT "="] LHS "=>" [dV "="] RHS ["if" ...].
-   An adjoint rule names its output (C = sigmoid(a)) and the input whose
-   gradient it gives (da = G * C * (1 - C)); a rewrite rule names neither. */
+/* One rule as written: NAME ":" [OUT "="] LHS "=>" [dV "="] RHS ["linear in" VAR]
+   ["if" ...]. An adjoint rule names its output (C = sigmoid(a)) and the
+   input whose gradient it gives (da = G * C * (1 - C)); a rewrite rule
+   names neither. "linear in G" claims the formula linear in G. */
 enum { RULE_MAX_CONDITIONS = 4 };
 typedef struct rule_syntax {
     const char *name;
@@ -36,6 +37,8 @@ typedef struct rule_syntax {
         size_t offset;
     } cond[RULE_MAX_CONDITIONS];
     int ncond;
+    const symbol *linear_in; /* the variable of "linear in G", or NULL */
+    size_t linear_offset;
 } rule_syntax;
 
 /* Parse the rule file SRC, declaring its pattern variables in SCOPE (shared

@@ -878,13 +878,12 @@ proof_item_details(writer *w, const proof *p, const proof_item *it)
     w_list(w, 0);
     w_item(w);
     w_strong(w, "Symbolic.");
+    w_textf(w, " The certificate's %s.", prove_lemma_words(p, it->lemma, w->out->pool));
     if (it->symbolic) {
-        w_textf(w, " Both sides%s reduce to the one normal form ",
-                it->is_param ? "" : " (the deferred one divided by the batch size)");
-        w_math(w, pretty_form(m->terms, it->deferred_normal));
-        w_text(w, "; the certificate follows.");
-    } else
-        w_text(w, " NOT shown: the normal forms differ.");
+        w_text(w, " With the earlier lemmas substituted, both sides reduce to ");
+        w_math(w, pretty_form(m->terms, it->lemma->deferred));
+        w_text(w, ".");
+    }
     w_end_item(w);
     w_item(w);
     w_strong(w, "Exact.");
@@ -944,16 +943,6 @@ proof_item_details(writer *w, const proof *p, const proof_item *it)
     }
     decision_items(w, it, m);
     w_end_list(w);
-    if (it->symbolic) {
-        w_par(w);
-        w_strong(w, "Certificate, deferred side:");
-        w_end_par(w);
-        steps_list(w, d, &it->cert_deferred);
-        w_par(w);
-        w_strong(w, "Certificate, absorbed side:");
-        w_end_par(w);
-        steps_list(w, d, &it->cert_absorbed);
-    }
 }
 
 static void

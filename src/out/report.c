@@ -434,14 +434,6 @@ power_of_two(text *out, double log2)
     return text_str(&s);
 }
 
-static void
-text_certificate(text *out, const derivation *d, const char *side, const trace *tr)
-{
-    text_printf(out, "    certificate, %s side:\n", side);
-    for (size_t k = 0; k < tr->n; k++)
-        text_step(out, d, k, &tr->steps[k]);
-}
-
 /* "m = 6, 3, 7": the exact test's batch sizes, or "" without a batch. */
 static const char *
 batch_sizes(text *out, const proof *p)
@@ -541,7 +533,7 @@ decided_words(text *out, const proof *p, const proof_item *it)
     switch (it->verdict) {
     case PROVE_PROVEN:
         return it->method == PROVE_BY_SYMBOLIC
-                   ? "proven, symbolic: one normal form, a proof for every size"
+                   ? "proven, symbolic: by the certificate, a proof for every size"
                    : stringf(out,
                              "proven, exact: difference 0 at every one of %d rational points%s%s",
                              it->exact_points, m->batch ? " with " : "", batch_sizes(out, p));
@@ -574,16 +566,23 @@ text_proof_item(text *out, const proof *p, const proof_item *it, int with_trace)
                 term_string(out, derive_pretty(d, it->g, CONVENTION_DEFERRED)));
     text_printf(out, "%*s  absorbed %s\n", (int)strlen(it->g->of->name) + 1, "",
                 term_string(out, derive_pretty(d, it->g, CONVENTION_ABSORBED)));
-    const char *relation = it->is_param ? "deferred = absorbed" : "deferred = m * absorbed";
-    if (!it->is_param && m->batch != NULL)
-        relation = mname[0] == 'm' && mname[1] == '\0' ? "deferred = m * absorbed"
-                                                       : "deferred = batch * absorbed";
-    text_printf(out, "  symbolic: %s%s\n", relation,
-                it->symbolic ? ": both sides reduce to one normal form"
-                             : ": NOT shown; the normal forms differ");
-    if (it->symbolic)
-        text_printf(out, "            %s\n",
-                    term_string(out, pretty_form(m->terms, it->deferred_normal)));
+    text_printf(out, "  symbolic: %s\n", prove_lemma_words(p, it->lemma, out->pool));
+    if (with_trace) {
+        text_printf(out, "    absorbed, the earlier lemmas substituted%s%s: %s\n",
+                    it->lemma->intermediate ? ", times " : "", it->lemma->intermediate ? mname : "",
+                    term_string(out, pretty_form(m->terms, it->lemma->absorbed_substituted)));
+        text_printf(out, "    deferred: %s\n",
+                    term_string(out, pretty_form(m->terms, it->lemma->deferred)));
+    }
+    if (!it->numeric_ran) {
+        text_printf(out,
+                    "  numeric:  not run: d%s is %ld backward steps from the loss, deeper than "
+                    "the %ld the numeric tests go (--numeric-depth)\n",
+                    it->g->of->name, it->lemma->depth, p->numeric_depth);
+        text_printf(out, "  decided:  %s\n", decided_words(out, p, it));
+        text_putc(out, '\n');
+        return;
+    }
     text_puts(out, "  exact:    ");
     text_exact(out, p, it);
     if (it->enclosure_bits > 0)
@@ -615,10 +614,6 @@ text_proof_item(text *out, const proof *p, const proof_item *it, int with_trace)
                     "  DISAGREE: the symbolic proof and the %s evaluation disagree, so a rule is "
                     "unsound: run derivcheck rules --verify\n",
                     prove_method_name(it->method));
-    if (with_trace) {
-        text_certificate(out, d, "deferred", &it->cert_deferred);
-        text_certificate(out, d, "absorbed", &it->cert_absorbed);
-    }
     text_putc(out, '\n');
 }
 
@@ -806,9 +801,9 @@ proof_json(text *out, const proof *p, const char *name)
         json_object_set_new(o, "relation", json_text(out, it->is_param ? "equal" : "differ_by_m"));
         json_formulas(out, o, d, it->g);
         json_object_set_new(o, "symbolic", json_boolean(it->symbolic));
-        json_object_set_new(
-            o, "normal_form",
-            json_text(out, it->symbolic ? term_string(out, it->deferred_normal) : NULL));
+        json_object_set_new(o, "lemma", json_text(out, prove_lemma_words(p, it->lemma, out->pool)));
+        json_object_set_new(o, "lemma_depth", json_integer(it->lemma->depth));
+        json_object_set_new(o, "numeric_ran", json_boolean(it->numeric_ran));
         json_object_set_new(o, "exact_points", json_integer(it->exact_points));
         json_object_set_new(o, "exact_equal", json_integer(it->exact_equal));
         json_object_set_new(o, "degree", json_integer(it->degree));
@@ -824,8 +819,18 @@ proof_json(text *out, const proof *p, const char *name)
         json_object_set_new(o, "double", dbl);
         json_decision(out, o, it);
         json_t *cert = json_object();
-        json_object_set_new(cert, "deferred", json_trace(out, d, &it->cert_deferred, 1));
-        json_object_set_new(cert, "absorbed", json_trace(out, d, &it->cert_absorbed, 1));
+        json_t *uses = json_array(), *rules = json_array();
+        for (size_t k = 0; k < it->lemma->nuses; k++)
+            json_array_append_new(uses, json_integer((json_int_t)it->lemma->uses[k] + 1));
+        for (size_t k = 0; k < it->lemma->nrules; k++)
+            json_array_append_new(rules, json_text(out, it->lemma->rules[k]->name));
+        json_object_set_new(cert, "lemma", json_integer((json_int_t)(it->lemma - p->lemmas) + 1));
+        json_object_set_new(cert, "uses", uses);
+        json_object_set_new(cert, "rules", rules);
+        json_object_set_new(cert, "absorbed_substituted",
+                            json_text(out, term_string(out, it->lemma->absorbed_substituted)));
+        json_object_set_new(cert, "deferred",
+                            json_text(out, term_string(out, it->lemma->deferred)));
         json_object_set_new(o, "certificate", cert);
         json_array_append_new(rows, o);
     }

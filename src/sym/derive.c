@@ -231,14 +231,15 @@ simplify(deriver *d, const term *t, trace *tr)
     return out;
 }
 
-/* T with each symbol of FROM[i] replaced by TO[i] (NULL: kept); T itself
-   when a rebuilt term would not fit (substitutes have their symbols'
-   shapes, so it does not happen). */
+/* T with each term WITH maps replaced by its image; T itself when a
+   rebuilt term would not fit (substitutes have their symbols' shapes, so
+   it does not happen). The caller builds WITH once for many terms: a map
+   per term would cost the number of gradients each time, and a deep
+   network's derivation the square of it. */
 static const term *
-substitute(deriver *d, const term *t, term_map *memo, const symbol *const *from,
-           const term *const *to, size_t n)
+substitute(deriver *d, const term *t, const term_map *with)
 {
-    const term *out = term_substitute(d->tab, t, from, to, n, memo);
+    const term *out = term_replace(d->tab, t, with, term_map_new(d->m->pool), 0);
     return out != NULL ? out : t;
 }
 
@@ -349,22 +350,21 @@ defer(deriver *d, derivation *out)
 {
     const model *m = d->m;
     size_t n = out->n;
-    const symbol **from = mem_zalloc(m->pool, (n + 1) * sizeof *from);
-    const term **to = mem_zalloc(m->pool, (n + 1) * sizeof *to);
+    term_map *with = term_map_new(m->pool);
     const term *batch = m->batch != NULL ? term_symbol(d->tab, m->batch) : NULL;
     char why[SHAPE_WHY];
     for (size_t i = 0; i < n; i++) {
         gradient *g = &out->g[i];
-        from[i] = g->absorbed_name;
+        const term *to = term_symbol(d->tab, g->deferred_name);
         if (batch != NULL && g->of->kind != SYM_PARAM) {
-            const term *args[2] = {term_symbol(d->tab, g->deferred_name), batch};
-            to[i] = term_make(d->tab, OP_DIV, 0, 0, args, 2, why);
-        } else
-            to[i] = term_symbol(d->tab, g->deferred_name);
+            const term *args[2] = {to, batch};
+            to = term_make(d->tab, OP_DIV, 0, 0, args, 2, why);
+        }
+        term_map_put(with, term_symbol(d->tab, g->absorbed_name), to);
     }
     for (size_t i = 0; i < n && !d->failed; i++) {
         gradient *g = &out->g[i];
-        const term *t = substitute(d, g->absorbed, term_map_new(m->pool), from, to, n);
+        const term *t = substitute(d, g->absorbed, with);
         if (batch != NULL && g->of->kind != SYM_PARAM) {
             const term *args[2] = {batch, t};
             t = term_make(d->tab, OP_MUL, 0, 0, args, 2, why);
@@ -427,18 +427,17 @@ derive(const model *m, const rule_set *rs, const label_assumption_set *assume, d
                 users++;
         out->g[i].named = users > 1 && !unnamed_activation(&d, out->g[i].of);
     }
-    const symbol **from = mem_zalloc(m->pool, (out->n + 1) * sizeof *from);
-    const term **to = mem_zalloc(m->pool, (out->n + 1) * sizeof *to);
+    term_map *written = term_map_new(m->pool); /* gradients used once: name -> formula */
     for (size_t i = 0; i < out->n && !d.failed; i++) {
         gradient *g = &out->g[i];
         const term *raw = d.contrib[index_of(&d, g->of)];
-        const term *t = substitute(&d, raw, term_map_new(m->pool), from, to, i);
+        const term *t = substitute(&d, raw, written);
         if (t != raw)
             trace_add(&g->steps, NULL, "gradients used once written in", raw, t);
         g->absorbed = simplify(&d, t, &g->steps);
         g->absorbed_name->definition = g->absorbed;
-        from[i] = g->absorbed_name;
-        to[i] = g->named ? NULL : g->absorbed;
+        if (!g->named)
+            term_map_put(written, term_symbol(d.tab, g->absorbed_name), g->absorbed);
     }
     if (!d.failed)
         defer(&d, out);

@@ -50,6 +50,64 @@ unbound_variable(const term *t, const term *pattern, const symbol *output, const
     return NULL;
 }
 
+/* How a term depends on G, for rules_linear_in. */
+typedef enum dependence {
+    DEP_NONE,   /* no G in it */
+    DEP_ZERO,   /* no G, and zero: 0 * a */
+    DEP_LINEAR, /* linear in G */
+    DEP_OTHER,  /* G in it, not shown linear */
+} dependence;
+
+/* How T depends on G (see rules_linear_in). Recursion follows the rule
+   formula's nesting, which the parser bounds. */
+static dependence
+dependence_on(const term *t, const symbol *G)
+{
+    if (t->op == OP_SYM)
+        return t->sym == G ? DEP_LINEAR : DEP_NONE;
+    if (t->op == OP_CONST)
+        return mpq_sgn(t->value) == 0 ? DEP_ZERO : DEP_NONE;
+    dependence a = dependence_on(t->args[0], G);
+    dependence b = t->nargs > 1 ? dependence_on(t->args[1], G) : DEP_NONE;
+    int a_free = a == DEP_NONE || a == DEP_ZERO, b_free = b == DEP_NONE || b == DEP_ZERO;
+    switch (t->op) {
+    case OP_NEG:
+    case OP_TRANSPOSE:
+    case OP_SUM:
+    case OP_BROADCAST:
+    case OP_UNBROADCAST:
+    case OP_BROADCAST_LIKE:
+        /* the second argument of unbroadcast(G, a) only gives a shape */
+        return a;
+    case OP_ADD:
+        if (a_free && b_free)
+            return a == DEP_ZERO && b == DEP_ZERO ? DEP_ZERO : DEP_NONE;
+        /* G + 1 is affine, not linear */
+        return (a == DEP_LINEAR || a == DEP_ZERO) && (b == DEP_LINEAR || b == DEP_ZERO) ? DEP_LINEAR
+                                                                                        : DEP_OTHER;
+    case OP_MUL:
+    case OP_MATMUL:
+        if (a == DEP_OTHER || b == DEP_OTHER)
+            return DEP_OTHER;
+        if (a == DEP_ZERO || b == DEP_ZERO)
+            return DEP_ZERO;
+        if (a_free && b_free)
+            return DEP_NONE;
+        return a_free || b_free ? DEP_LINEAR : DEP_OTHER;
+    case OP_DIV:
+        return b_free ? a : DEP_OTHER;
+    default:
+        return a_free && b_free ? DEP_NONE : DEP_OTHER;
+    }
+}
+
+int
+rules_linear_in(const term *t, const symbol *G)
+{
+    dependence d = dependence_on(t, G);
+    return d == DEP_LINEAR || d == DEP_ZERO;
+}
+
 static void
 load_error(loader *ld, size_t offset, const char *fmt, const char *arg)
 {
@@ -102,6 +160,15 @@ add_rule(void *ctx, const rule_syntax *syn)
                               "of the pattern",
                               g);
         grad = rs->G;
+    }
+    if (syn->linear_in != NULL) {
+        if (r.kind != RULE_ADJOINT || syn->linear_in != rs->G)
+            return load_error(ld, syn->linear_offset,
+                              "%s: only an adjoint rule's formula can be linear, and only in "
+                              "G, the incoming gradient",
+                              r.name);
+        r.linear_claimed = 1;
+        r.linear = rules_linear_in(r.rhs, rs->G);
     }
     const symbol *free_var = unbound_variable(r.rhs, r.lhs, r.output, grad);
     if (free_var != NULL)
@@ -691,7 +758,51 @@ rewrite(rewriter *w, const term *t)
     }
     w->depth--;
     term_map_put(w->done, t, cur);
+    /* what rewriting leaves is rewritten: a walk that meets it again
+       (in a rebuilt term) stops there instead of descending */
+    if (cur != t && !w->failed)
+        term_map_put(w->done, cur, cur);
     return cur;
+}
+
+/* rewrite(W, T) with every subterm of T rewritten first, children before
+   parents in the order rewrite itself takes them, by an explicit stack:
+   rewrite's own recursion then meets rewritten arguments at once, so its
+   depth stays that of a rule's template, not of T. A normal form with
+   thousands of monomials is a chain of sums that deep, which recursion
+   would follow down the C stack. */
+static const term *
+rewrite_deep(rewriter *w, const term *t)
+{
+    typedef struct frame {
+        const term *t;
+        unsigned next; /* the argument to visit next */
+    } frame;
+    size_t cap = 64, n = 0;
+    frame *stack = mem_alloc(w->err_pool, cap * sizeof *stack);
+    stack[n++] = (frame){t, 0};
+    while (n > 0 && !w->failed) {
+        frame *f = &stack[n - 1];
+        if (term_map_get(w->done, f->t) != NULL) {
+            n--;
+            continue;
+        }
+        if (f->next < f->t->nargs) {
+            const term *arg = f->t->args[f->next++];
+            if (term_map_get(w->done, arg) != NULL)
+                continue;
+            if (n == cap) {
+                cap *= 2;
+                stack = mem_realloc(w->err_pool, stack, cap * sizeof *stack);
+            }
+            stack[n++] = (frame){arg, 0};
+            continue;
+        }
+        rewrite(w, f->t);
+        n--;
+    }
+    mem_release(w->err_pool, stack);
+    return rewrite(w, t);
 }
 
 /* rules_rewrite with the rules of GROUP only (NULL: all), their patterns
@@ -713,7 +824,7 @@ rewrite_with(const rule_set *rs, const char *group, const term_map *names,
     w.done = term_map_new(err_pool);
     w.err = err;
     w.err_pool = err_pool;
-    const term *out = rewrite(&w, t);
+    const term *out = rewrite_deep(&w, t);
     return w.failed ? NULL : out;
 }
 

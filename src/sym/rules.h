@@ -38,6 +38,11 @@ typedef struct rule {
         const symbol *var;
     } cond[4];
     int ncond;
+    /* adjoint: the file claims the formula linear in G ("linear in G"),
+       and whether rules_linear_in shows it; what a proof by linearity
+       (prove's certificate) may rest on is both */
+    int linear_claimed;
+    int linear;
 } rule;
 
 /* All rules of a folder, in file-name order, then line order. Owns its
@@ -70,6 +75,16 @@ rule_set *rules_load(const char *dir, dc_error *err, mem_pool *err_pool);
 void rules_free(rule_set *rs);
 
 enum { MATCH_MAX = 16 };
+
+/* Whether the formula T is linear in the variable G, shown by its
+   structure: G itself; a negation, transpose, sum, broadcast or
+   unbroadcast of a linear term; a sum of linear terms; a product (*, @)
+   of a linear term and one without G; a linear term divided by one
+   without G; or a term without G that is zero times something (0 * a,
+   the step's rule). Each of these operations is linear in its argument,
+   so the composition is: a sound test, which a formula that is linear
+   only after algebra (G^2 / G) fails. */
+int rules_linear_in(const term *t, const symbol *G);
 
 /* Pattern variables bound to terms of a model's table. */
 typedef struct match {
