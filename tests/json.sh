@@ -155,13 +155,14 @@ if p["verdict"] not in ("proven", "numeric", "refuted", "undecided"):
     fail(f"prove: verdict {p['verdict']!r}")
 for g in p["gradients"]:
     keys("prove gradient", g, ("name", "relation", "deferred", "absorbed", "symbolic",
-                               "normal_form", "exact_points", "exact_equal", "degree",
+                               "lemma", "lemma_depth", "numeric_ran", "exact_points", "exact_equal", "degree",
                                "log2_chance", "mpfr", "double", "verdict", "method", "disagree",
                                "exact_tried", "exact_why", "exact_witness", "enclosure",
                                "mpfr_batch", "mpfr_why", "mpfr_again", "loss", "certificate"))
     if g["relation"] not in ("equal", "differ_by_m"):
         fail(f"prove: relation {g['relation']!r}")
-    keys("prove certificate", g["certificate"], ("deferred", "absorbed"))
+    keys("prove certificate", g["certificate"], ("lemma", "uses", "rules", "deferred",
+                                                  "absorbed_substituted"))
 
 # eval
 e = load("eval")
