@@ -232,21 +232,6 @@ print_term(text *out, const term *t)
     print_at(out, t, PREC_COMPARE);
 }
 
-static const char *
-label_name(label_assumption a)
-{
-    switch (a) {
-    case LABEL_BINARY:
-        return " binary";
-    case LABEL_ONEHOT:
-        return " onehot";
-    case LABEL_PROB:
-        return " prob";
-    default:
-        return "";
-    }
-}
-
 static void
 print_declaration(text *out, const symbol *s)
 {
@@ -263,7 +248,8 @@ print_declaration(text *out, const symbol *s)
         text_putc(out, ']');
     }
     if (s->kind == SYM_LABEL)
-        text_puts(out, label_name(s->label));
+        if (s->label != LABEL_ANY)
+            text_printf(out, " %s", term_label_name(s->label));
     text_putc(out, '\n');
 }
 

@@ -57,6 +57,16 @@ term_op_name(term_op op)
     return op >= 0 && op < OP_COUNT ? op_names[op] : "?";
 }
 
+const char *
+term_label_name(label_assumption a)
+{
+    static const char *const names[] = {[LABEL_ANY] = "none",
+                                        [LABEL_BINARY] = "binary",
+                                        [LABEL_ONEHOT] = "onehot",
+                                        [LABEL_PROB] = "prob"};
+    return (unsigned)a < sizeof names / sizeof names[0] ? names[a] : "?";
+}
+
 term_table *
 term_table_new(mem_pool *pool)
 {

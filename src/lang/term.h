@@ -198,4 +198,8 @@ long term_occurrences(const term *t, const symbol *s);
 /* The name an operation is written with ("add", "sigmoid", ...). */
 const char *term_op_name(term_op op);
 
+/* The word a declaration writes for A ("binary", "onehot", "prob"), "none"
+   for LABEL_ANY. */
+const char *term_label_name(label_assumption a);
+
 #endif

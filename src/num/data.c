@@ -268,8 +268,6 @@ q_words(reader *r, const mpq_t q)
     return text_str(&t);
 }
 
-static const char *const label_names[] = {"", "binary", "onehot", "prob"};
-
 /* Whether Q is 0 or 1. */
 static int
 is_zero_or_one(const mpq_t q)
@@ -317,7 +315,7 @@ read_number(reader *r, const symbol *s, const json_t *node, size_t start, size_t
         return 1;
     if ((s->label == LABEL_BINARY || s->label == LABEL_ONEHOT) && !is_zero_or_one(q))
         return fail_at(r, start, "%s is a %s label: its entries are 0 or 1, found %s", s->name,
-                       label_names[s->label], q_words(r, q));
+                       term_label_name(s->label), q_words(r, q));
     if (s->label == LABEL_PROB && mpq_sgn(q) < 0)
         return fail_at(r, start, "%s is a prob label: its entries are nonnegative, found %s",
                        s->name, q_words(r, q));

@@ -22,21 +22,6 @@ put_dim(text *out, dim d)
         text_puts(out, "None");
 }
 
-static const char *
-assumption_name(label_assumption a)
-{
-    switch (a) {
-    case LABEL_BINARY:
-        return "binary";
-    case LABEL_ONEHOT:
-        return "onehot";
-    case LABEL_PROB:
-        return "prob";
-    default:
-        return "none";
-    }
-}
-
 /* SHAPES and LABELS. */
 static void
 put_tables(text *out, const model *m)
@@ -62,7 +47,7 @@ put_tables(text *out, const model *m)
             continue;
         text_puts(out, "    \"");
         print_python_name(out, s->name);
-        text_printf(out, "\": (\"%s\", ", assumption_name(s->label));
+        text_printf(out, "\": (\"%s\", ", term_label_name(s->label));
         if (s->label == LABEL_ONEHOT || s->label == LABEL_PROB)
             text_printf(out, "%d),\n", s->class_axis);
         else
