@@ -247,9 +247,8 @@ print_declaration(text *out, const symbol *s)
         }
         text_putc(out, ']');
     }
-    if (s->kind == SYM_LABEL)
-        if (s->label != LABEL_ANY)
-            text_printf(out, " %s", term_label_name(s->label));
+    if (s->label != LABEL_ANY) /* a label's assumption, or a 0/1 input's (a mask) */
+        text_printf(out, " %s", term_label_name(s->label));
     text_putc(out, '\n');
 }
 
