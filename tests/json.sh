@@ -93,10 +93,12 @@ if [g["name"] for g in d["gradients"] if g["kind"] == "param"] != ["dW2", "db2",
     fail("derive: the params of sigmoid are not dW2, db2, dW1, db1")
 
 # check
-VERDICTS = {"ok", "wrong", "shape", "given", "undecided"}
+VERDICTS = {"ok", "wrong", "shape", "given", "undecided", "step"}
 DIAGNOSES = {"missing_inv_m", "extra_inv_m", "hard_coded_batch", "sign", "transpose", "axis",
              "keepdims", "activation_derivative", "label_assumption", "zero_gradient",
-             "wrong_earlier_claims", "unsound_rule", "not_decidable", "unknown"}
+             "wrong_earlier_claims", "unsound_rule", "not_decidable", "unknown",
+             "hyperparameter_factor", "relu_mask", "regularisation", "gradient_of_other",
+             "two_mistakes"}
 for code in VERDICTS | DIAGNOSES:
     if f"`{code}`" not in doc:
         fail(f"docs/json.md does not document the code {code!r}")
@@ -110,7 +112,7 @@ for name, outcome in (("check_sign", "wrong"), ("check_ok", "ok")):
     if c["outcome"] != outcome or c["all_hold"] != (outcome == "ok"):
         fail(f"{name}: outcome {c['outcome']!r}, all_hold {c['all_hold']!r}")
     for r in c["claims"]:
-        keys(name + " claim", r, CLAIM)
+        keys(name + " claim", r, CLAIM, ("note", "gradient_of"))
         if r["verdict"] not in VERDICTS:
             fail(f"{name}: verdict {r['verdict']!r} is no code")
         if (r["verdict"] == "ok") != (r["diagnosis"] is None) or \

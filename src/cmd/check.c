@@ -2,6 +2,8 @@
  * check.h. */
 #include "cmd/check.h"
 
+#include "cmd/roundoff.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -1176,6 +1178,42 @@ one_entry_note(checker *c, const symbol *cl, const symbol *v)
     return text_str(&t);
 }
 
+/* The note on a claim CL about V that holds in convention CONV and
+   computes the output gradient from the output's values (dZ2 = A2 - Y):
+   that form loses its relative accuracy for confident predictions, and the
+   form from the logits (roundoff_logit_form) does not. NULL for any other
+   claim, and for an output written out rather than named (sigmoid(Z2),
+   softmax(Z2, axis=0)). */
+static const char *
+confident_note(checker *c, const symbol *cl, const symbol *v, convention conv)
+{
+    size_t at;
+    const term *logits = roundoff_logit_form(c->d, &at);
+    if (logits == NULL || c->d->g[at].of != v)
+        return NULL;
+    const symbol *a = NULL; /* A2 = sigmoid(Z2) or softmax(Z2) */
+    for (size_t i = 0; i < c->m->nsymbols && a == NULL; i++) {
+        const symbol *s = c->m->symbols[i];
+        if (s->kind == SYM_DEF && s->definition != NULL &&
+            (s->definition->op == OP_SIGMOID || s->definition->op == OP_SOFTMAX) &&
+            s->definition->args[0]->op == OP_SYM && s->definition->args[0]->sym == v)
+            a = s;
+    }
+    if (a == NULL || term_occurrences(cl->definition, a) == 0)
+        return NULL;
+    text t;
+    text_init(&t, c->pool);
+    text_printf(&t,
+                "computed from %s, %s loses accuracy for confident predictions (%s rounds to 1 "
+                "once %s passes about 37, and %s becomes 0); from the logits it does not: %s = %s",
+                a->name, cl->name, a->name, v->name, cl->name, cl->name,
+                conv == CONVENTION_ABSORBED ? "1/m * (" : "");
+    print_term(&t, logits);
+    if (conv == CONVENTION_ABSORBED)
+        text_putc(&t, ')');
+    return text_str(&t);
+}
+
 /* The verdict on the claim R (its claim and line set) as a claim about V
    (its target, or another version of the target's name), given the
    results of the claims before it, EARLIER[0..NEARLIER). */
@@ -1244,8 +1282,7 @@ judge_as(checker *c, claim_result *r, const claim_result *earlier, size_t nearli
     }
     if (held[0] || (nconv > 1 && held[1])) {
         holds(c, r, rd, nconv, held);
-        if (one)
-            r->note = one_entry_note(c, cl, v);
+        r->note = one ? one_entry_note(c, cl, v) : confident_note(c, cl, v, r->follows);
         return;
     }
     for (int k = 0; k < nconv && upstream_wrong; k++) {
