@@ -320,6 +320,14 @@ has "$tmp/err" "93-zero-to-negative-power.dc:14:62: error: 0 to a negative power
 # check: a person's derivation, claim by claim
 run 0 check "$DC_EXAMPLES_DIR/ng_sigmoid_deferred.dc"
 has "$tmp/out" "6 of 6 claims hold."
+# issue 19: dZ2 = A2 - Y holds, with a note giving the form from the logits in its convention
+has "$tmp/out" "note: computed from A2, dZ2 loses accuracy for confident predictions"
+has "$tmp/out" "from the logits it does not: dZ2 = (1 - Y) * sigmoid(Z2) - Y * sigmoid(-Z2)"
+run 0 check "$DC_EXAMPLES_DIR/ng_sigmoid_absorbed.dc"
+has "$tmp/out" "from the logits it does not: dZ2 = 1/m * ((1 - Y) * sigmoid(Z2) - Y * sigmoid(-Z2))"
+run 0 check "$DC_EXAMPLES_DIR/softmax_onehot.dc"
+has "$tmp/out" "dZ2 = A2 * (1 - Y) - Y * sum(A2 * (1 - Y), axis=0, keepdims=True)"
+lacks "$tmp/out" "note: computed from A2, dW2"
 run 1 check "$DC_EXAMPLES_DIR/ng_sigmoid_wrong.dc"
 has "$tmp/out" "  WRONG dW2    line 18   has a factor m too many (a 1/m is missing)"
 has "$tmp/out" "        counterexample: at the random point 0 of seed 1, dW2["
