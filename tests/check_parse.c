@@ -419,7 +419,7 @@ START_TEST(printers_share_one_precedence)
     mathml_term(&mathml, z);
     ck_assert_str_eq(text_str(&t), "w * (-3/4) * X");
     ck_assert_str_eq(text_str(&latex),
-                     "\\mathit{w} \\, \\left(-\\frac{3}{4}\\right) \\, \\mathit{X}");
+                     "\\mathit{w} \\, \\bigl(-\\frac{3}{4}\\bigr) \\, \\mathit{X}");
     ck_assert_msg(strstr(text_str(&mathml), "<mo>(</mo><mrow><mrow><mo>&#x2212;</mo><mfrac>") !=
                       NULL,
                   "no parentheses around -3/4 in %s", text_str(&mathml));

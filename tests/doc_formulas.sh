@@ -26,7 +26,7 @@ for model in $("$DERIVCHECK" models) "$DC_EXAMPLES_DIR/ng_sigmoid_wrong.dc" \
         fail "derive $model --format latex"
 
     # The doc's table of gradients: | `dV` | $math$<br>`dV = code` | $math$<br>`dV = code` |
-    sed -n '/^## 3\. /,/^## 4\. /p' "$tmp/doc.md" | grep '^| `d' >"$tmp/rows"
+    sed -n '/^## [0-9]\. The gradients in both/,/^## [0-9]\. Proof/p' "$tmp/doc.md" | grep '^| `d' >"$tmp/rows"
     [ -s "$tmp/rows" ] || fail "$name: the document has no table of gradients"
     # derive's formulas, as pairs "convention<TAB>formula"
     awk -F' \\| ' '/^\| `d/ {
@@ -61,7 +61,7 @@ for model in $("$DERIVCHECK" models) "$DC_EXAMPLES_DIR/ng_sigmoid_wrong.dc" \
     [ "$n_doc" = "$n_derive" ] || fail "$name: $n_doc formulas in the document, $n_derive in derive"
 
     # The steps: "dV<TAB>rule (file:line)" in order, from both.
-    sed -n '/^## 2\. /,/^## 3\. /p' "$tmp/doc.md" | awk '
+    sed -n '/^## [0-9]\. Every gradient/,/^## [0-9]\. The gradients in both/p' "$tmp/doc.md" | awk '
         /^### d/ { g = $2 }
         /^[0-9]+\. \*\*/ { s = $0; sub(/^[0-9]+\. \*\*/, "", s); r = s; sub(/\*\*.*/, "", r);
             cite = ""; if (s ~ /^[^*]*\*\* \(`/) { cite = s; sub(/^[^`]*`/, "", cite); sub(/`.*/, "", cite) }

@@ -29,5 +29,16 @@ for model in $("$DERIVCHECK" models) "$DC_EXAMPLES_DIR/ng_sigmoid_wrong.dc"; do
         failures=$((failures + 1))
     fi
 done
+# the course's notation: a matrix product has a visible operator, the dot
+# (U+22C5), never the invisible times that made dZ2 A1^T read as one name
+"$DERIVCHECK" doc sigmoid --format html -o "$tmp/s.html"
+if ! grep -qF '<mi>dW2</mi><mo>=</mo><mrow><mrow><mi>dZ2</mi></mrow><mo>&#x22C5;</mo><mrow><msup><mrow><mrow><mi>A1</mi></mrow></mrow><mo>&#x22A4;</mo></msup>' "$tmp/s.html"; then
+    echo "FAIL: sigmoid.html does not write dW2 = dZ2 . A1^T with a visible product"
+    failures=$((failures + 1))
+fi
+if grep -qF '<mi>dZ2</mi></mrow><mo>&#x2062;</mo><mrow><msup><mrow><mrow><mi>A1</mi>' "$tmp/s.html"; then
+    echo "FAIL: sigmoid.html juxtaposes the matrices dZ2 and A1^T"
+    failures=$((failures + 1))
+fi
 [ "$failures" -eq 0 ] || exit 1
 echo "doc_html: every document is well-formed"

@@ -1,6 +1,8 @@
 #!/bin/sh
-# doc_latex.sh: the LaTeX document of every built-in model (and of a file with
-# claims) compiles with pdflatex as written. Skipped (77) without pdflatex.
+# doc_latex.sh: the LaTeX document of every built-in model and every example
+# compiles with pdflatex as written, with nothing more than 20 pt past the
+# right margin (an 'Overfull \hbox' of more), and no caret typeset as text
+# (2^30 is mathematics). Skipped (77) without pdflatex.
 # Environment (set by make check): DERIVCHECK, DC_EXAMPLES_DIR.
 set -u
 : "${DERIVCHECK:?}" "${DC_EXAMPLES_DIR:?}"
@@ -8,7 +10,7 @@ command -v pdflatex >/dev/null 2>&1 || { echo "pdflatex not installed: skipped";
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/dc-latex.XXXXXX") || exit 99
 trap 'rm -rf "$tmp"' EXIT
 failures=0
-for model in $("$DERIVCHECK" models) "$DC_EXAMPLES_DIR/ng_sigmoid_wrong.dc"; do
+for model in $("$DERIVCHECK" models) "$DC_EXAMPLES_DIR"/*.dc "$DC_EXAMPLES_DIR"/course/*.dc; do
     name=$(basename "$model" .dc)
     "$DERIVCHECK" doc "$model" --format latex -o "$tmp/$name.tex"
     st=$?
@@ -25,6 +27,20 @@ for model in $("$DERIVCHECK" models) "$DC_EXAMPLES_DIR/ng_sigmoid_wrong.dc"; do
         echo "FAIL: pdflatex wrote no $name.pdf"
         failures=$((failures + 1))
     fi
+    # TeX's log wraps at 79 columns: join the lines before reading the widths
+    wide=$(tr -d '\n' <"$tmp/$name.log" | grep -o 'Overfull \\hbox ([0-9.]*pt too wide)[^0-9]*[0-9-]*' |
+        awk '{ w = $3; sub(/^\(/, "", w); sub(/pt$/, "", w); if (w + 0 > 20) print }')
+    if [ -n "$wide" ]; then
+        echo "FAIL: $name.tex has formulas past the margin:"
+        echo "$wide"
+        failures=$((failures + 1))
+    fi
+    # outside \texttt code, a ^ in text is typeset as a caret, not a power
+    if sed 's/\\texttt{[^}]*}//g' "$tmp/$name.tex" | grep -qF '\textasciicircum'; then
+        echo "FAIL: $name.tex writes a power as text:"
+        sed 's/\\texttt{[^}]*}//g' "$tmp/$name.tex" | grep -F '\textasciicircum' | head -3
+        failures=$((failures + 1))
+    fi
 done
 [ "$failures" -eq 0 ] || exit 1
-echo "doc_latex: every document compiles"
+echo "doc_latex: every document compiles, nothing past the margin by more than 20 pt"

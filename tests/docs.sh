@@ -109,7 +109,13 @@ done
 "$DERIVCHECK" doc "$DC_EXAMPLES_DIR/ng_sigmoid_wrong.dc" -o "$tmp/wrong.md"
 st=$?
 [ "$st" = 1 ] || fail "doc of a file with wrong claims exited $st, expected 1"
-grep -qF '## 7. The claims of the file' "$tmp/wrong.md" || fail "no claims section"
+# it opens with the verdicts and the answer in words, the certificates after
+grep -qF '## 1. The claims of the file' "$tmp/wrong.md" || fail "the claims are not section 1"
+grep -qF '## 2. Where the 1/m goes, in plain words' "$tmp/wrong.md" || fail "the answer is not section 2"
+grep -qF '## 3. The model' "$tmp/wrong.md" || fail "the model is not section 3"
+grep -qF 'in exact arithmetic they are equal (section 6)' "$tmp/wrong.md" ||
+    fail "the answer does not refer to the proof, section 6"
+grep -qF 'Why, in plain words: section 2.' "$tmp/wrong.md" || fail "section 7 does not point to the answer"
 grep -qF '**REFUTED**' "$tmp/wrong.md" || fail "no refuted claim in the claims section"
 grep -qF 'has a factor m too many' "$tmp/wrong.md" || fail "no reason for the wrong dW2"
 "$DERIVCHECK" doc "$DC_EXAMPLES_DIR/ng_sigmoid_deferred.dc" -o "$tmp/right.md"
@@ -123,6 +129,18 @@ grep -qE '^\| dW2 \| naive chain \| 64\.00 \| 64\.00 \| 64 \|' "$tmp/right.md" |
     fail "the naive chain is not NaN under saturation"
 grep -qE '^\| dW2 \| deferred \| [0-9]\.[0-9][0-9] \|' "$tmp/right.md" ||
     fail "no error row for the deferred dW2"
+
+# The trace says where the 1/m enters: between matmul.left (dZ2 A1^T) and
+# the normal form (dZ2/m A1^T), the deferred convention's dZ2 = m dJ/dZ2.
+"$DERIVCHECK" doc sigmoid -o "$tmp/sig.md" || fail "doc sigmoid failed"
+sed -n '/^### dW2 /,/^Result/p' "$tmp/sig.md" >"$tmp/dw2"
+grep -qF '**Deferred convention**, where the 1/m enters' "$tmp/dw2" || fail "dW2's trace does not say where the 1/m enters"
+grep -qF 'so dJ/dZ2 = dZ2/m is written in' "$tmp/dw2" || fail "dW2's trace does not name dZ2 = m dJ/dZ2"
+grep -qF '$\frac{\mathit{dZ2}}{\mathit{m}} \mathit{A1}^{\top}$' "$tmp/dw2" || fail "dW2's trace does not show dZ2/m A1^T"
+sed -n '/^### dZ2 /,/^Result/p' "$tmp/sig.md" | grep -qF 'where the 1/m leaves' ||
+    fail "dZ2's trace does not say where the 1/m leaves"
+# a power -1 is a fraction, 1/m, never m^{-1}
+if grep -qF '^{-1}' "$tmp/sig.md"; then fail "the sigmoid document writes a power -1"; fi
 
 # The format follows -o's extension unless --format says otherwise.
 "$DERIVCHECK" doc sigmoid -o "$tmp/s.html" || fail "doc -o s.html failed"

@@ -546,6 +546,18 @@ math_full(text *out, const term *t, int need, const print_style *st)
     math_shaped(out, t, &t->shape, need, st);
 }
 
+/* The precedence the base B of a superscript needs: a base that carries a
+   superscript itself (a transpose, a power) gets parentheses in a typeset
+   notation, where X^{\top}^{\top} is a double superscript. */
+static int
+superscript_base(const term *b, const print_style *st)
+{
+    while (b->op == OP_BROADCAST)
+        b = b->args[0];
+    int raised = b->op == OP_TRANSPOSE || b->op == OP_POW;
+    return !st->linear && raised ? PREC_ATOM + 1 : PREC_ATOM;
+}
+
 static void
 math_bare(text *out, const term *t, const print_style *st)
 {
@@ -594,15 +606,25 @@ math_bare(text *out, const term *t, const print_style *st)
         math_at(out, t->args[0], PREC_UNARY, st);
         break;
     case OP_POW:
+        if (!st->linear && t->args[1]->op == OP_CONST &&
+            mpq_cmp_si(t->args[1]->value, -1, 1) == 0) {
+            /* x^{-1} as the fraction 1/x, as the course writes 1/m */
+            text_puts(out, st->quotient[0]);
+            text_printf(out, "%s1%s", st->number[0], st->number[1]);
+            text_puts(out, st->quotient[1]);
+            math_at(out, t->args[0], PREC_COMPARE, st);
+            text_puts(out, st->quotient[2]);
+            break;
+        }
         text_puts(out, st->superscript[0]);
-        math_at(out, t->args[0], PREC_ATOM, st);
+        math_at(out, t->args[0], superscript_base(t->args[0], st), st);
         text_puts(out, st->superscript[1]);
         math_at(out, t->args[1], st->linear ? PREC_UNARY : PREC_COMPARE, st);
         text_puts(out, st->superscript[2]);
         break;
     case OP_TRANSPOSE:
         text_puts(out, st->superscript[0]);
-        math_at(out, t->args[0], PREC_ATOM, st);
+        math_at(out, t->args[0], superscript_base(t->args[0], st), st);
         text_puts(out, st->transpose);
         break;
     case OP_STEP:
@@ -687,9 +709,12 @@ latex_symbol(text *out, const char *name)
     text_putc(out, '}');
 }
 
+/* Delimiters are \bigl and \bigr, not \left and \right: these would make
+   their contents one unbreakable box, so a long formula ran past the margin;
+   a formula's + and - at any depth of parentheses may end a line. */
 static const print_style latex_style = {
     .group = {"", ""},
-    .paren = {"\\left(", "\\right)"},
+    .paren = {"\\bigl(", "\\bigr)"},
     .symbol = latex_symbol,
     .operation = text_puts,
     .number = {"", ""},
@@ -704,13 +729,13 @@ static const print_style latex_style = {
     .matmul = " \\, ",
     .superscript = {"", "^{", "}"},
     .transpose = "^{\\top}",
-    .bracket = {"\\left[", "\\right]"},
+    .bracket = {"\\bigl[", "\\bigr]"},
     .gt = " > ",
     .ge = " \\geq ",
-    .call = {"", "\\left(", "\\right)"},
+    .call = {"", "\\bigl(", "\\bigr)"},
     .comma = ", ",
     .axis = {"", "_{\\text{axis } ", "}"},
-    .abs = {"\\left\\lvert ", "\\right\\rvert"},
+    .abs = {"\\bigl\\lvert ", "\\bigr\\rvert"},
     .root = {"\\sqrt{", "}"},
     .function = {[OP_EXP] = "\\exp",
                  [OP_LOG] = "\\log",

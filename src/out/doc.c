@@ -1,6 +1,7 @@
 /* doc.c: the whole derivation written as one document; see doc.h. */
 #include "out/doc.h"
 
+#include <ctype.h>
 #include <math.h>
 #include <stdarg.h>
 #include <string.h>
@@ -36,10 +37,13 @@ doc_format_named(const char *name, doc_format *out)
 typedef struct writer {
     text *out;
     doc_format f;
-    int item;     /* the number of the current item of an ordered list */
-    int ordered;  /* the current list is ordered */
-    int in_table; /* line breaks inside a table cell */
-    int cell;     /* cells so far in the current row */
+    int item;      /* the number of the current item of an ordered list */
+    int ordered;   /* the current list is ordered */
+    int in_table;  /* line breaks inside a table cell */
+    int cell;      /* cells so far in the current row */
+    int section;   /* the number of the last numbered section */
+    int proof_no;  /* the numbers of the proof and double-precision sections, */
+    int double_no; /* which other sections refer to */
 } writer;
 
 static void
@@ -199,6 +203,53 @@ w_pow2(writer *w, double log2)
         text_printf(w->out, "$2^{%ld}$", e);
 }
 
+/* The first N characters of S, a string of W's pool. */
+static const char *
+pool_strndup(writer *w, const char *s, size_t n)
+{
+    text t;
+    text_init(&t, w->out->pool);
+    text_putn(&t, s, n);
+    return text_str(&t);
+}
+
+/* BASE^EXPONENT, both plain ASCII without markup characters, as
+   mathematics: never 2^30 in text, which LaTeX typesets as 2ˆ30. */
+static void
+w_power(writer *w, const char *base, const char *exponent)
+{
+    if (w->f == DOC_HTML) {
+        w_text(w, base);
+        text_puts(w->out, "<sup>");
+        w_text(w, exponent);
+        text_puts(w->out, "</sup>");
+    } else
+        text_printf(w->out, "$%s^{%s}$", base, exponent);
+}
+
+/* S as text (another layer's words: the error sweep's draws, a claim's
+   reason), with each power written B^N in it, B a name or a number and N
+   whole, as mathematics. */
+static void
+w_text_powers(writer *w, const char *s)
+{
+    const char *p = s;
+    while ((p = strchr(p, '^')) != NULL) {
+        size_t n = strspn(p + 1, "-0123456789");
+        const char *b = p;
+        while (b > s && (isalnum((unsigned char)b[-1]) || b[-1] == '_'))
+            b--;
+        if (n == 0 || b == p) {
+            p++;
+            continue;
+        }
+        w_text(w, pool_strndup(w, s, (size_t)(b - s)));
+        w_power(w, pool_strndup(w, b, (size_t)(p - b)), pool_strndup(w, p + 1, n));
+        s = p = p + 1 + n;
+    }
+    w_text(w, s);
+}
+
 static void
 w_heading(writer *w, int level, const char *s)
 {
@@ -222,6 +273,16 @@ w_heading(writer *w, int level, const char *s)
         text_printf(w->out, "</h%d>\n", level);
         break;
     }
+}
+
+/* The next numbered section's heading: "N. TITLE". */
+static void
+w_section(writer *w, const char *title)
+{
+    text h;
+    text_init(&h, w->out->pool);
+    text_printf(&h, "%d. %s", ++w->section, title);
+    w_heading(w, 2, text_str(&h));
 }
 
 static void
@@ -316,9 +377,11 @@ w_table(writer *w, int n, const char *const *heads)
         break;
     }
     case DOC_LATEX:
-        text_puts(w->out, "\\begin{center}\\small\n\\begin{tabular}{l");
+        /* the whole text width and no more: the X columns share what the
+           first leaves */
+        text_puts(w->out, "\\begin{center}\\small\n\\begin{tabularx}{\\textwidth}{l");
         for (int i = 1; i < n; i++)
-            text_printf(w->out, "p{%.2f\\textwidth}", 0.82 / (n - 1));
+            text_puts(w->out, ">{\\raggedright\\arraybackslash}X");
         text_puts(w->out, "}\n\\hline\n");
         for (int i = 0; i < n; i++) {
             text_puts(w->out, i ? " & \\textbf{" : "\\textbf{");
@@ -374,7 +437,7 @@ w_end_row(writer *w)
 static void
 w_end_table(writer *w)
 {
-    static const char *const end[] = {"\n", "\\hline\n\\end{tabular}\n\\end{center}\n\n",
+    static const char *const end[] = {"\n", "\\hline\n\\end{tabularx}\n\\end{center}\n\n",
                                       "</tbody>\n</table>\n"};
     text_puts(w->out, end[w->f]);
     w->in_table = 0;
@@ -414,6 +477,7 @@ w_begin(writer *w, const char *title)
         break;
     case DOC_LATEX:
         report_latex_begin(w->out, "[11pt]",
+                           "\\usepackage{tabularx,array}\n"
                            "\\allowdisplaybreaks\n"
                            "\\setlength{\\textwidth}{16cm}\n"
                            "\\setlength{\\oddsidemargin}{0cm}\n"
@@ -525,7 +589,7 @@ static void
 model_section(writer *w, const doc_input *in)
 {
     const model *m = in->d->m;
-    w_heading(w, 2, "1. The model");
+    w_section(w, "The model");
     text dims;
     text_init(&dims, w->out->pool);
     for (size_t i = 0; i < m->nsymbols; i++) {
@@ -608,10 +672,66 @@ w_rule_cite(writer *w, const rule *r)
     w_text(w, ")");
 }
 
-/* An ordered list of the steps of TR. */
-static void
-steps_list(writer *w, const derivation *d, const trace *tr)
+/* Whether T has the subterm U / B, U the symbol of NAME and B of BATCH:
+   the deferred convention's stand-in for an absorbed gradient. */
+static int
+has_deferred(const term *t, const symbol *name, const symbol *batch)
 {
+    if (t->op == OP_DIV && t->args[0]->op == OP_SYM && t->args[0]->sym == name &&
+        t->args[1]->op == OP_SYM && t->args[1]->sym == batch)
+        return 1;
+    for (unsigned k = 0; k < t->nargs; k++)
+        if (has_deferred(t->args[k], name, batch))
+            return 1;
+    return 0;
+}
+
+/* Under a step, where the next step starts from TO: if TO is the deferred
+   convention's rewriting of G's formula, which no rule step shows, a note
+   naming it: each intermediate gradient dU, m dJ/dU in that convention,
+   written in as dU/m (where the 1/m enters), and, for G an intermediate,
+   the whole multiplied by m (where it leaves). */
+static void
+convention_note(writer *w, const derivation *d, const gradient *g, const term *to)
+{
+    const model *m = d->m;
+    const char *b = batch_name(m), *J = m->loss->name;
+    text names;
+    text_init(&names, w->out->pool);
+    for (size_t j = 0; j < d->n; j++) {
+        const gradient *u = &d->g[j];
+        if (u->of->kind != SYM_PARAM && has_deferred(to, u->deferred_name, m->batch))
+            text_printf(&names, "%sd%s/d%s = d%s/%s", names.len ? ", " : "", J, u->of->name,
+                        u->of->name, b);
+    }
+    int leaves = g->of->kind != SYM_PARAM && to->op == OP_MUL && to->args[0]->op == OP_SYM &&
+                 to->args[0]->sym == m->batch;
+    if (names.len == 0 && !leaves)
+        return;
+    w_br(w);
+    w_strong(w, "Deferred convention");
+    if (names.len)
+        w_textf(w,
+                ", where the 1/%s enters: the steps above are in the absorbed convention, "
+                "where a gradient dU is d%s/dU; the deferred dU is %s d%s/dU, so %s is "
+                "written in",
+                b, J, b, J, text_str(&names));
+    if (leaves)
+        w_textf(w,
+                "%s d%s, an intermediate's gradient, is %s times its absorbed value, where "
+                "the 1/%s leaves",
+                names.len ? ", and" : ":", g->of->name, b, b);
+    w_text(w, ":");
+    w_br(w);
+    w_math(w, to);
+}
+
+/* An ordered list of the steps of G; between two steps where the
+   deferred convention's substitution happened, a note on it. */
+static void
+steps_list(writer *w, const derivation *d, const gradient *g)
+{
+    const trace *tr = &g->steps;
     w_list(w, 1);
     for (size_t k = 0; k < tr->n; k++) {
         const trace_step *st = &tr->steps[k];
@@ -630,7 +750,15 @@ steps_list(writer *w, const derivation *d, const trace *tr)
             w_text(w, " becomes");
         }
         w_br(w);
-        w_math(w, report_step_result(d, st));
+        const term *result = report_step_result(d, st);
+        w_math(w, result);
+        /* an adjoint step starts from the operation it passes through;
+           any other from the gradient so far */
+        const trace_step *next = k + 1 < tr->n ? &tr->steps[k + 1] : NULL;
+        if (next != NULL && d->m->batch != NULL &&
+            (next->rule == NULL || next->rule->kind != RULE_ADJOINT) && next->before != result &&
+            next->before != st->after)
+            convention_note(w, d, g, next->before);
         w_end_item(w);
     }
     w_end_list(w);
@@ -671,7 +799,7 @@ steps_section(writer *w, const doc_input *in)
 {
     const derivation *d = in->d;
     const model *m = d->m;
-    w_heading(w, 2, "2. Every gradient, step by step");
+    w_section(w, "Every gradient, step by step");
     w_par(w);
     w_text(w, "Reverse mode from the loss back: each operation passes the incoming gradient "
               "to its arguments through one adjoint rule; then the algebra (rewrite rules and "
@@ -685,7 +813,7 @@ steps_section(writer *w, const doc_input *in)
         text_printf(&h, "%s (%s %s)", grad_name(w, g),
                     g->of->kind == SYM_PARAM ? "param" : "definition", g->of->name);
         w_heading(w, 3, text_str(&h));
-        steps_list(w, d, &g->steps);
+        steps_list(w, d, g);
         w_par(w);
         if (m->batch != NULL) {
             w_text(w, "Result, deferred: ");
@@ -717,7 +845,7 @@ formulas_section(writer *w, const doc_input *in)
 {
     const derivation *d = in->d;
     const model *m = d->m;
-    w_heading(w, 2, "3. The gradients in both conventions");
+    w_section(w, "The gradients in both conventions");
     w_par(w);
     if (m->batch != NULL)
         w_textf(w,
@@ -892,10 +1020,12 @@ proof_item_details(writer *w, const proof *p, const proof_item *it)
         w_batches(w, p);
         w_textf(w, "): %s.", it->exact_why ? it->exact_why : "");
     } else {
-        w_textf(w,
-                " With GMP rationals at %d random points (entries k/2^%d, the activations' "
-                "outputs treated as free variables; ",
-                it->exact_points, PROVE_SAMPLE_BITS);
+        w_textf(w, " With GMP rationals at %d random points (entries ", it->exact_points);
+        text e;
+        text_init(&e, w->out->pool);
+        text_printf(&e, "%d", PROVE_SAMPLE_BITS);
+        w_power(w, "k/2", text_str(&e));
+        w_text(w, ", the activations' outputs treated as free variables; ");
         w_batches(w, p);
         w_textf(w, ") the difference is exactly 0 at %d of them.", it->exact_equal);
     }
@@ -923,12 +1053,14 @@ proof_item_details(writer *w, const proof *p, const proof_item *it)
     for (int k = 0; k < PROVE_PRECISIONS; k++)
         rounding &= !isnan(it->log2_gap[k]) &&
                     it->log2_gap[k] <= -(double)(it->precision[k] - PROVE_ROUNDING_SLACK);
-    if (rounding)
-        w_textf(w,
-                ": at every precision P it is at most 2^-(P - %d), the size of rounding "
-                "error, not of a difference between the forms.",
-                PROVE_ROUNDING_SLACK);
-    else
+    if (rounding) {
+        text e;
+        text_init(&e, w->out->pool);
+        text_printf(&e, "-(P - %d)", PROVE_ROUNDING_SLACK);
+        w_text(w, ": at every precision P it is at most ");
+        w_power(w, "2", text_str(&e));
+        w_text(w, ", the size of rounding error, not of a difference between the forms.");
+    } else
         w_text(w, ": it does not stay at the size of rounding error.");
     w_end_item(w);
     if (m->batch != NULL) {
@@ -949,7 +1081,7 @@ static void
 proof_section(writer *w, const doc_input *in)
 {
     const proof *p = in->p;
-    w_heading(w, 2, "4. Proof: the parameter gradients agree");
+    w_section(w, "Proof: the parameter gradients agree");
     w_par(w);
     w_text(w, "For every param, the deferred and the absorbed formula must be the same "
               "matrix. Each is decided by the evidence: one normal form (symbolic, a proof "
@@ -976,34 +1108,12 @@ proof_section(writer *w, const doc_input *in)
     w_end_par(w);
 }
 
+/* The answer in words to "where does the 1/m go": two paragraphs, for a
+   model with a batch dimension. */
 static void
-unequal_section(writer *w, const doc_input *in)
+why_words(writer *w, const model *m)
 {
-    const proof *p = in->p;
-    const model *m = p->d->m;
-    w_heading(w, 2, "5. What is not equal, and why");
-    if (m->batch == NULL) {
-        w_par(w);
-        w_text(w, "Nothing: without a batch dimension the two conventions are one.");
-        w_end_par(w);
-        return;
-    }
     const char *b = m->batch->name, *J = m->loss->name;
-    text inter;
-    text_init(&inter, w->out->pool);
-    for (size_t i = 0; i < p->n; i++)
-        if (!p->items[i].is_param)
-            text_printf(&inter, "%sd%s", inter.len ? ", " : "", p->items[i].g->of->name);
-    w_par(w);
-    w_textf(w,
-            "The gradients of the intermediates (%s) are NOT the same in the two conventions: "
-            "the deferred one is exactly %s times the absorbed one, for every entry. This is "
-            "the definition of the deferred convention, not an error, and the table shows "
-            "it proven like the equalities above (both sides of deferred = %s * absorbed "
-            "reduce to one normal form).",
-            text_str(&inter), b, b);
-    w_end_par(w);
-    proof_table(w, p, 0);
     w_par(w);
     w_textf(w,
             "Why, in plain words. The loss %s is an average: 1/%s times a sum over the %s "
@@ -1024,12 +1134,61 @@ unequal_section(writer *w, const doc_input *in)
     w_par(w);
     w_textf(w,
             "Numerical stability is not the reason for either placement: in exact arithmetic "
-            "they are equal (section 4), and in IEEE double they differ only by rounding, "
+            "they are equal (section %d), and in IEEE double they differ only by rounding, "
             "because 1/%s is rounded at a different place in the sequence of operations "
-            "(section 6 says by how many ulps, for a batch size that is a power of two, "
+            "(section %d says by how many ulps, for a batch size that is a power of two, "
             "where 1/%s is exact, and for one that is not).",
-            b, b);
+            w->proof_no, b, w->double_no, b);
     w_end_par(w);
+}
+
+/* The section that answers the 1/m question in words, first in the
+   document of a file with claims. */
+static void
+answer_section(writer *w, const model *m)
+{
+    w_section(w, "Where the 1/m goes, in plain words");
+    why_words(w, m);
+}
+
+/* What differs between the conventions, with its proof table; the words of
+   why_words here unless WORDS_AT, the number of the section that has them,
+   is nonzero. */
+static void
+unequal_section(writer *w, const doc_input *in, int words_at)
+{
+    const proof *p = in->p;
+    const model *m = p->d->m;
+    w_section(w, "What is not equal, and why");
+    if (m->batch == NULL) {
+        w_par(w);
+        w_text(w, "Nothing: without a batch dimension the two conventions are one.");
+        w_end_par(w);
+        return;
+    }
+    const char *b = m->batch->name;
+    text inter;
+    text_init(&inter, w->out->pool);
+    for (size_t i = 0; i < p->n; i++)
+        if (!p->items[i].is_param)
+            text_printf(&inter, "%sd%s", inter.len ? ", " : "", p->items[i].g->of->name);
+    w_par(w);
+    w_textf(w,
+            "The gradients of the intermediates (%s) are NOT the same in the two conventions: "
+            "the deferred one is exactly %s times the absorbed one, for every entry. This is "
+            "the definition of the deferred convention, not an error, and the table shows "
+            "it proven like the equalities above (both sides of deferred = %s * absorbed "
+            "reduce to one normal form).",
+            text_str(&inter), b, b);
+    w_end_par(w);
+    proof_table(w, p, 0);
+    if (words_at == 0)
+        why_words(w, m);
+    else {
+        w_par(w);
+        w_textf(w, "Why, in plain words: section %d.", words_at);
+        w_end_par(w);
+    }
 }
 
 /* The error sweep's tables: bits of error of each formulation against a
@@ -1050,8 +1209,9 @@ error_tables(writer *w, const roundoff_result *r)
         const roundoff_table *t = &r->tables[k];
         w_par(w);
         w_strong(w, roundoff_regime_name(t->regime));
-        w_textf(w, ": %ld samples; %s; references needed up to %ld bits.", t->samples, t->draws,
-                t->max_prec);
+        w_textf(w, ": %ld samples; ", t->samples);
+        w_text_powers(w, t->draws);
+        w_textf(w, "; references needed up to %ld bits.", t->max_prec);
         w_end_par(w);
         static const char *const heads[] = {"quantity", "formulation", "mean bits",   "max bits",
                                             "NaN",      "Inf",         "unsampleable"};
@@ -1093,7 +1253,7 @@ double_section(writer *w, const doc_input *in)
 {
     const proof *p = in->p;
     const model *m = p->d->m;
-    w_heading(w, 2, "6. Double precision");
+    w_section(w, "Double precision");
     if (m->batch != NULL) {
         w_par(w);
         w_textf(w,
@@ -1135,7 +1295,7 @@ claims_section(writer *w, const doc_input *in)
                                           "UNDECIDED", "working step"};
     const check_result *c = in->c;
     const model *m = in->d->m;
-    w_heading(w, 2, "7. The claims of the file");
+    w_section(w, "The claims of the file");
     w_par(w);
     w_textf(w, "The file's own derivation (convention %s), claim by claim. ",
             model_convention_name(m->convention));
@@ -1169,7 +1329,7 @@ claims_section(writer *w, const doc_input *in)
             sep = 1;
         }
         if (r->reason != NULL) {
-            w_text(w, r->reason);
+            w_text_powers(w, r->reason);
             sep = 1;
         }
         if (r->verdict == CLAIM_REFUTED || r->verdict == CLAIM_SHAPE) {
@@ -1210,13 +1370,23 @@ doc_write(text *out, const doc_input *in, doc_format f)
     text_printf(&title, "The derivation of %s", format_base_name(in->name));
     w_begin(&w, text_str(&title));
     intro(&w, in);
+    /* A file with claims opens with their verdicts and the answer in words;
+       the certificates follow. */
+    int words_at = 0;
+    if (in->c != NULL) {
+        claims_section(&w, in);
+        if (in->d->m->batch != NULL)
+            words_at = w.section + 1;
+    }
+    w.proof_no = w.section + (words_at ? 5 : 4);
+    w.double_no = w.proof_no + 2;
+    if (words_at)
+        answer_section(&w, in->d->m);
     model_section(&w, in);
     steps_section(&w, in);
     formulas_section(&w, in);
     proof_section(&w, in);
-    unequal_section(&w, in);
+    unequal_section(&w, in, words_at);
     double_section(&w, in);
-    if (in->c != NULL)
-        claims_section(&w, in);
     w_end(&w);
 }

@@ -46,9 +46,10 @@ static const print_style mathml_style = {
     .plus = "<mo>+</mo>",
     .minus = "<mo>&#x2212;</mo>",
     .negate = "<mo>&#x2212;</mo>",
-    .times = "<mo>&#x2062;</mo>", /* invisible times */
+    .times = "<mo>&#x2062;</mo>", /* invisible times, by a scalar */
     .odot = "<mo>&#x2299;</mo>",
-    .matmul = "<mo>&#x2062;</mo>",
+    /* a visible dot: juxtaposed matrices (dZ2A1ᵀ) read as one name */
+    .matmul = "<mo>&#x22C5;</mo>",
     .superscript = {"<msup><mrow>", "</mrow><mrow>", "</mrow></msup>"},
     .transpose = "</mrow><mo>&#x22A4;</mo></msup>",
     .bracket = {"<mrow><mo>[</mo>", "<mo>]</mo></mrow>"},
