@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdarg.h>
@@ -1102,6 +1103,52 @@ rules_dir(const options *o, char *buf, size_t size)
     return NULL;
 }
 
+/* A command with its session, options and operands, and its exit status. */
+typedef struct command_call {
+    const command *cmd;
+    dc_session *s;
+    const options *o;
+    int argc;
+    char **argv;
+    int status;
+} command_call;
+
+static void *
+call_command(void *p)
+{
+    command_call *call = p;
+    call->status = call->cmd->run(call->s, call->o, call->argc, call->argv);
+    return NULL;
+}
+
+/* The stack a command runs on: every walk over terms is bounded by the
+   nesting and height caps (PARSE_MAX_HEIGHT, REWRITE_MAX_DEPTH), and at
+   those caps a recursion needs more than the 8 MiB a main thread gets,
+   several times more under AddressSanitizer. Reserved, not committed:
+   pages are touched only as deep as a walk goes. */
+enum { COMMAND_STACK_BYTES = 512 << 20 };
+
+/* Run CALL on a thread with a stack of COMMAND_STACK_BYTES, or on this
+   thread when no such thread can be made (a ulimit on address space); its
+   exit status. */
+static int
+run_deep(command_call *call)
+{
+    pthread_attr_t attr;
+    pthread_t thread;
+    int started = 0;
+    if (pthread_attr_init(&attr) == 0) {
+        started = pthread_attr_setstacksize(&attr, COMMAND_STACK_BYTES) == 0 &&
+                  pthread_create(&thread, &attr, call_command, call) == 0;
+        pthread_attr_destroy(&attr);
+    }
+    if (started)
+        pthread_join(thread, NULL);
+    else
+        call_command(call);
+    return call->status;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1276,7 +1323,8 @@ main(int argc, char **argv)
         dc_session_free(s);
         return ready;
     }
-    int status = cmd->run(s, &o, argc - optind - 1, argv + optind + 1);
+    command_call call = {cmd, s, &o, argc - optind - 1, argv + optind + 1, 0};
+    int status = run_deep(&call);
     dc_session_free(s);
     return status;
 }

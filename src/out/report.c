@@ -44,7 +44,6 @@ term_string(text *out, const term *t)
 static void
 assumption_words(text *out, const rule *r, const term *at)
 {
-    static const char *const names[] = {"onehot", "binary", "prob", "scalar", "const", "matrix"};
     match m = {.n = 0};
     int bound = at != NULL && rule_match(r->lhs, at, &m);
     for (int i = 0; i < r->ncond; i++) {
@@ -52,7 +51,7 @@ assumption_words(text *out, const rule *r, const term *at)
         for (int k = 0; bound && k < m.n; k++)
             if (m.var[k] == r->cond[i].var)
                 v = m.value[k];
-        text_printf(out, "%s%s(", i ? " and " : "", names[r->cond[i].pred]);
+        text_printf(out, "%s%s(", i ? " and " : "", rules_predicate_name(r->cond[i].pred));
         if (v != NULL)
             print_term(out, v);
         else

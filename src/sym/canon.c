@@ -502,16 +502,31 @@ decompose_mono(canon *c, const term *t)
     return m;
 }
 
+/* The products of the sum T pushed onto OUT, left to right. Iterative: a
+   normal form's sum chains as many terms as it has (tens of thousands for
+   a deep network's gradient written out), more frames than the C stack
+   holds. */
 static void
 decompose_sum(canon *c, const term *t, poly *out)
 {
-    if (t->op == OP_ADD) {
-        decompose_sum(c, t->args[0], out);
-        decompose_sum(c, t->args[1], out);
-        return;
+    size_t n = 0, cap = 16;
+    const term **todo = mem_alloc(c->pool, cap * sizeof *todo);
+    todo[n++] = t;
+    while (n > 0) {
+        t = todo[--n];
+        if (t->op != OP_ADD) {
+            mono m = decompose_mono(c, t);
+            canon_poly_push(c, out, &m);
+            continue;
+        }
+        if (n + 2 > cap) {
+            cap *= 2;
+            todo = mem_realloc(c->pool, todo, cap * sizeof *todo);
+        }
+        todo[n++] = t->args[1]; /* the left argument comes off first */
+        todo[n++] = t->args[0];
     }
-    mono m = decompose_mono(c, t);
-    canon_poly_push(c, out, &m);
+    mem_release(c->pool, todo);
 }
 
 void

@@ -34,6 +34,15 @@ static const struct {
     {"onehot_rows", PRED_ONEHOT_ROWS}, {"prob_rows", PRED_PROB_ROWS},
 };
 
+const char *
+rules_predicate_name(predicate p)
+{
+    for (size_t i = 0; i < sizeof predicates / sizeof predicates[0]; i++)
+        if (predicates[i].pred == p)
+            return predicates[i].name;
+    return "?";
+}
+
 /* The first variable of T that does not occur in PATTERN (and is not one of
    the names an adjoint rule binds itself), or NULL. */
 static const symbol *

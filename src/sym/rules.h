@@ -23,6 +23,9 @@ typedef enum predicate {
     PRED_PROB_ROWS,
 } predicate;
 
+/* The word a rule file writes for P in a condition ("onehot", "prob_rows"). */
+const char *rules_predicate_name(predicate p);
+
 typedef struct rule {
     const char *name;
     const char *group; /* the file's name without .rules: adjoint, labels, ... */
