@@ -1103,21 +1103,40 @@ rules_dir(const options *o, char *buf, size_t size)
     return NULL;
 }
 
-/* A command with its session, options and operands, and its exit status. */
+/* A command with its options and operands, the allocation to fail
+   (DERIVCHECK_TEST_FAIL_ALLOC; 0: none), and its exit status. */
 typedef struct command_call {
     const command *cmd;
-    dc_session *s;
     const options *o;
     int argc;
     char **argv;
+    long fail_alloc;
     int status;
 } command_call;
 
+/* Run CALL's command in a session of its own, after checking its output
+   paths; the failure injection is set here because it is per thread. */
 static void *
 call_command(void *p)
 {
     command_call *call = p;
-    call->status = call->cmd->run(call->s, call->o, call->argc, call->argv);
+    if (call->fail_alloc > 0)
+        dc_debug_fail_alloc_after(call->fail_alloc);
+    char buf[PATH_MAX + 16];
+    dc_session *s = dc_session_new();
+    const char *dir = s != NULL ? rules_dir(call->o, buf, sizeof buf) : NULL;
+    if (s == NULL || (dir != NULL && dc_session_set_rules_dir(s, dir) != DC_OK) ||
+        (call->o->numeric_depth >= 0 &&
+         dc_session_set_numeric_depth(s, call->o->numeric_depth) != DC_OK)) {
+        fprintf(stderr, "%s: out of memory\n", program);
+        dc_session_free(s);
+        call->status = EXIT_USAGE;
+        return NULL;
+    }
+    call->status = outputs_ready(call->o, dc_session_rules_dir(s), call->argc, call->argv);
+    if (call->status == 0)
+        call->status = call->cmd->run(s, call->o, call->argc, call->argv);
+    dc_session_free(s);
     return NULL;
 }
 
@@ -1307,24 +1326,8 @@ main(int argc, char **argv)
         if (!parse_number(fail, 1, LONG_MAX, &n))
             return usage_error("DERIVCHECK_TEST_FAIL_ALLOC takes a positive integer, not '%s'",
                                fail);
-        dc_debug_fail_alloc_after((long)n);
-    }
-    char buf[PATH_MAX + 16];
-    dc_session *s = dc_session_new();
-    const char *dir = s != NULL ? rules_dir(&o, buf, sizeof buf) : NULL;
-    if (s == NULL || (dir != NULL && dc_session_set_rules_dir(s, dir) != DC_OK) ||
-        (o.numeric_depth >= 0 && dc_session_set_numeric_depth(s, o.numeric_depth) != DC_OK)) {
-        fprintf(stderr, "%s: out of memory\n", program);
-        dc_session_free(s);
-        return EXIT_USAGE;
-    }
-    int ready = outputs_ready(&o, dc_session_rules_dir(s), argc - optind - 1, argv + optind + 1);
-    if (ready != 0) {
-        dc_session_free(s);
-        return ready;
-    }
-    command_call call = {cmd, s, &o, argc - optind - 1, argv + optind + 1, 0};
-    int status = run_deep(&call);
-    dc_session_free(s);
-    return status;
+    } else
+        n = 0;
+    command_call call = {cmd, &o, argc - optind - 1, argv + optind + 1, (long)n, 0};
+    return run_deep(&call);
 }
