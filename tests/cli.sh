@@ -328,6 +328,20 @@ has "$tmp/out" "from the logits it does not: dZ2 = 1/m * ((1 - Y) * sigmoid(Z2) 
 run 0 check "$DC_EXAMPLES_DIR/softmax_onehot.dc"
 has "$tmp/out" "dZ2 = A2 * (1 - Y) - Y * sum(A2 * (1 - Y), axis=0, keepdims=True)"
 lacks "$tmp/out" "note: computed from A2, dW2"
+# a (1, 1) cost is summed to its one entry, and the report names it as written
+cat >"$tmp/cost11.dc" <<'EOF2'
+dims n_x = 2
+batch m = 4
+input X[n_x, m]
+label Y[1, m] binary
+param w[n_x, 1], b
+A = 1 / (1 + np.exp(-(np.dot(w.T, X) + b)))
+cost = (1./m) * (-np.dot(Y, np.log(A).T) - np.dot(1 - Y, np.log(1 - A).T))
+dw = 1./m * np.dot(X, (A - Y).T)
+EOF2
+run 0 check "$tmp/cost11.dc"
+has "$tmp/out" "holds: dcost/dw"
+lacks "$tmp/out" "cost'"
 run 1 check "$DC_EXAMPLES_DIR/ng_sigmoid_wrong.dc"
 has "$tmp/out" "  WRONG dW2    line 18   has a factor m too many (a 1/m is missing)"
 has "$tmp/out" "        counterexample: at the random point 0 of seed 1, dW2["

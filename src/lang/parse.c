@@ -2073,6 +2073,7 @@ declared_loss(parser *p)
         symbol *one = new_version(p, last, name);
         one->definition = scalar_loss(p, last->name, term_symbol(p->m->terms, last), last->offset);
         one->offset = last->offset;
+        one->name = last->name; /* the loss the user wrote (cost), not a version (cost') */
         link_version(p, one);
         last = one;
     }
