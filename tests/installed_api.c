@@ -11,7 +11,11 @@ main(int argc, char **argv)
     dc_session *s = dc_session_new();
     const char *report;
     int status = 2;
-    if (dc_load(s, argv[1]) == DC_OK && dc_check(s, 1, "text", &report) != DC_EINPUT) {
+    dc_status st = dc_load(s, argv[1]);
+    if (st == DC_OK)
+        st = dc_check(s, 1, "text", &report);
+    /* a verdict on every claim: all hold, one refuted, or one undecided */
+    if (st == DC_OK || st == DC_REFUTED || st == DC_UNDECIDED) {
         for (size_t i = 0; i < dc_result_claim_count(s); i++) {
             const dc_claim *c = dc_result_claim(s, i);
             dc_diagnosis d = dc_claim_diagnosis(c);
