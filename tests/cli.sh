@@ -328,6 +328,29 @@ has "$tmp/out" "from the logits it does not: dZ2 = 1/m * ((1 - Y) * sigmoid(Z2) 
 run 0 check "$DC_EXAMPLES_DIR/softmax_onehot.dc"
 has "$tmp/out" "dZ2 = A2 * (1 - Y) - Y * sum(A2 * (1 - Y), axis=0, keepdims=True)"
 lacks "$tmp/out" "note: computed from A2, dW2"
+# the same for a sigmoid written out in NumPy, as the course's notebooks write it: the note,
+# derive's form from the logits, and error's "from logits" formulation in the confident regime
+cat >"$tmp/written.dc" <<'EOF2'
+dims n_x = 3, n_h = 4
+batch m = 8
+input X[n_x, m]
+label Y[1, m] binary
+param W1[n_h, n_x], b1[n_h, 1], W2[1, n_h], b2[1, 1]
+Z1 = np.dot(W1, X) + b1
+A1 = np.tanh(Z1)
+Z2 = np.dot(W2, A1) + b2
+A2 = 1 / (1 + np.exp(-Z2))
+cost = -1 / m * np.sum(Y * np.log(A2) + (1 - Y) * np.log(1 - A2))
+dZ2 = A2 - Y
+dW2 = 1 / m * np.dot(dZ2, A1.T)
+EOF2
+run 0 check "$tmp/written.dc"
+has "$tmp/out" "from the logits it does not: dZ2 = (1 - Y) * sigmoid(Z2) - Y * sigmoid(-Z2)"
+run 0 derive "$tmp/written.dc"
+has "$tmp/out" "From the logits (the same dZ2, accurate for confident predictions"
+run 0 error "$tmp/written.dc" --regime confident --samples 1
+has "$tmp/out" "then the logits Z2 drawn in place of Z2's formula"
+has "$tmp/out" "  dZ2      from logits "
 # a (1, 1) cost is summed to its one entry, and the report names it as written
 cat >"$tmp/cost11.dc" <<'EOF2'
 dims n_x = 2

@@ -641,10 +641,7 @@ wrong_derivative(checker *c, const term *f, const term *t)
         if (a->kind != SYM_DEF || a->definition == NULL)
             continue;
         /* 1 / (1 + np.exp(-Z)) is sigmoid(Z) here too */
-        const term *def = rules_recognise(c->rs, NULL, c->tab, a->definition, NULL, &c->steps,
-                                          c->err, c->err_pool);
-        if (def == NULL)
-            def = a->definition;
+        const term *def = derive_definition(c->d, a);
         size_t right = 0;
         while (right < NACTIVATIONS && activations[right] != def->op)
             right++;
@@ -1439,8 +1436,8 @@ one_entry_note(checker *c, const symbol *cl, const symbol *v)
    computes the output gradient from the output's values (dZ2 = A2 - Y):
    that form loses its relative accuracy for confident predictions, and the
    form from the logits (roundoff_logit_form) does not. NULL for any other
-   claim, and for an output written out rather than named (sigmoid(Z2),
-   softmax(Z2, axis=0)). */
+   claim, and for an output that has no name of its own (the loss written
+   over sigmoid(Z2) itself). */
 static const char *
 confident_note(checker *c, const symbol *cl, const symbol *v, convention conv)
 {
@@ -1451,9 +1448,9 @@ confident_note(checker *c, const symbol *cl, const symbol *v, convention conv)
     const symbol *a = NULL; /* A2 = sigmoid(Z2) or softmax(Z2) */
     for (size_t i = 0; i < c->m->nsymbols && a == NULL; i++) {
         const symbol *s = c->m->symbols[i];
-        if (s->kind == SYM_DEF && s->definition != NULL &&
-            (s->definition->op == OP_SIGMOID || s->definition->op == OP_SOFTMAX) &&
-            s->definition->args[0]->op == OP_SYM && s->definition->args[0]->sym == v)
+        const term *def = s->kind == SYM_DEF ? derive_definition(c->d, s) : NULL;
+        if (def != NULL && (def->op == OP_SIGMOID || def->op == OP_SOFTMAX) &&
+            def->args[0]->op == OP_SYM && def->args[0]->sym == v)
             a = s;
     }
     if (a == NULL || term_occurrences(cl->definition, a) == 0)

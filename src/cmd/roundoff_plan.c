@@ -213,9 +213,10 @@ build_naive(roundoff_plan *p, const term **naive)
     rewrite_gradients(p, naive, naive_first, NULL);
 }
 
-/* The output activation the loss uses (sigmoid or softmax), its label,
-   and the output layer's params; the loss's stable forms when the loss is
-   the cross-entropy written the usual way. */
+/* The output activation the loss uses (sigmoid or softmax, named or
+   written out in NumPy as recognise.rules knows them), its label, and the
+   output layer's params; the loss's stable forms when the loss is the
+   cross-entropy written the usual way. */
 static void
 find_output(roundoff_plan *p)
 {
@@ -223,16 +224,18 @@ find_output(roundoff_plan *p)
     const term *loss = m->loss->definition;
     for (size_t i = 0; i < m->nsymbols; i++) {
         const symbol *s = m->symbols[i];
-        if (s->kind == SYM_DEF && s->definition != NULL && term_occurrences(loss, s) &&
-            (s->definition->op == OP_SIGMOID || s->definition->op == OP_SOFTMAX) &&
-            p->out_act == NULL)
+        const term *def = s->kind == SYM_DEF ? derive_definition(p->d, s) : NULL;
+        if (def != NULL && term_occurrences(loss, s) &&
+            (def->op == OP_SIGMOID || def->op == OP_SOFTMAX) && p->out_act == NULL) {
             p->out_act = s;
+            p->out_def = def;
+        }
         if (s->kind == SYM_LABEL && term_occurrences(loss, s) && p->label_t == NULL)
             p->label_t = term_symbol(p->tab, s);
     }
     if (p->out_act == NULL)
         return;
-    p->out_pre = p->out_act->definition->args[0];
+    p->out_pre = p->out_def->args[0];
     const term *pre = p->out_pre;
     if (pre->op == OP_SYM && pre->sym->kind == SYM_DEF && pre->sym->definition != NULL &&
         p->label_t != NULL && shape_equal(&pre->shape, &p->label_t->shape)) {
@@ -341,15 +344,15 @@ logit_gradient(roundoff_plan *p, size_t *at)
     const term *y = p->label_t, *z = term_symbol(p->tab, p->logit);
     const term *not_y = minus(p, term_const_si(p->tab, 1, 1), y);
     char why[SHAPE_WHY];
-    if (p->out_act->definition->op == OP_SIGMOID) {
+    if (p->out_def->op == OP_SIGMOID) {
         const term *up = term_make(p->tab, OP_SIGMOID, 0, 0, (const term *[]){z}, 1, why);
         const term *negz = term_make(p->tab, OP_NEG, 0, 0, (const term *[]){z}, 1, why);
         const term *down = term_make(p->tab, OP_SIGMOID, 0, 0, (const term *[]){negz}, 1, why);
         const term *wrong = op2(p, OP_MUL, y, down);
         return wrong != NULL ? minus(p, op2(p, OP_MUL, not_y, up), wrong) : NULL;
     }
-    if (p->label_t->sym->label != LABEL_ONEHOT || p->out_act->definition->aux != 0 ||
-        p->out_act->definition->shape.rank != 2)
+    if (p->label_t->sym->label != LABEL_ONEHOT || p->out_def->aux != 0 ||
+        p->out_def->shape.rank != 2)
         return NULL;
     const term *others = op2(p, OP_MUL, term_symbol(p->tab, p->out_act), not_y);
     if (others == NULL)
@@ -579,7 +582,8 @@ roundoff_plan_make(const derivation *d, const rule_set *rs, const check_result *
     add_form(p, ROUNDOFF_FORM_TERM, qj, "as written", term_text(p->pool, m->loss->definition),
              loss);
     loss_forms(p, qj);
-    /* a softmax output: shifted (the evaluator's) and naive */
+    /* a softmax output named as such: shifted (the evaluator's) and naive;
+       one written out is measured as written, among the gradients' forms */
     if (p->out_act != NULL && p->out_act->definition->op == OP_SOFTMAX &&
         p->out_act->definition->aux == 0 && p->out_act->definition->shape.rank == 2) {
         const term *a = term_symbol(p->tab, p->out_act);

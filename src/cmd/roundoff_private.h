@@ -56,6 +56,7 @@ typedef struct roundoff_plan {
     const term **drawn_t;
     size_t ndrawn;
     const symbol *out_act;  /* the sigmoid or softmax output the loss uses */
+    const term *out_def;    /* its definition as derived: sigmoid(Z2) also when written out */
     const term *out_pre;    /* its argument */
     const symbol *logit;    /* that argument when it is a named definition (Z2): the confident
                                regimes bind it to logits they draw; NULL: they cannot */

@@ -158,7 +158,7 @@ draw_logits(const roundoff_plan *p, roundoff_regime r, gmp_randstate_t rng, int 
         return 0;
     value *z = eval_new_value(ex, y->rank, y->rows, y->cols);
     mpq_t *margin = eval_q(eval_new_value(ex, 0, 1, 1), 0, 0); /* freed with EX, jump or not */
-    int softmax = p->out_act->definition->op == OP_SOFTMAX;
+    int softmax = p->out_def->op == OP_SOFTMAX;
     for (long j = 0; j < y->cols; j++) {
         int wrong =
             r == ROUNDOFF_CONFIDENT_MIXED && j % MARGIN_WRONG_EVERY == MARGIN_WRONG_EVERY - 1;
@@ -523,7 +523,7 @@ draws(const roundoff_plan *p, roundoff_regime r, long mval, int bits)
     else if (r == ROUNDOFF_CONFIDENT || mixed) {
         const char *z = p->logit->name, *y = p->label_t->sym->name;
         text_printf(&t, "; then the logits %s drawn in place of %s's formula, ", z, z);
-        if (p->out_act->definition->op == OP_SIGMOID)
+        if (p->out_def->op == OP_SIGMOID)
             text_printf(&t, "%s = margin where %s = 1 and -margin where %s = 0", z, y, y);
         else
             text_printf(&t,

@@ -417,6 +417,7 @@ derive(const model *m, const rule_set *rs, const label_assumption_set *assume, d
         return NULL;
     derivation *out = mem_zalloc(m->pool, sizeof *out);
     out->m = m;
+    out->defs = d.defs;
     order_gradients(&d, out);
     /* a gradient that flows into one symbol is written into that symbol's
        gradient; one that flows into several is named */
@@ -451,6 +452,15 @@ derive(const model *m, const rule_set *rs, const label_assumption_set *assume, d
         g->deferred_name->definition = derive_pretty(out, g, CONVENTION_DEFERRED);
     }
     return out;
+}
+
+const term *
+derive_definition(const derivation *d, const symbol *s)
+{
+    for (size_t i = 0; i < d->m->nsymbols; i++)
+        if (d->m->symbols[i] == s && s->kind == SYM_DEF)
+            return d->defs[i];
+    return s->definition;
 }
 
 const gradient *

@@ -22,6 +22,7 @@ typedef struct derivation {
     const model *m;
     gradient *g;
     size_t n;
+    const term **defs; /* by index in m->symbols: each definition as differentiated */
 } derivation;
 
 /* Derive every gradient of M (whose term table and pool receive the
@@ -40,6 +41,12 @@ derivation *derive(const model *m, const rule_set *rs, const label_assumption_se
 const term *derive_simplify(term_table *tab, const rule_set *rs, const label_assumption_set *assume,
                             const term *t, trace *tr, long *steps, dc_error *err,
                             mem_pool *err_pool);
+
+/* The definition S (a SYM_DEF of D's model) as D differentiated it: with
+   recognise.rules applied, so that a sigmoid or softmax written out in
+   NumPy (1 / (1 + np.exp(-Z2))) is the operation it computes
+   (sigmoid(Z2)). S's own definition when S is no definition of the model. */
+const term *derive_definition(const derivation *d, const symbol *s);
 
 /* The gradient of V, or NULL when J does not depend on V. */
 const gradient *derive_find(const derivation *d, const symbol *v);
