@@ -365,6 +365,38 @@ EOF2
 run 0 check "$tmp/cost11.dc"
 has "$tmp/out" "holds: dcost/dw"
 lacks "$tmp/out" "cost'"
+# a batch-first network with row biases b1[1, H] and db1 = np.sum(dh, axis=0) of shape [H]:
+# the same entries, which b1 - learning_rate * db1 keeps in b1's shape, so it holds with a note
+# (for a column bias b1[n_h, 1], db1 [n_h] broadcasts to [n_h, n_h]: SHAPE, tests/mutations.sh);
+# mistakes are named in the model's own batch name, N
+cat >"$tmp/rowbias.dc" <<'EOF2'
+dims D = 5, H = 7, C = 3
+batch N = 6
+input X[N, D]
+label y[N, C] onehot
+param W1[D, H], b1[1, H], W2[H, C], b2[1, C]
+h = X @ W1 + b1
+a = np.maximum(0, h)
+scores = a @ W2 + b2
+probs = np.exp(scores) / np.sum(np.exp(scores), axis=1, keepdims=True)
+loss = -np.sum(y * np.log(probs)) / N
+dscores = (probs - y) / N
+dW2 = a.T @ dscores
+dh = dscores @ W2.T * (h > 0)
+db1 = np.sum(dh, axis=0)
+EOF2
+run 0 check "$tmp/rowbias.dc"
+has "$tmp/out" "  ok    db1    line 14   holds: dloss/db1, from absorbed gradients"
+has "$tmp/out" "note: db1 is [H] and b1 is [1, H]: the same entries, and NumPy's broadcasting keeps b1's shape in b1 - learning_rate * db1"
+sed 's|^db1 = np.sum(dh, axis=0)$|db1 = np.sum(dh, axis=0) / N|' "$tmp/rowbias.dc" >"$tmp/rowbias2.dc"
+run 1 check "$tmp/rowbias2.dc"
+has "$tmp/out" "  WRONG db1    line 14   has a factor 1/N too many"
+# the course's week 3 writes the loss through logprobs: the note on dZ2 = A2 - Y all the same
+run 0 check "$DC_EXAMPLES_DIR/course/c1w3_planar_data.dc"
+has "$tmp/out" "  ok    dZ2    line 129  holds: deferred, m * dcost/dZ2"
+has "$tmp/out" "from the logits it does not: dZ2 = (1 - Y) * sigmoid(Z2) - Y * sigmoid(-Z2)"
+run 0 check "$DC_EXAMPLES_DIR/course/cs231n_two_layer_net.dc"
+has "$tmp/out" "  ok    dscores line 35   holds: deferred, N * dloss/dscores"
 run 1 check "$DC_EXAMPLES_DIR/ng_sigmoid_wrong.dc"
 has "$tmp/out" "  WRONG dW2    line 18   has a factor m too many (a 1/m is missing)"
 has "$tmp/out" "        counterexample: at the random point 0 of seed 1, dW2["

@@ -950,6 +950,21 @@ typedef struct whole_line {
     dc_diagnosis code;
 } whole_line;
 
+/* The batch factor's mistakes in words, in the model's name for the batch
+   (m, N, batch_size). */
+static const char *
+missing_inv_batch(checker *c)
+{
+    const char *b = c->m->batch->name;
+    return words(c, "has a factor %s too many (a 1/%s is missing)", b, b, "");
+}
+
+static const char *
+extra_inv_batch(checker *c)
+{
+    return words(c, "has a factor 1/%s too many", c->m->batch->name, "", "");
+}
+
 /* The mistakes of the whole line F may have, each undone, into OUT (room
    for 3 + 2 * the model's symbols); their number. */
 static size_t
@@ -957,11 +972,10 @@ whole_line_mistakes(checker *c, const term *f, whole_line *out)
 {
     size_t n = 0;
     if (c->m->batch != NULL) {
+        out[n++] = (whole_line){op2(c, OP_DIV, f, batch(c)), missing_inv_batch(c),
+                                DC_DIAGNOSIS_MISSING_INV_M};
         out[n++] =
-            (whole_line){op2(c, OP_DIV, f, batch(c)), "has a factor m too many (a 1/m is missing)",
-                         DC_DIAGNOSIS_MISSING_INV_M};
-        out[n++] = (whole_line){op2(c, OP_MUL, batch(c), f), "has a factor 1/m too many",
-                                DC_DIAGNOSIS_EXTRA_INV_M};
+            (whole_line){op2(c, OP_MUL, batch(c), f), extra_inv_batch(c), DC_DIAGNOSIS_EXTRA_INV_M};
     }
     out[n++] = (whole_line){op1(c, OP_NEG, f), "has the wrong sign", DC_DIAGNOSIS_SIGN};
     out[n++] = (whole_line){op1(c, OP_TRANSPOSE, f),
@@ -1002,10 +1016,10 @@ one_mistake(checker *c, const symbol *v, const term *f, const term *t, conventio
             return r;
         *code = DC_DIAGNOSIS_MISSING_INV_M;
         if (same(c, f, op2(c, OP_MUL, batch(c), t)))
-            return "has a factor m too many (a 1/m is missing)";
+            return missing_inv_batch(c);
         *code = DC_DIAGNOSIS_EXTRA_INV_M;
         if (same(c, f, op2(c, OP_DIV, t, batch(c))))
-            return "has a factor 1/m too many";
+            return extra_inv_batch(c);
     }
     *code = DC_DIAGNOSIS_SIGN;
     if (square && same(c, f, op1(c, OP_NEG, t)))
@@ -1246,17 +1260,64 @@ entry(checker *c, const term *t, int one)
     return term_make(c->tab, OP_SUM, -1, 0, &t, 1, why);
 }
 
+/* Whether a claim of shape CL about V of shape TO has V's entries in
+   another shape that NumPy's broadcasting carries into the update V -
+   learning_rate * dV with V's shape: TO with leading axes of size 1
+   dropped (db1 [n_h] for b1 [1, n_h]). Not db1 [n_h] for b1 [n_h, 1]: that
+   update broadcasts to [n_h, n_h]. */
+static int
+carried_shape(const shape *cl, const shape *to)
+{
+    if (cl->rank < 0 || to->rank < 0 || cl->rank >= to->rank)
+        return 0;
+    int lead = to->rank - cl->rank;
+    for (int i = 0; i < to->rank; i++)
+        if (!dim_equal(to->d[i], i < lead ? dim_literal(1) : cl->d[i - lead]))
+            return 0;
+    return 1;
+}
+
+/* T, whose entries are those of shape TO in another shape (carried_shape),
+   in shape TO: a sum without keepdims as the sum with it, through a scalar
+   factor or divisor and a negation, so that the normal forms can meet
+   (sum(dh, axis=0) / N is sum(dh, axis=0, keepdims=True) / N); else T
+   broadcast to TO. NULL when it cannot be made (WHY, SHAPE_WHY bytes). */
+static const term *
+carried_form(checker *c, const term *t, const shape *to, char *why)
+{
+    if (t->op == OP_SUM && !t->keepdims && t->aux >= 0) {
+        const term *kept = term_make(c->tab, OP_SUM, t->aux, 1, t->args, 1, why);
+        if (kept != NULL && shape_equal(&kept->shape, to))
+            return kept;
+    }
+    if (t->op == OP_NEG) {
+        const term *a = carried_form(c, t->args[0], to, why);
+        return a != NULL ? op1(c, OP_NEG, a) : NULL;
+    }
+    if ((t->op == OP_MUL || t->op == OP_DIV) && shape_is_scalar(&t->args[1]->shape)) {
+        const term *a = carried_form(c, t->args[0], to, why);
+        return a != NULL ? op2(c, t->op, a, t->args[1]) : NULL;
+    }
+    if (t->op == OP_MUL && shape_is_scalar(&t->args[0]->shape)) {
+        const term *b = carried_form(c, t->args[1], to, why);
+        return b != NULL ? op2(c, OP_MUL, t->args[0], b) : NULL;
+    }
+    return term_broadcast(c->tab, t, to, -1, why);
+}
+
 /* What the numbers and the normal forms say of one reading of a claim. */
 typedef struct reading {
     convention conv;
     const term *truth; /* dJ/dV (m dJ/dV) in forward names */
     const symbol *claim;
-    int one;             /* entries compared (entry) */
-    const term *formula; /* the claim's formula, earlier claims taken as right, written out in
-                            forward names: NULL until formula_of makes it */
-    int proved;          /* yours and the truth have one normal form */
-    int formula_proved;  /* the formula and the truth have one normal form over atoms */
-    agree_status num;    /* what the numbers say of yours = truth */
+    int one;              /* entries compared (entry) */
+    const shape *carried; /* the target's shape, when the claim's entries are its entries in
+                             another shape (carried_form); else NULL */
+    const term *formula;  /* the claim's formula, earlier claims taken as right, written out in
+                             forward names: NULL until formula_of makes it */
+    int proved;           /* yours and the truth have one normal form */
+    int formula_proved;   /* the formula and the truth have one normal form over atoms */
+    agree_status num;     /* what the numbers say of yours = truth */
     claim_evidence evidence;
     const char *why; /* num COULD_NOT_RUN: why */
 } reading;
@@ -1266,8 +1327,11 @@ typedef struct reading {
 static const term *
 formula_of(checker *c, reading *k)
 {
-    if (k->formula == NULL)
-        k->formula = entry(c, expand(c, k->claim->definition, k->conv, 0), k->one);
+    if (k->formula == NULL) {
+        const term *f = expand(c, k->claim->definition, k->conv, 0);
+        char why[SHAPE_WHY];
+        k->formula = k->carried != NULL ? carried_form(c, f, k->carried, why) : entry(c, f, k->one);
+    }
     return k->formula;
 }
 
@@ -1414,10 +1478,11 @@ uses_through_steps(checker *c, const term *t, const symbol *cl)
     return 0;
 }
 
-/* The note on a claim CL about V that holds with one entry either way
-   (db a scalar, b [1, 1]). */
+/* The note on a claim CL about V that holds with V's entries in another
+   shape: one entry either way (db a scalar, b [1, 1]), or carried by
+   broadcasting (carried_shape). */
 static const char *
-one_entry_note(checker *c, const symbol *cl, const symbol *v)
+shape_note(checker *c, const symbol *cl, const symbol *v, int one)
 {
     text t;
     text_init(&t, c->pool);
@@ -1426,9 +1491,9 @@ one_entry_note(checker *c, const symbol *cl, const symbol *v)
     text_printf(&t, " and %s is ", v->name);
     shape_print(&t, &v->shape);
     text_printf(&t,
-                ": one entry either way, and NumPy's broadcasting keeps %s's shape in "
+                ": %s, and NumPy's broadcasting keeps %s's shape in "
                 "%s - learning_rate * %s",
-                v->name, v->name, cl->name);
+                one ? "one entry either way" : "the same entries", v->name, v->name, cl->name);
     return text_str(&t);
 }
 
@@ -1520,15 +1585,21 @@ judge_as(checker *c, claim_result *r, const claim_result *earlier, size_t nearli
         r->yours = NULL;
         return;
     }
-    /* one entry either way (db a scalar, b [1, 1]): NumPy's broadcasting
-       carries it, so the entries are compared, and a note says so */
+    /* one entry either way (db a scalar, b [1, 1]), or V's entries without
+       its leading axes of size 1 (db1 [n_h] for b1 [1, n_h]): NumPy's
+       broadcasting carries them into the update, so the entries are
+       compared, and a note says so */
     int one = !shape_equal(&cl->shape, &v->shape) && shape_is_one_entry(&cl->shape) &&
               shape_is_one_entry(&v->shape);
-    if (!shape_equal(&cl->shape, &v->shape) && !one) {
+    int carried =
+        !shape_equal(&cl->shape, &v->shape) && !one && carried_shape(&cl->shape, &v->shape);
+    char why[SHAPE_WHY];
+    const term *as_v = carried ? carried_form(c, yours, &v->shape, why) : NULL;
+    if (!shape_equal(&cl->shape, &v->shape) && !one && as_v == NULL) {
         wrong_shape(c, r, v, convs[0]);
         return;
     }
-    yours = entry(c, yours, one);
+    yours = carried ? as_v : entry(c, yours, one);
     reading rd[2];
     int held[2] = {0, 0}, witnessed = 1;
     for (int k = 0; k < nconv; k++) {
@@ -1536,6 +1607,7 @@ judge_as(checker *c, claim_result *r, const claim_result *earlier, size_t nearli
         rd[k].truth = entry(c, truth(c, v, convs[k]), one);
         rd[k].claim = cl;
         rd[k].one = one;
+        rd[k].carried = carried ? &v->shape : NULL;
         rd[k].formula = NULL;
         rd[k].formula_proved = proved_over_atoms(c, cl, v, convs[k], one, 0);
         rd[k].proved = proved_over_atoms(c, cl, v, convs[k], one, 1) || same(c, yours, rd[k].truth);
@@ -1562,7 +1634,7 @@ judge_as(checker *c, claim_result *r, const claim_result *earlier, size_t nearli
     }
     if (held[0] || (nconv > 1 && held[1])) {
         holds(c, r, rd, nconv, held);
-        r->note = one ? one_entry_note(c, cl, v) : confident_note(c, cl, v, r->follows);
+        r->note = one || carried ? shape_note(c, cl, v, one) : confident_note(c, cl, v, r->follows);
         return;
     }
     for (int k = 0; k < nconv && upstream_wrong; k++) {

@@ -213,6 +213,26 @@ build_naive(roundoff_plan *p, const term **naive)
     rewrite_gradients(p, naive, naive_first, NULL);
 }
 
+/* Put into USED (each symbol's term mapped to itself) every symbol T uses,
+   directly or through the definitions it names. A definition is walked
+   once, so the work is the size of the definitions, whatever the sharing
+   between them; the recursion is as deep as T's height, which the parser
+   bounds (PARSE_MAX_HEIGHT). */
+static void
+mark_used(const term *t, term_map *used)
+{
+    if (t->op == OP_SYM) {
+        if (term_map_get(used, t) != NULL)
+            return;
+        term_map_put(used, t, t);
+        if (t->sym->kind == SYM_DEF && t->sym->definition != NULL)
+            mark_used(t->sym->definition, used);
+        return;
+    }
+    for (unsigned k = 0; k < t->nargs; k++)
+        mark_used(t->args[k], used);
+}
+
 /* The output activation the loss uses (sigmoid or softmax, named or
    written out in NumPy as recognise.rules knows them), its label, and the
    output layer's params; the loss's stable forms when the loss is the
@@ -221,16 +241,23 @@ static void
 find_output(roundoff_plan *p)
 {
     const model *m = p->m;
-    const term *loss = m->loss->definition;
-    for (size_t i = 0; i < m->nsymbols; i++) {
+    term_map *used = term_map_new(p->pool);
+    mark_used(m->loss->definition, used);
+    /* the last sigmoid or softmax before the loss, which the loss uses,
+       directly or through definitions (logprobs = ...; cost = -sum(logprobs)
+       / m, as the course writes it) */
+    for (size_t i = m->nsymbols; i-- > 0 && p->out_act == NULL;) {
         const symbol *s = m->symbols[i];
         const term *def = s->kind == SYM_DEF ? derive_definition(p->d, s) : NULL;
-        if (def != NULL && term_occurrences(loss, s) &&
-            (def->op == OP_SIGMOID || def->op == OP_SOFTMAX) && p->out_act == NULL) {
+        if (def != NULL && term_map_get(used, term_symbol(p->tab, s)) != NULL &&
+            (def->op == OP_SIGMOID || def->op == OP_SOFTMAX)) {
             p->out_act = s;
             p->out_def = def;
         }
-        if (s->kind == SYM_LABEL && term_occurrences(loss, s) && p->label_t == NULL)
+    }
+    for (size_t i = 0; i < m->nsymbols && p->label_t == NULL; i++) {
+        const symbol *s = m->symbols[i];
+        if (s->kind == SYM_LABEL && term_map_get(used, term_symbol(p->tab, s)) != NULL)
             p->label_t = term_symbol(p->tab, s);
     }
     if (p->out_act == NULL)
@@ -401,7 +428,7 @@ loss_kind_of(const roundoff_plan *p)
     if (head == NULL || !is_over_batch(head->args[0], -1, m->batch) ||
         (sum = written_op(head->args[1], OP_SUM)) == NULL || sum->aux >= 0 || sum->keepdims)
         return LOSS_OTHER;
-    const term *body = sum->args[0], *act = a->definition;
+    const term *body = sum->args[0], *act = p->out_def;
     if (act->op == OP_SIGMOID) {
         const term *both = written_op(body, OP_ADD);
         return both != NULL && times_log(both->args[0], &w, &x) && is_symbol(w, y) &&

@@ -1012,7 +1012,7 @@ reassigned(const symbol *v)
     return v->earlier != NULL || v->later != NULL;
 }
 
-/* "deferred: m * dJ/dZ2" for the convention a claim follows; for a
+/* "deferred, m * dJ/dZ2" (in the model's batch name) for the convention a claim follows; for a
    reassigned name, which version, and where it was assigned. */
 static const char *
 follows_words(text *out, const claim_result *r, const model *m)
@@ -1027,7 +1027,8 @@ follows_words(text *out, const claim_result *r, const model *m)
                     : r->follows == CONVENTION_ABSORBED ? ", from absorbed gradients"
                                                         : "");
     else if (r->follows == CONVENTION_DEFERRED)
-        text_printf(&t, "deferred, m * d%s/d%s", loss, v->name);
+        text_printf(&t, "deferred, %s * d%s/d%s", m->batch != NULL ? m->batch->name : "m", loss,
+                    v->name);
     else if (r->follows == CONVENTION_ABSORBED)
         text_printf(&t, "absorbed, d%s/d%s", loss, v->name);
     else
