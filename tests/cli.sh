@@ -351,6 +351,33 @@ has "$tmp/out" "From the logits (the same dZ2, accurate for confident prediction
 run 0 error "$tmp/written.dc" --regime confident --samples 1
 has "$tmp/out" "then the logits Z2 drawn in place of Z2's formula"
 has "$tmp/out" "  dZ2      from logits "
+# a notebook's own sigmoid(), pasted with its docstring and body: the body's names (z, s) are
+# the function's, and the language's sigmoid is used; the claims after it are read. The
+# course's cost = np.squeeze(cost) keeps the name cost in reports (not cost')
+cat >"$tmp/owndef.dc" <<'EOF2'
+dims n_x = 3
+batch m = 5
+input X[n_x, m]
+label Y[1, m] binary
+param w[n_x, 1], b
+def sigmoid(z):
+    """
+Compute the sigmoid of z
+    """
+    s = 1 / (1 + np.exp(-z))
+
+    # the value
+    return s
+A = sigmoid(np.dot(w.T, X) + b)
+cost = -1 / m * np.sum(Y * np.log(A) + (1 - Y) * np.log(1 - A))
+cost = np.squeeze(np.array(cost))
+dw = 1 / m * np.dot(X, (A - Y).T)
+db = np.sum(A - Y)
+EOF2
+run 1 check "$tmp/owndef.dc"
+has "$tmp/out" "holds: dcost/dw"
+has "$tmp/out" "WRONG db     line 18   has a factor m too many (a 1/m is missing)"
+lacks "$tmp/out" "cost'"
 # a (1, 1) cost is summed to its one entry, and the report names it as written
 cat >"$tmp/cost11.dc" <<'EOF2'
 dims n_x = 2

@@ -1884,11 +1884,74 @@ static const char *const python_skipped[] = {"def",  "return", "assert", "import
 static const char *const python_refused[] = {"for",  "while", "if",    "elif", "else",
                                              "with", "try",   "class", "del",  "lambda"};
 
+/* The name of the function a 'def' at T defines, as a token (kind
+   TOK_IDENT, or TOK_EOF where no name follows). */
+static token
+def_name(parser *p, token t)
+{
+    const char *s = p->src->text;
+    size_t n = p->src->len, i = t.offset + t.len;
+    while (i < n && (s[i] == ' ' || s[i] == '\t'))
+        i++;
+    token name = {TOK_EOF, i, 0};
+    while (i + name.len < n && (isalnum((unsigned char)s[i + name.len]) || s[i + name.len] == '_'))
+        name.len++;
+    if (name.len > 0)
+        name.kind = TOK_IDENT;
+    return name;
+}
+
+/* Skip a pasted definition of a function the language has (def
+   sigmoid(z): s = 1 / (1 + np.exp(-z)); return s): its header at T and its
+   body, every following line indented deeper than T, blank lines, comments
+   and docstrings among them. The language's own function is used where it
+   is called; the body's names (z, s) are the function's, not the model's. */
+static void
+skip_function_body(parser *p, token t)
+{
+    const char *s = p->src->text;
+    size_t n = p->src->len, line = t.offset;
+    while (line > 0 && s[line - 1] != '\n')
+        line--;
+    size_t indent = t.offset - line;
+    skip_statement(p, t.offset + t.len); /* the header, to its newline */
+    size_t i = p->tok.offset, body_end = i;
+    int in_docstring = 0;
+    while (i < n) {
+        size_t col = 0;
+        i++; /* past the newline that ends the line before */
+        while (i < n && (s[i] == ' ' || s[i] == '\t'))
+            i++, col++;
+        size_t text = i;
+        while (i < n && s[i] != '\n')
+            i++;
+        int quotes = 0; /* triple quotes on the line: an odd count opens or closes */
+        for (size_t k = text; k + 2 < i; k++)
+            if ((s[k] == '"' || s[k] == '\'') && s[k + 1] == s[k] && s[k + 2] == s[k])
+                quotes++, k += 2;
+        int blank = text == i || s[text] == '#';
+        if (!in_docstring && !blank && col <= indent)
+            break;
+        in_docstring ^= quotes & 1;
+        body_end = i;
+    }
+    p->lx.pos = body_end;
+    p->lx.depth = 0;
+    advance(p);
+}
+
 /* A statement of pasted Python that starts with T: skipped (returns 1),
    refused, or none of these (returns 0). */
 static int
 python_statement(parser *p, token t)
 {
+    if (is_word(p, t, "def")) {
+        const struct function *f = find_function(p, def_name(p, t));
+        if (f != NULL && (f->kind == FN_UNARY || f->kind == FN_SOFTMAX)) {
+            skip_function_body(p, t);
+            return 1;
+        }
+    }
     for (size_t i = 0; i < sizeof python_skipped / sizeof python_skipped[0]; i++)
         if (is_word(p, t, python_skipped[i])) {
             skip_statement(p, t.offset + t.len);
@@ -2073,11 +2136,14 @@ declared_loss(parser *p)
         symbol *one = new_version(p, last, name);
         one->definition = scalar_loss(p, last->name, term_symbol(p->m->terms, last), last->offset);
         one->offset = last->offset;
-        one->name = last->name; /* the loss the user wrote (cost), not a version (cost') */
         link_version(p, one);
         last = one;
     }
     last->shape = shape_scalar;
+    const symbol *first = last;
+    while (first->earlier != NULL)
+        first = first->earlier;
+    last->name = first->name; /* cost = np.squeeze(cost): the loss is cost, not cost' */
     for (size_t i = 0; i < p->m->nsymbols; i++) {
         const symbol *c = p->m->symbols[i];
         for (const symbol *v = last; c->kind == SYM_CLAIM && v != NULL; v = v->earlier)
