@@ -368,16 +368,25 @@ Compute the sigmoid of z
 
     # the value
     return s
-A = sigmoid(np.dot(w.T, X) + b)
+Z = np.dot(w.T, X) + b
+A = sigmoid(Z)
 cost = -1 / m * np.sum(Y * np.log(A) + (1 - Y) * np.log(1 - A))
 cost = np.squeeze(np.array(cost))
-dw = 1 / m * np.dot(X, (A - Y).T)
-db = np.sum(A - Y)
+dA = - (np.divide(Y, A) - np.divide(1 - Y, 1 - A))
+s = 1 / (1 + np.exp(-Z))
+dZ = dA * s * (1 - s)
+dw = 1 / m * np.dot(X, dZ.T)
+db = np.sum(dZ)
 EOF2
 run 1 check "$tmp/owndef.dc"
-has "$tmp/out" "holds: dcost/dw"
-has "$tmp/out" "WRONG db     line 18   has a factor m too many (a 1/m is missing)"
+has "$tmp/out" "holds: dcost/dw, from deferred gradients"
+has "$tmp/out" "WRONG db     line 22   has a factor m too many (a 1/m is missing)"
 lacks "$tmp/out" "cost'"
+# s, the sigmoid written out in the backward pass, is the A = sigmoid(Z) of the forward one:
+# dZ = dA * s * (1 - s) is A - Y by a symbolic proof, not by numbers alone
+sed -n '/^  ok    dZ /,/method/p' "$tmp/out" >"$tmp/dz"
+has "$tmp/dz" "holds: deferred, m * dcost/dZ"
+has "$tmp/dz" "method: symbolic: both sides reduce to one normal form"
 # a (1, 1) cost is summed to its one entry, and the report names it as written
 cat >"$tmp/cost11.dc" <<'EOF2'
 dims n_x = 2

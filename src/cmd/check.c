@@ -132,6 +132,15 @@ name_definitions(checker *c, term_map *with)
             term_map_put(with, f, term_symbol(c->tab, s));
         else /* s = 1/(1+np.exp(-Z)) in a backward pass is the A defined so */
             term_map_put(with, term_symbol(c->tab, s), named);
+        /* and is the A = sigmoid(Z) defined so too, once recognised */
+        const term *recognised = derive_definition(c->d, s);
+        if (named == NULL && recognised != NULL && recognised != f) {
+            const term *first = term_map_get(with, recognised);
+            if (first == NULL)
+                term_map_put(with, recognised, term_symbol(c->tab, s));
+            else
+                term_map_put(with, term_symbol(c->tab, s), first);
+        }
         if (f->op == OP_RELU) { /* the mask (A > 0) of A = relu(Z) is (Z > 0) */
             const term *zero = term_const_si(c->tab, 0, 1);
             term_map_put(with, op2(c, OP_STEP, term_symbol(c->tab, s), zero),
