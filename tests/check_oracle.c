@@ -393,6 +393,26 @@ START_TEST(a_loss_that_is_not_finite_is_no_verdict)
 }
 END_TEST
 
+/* A loss of no param: nothing is moved, nothing evaluated, no verdict. */
+START_TEST(a_loss_of_no_param_compares_nothing)
+{
+    rule_set *rs = rules_load(DC_RULES_DIR, &err, pool);
+    model *m = parse_text("none.dc", "dims n = 2\n"
+                                     "batch m = 3\n"
+                                     "input X[n, m]\n"
+                                     "Z = 2 * X\n"
+                                     "loss J = 1/m * sum(Z)\n");
+    oracle_result *o = oracle_run(derive_ok(m, rs), 1, NULL, NULL, pool);
+    ck_assert_int_eq(o->joint.status, ORACLE_COULD_NOT_RUN);
+    ck_assert_int_eq(o->nparams, 0);
+    ck_assert_int_eq(o->points, 0);
+    ck_assert_int_eq(o->loss_evaluations, 0);
+    ck_assert_str_eq(oracle_words(o, pool), "nothing to compare: the loss depends on no param");
+    model_free(m);
+    rules_free(rs);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -406,6 +426,7 @@ main(void)
     tcase_add_test(tc, one_slightly_wrong_param_is_found);
     tcase_add_test(tc, a_kink_at_the_point_is_no_evidence);
     tcase_add_test(tc, a_loss_that_is_not_finite_is_no_verdict);
+    tcase_add_test(tc, a_loss_of_no_param_compares_nothing);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

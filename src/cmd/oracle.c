@@ -413,10 +413,8 @@ oracle_run(const derivation *d, unsigned long seed, oracle_binder bind, void *ct
     for (size_t i = 0; i < d->n; i++)
         if (moved_jointly(d->g[i].of))
             params[o->nparams++] = &d->g[i];
-    if (o->nparams == 0) {
-        o->joint.why = "the loss depends on no param";
+    if (o->nparams == 0)
         return o;
-    }
     int attempt = 0;
     while (attempt < ORACLE_POINTS &&
            !measure(&p, params, o->nparams, attempt, POINT_INDEX + 2 * attempt + 1, &o->joint))
@@ -459,6 +457,8 @@ oracle_words(const oracle_result *o, mem_pool *pool)
     const char *J = o->d->m->loss->name;
     text t;
     text_init(&t, pool);
+    if (o->nparams == 0)
+        return "nothing to compare: the loss depends on no param";
     if (o->joint.status != ORACLE_DIFFERS) {
         text_printf(&t, "the derived gradients of the %zu param%s ", o->nparams,
                     o->nparams == 1 ? "" : "s");

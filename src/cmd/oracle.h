@@ -32,7 +32,8 @@ typedef struct oracle_check {
     double log2_gap; /* log2 of the relative gap; NaN when not measured */
     double sum;      /* the sum over the derived gradients, rounded to double */
     double central;  /* the central difference, rounded to double */
-    const char *why; /* COULD_NOT_RUN: why (of the last point tried); else NULL */
+    const char *why; /* COULD_NOT_RUN: why (of the last point tried; NULL when the loss
+                        depends on no param, so nothing was compared); else NULL */
 } oracle_check;
 
 /* A gradient checked alone, after the joint check disagreed: its variable
@@ -110,7 +111,8 @@ const char *oracle_status_code(oracle_status s);
    POOL: "the derived dW1, db1 are not the derivative of J (along a random
    direction U: sum(dW1 * U) = 0.11, the central difference of J 0.10): a
    rule they use is unsound: tanh (adjoint.rules:63), through dZ1"; for
-   another status, what was compared and how it came out. */
+   another status, what was compared and how it came out ("nothing to
+   compare" without params). */
 const char *oracle_words(const oracle_result *o, mem_pool *pool);
 
 #endif
