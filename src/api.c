@@ -683,11 +683,23 @@ keep_claims(dc_session *s, const check_result *c)
     s->nclaims = c->n;
 }
 
+/* The derivation is not the derivative of its loss (O): DC_UNDECIDED, the
+   error saying which gradients and rules (the report is written too). */
+static dc_status
+unsound(dc_session *s, const oracle_result *o)
+{
+    diag_plain(&s->error, s->work, DC_UNDECIDED, "%s: %s (run derivcheck rules --verify)",
+               s->model->src.name, oracle_words(o, s->work));
+    return DC_UNDECIDED;
+}
+
 /* What the check C comes to, as a status: an undecided one's error says
    which claims no method decided. */
 static dc_status
 check_status(dc_session *s, const check_result *c)
 {
+    if (c->oracle->joint.status == ORACLE_DIFFERS)
+        return unsound(s, c->oracle);
     if (c->outcome != CHECK_UNDECIDED)
         return c->outcome == CHECK_ALL_HOLD ? DC_OK : DC_REFUTED;
     text t;
@@ -819,6 +831,8 @@ dc_prove(dc_session *s, unsigned long seed, const char *format, int with_trace, 
     text_init(&t, s->work);
     report_proof(&t, p, s->model->src.name, f, with_trace);
     *report = result_text(s, &t);
+    if (p->oracle->joint.status == ORACLE_DIFFERS)
+        return finish(s, unsound(s, p->oracle));
     if (p->verdict == PROVE_UNDECIDED) {
         /* neither holds nor refuted: the report is written, with this error */
         diag_plain(&s->error, s->work, DC_UNDECIDED,
@@ -883,6 +897,8 @@ dc_doc(dc_session *s, unsigned long seed, const char *format, const char **repor
     text_init(&t, s->work);
     doc_write(&t, &in, f);
     *report = result_text(s, &t);
+    if (p->oracle->joint.status == ORACLE_DIFFERS)
+        return finish(s, unsound(s, p->oracle));
     if (p->verdict == PROVE_REFUTED)
         return finish(s, DC_REFUTED);
     return finish(s, c != NULL ? check_status(s, c) : DC_OK);

@@ -174,7 +174,8 @@ has "$tmp/out" "  symbolic: lemma 1: absorbed dA2 = 1/m * deferred dA2, the seed
 # exact points at the declared batch size and at two others, none a power of two
 has "$tmp/out" "difference 0 at 12 of 12 random rational points with m = 8, 3, 5"
 has "$tmp/out" "  MPFR:     max |difference| / max |value| with m = 10: 64 bits"
-has "$tmp/out" "  loss:     sum(dW1 * U) and the central difference of J along a random U agree to 2^-"
+has "$tmp/out" "Against the loss: the derived gradients of the 4 params agree with the central difference of J along one random direction to 2^-"
+lacks "$tmp/out" "  loss:"
 has "$tmp/out" "  decided:  proven, symbolic: by the certificate, a proof for every size"
 lacks "$tmp/out" "enclosure:"
 run 0 prove softmax --format json
@@ -222,22 +223,81 @@ has "$tmp/out" "  decided:  REFUTED, enclosure: the difference excludes 0 (Arb, 
 has "$tmp/out" "DISAGREE: the symbolic proof and the enclosure evaluation disagree"
 has "$tmp/out" "REFUTED: a parameter gradient differs between the placements: dW2 (enclosure), dW1 (enclosure)."
 # an unsound adjoint (tanh' written 1 - C): both placements carry it, so they stay equal, but
-# neither is the derivative of the loss any more; prove must not say "Proven"
+# neither is the derivative of the loss any more (issue 18: the oracle, central differences of
+# the loss that use no rule); prove must not say "Proven", and exits 2, naming the gradients and
+# the rule: tanh at the line appended (counted here), first (sigmoid.dc's dZ1 is its own
+# gradient, so the rule is named through it; sigmoid-inline.dc's tanh takes W1 @ X + b1
+# unnamed, so the rules of dW1's and db1's own steps are named, tanh the first of them)
 mkdir -p "$tmp/tanh"
 for f in "$DC_RULES_DIR"/*.rules; do
     grep -v '^tanh:' "$f" >"$tmp/tanh/${f##*/}"
 done
 echo 'tanh: C = tanh(a) => da = G * (1 - C)' >>"$tmp/tanh/adjoint.rules"
+tanh_line=$(wc -l <"$tmp/tanh/adjoint.rules" | tr -d ' ')
+unsound="the derived dW1, db1 are not the derivative of J (along a random direction U: sum(dW1 * U) = "
 for model in "$DC_RULES_DIR/models/sigmoid.dc" "$inline"; do
-    run 1 --rules "$tmp/tanh" prove "$model"
+    run 2 --rules "$tmp/tanh" prove "$model"
     has "$tmp/out" "  loss:     DIFFER: sum(dW1 * U) is "
     has "$tmp/out" "the derived dW1 is not the derivative of J, so a rule is unsound"
-    has "$tmp/out" "REFUTED: the derived dW1, db1 are not the derivative of J: a rule is unsound"
+    has "$tmp/out" "NOT THE DERIVATIVE: $unsound"
+    has "$tmp/out" "a rule they use is unsound: tanh (tanh/adjoint.rules:$tanh_line)"
+    has "$tmp/out" "The exit status is 2: the rule base is unsound"
+    has "$tmp/err" "$unsound"
+    has "$tmp/err" "unsound: tanh (tanh/adjoint.rules:$tanh_line)"
+    has "$tmp/err" "(run derivcheck rules --verify)"
     lacks "$tmp/out" "Proven"
+    lacks "$tmp/out" "REFUTED"
 done
-run 1 --rules "$tmp/tanh" prove "$DC_RULES_DIR/models/sigmoid.dc" --format json
-has "$tmp/out" '"proven": false, "verdict": "refuted"'
+run 2 --rules "$tmp/tanh" prove "$DC_RULES_DIR/models/sigmoid.dc"
+has "$tmp/out" "a rule they use is unsound: tanh (tanh/adjoint.rules:$tanh_line), through dZ1. The exit status is 2"
+run 2 --rules "$tmp/tanh" prove "$DC_RULES_DIR/models/sigmoid.dc" --format json
+has "$tmp/out" '"proven": false, "verdict": "undecided"'
+has "$tmp/out" '"oracle": {"status": "differs", "bits": 256, "params": 4, "points": 1'
+has "$tmp/out" '"wrong": ["dZ1", "dW1", "db1"], "first_wrong": ["dZ1"], "rules": [{"name": "tanh", "file": "tanh/adjoint.rules", "line": '"$tanh_line"'}]'
 has "$tmp/out" '"loss": {"status": "differs", "bits": 256'
+# doc proves too: its document says so, and it exits 2 as prove does (it exited 1, REFUTED)
+run 2 --rules "$tmp/tanh" doc "$DC_RULES_DIR/models/sigmoid.dc"
+has "$tmp/out" "**NOT THE DERIVATIVE OF THE LOSS: **the derived dW1, db1 are not the derivative of J"
+has "$tmp/err" "unsound: tanh (tanh/adjoint.rules:$tanh_line), through dZ1"
+# check: the same unsound rule blessed mistake_tanh_derivative.dc (whose dZ1 uses 1 - A1 for
+# tanh's derivative) as "2 of 2 claims hold", exit 0. Now the derivation is confirmed against
+# the loss before any claim is judged: dZ1's own gradient is wrong, so its claim is undecided
+# (unsound_rule), dZ2's gradient alone agrees, so its claim is judged; exit 2
+run 2 --rules "$tmp/tanh" check "$DC_EXAMPLES_DIR/mistake_tanh_derivative.dc"
+has "$tmp/out" "  UNDEC dZ1    line 17   undecided: the derived dZ1 is not the derivative of J (along a random direction U: sum(dZ1 * U) = "
+has "$tmp/out" "  ok    dZ2    line 16   holds: deferred, m * dJ/dZ2"
+has "$tmp/out" "NOT THE DERIVATIVE: $unsound"
+has "$tmp/out" "a rule they use is unsound: tanh (tanh/adjoint.rules:$tanh_line), through dZ1."
+has "$tmp/err" "tanh (tanh/adjoint.rules:$tanh_line), through dZ1 (run derivcheck rules --verify)"
+lacks "$tmp/out" "  ok    dZ1"
+lacks "$tmp/out" "2 of 2 claims hold"
+run 2 --rules "$tmp/tanh" check --format json "$DC_EXAMPLES_DIR/mistake_tanh_derivative.dc"
+has "$tmp/out" '"all_hold": false, "outcome": "undecided"'
+has "$tmp/out" '"oracle": {"status": "differs", "bits": 256, "params": 4'
+has "$tmp/out" '"verdict": "undecided", "convention": null, "diagnosis": "unsound_rule"'
+# with the sound rules the same file's mistake is found, and the derivation confirmed
+run 1 check "$DC_EXAMPLES_DIR/mistake_tanh_derivative.dc"
+has "$tmp/out" "  WRONG dZ1    line 17   uses 1 - A1 where A1 = tanh(Z1) needs 1 - A1^2"
+has "$tmp/out" "Against the loss: the derived gradients of the 4 params agree with the central difference of J along one random direction to 2^-"
+# a clean run: one line says the derivation was confirmed, and JSON carries it
+run 0 check "$DC_EXAMPLES_DIR/ng_sigmoid_deferred.dc"
+has "$tmp/out" "Against the loss: the derived gradients of the 4 params agree with the central difference of J along one random direction to 2^-"
+has "$tmp/out" "(MPFR, 256 bits)."
+run 0 check --format json "$DC_EXAMPLES_DIR/ng_sigmoid_deferred.dc"
+has "$tmp/out" '"oracle": {"status": "agrees", "bits": 256, "params": 4, "points": 1, "log2_gap": '
+has "$tmp/out" '"loss_evaluations": 5,'
+# relu: kinks everywhere in the loss, but a random point sits on none (at an exact kink the
+# one-sided differences differ and another point is tried: tests/check_oracle.c); the three
+# layers' 6 params are confirmed
+run 0 prove relu3
+has "$tmp/out" "Against the loss: the derived gradients of the 6 params agree with the central difference of J along one random direction to 2^-"
+lacks "$tmp/out" "  loss:"
+# a missing rules folder is named as missing, not as a model that is unknown
+run 2 --rules "$tmp/no-such-folder" derive sigmoid
+has "$tmp/err" "the rules folder '$tmp/no-such-folder' of the built-in models is missing"
+lacks "$tmp/err" "unknown"
+run 2 --rules "$tmp/no-such-folder" check "$DC_EXAMPLES_DIR/ng_sigmoid_deferred.dc"
+has "$tmp/err" "the rules folder '$tmp/no-such-folder' is missing"
 
 # rules --verify: every rule at random points; a planted wrong rule is named
 run 0 rules --verify

@@ -92,6 +92,17 @@ for g in d["gradients"]:
 if [g["name"] for g in d["gradients"] if g["kind"] == "param"] != ["dW2", "db2", "dW1", "db1"]:
     fail("derive: the params of sigmoid are not dW2, db2, dW1, db1")
 
+# the oracle: the derivation against the loss without the rules (check and prove)
+def oracle(where, o, status):
+    keys(where + " oracle", o, ("status", "bits", "params", "points", "log2_gap",
+                                "loss_evaluations", "summary", "wrong", "first_wrong", "rules"))
+    if o.get("status") != status:
+        fail(f"{where}: oracle status {o.get('status')!r}, not {status!r}")
+    if status == "agrees" and not (o["log2_gap"] is None or o["log2_gap"] <= -o["bits"] / 3):
+        fail(f"{where}: oracle agrees at 2^{o['log2_gap']}, above 2^-(bits/3)")
+    for r in o.get("rules", []):
+        keys(where + " oracle rule", r, ("name", "file", "line"))
+
 # check
 VERDICTS = {"ok", "wrong", "shape", "given", "undecided", "step"}
 DIAGNOSES = {"missing_inv_m", "extra_inv_m", "hard_coded_batch", "sign", "transpose", "axis",
@@ -108,7 +119,8 @@ for name, outcome in (("check_sign", "wrong"), ("check_ok", "ok")):
     c = load(name)
     head(name, c, "check")
     keys(name, c, HEAD + ("file", "convention", "mixing", "all_hold", "outcome", "summary",
-                          "claims"))
+                          "oracle", "claims"))
+    oracle(name, c["oracle"], "agrees")
     if c["outcome"] != outcome or c["all_hold"] != (outcome == "ok"):
         fail(f"{name}: outcome {c['outcome']!r}, all_hold {c['all_hold']!r}")
     for r in c["claims"]:
@@ -152,7 +164,9 @@ if seen < 9:
 # prove
 p = load("prove")
 head("prove", p, "prove")
-keys("prove", p, HEAD + ("model", "seed", "proven", "verdict", "exact_batches", "gradients"))
+keys("prove", p, HEAD + ("model", "seed", "proven", "verdict", "exact_batches", "oracle",
+                         "gradients"))
+oracle("prove", p["oracle"], "agrees")
 if p["verdict"] not in ("proven", "numeric", "refuted", "undecided"):
     fail(f"prove: verdict {p['verdict']!r}")
 for g in p["gradients"]:

@@ -1823,6 +1823,44 @@ mixing(checker *c, const check_result *res)
     return text_str(&t);
 }
 
+/* Once the oracle O found the derivation is not the derivative of the
+   loss: R, unless a shape mistake or a working step (which no rule
+   decides) or a claim whose own gradient alone agrees with the loss, is
+   undecided, with why. */
+static void
+unconfirmed(checker *c, const oracle_result *o, claim_result *r)
+{
+    if (r->verdict == CLAIM_SHAPE || r->verdict == CLAIM_STEP)
+        return;
+    const oracle_gradient *a = NULL;
+    for (size_t i = 0; i < c->d->n; i++)
+        if (o->alone[i].g->of == r->of)
+            a = &o->alone[i];
+    if (a != NULL && a->check.status == ORACLE_AGREES)
+        return;
+    text t;
+    text_init(&t, c->pool);
+    const char *J = c->m->loss->name;
+    if (a != NULL && a->check.status == ORACLE_DIFFERS)
+        text_printf(&t,
+                    "the derived d%s is not the derivative of %s (along a random direction U: "
+                    "sum(d%s * U) = %.10g, the central difference of %s %.10g), so the claim "
+                    "cannot be judged against it: a rule is unsound",
+                    r->of->name, J, r->of->name, a->check.sum, J, a->check.central);
+    else
+        text_printf(&t,
+                    "the derived d%s could not be confirmed against %s alone (%s), and the "
+                    "derivation has gradients that are not its derivative: a rule is unsound",
+                    r->of->name, J,
+                    a == NULL || a->check.status == ORACLE_NOT_RUN ? "not checked" : a->check.why);
+    r->verdict = CLAIM_UNDECIDED;
+    r->diagnosis = DC_DIAGNOSIS_UNSOUND_RULE;
+    r->reason = text_str(&t);
+    r->evidence = (claim_evidence){.method = METHOD_NONE, .witness = -1};
+    r->counterexample = NULL;
+    r->follows = CONVENTION_AUTO;
+}
+
 check_result *
 check_claims(model *m, const derivation *d, const rule_set *rs, unsigned long seed, dc_error *err,
              mem_pool *err_pool)
@@ -1844,6 +1882,7 @@ check_claims(model *m, const derivation *d, const rule_set *rs, unsigned long se
     sample_sizes *sizes = mem_alloc(c.pool, sizeof c.sizes);
     memcpy(sizes, c.sizes, sizeof c.sizes);
     res->sizes = sizes;
+    res->oracle = oracle_run(d, seed, NULL, NULL, c.pool);
     int refuted = 0, undecided = 0;
     for (size_t i = 0; i < m->nsymbols && !c.failed; i++) {
         const symbol *s = m->symbols[i];
@@ -1863,9 +1902,14 @@ check_claims(model *m, const derivation *d, const rule_set *rs, unsigned long se
     }
     if (c.failed)
         return NULL;
+    /* after every claim is judged, so that judging one after another is
+       as without the oracle */
+    for (size_t i = 0; i < res->n && res->oracle->joint.status == ORACLE_DIFFERS; i++)
+        unconfirmed(&c, res->oracle, &res->r[i]);
     res->mixing = mixing(&c, res);
-    res->outcome = refuted > 0 || res->mixing != NULL ? CHECK_REFUTED
-                   : undecided > 0                    ? CHECK_UNDECIDED
-                                                      : CHECK_ALL_HOLD;
+    res->outcome = res->oracle->joint.status == ORACLE_DIFFERS ? CHECK_UNDECIDED
+                   : refuted > 0 || res->mixing != NULL        ? CHECK_REFUTED
+                   : undecided > 0                             ? CHECK_UNDECIDED
+                                                               : CHECK_ALL_HOLD;
     return res;
 }

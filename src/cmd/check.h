@@ -2,6 +2,7 @@
 #ifndef DC_CHECK_H
 #define DC_CHECK_H
 
+#include "cmd/oracle.h"
 #include "num/sample.h"
 #include "sym/derive.h"
 
@@ -73,7 +74,8 @@ typedef enum check_outcome {
     CHECK_ALL_HOLD,  /* every claim holds, in one convention */
     CHECK_REFUTED,   /* a claim is wrong (refuted, of the wrong shape, or built on a wrong
                         one), or the claims mix the conventions */
-    CHECK_UNDECIDED, /* nothing refuted, but a claim could not be decided */
+    CHECK_UNDECIDED, /* nothing refuted, but a claim could not be decided; or the derivation is
+                        not the derivative of the loss (the oracle differs) */
 } check_outcome;
 
 typedef struct check_result {
@@ -82,6 +84,9 @@ typedef struct check_result {
     check_outcome outcome;
     const char *mixing; /* "dZ2 (line 17) follows deferred, dZ1 (line 20) absorbed", or NULL */
     const sample_sizes *sizes; /* the CHECK_SIZES size assignments of the points */
+    /* the derivation against the loss, with no rule (oracle_run), before
+       any claim is judged */
+    const oracle_result *oracle;
 } check_result;
 
 /* The codes the JSON writes for a verdict ("ok", "wrong", ...) and a
@@ -107,8 +112,12 @@ const char *check_diagnosis_code(dc_diagnosis d);
    assigned several times (Python's reassignment) is judged step by step:
    a forward name's every version is tried (the report says which one a
    claim's gradient is), and a step that is none is CLAIM_STEP, which
-   fails nothing by itself. Returns the result in M's pool, or NULL with
-   ERR filled. */
+   fails nothing by itself. First of all, the derivation's gradients are
+   checked against the loss with no rule (oracle_run, with SEED): when they
+   are not its derivative, no claim is judged on the strength of the rules:
+   each but a shape mistake or a working step is undecided (unsound_rule),
+   unless its own gradient alone was found right, and the outcome is
+   undecided. Returns the result in M's pool, or NULL with ERR filled. */
 check_result *check_claims(model *m, const derivation *d, const rule_set *rs, unsigned long seed,
                            dc_error *err, mem_pool *err_pool);
 

@@ -513,194 +513,30 @@ in_double(prover *p, const proof_item *it, long batch)
 
 /* ---- the gradient against the loss ---- */
 
-/* The loss check's numbers, at PROVE_LOSS_BITS (+ 64 for sums). */
-typedef struct loss_probe {
-    prover *p;
-    const symbol *param;
-    evaluator *fr, *exact;
-    const value *at;  /* the param's drawn value (exact) */
-    value *direction; /* U: random, the param's shape (exact) */
-    mpfr_t sum, scale, d1, d2, x, y, loss_size;
-    char why[256];
-} loss_probe;
-
-/* The loss with the param moved by STEPS * h * U, h = 2^-(P/4), into OUT;
-   0 with WHY when it cannot be evaluated or is not finite. */
-static int
-moved_loss(loss_probe *lp, long steps, mpfr_t out)
-{
-    const value *a = lp->at;
-    value *moved = eval_new_value(lp->exact, a->rank, a->rows, a->cols);
-    mpq_t q;
-    mpq_init(q);
-    for (long i = 0; i < a->rows; i++)
-        for (long j = 0; j < a->cols; j++) {
-            mpq_set_si(q, steps, 1);
-            mpq_mul(q, q, *eval_q(lp->direction, i, j));
-            mpq_div_2exp(q, q, PROVE_LOSS_BITS / 4);
-            mpq_add(*eval_q(moved, i, j), *eval_q(a, i, j), q);
-        }
-    mpq_clear(q);
-    eval_bind(lp->fr, lp->param, moved);
-    const value *j;
-    if (!eval_term(lp->fr, term_symbol(lp->p->tab, lp->p->m->loss), &j, lp->why, sizeof lp->why))
-        return 0;
-    mpfr_set(out, *eval_fr(j, 0, 0), MPFR_RNDN);
-    if (!mpfr_number_p(out)) {
-        snprintf(lp->why, sizeof lp->why, "the loss is not finite near the point");
-        return 0;
-    }
-    mpfr_abs(lp->x, out, MPFR_RNDN);
-    mpfr_max(lp->loss_size, lp->loss_size, lp->x, MPFR_RNDN);
-    return 1;
-}
-
-/* The central difference (J(K) - J(-K)) / 2Kh into OUT; as moved_loss. */
-static int
-central(loss_probe *lp, long k, mpfr_t out)
-{
-    if (!moved_loss(lp, k, out) || !moved_loss(lp, -k, lp->y))
-        return 0;
-    mpfr_sub(out, out, lp->y, MPFR_RNDN);
-    mpfr_mul_2si(out, out, PROVE_LOSS_BITS / 4 - 1, MPFR_RNDN);
-    mpfr_div_si(out, out, k, MPFR_RNDN);
-    return 1;
-}
-
-/* log2 of |X - Y| / max(|X|, |Y|, SCALE), with lp->x as scratch. */
-static double
-relative_gap(loss_probe *lp, const mpfr_t x, const mpfr_t y, const mpfr_t scale)
-{
-    mpfr_t d;
-    mpfr_init2(d, PROVE_LOSS_BITS + 64);
-    mpfr_sub(d, x, y, MPFR_RNDN);
-    mpfr_abs(d, d, MPFR_RNDN);
-    mpfr_abs(lp->x, x, MPFR_RNDN);
-    mpfr_max(lp->x, lp->x, scale, MPFR_RNDN);
-    mpfr_abs(lp->y, y, MPFR_RNDN);
-    mpfr_max(lp->x, lp->x, lp->y, MPFR_RNDN);
-    double gap = -INFINITY;
-    if (!mpfr_zero_p(d)) {
-        mpfr_div(d, d, lp->x, MPFR_RNDN);
-        mpfr_log2(d, d, MPFR_RNDN);
-        gap = mpfr_get_d(d, MPFR_RNDN);
-    }
-    mpfr_clear(d);
-    return gap;
-}
-
-/* The check itself, the evaluators made: the derived gradient G of the
-   param along U, sum(G * U), against the Richardson-extrapolated central
-   difference (4 D(h) - D(2h)) / 3 of the loss. Truncation leaves about
-   h^4 = 2^-P and rounding about 2^-P |J| / h of it, so AGREES at a
-   relative 2^-(P/3); DIFFERS only above that and above 2^-(P/2) |J|,
-   far above both; where D(h) and D(2h) differ by more than 2^-(P/8), the
-   loss has a kink or a jump near the point (relu, a step) and the check
-   could not run. */
+/* IT's check against the loss, from the oracle O: the param's own check
+   when O checked each gradient alone (after a disagreement), else the
+   joint one, which moved every param at once. */
 static void
-loss_measure(loss_probe *lp, proof_item *it)
+loss_from(prover *p, const oracle_result *o, proof_item *it)
 {
-    prover *p = lp->p;
-    sample_spec spec = {.seed = p->seed, .index = 4000, .bits = PROVE_SAMPLE_BITS};
-    if (!sample_bind(lp->fr, p->pool, p->m, &spec, lp->why, sizeof lp->why) ||
-        !sample_bind(lp->exact, p->pool, p->m, &spec, lp->why, sizeof lp->why) ||
-        !eval_term(lp->exact, term_symbol(p->tab, lp->param), &lp->at, lp->why, sizeof lp->why))
-        return;
-    gmp_randstate_t rng;
-    sample_stream_init(rng, p->seed, 4001);
-    lp->direction = eval_new_value(lp->exact, lp->at->rank, lp->at->rows, lp->at->cols);
-    for (long i = 0; i < lp->at->rows; i++)
-        for (long j = 0; j < lp->at->cols; j++) {
-            mpq_t *u = eval_q(lp->direction, i, j);
-            mpz_urandomb(mpq_numref(*u), rng, PROVE_SAMPLE_BITS);
-            mpz_set_ui(mpq_denref(*u), 1);
-            mpz_mul_2exp(mpq_denref(*u), mpq_denref(*u), PROVE_SAMPLE_BITS);
-            if (gmp_urandomb_ui(rng, 1))
-                mpq_neg(*u, *u);
-            mpq_canonicalize(*u);
-        }
-    gmp_randclear(rng);
-    const value *g;
-    if (!eval_term(lp->fr, derive_pretty(p->d, it->g, CONVENTION_ABSORBED), &g, lp->why,
-                   sizeof lp->why))
-        return;
-    if (g->rows * g->cols != lp->at->rows * lp->at->cols) {
-        snprintf(lp->why, sizeof lp->why, "the gradient has another number of entries");
-        return;
+    const oracle_check *c = &o->joint;
+    for (size_t i = 0; o->alone != NULL && i < p->d->n; i++)
+        if (o->alone[i].g == it->g)
+            c = &o->alone[i].check;
+    it->loss = c->status == ORACLE_AGREES    ? PROVE_LOSS_AGREES
+               : c->status == ORACLE_DIFFERS ? PROVE_LOSS_DIFFERS
+                                             : PROVE_LOSS_COULD_NOT_RUN;
+    it->loss_log2_gap = c->log2_gap;
+    it->loss_what = c->why;
+    if (c->status == ORACLE_NOT_RUN)
+        it->loss_what = "not checked alone: the first gradients from the loss back were";
+    if (c->status == ORACLE_DIFFERS) {
+        text t;
+        text_init(&t, p->pool);
+        text_printf(&t, "sum(d%s * U) is %.10g, the central difference of %s along U %.10g",
+                    it->g->of->name, c->sum, p->m->loss->name, c->central);
+        it->loss_what = text_str(&t);
     }
-    for (long n = 0; n < g->rows * g->cols; n++) {
-        mpfr_set_q(lp->x, *eval_q(lp->direction, n / lp->at->cols, n % lp->at->cols), MPFR_RNDN);
-        mpfr_mul(lp->x, lp->x, *eval_fr(g, n / g->cols, n % g->cols), MPFR_RNDN);
-        mpfr_add(lp->sum, lp->sum, lp->x, MPFR_RNDN);
-        mpfr_abs(lp->x, lp->x, MPFR_RNDN);
-        mpfr_add(lp->scale, lp->scale, lp->x, MPFR_RNDN);
-    }
-    if (!mpfr_number_p(lp->sum)) {
-        snprintf(lp->why, sizeof lp->why, "the gradient is not finite at the point");
-        return;
-    }
-    if (!central(lp, 1, lp->d1) || !central(lp, 2, lp->d2))
-        return;
-    if (relative_gap(lp, lp->d1, lp->d2, lp->scale) > -(double)(PROVE_LOSS_BITS / 8)) {
-        snprintf(lp->why, sizeof lp->why,
-                 "the loss has a kink or a jump near the point (its central differences with "
-                 "steps h and 2h differ)");
-        return;
-    }
-    mpfr_mul_2si(lp->d1, lp->d1, 2, MPFR_RNDN);
-    mpfr_sub(lp->d1, lp->d1, lp->d2, MPFR_RNDN);
-    mpfr_div_ui(lp->d1, lp->d1, 3, MPFR_RNDN);
-    it->loss_log2_gap = relative_gap(lp, lp->d1, lp->sum, lp->scale);
-    if (it->loss_log2_gap <= -(double)(PROVE_LOSS_BITS / 3)) {
-        it->loss = PROVE_LOSS_AGREES;
-        return;
-    }
-    /* |D - S| against 2^-(P/2) |J|: far above what rounding leaves */
-    mpfr_sub(lp->x, lp->d1, lp->sum, MPFR_RNDN);
-    mpfr_abs(lp->x, lp->x, MPFR_RNDN);
-    mpfr_mul_2si(lp->y, lp->loss_size, -(PROVE_LOSS_BITS / 2), MPFR_RNDN);
-    if (mpfr_cmp(lp->x, lp->y) <= 0) {
-        snprintf(lp->why, sizeof lp->why,
-                 "the gap, 2^%.0f, is not far enough above the rounding of the loss",
-                 floor(it->loss_log2_gap));
-        return;
-    }
-    it->loss = PROVE_LOSS_DIFFERS;
-    text t;
-    text_init(&t, p->pool);
-    text_printf(&t, "sum(d%s * U) is %.10g, the central difference of %s along U %.10g",
-                lp->param->name, mpfr_get_d(lp->sum, MPFR_RNDN), p->m->loss->name,
-                mpfr_get_d(lp->d1, MPFR_RNDN));
-    it->loss_what = text_str(&t);
-}
-
-/* Whether the derived gradient of IT's param is the derivative of the
-   loss: loss_measure at random point 4000 (declared sizes, every
-   definition computed) along a random direction U. */
-static void
-loss_check(prover *p, proof_item *it)
-{
-    loss_probe lp = {.p = p, .param = it->g->of};
-    it->loss = PROVE_LOSS_COULD_NOT_RUN;
-    it->loss_log2_gap = NAN;
-    lp.why[0] = '\0';
-    lp.fr = eval_new(p->pool, NUMBER_MPFR, PROVE_LOSS_BITS);
-    lp.exact = eval_new(p->pool, NUMBER_EXACT, 0);
-    mpfr_inits2(PROVE_LOSS_BITS + 64, lp.sum, lp.scale, lp.d1, lp.d2, lp.x, lp.y, lp.loss_size,
-                (mpfr_ptr)0);
-    mpfr_set_ui(lp.sum, 0, MPFR_RNDN);
-    mpfr_set_ui(lp.scale, 0, MPFR_RNDN);
-    mpfr_set_ui(lp.loss_size, 0, MPFR_RNDN);
-    loss_measure(&lp, it);
-    int oom = eval_status(lp.fr) == DC_ENOMEM || eval_status(lp.exact) == DC_ENOMEM;
-    mpfr_clears(lp.sum, lp.scale, lp.d1, lp.d2, lp.x, lp.y, lp.loss_size, (mpfr_ptr)0);
-    eval_free(lp.fr);
-    eval_free(lp.exact);
-    /* running out of memory is not a check that could not run */
-    if (oom)
-        mem_oom(p->pool);
-    if (it->loss == PROVE_LOSS_COULD_NOT_RUN)
-        it->loss_what = mem_strdup(p->pool, lp.why);
 }
 
 /* IT's numeric evidence as not run: NaN gaps and ulps, the precisions of
@@ -715,8 +551,6 @@ not_run(proof_item *it)
     it->log2_gap2 = NAN;
     it->ulps_pow2 = it->ulps_other = NAN;
     it->log2_chance = 0;
-    if (it->is_param)
-        it->loss_what = "not run: the gradient is deeper than the numeric tests go";
 }
 
 /* ---- the verdict ---- */
@@ -779,7 +613,10 @@ choose_batches(const prover *p, proof *pr)
             pr->batches[pr->nbatches++] = others[k];
 }
 
-/* The proof's verdict from its params'. */
+/* The proof's verdict from its params', UNDECIDED whatever they say when
+   the derived gradients are not the derivative of the loss: the rule base
+   is unsound, which refutes nothing about the placements and leaves
+   nothing proven about the gradients. */
 static void
 verdict(proof *pr)
 {
@@ -788,15 +625,16 @@ verdict(proof *pr)
         const proof_item *it = &pr->items[i];
         if (!it->is_param)
             continue;
-        refuted |= it->verdict == PROVE_REFUTED || it->loss == PROVE_LOSS_DIFFERS;
+        refuted |= it->verdict == PROVE_REFUTED;
         proven &= it->verdict == PROVE_PROVEN;
         numeric &= it->verdict == PROVE_PROVEN || it->verdict == PROVE_NUMERIC_ONLY;
         pr->all_exact &= it->exact_points > 0 && it->exact_equal == it->exact_points;
     }
-    pr->verdict = refuted   ? PROVE_REFUTED
-                  : proven  ? PROVE_PROVEN
-                  : numeric ? PROVE_NUMERIC_ONLY
-                            : PROVE_UNDECIDED;
+    pr->verdict = pr->oracle->joint.status == ORACLE_DIFFERS ? PROVE_UNDECIDED
+                  : refuted                                  ? PROVE_REFUTED
+                  : proven                                   ? PROVE_PROVEN
+                  : numeric                                  ? PROVE_NUMERIC_ONLY
+                                                             : PROVE_UNDECIDED;
     pr->params_proven = pr->verdict == PROVE_PROVEN;
 }
 
@@ -819,6 +657,7 @@ prove(const derivation *d, const rule_set *rs, unsigned long seed, long numeric_
         other = 10;
     pr->all_exact = 1;
     certificate(&p, pr);
+    pr->oracle = oracle_run(d, seed, NULL, NULL, p.pool);
     for (size_t i = 0; i < d->n && !p.failed; i++) {
         proof_item *it = &pr->items[pr->n++];
         it->g = &d->g[i];
@@ -840,9 +679,9 @@ prove(const derivation *d, const rule_set *rs, unsigned long seed, long numeric_
                 it->ulps_pow2 = in_double(&p, it, pow2);
                 it->ulps_other = in_double(&p, it, other);
             }
-            if (it->is_param)
-                loss_check(&p, it);
         }
+        if (it->is_param)
+            loss_from(&p, pr->oracle, it);
         decide(&p, pr, it);
     }
     if (p.failed)

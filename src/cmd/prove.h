@@ -2,6 +2,7 @@
 #ifndef DC_PROVE_H
 #define DC_PROVE_H
 
+#include "cmd/oracle.h"
 #include "sym/derive.h"
 #include "num/agree.h"
 #include "num/eval.h"
@@ -17,11 +18,10 @@ enum {
                                    have tens of operations, not thousands */
     PROVE_ENCLOSURE_BITS = 256, /* Arb balls of the enclosure test, */
     PROVE_ENCLOSURE_MORE = 2048, /* and again when MPFR's gaps do not look like rounding */
-    PROVE_LOSS_BITS = 256,       /* MPFR bits of the check against the loss */
-    PROVE_NUMERIC_DEPTH = 6, /* by default, the numeric tests (exact, enclosure, MPFR, double, the
-                                loss) run for gradients whose lemma is at most this many
-                                backward steps from the loss: they evaluate whole formulas,
-                                whose cost grows with depth, while the certificate does not */
+    PROVE_NUMERIC_DEPTH = 6,     /* by default, the numeric tests (exact, enclosure, MPFR, double)
+                                    run for gradients whose lemma is at most this many
+                                    backward steps from the loss: they evaluate whole formulas,
+                                    whose cost grows with depth, while the certificate does not */
     PROVE_MAX_NUMERIC_DEPTH = 1000000, /* the cap of --numeric-depth */
 };
 
@@ -77,11 +77,12 @@ typedef enum prove_verdict {
     PROVE_UNDECIDED,    /* nothing refuted, nothing proven or measured equal */
 } prove_verdict;
 
-/* The derived gradient of a param against the loss it is the gradient of. */
+/* The derived gradient of a param against the loss it is the gradient of
+   (the oracle's check, oracle.h). */
 typedef enum prove_loss {
     PROVE_LOSS_AGREES,        /* to 2^-(P/3) */
     PROVE_LOSS_DIFFERS,       /* far above rounding and truncation: a rule is unsound */
-    PROVE_LOSS_COULD_NOT_RUN, /* not finite, a kink near the point, or in between */
+    PROVE_LOSS_COULD_NOT_RUN, /* not finite, a kink near every point, in between, or not run */
 } prove_loss;
 
 /* "symbolic", "exact", "enclosure", "numeric", "none". */
@@ -126,8 +127,10 @@ typedef struct proof_item {
        and one that is not */
     long batch_pow2, batch_other;
     double ulps_pow2, ulps_other;
-    /* params: sum(dV * U) against the central difference of the loss along
-       a random U, in MPFR at PROVE_LOSS_BITS */
+    /* params, from the proof's oracle: sum(dV * U) against the central
+       difference of the loss along a random U, in MPFR at ORACLE_BITS; the
+       joint check's (every param moved at once) unless the oracle checked
+       each gradient alone */
     prove_loss loss;
     double loss_log2_gap;  /* the relative gap; NaN when not measured */
     const char *loss_what; /* DIFFERS: both numbers; COULD_NOT_RUN: why */
@@ -146,12 +149,16 @@ typedef struct proof {
     long numeric_depth;          /* how deep the numeric tests went (prove's NUMERIC_DEPTH) */
     long batches[PROVE_BATCHES]; /* the exact test's batch sizes, the declared first */
     int nbatches;
-    int params_proven; /* every param PROVEN and agreeing with the loss */
+    int params_proven; /* every param PROVEN, and the oracle did not find them wrong */
     int all_exact;     /* every param: difference 0 at every exact point, and some point */
-    /* REFUTED when a param's placements differ or its gradient is not the
-       loss's; else PROVEN when every param is proven; else NUMERIC_ONLY
-       when each is proven or equal numerically; else UNDECIDED */
+    /* UNDECIDED when the oracle finds the derived gradients are not the
+       loss's (the rule base is unsound); else REFUTED when a param's
+       placements differ; else PROVEN when every param is proven; else
+       NUMERIC_ONLY when each is proven or equal numerically; else UNDECIDED */
     prove_verdict verdict;
+    /* the derived gradients against the loss, with no rule: every param
+       along one random direction; each gradient alone after a disagreement */
+    const oracle_result *oracle;
     unsigned long seed;
 } proof;
 
@@ -166,7 +173,8 @@ const char *prove_lemma_words(const proof *pr, const proof_lemma *l, mem_pool *p
    symbolically (the certificate, one lemma per gradient), exactly and
    numerically (for gradients whose lemma's depth is at most
    NUMERIC_DEPTH, usually PROVE_NUMERIC_DEPTH), with points
-   drawn from SEED, and check each param's gradient against the loss.
+   drawn from SEED, and check the params' gradients against the loss
+   (oracle_run, with SEED).
    Each relation's verdict rests on evidence: PROVEN on a lemma that holds
    (and the lemmas it uses) or a zero exact difference
    at every point; REFUTED on a nonzero exact difference or an enclosure

@@ -936,10 +936,11 @@ w_batches(writer *w, const proof *p)
 }
 
 /* The list items of the enclosure test (when it ran), the check against
-   the loss (params) and the verdict of IT. */
+   the loss (params) and the verdict of IT, an item of P. */
 static void
-decision_items(writer *w, const proof_item *it, const model *m)
+decision_items(writer *w, const proof *p, const proof_item *it)
 {
+    const model *m = p->d->m;
     if (it->enclosure_bits > 0) {
         w_item(w);
         w_strong(w, "Enclosure.");
@@ -961,11 +962,19 @@ decision_items(writer *w, const proof_item *it, const model *m)
     if (it->is_param) {
         w_item(w);
         w_strong(w, "Against the loss.");
-        if (it->loss == PROVE_LOSS_AGREES) {
+        if (it->loss == PROVE_LOSS_AGREES && p->oracle->alone == NULL) {
+            w_textf(w,
+                    " Along one random direction U over every param at once, the derived "
+                    "gradients and the central difference of %s (Richardson-extrapolated, MPFR "
+                    "at %d bits) agree to ",
+                    m->loss->name, ORACLE_BITS);
+            w_pow2(w, it->loss_log2_gap);
+            w_text(w, ": the formulas are the derivative of the loss.");
+        } else if (it->loss == PROVE_LOSS_AGREES) {
             w_textf(w,
                     " Along a random direction U, sum(d%s * U) and the central difference of %s "
                     "(Richardson-extrapolated, MPFR at %d bits) agree to ",
-                    it->g->of->name, m->loss->name, PROVE_LOSS_BITS);
+                    it->g->of->name, m->loss->name, ORACLE_BITS);
             w_pow2(w, it->loss_log2_gap);
             w_text(w, ": the formula is the derivative of the loss.");
         } else if (it->loss == PROVE_LOSS_DIFFERS)
@@ -1073,7 +1082,7 @@ proof_item_details(writer *w, const proof *p, const proof_item *it)
         w_textf(w, " with %s = %ld.", batch_name(m), it->batch_other);
         w_end_item(w);
     }
-    decision_items(w, it, m);
+    decision_items(w, p, it);
     w_end_list(w);
 }
 
@@ -1100,11 +1109,16 @@ proof_section(writer *w, const doc_input *in)
         [PROVE_PROVEN] = "Proven: every parameter gradient is the same in both placements.",
         [PROVE_NUMERIC_ONLY] = "Not refuted, but not proven: some parameter gradient agrees "
                                "only numerically (see above).",
-        [PROVE_REFUTED] = "REFUTED: a parameter gradient differs between the placements, or "
-                          "from the derivative of the loss (see above).",
+        [PROVE_REFUTED] = "REFUTED: a parameter gradient differs between the placements "
+                          "(see above).",
         [PROVE_UNDECIDED] = "UNDECIDED: nothing was refuted, but some parameter gradient "
                             "could not be decided by any method (see above)."};
-    w_strong(w, verdicts[p->verdict]);
+    if (p->oracle->joint.status == ORACLE_DIFFERS) {
+        w_strong(w, "NOT THE DERIVATIVE OF THE LOSS: ");
+        w_text(w, oracle_words(p->oracle, w->out->pool));
+        w_text(w, ". The rule base is unsound.");
+    } else
+        w_strong(w, verdicts[p->verdict]);
     w_end_par(w);
 }
 

@@ -505,7 +505,8 @@ loss_status_name(prove_loss l)
                                      : "could_not_run";
 }
 
-/* The check against the loss, after "loss:". */
+/* The param's own check against the loss (made after the joint check
+   disagreed), after "loss:". */
 static void
 text_loss(text *out, const proof *p, const proof_item *it)
 {
@@ -514,12 +515,12 @@ text_loss(text *out, const proof *p, const proof_item *it)
         text_printf(out,
                     "sum(d%s * U) and the central difference of %s along a random U agree to "
                     "%s (MPFR, %d bits)\n",
-                    v, J, power_of_two(out, it->loss_log2_gap), PROVE_LOSS_BITS);
+                    v, J, power_of_two(out, it->loss_log2_gap), ORACLE_BITS);
     else if (it->loss == PROVE_LOSS_DIFFERS)
         text_printf(out,
                     "DIFFER: %s (relative gap %s, MPFR, %d bits): the derived d%s is not the "
                     "derivative of %s, so a rule is unsound: run derivcheck rules --verify\n",
-                    it->loss_what, power_of_two(out, it->loss_log2_gap), PROVE_LOSS_BITS, v, J);
+                    it->loss_what, power_of_two(out, it->loss_log2_gap), ORACLE_BITS, v, J);
     else
         text_printf(out, "could not run: %s\n", it->loss_what ? it->loss_what : "");
 }
@@ -603,7 +604,7 @@ text_proof_item(text *out, const proof *p, const proof_item *it, int with_trace)
         text_printf(out, "  double:   at most %s apart with %s = %ld, %s with %s = %ld\n",
                     ulps_words(out->pool, it->ulps_pow2), mname, it->batch_pow2,
                     ulps_words(out->pool, it->ulps_other), mname, it->batch_other);
-    if (it->is_param) {
+    if (it->is_param && p->oracle->alone != NULL) {
         text_puts(out, "  loss:     ");
         text_loss(out, p, it);
     }
@@ -616,16 +617,16 @@ text_proof_item(text *out, const proof *p, const proof_item *it, int with_trace)
     text_putc(out, '\n');
 }
 
-/* The params whose verdict is V (or, LOSS, whose gradient is not the
-   loss's), "dW1, db1", with how each was decided when WITH_METHOD. */
+/* The params whose verdict is V, "dW1, db1", with how each was decided
+   when WITH_METHOD. */
 static const char *
-params_where(text *out, const proof *p, prove_verdict v, int loss, int with_method)
+params_where(text *out, const proof *p, prove_verdict v, int with_method)
 {
     text s;
     text_init(&s, out->pool);
     for (size_t i = 0; i < p->n; i++) {
         const proof_item *it = &p->items[i];
-        if (!it->is_param || (loss ? it->loss != PROVE_LOSS_DIFFERS : it->verdict != v))
+        if (!it->is_param || it->verdict != v)
             continue;
         text_printf(&s, "%sd%s", s.len ? ", " : "", it->g->of->name);
         if (with_method)
@@ -643,6 +644,15 @@ text_proof_verdict(text *out, const proof *p)
     for (size_t i = 0; i < p->n; i++)
         if (p->items[i].is_param)
             by[p->items[i].method]++;
+    if (p->oracle->joint.status == ORACLE_DIFFERS) {
+        text_printf(out,
+                    "\nNOT THE DERIVATIVE: %s. The exit status is 2: the rule base is unsound "
+                    "(run derivcheck rules --verify), which refutes nothing about the "
+                    "placements and leaves nothing proven.\n",
+                    oracle_words(p->oracle, out->pool));
+        return;
+    }
+    text_printf(out, "\nAgainst the loss: %s.\n", oracle_words(p->oracle, out->pool));
     switch (p->verdict) {
     case PROVE_PROVEN:
         text_printf(out,
@@ -650,22 +660,12 @@ text_proof_verdict(text *out, const proof *p)
                     "(decided: %d symbolic, %d exact).\n",
                     by[PROVE_BY_SYMBOLIC], by[PROVE_BY_EXACT]);
         break;
-    case PROVE_REFUTED: {
-        const char *differ = params_where(out, p, PROVE_REFUTED, 0, 1);
-        const char *loss = params_where(out, p, PROVE_REFUTED, 1, 0);
-        if (differ[0])
-            text_printf(out,
-                        "\nREFUTED: a parameter gradient differs between the placements: %s.\n",
-                        differ);
-        if (loss[0])
-            text_printf(out,
-                        "\nREFUTED: the derived %s %s not the derivative of %s: a rule is "
-                        "unsound (run derivcheck rules --verify).\n",
-                        loss, strchr(loss, ',') ? "are" : "is", p->d->m->loss->name);
+    case PROVE_REFUTED:
+        text_printf(out, "\nREFUTED: a parameter gradient differs between the placements: %s.\n",
+                    params_where(out, p, PROVE_REFUTED, 1));
         break;
-    }
     case PROVE_NUMERIC_ONLY: {
-        const char *numeric = params_where(out, p, PROVE_NUMERIC_ONLY, 0, 0);
+        const char *numeric = params_where(out, p, PROVE_NUMERIC_ONLY, 0);
         text_printf(out,
                     "\nNot refuted, but not proven: %s %s equal only numerically (MPFR at rising "
                     "precision, at two batch sizes), which is weaker than a proof; every other "
@@ -678,7 +678,7 @@ text_proof_verdict(text *out, const proof *p)
         text_printf(out,
                     "\nUNDECIDED: nothing was refuted, but no method decided %s (see above). The "
                     "exit status is 2: neither holds (0) nor refuted (1).\n",
-                    params_where(out, p, PROVE_UNDECIDED, 0, 0));
+                    params_where(out, p, PROVE_UNDECIDED, 0));
         break;
     }
 }
@@ -771,11 +771,46 @@ json_decision(text *out, json_t *o, const proof_item *it)
     if (it->is_param) {
         loss = json_object();
         json_object_set_new(loss, "status", json_text(out, loss_status_name(it->loss)));
-        json_object_set_new(loss, "bits", json_integer(PROVE_LOSS_BITS));
+        json_object_set_new(loss, "bits", json_integer(ORACLE_BITS));
         json_object_set_new(loss, "log2_gap", format_json_number(it->loss_log2_gap));
         json_object_set_new(loss, "what", json_text(out, it->loss_what));
     }
     json_object_set_new(o, "loss", loss);
+}
+
+/* The oracle's result O as JSON: what it compared and how that came out,
+   and after a disagreement the gradients found wrong and the rules
+   suspected. */
+static json_t *
+json_oracle(text *out, const oracle_result *o)
+{
+    json_t *j = json_object();
+    json_object_set_new(j, "status", json_text(out, oracle_status_code(o->joint.status)));
+    json_object_set_new(j, "bits", json_integer(ORACLE_BITS));
+    json_object_set_new(j, "params", json_integer((json_int_t)o->nparams));
+    json_object_set_new(j, "points", json_integer(o->points));
+    json_object_set_new(j, "log2_gap", format_json_number(o->joint.log2_gap));
+    json_object_set_new(j, "loss_evaluations", json_integer(o->loss_evaluations));
+    json_object_set_new(j, "summary", json_text(out, oracle_words(o, out->pool)));
+    json_t *wrong = json_array(), *first = json_array(), *rules = json_array();
+    for (size_t i = 0; o->alone != NULL && i < o->d->n; i++) {
+        const oracle_gradient *a = &o->alone[i];
+        if (a->check.status == ORACLE_DIFFERS)
+            json_array_append_new(wrong, json_gradient_name(out, a->g));
+        if (a->first)
+            json_array_append_new(first, json_gradient_name(out, a->g));
+    }
+    for (size_t k = 0; k < o->nsuspects; k++) {
+        json_t *r = json_object();
+        json_object_set_new(r, "name", json_text(out, o->suspects[k]->name));
+        json_object_set_new(r, "file", json_text(out, o->suspects[k]->file));
+        json_object_set_new(r, "line", json_integer(o->suspects[k]->line));
+        json_array_append_new(rules, r);
+    }
+    json_object_set_new(j, "wrong", wrong);
+    json_object_set_new(j, "first_wrong", first);
+    json_object_set_new(j, "rules", rules);
+    return j;
 }
 
 static void
@@ -791,6 +826,7 @@ proof_json(text *out, const proof *p, const char *name)
     for (int k = 0; k < p->nbatches && d->m->batch != NULL; k++)
         json_array_append_new(batches, json_integer(p->batches[k]));
     json_object_set_new(top, "exact_batches", batches);
+    json_object_set_new(top, "oracle", json_oracle(out, p->oracle));
     json_t *rows = json_array();
     json_object_set_new(top, "gradients", rows);
     for (size_t i = 0; i < p->n; i++) {
@@ -877,6 +913,10 @@ proof_markdown(text *out, const proof *p, const char *name)
         [PROVE_UNDECIDED] = "**Undecided:** nothing refuted, but some parameter gradient "
                             "could not be decided."};
     text_printf(out, "\n%s\n", verdicts[p->verdict]);
+    text_printf(out, "\n%s: %s.\n",
+                p->oracle->joint.status == ORACLE_DIFFERS ? "**Not the derivative of the loss**"
+                                                          : "Against the loss",
+                oracle_words(p->oracle, out->pool));
 }
 
 void
@@ -1069,6 +1109,10 @@ check_text(text *out, const check_result *c, const derivation *d, const char *na
     }
     if (c->mixing != NULL)
         text_printf(out, "\nThe derivation %s.\n", c->mixing);
+    text_printf(out, "\n%s: %s.\n",
+                c->oracle->joint.status == ORACLE_DIFFERS ? "NOT THE DERIVATIVE"
+                                                          : "Against the loss",
+                oracle_words(c->oracle, out->pool));
     text_putc(out, '\n');
     report_check_summary(out, c);
     text_putc(out, '\n');
@@ -1124,6 +1168,7 @@ check_json(text *out, const check_result *c, const derivation *d, const char *na
     text_init(&summary, out->pool);
     report_check_summary(&summary, c);
     json_object_set_new(top, "summary", json_text(out, text_str(&summary)));
+    json_object_set_new(top, "oracle", json_oracle(out, c->oracle));
     json_t *rows = json_array();
     json_object_set_new(top, "claims", rows);
     for (size_t i = 0; i < c->n; i++) {
