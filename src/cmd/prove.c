@@ -22,6 +22,7 @@ typedef struct prover {
     unsigned long seed;
     int failed;
     long numeric_depth;
+    long mpfr_batch[2]; /* the MPFR table's batch size, and the second one's */
 } prover;
 
 static const term *
@@ -334,42 +335,76 @@ sides(prover *p, const proof_item *it, const term **deferred, const term **absor
         *absorbed = times_batch(p, *absorbed);
 }
 
-/* The random points from INDEX on, for batch size BATCH (0: the declared). */
+/* The random point INDEX, at the sizes SIZES (NULL: the declared ones,
+   with batch size BATCH, 0 for the declared). */
 static agree_points
-points(const prover *p, unsigned long index, long batch)
+points(const prover *p, unsigned long index, const sample_sizes *sizes, long batch)
 {
     return (agree_points){.m = p->m,
                           .seed = p->seed,
                           .first = index,
                           .count = 1,
                           .bits = PROVE_SAMPLE_BITS,
-                          .batch = batch};
+                          .batch = batch,
+                          .sizes = sizes,
+                          .nsizes = sizes != NULL};
 }
 
-/* The batch size to draw the exact and enclosure points of batch K at (0:
-   the declared). */
-static long
-batch_at(const proof *pr, int k)
+/* "n_x = 2, n_h = 3, m = 4": the size assignment S in words. */
+static void
+size_words(text *t, const sample_sizes *s)
 {
-    return k == 0 ? 0 : pr->batches[k];
+    for (size_t d = 0; d < s->count; d++)
+        text_printf(t, "%s%s = %ld", d ? ", " : "", s->dims[d]->name, s->n[d]);
 }
 
-/* "entry [i, j] of random point K (m = 6)": where R was found. */
+const char *
+prove_sizes_words(const proof *pr, mem_pool *pool)
+{
+    text t;
+    text_init(&t, pool);
+    size_t count = pr->sizes[0].count;
+    if (count == 1)
+        text_printf(&t, "%s = ", pr->sizes[0].dims[0]->name);
+    else if (count > 1) {
+        text_putc(&t, '(');
+        for (size_t d = 0; d < count; d++)
+            text_printf(&t, "%s%s", d ? ", " : "", pr->sizes[0].dims[d]->name);
+        text_puts(&t, ") = ");
+    }
+    for (int k = 0; k < PROVE_SIZES && count > 0; k++) {
+        text_puts(&t, k ? ", " : "");
+        text_puts(&t, count > 1 ? "(" : "");
+        for (size_t d = 0; d < count; d++)
+            text_printf(&t, "%s%ld", d ? ", " : "", pr->sizes[k].n[d]);
+        text_puts(&t, count > 1 ? ")" : "");
+    }
+    return text_str(&t);
+}
+
+/* "entry [i, j] of random point K (n_x = 2, m = 6)": where R was found,
+   at the sizes SIZES (NULL: the declared ones, batch size BATCH). */
 static const char *
-where(const prover *p, const agree_result *r, long batch)
+where(const prover *p, const agree_result *r, const sample_sizes *sizes, long batch)
 {
     text t;
     text_init(&t, p->pool);
     text_printf(&t, "entry [%ld, %ld] of random point %lu", r->i, r->j, r->point);
-    if (p->m->batch != NULL)
+    if (sizes != NULL && sizes->count > 0) {
+        text_puts(&t, " (");
+        size_words(&t, sizes);
+        text_putc(&t, ')');
+    } else if (sizes == NULL && p->m->batch != NULL)
         text_printf(&t, " (%s = %ld)", p->m->batch->name, batch > 0 ? batch : p->m->batch->value);
     return text_str(&t);
 }
 
-/* Where a sweep's values of one item were drawn: the point and its batch
-   size (0: the declared), and for the MPFR table the precision's index. */
+/* Where a sweep's values of one item were drawn: the point, at the sizes
+   SIZES (NULL: the declared ones with batch size BATCH, 0 for the
+   declared), and for the MPFR table the precision's index. */
 typedef struct sweep_at {
     unsigned long point;
+    const sample_sizes *sizes;
     long batch;
     int k;
 } sweep_at;
@@ -399,7 +434,7 @@ sweep(prover *p, proof *pr, const char *want, const sweep_at *at, number_kind ki
             of[n++] = &pr->items[i];
         }
     if (n > 0) {
-        agree_points ps = points(p, at->point, at->batch);
+        agree_points ps = points(p, at->point, at->sizes, at->batch);
         agree_result r;
         evaluator *ev = agree_evaluate_pairs(pairs, n, &r, p->pool, &ps, kind, prec);
         for (size_t k = 0; k < n; k++)
@@ -429,12 +464,14 @@ exact_step(prover *p, proof_item *it, const value *a, const value *b, const char
     if (agree_compare_exact(&r, a, b) == AGREE_EQUAL)
         it->exact_equal++;
     else if (it->exact_witness == NULL)
-        it->exact_witness =
-            r.i < 0 ? "the two sides have different numbers of entries" : where(p, &r, at->batch);
+        it->exact_witness = r.i < 0 ? "the two sides have different numbers of entries"
+                                    : where(p, &r, at->sizes, at->batch);
 }
 
-/* Exact rationals for every item WANT marks, at PROVE_POINTS points at
-   the declared sizes and PROVE_SIZE_POINTS at each other batch size. */
+/* Exact rationals for every item WANT marks, at PROVE_POINTS points, point
+   K at the size assignment K mod PROVE_SIZES. A claim holds at every
+   size, so small sizes are as good a test as the declared ones, and they
+   keep the rationals of a deep network's chain small. */
 static void
 exact(prover *p, proof *pr, const char *want)
 {
@@ -446,20 +483,32 @@ exact(prover *p, proof *pr, const char *want)
             sides(p, &pr->items[i], &deferred, &absorbed);
             pr->items[i].degree = degree(p, deferred, memo) + degree(p, absorbed, memo);
         }
-    unsigned long index = 0;
-    for (int b = 0; b < pr->nbatches; b++)
-        for (int k = 0; k < (b == 0 ? PROVE_POINTS : PROVE_SIZE_POINTS); k++) {
-            sweep_at at = {.point = index++, .batch = batch_at(pr, b)};
-            sweep(p, pr, want, &at, NUMBER_EXACT, 0, exact_step);
-        }
+    /* each item's points evaluated at each size assignment */
+    int *per = mem_zalloc(p->pool, (pr->n + 1) * PROVE_SIZES * sizeof *per);
+    for (int k = 0; k < PROVE_POINTS; k++) {
+        sweep_at at = {.point = (unsigned long)k, .sizes = &pr->sizes[k % PROVE_SIZES]};
+        for (size_t i = 0; i < pr->n; i++)
+            per[i * PROVE_SIZES + k % PROVE_SIZES] -= pr->items[i].exact_points;
+        sweep(p, pr, want, &at, NUMBER_EXACT, 0, exact_step);
+        for (size_t i = 0; i < pr->n; i++)
+            per[i * PROVE_SIZES + k % PROVE_SIZES] += pr->items[i].exact_points;
+    }
     for (size_t i = 0; i < pr->n; i++) {
         proof_item *it = &pr->items[i];
-        /* each point: P(unequal forms agree) <= degree / (values per entry) */
+        if (!want[i])
+            continue;
+        it->exact_per_size = per[i * PROVE_SIZES];
+        for (int s = 1; s < PROVE_SIZES; s++)
+            if (per[i * PROVE_SIZES + s] < it->exact_per_size)
+                it->exact_per_size = per[i * PROVE_SIZES + s];
+        /* each point: P(unequal forms agree) <= degree / (values per
+           entry); forms may differ at one size assignment only, so only
+           the points of the one with the fewest count */
         double per_point =
             it->degree > 0 ? log2((double)it->degree) - PROVE_SAMPLE_BITS : -INFINITY;
-        if (want[i])
-            it->log2_chance = it->exact_points * (per_point < 0 ? per_point : 0);
+        it->log2_chance = it->exact_per_size * (per_point < 0 ? per_point : 0);
     }
+    mem_release(p->pool, per);
 }
 
 /* Whether the MPFR table of IT is at the size of rounding error at every
@@ -494,13 +543,14 @@ enclosure_step(prover *p, proof_item *it, const value *a, const value *b, const 
         text t;
         text_init(&t, p->pool);
         text_printf(&t, "%s: deferred %.6g, absorbed %.6g",
-                    r.i < 0 ? "the numbers of entries differ" : where(p, &r, at->batch), r.b, r.a);
+                    r.i < 0 ? "the numbers of entries differ" : where(p, &r, at->sizes, at->batch),
+                    r.b, r.a);
         it->enclosure_what = text_str(&t);
     }
 }
 
 /* Interval arithmetic for every item WANT marks (those no exact point
-   could be evaluated for), at one point per batch size, at
+   could be evaluated for), at one point per size assignment, at
    PROVE_ENCLOSURE_BITS and, for an item whose MPFR gaps do not look like
    rounding and that no difference was shown for, at PROVE_ENCLOSURE_MORE.
    An item's points stop at the first that does not end NOT_SEPARATED. */
@@ -519,10 +569,10 @@ enclosure(prover *p, proof *pr, const char *want)
                 it->enclosure_what = NULL;
             }
         }
-        for (int b = 0; b < pr->nbatches; b++) {
+        for (int b = 0; b < PROVE_SIZES; b++) {
             for (size_t i = 0; i < pr->n; i++)
                 now[i] &= pr->items[i].enclosure == AGREE_NOT_SEPARATED;
-            sweep_at at = {.point = 3000 + (unsigned long)b, .batch = batch_at(pr, b)};
+            sweep_at at = {.point = 3000 + (unsigned long)b, .sizes = &pr->sizes[b]};
             sweep(p, pr, now, &at, NUMBER_BALL, ladder[l], enclosure_step);
         }
     }
@@ -587,25 +637,20 @@ again_step(prover *p, proof_item *it, const value *a, const value *b, const char
     }
 }
 
-/* The MPFR gap at the top precision at a second batch size (the declared
-   one, or one more if that is the table's), for every item whose verdict
+/* The MPFR gap at the top precision at the second batch size of
+   choose_sizes, for every item whose verdict
    would rest on MPFR alone: agreement at one size is not enough. */
 static void
 numeric_again(prover *p, proof *pr)
 {
     char *want = mem_zalloc(p->pool, pr->n + 1);
-    long other = 0;
     for (size_t i = 0; i < pr->n; i++) {
         proof_item *it = &pr->items[i];
         want[i] = (char)rests_on_mpfr(it);
-        if (!want[i])
-            continue;
-        other = p->m->batch == NULL                       ? 0
-                : it->numeric_batch != p->m->batch->value ? p->m->batch->value
-                                                          : pr->batches[1];
-        it->numeric_batch2 = other;
+        if (want[i])
+            it->numeric_batch2 = p->mpfr_batch[1];
     }
-    sweep_at at = {.point = 1001, .batch = other};
+    sweep_at at = {.point = 1001, .batch = p->mpfr_batch[1]};
     sweep(p, pr, want, &at, NUMBER_MPFR, precisions[PROVE_PRECISIONS - 1], again_step);
     mem_release(p->pool, want);
 }
@@ -876,19 +921,28 @@ is_power_of_two(long n)
     return n > 0 && (n & (n - 1)) == 0;
 }
 
-/* The exact test's batch sizes: the declared, then two of 3, 5, 7 (none a
-   power of two) that differ from it. */
+/* The exact and enclosure tests' size assignments (and the batch size in
+   each), and the MPFR table's two batch sizes: the first two of 3, 5, 7
+   (none a power of two, so that 1/m is not exact and the placements round
+   differently; small, so that 1024 bits through a deep network stay
+   cheap) that differ from the declared one; 0 without a batch. */
 static void
-choose_batches(const prover *p, proof *pr)
+choose_sizes(prover *p, proof *pr)
 {
-    pr->nbatches = 1;
-    pr->batches[0] = p->m->batch != NULL ? p->m->batch->value : 0;
-    if (p->m->batch == NULL)
-        return;
+    size_t batch = 0;
+    for (int k = 0; k < PROVE_SIZES; k++) {
+        sample_sizes_small(&pr->sizes[k], p->pool, p->m, k);
+        for (size_t d = 0; d < pr->sizes[k].count; d++)
+            if (pr->sizes[k].dims[d] == p->m->batch)
+                batch = d;
+        if (p->m->batch != NULL)
+            pr->batches[pr->nbatches++] = pr->sizes[k].n[batch];
+    }
     static const long others[] = {3, 5, 7};
-    for (size_t k = 0; k < sizeof others / sizeof others[0] && pr->nbatches < PROVE_BATCHES; k++)
-        if (others[k] != pr->batches[0])
-            pr->batches[pr->nbatches++] = others[k];
+    int n = 0;
+    for (size_t k = 0; k < sizeof others / sizeof others[0] && n < 2 && p->m->batch != NULL; k++)
+        if (others[k] != p->m->batch->value)
+            p->mpfr_batch[n++] = others[k];
 }
 
 /* The proof's verdict from its params'. */
@@ -916,15 +970,22 @@ proof *
 prove(const derivation *d, const rule_set *rs, unsigned long seed, long numeric_depth,
       dc_error *err, mem_pool *err_pool)
 {
-    prover p = {d,        rs, (model *)d->m, d->m->terms, d->m->pool,   err,
-                err_pool, 0,  seed,          0,           numeric_depth};
+    prover p = {.d = d,
+                .rs = rs,
+                .m = (model *)d->m,
+                .tab = d->m->terms,
+                .pool = d->m->pool,
+                .err = err,
+                .err_pool = err_pool,
+                .seed = seed,
+                .numeric_depth = numeric_depth};
     proof *pr = mem_zalloc(p.pool, sizeof *pr);
     pr->d = d;
     pr->seed = seed;
     pr->numeric_depth = numeric_depth;
     pr->items = mem_zalloc(p.pool, (d->n + 1) * sizeof *pr->items);
     pr->lemmas = mem_zalloc(p.pool, (d->n + 1) * sizeof *pr->lemmas);
-    choose_batches(&p, pr);
+    choose_sizes(&p, pr);
     long m = p.m->batch != NULL ? p.m->batch->value : 1;
     long pow2 = is_power_of_two(m) ? m : 8, other = is_power_of_two(m) ? m + 2 : m;
     if (other == 1)
@@ -950,7 +1011,7 @@ prove(const derivation *d, const rule_set *rs, unsigned long seed, long numeric_
         want[i] = (char)it->numeric_ran;
     }
     exact(&p, pr, want);
-    numeric(&p, pr, want, p.m->batch != NULL ? other : 0);
+    numeric(&p, pr, want, p.mpfr_batch[0]);
     if (p.m->batch != NULL) {
         sweep_at at = {.point = 2000, .batch = pow2, .k = 0};
         sweep(&p, pr, want, &at, NUMBER_DOUBLE, 0, double_step);

@@ -7,22 +7,24 @@
 #include "num/eval.h"
 
 enum {
-    PROVE_POINTS = 8,           /* random rational points of the exact test at the declared sizes */
-    PROVE_SIZE_POINTS = 2,      /* and at each other batch size */
-    PROVE_BATCHES = 3,          /* batch sizes of the exact test: the declared and two others */
-    PROVE_SAMPLE_BITS = 30,     /* entries k / 2^30: 2^30 values per free entry at least */
-    PROVE_PRECISIONS = 4,       /* the MPFR table: 64, 128, 256, 1024 bits */
-    PROVE_ROUNDING_SLACK = 16,  /* how far above 2^-P an MPFR gap at P bits may be and still be
-                                   rounding error: each operation adds a little, and gradients
-                                   have tens of operations, not thousands */
-    PROVE_ENCLOSURE_BITS = 256, /* Arb balls of the enclosure test, */
+    PROVE_POINTS = 12,           /* random rational points of the exact test, */
+    PROVE_SIZES = 4,             /* drawn at these many small size assignments in turn
+                                    (sample_sizes_small: every dim 2 to 5) */
+    PROVE_SAMPLE_BITS = 30,      /* entries k / 2^30: 2^30 values per free entry at least */
+    PROVE_PRECISIONS = 4,        /* the MPFR table: 64, 128, 256, 1024 bits */
+    PROVE_ROUNDING_SLACK = 16,   /* how far above 2^-P an MPFR gap at P bits may be and still be
+                                    rounding error: each operation adds a little, and gradients
+                                    have tens of operations, not thousands */
+    PROVE_ENCLOSURE_BITS = 256,  /* Arb balls of the enclosure test, */
     PROVE_ENCLOSURE_MORE = 2048, /* and again when MPFR's gaps do not look like rounding */
     PROVE_LOSS_BITS = 256,       /* MPFR bits of the check against the loss */
-    PROVE_NUMERIC_DEPTH = 6, /* by default, the numeric tests (exact, enclosure, MPFR, double, the
-                                loss) run for gradients whose lemma is at most this many
-                                backward steps from the loss: they evaluate whole formulas,
-                                whose cost grows with depth, while the certificate does not */
     PROVE_MAX_NUMERIC_DEPTH = 1000000, /* the cap of --numeric-depth */
+    /* by default the numeric tests (exact, enclosure, MPFR, double, the
+       loss) run for every gradient: each evaluates all gradients at once,
+       so their cost grows with the depth of the network, not with its
+       square; a smaller --numeric-depth N keeps them to the gradients
+       whose lemma is at most N backward steps from the loss */
+    PROVE_NUMERIC_DEPTH = PROVE_MAX_NUMERIC_DEPTH,
 };
 
 /* Why a lemma of the certificate holds or not. */
@@ -102,14 +104,16 @@ typedef struct proof_item {
        PROVE_NUMERIC_DEPTH); when 0, every one of them is as not run */
     int numeric_ran;
     /* exact: GMP rationals at random points, activations free, at the
-       proof's batch sizes */
+       proof's size assignments */
     int exact_tried;               /* points drawn */
     int exact_points, exact_equal; /* points evaluated, points with difference 0 */
     const char *exact_why;         /* why the first point that could not run did not; or NULL */
     const char *exact_witness;     /* where the difference is not 0, in words; or NULL */
     long degree;                   /* bound on the degree of the difference */
-    double log2_chance;            /* Schwartz-Zippel: log2 of P(agree | unequal) */
-    /* enclosure: Arb balls at one point per batch size, run when no exact point
+    int exact_per_size;            /* the fewest points evaluated at one size assignment */
+    double log2_chance;            /* Schwartz-Zippel: log2 of P(agree at all | unequal), for forms
+                                      unequal at one size assignment: EXACT_PER_SIZE points' worth */
+    /* enclosure: Arb balls at one point per size assignment, run when no exact point
        could be evaluated; ENCLOSURE_BITS 0 when not run */
     long enclosure_bits;        /* the last precision tried */
     agree_status enclosure;     /* DIFFERENT, NOT_SEPARATED or COULD_NOT_RUN */
@@ -142,9 +146,12 @@ typedef struct proof {
     const derivation *d;
     proof_item *items;
     size_t n;
-    proof_lemma *lemmas;         /* the certificate, one per item, in the same order */
-    long numeric_depth;          /* how deep the numeric tests went (prove's NUMERIC_DEPTH) */
-    long batches[PROVE_BATCHES]; /* the exact test's batch sizes, the declared first */
+    proof_lemma *lemmas; /* the certificate, one per item, in the same order */
+    long numeric_depth;  /* how deep the numeric tests went (prove's NUMERIC_DEPTH) */
+    /* the exact and enclosure tests' size assignments, and the batch size
+       in each (NBATCHES 0 without a batch) */
+    sample_sizes sizes[PROVE_SIZES];
+    long batches[PROVE_SIZES];
     int nbatches;
     int params_proven; /* every param PROVEN and agreeing with the loss */
     int all_exact;     /* every param: difference 0 at every exact point, and some point */
@@ -161,6 +168,11 @@ typedef struct proof {
    or with what is missing: "... NOT shown: the rule relu is not shown
    linear in G". */
 const char *prove_lemma_words(const proof *pr, const proof_lemma *l, mem_pool *pool);
+
+/* The size assignments of PR's exact test in words, allocated in POOL:
+   "(n_x, n_h, m) = (2, 3, 4), (3, 4, 5), ...", "m = 2, 3, 4, 5" for one
+   dim, "" for none. */
+const char *prove_sizes_words(const proof *pr, mem_pool *pool);
 
 /* Prove D's placements equal (params) and different by m (intermediates),
    symbolically (the certificate, one lemma per gradient), exactly and

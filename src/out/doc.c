@@ -921,18 +921,16 @@ proof_table(writer *w, const proof *p, int is_param)
     w_end_table(w);
 }
 
-/* "m = 8, 3, 5": the exact test's batch sizes, or "the declared sizes". */
+/* "(n_x, m) = (2, 3), (3, 4), ...": the exact test's size assignments,
+   or "the declared sizes" without dims. */
 static void
 w_batches(writer *w, const proof *p)
 {
-    const model *m = p->d->m;
-    if (m->batch == NULL) {
+    if (p->sizes[0].count == 0) {
         w_text(w, "the declared sizes");
         return;
     }
-    w_textf(w, "%s = ", batch_name(m));
-    for (int k = 0; k < p->nbatches; k++)
-        w_textf(w, "%s%ld", k ? ", " : "", p->batches[k]);
+    w_text(w, prove_sizes_words(p, w->out->pool));
 }
 
 /* The list items of the enclosure test (when it ran), the check against
@@ -1032,9 +1030,9 @@ proof_item_details(writer *w, const proof *p, const proof_item *it)
     if (it->exact_equal == it->exact_points && it->exact_points > 0) {
         w_textf(w,
                 " The difference is a rational function of degree at most %ld, so by the "
-                "Schwartz-Zippel lemma the chance that unequal forms agree at all these points "
-                "is at most ",
-                it->degree);
+                "Schwartz-Zippel lemma the chance that forms unequal at one of these sizes "
+                "agree at all its %d points is at most ",
+                it->degree, it->exact_per_size);
         w_pow2(w, it->log2_chance);
         w_text(w, ".");
     }
