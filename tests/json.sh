@@ -164,7 +164,7 @@ if p["verdict"] not in ("proven", "numeric", "refuted", "undecided"):
 for g in p["gradients"]:
     keys("prove gradient", g, ("name", "relation", "deferred", "absorbed", "symbolic",
                                "lemma", "lemma_depth", "numeric_ran", "exact_points", "exact_equal", "degree",
-                               "log2_chance", "exact_per_size", "mpfr", "double", "verdict", "method", "disagree",
+                               "log2_chance", "exact_per_size", "exact_confirms", "mpfr", "double", "verdict", "method", "disagree",
                                "exact_tried", "exact_why", "exact_witness", "enclosure",
                                "mpfr_batch", "mpfr_why", "mpfr_again", "loss", "certificate"))
     if g["relation"] not in ("equal", "differ_by_m"):

@@ -469,12 +469,15 @@ exact_step(prover *p, proof_item *it, const value *a, const value *b, const char
 }
 
 /* Exact rationals for every item WANT marks, at PROVE_POINTS points, point
-   K at the size assignment K mod PROVE_SIZES. A claim holds at every
-   size, so small sizes are as good a test as the declared ones, and they
-   keep the rationals of a deep network's chain small. */
+   K at the size assignment K mod PROVE_SIZES; an item whose lemma holds
+   only at the first PROVE_CONFIRM_POINTS, which confirm its proof. A
+   claim holds at every size, so small sizes are as good a test as the
+   declared ones, and they keep the rationals of a deep network's chain
+   small. */
 static void
 exact(prover *p, proof *pr, const char *want)
 {
+    char *now = mem_zalloc(p->pool, pr->n + 1);
     /* a name's degree is the same in every item: one memo for all */
     term_map *memo = term_map_new(p->pool);
     for (size_t i = 0; i < pr->n; i++)
@@ -482,14 +485,17 @@ exact(prover *p, proof *pr, const char *want)
             const term *deferred, *absorbed;
             sides(p, &pr->items[i], &deferred, &absorbed);
             pr->items[i].degree = degree(p, deferred, memo) + degree(p, absorbed, memo);
+            pr->items[i].exact_confirms = pr->items[i].symbolic;
         }
     /* each item's points evaluated at each size assignment */
     int *per = mem_zalloc(p->pool, (pr->n + 1) * PROVE_SIZES * sizeof *per);
     for (int k = 0; k < PROVE_POINTS; k++) {
         sweep_at at = {.point = (unsigned long)k, .sizes = &pr->sizes[k % PROVE_SIZES]};
-        for (size_t i = 0; i < pr->n; i++)
+        for (size_t i = 0; i < pr->n; i++) {
+            now[i] = want[i] && (k < PROVE_CONFIRM_POINTS || !pr->items[i].exact_confirms);
             per[i * PROVE_SIZES + k % PROVE_SIZES] -= pr->items[i].exact_points;
-        sweep(p, pr, want, &at, NUMBER_EXACT, 0, exact_step);
+        }
+        sweep(p, pr, now, &at, NUMBER_EXACT, 0, exact_step);
         for (size_t i = 0; i < pr->n; i++)
             per[i * PROVE_SIZES + k % PROVE_SIZES] += pr->items[i].exact_points;
     }
@@ -509,6 +515,7 @@ exact(prover *p, proof *pr, const char *want)
         it->log2_chance = it->exact_per_size * (per_point < 0 ? per_point : 0);
     }
     mem_release(p->pool, per);
+    mem_release(p->pool, now);
 }
 
 /* Whether the MPFR table of IT is at the size of rounding error at every

@@ -9,7 +9,10 @@
 enum {
     PROVE_POINTS = 12,           /* random rational points of the exact test, */
     PROVE_SIZES = 4,             /* drawn at these many small size assignments in turn
-                                    (sample_sizes_small: every dim 2 to 5) */
+                                    (sample_sizes_small: every dim 2 to 5); */
+    PROVE_CONFIRM_POINTS = 4,    /* for a gradient the certificate proves, only the first
+                                    these many, one at each size assignment: the points
+                                    then confirm a proof, they are not the proof */
     PROVE_SAMPLE_BITS = 30,      /* entries k / 2^30: 2^30 values per free entry at least */
     PROVE_PRECISIONS = 4,        /* the MPFR table: 64, 128, 256, 1024 bits */
     PROVE_ROUNDING_SLACK = 16,   /* how far above 2^-P an MPFR gap at P bits may be and still be
@@ -106,6 +109,7 @@ typedef struct proof_item {
     /* exact: GMP rationals at random points, activations free, at the
        proof's size assignments */
     int exact_tried;               /* points drawn */
+    int exact_confirms;            /* the lemma holds, so only PROVE_CONFIRM_POINTS were drawn */
     int exact_points, exact_equal; /* points evaluated, points with difference 0 */
     const char *exact_why;         /* why the first point that could not run did not; or NULL */
     const char *exact_witness;     /* where the difference is not 0, in words; or NULL */

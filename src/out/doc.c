@@ -1026,6 +1026,8 @@ proof_item_details(writer *w, const proof *p, const proof_item *it)
         w_text(w, ", the activations' outputs treated as free variables; ");
         w_batches(w, p);
         w_textf(w, ") the difference is exactly 0 at %d of them.", it->exact_equal);
+        if (it->exact_confirms)
+            w_text(w, " The certificate proves the identity, so these points only confirm it.");
     }
     if (it->exact_equal == it->exact_points && it->exact_points > 0) {
         w_textf(w,

@@ -446,8 +446,9 @@ text_exact(text *out, const proof *p, const proof_item *it)
     }
     text_printf(out,
                 "difference 0 at %d of %d random rational points%s%s (activations "
-                "free)",
-                it->exact_equal, it->exact_points, with, sizes);
+                "free%s)",
+                it->exact_equal, it->exact_points, with, sizes,
+                it->exact_confirms ? "; only confirming: the certificate proves it" : "");
     if (it->exact_witness != NULL)
         text_printf(out, "; NOT 0 at %s", it->exact_witness);
     else if (it->exact_equal == it->exact_points)
@@ -803,6 +804,7 @@ proof_json(text *out, const proof *p, const char *name)
         json_object_set_new(o, "degree", json_integer(it->degree));
         json_object_set_new(o, "log2_chance", format_json_number(it->log2_chance));
         json_object_set_new(o, "exact_per_size", json_integer(it->exact_per_size));
+        json_object_set_new(o, "exact_confirms", json_boolean(it->exact_confirms));
         json_t *mpfr = json_array();
         for (int k = 0; k < PROVE_PRECISIONS; k++)
             json_array_append_new(
