@@ -196,6 +196,10 @@ proven(const char *name)
        row at four different sizes in each assignment, each dim at each of 2 to 5 in
        turn; the batch sizes are the batch's among them */
     ck_assert_int_eq(p->nbatches, PROVE_SIZES);
+    /* MPFR at two of them whose batch size is no power of two: 3 and 5 */
+    ck_assert_int_ne(p->mpfr_sizes[0], p->mpfr_sizes[1]);
+    for (int k = 0; k < 2; k++)
+        ck_assert(p->batches[p->mpfr_sizes[k]] == 3 || p->batches[p->mpfr_sizes[k]] == 5);
     for (int k = 0; k < PROVE_SIZES; k++) {
         const sample_sizes *s = &p->sizes[k];
         ck_assert_int_ge(s->count, 2);
@@ -220,6 +224,7 @@ proven(const char *name)
         ck_assert_int_eq(it->exact_per_size, PROVE_CONFIRM_POINTS / PROVE_SIZES);
         ck_assert_int_eq(it->exact_points, it->exact_tried);
         ck_assert_int_eq(it->exact_equal, it->exact_tried);
+        ck_assert_int_eq(it->numeric_batch, p->batches[p->mpfr_sizes[0]]);
         ck_assert_int_eq(it->verdict, PROVE_PROVEN);
         ck_assert_int_eq(it->method, PROVE_BY_SYMBOLIC);
         ck_assert_int_eq(it->enclosure_bits, 0); /* exact points ran: no enclosure needed */

@@ -22,7 +22,6 @@ typedef struct prover {
     unsigned long seed;
     int failed;
     long numeric_depth;
-    long mpfr_batch[2]; /* the MPFR table's batch size, and the second one's */
 } prover;
 
 static const term *
@@ -359,6 +358,15 @@ size_words(text *t, const sample_sizes *s)
 }
 
 const char *
+prove_size_words(const sample_sizes *s, mem_pool *pool)
+{
+    text t;
+    text_init(&t, pool);
+    size_words(&t, s);
+    return text_str(&t);
+}
+
+const char *
 prove_sizes_words(const proof *pr, mem_pool *pool)
 {
     text t;
@@ -605,18 +613,18 @@ mpfr_step(prover *p, proof_item *it, const value *a, const value *b, const char 
     it->log2_gap[at->k] = r.log2_gap;
 }
 
-/* The MPFR table of every item WANT marks, drawn with a batch size that
-   is not a power of two, so that 1/m is not exact and the two placements
-   round differently. Each gap is relative to the largest entry of the
-   deferred side. */
+/* The MPFR table of every item WANT marks, drawn at the size assignment
+   pr->mpfr_sizes[0], whose batch size is not a power of two, so that 1/m
+   is not exact and the two placements round differently. Each gap is
+   relative to the largest entry of the deferred side. */
 static void
-numeric(prover *p, proof *pr, const char *want, long batch)
+numeric(prover *p, proof *pr, const char *want)
 {
     for (size_t i = 0; i < pr->n; i++)
         if (want[i])
-            pr->items[i].numeric_batch = batch;
+            pr->items[i].numeric_batch = pr->batches[pr->mpfr_sizes[0]];
     for (int k = 0; k < PROVE_PRECISIONS; k++) {
-        sweep_at at = {.point = 1000, .batch = batch, .k = k};
+        sweep_at at = {.point = 1000, .sizes = &pr->sizes[pr->mpfr_sizes[0]], .k = k};
         sweep(p, pr, want, &at, NUMBER_MPFR, precisions[k], mpfr_step);
     }
 }
@@ -644,9 +652,9 @@ again_step(prover *p, proof_item *it, const value *a, const value *b, const char
     }
 }
 
-/* The MPFR gap at the top precision at the second batch size of
-   choose_sizes, for every item whose verdict
-   would rest on MPFR alone: agreement at one size is not enough. */
+/* The MPFR gap at the top precision at the second size assignment of
+   choose_sizes, for every item whose verdict would rest on MPFR alone:
+   agreement at one size is not enough. */
 static void
 numeric_again(prover *p, proof *pr)
 {
@@ -655,9 +663,9 @@ numeric_again(prover *p, proof *pr)
         proof_item *it = &pr->items[i];
         want[i] = (char)rests_on_mpfr(it);
         if (want[i])
-            it->numeric_batch2 = p->mpfr_batch[1];
+            it->numeric_batch2 = pr->batches[pr->mpfr_sizes[1]];
     }
-    sweep_at at = {.point = 1001, .batch = p->mpfr_batch[1]};
+    sweep_at at = {.point = 1001, .sizes = &pr->sizes[pr->mpfr_sizes[1]]};
     sweep(p, pr, want, &at, NUMBER_MPFR, precisions[PROVE_PRECISIONS - 1], again_step);
     mem_release(p->pool, want);
 }
@@ -928,15 +936,16 @@ is_power_of_two(long n)
     return n > 0 && (n & (n - 1)) == 0;
 }
 
-/* The exact and enclosure tests' size assignments (and the batch size in
-   each), and the MPFR table's two batch sizes: the first two of 3, 5, 7
-   (none a power of two, so that 1/m is not exact and the placements round
-   differently; small, so that 1024 bits through a deep network stay
-   cheap) that differ from the declared one; 0 without a batch. */
+/* The size assignments of the exact and enclosure tests (and the batch
+   size in each), and the two of them the MPFR table is drawn at: those
+   whose batch size is not a power of two (3 and 5), so that 1/m is not
+   exact and the placements round differently; the first two without a
+   batch. Small sizes keep 1024 bits through a deep network cheap. */
 static void
 choose_sizes(prover *p, proof *pr)
 {
     size_t batch = 0;
+    int n = 0;
     for (int k = 0; k < PROVE_SIZES; k++) {
         sample_sizes_small(&pr->sizes[k], p->pool, p->m, k);
         for (size_t d = 0; d < pr->sizes[k].count; d++)
@@ -944,12 +953,9 @@ choose_sizes(prover *p, proof *pr)
                 batch = d;
         if (p->m->batch != NULL)
             pr->batches[pr->nbatches++] = pr->sizes[k].n[batch];
+        if (n < 2 && (p->m->batch == NULL || !is_power_of_two(pr->batches[k])))
+            pr->mpfr_sizes[n++] = k;
     }
-    static const long others[] = {3, 5, 7};
-    int n = 0;
-    for (size_t k = 0; k < sizeof others / sizeof others[0] && n < 2 && p->m->batch != NULL; k++)
-        if (others[k] != p->m->batch->value)
-            p->mpfr_batch[n++] = others[k];
 }
 
 /* The proof's verdict from its params'. */
@@ -1018,7 +1024,7 @@ prove(const derivation *d, const rule_set *rs, unsigned long seed, long numeric_
         want[i] = (char)it->numeric_ran;
     }
     exact(&p, pr, want);
-    numeric(&p, pr, want, p.mpfr_batch[0]);
+    numeric(&p, pr, want);
     if (p.m->batch != NULL) {
         sweep_at at = {.point = 2000, .batch = pow2, .k = 0};
         sweep(&p, pr, want, &at, NUMBER_DOUBLE, 0, double_step);

@@ -126,8 +126,9 @@ typedef struct proof_item {
        where no difference could be evaluated */
     long precision[PROVE_PRECISIONS];
     double log2_gap[PROVE_PRECISIONS];
-    long numeric_batch;      /* the batch size of that table */
-    long numeric_batch2;     /* a second batch size, measured when MPFR decides; 0 if not */
+    long numeric_batch;      /* the batch size of that table (at the proof's mpfr_sizes[0]) */
+    long numeric_batch2;     /* the second's (mpfr_sizes[1]), measured when MPFR decides; 0 if
+                                not */
     double log2_gap2;        /* the gap there at the top precision */
     const char *numeric_why; /* why a precision could not run (the first); or NULL */
     /* double: the most ulps apart, for a batch size that is a power of two
@@ -157,6 +158,9 @@ typedef struct proof {
     sample_sizes sizes[PROVE_SIZES];
     long batches[PROVE_SIZES];
     int nbatches;
+    /* the two of SIZES the MPFR table is drawn at (the second only where a
+       verdict would rest on MPFR): batch sizes 3 and 5, no power of two */
+    int mpfr_sizes[2];
     int params_proven; /* every param PROVEN and agreeing with the loss */
     int all_exact;     /* every param: difference 0 at every exact point, and some point */
     /* REFUTED when a param's placements differ or its gradient is not the
@@ -172,6 +176,10 @@ typedef struct proof {
    or with what is missing: "... NOT shown: the rule relu is not shown
    linear in G". */
 const char *prove_lemma_words(const proof *pr, const proof_lemma *l, mem_pool *pool);
+
+/* "n_x = 2, n_h = 3, m = 4": the size assignment S in words, allocated
+   in POOL; "" without dims. */
+const char *prove_size_words(const sample_sizes *s, mem_pool *pool);
 
 /* The size assignments of PR's exact test in words, allocated in POOL:
    "(n_x, n_h, m) = (2, 3, 4), (3, 4, 5), ...", "m = 2, 3, 4, 5" for one

@@ -1042,7 +1042,12 @@ proof_item_details(writer *w, const proof *p, const proof_item *it)
     w_item(w);
     w_strong(w, "MPFR.");
     w_text(w, " With the activations evaluated (exp, log, tanh, sigmoid at rising "
-              "precision), the largest difference relative to the largest value is");
+              "precision");
+    if (p->sizes[0].count > 0) {
+        w_text(w, "; ");
+        w_text(w, prove_size_words(&p->sizes[p->mpfr_sizes[0]], w->out->pool));
+    }
+    w_text(w, "), the largest difference relative to the largest value is");
     for (int k = 0; k < PROVE_PRECISIONS; k++) {
         w_textf(w, "%s %ld bits: ", k ? "," : "", it->precision[k]);
         w_pow2(w, it->log2_gap[k]);

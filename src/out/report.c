@@ -575,14 +575,15 @@ text_proof_item(text *out, const proof *p, const proof_item *it, int with_trace)
     if (it->enclosure_bits > 0)
         text_printf(out, "  enclosure: %s\n", enclosure_words(out, it));
     text_puts(out, "  MPFR:     max |difference| / max |value|");
-    if (m->batch != NULL)
-        text_printf(out, " with %s = %ld", mname, it->numeric_batch);
+    if (p->sizes[0].count > 0)
+        text_printf(out, " with %s", prove_size_words(&p->sizes[p->mpfr_sizes[0]], out->pool));
     text_putc(out, ':');
     for (int k = 0; k < PROVE_PRECISIONS; k++)
         text_printf(out, " %ld bits %s%s", it->precision[k], power_of_two(out, it->log2_gap[k]),
                     k + 1 < PROVE_PRECISIONS ? "," : "");
     if (it->numeric_batch2 > 0)
-        text_printf(out, "; with %s = %ld, %ld bits %s", mname, it->numeric_batch2,
+        text_printf(out, "; with %s, %ld bits %s",
+                    prove_size_words(&p->sizes[p->mpfr_sizes[1]], out->pool),
                     it->precision[PROVE_PRECISIONS - 1], power_of_two(out, it->log2_gap2));
     if (it->numeric_why != NULL)
         text_printf(out, "; n/a: %s", it->numeric_why);
