@@ -391,19 +391,18 @@ prove_sizes_words(const proof *pr, mem_pool *pool)
 }
 
 /* "entry [i, j] of random point K (n_x = 2, m = 6)": where R was found,
-   at the sizes SIZES (NULL: the declared ones, batch size BATCH). */
+   at the size assignment SIZES (the exact and enclosure tests'). */
 static const char *
-where(const prover *p, const agree_result *r, const sample_sizes *sizes, long batch)
+where(const prover *p, const agree_result *r, const sample_sizes *sizes)
 {
     text t;
     text_init(&t, p->pool);
     text_printf(&t, "entry [%ld, %ld] of random point %lu", r->i, r->j, r->point);
-    if (sizes != NULL && sizes->count > 0) {
+    if (sizes->count > 0) {
         text_puts(&t, " (");
         size_words(&t, sizes);
         text_putc(&t, ')');
-    } else if (sizes == NULL && p->m->batch != NULL)
-        text_printf(&t, " (%s = %ld)", p->m->batch->name, batch > 0 ? batch : p->m->batch->value);
+    }
     return text_str(&t);
 }
 
@@ -472,8 +471,8 @@ exact_step(prover *p, proof_item *it, const value *a, const value *b, const char
     if (agree_compare_exact(&r, a, b) == AGREE_EQUAL)
         it->exact_equal++;
     else if (it->exact_witness == NULL)
-        it->exact_witness = r.i < 0 ? "the two sides have different numbers of entries"
-                                    : where(p, &r, at->sizes, at->batch);
+        it->exact_witness =
+            r.i < 0 ? "the two sides have different numbers of entries" : where(p, &r, at->sizes);
 }
 
 /* Exact rationals for every item WANT marks, at PROVE_POINTS points, point
@@ -558,8 +557,7 @@ enclosure_step(prover *p, proof_item *it, const value *a, const value *b, const 
         text t;
         text_init(&t, p->pool);
         text_printf(&t, "%s: deferred %.6g, absorbed %.6g",
-                    r.i < 0 ? "the numbers of entries differ" : where(p, &r, at->sizes, at->batch),
-                    r.b, r.a);
+                    r.i < 0 ? "the numbers of entries differ" : where(p, &r, at->sizes), r.b, r.a);
         it->enclosure_what = text_str(&t);
     }
 }
