@@ -47,7 +47,8 @@ measure() {
 }
 
 certificate_only=
-if "$dc" --help 2>&1 | grep -q -- --numeric-depth; then
+# the option is listed in prove's own help (and, in older builds, the general one)
+if { "$dc" prove --help; "$dc" --help; } 2>&1 | grep -q -- --numeric-depth; then
     certificate_only=yes
 fi
 printf '%6s  %9s %9s  %9s %9s  %9s %9s\n' layers prove_s prove_B cert_s cert_B check_s check_B

@@ -827,7 +827,7 @@ static const option_line option_help[] = {
      "                       markdown has none)"},
     {OPT_NUMERIC_DEPTH, CMD_PROVE | CMD_DOC, "--numeric-depth N",
      "numeric tests for the gradients at most N backward\n"
-     "                       steps from the loss (default 6; 0: none)"},
+     "                       steps from the loss (default: all; 0: none)"},
     {OPT_VERIFY, CMD_RULES, "--verify",
      "check every rule at random points (MPFR, and finite\n"
      "                       differences for adjoints); exit 1 if one fails"},

@@ -192,18 +192,39 @@ proven(const char *name)
     proof *p = prove_with(m, rs);
     ck_assert(p->params_proven);
     ck_assert_int_eq(p->verdict, PROVE_PROVEN);
-    ck_assert_int_eq(p->nbatches, PROVE_BATCHES);
-    for (int k = 1; k < p->nbatches; k++)
-        ck_assert(p->batches[k] != p->batches[0] && (p->batches[k] & (p->batches[k] - 1)) != 0);
+    /* the exact test's sizes: every dim from 2 to 5, any four dims in a
+       row at four different sizes in each assignment, each dim at each of 2 to 5 in
+       turn; the batch sizes are the batch's among them */
+    ck_assert_int_eq(p->nbatches, PROVE_SIZES);
+    /* MPFR at two of them whose batch size is no power of two: 3 and 5 */
+    ck_assert_int_ne(p->mpfr_sizes[0], p->mpfr_sizes[1]);
+    for (int k = 0; k < 2; k++)
+        ck_assert(p->batches[p->mpfr_sizes[k]] == 3 || p->batches[p->mpfr_sizes[k]] == 5);
+    for (int k = 0; k < PROVE_SIZES; k++) {
+        const sample_sizes *s = &p->sizes[k];
+        ck_assert_int_ge(s->count, 2);
+        for (size_t d = 0; d < s->count; d++) {
+            ck_assert(s->n[d] >= 2 && s->n[d] <= 5);
+            for (size_t e = d >= 3 ? d - 3 : 0; e < d; e++)
+                ck_assert(s->n[d] != s->n[e]);
+            for (int j = 0; j < k; j++)
+                ck_assert(p->sizes[j].n[d] != s->n[d]);
+            if (s->dims[d] == m->batch)
+                ck_assert_int_eq(p->batches[k], s->n[d]);
+        }
+    }
     int params = 0, intermediates = 0;
     for (size_t i = 0; i < p->n; i++) {
         const proof_item *it = &p->items[i];
         const char *g = it->g->of->name;
         ck_assert_msg(it->symbolic, "%s: d%s has no symbolic proof", name, g);
-        /* the declared batch size and two others, none a power of two */
-        ck_assert_int_eq(it->exact_tried, PROVE_POINTS + (PROVE_BATCHES - 1) * PROVE_SIZE_POINTS);
+        /* the lemma holds, so the points only confirm it: one at each size */
+        ck_assert(it->exact_confirms);
+        ck_assert_int_eq(it->exact_tried, PROVE_CONFIRM_POINTS);
+        ck_assert_int_eq(it->exact_per_size, PROVE_CONFIRM_POINTS / PROVE_SIZES);
         ck_assert_int_eq(it->exact_points, it->exact_tried);
         ck_assert_int_eq(it->exact_equal, it->exact_tried);
+        ck_assert_int_eq(it->numeric_batch, p->batches[p->mpfr_sizes[0]]);
         ck_assert_int_eq(it->verdict, PROVE_PROVEN);
         ck_assert_int_eq(it->method, PROVE_BY_SYMBOLIC);
         ck_assert_int_eq(it->enclosure_bits, 0); /* exact points ran: no enclosure needed */
@@ -211,7 +232,11 @@ proven(const char *name)
             ck_assert_int_eq(it->loss, PROVE_LOSS_AGREES);
             ck_assert(it->loss_log2_gap <= -(double)(ORACLE_BITS / 3));
         }
-        ck_assert_msg(it->log2_chance < -100, "%s: d%s: bound 2^%g", name, g, it->log2_chance);
+        /* Schwartz-Zippel at one size: (degree / 2^30) per point, 1 point */
+        ck_assert(it->degree > 0);
+        ck_assert_msg(fabs(it->log2_chance - (log2((double)it->degree) - 30)) < 1e-9 &&
+                          it->log2_chance < -20,
+                      "%s: d%s: bound 2^%g", name, g, it->log2_chance);
         /* the MPFR gap is at the level of each precision: it shrinks as the
            precision grows (0 when the roundings happen to agree) */
         for (int k = 0; k < PROVE_PRECISIONS; k++)
@@ -298,15 +323,14 @@ START_TEST(tampered_certificate_does_not_replay)
 }
 END_TEST
 
-/* Issue 15: a 1000-layer tanh network with a sigmoid output, written by
-   bench/deepnet.sh, is derived and proven without expanding anything:
-   every lemma holds, each uses the one before it, and the depth of the
-   first layer's lemma is the length of the chain. The numeric tests,
-   which evaluate the whole network, are left out (depth 0): the built-in
-   models cover them, and the verdict rests on the certificate. */
-START_TEST(thousand_layers_are_proven)
+/* The model bench/deepnet.sh ARGS writes, parsed. */
+static model *
+deepnet(const char *args)
 {
-    FILE *f = popen("sh " DC_TEST_DATADIR "/../../bench/deepnet.sh -w 2 -m 3 1000", "r");
+    text cmd;
+    text_init(&cmd, pool);
+    text_printf(&cmd, "sh %s/../../bench/deepnet.sh %s", DC_TEST_DATADIR, args);
+    FILE *f = popen(text_str(&cmd), "r");
     ck_assert_ptr_nonnull(f);
     text t;
     text_init(&t, pool);
@@ -315,9 +339,21 @@ START_TEST(thousand_layers_are_proven)
     while ((got = fread(buf, 1, sizeof buf, f)) > 0)
         text_putn(&t, buf, got);
     ck_assert_int_eq(pclose(f), 0);
-    source src = {"deep1000.dc", text_str(&t), t.len};
+    source src = {"deep.dc", text_str(&t), t.len};
     model *m = parse_model(&src, &err, pool);
     ck_assert_msg(m != NULL, "%s", m ? "" : err.formatted);
+    return m;
+}
+
+/* Issue 15: a 1000-layer tanh network with a sigmoid output, written by
+   bench/deepnet.sh, is derived and proven without expanding anything:
+   every lemma holds, each uses the one before it, and the depth of the
+   first layer's lemma is the length of the chain. The numeric tests,
+   which evaluate the whole network, are left out (depth 0): the built-in
+   models cover them, and the verdict rests on the certificate. */
+START_TEST(thousand_layers_are_proven)
+{
+    model *m = deepnet("-w 2 -m 3 1000");
     rule_set *rs = rules_load(DC_RULES_DIR, &err, pool);
     ck_assert_ptr_nonnull(rs);
     derivation *d = derive(m, rs, NULL, &err, pool);
@@ -339,6 +375,52 @@ START_TEST(thousand_layers_are_proven)
     ck_assert_msg(replay_certificate(p, p->lemmas, rs, why, sizeof why), "%s", why);
     model_free(m);
     rules_free(rs);
+}
+END_TEST
+
+/* Issue 15: by default every gradient of a deep network, the deepest
+   param's included, gets the exact, MPFR and double comparisons; and a
+   rule that drops a 1/m is caught by exact rationals at the deepest
+   param, not only near the loss. */
+START_TEST(deep_network_every_gradient_is_compared)
+{
+    rule_set *rs = rules_load(DC_RULES_DIR, &err, pool);
+    ck_assert_ptr_nonnull(rs);
+    model *m = deepnet("-w 4 -m 8 6");
+    proof *p = prove_with(m, rs);
+    ck_assert_int_eq(p->verdict, PROVE_PROVEN);
+    ck_assert_int_eq(p->n, 24);
+    for (size_t i = 0; i < p->n; i++) {
+        const proof_item *it = &p->items[i];
+        ck_assert(it->numeric_ran);
+        ck_assert_int_eq(it->exact_points, PROVE_CONFIRM_POINTS);
+        ck_assert_int_eq(it->exact_equal, PROVE_CONFIRM_POINTS);
+        for (int k = 0; k < PROVE_PRECISIONS; k++)
+            ck_assert_msg(
+                isinf(it->log2_gap[k]) || it->log2_gap[k] < -(double)it->precision[k] + 16,
+                "d%s: 2^%g at %ld bits", it->g->of->name, it->log2_gap[k], it->precision[k]);
+        ck_assert(!isnan(it->ulps_pow2) && !isnan(it->ulps_other));
+    }
+    /* dW1 is 7 backward steps from the loss: beyond the old default of 6 */
+    ck_assert_int_eq(item_of(p, "W1")->lemma->depth, 7);
+    model_free(m);
+    rules_free(rs);
+    char *dir = tu_copy_rules(NULL);
+    tu_append_line(dir, "algebra.rules", "bogus.scale: a^-1 * (b @ c) => b @ c");
+    rs = rules_load(dir, &err, pool);
+    ck_assert_msg(rs != NULL, "%s", rs ? "" : err.formatted);
+    m = deepnet("-w 4 -m 8 6");
+    p = prove_with(m, rs);
+    ck_assert_int_eq(p->verdict, PROVE_REFUTED);
+    const proof_item *w1 = item_of(p, "W1");
+    ck_assert_int_eq(w1->verdict, PROVE_REFUTED);
+    ck_assert_int_eq(w1->method, PROVE_BY_EXACT);
+    ck_assert_int_eq(w1->exact_equal, 0);
+    ck_assert_ptr_nonnull(
+        strstr(w1->exact_witness, "of random point 0 (n_x = 2, n_h = 3, n_y = 4, m = 5)"));
+    model_free(m);
+    rules_free(rs);
+    tu_remove_dir(dir);
 }
 END_TEST
 
@@ -418,7 +500,7 @@ START_TEST(no_exact_point_is_decided_symbolically)
     for (size_t k = 0; k < 4; k++) {
         const proof_item *it = item_of(p, params[k]);
         ck_assert_int_eq(it->exact_points, 0);
-        ck_assert_int_eq(it->exact_tried, PROVE_POINTS + 2 * PROVE_SIZE_POINTS);
+        ck_assert_int_eq(it->exact_tried, PROVE_CONFIRM_POINTS);
         ck_assert_ptr_nonnull(strstr(it->exact_why, "cannot compute exp"));
         ck_assert_ptr_null(it->exact_witness);
         ck_assert_int_eq(it->enclosure_bits, PROVE_ENCLOSURE_BITS);
@@ -457,7 +539,16 @@ START_TEST(unsound_rule_without_exact_points_is_refuted_by_an_enclosure)
         ck_assert_int_eq(it->verdict, PROVE_REFUTED);
         ck_assert_int_eq(it->method, PROVE_BY_ENCLOSURE);
         ck_assert(it->disagree);
-        agree_points at = {.m = m, .seed = 1, .first = 3000, .count = 1, .bits = PROVE_SAMPLE_BITS};
+        /* the enclosure's first point: at the first size assignment */
+        agree_points at = {.m = m,
+                           .seed = 1,
+                           .first = 3000,
+                           .count = 1,
+                           .bits = PROVE_SAMPLE_BITS,
+                           .sizes = &p->sizes[0],
+                           .nsizes = 1};
+        long batch = p->batches[0];
+        ck_assert(batch != m->batch->value); /* not the declared m = 6 */
         agree_result r;
         const value *def, *abs;
         evaluator *ev = agree_evaluate(&def, &abs, &r, pool, &at, NUMBER_MPFR, 2048,
@@ -468,8 +559,8 @@ START_TEST(unsound_rule_without_exact_points_is_refuted_by_an_enclosure)
             for (long j = 0; j < def->cols; j++) {
                 double d = mpfr_get_d(*eval_fr(def, i, j), MPFR_RNDN);
                 double a = mpfr_get_d(*eval_fr(abs, i, j), MPFR_RNDN);
-                ck_assert_msg(fabs(d - 6 * a) <= 1e-12 * fabs(d) && d != a, "%s[%ld][%ld]: %g, %g",
-                              refuted[k], i, j, d, a);
+                ck_assert_msg(fabs(d - batch * a) <= 1e-12 * fabs(d) && d != a,
+                              "%s[%ld][%ld]: %g, %g", refuted[k], i, j, d, a);
             }
         eval_free(ev);
     }
@@ -556,6 +647,9 @@ START_TEST(no_proof_and_mpfr_agreement_is_numeric_only)
     proof *p = prove_crafted(&m, rs, "P", "Q");
     const proof_item *it = item_of(p, "W");
     ck_assert(!it->symbolic);
+    /* no proof to confirm: every exact point is drawn */
+    ck_assert(!it->exact_confirms);
+    ck_assert_int_eq(it->exact_tried, PROVE_POINTS);
     ck_assert_int_eq(it->exact_points, 0);
     ck_assert_int_eq(it->enclosure, AGREE_NOT_SEPARATED);
     ck_assert_int_eq(it->enclosure_bits, PROVE_ENCLOSURE_BITS); /* MPFR looked like rounding */
@@ -610,6 +704,7 @@ main(void)
     tcase_add_test(tc, a_rule_that_drops_one_over_m_is_refuted);
     tcase_add_test(tc, tampered_certificate_does_not_replay);
     tcase_add_test(tc, no_exact_point_is_decided_symbolically);
+    tcase_add_test(tc, deep_network_every_gradient_is_compared);
     tcase_add_test(tc, unsound_rule_without_exact_points_is_refuted_by_an_enclosure);
     tcase_add_test(tc, unsound_adjoint_is_caught_by_the_loss);
     tcase_add_test(tc, no_proof_and_mpfr_agreement_is_numeric_only);

@@ -171,15 +171,18 @@ has "$tmp/out" "Proven: every parameter gradient is the same in both placements 
 has "$tmp/out" "dW2:  deferred 1/m * dZ2 @ A1.T"
 has "$tmp/out" "  symbolic: lemma 3: absorbed dW2 = deferred dW2, from lemma 2 (dZ2), through add.left, matmul.left (linear in G)"
 has "$tmp/out" "  symbolic: lemma 1: absorbed dA2 = 1/m * deferred dA2, the seed: the loss's 1/m, no earlier gradient"
-# exact points at the declared batch size and at two others, none a power of two
-has "$tmp/out" "difference 0 at 12 of 12 random rational points with m = 8, 3, 5"
-has "$tmp/out" "  MPFR:     max |difference| / max |value| with m = 10: 64 bits"
+# exact points at small sizes (2 to 5), every dim varied in turn, one at each size: the
+# certificate proves the identity, so they confirm; MPFR at the first of those sizes whose m is
+# no power of two
+has "$tmp/out" "difference 0 at 4 of 4 random rational points with (n_x, n_h, n_y, m) = (2, 3, 4, 5), (3, 4, 5, 2), (4, 5, 2, 3), (5, 2, 3, 4) (activations free; only confirming: the certificate proves it)"
+has "$tmp/out" "degree <= 6, 2^30 values per entry, 1 point at each size)"
+has "$tmp/out" "  MPFR:     max |difference| / max |value| with n_x = 2, n_h = 3, n_y = 4, m = 5: 64 bits"
 has "$tmp/out" "Against the loss: the derived gradients of the 4 params agree with the central difference of J along one random direction to 2^-"
 lacks "$tmp/out" "  loss:"
 has "$tmp/out" "  decided:  proven, symbolic: by the certificate, a proof for every size"
 lacks "$tmp/out" "enclosure:"
 run 0 prove softmax --format json
-has "$tmp/out" '"proven": true, "verdict": "proven", "exact_batches": [8, 3, 5]'
+has "$tmp/out" '"proven": true, "verdict": "proven", "exact_batches": [5, 2, 3, 4], "exact_sizes": [{"n_x": 2, "n_h": 3, "n_y": 4, "m": 5}, {"n_x": 3, '
 has "$tmp/out" '"verdict": "proven", "method": "symbolic", "disagree": false'
 has "$tmp/out" '"loss": {"status": "agrees", "bits": 256'
 run 0 prove relu3 --format markdown
@@ -192,7 +195,7 @@ cp "$DC_RULES_DIR"/*.rules "$tmp/bogus/"
 echo 'bogus.scale: a^-1 * (b @ c) => b @ c' >>"$tmp/bogus/algebra.rules"
 run 1 --rules "$tmp/bogus" prove "$DC_RULES_DIR/models/sigmoid.dc"
 has "$tmp/out" "REFUTED: a parameter gradient differs between the placements: dW2 (exact), dW1 (exact)."
-has "$tmp/out" "  decided:  REFUTED, exact: the difference is not 0 at entry [0, 0] of random point 0 (m = 8)"
+has "$tmp/out" "  decided:  REFUTED, exact: the difference is not 0 at entry [0, 0] of random point 0 (n_x = 2, n_h = 3, n_y = 4, m = 5)"
 has "$tmp/out" "DISAGREE: the symbolic proof and the exact evaluation disagree"
 # issue 15: a 1000-layer network written by bench/deepnet.sh is proven by its certificate,
 # without a crash; the numeric tests left out (--numeric-depth 0), reported as not run
@@ -206,7 +209,7 @@ lacks "$tmp/out" "NOT shown"
 # its normal forms, the exact test reported as not run, never REFUTED
 inline="$DC_TEST_DATADIR/good/sigmoid-inline.dc"
 run 0 prove "$inline"
-has "$tmp/out" "  exact:    could not run at any of 12 random rational points with m = 6, 3, 5: exact evaluation cannot compute exp"
+has "$tmp/out" "  exact:    could not run at any of 4 random rational points with (n_x, n_h, m) = (2, 3, 4), (3, 4, 5), (4, 5, 2), (5, 2, 3): exact evaluation cannot compute exp"
 has "$tmp/out" "  enclosure: no difference shown: at every entry the two enclosures overlap (Arb, 256 bits"
 has "$tmp/out" "  decided:  proven, symbolic: by the certificate, a proof for every size"
 has "$tmp/out" "Proven: every parameter gradient is the same in both placements (decided: 4 symbolic, 0 exact)."
@@ -216,9 +219,10 @@ has "$tmp/out" '"proven": true, "verdict": "proven"'
 has "$tmp/out" '"exact_points": 0, "exact_equal": 0'
 has "$tmp/out" '"enclosure": {"bits": 256, "status": "not_separated"'
 # the unsound rule there: the symbolic side is fooled, no exact point exists, and the
-# interval enclosure witnesses the difference (it drops the deferred 1/m: a factor m = 6)
+# interval enclosure witnesses the difference (it drops the deferred 1/m: a factor m = 4 at the
+# enclosure's first sizes)
 run 1 --rules "$tmp/bogus" prove "$inline"
-has "$tmp/out" "  enclosure: the enclosure of the difference excludes 0 at entry [0, 0] of random point 3000 (m = 6)"
+has "$tmp/out" "  enclosure: the enclosure of the difference excludes 0 at entry [0, 0] of random point 3000 (n_x = 2, n_h = 3, m = 4)"
 has "$tmp/out" "  decided:  REFUTED, enclosure: the difference excludes 0 (Arb, 256 bits)"
 has "$tmp/out" "DISAGREE: the symbolic proof and the enclosure evaluation disagree"
 has "$tmp/out" "REFUTED: a parameter gradient differs between the placements: dW2 (enclosure), dW1 (enclosure)."

@@ -164,15 +164,20 @@ if seen < 9:
 # prove
 p = load("prove")
 head("prove", p, "prove")
-keys("prove", p, HEAD + ("model", "seed", "proven", "verdict", "exact_batches", "oracle",
-                         "gradients"))
+keys("prove", p, HEAD + ("model", "seed", "proven", "verdict", "exact_batches", "exact_sizes",
+                         "oracle", "gradients"))
+# logistic's dims n_x, n_y and m at each size assignment, each from 2 to 5; the batch sizes are m's
+if [sorted(s) for s in p["exact_sizes"]] != [["m", "n_x", "n_y"]] * 4 or \
+        [s["m"] for s in p["exact_sizes"]] != p["exact_batches"] or \
+        sorted(s["n_x"] for s in p["exact_sizes"]) != [2, 3, 4, 5]:
+    fail(f"prove: exact_sizes {p['exact_sizes']!r}, exact_batches {p['exact_batches']!r}")
 oracle("prove", p["oracle"], "agrees")
 if p["verdict"] not in ("proven", "numeric", "refuted", "undecided"):
     fail(f"prove: verdict {p['verdict']!r}")
 for g in p["gradients"]:
     keys("prove gradient", g, ("name", "relation", "deferred", "absorbed", "symbolic",
                                "lemma", "lemma_depth", "numeric_ran", "exact_points", "exact_equal", "degree",
-                               "log2_chance", "mpfr", "double", "verdict", "method", "disagree",
+                               "log2_chance", "exact_per_size", "exact_confirms", "mpfr", "double", "verdict", "method", "disagree",
                                "exact_tried", "exact_why", "exact_witness", "enclosure",
                                "mpfr_batch", "mpfr_why", "mpfr_again", "loss", "certificate"))
     if g["relation"] not in ("equal", "differ_by_m"):

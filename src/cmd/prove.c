@@ -334,69 +334,195 @@ sides(prover *p, const proof_item *it, const term **deferred, const term **absor
         *absorbed = times_batch(p, *absorbed);
 }
 
-/* The random points from INDEX on, for batch size BATCH (0: the declared). */
+/* The random point INDEX, at the sizes SIZES (NULL: the declared ones,
+   with batch size BATCH, 0 for the declared). */
 static agree_points
-points(const prover *p, unsigned long index, long batch)
+points(const prover *p, unsigned long index, const sample_sizes *sizes, long batch)
 {
     return (agree_points){.m = p->m,
                           .seed = p->seed,
                           .first = index,
                           .count = 1,
                           .bits = PROVE_SAMPLE_BITS,
-                          .batch = batch};
+                          .batch = batch,
+                          .sizes = sizes,
+                          .nsizes = sizes != NULL};
 }
 
-/* The batch size to draw the exact and enclosure points of batch K at (0:
-   the declared). */
-static long
-batch_at(const proof *pr, int k)
+/* "n_x = 2, n_h = 3, m = 4": the size assignment S in words. */
+static void
+size_words(text *t, const sample_sizes *s)
 {
-    return k == 0 ? 0 : pr->batches[k];
+    for (size_t d = 0; d < s->count; d++)
+        text_printf(t, "%s%s = %ld", d ? ", " : "", s->dims[d]->name, s->n[d]);
 }
 
-/* "entry [i, j] of random point K (m = 6)": where R was found. */
+const char *
+prove_size_words(const sample_sizes *s, mem_pool *pool)
+{
+    text t;
+    text_init(&t, pool);
+    size_words(&t, s);
+    return text_str(&t);
+}
+
+const char *
+prove_sizes_words(const proof *pr, mem_pool *pool)
+{
+    text t;
+    text_init(&t, pool);
+    size_t count = pr->sizes[0].count;
+    if (count == 1)
+        text_printf(&t, "%s = ", pr->sizes[0].dims[0]->name);
+    else if (count > 1) {
+        text_putc(&t, '(');
+        for (size_t d = 0; d < count; d++)
+            text_printf(&t, "%s%s", d ? ", " : "", pr->sizes[0].dims[d]->name);
+        text_puts(&t, ") = ");
+    }
+    for (int k = 0; k < PROVE_SIZES && count > 0; k++) {
+        text_puts(&t, k ? ", " : "");
+        text_puts(&t, count > 1 ? "(" : "");
+        for (size_t d = 0; d < count; d++)
+            text_printf(&t, "%s%ld", d ? ", " : "", pr->sizes[k].n[d]);
+        text_puts(&t, count > 1 ? ")" : "");
+    }
+    return text_str(&t);
+}
+
+/* "entry [i, j] of random point K (n_x = 2, m = 6)": where R was found,
+   at the size assignment SIZES (the exact and enclosure tests'). */
 static const char *
-where(const prover *p, const agree_result *r, long batch)
+where(const prover *p, const agree_result *r, const sample_sizes *sizes)
 {
     text t;
     text_init(&t, p->pool);
     text_printf(&t, "entry [%ld, %ld] of random point %lu", r->i, r->j, r->point);
-    if (p->m->batch != NULL)
-        text_printf(&t, " (%s = %ld)", p->m->batch->name, batch > 0 ? batch : p->m->batch->value);
+    if (sizes->count > 0) {
+        text_puts(&t, " (");
+        size_words(&t, sizes);
+        text_putc(&t, ')');
+    }
     return text_str(&t);
 }
 
-/* Exact rationals at PROVE_POINTS points at the declared sizes and
-   PROVE_SIZE_POINTS at each other batch size; a point that cannot be
-   evaluated is counted as tried, not as evaluated, with its reason kept. */
+/* Where a sweep's values of one item were drawn: the point, at the sizes
+   SIZES (NULL: the declared ones with batch size BATCH, 0 for the
+   declared), and for the MPFR table the precision's index. */
+typedef struct sweep_at {
+    unsigned long point;
+    const sample_sizes *sizes;
+    long batch;
+    int k;
+} sweep_at;
+
+/* What a sweep does with IT's two values at the point AT: A the absorbed
+   side, B the deferred; both NULL when a side could not be evaluated, with
+   WHY. */
+typedef void item_step(prover *p, proof_item *it, const value *a, const value *b, const char *why,
+                       const sweep_at *at);
+
+/* The two sides of every item of PR that WANT marks (one flag per item)
+   evaluated at point AT->point with batch size AT->batch in numbers of
+   KIND (PREC bits) in one evaluator, and handed to STEP: the forward pass
+   and the earlier gradients the items share are computed once for all of
+   them, not once per item and comparison, so that the numeric tests of a
+   deep network grow with its depth, not with its square. */
 static void
-exact(prover *p, const proof *pr, proof_item *it)
+sweep(prover *p, proof *pr, const char *want, const sweep_at *at, number_kind kind, long prec,
+      item_step *step)
 {
-    const term *deferred, *absorbed;
-    sides(p, it, &deferred, &absorbed);
-    term_map *memo = term_map_new(p->pool);
-    it->degree = degree(p, deferred, memo) + degree(p, absorbed, memo);
-    unsigned long index = 0;
-    for (int b = 0; b < pr->nbatches; b++)
-        for (int k = 0; k < (b == 0 ? PROVE_POINTS : PROVE_SIZE_POINTS); k++) {
-            agree_points at = points(p, index++, batch_at(pr, b));
-            agree_result r;
-            agree_status st = agree_exact(&r, p->pool, &at, absorbed, deferred);
-            it->exact_tried++;
-            if (st == AGREE_COULD_NOT_RUN) {
-                if (it->exact_why == NULL)
-                    it->exact_why = mem_strdup(p->pool, r.why);
-                continue;
-            }
-            it->exact_points++;
-            it->exact_equal += st == AGREE_EQUAL;
-            if (st == AGREE_DIFFERENT && it->exact_witness == NULL)
-                it->exact_witness = r.i < 0 ? "the two sides have different numbers of entries"
-                                            : where(p, &r, batch_at(pr, b));
+    agree_pair *pairs = mem_alloc(p->pool, (pr->n + 1) * sizeof *pairs);
+    proof_item **of = mem_alloc(p->pool, (pr->n + 1) * sizeof *of);
+    size_t n = 0;
+    for (size_t i = 0; i < pr->n; i++)
+        if (want[i]) {
+            sides(p, &pr->items[i], &pairs[n].b, &pairs[n].a);
+            of[n++] = &pr->items[i];
         }
-    /* each point: P(unequal forms agree) <= degree / (values per entry) */
-    double per_point = it->degree > 0 ? log2((double)it->degree) - PROVE_SAMPLE_BITS : -INFINITY;
-    it->log2_chance = it->exact_points * (per_point < 0 ? per_point : 0);
+    if (n > 0) {
+        agree_points ps = points(p, at->point, at->sizes, at->batch);
+        agree_result r;
+        evaluator *ev = agree_evaluate_pairs(pairs, n, &r, p->pool, &ps, kind, prec);
+        for (size_t k = 0; k < n; k++)
+            step(p, of[k], ev ? pairs[k].va : NULL, ev ? pairs[k].vb : NULL,
+                 ev ? pairs[k].why : r.why, at);
+        eval_free(ev);
+    }
+    mem_release(p->pool, of);
+    mem_release(p->pool, pairs);
+}
+
+/* One exact point of IT: counted as tried, and as evaluated unless it
+   could not be (its reason kept); a nonzero difference is the witness. */
+static void
+exact_step(prover *p, proof_item *it, const value *a, const value *b, const char *why,
+           const sweep_at *at)
+{
+    it->exact_tried++;
+    if (a == NULL) {
+        if (it->exact_why == NULL)
+            it->exact_why = mem_strdup(p->pool, why);
+        return;
+    }
+    agree_result r;
+    r.point = at->point;
+    it->exact_points++;
+    if (agree_compare_exact(&r, a, b) == AGREE_EQUAL)
+        it->exact_equal++;
+    else if (it->exact_witness == NULL)
+        it->exact_witness =
+            r.i < 0 ? "the two sides have different numbers of entries" : where(p, &r, at->sizes);
+}
+
+/* Exact rationals for every item WANT marks, at PROVE_POINTS points, point
+   K at the size assignment K mod PROVE_SIZES; an item whose lemma holds
+   only at the first PROVE_CONFIRM_POINTS, which confirm its proof. A
+   claim holds at every size, so small sizes are as good a test as the
+   declared ones, and they keep the rationals of a deep network's chain
+   small. */
+static void
+exact(prover *p, proof *pr, const char *want)
+{
+    char *now = mem_zalloc(p->pool, pr->n + 1);
+    /* a name's degree is the same in every item: one memo for all */
+    term_map *memo = term_map_new(p->pool);
+    for (size_t i = 0; i < pr->n; i++)
+        if (want[i]) {
+            const term *deferred, *absorbed;
+            sides(p, &pr->items[i], &deferred, &absorbed);
+            pr->items[i].degree = degree(p, deferred, memo) + degree(p, absorbed, memo);
+            pr->items[i].exact_confirms = pr->items[i].symbolic;
+        }
+    /* each item's points evaluated at each size assignment */
+    int *per = mem_zalloc(p->pool, (pr->n + 1) * PROVE_SIZES * sizeof *per);
+    for (int k = 0; k < PROVE_POINTS; k++) {
+        sweep_at at = {.point = (unsigned long)k, .sizes = &pr->sizes[k % PROVE_SIZES]};
+        for (size_t i = 0; i < pr->n; i++) {
+            now[i] = want[i] && (k < PROVE_CONFIRM_POINTS || !pr->items[i].exact_confirms);
+            per[i * PROVE_SIZES + k % PROVE_SIZES] -= pr->items[i].exact_points;
+        }
+        sweep(p, pr, now, &at, NUMBER_EXACT, 0, exact_step);
+        for (size_t i = 0; i < pr->n; i++)
+            per[i * PROVE_SIZES + k % PROVE_SIZES] += pr->items[i].exact_points;
+    }
+    for (size_t i = 0; i < pr->n; i++) {
+        proof_item *it = &pr->items[i];
+        if (!want[i])
+            continue;
+        it->exact_per_size = per[i * PROVE_SIZES];
+        for (int s = 1; s < PROVE_SIZES; s++)
+            if (per[i * PROVE_SIZES + s] < it->exact_per_size)
+                it->exact_per_size = per[i * PROVE_SIZES + s];
+        /* each point: P(unequal forms agree) <= degree / (values per
+           entry); forms may differ at one size assignment only, so only
+           the points of the one with the fewest count */
+        double per_point =
+            it->degree > 0 ? log2((double)it->degree) - PROVE_SAMPLE_BITS : -INFINITY;
+        it->log2_chance = it->exact_per_size * (per_point < 0 ? per_point : 0);
+    }
+    mem_release(p->pool, per);
+    mem_release(p->pool, now);
 }
 
 /* Whether the MPFR table of IT is at the size of rounding error at every
@@ -411,104 +537,156 @@ at_rounding(const proof_item *it)
     return 1;
 }
 
-/* Interval arithmetic at one point per batch size, at PROVE_ENCLOSURE_BITS
-   and, when MPFR's gaps do not look like rounding, at
-   PROVE_ENCLOSURE_MORE: a difference whose enclosure excludes 0 is a
-   witness. Run when no exact point could be evaluated. */
+/* One enclosure point of IT at it->enclosure_bits: a difference whose
+   enclosure excludes 0 is a witness. */
 static void
-enclosure(prover *p, const proof *pr, proof_item *it)
+enclosure_step(prover *p, proof_item *it, const value *a, const value *b, const char *why,
+               const sweep_at *at)
+{
+    if (a == NULL) {
+        it->enclosure = AGREE_COULD_NOT_RUN;
+        it->enclosure_what = mem_strdup(p->pool, why);
+        return;
+    }
+    agree_result r;
+    r.point = at->point;
+    it->enclosure = agree_compare_enclosure(&r, a, b, it->enclosure_bits);
+    if (it->enclosure == AGREE_COULD_NOT_RUN)
+        it->enclosure_what = mem_strdup(p->pool, r.why);
+    else if (it->enclosure == AGREE_DIFFERENT) {
+        text t;
+        text_init(&t, p->pool);
+        text_printf(&t, "%s: deferred %.6g, absorbed %.6g",
+                    r.i < 0 ? "the numbers of entries differ" : where(p, &r, at->sizes), r.b, r.a);
+        it->enclosure_what = text_str(&t);
+    }
+}
+
+/* Interval arithmetic for every item WANT marks (those no exact point
+   could be evaluated for), at one point per size assignment, at
+   PROVE_ENCLOSURE_BITS and, for an item whose MPFR gaps do not look like
+   rounding and that no difference was shown for, at PROVE_ENCLOSURE_MORE.
+   An item's points stop at the first that does not end NOT_SEPARATED. */
+static void
+enclosure(prover *p, proof *pr, const char *want)
 {
     static const long ladder[] = {PROVE_ENCLOSURE_BITS, PROVE_ENCLOSURE_MORE};
-    const term *deferred, *absorbed;
-    sides(p, it, &deferred, &absorbed);
+    char *now = mem_zalloc(p->pool, pr->n + 1);
     for (size_t l = 0; l < sizeof ladder / sizeof ladder[0]; l++) {
-        if (l > 0 && at_rounding(it))
-            break;
-        it->enclosure_bits = ladder[l];
-        it->enclosure = AGREE_NOT_SEPARATED;
-        it->enclosure_what = NULL;
-        for (int b = 0; b < pr->nbatches && it->enclosure == AGREE_NOT_SEPARATED; b++) {
-            agree_points at = points(p, 3000 + (unsigned long)b, batch_at(pr, b));
-            agree_result r;
-            it->enclosure = agree_enclosure(&r, p->pool, &at, ladder[l], absorbed, deferred);
-            if (it->enclosure == AGREE_COULD_NOT_RUN)
-                it->enclosure_what = mem_strdup(p->pool, r.why);
-            else if (it->enclosure == AGREE_DIFFERENT) {
-                text t;
-                text_init(&t, p->pool);
-                text_printf(&t, "%s: deferred %.6g, absorbed %.6g",
-                            r.i < 0 ? "the numbers of entries differ"
-                                    : where(p, &r, batch_at(pr, b)),
-                            r.b, r.a);
-                it->enclosure_what = text_str(&t);
+        for (size_t i = 0; i < pr->n; i++) {
+            proof_item *it = &pr->items[i];
+            now[i] = want[i] && (l == 0 || (!at_rounding(it) && it->enclosure != AGREE_DIFFERENT));
+            if (now[i]) {
+                it->enclosure_bits = ladder[l];
+                it->enclosure = AGREE_NOT_SEPARATED;
+                it->enclosure_what = NULL;
             }
         }
-        if (it->enclosure == AGREE_DIFFERENT)
-            break;
+        for (int b = 0; b < PROVE_SIZES; b++) {
+            for (size_t i = 0; i < pr->n; i++)
+                now[i] &= pr->items[i].enclosure == AGREE_NOT_SEPARATED;
+            sweep_at at = {.point = 3000 + (unsigned long)b, .sizes = &pr->sizes[b]};
+            sweep(p, pr, now, &at, NUMBER_BALL, ladder[l], enclosure_step);
+        }
     }
+    mem_release(p->pool, now);
 }
 
-/* The MPFR table is drawn with a batch size that is not a power of two, so
-   that 1/m is not exact and the two placements round differently. Each
-   gap is relative to the largest entry of the deferred side. A precision
-   whose differences are all NaN has a NaN gap: it could not be evaluated,
-   which is neither agreement nor a difference. */
+/* One precision of IT's MPFR table (AT->k): the gap, NaN where no
+   difference could be evaluated, which is neither agreement nor a
+   difference. */
 static void
-numeric(prover *p, proof_item *it, long batch)
+mpfr_step(prover *p, proof_item *it, const value *a, const value *b, const char *why,
+          const sweep_at *at)
 {
-    const term *deferred, *absorbed;
-    sides(p, it, &deferred, &absorbed);
-    it->numeric_batch = batch;
+    if (a == NULL) {
+        if (it->numeric_why == NULL)
+            it->numeric_why = mem_strdup(p->pool, why);
+        return;
+    }
+    agree_result r;
+    if (agree_compare_mpfr(&r, a, b, precisions[at->k], 0, -INFINITY) == AGREE_COULD_NOT_RUN &&
+        it->numeric_why == NULL)
+        it->numeric_why = mem_strdup(p->pool, r.why);
+    it->log2_gap[at->k] = r.log2_gap;
+}
+
+/* The MPFR table of every item WANT marks, drawn at the size assignment
+   pr->mpfr_sizes[0], whose batch size is not a power of two, so that 1/m
+   is not exact and the two placements round differently. Each gap is
+   relative to the largest entry of the deferred side. */
+static void
+numeric(prover *p, proof *pr, const char *want)
+{
+    for (size_t i = 0; i < pr->n; i++)
+        if (want[i])
+            pr->items[i].numeric_batch = pr->batches[pr->mpfr_sizes[0]];
     for (int k = 0; k < PROVE_PRECISIONS; k++) {
-        it->precision[k] = precisions[k];
-        it->log2_gap[k] = NAN;
-        agree_points at = points(p, 1000, batch);
-        agree_result r;
-        agree_status st =
-            agree_mpfr(&r, p->pool, &at, precisions[k], 0, -INFINITY, absorbed, deferred);
-        if (st == AGREE_COULD_NOT_RUN && it->numeric_why == NULL)
-            it->numeric_why = mem_strdup(p->pool, r.why);
-        if (st != AGREE_COULD_NOT_RUN || r.unevaluated > 0)
-            it->log2_gap[k] = r.log2_gap;
+        sweep_at at = {.point = 1000, .sizes = &pr->sizes[pr->mpfr_sizes[0]], .k = k};
+        sweep(p, pr, want, &at, NUMBER_MPFR, precisions[k], mpfr_step);
     }
 }
 
-/* The MPFR gap at the top precision at a second batch size, for a verdict
-   that rests on MPFR alone: agreement at one size is not enough. */
-static void
-numeric_again(prover *p, proof_item *it, long batch)
+/* Whether IT's verdict would rest on MPFR alone: no witness, no proof,
+   and its MPFR table at the size of rounding error. */
+static int
+rests_on_mpfr(const proof_item *it)
 {
-    const term *deferred, *absorbed;
-    sides(p, it, &deferred, &absorbed);
-    it->numeric_batch2 = batch;
-    agree_points at = points(p, 1001, batch);
-    agree_result r;
-    agree_status st = agree_mpfr(&r, p->pool, &at, it->precision[PROVE_PRECISIONS - 1], 0,
-                                 -INFINITY, absorbed, deferred);
-    it->log2_gap2 = st != AGREE_COULD_NOT_RUN || r.unevaluated > 0 ? r.log2_gap : NAN;
+    return it->exact_witness == NULL &&
+           !(it->enclosure_bits > 0 && it->enclosure == AGREE_DIFFERENT) && !it->symbolic &&
+           !(it->exact_points > 0 && it->exact_equal == it->exact_points) && at_rounding(it);
 }
 
-/* The most ulps apart the two formulas are in double with batch size M. */
-static double
-in_double(prover *p, const proof_item *it, long batch)
+static void
+again_step(prover *p, proof_item *it, const value *a, const value *b, const char *why,
+           const sweep_at *at)
 {
-    const term *deferred, *absorbed;
-    sides(p, it, &deferred, &absorbed);
-    agree_points at = points(p, 2000, batch);
+    (void)p, (void)why, (void)at;
     agree_result r;
-    const value *a, *b;
-    evaluator *ev = agree_evaluate(&a, &b, &r, p->pool, &at, NUMBER_DOUBLE, 0, deferred, absorbed);
-    if (ev == NULL)
-        return NAN;
-    double worst = 0;
-    for (long i = 0; i < a->rows; i++)
-        for (long j = 0; j < a->cols; j++) {
-            double u = ulps_between(*eval_d(a, i, j), *eval_d(b, i, j));
+    it->log2_gap2 = NAN;
+    if (a != NULL) {
+        agree_compare_mpfr(&r, a, b, it->precision[PROVE_PRECISIONS - 1], 0, -INFINITY);
+        it->log2_gap2 = r.log2_gap;
+    }
+}
+
+/* The MPFR gap at the top precision at the second size assignment of
+   choose_sizes, for every item whose verdict would rest on MPFR alone:
+   agreement at one size is not enough. */
+static void
+numeric_again(prover *p, proof *pr)
+{
+    char *want = mem_zalloc(p->pool, pr->n + 1);
+    for (size_t i = 0; i < pr->n; i++) {
+        proof_item *it = &pr->items[i];
+        want[i] = (char)rests_on_mpfr(it);
+        if (want[i])
+            it->numeric_batch2 = pr->batches[pr->mpfr_sizes[1]];
+    }
+    sweep_at at = {.point = 1001, .sizes = &pr->sizes[pr->mpfr_sizes[1]]};
+    sweep(p, pr, want, &at, NUMBER_MPFR, precisions[PROVE_PRECISIONS - 1], again_step);
+    mem_release(p->pool, want);
+}
+
+/* IT's ulps in double at the batch size AT->batch: the most ulps apart
+   the two formulas are (AT->k: 0 the power of two, 1 the other); NaN when
+   they could not be evaluated or their numbers of entries differ. */
+static void
+double_step(prover *p, proof_item *it, const value *a, const value *b, const char *why,
+            const sweep_at *at)
+{
+    (void)p, (void)why;
+    double worst = NAN;
+    if (a != NULL && a->rows * a->cols == b->rows * b->cols) {
+        worst = 0;
+        for (long n = 0; n < a->rows * a->cols; n++) {
+            double u = ulps_between(*eval_d(b, n / b->cols, n % b->cols),
+                                    *eval_d(a, n / a->cols, n % a->cols));
             if (u > worst)
                 worst = u;
         }
-    eval_free(ev);
-    return worst;
+    }
+    *(at->k == 0 ? &it->ulps_pow2 : &it->ulps_other) = worst;
 }
 
 /* ---- the gradient against the loss ---- */
@@ -559,7 +737,7 @@ not_run(proof_item *it)
    then the enclosure), then a proof (symbolic, then exact), then MPFR
    agreement at two batch sizes; otherwise undecided. */
 static void
-decide(prover *p, const proof *pr, proof_item *it)
+decide(proof_item *it)
 {
     it->verdict = PROVE_UNDECIDED;
     it->method = PROVE_BY_NOTHING;
@@ -575,19 +753,11 @@ decide(prover *p, const proof *pr, proof_item *it)
     } else if (it->exact_points > 0 && it->exact_equal == it->exact_points) {
         it->verdict = PROVE_PROVEN;
         it->method = PROVE_BY_EXACT;
-    } else if (at_rounding(it)) {
-        /* a second batch size: the declared one, or one more if that is
-           the table's */
-        long other = p->m->batch == NULL                       ? 0
-                     : it->numeric_batch != p->m->batch->value ? p->m->batch->value
-                                                               : pr->batches[1];
-        numeric_again(p, it, other);
-        if (!isnan(it->log2_gap2) &&
-            it->log2_gap2 <=
-                -(double)(it->precision[PROVE_PRECISIONS - 1] - PROVE_ROUNDING_SLACK)) {
-            it->verdict = PROVE_NUMERIC_ONLY;
-            it->method = PROVE_BY_NUMERIC;
-        }
+    } else if (rests_on_mpfr(it) && !isnan(it->log2_gap2) &&
+               it->log2_gap2 <=
+                   -(double)(it->precision[PROVE_PRECISIONS - 1] - PROVE_ROUNDING_SLACK)) {
+        it->verdict = PROVE_NUMERIC_ONLY;
+        it->method = PROVE_BY_NUMERIC;
     }
     it->disagree = it->symbolic && it->verdict == PROVE_REFUTED;
 }
@@ -598,19 +768,26 @@ is_power_of_two(long n)
     return n > 0 && (n & (n - 1)) == 0;
 }
 
-/* The exact test's batch sizes: the declared, then two of 3, 5, 7 (none a
-   power of two) that differ from it. */
+/* The size assignments of the exact and enclosure tests (and the batch
+   size in each), and the two of them the MPFR table is drawn at: those
+   whose batch size is not a power of two (3 and 5), so that 1/m is not
+   exact and the placements round differently; the first two without a
+   batch. Small sizes keep 1024 bits through a deep network cheap. */
 static void
-choose_batches(const prover *p, proof *pr)
+choose_sizes(prover *p, proof *pr)
 {
-    pr->nbatches = 1;
-    pr->batches[0] = p->m->batch != NULL ? p->m->batch->value : 0;
-    if (p->m->batch == NULL)
-        return;
-    static const long others[] = {3, 5, 7};
-    for (size_t k = 0; k < sizeof others / sizeof others[0] && pr->nbatches < PROVE_BATCHES; k++)
-        if (others[k] != pr->batches[0])
-            pr->batches[pr->nbatches++] = others[k];
+    size_t batch = 0;
+    int n = 0;
+    for (int k = 0; k < PROVE_SIZES; k++) {
+        sample_sizes_small(&pr->sizes[k], p->pool, p->m, k);
+        for (size_t d = 0; d < pr->sizes[k].count; d++)
+            if (pr->sizes[k].dims[d] == p->m->batch)
+                batch = d;
+        if (p->m->batch != NULL)
+            pr->batches[pr->nbatches++] = pr->sizes[k].n[batch];
+        if (n < 2 && (p->m->batch == NULL || !is_power_of_two(pr->batches[k])))
+            pr->mpfr_sizes[n++] = k;
+    }
 }
 
 /* The proof's verdict from its params', UNDECIDED whatever they say when
@@ -642,23 +819,34 @@ proof *
 prove(const derivation *d, const rule_set *rs, unsigned long seed, long numeric_depth,
       dc_error *err, mem_pool *err_pool)
 {
-    prover p = {d,        rs, (model *)d->m, d->m->terms, d->m->pool,   err,
-                err_pool, 0,  seed,          0,           numeric_depth};
+    prover p = {.d = d,
+                .rs = rs,
+                .m = (model *)d->m,
+                .tab = d->m->terms,
+                .pool = d->m->pool,
+                .err = err,
+                .err_pool = err_pool,
+                .seed = seed,
+                .numeric_depth = numeric_depth};
     proof *pr = mem_zalloc(p.pool, sizeof *pr);
     pr->d = d;
     pr->seed = seed;
     pr->numeric_depth = numeric_depth;
     pr->items = mem_zalloc(p.pool, (d->n + 1) * sizeof *pr->items);
     pr->lemmas = mem_zalloc(p.pool, (d->n + 1) * sizeof *pr->lemmas);
-    choose_batches(&p, pr);
+    choose_sizes(&p, pr);
     long m = p.m->batch != NULL ? p.m->batch->value : 1;
     long pow2 = is_power_of_two(m) ? m : 8, other = is_power_of_two(m) ? m + 2 : m;
     if (other == 1)
         other = 10;
     pr->all_exact = 1;
     certificate(&p, pr);
+    if (p.failed)
+        return NULL;
     pr->oracle = oracle_run(d, seed, NULL, NULL, p.pool);
-    for (size_t i = 0; i < d->n && !p.failed; i++) {
+    /* the numeric tests of the gradients within NUMERIC_DEPTH */
+    char *want = mem_zalloc(p.pool, d->n + 1);
+    for (size_t i = 0; i < d->n; i++) {
         proof_item *it = &pr->items[pr->n++];
         it->g = &d->g[i];
         it->is_param = it->g->of->kind == SYM_PARAM;
@@ -670,22 +858,28 @@ prove(const derivation *d, const rule_set *rs, unsigned long seed, long numeric_
         it->batch_other = other;
         not_run(it);
         it->numeric_ran = it->lemma->depth <= numeric_depth;
-        if (it->numeric_ran) {
-            exact(&p, pr, it);
-            numeric(&p, it, p.m->batch != NULL ? other : 0);
-            if (it->exact_points == 0)
-                enclosure(&p, pr, it);
-            if (p.m->batch != NULL) {
-                it->ulps_pow2 = in_double(&p, it, pow2);
-                it->ulps_other = in_double(&p, it, other);
-            }
-        }
-        if (it->is_param)
-            loss_from(&p, pr->oracle, it);
-        decide(&p, pr, it);
+        want[i] = (char)it->numeric_ran;
     }
-    if (p.failed)
-        return NULL;
+    exact(&p, pr, want);
+    numeric(&p, pr, want);
+    if (p.m->batch != NULL) {
+        sweep_at at = {.point = 2000, .batch = pow2, .k = 0};
+        sweep(&p, pr, want, &at, NUMBER_DOUBLE, 0, double_step);
+        at = (sweep_at){.point = 2000, .batch = other, .k = 1};
+        sweep(&p, pr, want, &at, NUMBER_DOUBLE, 0, double_step);
+    }
+    /* the enclosure for those no exact point could be evaluated for */
+    for (size_t i = 0; i < pr->n; i++)
+        want[i] &= pr->items[i].exact_points == 0;
+    enclosure(&p, pr, want);
+    for (size_t i = 0; i < pr->n; i++) {
+        proof_item *it = &pr->items[i];
+        if (it->is_param) /* the oracle covers every param, whatever the depth */
+            loss_from(&p, pr->oracle, it);
+    }
+    numeric_again(&p, pr);
+    for (size_t i = 0; i < pr->n; i++)
+        decide(&pr->items[i]);
     verdict(pr);
     return pr;
 }

@@ -8,21 +8,26 @@
 #include "num/eval.h"
 
 enum {
-    PROVE_POINTS = 8,           /* random rational points of the exact test at the declared sizes */
-    PROVE_SIZE_POINTS = 2,      /* and at each other batch size */
-    PROVE_BATCHES = 3,          /* batch sizes of the exact test: the declared and two others */
-    PROVE_SAMPLE_BITS = 30,     /* entries k / 2^30: 2^30 values per free entry at least */
-    PROVE_PRECISIONS = 4,       /* the MPFR table: 64, 128, 256, 1024 bits */
-    PROVE_ROUNDING_SLACK = 16,  /* how far above 2^-P an MPFR gap at P bits may be and still be
-                                   rounding error: each operation adds a little, and gradients
-                                   have tens of operations, not thousands */
-    PROVE_ENCLOSURE_BITS = 256, /* Arb balls of the enclosure test, */
+    PROVE_POINTS = 12,           /* random rational points of the exact test, */
+    PROVE_SIZES = 4,             /* drawn at these many small size assignments in turn
+                                    (sample_sizes_small: every dim 2 to 5); */
+    PROVE_CONFIRM_POINTS = 4,    /* for a gradient the certificate proves, only the first
+                                    these many, one at each size assignment: the points
+                                    then confirm a proof, they are not the proof */
+    PROVE_SAMPLE_BITS = 30,      /* entries k / 2^30: 2^30 values per free entry at least */
+    PROVE_PRECISIONS = 4,        /* the MPFR table: 64, 128, 256, 1024 bits */
+    PROVE_ROUNDING_SLACK = 16,   /* how far above 2^-P an MPFR gap at P bits may be and still be
+                                    rounding error: each operation adds a little, and gradients
+                                    have tens of operations, not thousands */
+    PROVE_ENCLOSURE_BITS = 256,  /* Arb balls of the enclosure test, */
     PROVE_ENCLOSURE_MORE = 2048, /* and again when MPFR's gaps do not look like rounding */
-    PROVE_NUMERIC_DEPTH = 6,     /* by default, the numeric tests (exact, enclosure, MPFR, double)
-                                    run for gradients whose lemma is at most this many
-                                    backward steps from the loss: they evaluate whole formulas,
-                                    whose cost grows with depth, while the certificate does not */
     PROVE_MAX_NUMERIC_DEPTH = 1000000, /* the cap of --numeric-depth */
+    /* by default the numeric tests (exact, enclosure, MPFR, double, the
+       loss) run for every gradient: each evaluates all gradients at once,
+       so their cost grows with the depth of the network, not with its
+       square; a smaller --numeric-depth N keeps them to the gradients
+       whose lemma is at most N backward steps from the loss */
+    PROVE_NUMERIC_DEPTH = PROVE_MAX_NUMERIC_DEPTH,
 };
 
 /* Why a lemma of the certificate holds or not. */
@@ -103,14 +108,17 @@ typedef struct proof_item {
        PROVE_NUMERIC_DEPTH); when 0, every one of them is as not run */
     int numeric_ran;
     /* exact: GMP rationals at random points, activations free, at the
-       proof's batch sizes */
+       proof's size assignments */
     int exact_tried;               /* points drawn */
+    int exact_confirms;            /* the lemma holds, so only PROVE_CONFIRM_POINTS were drawn */
     int exact_points, exact_equal; /* points evaluated, points with difference 0 */
     const char *exact_why;         /* why the first point that could not run did not; or NULL */
     const char *exact_witness;     /* where the difference is not 0, in words; or NULL */
     long degree;                   /* bound on the degree of the difference */
-    double log2_chance;            /* Schwartz-Zippel: log2 of P(agree | unequal) */
-    /* enclosure: Arb balls at one point per batch size, run when no exact point
+    int exact_per_size;            /* the fewest points evaluated at one size assignment */
+    double log2_chance;            /* Schwartz-Zippel: log2 of P(agree at all | unequal), for forms
+                                      unequal at one size assignment: EXACT_PER_SIZE points' worth */
+    /* enclosure: Arb balls at one point per size assignment, run when no exact point
        could be evaluated; ENCLOSURE_BITS 0 when not run */
     long enclosure_bits;        /* the last precision tried */
     agree_status enclosure;     /* DIFFERENT, NOT_SEPARATED or COULD_NOT_RUN */
@@ -119,8 +127,9 @@ typedef struct proof_item {
        where no difference could be evaluated */
     long precision[PROVE_PRECISIONS];
     double log2_gap[PROVE_PRECISIONS];
-    long numeric_batch;      /* the batch size of that table */
-    long numeric_batch2;     /* a second batch size, measured when MPFR decides; 0 if not */
+    long numeric_batch;      /* the batch size of that table (at the proof's mpfr_sizes[0]) */
+    long numeric_batch2;     /* the second's (mpfr_sizes[1]), measured when MPFR decides; 0 if
+                                not */
     double log2_gap2;        /* the gap there at the top precision */
     const char *numeric_why; /* why a precision could not run (the first); or NULL */
     /* double: the most ulps apart, for a batch size that is a power of two
@@ -145,10 +154,16 @@ typedef struct proof {
     const derivation *d;
     proof_item *items;
     size_t n;
-    proof_lemma *lemmas;         /* the certificate, one per item, in the same order */
-    long numeric_depth;          /* how deep the numeric tests went (prove's NUMERIC_DEPTH) */
-    long batches[PROVE_BATCHES]; /* the exact test's batch sizes, the declared first */
+    proof_lemma *lemmas; /* the certificate, one per item, in the same order */
+    long numeric_depth;  /* how deep the numeric tests went (prove's NUMERIC_DEPTH) */
+    /* the exact and enclosure tests' size assignments, and the batch size
+       in each (NBATCHES 0 without a batch) */
+    sample_sizes sizes[PROVE_SIZES];
+    long batches[PROVE_SIZES];
     int nbatches;
+    /* the two of SIZES the MPFR table is drawn at (the second only where a
+       verdict would rest on MPFR): batch sizes 3 and 5, no power of two */
+    int mpfr_sizes[2];
     int params_proven; /* every param PROVEN, and the oracle did not find them wrong */
     int all_exact;     /* every param: difference 0 at every exact point, and some point */
     /* UNDECIDED when the oracle finds the derived gradients are not the
@@ -168,6 +183,15 @@ typedef struct proof {
    or with what is missing: "... NOT shown: the rule relu is not shown
    linear in G". */
 const char *prove_lemma_words(const proof *pr, const proof_lemma *l, mem_pool *pool);
+
+/* "n_x = 2, n_h = 3, m = 4": the size assignment S in words, allocated
+   in POOL; "" without dims. */
+const char *prove_size_words(const sample_sizes *s, mem_pool *pool);
+
+/* The size assignments of PR's exact test in words, allocated in POOL:
+   "(n_x, n_h, m) = (2, 3, 4), (3, 4, 5), ...", "m = 2, 3, 4, 5" for one
+   dim, "" for none. */
+const char *prove_sizes_words(const proof *pr, mem_pool *pool);
 
 /* Prove D's placements equal (params) and different by m (intermediates),
    symbolically (the certificate, one lemma per gradient), exactly and

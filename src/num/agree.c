@@ -7,8 +7,8 @@
 #include "num/sample.h"
 
 evaluator *
-agree_evaluate(const value **va, const value **vb, agree_result *r, mem_pool *pool,
-               const agree_points *at, number_kind kind, long prec, const term *a, const term *b)
+agree_evaluate_pairs(agree_pair *pairs, size_t n, agree_result *r, mem_pool *pool,
+                     const agree_points *at, number_kind kind, long prec)
 {
     r->status = AGREE_COULD_NOT_RUN;
     r->point = at->first;
@@ -26,19 +26,47 @@ agree_evaluate(const value **va, const value **vb, agree_result *r, mem_pool *po
                         .sizes = at->nsizes > 0 ? &at->sizes[at->first % (unsigned long)at->nsizes]
                                                 : NULL,
                         .free_activations = kind == NUMBER_EXACT};
-    /* the first result survives the second evaluation: results are kept
-       per term until the next binding, and neither binds */
-    int ok = sample_bind(ev, pool, at->m, &spec, r->why, sizeof r->why) &&
-             eval_term(ev, a, va, r->why, sizeof r->why) &&
-             eval_term(ev, b, vb, r->why, sizeof r->why);
-    if (ok)
-        return ev;
-    /* running out of memory is not a point that cannot be evaluated: that
-       would quietly weaken a proof or change a verdict */
-    if (eval_status(ev) == DC_ENOMEM)
-        mem_oom(pool);
-    eval_free(ev);
-    return NULL;
+    if (!sample_bind(ev, pool, at->m, &spec, r->why, sizeof r->why)) {
+        eval_free(ev);
+        return NULL;
+    }
+    /* results are kept per term until the next binding, and none binds:
+       each pair's values survive the later pairs' evaluations, and the
+       named values they share are computed once */
+    for (size_t k = 0; k < n; k++) {
+        agree_pair *q = &pairs[k];
+        char why[sizeof r->why];
+        q->va = q->vb = NULL;
+        q->why = NULL;
+        const value *va, *vb;
+        /* running out of memory is not a point that cannot be evaluated:
+           that would quietly weaken a proof or change a verdict */
+        if (eval_term_or_oom(ev, q->a, &va, why, sizeof why) &&
+            eval_term_or_oom(ev, q->b, &vb, why, sizeof why)) {
+            q->va = va;
+            q->vb = vb;
+        } else
+            q->why = mem_strdup(pool, why);
+    }
+    r->status = AGREE_EQUAL;
+    return ev;
+}
+
+evaluator *
+agree_evaluate(const value **va, const value **vb, agree_result *r, mem_pool *pool,
+               const agree_points *at, number_kind kind, long prec, const term *a, const term *b)
+{
+    agree_pair pair = {.a = a, .b = b};
+    evaluator *ev = agree_evaluate_pairs(&pair, 1, r, pool, at, kind, prec);
+    if (ev != NULL && pair.va == NULL) {
+        r->status = AGREE_COULD_NOT_RUN;
+        snprintf(r->why, sizeof r->why, "%s", pair.why);
+        eval_free(ev);
+        return NULL;
+    }
+    *va = pair.va;
+    *vb = pair.vb;
+    return ev;
 }
 
 /* Entry N in row-major order of V, as B's entries pair with A's. */
@@ -305,5 +333,29 @@ agree_enclosure(agree_result *r, mem_pool *pool, const agree_points *at, long pr
     if (r->status == AGREE_NOT_SEPARATED)
         snprintf(r->why, sizeof r->why,
                  "no entry's enclosure of the difference at %ld bits excludes 0", prec);
+    return r->status;
+}
+
+agree_status
+agree_compare_exact(agree_result *r, const value *a, const value *b)
+{
+    compare_exact(r, a, b);
+    return r->status;
+}
+
+agree_status
+agree_compare_mpfr(agree_result *r, const value *a, const value *b, long prec, double floor,
+                   double log2_tol)
+{
+    r->why[0] = '\0';
+    measure(r, a, b, prec + 64, floor, log2_tol);
+    return r->status;
+}
+
+agree_status
+agree_compare_enclosure(agree_result *r, const value *a, const value *b, long prec)
+{
+    r->why[0] = '\0';
+    separate(r, a, b, prec);
     return r->status;
 }

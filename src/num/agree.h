@@ -109,4 +109,32 @@ evaluator *agree_evaluate(const value **va, const value **vb, agree_result *r, m
                           const agree_points *at, number_kind kind, long prec, const term *a,
                           const term *b);
 
+/* One pair of terms among many evaluated at one point (agree_evaluate_pairs). */
+typedef struct agree_pair {
+    const term *a, *b;
+    const value *va, *vb; /* their values; both NULL when one side could not be evaluated */
+    const char *why;      /* then why (in the pool), else NULL */
+} agree_pair;
+
+/* Every pair of PAIRS (N of them) evaluated at AT's first point in numbers
+   of KIND (PREC bits for MPFR and intervals) in one evaluator, so that
+   what the terms share (a forward pass, the earlier gradients of a
+   backward pass) is computed once. A side that cannot be evaluated leaves
+   its pair's values NULL with why, and the other pairs go on. Returns the
+   evaluator, which holds every value and which the caller frees with
+   eval_free; or NULL with R's status COULD_NOT_RUN and its why when the
+   point cannot be drawn or KIND and PREC make no evaluator. */
+evaluator *agree_evaluate_pairs(agree_pair *pairs, size_t n, agree_result *r, mem_pool *pool,
+                                const agree_points *at, number_kind kind, long prec);
+
+/* The comparisons of agree_exact, agree_mpfr (at PREC bits; FLOOR and
+   LOG2_TOL as there) and agree_enclosure (at PREC bits) at one point, on
+   values of A and B already evaluated (by agree_evaluate_pairs): fill R's
+   status, entry, gap and values as those do for one point, and return the
+   status. R's point, compared and skipped are the caller's. */
+agree_status agree_compare_exact(agree_result *r, const value *a, const value *b);
+agree_status agree_compare_mpfr(agree_result *r, const value *a, const value *b, long prec,
+                                double floor, double log2_tol);
+agree_status agree_compare_enclosure(agree_result *r, const value *a, const value *b, long prec);
+
 #endif

@@ -29,8 +29,10 @@ among(const long *v, size_t count, long n)
     return 0;
 }
 
-void
-sample_sizes_of(sample_sizes *out, mem_pool *pool, const model *m, int k)
+/* OUT's dims: every dim of M (each SYM_DIM and SYM_BATCH symbol, in the
+   order declared), their sizes 0, allocated in POOL. */
+static void
+sizes_dims(sample_sizes *out, mem_pool *pool, const model *m)
 {
     size_t count = 0;
     for (size_t i = 0; i < m->nsymbols; i++)
@@ -38,17 +40,29 @@ sample_sizes_of(sample_sizes *out, mem_pool *pool, const model *m, int k)
     out->count = count;
     out->dims = mem_zalloc(pool, (count + 1) * sizeof *out->dims);
     out->n = mem_zalloc(pool, (count + 1) * sizeof *out->n);
+    size_t d = 0;
+    for (size_t i = 0; i < m->nsymbols; i++)
+        if (m->symbols[i]->kind == SYM_DIM || m->symbols[i]->kind == SYM_BATCH)
+            out->dims[d++] = m->symbols[i];
+}
+
+void
+sample_sizes_small(sample_sizes *out, mem_pool *pool, const model *m, int k)
+{
+    sizes_dims(out, pool, m);
+    for (size_t d = 0; d < out->count; d++)
+        out->n[d] = 2 + (long)((d + (size_t)k) % 4);
+}
+
+void
+sample_sizes_of(sample_sizes *out, mem_pool *pool, const model *m, int k)
+{
+    sizes_dims(out, pool, m);
+    size_t count = out->count, d;
     /* each dim's sizes so far: declared, then assignments 1 .. K */
     long *seen = mem_zalloc(pool, (count + 1) * (size_t)(k + 1) * sizeof *seen);
-    size_t d = 0;
-    for (size_t i = 0; i < m->nsymbols; i++) {
-        const symbol *s = m->symbols[i];
-        if (s->kind != SYM_DIM && s->kind != SYM_BATCH)
-            continue;
-        out->dims[d] = s;
-        seen[d * (size_t)(k + 1)] = s->value;
-        d++;
-    }
+    for (d = 0; d < count; d++)
+        seen[d * (size_t)(k + 1)] = out->dims[d]->value;
     for (int a = 1; a <= k; a++) {
         long *mine = mem_zalloc(pool, (count + 1) * sizeof *mine);
         for (d = 0; d < count; d++) {

@@ -24,6 +24,16 @@ typedef struct sample_sizes {
    Allocation failure jumps to POOL's on_oom target. */
 void sample_sizes_of(sample_sizes *out, mem_pool *pool, const model *m, int k);
 
+/* Small size assignment K of every dim of M (in the order declared, the
+   batch included) into OUT, allocated in POOL: dim D at 2 + (D + K) mod 4.
+   At each K up to four dims have four different sizes, and over four
+   consecutive K each dim takes each of 2, 3, 4 and 5: small enough that
+   exact rationals through a deep network stay cheap, varied enough that
+   two dims mixed up, or a constant right at one size only, show (no size
+   is 1, where a missing factor or sum would hide). Allocation failure
+   jumps to POOL's on_oom target. */
+void sample_sizes_small(sample_sizes *out, mem_pool *pool, const model *m, int k);
+
 /* How the values of one instance are drawn. */
 typedef struct sample_spec {
     unsigned long seed;        /* --seed */

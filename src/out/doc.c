@@ -921,18 +921,16 @@ proof_table(writer *w, const proof *p, int is_param)
     w_end_table(w);
 }
 
-/* "m = 8, 3, 5": the exact test's batch sizes, or "the declared sizes". */
+/* "(n_x, m) = (2, 3), (3, 4), ...": the exact test's size assignments,
+   or "the declared sizes" without dims. */
 static void
 w_batches(writer *w, const proof *p)
 {
-    const model *m = p->d->m;
-    if (m->batch == NULL) {
+    if (p->sizes[0].count == 0) {
         w_text(w, "the declared sizes");
         return;
     }
-    w_textf(w, "%s = ", batch_name(m));
-    for (int k = 0; k < p->nbatches; k++)
-        w_textf(w, "%s%ld", k ? ", " : "", p->batches[k]);
+    w_text(w, prove_sizes_words(p, w->out->pool));
 }
 
 /* The list items of the enclosure test (when it ran), the check against
@@ -1037,13 +1035,15 @@ proof_item_details(writer *w, const proof *p, const proof_item *it)
         w_text(w, ", the activations' outputs treated as free variables; ");
         w_batches(w, p);
         w_textf(w, ") the difference is exactly 0 at %d of them.", it->exact_equal);
+        if (it->exact_confirms)
+            w_text(w, " The certificate proves the identity, so these points only confirm it.");
     }
     if (it->exact_equal == it->exact_points && it->exact_points > 0) {
         w_textf(w,
                 " The difference is a rational function of degree at most %ld, so by the "
-                "Schwartz-Zippel lemma the chance that unequal forms agree at all these points "
-                "is at most ",
-                it->degree);
+                "Schwartz-Zippel lemma the chance that forms unequal at one of these sizes "
+                "agree at all its %d points is at most ",
+                it->degree, it->exact_per_size);
         w_pow2(w, it->log2_chance);
         w_text(w, ".");
     }
@@ -1051,7 +1051,12 @@ proof_item_details(writer *w, const proof *p, const proof_item *it)
     w_item(w);
     w_strong(w, "MPFR.");
     w_text(w, " With the activations evaluated (exp, log, tanh, sigmoid at rising "
-              "precision), the largest difference relative to the largest value is");
+              "precision");
+    if (p->sizes[0].count > 0) {
+        w_text(w, "; ");
+        w_text(w, prove_size_words(&p->sizes[p->mpfr_sizes[0]], w->out->pool));
+    }
+    w_text(w, "), the largest difference relative to the largest value is");
     for (int k = 0; k < PROVE_PRECISIONS; k++) {
         w_textf(w, "%s %ld bits: ", k ? "," : "", it->precision[k]);
         w_pow2(w, it->log2_gap[k]);

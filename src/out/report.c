@@ -433,26 +433,11 @@ power_of_two(text *out, double log2)
     return text_str(&s);
 }
 
-/* "m = 6, 3, 7": the exact test's batch sizes, or "" without a batch. */
-static const char *
-batch_sizes(text *out, const proof *p)
-{
-    const model *m = p->d->m;
-    if (m->batch == NULL)
-        return "";
-    text s;
-    text_init(&s, out->pool);
-    text_printf(&s, "%s = ", m->batch->name);
-    for (int k = 0; k < p->nbatches; k++)
-        text_printf(&s, "%s%ld", k ? ", " : "", p->batches[k]);
-    return text_str(&s);
-}
-
 /* The exact test's line, after "exact:". */
 static void
 text_exact(text *out, const proof *p, const proof_item *it)
 {
-    const char *sizes = batch_sizes(out, p);
+    const char *sizes = prove_sizes_words(p, out->pool);
     const char *with = sizes[0] ? " with " : "";
     if (it->exact_points == 0) {
         text_printf(out, "could not run at any of %d random rational points%s%s: %s\n",
@@ -461,15 +446,17 @@ text_exact(text *out, const proof *p, const proof_item *it)
     }
     text_printf(out,
                 "difference 0 at %d of %d random rational points%s%s (activations "
-                "free)",
-                it->exact_equal, it->exact_points, with, sizes);
+                "free%s)",
+                it->exact_equal, it->exact_points, with, sizes,
+                it->exact_confirms ? "; only confirming: the certificate proves it" : "");
     if (it->exact_witness != NULL)
         text_printf(out, "; NOT 0 at %s", it->exact_witness);
     else if (it->exact_equal == it->exact_points)
         text_printf(out,
                     "; P(unequal forms agree at all) <= %s (Schwartz-Zippel, degree <= "
-                    "%ld, 2^%d values per entry)",
-                    power_of_two(out, it->log2_chance), it->degree, PROVE_SAMPLE_BITS);
+                    "%ld, 2^%d values per entry, %d point%s at each size)",
+                    power_of_two(out, it->log2_chance), it->degree, PROVE_SAMPLE_BITS,
+                    it->exact_per_size, it->exact_per_size == 1 ? "" : "s");
     if (it->exact_points < it->exact_tried)
         text_printf(out, "; %d point%s could not run: %s", it->exact_tried - it->exact_points,
                     it->exact_tried - it->exact_points == 1 ? "" : "s",
@@ -536,7 +523,8 @@ decided_words(text *out, const proof *p, const proof_item *it)
                    ? "proven, symbolic: by the certificate, a proof for every size"
                    : stringf(out,
                              "proven, exact: difference 0 at every one of %d rational points%s%s",
-                             it->exact_points, m->batch ? " with " : "", batch_sizes(out, p));
+                             it->exact_points, p->sizes[0].count > 0 ? " with " : "",
+                             prove_sizes_words(p, out->pool));
     case PROVE_REFUTED:
         return it->method == PROVE_BY_EXACT
                    ? stringf(out, "REFUTED, exact: the difference is not 0 at %s",
@@ -588,14 +576,15 @@ text_proof_item(text *out, const proof *p, const proof_item *it, int with_trace)
     if (it->enclosure_bits > 0)
         text_printf(out, "  enclosure: %s\n", enclosure_words(out, it));
     text_puts(out, "  MPFR:     max |difference| / max |value|");
-    if (m->batch != NULL)
-        text_printf(out, " with %s = %ld", mname, it->numeric_batch);
+    if (p->sizes[0].count > 0)
+        text_printf(out, " with %s", prove_size_words(&p->sizes[p->mpfr_sizes[0]], out->pool));
     text_putc(out, ':');
     for (int k = 0; k < PROVE_PRECISIONS; k++)
         text_printf(out, " %ld bits %s%s", it->precision[k], power_of_two(out, it->log2_gap[k]),
                     k + 1 < PROVE_PRECISIONS ? "," : "");
     if (it->numeric_batch2 > 0)
-        text_printf(out, "; with %s = %ld, %ld bits %s", mname, it->numeric_batch2,
+        text_printf(out, "; with %s, %ld bits %s",
+                    prove_size_words(&p->sizes[p->mpfr_sizes[1]], out->pool),
                     it->precision[PROVE_PRECISIONS - 1], power_of_two(out, it->log2_gap2));
     if (it->numeric_why != NULL)
         text_printf(out, "; n/a: %s", it->numeric_why);
@@ -826,6 +815,14 @@ proof_json(text *out, const proof *p, const char *name)
     for (int k = 0; k < p->nbatches && d->m->batch != NULL; k++)
         json_array_append_new(batches, json_integer(p->batches[k]));
     json_object_set_new(top, "exact_batches", batches);
+    json_t *sizes = json_array();
+    for (int k = 0; k < PROVE_SIZES; k++) {
+        json_t *one = json_object();
+        for (size_t n = 0; n < p->sizes[k].count; n++)
+            json_object_set_new(one, p->sizes[k].dims[n]->name, json_integer(p->sizes[k].n[n]));
+        json_array_append_new(sizes, one);
+    }
+    json_object_set_new(top, "exact_sizes", sizes);
     json_object_set_new(top, "oracle", json_oracle(out, p->oracle));
     json_t *rows = json_array();
     json_object_set_new(top, "gradients", rows);
@@ -843,6 +840,8 @@ proof_json(text *out, const proof *p, const char *name)
         json_object_set_new(o, "exact_equal", json_integer(it->exact_equal));
         json_object_set_new(o, "degree", json_integer(it->degree));
         json_object_set_new(o, "log2_chance", format_json_number(it->log2_chance));
+        json_object_set_new(o, "exact_per_size", json_integer(it->exact_per_size));
+        json_object_set_new(o, "exact_confirms", json_boolean(it->exact_confirms));
         json_t *mpfr = json_array();
         for (int k = 0; k < PROVE_PRECISIONS; k++)
             json_array_append_new(
