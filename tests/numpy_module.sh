@@ -1,6 +1,8 @@
 #!/bin/sh
 # derive --format numpy: the module of every built-in model, example and
-# corpus model runs in NumPy and agrees with eval (tests/numpy_module.py).
+# corpus model runs in NumPy and agrees with eval; and every formula line
+# derive prints as text runs as it stands in NumPy and agrees with eval and
+# the module (tests/numpy_module.py).
 # Skipped (77) where no python3 with NumPy is found.
 # Environment (set by make check): DERIVCHECK, DC_RULES_DIR, DC_EXAMPLES_DIR, DC_CORPUS_DIR.
 : "${DERIVCHECK:?}" "${DC_RULES_DIR:?}" "${DC_EXAMPLES_DIR:?}" "${DC_CORPUS_DIR:?}"

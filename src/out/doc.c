@@ -161,12 +161,7 @@ w_eq(writer *w, const char *name, const term *t)
     }
     text latex;
     text_init(&latex, w->out->pool);
-    if (name != NULL) {
-        text_puts(&latex, "\\mathit{");
-        print_latex_name(&latex, name);
-        text_puts(&latex, "} = ");
-    }
-    print_latex(&latex, t);
+    report_latex_formula(&latex, name, t);
     text_putc(w->out, '$');
     if (w->f == DOC_MARKDOWN)
         markdown_math(w->out, text_str(&latex));
@@ -451,7 +446,9 @@ w_verbatim(writer *w, const char *s)
         text_printf(w->out, "```\n%s```\n\n", s);
         break;
     case DOC_LATEX:
-        text_printf(w->out, "{\\small\n\\begin{verbatim}\n%s\\end{verbatim}\n}\n\n", s);
+        /* verbatim never breaks a line: \footnotesize fits the 88 columns
+           of a listing (print_model) in the text width */
+        text_printf(w->out, "{\\footnotesize\n\\begin{verbatim}\n%s\\end{verbatim}\n}\n\n", s);
         break;
     case DOC_HTML:
         text_puts(w->out, "<pre>");
@@ -476,15 +473,7 @@ w_begin(writer *w, const char *title)
         w_heading(w, 1, title);
         break;
     case DOC_LATEX:
-        report_latex_begin(w->out, "[11pt]",
-                           "\\usepackage{tabularx,array}\n"
-                           "\\allowdisplaybreaks\n"
-                           "\\setlength{\\textwidth}{16cm}\n"
-                           "\\setlength{\\oddsidemargin}{0cm}\n"
-                           "\\setlength{\\evensidemargin}{0cm}\n"
-                           "\\setlength{\\parindent}{0pt}\n"
-                           "\\setlength{\\parskip}{0.5em}\n"
-                           "\\sloppy\n");
+        report_latex_begin(w->out, "\\usepackage{tabularx,array}\n");
         text_puts(w->out, "\\section*{");
         w_text(w, title);
         text_puts(w->out, "}\n\n");
@@ -723,7 +712,7 @@ convention_note(writer *w, const derivation *d, const gradient *g, const term *t
                 names.len ? ", and" : ":", g->of->name, b, b);
     w_text(w, ":");
     w_br(w);
-    w_math(w, to);
+    w_math(w, pretty_step(m->terms, to));
 }
 
 /* An ordered list of the steps of G; between two steps where the
@@ -746,12 +735,12 @@ steps_list(writer *w, const derivation *d, const gradient *g)
             w_text(w, " the gradient flowing back is");
         } else {
             w_text(w, ": ");
-            w_math(w, st->before);
+            w_math(w, report_step_before(d, st));
             w_text(w, " becomes");
         }
         w_br(w);
-        const term *result = report_step_result(d, st);
-        w_math(w, result);
+        w_math(w, report_step_result(d, st));
+        const term *result = st->kind == STEP_NORMAL_FORM ? report_step_result(d, st) : st->after;
         /* an adjoint step starts from the operation it passes through;
            any other from the gradient so far */
         const trace_step *next = k + 1 < tr->n ? &tr->steps[k + 1] : NULL;

@@ -92,9 +92,19 @@ assumptions(text *out, const gradient *g)
 }
 
 const term *
+report_step_before(const derivation *d, const trace_step *st)
+{
+    if (st->rule != NULL && st->rule->kind == RULE_ADJOINT)
+        return st->before;
+    return pretty_step(d->m->terms, st->before);
+}
+
+const term *
 report_step_result(const derivation *d, const trace_step *st)
 {
-    return st->kind == STEP_NORMAL_FORM ? pretty_form(d->m->terms, st->after) : st->after;
+    if (st->kind == STEP_NORMAL_FORM)
+        return pretty_form(d->m->terms, st->after);
+    return pretty_step(d->m->terms, st->after);
 }
 
 static void
@@ -107,10 +117,10 @@ text_step(text *out, const derivation *d, size_t k, const trace_step *st)
         text_printf(out, "    %zu. %s\n", k + 1, st->what);
     if (st->rule != NULL && st->rule->kind == RULE_ADJOINT) {
         text_printf(out, "         through %s\n         gives %s\n", term_string(out, st->before),
-                    term_string(out, st->after));
+                    term_string(out, report_step_result(d, st)));
         return;
     }
-    text_printf(out, "         %s\n      => %s\n", term_string(out, st->before),
+    text_printf(out, "         %s\n      => %s\n", term_string(out, report_step_before(d, st)),
                 term_string(out, report_step_result(d, st)));
 }
 
@@ -127,11 +137,40 @@ text_convention(text *out, const derivation *d, convention c)
     mem_release(out->pool, order);
 }
 
+/* The line that says the formulas of BODY are NumPy, naming the functions
+   among them NumPy has not, which the course defines (as derive --format
+   numpy's module does). */
 static void
-report_text(text *out, const derivation *d, const char *name, int with_trace)
+numpy_note(text *out, const char *body)
+{
+    static const char *const own[] = {"sigmoid", "relu", "softmax"};
+    const char *used[3];
+    size_t n = 0;
+    for (size_t k = 0; k < sizeof own / sizeof own[0]; k++) {
+        const char *at = body;
+        size_t len = strlen(own[k]);
+        while ((at = strstr(at, own[k])) != NULL &&
+               (at[len] != '(' || (at > body && (at[-1] == '_' || at[-1] == '.' ||
+                                                 (at[-1] >= 'a' && at[-1] <= 'z')))))
+            at += len;
+        if (at != NULL)
+            used[n++] = own[k];
+    }
+    text_puts(out, "The formulas are NumPy (import numpy as np)");
+    for (size_t k = 0; k < n; k++)
+        text_printf(out, "%s%s", k == 0 ? "; " : k + 1 < n ? ", " : " and ", used[k]);
+    if (n > 0)
+        text_printf(out, " %s the course's own (derive --format numpy defines %s)",
+                    n == 1 ? "is" : "are", n == 1 ? "it" : "them");
+    text_puts(out, "\n\n");
+}
+
+/* The gradients of D in each convention, the label assumptions they used,
+   and the form from the logits where there is one. */
+static void
+text_formulas(text *out, const derivation *d)
 {
     const model *m = d->m;
-    text_printf(out, "Gradients of the loss %s of %s\n\n", m->loss->name, format_base_name(name));
     if (m->batch != NULL) {
         text_printf(out,
                     "Deferred convention: dV = %s * d%s/dV for intermediates, d%s/dV for "
@@ -166,6 +205,18 @@ report_text(text *out, const derivation *d, const char *name, int with_trace)
                     "\nFrom the logits (the same d%s, accurate for confident predictions; "
                     "derivcheck error --regime confident):\n  d%s = %s\n",
                     d->g[at].of->name, d->g[at].of->name, term_string(out, logit));
+}
+
+static void
+report_text(text *out, const derivation *d, const char *name, int with_trace)
+{
+    const model *m = d->m;
+    text_printf(out, "Gradients of the loss %s of %s\n", m->loss->name, format_base_name(name));
+    text body;
+    text_init(&body, out->pool);
+    text_formulas(&body, d);
+    numpy_note(out, text_str(&body));
+    text_puts(out, text_str(&body));
     if (!with_trace)
         return;
     for (size_t i = 0; i < d->n; i++) {
@@ -270,36 +321,38 @@ report_markdown(text *out, const derivation *d, const char *name, int with_trace
             const trace_step *st = &g->steps.steps[k];
             if (st->rule != NULL)
                 text_printf(out, "%zu. `%s` (%s:%d): `%s` → `%s`\n", k + 1, st->rule->name,
-                            st->rule->file, st->rule->line, term_string(out, st->before),
-                            term_string(out, st->after));
+                            st->rule->file, st->rule->line,
+                            term_string(out, report_step_before(d, st)),
+                            term_string(out, report_step_result(d, st)));
             else
                 text_printf(out, "%zu. %s: `%s` → `%s`\n", k + 1, st->what,
-                            term_string(out, st->before),
+                            term_string(out, report_step_before(d, st)),
                             term_string(out, report_step_result(d, st)));
         }
     }
 }
 
+/* Convention C's gradients, each an inline formula in a paragraph of its
+   own, so that a long one breaks over lines (report_latex_formula). */
 static void
 latex_gradients(text *out, const derivation *d, convention c)
 {
-    text_puts(out, "\\begin{align*}\n");
     for (size_t i = 0; i < d->n; i++) {
         const gradient *g = &d->g[i];
-        text_puts(out, "  \\mathit{d");
-        print_latex_name(out, g->of->name);
-        text_puts(out, "} &= ");
-        print_latex(out, derive_pretty(d, g, c));
-        text_puts(out, i + 1 < d->n ? " \\\\\n" : "\n");
+        text name;
+        text_init(&name, out->pool);
+        text_printf(&name, "d%s", g->of->name);
+        text_putc(out, '$');
+        report_latex_formula(out, text_str(&name), derive_pretty(d, g, c));
+        text_puts(out, "$\n\n");
     }
-    text_puts(out, "\\end{align*}\n");
 }
 
 static void
 report_latex(text *out, const derivation *d, const char *name)
 {
     const model *m = d->m;
-    report_latex_begin(out, "", "");
+    report_latex_begin(out, "");
     text_puts(out, "\\section*{Gradients of ");
     print_latex_name(out, m->loss->name);
     text_puts(out, " in \\texttt{");
@@ -315,12 +368,30 @@ report_latex(text *out, const derivation *d, const char *name)
 }
 
 void
-report_latex_begin(text *out, const char *options, const char *setup)
+report_latex_begin(text *out, const char *packages)
 {
     text_printf(out,
-                "\\documentclass%s{article}\n\\usepackage{amsmath,amssymb}\n%s"
+                "\\documentclass[11pt]{article}\n\\usepackage{amsmath,amssymb}\n%s"
+                "\\allowdisplaybreaks\n"
+                "\\setlength{\\textwidth}{16cm}\n"
+                "\\setlength{\\oddsidemargin}{0cm}\n"
+                "\\setlength{\\evensidemargin}{0cm}\n"
+                "\\setlength{\\parindent}{0pt}\n"
+                "\\setlength{\\parskip}{0.5em}\n"
+                "\\sloppy\n"
                 "\\begin{document}\n",
-                options, setup);
+                packages);
+}
+
+void
+report_latex_formula(text *out, const char *name, const term *t)
+{
+    if (name != NULL) {
+        text_puts(out, "\\mathit{");
+        print_latex_name(out, name);
+        text_puts(out, "} = ");
+    }
+    print_latex(out, t);
 }
 
 void
