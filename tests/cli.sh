@@ -134,6 +134,13 @@ has "$tmp/out" "  dZ1 = W2.T @ dZ2 * (1 - A1**2)"
 has "$tmp/out" "  dZ2 = 1/m * (A2 - Y)"
 has "$tmp/out" "  dW2 = dZ2 @ A1.T"
 has "$tmp/out" "Label assumptions used: none"
+# the trace names the step where the 1/m enters (a param's gradient) and
+# where it leaves (an intermediate's)
+run 0 derive sigmoid --trace
+has "$tmp/out" "    3. deferred convention (dU = m * dJ/dU for an intermediate U), where the 1/m enters: dJ/dZ2 = dZ2/m is written in"
+has "$tmp/out" "      => dZ2/m @ A1.T"
+has "$tmp/out" "    4. deferred convention (dU = m * dJ/dU for an intermediate U), where the 1/m leaves: dZ2 = m * dJ/dZ2"
+has "$tmp/out" "      => m * (1/m * (A2 - Y))"
 run 0 derive softmax --trace
 has "$tmp/out" "  dZ2 = A2 - Y"
 has "$tmp/out" "  dZ2: onehot(Y) by onehot.colsum (rules/labels.rules:"

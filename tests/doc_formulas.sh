@@ -68,6 +68,7 @@ for model in $("$DERIVCHECK" models) "$DC_EXAMPLES_DIR/ng_sigmoid_wrong.dc" \
         /^### d/ { g = $2 }
         /^[0-9]+\. \*\*/ { s = $0; sub(/^[0-9]+\. \*\*/, "", s); r = s; sub(/\*\*.*/, "", r);
             cite = ""; if (s ~ /^[^*]*\*\* \(`/) { cite = s; sub(/^[^`]*`/, "", cite); sub(/`.*/, "", cite) }
+            gsub(/\\\*/, "*", r) # the document escapes a * of its words
             print g "\t" r "\t" cite }' >"$tmp/doc.steps"
     awk '
         /^## Steps for `d/ { g = $4; gsub(/`/, "", g) }
