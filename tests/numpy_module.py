@@ -1,4 +1,4 @@
-"""Run derive's NumPy module of one model, and derive's text, and compare them with eval.
+"""Run derive's NumPy module of one model, derive's text and check's expected: lines, and compare them with eval.
 
 usage: numpy_module.py DERIVCHECK MODEL SEED
 
@@ -12,11 +12,20 @@ Then every formula line derive prints as text ("  dZ1 = W2.T @ dZ2 * (1 - A1**2)
 is run as it stands, in order, in Python with NumPy, after the course's
 sigmoid, relu and softmax are defined here and the forward values bound: each
 param gradient must agree with eval, each intermediate with the module.
-Exit 0 when they all agree, 1 with the differences printed.
+
+And for a derivation file, every `expected:` line check prints for its claims
+("expected: dW2 = 1/m * dZ2 @ A1.T") is evaluated as it stands, with the forward
+values and the module's gradients of the claim's convention (either, for a
+wrong claim under convention auto) bound under the
+user's names (dZ3 for the module's dz3): against eval for a param, the module
+for an intermediate. A file of mistakes (its name says mistake or wrong) must
+have at least one such line. Exit 0 when they all agree, 1 with the
+differences printed.
 """
 import importlib.util
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -150,6 +159,78 @@ def check_text(derivcheck, model, arrays, source, ref, results, failures):
     return ran
 
 
+def check_expected(derivcheck, model, arrays, source, ref, results, failures):
+    """Every `expected:` line check prints for the claims of MODEL, run as it stands
+    in NumPy with the forward values and the gradients of the claim's convention
+    bound under the user's names: a param's against eval, an intermediate's against
+    the module. Returns how many lines ran."""
+    if not model.endswith(".dc"):
+        return 0
+    run = subprocess.run([derivcheck, "check", model], capture_output=True, text=True)
+    if run.returncode == 2 and "has no claims" in run.stderr:
+        return 0
+    if run.returncode not in (0, 1):
+        failures.append("check exited %d: %s" % (run.returncode, run.stderr))
+        return 0
+    report = json.loads(subprocess.run([derivcheck, "check", model, "--format", "json"],
+                                       capture_output=True, text=True).stdout)
+    users = {c["name"] for c in report["claims"]}
+    # the convention a claim's expected line is in: the claim's own, else the file's;
+    # a wrong claim in a file of convention auto has none, and its line may be in either
+    conventions = {}
+    for c in report["claims"]:
+        if c["convention"] in results:
+            conventions[(c["name"], c["line"])] = {c["convention"]}
+        elif report["convention"] in results:
+            conventions[(c["name"], c["line"])] = {report["convention"]}
+        else:
+            conventions[(c["name"], c["line"])] = set(results)
+    base = forward_values(source, arrays)
+    ran, claim = 0, None
+    for line in run.stdout.split("\n"):
+        head = re.match(r"^  \S+\s+(\S+)\s+line (\d+)\s", line)
+        if head:
+            claim = (head.group(1), int(head.group(2)))
+            continue
+        found = re.match(r"^\s+expected: (\S+) = (.*)$", line)
+        if not found:
+            continue
+        name, formula = found.groups()
+        ran += 1
+        agree, tried = False, []
+        for convention in sorted(conventions.get(claim, set(results))):
+            grads = results[convention][1]
+            # the gradients under the names the user gave them (dZ3 for the module's dz3)
+            scope = dict(base)
+            own = {}
+            for user in users:
+                for g in grads:
+                    if g.lower() == user.lower().replace("'", "_"):
+                        scope[user] = grads[g]
+                        own[user] = g
+            try:
+                got = eval(formula, scope)
+            except Exception as e:  # the line does not run in NumPy
+                tried.append("%s: raises %s: %s" % (convention, type(e).__name__, e))
+                continue
+            target = own.get(name, name)
+            if target in ref["gradients"]:
+                want = np.array(ref["gradients"][target], dtype=float)
+            else:
+                want = grads.get(target)
+            if want is None:
+                tried.append("%s: %s is in neither eval nor the module" % (convention, name))
+            elif np.ndim(got) == 0 and np.ndim(want) > 0:
+                got = np.broadcast_to(got, np.shape(want))
+            if want is not None and close(got, want):
+                agree = True
+            elif want is not None:
+                tried.append("%s: gives\n%r\nwhere it is\n%r" % (convention, got, want))
+        if not agree:
+            failures.append("check's %r: %s" % (line.strip(), "; ".join(tried)))
+    return ran
+
+
 def close(a, b):
     a = np.asarray(a, dtype=float)
     b = np.asarray(b, dtype=float)
@@ -195,10 +276,13 @@ def main():
         if name not in ref["gradients"] and not close(absorbed[name] * m, deferred[name]):
             failures.append("%s: absorbed * m differs from deferred" % name)
     lines = check_text(derivcheck, model, arrays, source, ref, results, failures)
+    expected = check_expected(derivcheck, model, arrays, source, ref, results, failures)
+    if expected == 0 and re.search(r"(mistake|wrong)[^/]*\.dc$", model):
+        failures.append("check printed no expected: line for a file of mistakes")
     for f in failures:
         print("%s: %s" % (model, f))
-    print("%s: %d gradients, %d text lines run, %s" % (model, len(deferred), lines,
-                                                       "FAIL" if failures else "ok"))
+    print("%s: %d gradients, %d text lines and %d expected: lines run, %s"
+          % (model, len(deferred), lines, expected, "FAIL" if failures else "ok"))
     return 1 if failures else 0
 
 
