@@ -137,24 +137,35 @@ text_convention(text *out, const derivation *d, convention c)
     mem_release(out->pool, order);
 }
 
-/* The line that says the formulas of BODY are NumPy, naming the functions
-   among them NumPy has not, which the course defines (as derive --format
-   numpy's module does). */
-static void
-numpy_note(text *out, const char *body)
+/* Whether T applies OP anywhere. */
+static int
+applies(const term *t, term_op op)
 {
-    static const char *const own[] = {"sigmoid", "relu", "softmax"};
-    const char *used[3];
+    if (t->op == op)
+        return 1;
+    for (unsigned k = 0; k < t->nargs; k++)
+        if (applies(t->args[k], op))
+            return 1;
+    return 0;
+}
+
+/* The line that says the formulas of D (its gradients in both conventions,
+   and LOGIT, the form from the logits, or NULL) are NumPy, naming the
+   functions among them NumPy has not, which the course defines (as derive
+   --format numpy's module does). */
+static void
+numpy_note(text *out, const derivation *d, const term *logit)
+{
+    static const term_op own[] = {OP_SIGMOID, OP_RELU, OP_SOFTMAX};
+    const char *used[sizeof own / sizeof own[0]];
     size_t n = 0;
     for (size_t k = 0; k < sizeof own / sizeof own[0]; k++) {
-        const char *at = body;
-        size_t len = strlen(own[k]);
-        while ((at = strstr(at, own[k])) != NULL &&
-               (at[len] != '(' || (at > body && (at[-1] == '_' || at[-1] == '.' ||
-                                                 (at[-1] >= 'a' && at[-1] <= 'z')))))
-            at += len;
-        if (at != NULL)
-            used[n++] = own[k];
+        int found = logit != NULL && applies(logit, own[k]);
+        for (size_t i = 0; i < d->n && !found; i++)
+            found = applies(derive_pretty(d, &d->g[i], CONVENTION_DEFERRED), own[k]) ||
+                    applies(derive_pretty(d, &d->g[i], CONVENTION_ABSORBED), own[k]);
+        if (found)
+            used[n++] = term_op_name(own[k]);
     }
     text_puts(out, "The formulas are NumPy (import numpy as np)");
     for (size_t k = 0; k < n; k++)
@@ -166,9 +177,10 @@ numpy_note(text *out, const char *body)
 }
 
 /* The gradients of D in each convention, the label assumptions they used,
-   and the form from the logits where there is one. */
+   and LOGIT, the form from the logits of gradient AT, where there is one
+   (roundoff_logit_form). */
 static void
-text_formulas(text *out, const derivation *d)
+text_formulas(text *out, const derivation *d, const term *logit, size_t at)
 {
     const model *m = d->m;
     if (m->batch != NULL) {
@@ -196,10 +208,6 @@ text_formulas(text *out, const derivation *d)
     }
     if (!any)
         text_puts(out, "\nLabel assumptions used: none\n");
-    /* beside the textbook A - Y, the form that keeps its accuracy when A
-       rounds near 1 (derivcheck error --regime confident measures both) */
-    size_t at;
-    const term *logit = roundoff_logit_form(d, &at);
     if (logit != NULL)
         text_printf(out,
                     "\nFrom the logits (the same d%s, accurate for confident predictions; "
@@ -212,11 +220,12 @@ report_text(text *out, const derivation *d, const char *name, int with_trace)
 {
     const model *m = d->m;
     text_printf(out, "Gradients of the loss %s of %s\n", m->loss->name, format_base_name(name));
-    text body;
-    text_init(&body, out->pool);
-    text_formulas(&body, d);
-    numpy_note(out, text_str(&body));
-    text_puts(out, text_str(&body));
+    /* beside the textbook A - Y, the form that keeps its accuracy when A
+       rounds near 1 (derivcheck error --regime confident measures both) */
+    size_t at;
+    const term *logit = roundoff_logit_form(d, &at);
+    numpy_note(out, d, logit);
+    text_formulas(out, d, logit, at);
     if (!with_trace)
         return;
     for (size_t i = 0; i < d->n; i++) {
