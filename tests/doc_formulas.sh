@@ -4,7 +4,7 @@
 # NumPy spelling in derive --format markdown, the mathematics in derive
 # --format latex, in the same convention), and its step-by-step derivations
 # cite the same rules, in the same order, as derive --format markdown --trace.
-# Every trace (text, Markdown, the LaTeX document) writes its steps as the
+# Every trace (text, Markdown, JSON, the LaTeX document) writes its steps as the
 # gradients are written, without the rules' internal forms.
 # Environment (set by make check): DERIVCHECK, DC_EXAMPLES_DIR.
 set -u
@@ -85,7 +85,7 @@ for model in $("$DERIVCHECK" models) "$DC_EXAMPLES_DIR/ng_sigmoid_wrong.dc" \
 done
 
 # The steps read as the gradients do: no trace of a built-in model or an
-# example, in derive --trace (text, Markdown) or in the LaTeX document,
+# example, in derive --trace (text, Markdown, JSON) or in the LaTeX document,
 # shows the rules' internal forms: 1 * (-1/m), + -1, m^-1, a -1 * or -1 (
 # before a group, \frac{-1}{m} or 1 \frac{...}.
 cat >"$tmp/internal" <<'EOF'
@@ -109,8 +109,9 @@ for model in $("$DERIVCHECK" models) "$DC_EXAMPLES_DIR"/*.dc "$DC_EXAMPLES_DIR"/
     name=$(basename "$model" .dc)
     "$DERIVCHECK" derive "$model" --trace >"$tmp/trace.txt"
     "$DERIVCHECK" derive "$model" --trace --format markdown >"$tmp/trace.md"
+    "$DERIVCHECK" derive "$model" --trace --format json >"$tmp/trace.json"
     "$DERIVCHECK" doc "$model" --format latex >"$tmp/doc.tex"
-    for f in trace.txt trace.md doc.tex; do
+    for f in trace.txt trace.md trace.json doc.tex; do
         if grep -E -f "$tmp/internal" "$tmp/$f" >"$tmp/found"; then
             fail "$name: $f shows internal forms:"
             head -3 "$tmp/found"

@@ -251,10 +251,10 @@ json_gradient_name(text *out, const gradient *g)
 }
 
 /* The steps of TR: each rule (or what was done instead), where the rule is
-   written, and the terms before and after; PRETTY shows a normal form as
-   people read it. */
+   written, and the terms before and after as the text trace shows them
+   (report_step_before, report_step_result). */
 static json_t *
-json_trace(text *out, const derivation *d, const trace *tr, int pretty)
+json_trace(text *out, const derivation *d, const trace *tr)
 {
     json_t *steps = json_array();
     for (size_t k = 0; k < tr->n; k++) {
@@ -263,10 +263,10 @@ json_trace(text *out, const derivation *d, const trace *tr, int pretty)
         json_object_set_new(o, "rule", json_text(out, st->rule ? st->rule->name : st->what));
         json_object_set_new(o, "file", json_text(out, st->rule ? st->rule->file : NULL));
         json_object_set_new(o, "line", json_integer(st->rule ? st->rule->line : 0));
-        json_object_set_new(o, "before", json_text(out, term_string(out, st->before)));
-        json_object_set_new(
-            o, "after",
-            json_text(out, term_string(out, pretty ? report_step_result(d, st) : st->after)));
+        json_object_set_new(o, "before",
+                            json_text(out, term_string(out, report_step_before(d, st))));
+        json_object_set_new(o, "after",
+                            json_text(out, term_string(out, report_step_result(d, st))));
         json_array_append_new(steps, o);
     }
     return steps;
@@ -302,7 +302,7 @@ report_json(text *out, const derivation *d, const char *name, int with_trace)
         json_formulas(out, o, d, g);
         json_object_set_new(o, "assumptions", json_text(out, assumptions(out, g)));
         if (with_trace) /* the steps as made: normal forms as canon writes them */
-            json_object_set_new(o, "trace", json_trace(out, d, &g->steps, 0));
+            json_object_set_new(o, "trace", json_trace(out, d, &g->steps));
         json_array_append_new(rows, o);
     }
     format_json_rows(out, top, "  ");
