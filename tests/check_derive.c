@@ -301,7 +301,8 @@ START_TEST(activation_derivatives_come_from_the_adjoint_rules)
                           "Z = W @ X\nA = tanh(Z)\nloss J = sum(A)\n");
     const term *z = term_symbol(m->terms, sym(m, "Z")), *a = term_symbol(m->terms, sym(m, "A"));
     /* in the output's name where the rule uses it, G * ... without G */
-    ck_assert_str_eq(show(derive_activation_derivative(m->terms, rules, OP_TANH, z, a)), "1 - A^2");
+    ck_assert_str_eq(show(derive_activation_derivative(m->terms, rules, OP_TANH, z, a)),
+                     "1 - A**2");
     ck_assert_str_eq(show(derive_activation_derivative(m->terms, rules, OP_SIGMOID, z, a)),
                      "A * (1 - A)");
     ck_assert_str_eq(show(derive_activation_derivative(m->terms, rules, OP_RELU, z, a)), "(Z > 0)");

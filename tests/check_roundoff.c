@@ -213,7 +213,7 @@ START_TEST(naive_chain_through_the_adjoint_rules)
     roundoff_result *res = sweep(derived(m), ROUNDOFF_TYPICAL, 1, 4, 1, 0, 0);
     const char *f = stat_of(&res->tables[0], "dW1", "naive chain")->formula;
     static const char *const steps[] = {"dZ1 = dA1 * A1;", "dZ2 = dA2 * (Z2 > 0);",
-                                        "dZ3 = dA3 * (1 - A3^2);", "dZ4 = dA4 * A4 * (1 - A4);"};
+                                        "dZ3 = dA3 * (1 - A3**2);", "dZ4 = dA4 * A4 * (1 - A4);"};
     for (size_t k = 0; k < sizeof steps / sizeof steps[0]; k++)
         ck_assert_msg(strstr(f, steps[k]) != NULL, "'%s' lacks '%s'", f, steps[k]);
     model_free(m);

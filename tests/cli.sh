@@ -63,17 +63,21 @@ printf 'logistic\nrelu3\nsigmoid\nsoftmax\n' >"$tmp/models.expected"
 cmp -s "$tmp/out" "$tmp/models.expected" || fail "models listed $(cat "$tmp/out")"
 run 0 parse sigmoid
 has "$tmp/out" "A2 = sigmoid(Z2)"
-has "$tmp/out" "loss J = -1/m * sum(Y * log(A2) + (1 - Y) * log(1 - A2))"
+has "$tmp/out" "loss J = -1/m * np.sum(Y * np.log(A2) + (1 - Y) * np.log(1 - A2))"
 has "$tmp/out" "Z1 = W1 @ X + b1                          # [n_h, m]"
 run 0 parse softmax
 has "$tmp/out" "A2 = softmax(Z2, axis=0)"
 has "$tmp/out" "label Y[n_y, m] onehot"
 
-# a file is parsed as given, with NumPy spellings normalised
+# a file is parsed as given, its pasted spellings written in the one NumPy
+# spelling: np.dot and np.multiply as @ and *, np.power as **, 1./m as 1/m
 run 0 parse "$DC_TEST_DATADIR/good/numpy-pasted.dc"
-has "$tmp/out" "dZ1 = W2.T @ dZ2 * (1 - A1^2)"
-has "$tmp/out" "db1 = 1/m * sum(dZ1, axis=1, keepdims=True)"
-lacks "$tmp/out" "np."
+has "$tmp/out" "dZ1 = W2.T @ dZ2 * (1 - A1**2)"
+has "$tmp/out" "db1 = 1/m * np.sum(dZ1, axis=1, keepdims=True)"
+lacks "$tmp/out" "np.dot"
+lacks "$tmp/out" "np.multiply"
+lacks "$tmp/out" "np.power"
+lacks "$tmp/out" "1./m"
 # -q: nothing but the status
 run 0 -q parse sigmoid
 [ -s "$tmp/out" ] && fail "-q printed something"
@@ -125,25 +129,33 @@ run 0 derive sigmoid
 has "$tmp/out" "Deferred convention: dV = m * dJ/dV for intermediates, dJ/dV for params"
 has "$tmp/out" "  dZ2 = A2 - Y"
 has "$tmp/out" "  dW2 = 1/m * dZ2 @ A1.T"
-has "$tmp/out" "  db2 = 1/m * sum(dZ2, axis=1, keepdims=True)"
-has "$tmp/out" "  dZ1 = W2.T @ dZ2 * (1 - A1^2)"
+has "$tmp/out" "  db2 = 1/m * np.sum(dZ2, axis=1, keepdims=True)"
+has "$tmp/out" "  dZ1 = W2.T @ dZ2 * (1 - A1**2)"
 has "$tmp/out" "  dZ2 = 1/m * (A2 - Y)"
 has "$tmp/out" "  dW2 = dZ2 @ A1.T"
 has "$tmp/out" "Label assumptions used: none"
+# the trace names the step where the 1/m enters (a param's gradient) and
+# where it leaves (an intermediate's)
+run 0 derive sigmoid --trace
+has "$tmp/out" "    3. deferred convention (dU = m * dJ/dU for an intermediate U), where the 1/m enters: dJ/dZ2 = dZ2/m is written in"
+has "$tmp/out" "      => dZ2/m @ A1.T"
+has "$tmp/out" "    4. deferred convention (dU = m * dJ/dU for an intermediate U), where the 1/m leaves: dZ2 = m * dJ/dZ2"
+has "$tmp/out" "      => m * (1/m * (A2 - Y))"
 run 0 derive softmax --trace
 has "$tmp/out" "  dZ2 = A2 - Y"
 has "$tmp/out" "  dZ2: onehot(Y) by onehot.colsum (rules/labels.rules:"
 has "$tmp/out" "softmax.axis0 (rules/adjoint.rules:"
 sed 's/ onehot$//' "$DC_RULES_DIR/models/softmax.dc" >"$tmp/softmax-any.dc"
 run 0 derive "$tmp/softmax-any.dc"
-has "$tmp/out" "  dZ2 = A2 * sum(Y, axis=0, keepdims=True) - Y"
+has "$tmp/out" "  dZ2 = A2 * np.sum(Y, axis=0, keepdims=True) - Y"
 run 0 derive sigmoid --format json
 has "$tmp/out" '"name": "dZ2", "of": "Z2", "kind": "definition", "named": true, "deferred": "A2 - Y", "absorbed": "1/m * (A2 - Y)"'
 run 0 derive relu3 --format markdown
 has "$tmp/out" '| `dZ2` | `W3.T @ dZ3 * (Z2 > 0)` | `W3.T @ dZ3 * (Z2 > 0)` |'
 run 0 derive logistic --format latex
-has "$tmp/out" '\begin{align*}'
-has "$tmp/out" '\mathit{dZ} &= \mathit{A} - \mathit{Y}'
+# one inline formula a paragraph, which TeX breaks over lines (align* would not)
+lacks "$tmp/out" '\begin{align*}'
+has "$tmp/out" '$\mathit{dZ} = \mathit{A} - \mathit{Y}$'
 run 2 derive sigmoid --format yaml
 has "$tmp/err" "derive writes text (default), json, markdown, latex or numpy, not 'yaml'"
 run 2 derive "$tmp/shape.dc"
@@ -390,7 +402,7 @@ has "$tmp/out" "from the logits it does not: dZ2 = (1 - Y) * sigmoid(Z2) - Y * s
 run 0 check "$DC_EXAMPLES_DIR/ng_sigmoid_absorbed.dc"
 has "$tmp/out" "from the logits it does not: dZ2 = 1/m * ((1 - Y) * sigmoid(Z2) - Y * sigmoid(-Z2))"
 run 0 check "$DC_EXAMPLES_DIR/softmax_onehot.dc"
-has "$tmp/out" "dZ2 = A2 * (1 - Y) - Y * sum(A2 * (1 - Y), axis=0, keepdims=True)"
+has "$tmp/out" "dZ2 = A2 * (1 - Y) - Y * np.sum(A2 * (1 - Y), axis=0, keepdims=True)"
 lacks "$tmp/out" "note: computed from A2, dW2"
 # the same for a sigmoid written out in NumPy, as the course's notebooks write it: the note,
 # derive's form from the logits, and error's "from logits" formulation in the confident regime
@@ -550,7 +562,7 @@ has "$tmp/out" "dZ2 from logits: (1 - Y) * sigmoid(Z2) - Y * sigmoid(-Z2)"
 has "$tmp/out" "which formulation to use here"
 run 0 error softmax --regime confident-mixed --samples 2
 has "$tmp/out" "every 4th example (j % 4 = 3) wrong by its margin instead"
-has "$tmp/out" "dZ2 from logits: A2 * (1 - Y) - Y * sum(A2 * (1 - Y), axis=0, keepdims=True)"
+has "$tmp/out" "dZ2 from logits: A2 * (1 - Y) - Y * np.sum(A2 * (1 - Y), axis=0, keepdims=True)"
 run 0 error sigmoid --regime pow2-m --samples 3 --format markdown
 has "$tmp/out" "## Regime pow2-m"
 run 2 error sigmoid --regime warm

@@ -4,6 +4,8 @@
 # NumPy spelling in derive --format markdown, the mathematics in derive
 # --format latex, in the same convention), and its step-by-step derivations
 # cite the same rules, in the same order, as derive --format markdown --trace.
+# Every trace (text, Markdown, JSON, the LaTeX document) writes its steps as the
+# gradients are written, without the rules' internal forms.
 # Environment (set by make check): DERIVCHECK, DC_EXAMPLES_DIR.
 set -u
 : "${DERIVCHECK:?}" "${DC_EXAMPLES_DIR:?}"
@@ -35,10 +37,11 @@ for model in $("$DERIVCHECK" models) "$DC_EXAMPLES_DIR/ng_sigmoid_wrong.dc" \
             print "2\t" $1 " = " substr($3, 2, length($3) - 2) }' "$tmp/derive.md" |
         sed 's/^\([12]\)\t`\([^`]*\)`/\1\t\2/' >"$tmp/derive.code"
     # derive's LaTeX, in the spelling a Markdown document must use for GitHub
-    awk '/^\\begin\{align\*\}/ { block++ } /&=/ { sub(/^ */, ""); sub(/ \\\\$/, "");
-            sub(/ &= /, " = "); print block "\t$" $0 "$" }' "$tmp/derive.tex" |
+    # one inline formula a paragraph; the deferred convention's come first
+    awk '/^\\subsection\*\{Absorbed/ { block = 1 }
+        /^\$\\mathit\{d/ { print block + 1 "\t" $0 }' "$tmp/derive.tex" |
         sed 's/\\, //g; s/\\,/ /g; s/\\_/\\text{_}/g; s/>/\\gt/g; s/</\\lt/g' >"$tmp/derive.math"
-    if [ "$(grep -c '^2' "$tmp/derive.math")" = 0 ]; then # per-example: one block
+    if ! grep -q '^\\subsection\*{Absorbed' "$tmp/derive.tex"; then # per-example: one block
         sed 's/^1/2/' "$tmp/derive.math" >"$tmp/block2"
         cat "$tmp/block2" >>"$tmp/derive.math"
     fi
@@ -65,6 +68,7 @@ for model in $("$DERIVCHECK" models) "$DC_EXAMPLES_DIR/ng_sigmoid_wrong.dc" \
         /^### d/ { g = $2 }
         /^[0-9]+\. \*\*/ { s = $0; sub(/^[0-9]+\. \*\*/, "", s); r = s; sub(/\*\*.*/, "", r);
             cite = ""; if (s ~ /^[^*]*\*\* \(`/) { cite = s; sub(/^[^`]*`/, "", cite); sub(/`.*/, "", cite) }
+            gsub(/\\\*/, "*", r) # the document escapes a * of its words
             print g "\t" r "\t" cite }' >"$tmp/doc.steps"
     awk '
         /^## Steps for `d/ { g = $4; gsub(/`/, "", g) }
@@ -79,5 +83,40 @@ for model in $("$DERIVCHECK" models) "$DC_EXAMPLES_DIR/ng_sigmoid_wrong.dc" \
         diff "$tmp/doc.steps" "$tmp/derive.steps" | head -10
     fi
 done
+
+# The steps read as the gradients do: no trace of a built-in model or an
+# example, in derive --trace (text, Markdown, JSON) or in the LaTeX document,
+# shows the rules' internal forms: 1 * (-1/m), + -1, m^-1, a -1 * or -1 (
+# before a group, \frac{-1}{m} or 1 \frac{...}.
+cat >"$tmp/internal" <<'EOF'
+(^|[^A-Za-z0-9_.])1 \* \(
+\+ -[0-9]
+\^\{-1\}
+\^-1
+\*\*-1
+ -1 \(
+(^|[^A-Za-z0-9_.])-1 \* 
+(^|[^A-Za-z0-9_.{])1 \\frac
+\\frac\{-
+EOF
+# the patterns find what they are meant to, and not a name ending in 1
+printf '         gives 1 * (-1/m) * Y\n' | grep -qE -f "$tmp/internal" || fail "the patterns miss 1 * (-1/m)"
+printf 'x + -1 * A2\n' | grep -qE -f "$tmp/internal" || fail "the patterns miss + -1"
+printf '\\bigl(1 + A2\\bigr)^{-1}\n' | grep -qE -f "$tmp/internal" || fail "the patterns miss ^{-1}"
+printf '1 \\frac{-1}{m}\n' | grep -qE -f "$tmp/internal" || fail "the patterns miss 1 \\frac"
+printf 'dA1 * (1 - A1**2)\n' | grep -qE -f "$tmp/internal" && fail "the patterns take dA1 * ( for 1 * ("
+for model in $("$DERIVCHECK" models) "$DC_EXAMPLES_DIR"/*.dc "$DC_EXAMPLES_DIR"/course/*.dc; do
+    name=$(basename "$model" .dc)
+    "$DERIVCHECK" derive "$model" --trace >"$tmp/trace.txt"
+    "$DERIVCHECK" derive "$model" --trace --format markdown >"$tmp/trace.md"
+    "$DERIVCHECK" derive "$model" --trace --format json >"$tmp/trace.json"
+    "$DERIVCHECK" doc "$model" --format latex >"$tmp/doc.tex"
+    for f in trace.txt trace.md trace.json doc.tex; do
+        if grep -E -f "$tmp/internal" "$tmp/$f" >"$tmp/found"; then
+            fail "$name: $f shows internal forms:"
+            head -3 "$tmp/found"
+        fi
+    done
+done
 [ "$failures" -eq 0 ] || exit 1
-echo "doc_formulas: the documents agree with derive"
+echo "doc_formulas: the documents agree with derive; no trace shows internal forms"

@@ -130,14 +130,14 @@ grep -qE '^\| dW2 \| naive chain \| 64\.00 \| 64\.00 \| 64 \|' "$tmp/right.md" |
 grep -qE '^\| dW2 \| deferred \| [0-9]\.[0-9][0-9] \|' "$tmp/right.md" ||
     fail "no error row for the deferred dW2"
 
-# The trace says where the 1/m enters: between matmul.left (dZ2 A1^T) and
-# the normal form (dZ2/m A1^T), the deferred convention's dZ2 = m dJ/dZ2.
+# The trace has a step where the 1/m enters: from matmul.left's dZ2 A1^T to
+# dZ2/m A1^T, the deferred convention's dZ2 = m dJ/dZ2 written in.
 "$DERIVCHECK" doc sigmoid -o "$tmp/sig.md" || fail "doc sigmoid failed"
 sed -n '/^### dW2 /,/^Result/p' "$tmp/sig.md" >"$tmp/dw2"
-grep -qF '**Deferred convention**, where the 1/m enters' "$tmp/dw2" || fail "dW2's trace does not say where the 1/m enters"
-grep -qF 'so dJ/dZ2 = dZ2/m is written in' "$tmp/dw2" || fail "dW2's trace does not name dZ2 = m dJ/dZ2"
+grep -qF 'where the 1/m enters: dJ/dZ2 = dZ2/m is written in**: $\mathit{dZ2} \mathit{A1}^{\top}$ becomes' "$tmp/dw2" ||
+    fail "dW2's trace does not name the step where the 1/m enters"
 grep -qF '$\frac{\mathit{dZ2}}{\mathit{m}} \mathit{A1}^{\top}$' "$tmp/dw2" || fail "dW2's trace does not show dZ2/m A1^T"
-sed -n '/^### dZ2 /,/^Result/p' "$tmp/sig.md" | grep -qF 'where the 1/m leaves' ||
+sed -n '/^### dZ2 /,/^Result/p' "$tmp/sig.md" | grep -qF 'where the 1/m leaves: dZ2 = m \* dJ/dZ2' ||
     fail "dZ2's trace does not say where the 1/m leaves"
 # a power -1 is a fraction, 1/m, never m^{-1}
 if grep -qF '^{-1}' "$tmp/sig.md"; then fail "the sigmoid document writes a power -1"; fi

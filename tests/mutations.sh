@@ -54,11 +54,11 @@ plant 'db1 = 1/m * np.sum(dZ1, axis=1, keepdims=True)' 'db1 = 1/m * np.sum(dZ1, 
 plant 'db1 = 1/m * np.sum(dZ1, axis=1, keepdims=True)' 'db1 = 1/m * np.sum(dZ1, axis=1)' \
     SHAPE db1 'has shape [n_h] but b1 is [n_h, 1]: it loses keepdims=True'
 plant 'dZ1 = W2.T @ dZ2 * (1 - np.power(A1, 2))' 'dZ1 = W2.T @ dZ2 * (1 - A1)' \
-    WRONG dZ1 'uses 1 - A1 where A1 = tanh(Z1) needs 1 - A1^2'
+    WRONG dZ1 'uses 1 - A1 where A1 = np.tanh(Z1) needs 1 - A1**2'
 plant 'dZ1 = W2.T @ dZ2 * (1 - np.power(A1, 2))' 'dZ1 = W2.T @ dZ2 * A1 * (1 - A1)' \
-    WRONG dZ1 "uses A1 * (1 - A1) where A1 = tanh(Z1) needs 1 - A1^2 (sigmoid's derivative used for tanh)"
+    WRONG dZ1 "uses A1 * (1 - A1) where A1 = np.tanh(Z1) needs 1 - A1**2 (sigmoid's derivative used for tanh)"
 plant 'dZ1 = W2.T @ dZ2 * (1 - np.power(A1, 2))' 'dZ1 = W2.T @ dZ2 * (1 - np.power(Z1, 2))' \
-    WRONG dZ1 'uses 1 - Z1^2 where A1 = tanh(Z1) needs 1 - A1^2 (Z1 where A1 belongs)'
+    WRONG dZ1 'uses 1 - Z1**2 where A1 = np.tanh(Z1) needs 1 - A1**2 (Z1 where A1 belongs)'
 
 # batch m = 1: m is still the batch dim; a deferred dW2 without 1/m is m * dJ/dW2
 sed 's/^batch m = 8$/batch m = 1/' "$base" >"$tmp/m1.dc"

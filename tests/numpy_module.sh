@@ -1,6 +1,9 @@
 #!/bin/sh
-# derive --format numpy: the module of every built-in model, example and
-# corpus model runs in NumPy and agrees with eval (tests/numpy_module.py).
+# derive --format numpy: the module of every built-in model, example,
+# corpus model and corpus derivation runs in NumPy and agrees with eval; and
+# every formula line derive prints as text, and every expected: line check
+# prints for a derivation file's claims, runs as it stands in NumPy and
+# agrees with eval and the module (tests/numpy_module.py).
 # Skipped (77) where no python3 with NumPy is found.
 # Environment (set by make check): DERIVCHECK, DC_RULES_DIR, DC_EXAMPLES_DIR, DC_CORPUS_DIR.
 : "${DERIVCHECK:?}" "${DC_RULES_DIR:?}" "${DC_EXAMPLES_DIR:?}" "${DC_CORPUS_DIR:?}"
@@ -14,7 +17,8 @@ done
 export DERIVCHECK_RULES="$DC_RULES_DIR"
 fail=0
 n=0
-for model in logistic relu3 sigmoid softmax "$DC_EXAMPLES_DIR"/*.dc "$DC_EXAMPLES_DIR"/course/*.dc "$DC_CORPUS_DIR"/models/*.dc; do
+for model in logistic relu3 sigmoid softmax "$DC_EXAMPLES_DIR"/*.dc "$DC_EXAMPLES_DIR"/course/*.dc \
+    "$DC_CORPUS_DIR"/models/*.dc "$DC_CORPUS_DIR"/derivations/*.dc; do
     n=$((n + 1))
     "$py" "$here/numpy_module.py" "$dc" "$model" "$n" || fail=1
 done

@@ -666,8 +666,8 @@ wrong_derivative(checker *c, const term *f, const term *t)
                 continue;
             text s;
             text_init(&s, c->pool);
-            text_printf(&s, "uses %s where %s = %s(%s) needs %s", show(c, wrong), a->name,
-                        term_op_name(def->op), show(c, def->args[0]), show(c, r));
+            text_printf(&s, "uses %s where %s = %s needs %s", show(c, wrong), a->name, show(c, def),
+                        show(c, r));
             if (w < NACTIVATIONS)
                 text_printf(&s, " (%s's derivative used for %s)", term_op_name(activations[w]),
                             term_op_name(def->op));
@@ -679,9 +679,8 @@ wrong_derivative(checker *c, const term *f, const term *t)
         if (on_z != NULL && on_z != r && same(c, op2(c, OP_MUL, f, r), op2(c, OP_MUL, t, on_z))) {
             text s;
             text_init(&s, c->pool);
-            text_printf(&s, "uses %s where %s = %s(%s) needs %s (%s where %s belongs)",
-                        show(c, on_z), a->name, term_op_name(def->op), show(c, z), show(c, r),
-                        show(c, z), a->name);
+            text_printf(&s, "uses %s where %s = %s needs %s (%s where %s belongs)", show(c, on_z),
+                        a->name, show(c, def), show(c, r), show(c, z), a->name);
             return text_str(&s);
         }
     }

@@ -3,6 +3,55 @@
 
 #include <string.h>
 
+void
+print_python_name(text *out, const char *name)
+{
+    for (; *name; name++)
+        text_putc(out, *name == '\'' ? '_' : *name);
+}
+
+static const print_style numpy_style = {
+    .linear = 1,
+    .group = {"", ""},
+    .paren = {"(", ")"},
+    .symbol = print_python_name,
+    .operation = text_puts,
+    .number = {"", ""},
+    .negative = {"-", ""},
+    .fraction = {"", "/", ""},
+    .quotient = {"", " / ", ""},
+    .plus = " + ",
+    .minus = " - ",
+    .negate = "-",
+    .times = " * ",
+    .odot = " * ",
+    .matmul = " @ ",
+    .superscript = {"", " ** ", ""},
+    .transpose = ".T",
+    /* a boolean array has no unary minus in NumPy */
+    .bracket = {"(", ").astype(float)"},
+    .gt = " > ",
+    .ge = " >= ",
+    .call = {"", "(", ")"},
+    .axis = {", axis=", "", ", keepdims=True"},
+    .expand = {"np.expand_dims(", ", axis=", ")"},
+    .broadcast = {"np.broadcast_to(", ", (", "))"},
+    .comma = ", ",
+    .abs = {"np.abs(", ")"},
+    .root = {"np.sqrt(", ")"},
+    /* the text notation (print_term) spells its functions by this table too */
+    .function = {[OP_EXP] = "np.exp",
+                 [OP_LOG] = "np.log",
+                 [OP_LOG1P] = "np.log1p",
+                 [OP_TANH] = "np.tanh",
+                 [OP_SUM] = "np.sum",
+                 [OP_MAX] = "np.max",
+                 [OP_MAXIMUM] = "np.maximum",
+                 [OP_MINIMUM] = "np.minimum",
+                 [OP_ABS] = "np.abs",
+                 [OP_SQRT] = "np.sqrt"},
+};
+
 /* Binding strength, loosest first; a child printed where a tighter one is
    needed gets parentheses. */
 enum { PREC_COMPARE = 1, PREC_SUM, PREC_PRODUCT, PREC_UNARY, PREC_POWER, PREC_ATOM };
@@ -88,12 +137,28 @@ print_binary(text *out, const term *t, const char *op, int prec)
     print_at(out, t->args[1], prec + 1);
 }
 
-static void
-print_call(text *out, const char *name, const term *arg)
+/* NumPy's name of the function OP (np.tanh), or the name the course
+   defines it by where NumPy has none (sigmoid, relu, softmax). */
+static const char *
+function_name(term_op op)
 {
-    text_printf(out, "%s(", name);
+    return numpy_style.function[op] != NULL ? numpy_style.function[op] : term_op_name(op);
+}
+
+static void
+print_call(text *out, term_op op, const term *arg)
+{
+    text_printf(out, "%s(", function_name(op));
     print_at(out, arg, PREC_COMPARE);
     text_putc(out, ')');
+}
+
+/* Whether T is a name or a number, as Python's formatters write a power
+   of such without spaces: A1**2, m**-1. */
+static int
+is_simple_power_operand(const term *t)
+{
+    return t->op == OP_SYM || (t->op == OP_CONST && mpz_cmp_ui(mpq_denref(t->value), 1) == 0);
 }
 
 /* Whether the matrix product T has a scalar operand (or one broadcast
@@ -141,9 +206,11 @@ print_bare(text *out, const term *t)
         print_at(out, t->args[0], PREC_UNARY);
         break;
     case OP_POW:
-        /* the base binds tighter than a unary minus: (-x)^2 */
+        /* the base binds tighter than a unary minus: (-x)**2 */
         print_at(out, t->args[0], PREC_ATOM);
-        text_putc(out, '^');
+        text_puts(out, is_simple_power_operand(t->args[0]) && is_simple_power_operand(t->args[1])
+                           ? "**"
+                           : " ** ");
         print_at(out, t->args[1], PREC_UNARY);
         break;
     case OP_TRANSPOSE:
@@ -158,7 +225,7 @@ print_bare(text *out, const term *t)
         text_putc(out, ')');
         break;
     case OP_SUM:
-        text_puts(out, "sum(");
+        text_printf(out, "%s(", function_name(OP_SUM));
         print_at(out, t->args[0], PREC_COMPARE);
         if (t->aux >= 0)
             text_printf(out, ", axis=%d", t->aux);
@@ -169,7 +236,7 @@ print_bare(text *out, const term *t)
         text_putc(out, ')');
         break;
     case OP_BROADCAST: /* along an axis a sum removed */
-        text_puts(out, "expand_dims(");
+        text_puts(out, "np.expand_dims(");
         print_at(out, t->args[0], PREC_COMPARE);
         text_printf(out, ", axis=%d)", t->aux);
         break;
@@ -189,7 +256,7 @@ print_bare(text *out, const term *t)
         text_printf(out, ", axis=%d)", t->aux);
         break;
     case OP_MAX:
-        text_puts(out, "max(");
+        text_printf(out, "%s(", function_name(OP_MAX));
         print_at(out, t->args[0], PREC_COMPARE);
         if (t->aux >= 0)
             text_printf(out, ", axis=%d", t->aux);
@@ -199,14 +266,14 @@ print_bare(text *out, const term *t)
         break;
     case OP_MAXIMUM:
     case OP_MINIMUM:
-        text_printf(out, "%s(", term_op_name(t->op));
+        text_printf(out, "%s(", function_name(t->op));
         print_at(out, t->args[0], PREC_COMPARE);
         text_puts(out, ", ");
         print_at(out, t->args[1], PREC_COMPARE);
         text_putc(out, ')');
         break;
     default:
-        print_call(out, term_op_name(t->op), t->args[0]);
+        print_call(out, t->op, t->args[0]);
         break;
     }
 }
@@ -252,19 +319,28 @@ print_declaration(text *out, const symbol *s)
     text_putc(out, '\n');
 }
 
-/* "NAME = expression" padded to a column, then the shape as a comment. */
+/* "NAME = expression" padded to a column, then the shape as a comment; the
+   comment goes on the line above where the line would pass 88 columns (a
+   typeset listing fits about that many). */
 static void
 print_definition(text *out, const char *prefix, const symbol *s)
 {
-    size_t start = out->len;
-    text_printf(out, "%s%s = ", prefix, s->name);
-    print_term(out, s->definition);
-    size_t width = out->len - start;
-    for (size_t i = width; i < 40; i++)
+    text line, comment;
+    text_init(&line, out->pool);
+    text_init(&comment, out->pool);
+    text_printf(&line, "%s%s = ", prefix, s->name);
+    print_term(&line, s->definition);
+    text_puts(&comment, "# ");
+    shape_print(&comment, &s->definition->shape);
+    size_t column = line.len < 40 ? 40 : line.len;
+    if (column + 2 + comment.len > 88) {
+        text_printf(out, "%s\n%s\n", text_str(&comment), text_str(&line));
+        return;
+    }
+    text_puts(out, text_str(&line));
+    for (size_t i = line.len; i < column + 2; i++)
         text_putc(out, ' ');
-    text_puts(out, "  # ");
-    shape_print(out, &s->definition->shape);
-    text_putc(out, '\n');
+    text_printf(out, "%s\n", text_str(&comment));
 }
 
 static void
@@ -450,6 +526,16 @@ numpy_full(const term *t)
     }
 }
 
+/* Whether T is a matrix as written: a scalar broadcast to a matrix's shape
+   is written as the scalar (1/m Y, not 1/m ⊙ Y). */
+static int
+is_matrix(const term *t)
+{
+    while (t->op == OP_BROADCAST && t->aux < 0)
+        t = t->args[0];
+    return t->shape.rank > 0;
+}
+
 /* Whether T is written with a leading minus that a subtraction before it
    can take: -a, a negative constant, or a product or quotient whose first
    operand is such. */
@@ -457,6 +543,8 @@ static int
 leading_minus(const term *t, const print_style *st)
 {
     switch (t->op) {
+    case OP_BROADCAST: /* written as its operand, unless along an axis */
+        return (!st->linear || t->aux < 0) && leading_minus(t->args[0], st);
     case OP_NEG:
         return 1;
     case OP_CONST:
@@ -478,6 +566,9 @@ static void
 math_negated(text *out, const term *t, const print_style *st)
 {
     switch (t->op) {
+    case OP_BROADCAST:
+        math_negated(out, t->args[0], st);
+        break;
     case OP_NEG:
         math_at(out, t->args[0], PREC_PRODUCT, st);
         break;
@@ -494,7 +585,7 @@ math_negated(text *out, const term *t, const print_style *st)
         break;
     case OP_MUL: {
         const term *a = t->args[0];
-        int both_matrices = a->shape.rank > 0 && t->args[1]->shape.rank > 0;
+        int both_matrices = is_matrix(a) && is_matrix(t->args[1]);
         if (a->op == OP_CONST && mpq_cmp_si(a->value, -1, 1) == 0) { /* -1 * b: b */
             math_at(out, t->args[1], PREC_PRODUCT, st);
             break;
@@ -581,7 +672,7 @@ math_bare(text *out, const term *t, const print_style *st)
         break;
     }
     case OP_MUL: {
-        int both_matrices = t->args[0]->shape.rank > 0 && t->args[1]->shape.rank > 0;
+        int both_matrices = is_matrix(t->args[0]) && is_matrix(t->args[1]);
         math_binary(out, t, both_matrices ? st->odot : st->times, st);
         break;
     }
@@ -595,6 +686,11 @@ math_bare(text *out, const term *t, const print_style *st)
         math_full(out, t->args[1], PREC_PRODUCT + 1, st);
         break;
     case OP_DIV: /* a fraction bar groups its parts; a linear '/' does not */
+        if (!st->linear && leading_minus(t->args[0], st)) { /* -\frac{1}{m}, not \frac{-1}{m} */
+            text_puts(out, st->negate);
+            math_negated(out, t, st);
+            break;
+        }
         text_puts(out, st->quotient[0]);
         math_at(out, t->args[0], st->linear ? PREC_PRODUCT : PREC_COMPARE, st);
         text_puts(out, st->quotient[1]);
@@ -687,7 +783,8 @@ math_at(text *out, const term *t, int need, const print_style *st)
     }
     /* a fraction bar groups by itself: neither a quotient nor a positive
        constant (a whole number or a fraction) needs parentheses */
-    int grouped = !st->linear && (t->op == OP_DIV || (t->op == OP_CONST && mpq_sgn(t->value) > 0));
+    int grouped = !st->linear && ((t->op == OP_DIV && !leading_minus(t->args[0], st)) ||
+                                  (t->op == OP_CONST && mpq_sgn(t->value) > 0));
     int paren = precedence(t) < need && !grouped;
     text_puts(out, paren ? st->paren[0] : st->group[0]);
     math_bare(out, t, st);
@@ -754,52 +851,6 @@ print_latex(text *out, const term *t)
 {
     print_math(out, t, &latex_style);
 }
-
-void
-print_python_name(text *out, const char *name)
-{
-    for (; *name; name++)
-        text_putc(out, *name == '\'' ? '_' : *name);
-}
-
-static const print_style numpy_style = {
-    .linear = 1,
-    .group = {"", ""},
-    .paren = {"(", ")"},
-    .symbol = print_python_name,
-    .operation = text_puts,
-    .number = {"", ""},
-    .negative = {"-", ""},
-    .fraction = {"", "/", ""},
-    .quotient = {"", " / ", ""},
-    .plus = " + ",
-    .minus = " - ",
-    .negate = "-",
-    .times = " * ",
-    .odot = " * ",
-    .matmul = " @ ",
-    .superscript = {"", " ** ", ""},
-    .transpose = ".T",
-    /* a boolean array has no unary minus in NumPy */
-    .bracket = {"(", ").astype(float)"},
-    .gt = " > ",
-    .ge = " >= ",
-    .call = {"", "(", ")"},
-    .axis = {", axis=", "", ", keepdims=True"},
-    .expand = {"np.expand_dims(", ", axis=", ")"},
-    .broadcast = {"np.broadcast_to(", ", (", "))"},
-    .comma = ", ",
-    .abs = {"np.abs(", ")"},
-    .root = {"np.sqrt(", ")"},
-    .function = {[OP_EXP] = "np.exp",
-                 [OP_LOG] = "np.log",
-                 [OP_LOG1P] = "np.log1p",
-                 [OP_TANH] = "np.tanh",
-                 [OP_SUM] = "np.sum",
-                 [OP_MAX] = "np.max",
-                 [OP_MAXIMUM] = "np.maximum",
-                 [OP_MINIMUM] = "np.minimum"},
-};
 
 void
 print_numpy(text *out, const term *t, const shape *want)

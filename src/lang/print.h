@@ -6,9 +6,12 @@
 #include "lang/model.h"
 #include "lang/term.h"
 
-/* Append T in the one normal spelling of the language (no np., @ for every
-   matrix product, .T, ^ for powers, a - b for a + -b), with only the
-   parentheses the precedence needs, so that parsing the text gives T back. */
+/* Append T as runnable NumPy (import numpy as np), which the language reads
+   as well: np.tanh, np.sum(a, axis=K, keepdims=True), @ for every matrix
+   product, .T, ** for powers, a - b for a + -b; sigmoid, relu and
+   softmax(a, axis=K), which NumPy has not, by the names the course defines
+   them by. Only the parentheses the precedence needs (Python's and the
+   language's agree), so that parsing the text gives T back. */
 void print_term(text *out, const term *t);
 
 /* How a notation of typeset mathematics spells each construct: print_math

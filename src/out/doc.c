@@ -161,12 +161,7 @@ w_eq(writer *w, const char *name, const term *t)
     }
     text latex;
     text_init(&latex, w->out->pool);
-    if (name != NULL) {
-        text_puts(&latex, "\\mathit{");
-        print_latex_name(&latex, name);
-        text_puts(&latex, "} = ");
-    }
-    print_latex(&latex, t);
+    report_latex_formula(&latex, name, t);
     text_putc(w->out, '$');
     if (w->f == DOC_MARKDOWN)
         markdown_math(w->out, text_str(&latex));
@@ -451,7 +446,9 @@ w_verbatim(writer *w, const char *s)
         text_printf(w->out, "```\n%s```\n\n", s);
         break;
     case DOC_LATEX:
-        text_printf(w->out, "{\\small\n\\begin{verbatim}\n%s\\end{verbatim}\n}\n\n", s);
+        /* verbatim never breaks a line: \footnotesize fits the 88 columns
+           of a listing (print_model) in the text width */
+        text_printf(w->out, "{\\footnotesize\n\\begin{verbatim}\n%s\\end{verbatim}\n}\n\n", s);
         break;
     case DOC_HTML:
         text_puts(w->out, "<pre>");
@@ -476,15 +473,7 @@ w_begin(writer *w, const char *title)
         w_heading(w, 1, title);
         break;
     case DOC_LATEX:
-        report_latex_begin(w->out, "[11pt]",
-                           "\\usepackage{tabularx,array}\n"
-                           "\\allowdisplaybreaks\n"
-                           "\\setlength{\\textwidth}{16cm}\n"
-                           "\\setlength{\\oddsidemargin}{0cm}\n"
-                           "\\setlength{\\evensidemargin}{0cm}\n"
-                           "\\setlength{\\parindent}{0pt}\n"
-                           "\\setlength{\\parskip}{0.5em}\n"
-                           "\\sloppy\n");
+        report_latex_begin(w->out, "\\usepackage{tabularx,array}\n");
         text_puts(w->out, "\\section*{");
         w_text(w, title);
         text_puts(w->out, "}\n\n");
@@ -672,62 +661,8 @@ w_rule_cite(writer *w, const rule *r)
     w_text(w, ")");
 }
 
-/* Whether T has the subterm U / B, U the symbol of NAME and B of BATCH:
-   the deferred convention's stand-in for an absorbed gradient. */
-static int
-has_deferred(const term *t, const symbol *name, const symbol *batch)
-{
-    if (t->op == OP_DIV && t->args[0]->op == OP_SYM && t->args[0]->sym == name &&
-        t->args[1]->op == OP_SYM && t->args[1]->sym == batch)
-        return 1;
-    for (unsigned k = 0; k < t->nargs; k++)
-        if (has_deferred(t->args[k], name, batch))
-            return 1;
-    return 0;
-}
-
-/* Under a step, where the next step starts from TO: if TO is the deferred
-   convention's rewriting of G's formula, which no rule step shows, a note
-   naming it: each intermediate gradient dU, m dJ/dU in that convention,
-   written in as dU/m (where the 1/m enters), and, for G an intermediate,
-   the whole multiplied by m (where it leaves). */
-static void
-convention_note(writer *w, const derivation *d, const gradient *g, const term *to)
-{
-    const model *m = d->m;
-    const char *b = batch_name(m), *J = m->loss->name;
-    text names;
-    text_init(&names, w->out->pool);
-    for (size_t j = 0; j < d->n; j++) {
-        const gradient *u = &d->g[j];
-        if (u->of->kind != SYM_PARAM && has_deferred(to, u->deferred_name, m->batch))
-            text_printf(&names, "%sd%s/d%s = d%s/%s", names.len ? ", " : "", J, u->of->name,
-                        u->of->name, b);
-    }
-    int leaves = g->of->kind != SYM_PARAM && to->op == OP_MUL && to->args[0]->op == OP_SYM &&
-                 to->args[0]->sym == m->batch;
-    if (names.len == 0 && !leaves)
-        return;
-    w_br(w);
-    w_strong(w, "Deferred convention");
-    if (names.len)
-        w_textf(w,
-                ", where the 1/%s enters: the steps above are in the absorbed convention, "
-                "where a gradient dU is d%s/dU; the deferred dU is %s d%s/dU, so %s is "
-                "written in",
-                b, J, b, J, text_str(&names));
-    if (leaves)
-        w_textf(w,
-                "%s d%s, an intermediate's gradient, is %s times its absorbed value, where "
-                "the 1/%s leaves",
-                names.len ? ", and" : ":", g->of->name, b, b);
-    w_text(w, ":");
-    w_br(w);
-    w_math(w, to);
-}
-
-/* An ordered list of the steps of G; between two steps where the
-   deferred convention's substitution happened, a note on it. */
+/* An ordered list of the steps of G (the deferred convention's
+   substitution among them, where the 1/m enters or leaves). */
 static void
 steps_list(writer *w, const derivation *d, const gradient *g)
 {
@@ -746,19 +681,11 @@ steps_list(writer *w, const derivation *d, const gradient *g)
             w_text(w, " the gradient flowing back is");
         } else {
             w_text(w, ": ");
-            w_math(w, st->before);
+            w_math(w, report_step_before(d, st));
             w_text(w, " becomes");
         }
         w_br(w);
-        const term *result = report_step_result(d, st);
-        w_math(w, result);
-        /* an adjoint step starts from the operation it passes through;
-           any other from the gradient so far */
-        const trace_step *next = k + 1 < tr->n ? &tr->steps[k + 1] : NULL;
-        if (next != NULL && d->m->batch != NULL &&
-            (next->rule == NULL || next->rule->kind != RULE_ADJOINT) && next->before != result &&
-            next->before != st->after)
-            convention_note(w, d, g, next->before);
+        w_math(w, report_step_result(d, st));
         w_end_item(w);
     }
     w_end_list(w);

@@ -92,9 +92,19 @@ assumptions(text *out, const gradient *g)
 }
 
 const term *
+report_step_before(const derivation *d, const trace_step *st)
+{
+    if (st->rule != NULL && st->rule->kind == RULE_ADJOINT)
+        return st->before;
+    return pretty_step(d->m->terms, st->before);
+}
+
+const term *
 report_step_result(const derivation *d, const trace_step *st)
 {
-    return st->kind == STEP_NORMAL_FORM ? pretty_form(d->m->terms, st->after) : st->after;
+    if (st->kind == STEP_NORMAL_FORM)
+        return pretty_form(d->m->terms, st->after);
+    return pretty_step(d->m->terms, st->after);
 }
 
 static void
@@ -107,10 +117,10 @@ text_step(text *out, const derivation *d, size_t k, const trace_step *st)
         text_printf(out, "    %zu. %s\n", k + 1, st->what);
     if (st->rule != NULL && st->rule->kind == RULE_ADJOINT) {
         text_printf(out, "         through %s\n         gives %s\n", term_string(out, st->before),
-                    term_string(out, st->after));
+                    term_string(out, report_step_result(d, st)));
         return;
     }
-    text_printf(out, "         %s\n      => %s\n", term_string(out, st->before),
+    text_printf(out, "         %s\n      => %s\n", term_string(out, report_step_before(d, st)),
                 term_string(out, report_step_result(d, st)));
 }
 
@@ -127,11 +137,52 @@ text_convention(text *out, const derivation *d, convention c)
     mem_release(out->pool, order);
 }
 
+/* Whether T applies OP anywhere. */
+static int
+applies(const term *t, term_op op)
+{
+    if (t->op == op)
+        return 1;
+    for (unsigned k = 0; k < t->nargs; k++)
+        if (applies(t->args[k], op))
+            return 1;
+    return 0;
+}
+
+/* The line that says the formulas of D (its gradients in both conventions,
+   and LOGIT, the form from the logits, or NULL) are NumPy, naming the
+   functions among them NumPy has not, which the course defines (as derive
+   --format numpy's module does). */
 static void
-report_text(text *out, const derivation *d, const char *name, int with_trace)
+numpy_note(text *out, const derivation *d, const term *logit)
+{
+    static const term_op own[] = {OP_SIGMOID, OP_RELU, OP_SOFTMAX};
+    const char *used[sizeof own / sizeof own[0]];
+    size_t n = 0;
+    for (size_t k = 0; k < sizeof own / sizeof own[0]; k++) {
+        int found = logit != NULL && applies(logit, own[k]);
+        for (size_t i = 0; i < d->n && !found; i++)
+            found = applies(derive_pretty(d, &d->g[i], CONVENTION_DEFERRED), own[k]) ||
+                    applies(derive_pretty(d, &d->g[i], CONVENTION_ABSORBED), own[k]);
+        if (found)
+            used[n++] = term_op_name(own[k]);
+    }
+    text_puts(out, "The formulas are NumPy (import numpy as np)");
+    for (size_t k = 0; k < n; k++)
+        text_printf(out, "%s%s", k == 0 ? "; " : k + 1 < n ? ", " : " and ", used[k]);
+    if (n > 0)
+        text_printf(out, " %s the course's own (derive --format numpy defines %s)",
+                    n == 1 ? "is" : "are", n == 1 ? "it" : "them");
+    text_puts(out, "\n\n");
+}
+
+/* The gradients of D in each convention, the label assumptions they used,
+   and LOGIT, the form from the logits of gradient AT, where there is one
+   (roundoff_logit_form). */
+static void
+text_formulas(text *out, const derivation *d, const term *logit, size_t at)
 {
     const model *m = d->m;
-    text_printf(out, "Gradients of the loss %s of %s\n\n", m->loss->name, format_base_name(name));
     if (m->batch != NULL) {
         text_printf(out,
                     "Deferred convention: dV = %s * d%s/dV for intermediates, d%s/dV for "
@@ -157,15 +208,24 @@ report_text(text *out, const derivation *d, const char *name, int with_trace)
     }
     if (!any)
         text_puts(out, "\nLabel assumptions used: none\n");
-    /* beside the textbook A - Y, the form that keeps its accuracy when A
-       rounds near 1 (derivcheck error --regime confident measures both) */
-    size_t at;
-    const term *logit = roundoff_logit_form(d, &at);
     if (logit != NULL)
         text_printf(out,
                     "\nFrom the logits (the same d%s, accurate for confident predictions; "
                     "derivcheck error --regime confident):\n  d%s = %s\n",
                     d->g[at].of->name, d->g[at].of->name, term_string(out, logit));
+}
+
+static void
+report_text(text *out, const derivation *d, const char *name, int with_trace)
+{
+    const model *m = d->m;
+    text_printf(out, "Gradients of the loss %s of %s\n", m->loss->name, format_base_name(name));
+    /* beside the textbook A - Y, the form that keeps its accuracy when A
+       rounds near 1 (derivcheck error --regime confident measures both) */
+    size_t at;
+    const term *logit = roundoff_logit_form(d, &at);
+    numpy_note(out, d, logit);
+    text_formulas(out, d, logit, at);
     if (!with_trace)
         return;
     for (size_t i = 0; i < d->n; i++) {
@@ -191,10 +251,10 @@ json_gradient_name(text *out, const gradient *g)
 }
 
 /* The steps of TR: each rule (or what was done instead), where the rule is
-   written, and the terms before and after; PRETTY shows a normal form as
-   people read it. */
+   written, and the terms before and after as the text trace shows them
+   (report_step_before, report_step_result). */
 static json_t *
-json_trace(text *out, const derivation *d, const trace *tr, int pretty)
+json_trace(text *out, const derivation *d, const trace *tr)
 {
     json_t *steps = json_array();
     for (size_t k = 0; k < tr->n; k++) {
@@ -203,10 +263,10 @@ json_trace(text *out, const derivation *d, const trace *tr, int pretty)
         json_object_set_new(o, "rule", json_text(out, st->rule ? st->rule->name : st->what));
         json_object_set_new(o, "file", json_text(out, st->rule ? st->rule->file : NULL));
         json_object_set_new(o, "line", json_integer(st->rule ? st->rule->line : 0));
-        json_object_set_new(o, "before", json_text(out, term_string(out, st->before)));
-        json_object_set_new(
-            o, "after",
-            json_text(out, term_string(out, pretty ? report_step_result(d, st) : st->after)));
+        json_object_set_new(o, "before",
+                            json_text(out, term_string(out, report_step_before(d, st))));
+        json_object_set_new(o, "after",
+                            json_text(out, term_string(out, report_step_result(d, st))));
         json_array_append_new(steps, o);
     }
     return steps;
@@ -242,7 +302,7 @@ report_json(text *out, const derivation *d, const char *name, int with_trace)
         json_formulas(out, o, d, g);
         json_object_set_new(o, "assumptions", json_text(out, assumptions(out, g)));
         if (with_trace) /* the steps as made: normal forms as canon writes them */
-            json_object_set_new(o, "trace", json_trace(out, d, &g->steps, 0));
+            json_object_set_new(o, "trace", json_trace(out, d, &g->steps));
         json_array_append_new(rows, o);
     }
     format_json_rows(out, top, "  ");
@@ -270,36 +330,38 @@ report_markdown(text *out, const derivation *d, const char *name, int with_trace
             const trace_step *st = &g->steps.steps[k];
             if (st->rule != NULL)
                 text_printf(out, "%zu. `%s` (%s:%d): `%s` → `%s`\n", k + 1, st->rule->name,
-                            st->rule->file, st->rule->line, term_string(out, st->before),
-                            term_string(out, st->after));
+                            st->rule->file, st->rule->line,
+                            term_string(out, report_step_before(d, st)),
+                            term_string(out, report_step_result(d, st)));
             else
                 text_printf(out, "%zu. %s: `%s` → `%s`\n", k + 1, st->what,
-                            term_string(out, st->before),
+                            term_string(out, report_step_before(d, st)),
                             term_string(out, report_step_result(d, st)));
         }
     }
 }
 
+/* Convention C's gradients, each an inline formula in a paragraph of its
+   own, so that a long one breaks over lines (report_latex_formula). */
 static void
 latex_gradients(text *out, const derivation *d, convention c)
 {
-    text_puts(out, "\\begin{align*}\n");
     for (size_t i = 0; i < d->n; i++) {
         const gradient *g = &d->g[i];
-        text_puts(out, "  \\mathit{d");
-        print_latex_name(out, g->of->name);
-        text_puts(out, "} &= ");
-        print_latex(out, derive_pretty(d, g, c));
-        text_puts(out, i + 1 < d->n ? " \\\\\n" : "\n");
+        text name;
+        text_init(&name, out->pool);
+        text_printf(&name, "d%s", g->of->name);
+        text_putc(out, '$');
+        report_latex_formula(out, text_str(&name), derive_pretty(d, g, c));
+        text_puts(out, "$\n\n");
     }
-    text_puts(out, "\\end{align*}\n");
 }
 
 static void
 report_latex(text *out, const derivation *d, const char *name)
 {
     const model *m = d->m;
-    report_latex_begin(out, "", "");
+    report_latex_begin(out, "");
     text_puts(out, "\\section*{Gradients of ");
     print_latex_name(out, m->loss->name);
     text_puts(out, " in \\texttt{");
@@ -315,12 +377,30 @@ report_latex(text *out, const derivation *d, const char *name)
 }
 
 void
-report_latex_begin(text *out, const char *options, const char *setup)
+report_latex_begin(text *out, const char *packages)
 {
     text_printf(out,
-                "\\documentclass%s{article}\n\\usepackage{amsmath,amssymb}\n%s"
+                "\\documentclass[11pt]{article}\n\\usepackage{amsmath,amssymb}\n%s"
+                "\\allowdisplaybreaks\n"
+                "\\setlength{\\textwidth}{16cm}\n"
+                "\\setlength{\\oddsidemargin}{0cm}\n"
+                "\\setlength{\\evensidemargin}{0cm}\n"
+                "\\setlength{\\parindent}{0pt}\n"
+                "\\setlength{\\parskip}{0.5em}\n"
+                "\\sloppy\n"
                 "\\begin{document}\n",
-                options, setup);
+                packages);
+}
+
+void
+report_latex_formula(text *out, const char *name, const term *t)
+{
+    if (name != NULL) {
+        text_puts(out, "\\mathit{");
+        print_latex_name(out, name);
+        text_puts(out, "} = ");
+    }
+    print_latex(out, t);
 }
 
 void

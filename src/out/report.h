@@ -47,14 +47,26 @@ void report_models(text *out, const char *const *names, size_t n, format_kind f)
    assumption is named once. */
 int report_new_label_rule(const gradient *g, size_t i);
 
-/* What step ST of D produced, as people read it: a normal form made
-   pretty, any other step's term as it is. */
+/* What step ST of D started from and what it produced, as people read
+   them: a normal form made pretty, and in any other term the parts
+   arithmetic alone rewrites (pretty_step: -1/m * Y, not 1 * (-1/m) * Y);
+   what an adjoint step passes through is the model's own term, as written. */
+const term *report_step_before(const derivation *d, const trace_step *st);
 const term *report_step_result(const derivation *d, const trace_step *st);
 
-/* The start of a LaTeX document: the article class with OPTIONS ("" or
-   "[11pt]"), amsmath and amssymb, the preamble lines SETUP, and
-   \begin{document}; report_latex_end ends it. */
-void report_latex_begin(text *out, const char *options, const char *setup);
+/* The start of a LaTeX document, the one layout of every document this
+   program writes (derive --format latex, doc): 11pt article, amsmath and
+   amssymb, the preamble lines PACKAGES ("" for none), a 16 cm text width,
+   no indent, \sloppy, and \begin{document}; report_latex_end ends it. */
+void report_latex_begin(text *out, const char *packages);
 void report_latex_end(text *out);
+
+/* NAME = T (NAME NULL: T alone) as LaTeX mathematics, without the $...$
+   around it. Written inline in a paragraph, TeX breaks a long formula over
+   lines: its delimiters are \bigl and \bigr (print_latex), never \left
+   and \right, which would make one unbreakable box of their contents, so
+   a + or - at any depth may end a line. Every LaTeX formula of derive and
+   doc is written this way; display environments (align*) would not break. */
+void report_latex_formula(text *out, const char *name, const term *t);
 
 #endif

@@ -342,6 +342,39 @@ order_gradients(deriver *d, derivation *out)
     }
 }
 
+/* The words of the step of G from its absorbed formula to the deferred
+   convention's, where an intermediate's gradient dU is m * dJ/dU: each such
+   dU that G's formula uses is written in as dU/m (where the 1/m enters),
+   and an intermediate G's formula is multiplied by m (where it leaves). The
+   trace shows this step, as no rule does. NULL when neither happens (the
+   gradient of a param that uses only params' gradients); else in the
+   model's pool. The model has a batch dim. */
+static const char *
+deferral_words(const deriver *d, const derivation *out, const gradient *g)
+{
+    const char *b = d->m->batch->name, *J = d->m->loss->name;
+    text s, used;
+    text_init(&s, d->m->pool);
+    text_init(&used, d->m->pool);
+    int nused = 0;
+    for (size_t j = 0; j < out->n; j++) {
+        const gradient *u = &out->g[j];
+        if (u->of->kind != SYM_PARAM && term_occurrences(g->absorbed, u->absorbed_name) > 0)
+            text_printf(&used, "%sd%s/d%s = d%s/%s", nused++ ? ", " : "", J, u->of->name,
+                        u->of->name, b);
+    }
+    if (nused == 0 && g->of->kind == SYM_PARAM)
+        return NULL;
+    text_printf(&s, "deferred convention (dU = %s * d%s/dU for an intermediate U)", b, J);
+    if (nused > 0)
+        text_printf(&s, ", where the 1/%s enters: %s %s written in", b, text_str(&used),
+                    nused > 1 ? "are" : "is");
+    if (g->of->kind != SYM_PARAM)
+        text_printf(&s, "%s where the 1/%s leaves: d%s = %s * d%s/d%s", nused > 0 ? "; and" : ",",
+                    b, g->of->name, b, J, g->of->name);
+    return text_str(&s);
+}
+
 /* The deferred formulas: every named intermediate gradient dU stands for
    m * dJ/dU, so dU(absorbed) = dU(deferred) / m; an intermediate's own
    formula is multiplied by m. */
@@ -369,6 +402,9 @@ defer(deriver *d, derivation *out)
             const term *args[2] = {batch, t};
             t = term_make(d->tab, OP_MUL, 0, 0, args, 2, why);
         }
+        const char *words = batch != NULL ? deferral_words(d, out, g) : NULL;
+        if (words != NULL)
+            trace_add(&g->steps, NULL, words, g->absorbed, t);
         g->deferred = simplify(d, t, &g->steps);
         g->deferred_name->definition = g->deferred;
     }

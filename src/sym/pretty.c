@@ -132,6 +132,35 @@ pretty_mono(canon *c, const mono *m, int *negative)
 
 static const term *pretty_poly(canon *c, const poly *p);
 
+/* T without the minus it starts with, when it starts with a negative
+   constant (-2/m * x, -1/m * Y / A2): what a sum subtracts; NULL otherwise. */
+static const term *
+without_leading_minus(canon *c, const term *t)
+{
+    if (t->op == OP_CONST && mpq_sgn(t->value) < 0) {
+        mpq_ptr q = term_table_scratch(c->tab);
+        mpq_neg(q, t->value);
+        return term_const(c->tab, q);
+    }
+    if (t->op == OP_DIV && t->args[0]->op == OP_CONST && mpq_cmp_si(t->args[0]->value, -1, 1) == 0)
+        return canon_make(c, OP_DIV, 0, 0, term_const_si(c->tab, 1, 1), t->args[1]);
+    if (t->op != OP_MUL && t->op != OP_DIV && t->op != OP_MATMUL)
+        return NULL;
+    const term *first = without_leading_minus(c, t->args[0]);
+    return first != NULL ? canon_make(c, t->op, 0, 0, first, t->args[1]) : NULL;
+}
+
+/* T + X, or T - Y where X is -Y written with a leading minus. */
+static const term *
+plus(canon *c, const term *t, const term *x)
+{
+    if (t == NULL)
+        return x;
+    const term *y = without_leading_minus(c, x);
+    return y != NULL ? canon_make(c, OP_ADD, 0, 0, t, canon_make(c, OP_NEG, 0, 0, y, NULL))
+                     : canon_make(c, OP_ADD, 0, 0, t, x);
+}
+
 /* PARTS added up, the positive ones first and the negative ones
    subtracted: a negation, or a quotient of a negation, counts as negative. */
 static const term *
@@ -149,9 +178,10 @@ positive_first(canon *c, const term **parts, int n)
                                     : canon_make(c, OP_DIV, 0, 0, x->args[0]->args[0], x->args[1]);
             if (t == NULL)
                 t = negative ? canon_make(c, OP_NEG, 0, 0, x, NULL) : x;
+            else if (negative)
+                t = canon_make(c, OP_ADD, 0, 0, t, canon_make(c, OP_NEG, 0, 0, x, NULL));
             else
-                t = canon_make(c, OP_ADD, 0, 0, t,
-                               negative ? canon_make(c, OP_NEG, 0, 0, x, NULL) : x);
+                t = plus(c, t, x);
         }
     return t;
 }
@@ -224,13 +254,19 @@ pretty_sum(canon *c, const poly *p)
         for (int i = 0; i < p->n; i++) {
             int negative;
             const term *m = pretty_mono(c, &p->m[i], &negative);
+            const term *whole = m; /* -Y / A2, as it may start the sum */
+            if (!negative && m->op == OP_DIV && m->args[0]->op == OP_NEG) {
+                negative = 1; /* subtracted after the positive terms: a - Y / A2 */
+                m = canon_make(c, OP_DIV, 0, 0, m->args[0]->args[0], m->args[1]);
+            }
             if (negative != pass)
                 continue;
             if (t == NULL)
-                t = negative ? canon_make(c, OP_NEG, 0, 0, m, NULL) : m;
+                t = whole != m ? whole : negative ? canon_make(c, OP_NEG, 0, 0, m, NULL) : m;
+            else if (negative)
+                t = canon_make(c, OP_ADD, 0, 0, t, canon_make(c, OP_NEG, 0, 0, m, NULL));
             else
-                t = canon_make(c, OP_ADD, 0, 0, t,
-                               negative ? canon_make(c, OP_NEG, 0, 0, m, NULL) : m);
+                t = plus(c, t, m);
         }
     return t;
 }
@@ -253,11 +289,22 @@ pretty_poly(canon *c, const poly *p)
     poly rest;
     canon_poly_divide(c, &rest, p, &g);
     const term *sum = pretty_sum(c, &rest);
-    if (g.nf == 0 && canon_is_one(g.coef))
-        return sum;
-    int negative;
-    const term *outside = pretty_mono(c, &g, &negative);
-    return canon_make(c, OP_MUL, 0, 0, outside, sum);
+    /* a common denominator of matrices stays under the sum, as a fraction
+       is written: 1/m * (1 - Y) / (1 - A2), not 1/m / (1 - A2) * (1 - Y) */
+    factor *den = mem_alloc(c->pool, (size_t)(g.nf + 1) * sizeof *den);
+    int nden = 0, k = 0;
+    for (int i = 0; i < g.nf; i++)
+        if (g.f[i].exp < 0 && g.f[i].base->shape.rank > 0)
+            den[nden++] = g.f[i];
+        else
+            g.f[k++] = g.f[i];
+    g.nf = k;
+    const term *t = sum;
+    if (g.nf > 0 || !canon_is_one(g.coef)) {
+        int negative;
+        t = canon_make(c, OP_MUL, 0, 0, pretty_mono(c, &g, &negative), sum);
+    }
+    return nden > 0 ? quotient(c, t, product(c, den, nden)) : t;
 }
 
 /* The entry of T when T is one column (AXIS 1) or row (AXIS 0) repeated
@@ -379,4 +426,70 @@ pretty_form(term_table *tab, const term *n)
     if (plain != n)
         plain = canon_normal_form(tab, plain);
     return pretty(c, plain);
+}
+
+/* Whether T is a part of a step that arithmetic alone rewrites (see
+   pretty_step). */
+static int
+arithmetic(const term *t)
+{
+    switch (t->op) {
+    case OP_ADD:
+    case OP_NEG:
+        return 1;
+    case OP_MUL: /* by a constant, or by one broadcast to a shape */
+        for (int k = 0; k < 2; k++) {
+            const term *a = t->args[k];
+            while (a->op == OP_BROADCAST && a->aux < 0)
+                a = a->args[0];
+            if (a->op == OP_CONST)
+                return 1;
+        }
+        return 0;
+    case OP_POW:
+        return t->args[1]->op == OP_CONST && mpq_sgn(t->args[1]->value) < 0;
+    default:
+        return 0;
+    }
+}
+
+/* pretty_step of T; MEMO: what each subterm became (a step's term shares
+   subterms, as the gradients written into it do). */
+static const term *
+step(term_table *tab, const term *t, term_map *memo)
+{
+    if (t->nargs == 0)
+        return t;
+    const term *done = term_map_get(memo, t);
+    if (done != NULL)
+        return done;
+    const term *r = t;
+    if (!arithmetic(t)) {
+        const term *args[2];
+        for (unsigned i = 0; i < t->nargs; i++)
+            args[i] = step(tab, t->args[i], memo);
+        char why[SHAPE_WHY];
+        r = term_rebuild(tab, t, args, why);
+        if (r == NULL)
+            r = t;
+    }
+    /* its operands made readable, T may have become arithmetic: -1 * Y */
+    if (arithmetic(r)) {
+        /* a scalar where T is [1, 1] is broadcast back, for the operators
+           around it (@ takes no scalar) */
+        const term *p = pretty_form(tab, canon_normal_form(tab, r));
+        char why[SHAPE_WHY];
+        if (!shape_equal(&p->shape, &t->shape))
+            p = term_broadcast(tab, p, &t->shape, -1, why);
+        if (p != NULL)
+            r = p;
+    }
+    term_map_put(memo, t, r);
+    return r;
+}
+
+const term *
+pretty_step(term_table *tab, const term *t)
+{
+    return step(tab, t, term_map_new(term_table_pool(tab)));
 }

@@ -12,4 +12,12 @@
    TAB's pool). */
 const term *pretty_form(term_table *tab, const term *n);
 
+/* T, a term of a derivation's step, as people read it: each part that
+   arithmetic alone rewrites (a sum, a product with a constant such as the
+   rules' 1 * (-1/m), a negation, a negative power) as pretty_form writes
+   its normal form, so -1/m * Y for 1 * (-1/m) * Y; the rest of T's
+   structure kept as it is, so that the m of m * (1/m * (A2 - Y)) stays in
+   sight. Equal to T. Built in TAB; fails only as pretty_form does. */
+const term *pretty_step(term_table *tab, const term *t);
+
 #endif
