@@ -293,7 +293,7 @@ has "$tmp/out" '"oracle": {"status": "differs", "bits": 256, "params": 4'
 has "$tmp/out" '"verdict": "undecided", "convention": null, "diagnosis": "unsound_rule"'
 # with the sound rules the same file's mistake is found, and the derivation confirmed
 run 1 check "$DC_EXAMPLES_DIR/mistake_tanh_derivative.dc"
-has "$tmp/out" "  WRONG dZ1    line 17   uses 1 - A1 where A1 = tanh(Z1) needs 1 - A1^2"
+has "$tmp/out" "  WRONG dZ1    line 17   uses 1 - A1 where A1 = np.tanh(Z1) needs 1 - A1**2"
 has "$tmp/out" "Against the loss: the derived gradients of the 4 params agree with the central difference of J along one random direction to 2^-"
 # a clean run: one line says the derivation was confirmed, and JSON carries it
 run 0 check "$DC_EXAMPLES_DIR/ng_sigmoid_deferred.dc"
