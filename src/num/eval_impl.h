@@ -276,6 +276,14 @@ void plan_forget_transients(evaluator *ev);
 /* Forget every result of eval_term: their values and the memo. */
 void plan_invalidate(evaluator *ev);
 
+/* eval_estimate's count (eval.h): add to *ENTRIES the entries held (bound
+   and stored by the plans of ROOTS) and to *WORK the multiply-adds, before
+   the precision's weight; raise *SCRATCH to the entries of the operands of
+   the largest matrix product (the copies a product makes while it runs).
+   0 when a size is unknown or too big. */
+int plan_estimate(evaluator *ev, const model *m, const term *const *roots, size_t n,
+                  double *entries, double *scratch, double *work);
+
 /* ---------------------------------------------------------------- kernel.c */
 
 /* V broadcast NumPy's way to ROWS x COLS (right-aligned: a rank-1 [n] is
