@@ -104,9 +104,9 @@ const char *dc_session_rules_dir(const dc_session *s);
 dc_status dc_session_set_numeric_depth(dc_session *s, long depth);
 
 /* A progress callback for the session's long evaluations (dc_eval: called
-   after the loss, each gradient and each finite difference, with the steps
-   done and their total, from the calling thread); NULL: none. The error
-   sweep takes its own in dc_sweep_options. */
+   as it goes with the thousandths of its estimated work done and 1000,
+   and with 1, 1 when it ends, from the calling thread); NULL: none. The
+   error sweep takes its own in dc_sweep_options. */
 void dc_session_set_progress(dc_session *s, void (*progress)(void *ctx, long done, long total),
                              void *ctx);
 

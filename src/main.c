@@ -256,7 +256,7 @@ run_prove(dc_session *s, const options *o, int argc, char **argv)
 typedef struct progress {
     struct timespec start;
     double last;      /* when it was last drawn; < 0: never */
-    const char *unit; /* what is counted: "samples" */
+    const char *unit; /* what is counted: "samples"; NULL: thousandths, shown as a percentage */
 } progress;
 
 static double
@@ -284,8 +284,12 @@ show_progress(void *ctx, long done, long total)
     p->last = t;
     int width = 30, filled = (int)((double)width * (double)done / (double)total);
     double left = done > 0 ? t * (double)(total - done) / (double)done : 0;
-    fprintf(stderr, "\r[%.*s%*s] %ld/%ld %s, %.0fs left\033[K", filled,
-            "##############################", width - filled, "", done, total, p->unit, left);
+    fprintf(stderr, "\r[%.*s%*s] ", filled, "##############################", width - filled, "");
+    if (p->unit != NULL)
+        fprintf(stderr, "%ld/%ld %s", done, total, p->unit);
+    else
+        fprintf(stderr, "%3ld%%", 100 * done / total);
+    fprintf(stderr, ", %.0fs left\033[K", left);
     fflush(stderr);
 }
 
@@ -298,7 +302,7 @@ run_eval(dc_session *s, const options *o, int argc, char **argv)
     int loaded = load(s, o, argv[0]);
     if (loaded != 0)
         return loaded;
-    progress bar = {.last = -1, .unit = "evaluations"};
+    progress bar = {.last = -1, .unit = NULL};
     clock_gettime(CLOCK_MONOTONIC, &bar.start);
     if (!o->quiet && isatty(STDERR_FILENO))
         dc_session_set_progress(s, show_progress, &bar);

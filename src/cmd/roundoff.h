@@ -55,6 +55,8 @@ typedef struct roundoff_stat {
     const char *formula;     /* the formula as evaluated, or how C computes it */
     long entries;            /* entries measured (with a certified reference) */
     long unsampleable;       /* entries whose reference hit the cap */
+    long undefined;          /* of them, entries whose true value is no finite number (the
+                                log of a negative number, a quotient by 0): not refined */
     int64_t micro_bits;      /* sum of bits of error, in units of 2^-20 */
     double max_bits, max_rel;
     long nan, inf;
@@ -190,6 +192,7 @@ typedef struct roundoff_ref {
     double *value;
     char *certified;
     long unsampleable;
+    long undefined; /* of the unsampleable, those settled at once: no finite value */
     long prec;
 } roundoff_ref;
 int roundoff_references(roundoff_ref *refs, size_t n, roundoff_binder bind, void *ctx,

@@ -245,7 +245,7 @@ mask_of(undefined *u, const term *t)
 static long
 certify_level(roundoff_ref *ref, const char *settled, const value *v, long prec)
 {
-    long left = 0, open = 0;
+    long left = 0, open = 0, undefined = 0;
     for (long i = 0; i < ref->rows; i++)
         for (long j = 0; j < ref->cols; j++) {
             long e = i * ref->cols + j;
@@ -256,10 +256,12 @@ certify_level(roundoff_ref *ref, const char *settled, const value *v, long prec)
             else {
                 left++;
                 open += !settled[e];
+                undefined += settled[e];
             }
         }
     ref->prec = prec;
     ref->unsampleable = left;
+    ref->undefined = undefined;
     return open;
 }
 
@@ -341,8 +343,10 @@ roundoff_references(roundoff_ref *refs, size_t n, roundoff_binder bind, void *ct
                 settled[k] = mem_zalloc(pool, cnt);
             }
             open[k] = certify_level(r, settled[k], v, ladder[level]);
-            if (level == 0 && open[k] > 0)
+            if (level == 0 && open[k] > 0) {
                 open[k] = settle(&u, r, settled[k], v);
+                r->undefined = r->unsampleable - open[k];
+            }
             still += open[k] > 0;
         }
         eval_free(*ev);

@@ -346,6 +346,7 @@ roundoff_stat_add(roundoff_stat *dst, const roundoff_stat *src)
 {
     dst->entries += src->entries;
     dst->unsampleable += src->unsampleable;
+    dst->undefined += src->undefined;
     dst->micro_bits += src->micro_bits;
     dst->nan += src->nan;
     dst->inf += src->inf;
@@ -435,6 +436,7 @@ sample_body(const roundoff_plan *p, roundoff_regime r, unsigned long seed, int b
             return 0;
         roundoff_stat *st = &a->s[k];
         st->unsampleable += ref->unsampleable;
+        st->undefined += ref->undefined;
         for (long i = 0; i < ref->rows; i++)
             for (long j = 0; j < ref->cols; j++) {
                 long e = i * ref->cols + j;
@@ -670,6 +672,9 @@ sample_cost(const roundoff_plan *p, roundoff_regime r, eval_cost *cost)
     return ok;
 }
 
+/* What error's user may do instead of raising a cap on one sample. */
+#define SMALLER "declare smaller dims in the model, or leave out the regime (--regime)"
+
 /* Whether the sweep of RES's tables stays within the caps (eval_caps):
    one sample of each regime within the memory cap, all of them within the
    work cap; 0 with ERR filled when not. *THREADS is lowered, when
@@ -691,10 +696,10 @@ within_caps(const roundoff_plan *p, const roundoff_result *res, int *threads, do
         text what;
         text_init(&what, err_pool);
         text_printf(&what, "one sample of the %s regime of %s", regime_names[tab->regime],
-                    res->model_name);
+                    format_base_name(res->model_name));
         if (tab->batch > 0)
             text_printf(&what, " (%s = %ld)", p->m->batch->name, tab->batch);
-        if (!eval_within_caps(&one, &caps, text_str(&what), err, err_pool))
+        if (!eval_within_caps(&one, &caps, text_str(&what), SMALLER, err, err_pool))
             return 0;
         if (*threads > 1 && one.bytes * *threads > caps.bytes)
             *threads = one.bytes > 0 ? (int)(caps.bytes / one.bytes) : *threads;
@@ -705,7 +710,9 @@ within_caps(const roundoff_plan *p, const roundoff_result *res, int *threads, do
             count++;
         sweep.work += one.work * (double)count;
     }
-    return eval_within_caps(&sweep, &caps, "the sweep's samples", err, err_pool);
+    return eval_within_caps(&sweep, &caps, "the sweep's samples",
+                            "run fewer samples (--samples), or split the sweep (--shard)", err,
+                            err_pool);
 }
 
 roundoff_result *

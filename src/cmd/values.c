@@ -47,8 +47,8 @@ typedef struct run {
     size_t nq;
     int fd_agree;
     char fd_all[32];
-    long steps, steps_done; /* for rq->progress */
-    dropped_label *dropped; /* the labels the gradients are derived without assuming */
+    double work, work_done, bind_work; /* estimated and done, for rq->progress */
+    dropped_label *dropped;            /* the labels the gradients are derived without assuming */
     size_t ndropped;
     mpfr_exp_t emin, emax; /* the caller's exponent range, put back at the end */
 } run;
@@ -148,13 +148,15 @@ agreed(run *r, mpfr_srcptr lo, mpfr_srcptr hi, int *finite)
 
 /* ---------------------------------------------------------------- evaluation */
 
-/* One more step done, for the caller's progress bar. */
+/* WORK more multiply-adds done (eval_set_progress), for the caller's
+   progress bar; never the whole estimate before values_report ends. */
 static void
-step_done(run *r)
+work_done(void *ctx, double work)
 {
-    r->steps_done++;
-    if (r->rq->progress != NULL)
-        r->rq->progress(r->rq->progress_ctx, r->steps_done, r->steps);
+    run *r = ctx;
+    r->work_done += work;
+    double total = r->work > 1 ? r->work : 1, done = r->work_done < total ? r->work_done : total;
+    r->rq->progress(r->rq->progress_ctx, (long)(1000 * done / total) - (done == total), 1000);
 }
 
 /* Evaluate T in EV; 0 with ERR filled when it cannot be, or when a value
@@ -333,14 +335,21 @@ within_caps(run *r)
     if (r->rq->check_fd)
         cost.bytes += (drawn + given) * eval_entry_bytes(NUMBER_MPFR, r->prec + VALUES_GUARD_BITS);
     cost.work += drawn + given + 2 * param_entries * loss.work;
-    r->steps = (long)n + (r->rq->check_fd ? (long)param_entries : 0);
+    r->work = cost.work;
+    r->bind_work = drawn + given;
+    if (r->rq->progress != NULL) {
+        eval_set_progress(r->box, work_done, r);
+        eval_set_progress(r->hi, work_done, r);
+    }
     text what;
     text_init(&what, r->pool);
     text_printf(&what, "evaluating the loss and gradients of %s at ",
                 format_base_name(r->rq->model_name));
     put_dims(r, &what, NULL);
     text_printf(&what, ", %ld bits%s", r->prec, r->rq->check_fd ? ", with finite differences" : "");
-    return eval_within_caps(&cost, &caps, text_str(&what), r->err, r->pool);
+    return eval_within_caps(&cost, &caps, text_str(&what),
+                            "evaluate at smaller sizes (--data fixes them) or a lower precision",
+                            r->err, r->pool);
 }
 
 /* The loss and every param's gradient: enclosed, and at P + 64 bits for
@@ -360,7 +369,6 @@ evaluate_all(run *r)
     r->q[0].name = m->loss->name;
     fill(r, &r->q[0], box);
     r->nq = 1;
-    step_done(r);
     for (size_t i = 0; i < m->nsymbols; i++) {
         const symbol *p = m->symbols[i];
         if (p->kind != SYM_PARAM)
@@ -380,7 +388,6 @@ evaluate_all(run *r)
                 return 0;
             q->hi = keep(r, hi);
         }
-        step_done(r);
     }
     return 1;
 }
@@ -437,7 +444,6 @@ differences(run *r, quantity *q)
             mpfr_set(*w, *eval_fr(base, i, j), MPFR_RNDN);
             if (!ok)
                 break;
-            step_done(r);
             /* fd = (J+ - J-) / 2h into b; |fd - g| / |g| (or / gmax) into a */
             mpfr_sub(r->b, r->b, r->c, MPFR_RNDN);
             mpfr_mul_2si(r->b, r->b, h_exp - 1, MPFR_RNDN);
@@ -787,8 +793,12 @@ bind_point(run *r)
     char why[256];
     const values_request *rq = r->rq;
     if (data_bind(r->box, r->pool, rq->data, r->d->m, rq->seed, why, sizeof why) &&
-        (!rq->check_fd || data_bind(r->hi, r->pool, rq->data, r->d->m, rq->seed, why, sizeof why)))
+        (!rq->check_fd ||
+         data_bind(r->hi, r->pool, rq->data, r->d->m, rq->seed, why, sizeof why))) {
+        if (rq->progress != NULL && r->work > 0)
+            work_done(r, r->bind_work);
         return 1;
+    }
     diag_plain(r->err, r->pool, DC_EINPUT, "cannot draw the random values: %s", why);
     return 0;
 }
@@ -842,6 +852,8 @@ values_report(text *out, const derivation *d, const values_request *rq, dc_error
     r->hi = eval_new(pool, NUMBER_MPFR, prec + VALUES_GUARD_BITS);
     int ok = labels_as_given(r) && within_caps(r) && bind_point(r) && evaluate_all(r) &&
              (!rq->check_fd || check_all(r));
+    if (rq->progress != NULL) /* done: the bar is erased */
+        rq->progress(rq->progress_ctx, 1, 1);
     if (ok && rq->format == FORMAT_JSON)
         report_json(r);
     else if (ok)

@@ -434,6 +434,17 @@ compute(evaluator *ev, const term *t)
     }
 }
 
+/* What a multiply-add costs at EV's kind and precision, in eval_estimate's
+   units: once per 256 bits begun (MPFR, balls; an interval twice). */
+static double
+precision_weight(const evaluator *ev)
+{
+    number_kind kind = ev->ar->kind;
+    if (kind == NUMBER_DOUBLE || kind == NUMBER_EXACT)
+        return 1;
+    return (double)((ev->prec + 255) / 256) * (kind == NUMBER_INTERVAL ? 2 : 1);
+}
+
 /* T's value: the one it has, or computed now; then the operands it was
    computed from have had one more use each. */
 const value *
@@ -446,6 +457,8 @@ eval_walk(evaluator *ev, const term *t)
     if (v != NULL) {
         plan_remember(ev, t, v);
         plan_operands_used(ev, t);
+        if (ev->progress != NULL)
+            ev->progress(ev->progress_ctx, plan_term_work(ev, t) * precision_weight(ev));
     }
     return v;
 }
@@ -667,6 +680,13 @@ eval_live_entries(const evaluator *ev)
     return n;
 }
 
+void
+eval_set_progress(evaluator *ev, void (*progress)(void *ctx, double work), void *ctx)
+{
+    ev->progress = progress;
+    ev->progress_ctx = ctx;
+}
+
 int
 eval_term_sizes(evaluator *ev, const term *t, long *rows, long *cols)
 {
@@ -721,13 +741,11 @@ eval_estimate(evaluator *ev, const model *m, const term *const *roots, size_t n,
     if (!plan_estimate(ev, m, roots, n, &entries, &scratch, &work))
         return 0;
     number_kind kind = ev->ar->kind;
-    double per_256 =
-        kind == NUMBER_DOUBLE || kind == NUMBER_EXACT ? 1 : (double)((ev->prec + 255) / 256);
     /* a product in balls copies its operands into Arb's integer matrices */
     if (kind == NUMBER_BALL)
         entries += scratch;
     cost->bytes += entries * eval_entry_bytes(kind, ev->prec);
-    cost->work += work * per_256 * (kind == NUMBER_INTERVAL ? 2 : 1);
+    cost->work += work * precision_weight(ev);
     return 1;
 }
 
@@ -786,26 +804,24 @@ bytes_words(double bytes, char *buf, size_t size)
 }
 
 int
-eval_within_caps(const eval_cost *cost, const eval_cost *caps, const char *what, dc_error *err,
-                 mem_pool *pool)
+eval_within_caps(const eval_cost *cost, const eval_cost *caps, const char *what,
+                 const char *instead, dc_error *err, mem_pool *pool)
 {
     char need[32], cap[32];
     if (cost->bytes > caps->bytes) {
         diag_plain(err, pool, DC_ELIMIT,
                    "%s would hold about %s of numbers at once, more than the cap of %s; "
-                   "nothing was evaluated. %s raises the cap (e.g. %s=8G), or evaluate at "
-                   "smaller sizes or a lower precision",
+                   "nothing was evaluated. %s raises the cap (e.g. %s=8G), or %s",
                    what, bytes_words(cost->bytes, need, sizeof need),
                    bytes_words(caps->bytes, cap, sizeof cap), EVAL_MAX_MEMORY_ENV,
-                   EVAL_MAX_MEMORY_ENV);
+                   EVAL_MAX_MEMORY_ENV, instead);
         return 0;
     }
     if (cost->work > caps->work) {
         diag_plain(err, pool, DC_ELIMIT,
                    "%s would take about %.2g multiply-adds, more than the cap of %.2g; "
-                   "nothing was evaluated. %s raises the cap (e.g. %s=1T), or evaluate at "
-                   "smaller sizes or a lower precision",
-                   what, cost->work, caps->work, EVAL_MAX_WORK_ENV, EVAL_MAX_WORK_ENV);
+                   "nothing was evaluated. %s raises the cap (e.g. %s=1T), or %s",
+                   what, cost->work, caps->work, EVAL_MAX_WORK_ENV, EVAL_MAX_WORK_ENV, instead);
         return 0;
     }
     return 1;

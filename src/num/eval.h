@@ -135,6 +135,11 @@ dc_status eval_status(const evaluator *ev);
    term that cannot be evaluated. */
 int eval_term_or_oom(evaluator *ev, const term *t, const value **out, char *why, size_t whylen);
 
+/* PROGRESS (NULL: none) is called with CTX after each term EV computes,
+   with its multiply-adds weighted as eval_estimate weighs them, so that a
+   caller can compare the sum with an estimate's work. */
+void eval_set_progress(evaluator *ev, void (*progress)(void *ctx, double work), void *ctx);
+
 /* The numeric rows and cols of T's value at EV's sizes (rank 1 [n] is
    1 x n), or 0 when a size is unknown or too big. Computes nothing. */
 int eval_term_sizes(evaluator *ev, const term *t, long *rows, long *cols);
@@ -194,10 +199,11 @@ double eval_entry_bytes(number_kind kind, long prec);
 int eval_caps(eval_cost *caps, dc_error *err, mem_pool *pool);
 
 /* Whether COST is within CAPS: 1, or 0 with ERR filled (DC_ELIMIT) naming
-   WHAT ("eval's loss and gradients"), the estimate, the cap and the
-   variable that raises it. */
-int eval_within_caps(const eval_cost *cost, const eval_cost *caps, const char *what, dc_error *err,
-                     mem_pool *pool);
+   WHAT ("evaluating the loss and gradients of F at n = 4096, 256 bits"),
+   the estimate, the cap, the variable that raises it and what the user
+   may do INSTEAD ("evaluate at smaller sizes or a lower precision"). */
+int eval_within_caps(const eval_cost *cost, const eval_cost *caps, const char *what,
+                     const char *instead, dc_error *err, mem_pool *pool);
 
 /* For tests: how many numbers EV holds now in values of any kind (results,
    kept definitions, bindings, eval_new_value's), not counting its own

@@ -334,6 +334,17 @@ term_work(evaluator *ev, const term *t, double entries, double *work)
     return 1;
 }
 
+double
+plan_term_work(evaluator *ev, const term *t)
+{
+    long rows, cols;
+    double w = 0;
+    if (!eval_shape_sizes(ev, &t->shape, &rows, &cols) ||
+        !term_work(ev, t, (double)rows * (double)cols, &w))
+        return 0;
+    return w;
+}
+
 int
 plan_estimate(evaluator *ev, const model *m, const term *const *roots, size_t n, double *entries,
               double *scratch, double *work)
