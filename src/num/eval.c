@@ -705,13 +705,16 @@ eval_is_bound(const evaluator *ev, const symbol *sym)
    8-byte size field and rounds up to 16, at least 32. A block GMP asks for
    (an exact rational's integers, an interval's endpoints) goes through
    mem.c, whose header (two links and a size, aligned to max_align_t) comes
-   first; Arb's significands are FLINT's plain malloc. */
+   first; Arb's significands are FLINT's plain malloc. A quarter more for
+   what malloc holds beside the blocks live (freed small blocks kept for
+   reuse, arenas): without it, eval of logistic regression at n_x = m =
+   4096 peaked 3% above the estimate. */
 enum { POOL_BLOCK_HEADER = 32 };
 static double
 heap_block(double size)
 {
     double chunk = 16 * ceil((size + 8) / 16);
-    return chunk < 32 ? 32 : chunk;
+    return 1.25 * (chunk < 32 ? 32 : chunk);
 }
 
 double
