@@ -66,6 +66,8 @@ struct dc_session {
     dc_claim *claims;
     size_t nclaims;
     long numeric_depth; /* prove's numeric tests: see dc_session_set_numeric_depth */
+    void (*progress)(void *ctx, long done, long total); /* dc_session_set_progress */
+    void *progress_ctx;
 };
 
 /* One claim's verdict as dc_result_claim hands it out; strings in the
@@ -309,6 +311,14 @@ dc_session_set_numeric_depth(dc_session *s, long depth)
     }
     s->numeric_depth = depth;
     return finish(s, DC_OK);
+}
+
+void
+dc_session_set_progress(dc_session *s, void (*progress)(void *ctx, long done, long total),
+                        void *ctx)
+{
+    s->progress = progress;
+    s->progress_ctx = ctx;
 }
 
 const char *
@@ -942,7 +952,12 @@ dc_eval(dc_session *s, const char *data_path, unsigned long seed, long prec, con
 {
     *report = NULL;
     BEGIN(s);
-    values_request rq = {.prec = prec, .seed = seed, .data_name = data_path, .check_fd = check_fd};
+    values_request rq = {.prec = prec,
+                         .seed = seed,
+                         .data_name = data_path,
+                         .check_fd = check_fd,
+                         .progress = s->progress,
+                         .progress_ctx = s->progress_ctx};
     dc_status st = need_format(s, format, &rq.format);
     if (st == DC_OK && rq.format != FORMAT_TEXT && rq.format != FORMAT_JSON) {
         diag_plain(&s->error, s->work, DC_EINPUT, "eval writes text or json, not '%s'", format);

@@ -103,6 +103,13 @@ const char *dc_session_rules_dir(const dc_session *s);
    above 1000000. */
 dc_status dc_session_set_numeric_depth(dc_session *s, long depth);
 
+/* A progress callback for the session's long evaluations (dc_eval: called
+   as it goes with the thousandths of its estimated work done and 1000,
+   and with 1, 1 when it ends, from the calling thread); NULL: none. The
+   error sweep takes its own in dc_sweep_options. */
+void dc_session_set_progress(dc_session *s, void (*progress)(void *ctx, long done, long total),
+                             void *ctx);
+
 /* Parse a .dc model from a file or from memory into the session, replacing
    any earlier model. NAME is used in error messages. On failure the session
    has no model and dc_session_error says why. */

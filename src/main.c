@@ -252,6 +252,47 @@ run_prove(dc_session *s, const options *o, int argc, char **argv)
     return finish_report(s, o, st, report);
 }
 
+/* The progress bar of a long error sweep or evaluation, on stderr. */
+typedef struct progress {
+    struct timespec start;
+    double last;      /* when it was last drawn; < 0: never */
+    const char *unit; /* what is counted: "samples"; NULL: thousandths, shown as a percentage */
+} progress;
+
+static double
+seconds_since(const struct timespec *t0)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - t0->tv_sec) + (double)(now.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* Drawn only once the sweep has run a second, at most ten times a second;
+   erased when done. */
+static void
+show_progress(void *ctx, long done, long total)
+{
+    progress *p = ctx;
+    double t = seconds_since(&p->start);
+    if (done >= total) {
+        if (p->last >= 0)
+            fputs("\r\033[K", stderr);
+        return;
+    }
+    if (t < 1.0 || (p->last >= 0 && t - p->last < 0.1))
+        return;
+    p->last = t;
+    int width = 30, filled = (int)((double)width * (double)done / (double)total);
+    double left = done > 0 ? t * (double)(total - done) / (double)done : 0;
+    fprintf(stderr, "\r[%.*s%*s] ", filled, "##############################", width - filled, "");
+    if (p->unit != NULL)
+        fprintf(stderr, "%ld/%ld %s", done, total, p->unit);
+    else
+        fprintf(stderr, "%3ld%%", 100 * done / total);
+    fprintf(stderr, ", %.0fs left\033[K", left);
+    fflush(stderr);
+}
+
 /* derivcheck eval FILE|MODEL [--data FILE.json] */
 static int
 run_eval(dc_session *s, const options *o, int argc, char **argv)
@@ -261,8 +302,13 @@ run_eval(dc_session *s, const options *o, int argc, char **argv)
     int loaded = load(s, o, argv[0]);
     if (loaded != 0)
         return loaded;
+    progress bar = {.last = -1, .unit = NULL};
+    clock_gettime(CLOCK_MONOTONIC, &bar.start);
+    if (!o->quiet && isatty(STDERR_FILENO))
+        dc_session_set_progress(s, show_progress, &bar);
     const char *report;
     dc_status st = dc_eval(s, o->data, o->seed, o->prec, o->format, o->check_fd, &report);
+    dc_session_set_progress(s, NULL, NULL);
     return finish_report(s, o, st, report);
 }
 
@@ -435,42 +481,6 @@ run_rules(dc_session *s, const options *o, int argc, char **argv)
         st = dc_rules_list(s, o->format, &report);
     }
     return finish_report(s, o, st, report);
-}
-
-/* The progress bar of a long error sweep, on stderr. */
-typedef struct progress {
-    struct timespec start;
-    double last; /* when it was last drawn; < 0: never */
-} progress;
-
-static double
-seconds_since(const struct timespec *t0)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (double)(now.tv_sec - t0->tv_sec) + (double)(now.tv_nsec - t0->tv_nsec) / 1e9;
-}
-
-/* Drawn only once the sweep has run a second, at most ten times a second;
-   erased when done. */
-static void
-show_progress(void *ctx, long done, long total)
-{
-    progress *p = ctx;
-    double t = seconds_since(&p->start);
-    if (done >= total) {
-        if (p->last >= 0)
-            fputs("\r\033[K", stderr);
-        return;
-    }
-    if (t < 1.0 || (p->last >= 0 && t - p->last < 0.1))
-        return;
-    p->last = t;
-    int width = 30, filled = (int)((double)width * (double)done / (double)total);
-    double left = done > 0 ? t * (double)(total - done) / (double)done : 0;
-    fprintf(stderr, "\r[%.*s%*s] %ld/%ld samples, %.0fs left\033[K", filled,
-            "##############################", width - filled, "", done, total, left);
-    fflush(stderr);
 }
 
 /* NAME as a program: with a slash, NAME itself; without, the first NAME in
@@ -653,7 +663,7 @@ run_error(dc_session *s, const options *o, int argc, char **argv)
     int loaded = load(s, o, argv[0]);
     if (loaded != 0)
         return loaded;
-    progress bar = {.last = -1};
+    progress bar = {.last = -1, .unit = "samples"};
     clock_gettime(CLOCK_MONOTONIC, &bar.start);
     dc_sweep_options so = {.seed = o->seed,
                            .samples = o->samples,

@@ -321,8 +321,9 @@ references_hold(const char *name, int samples)
                 refs[n++] = (roundoff_ref){.t = derive_pretty(d, &d->g[i], CONVENTION_DEFERRED)};
         draw_ctx ctx = {m, (unsigned long)s};
         char why[256];
-        ck_assert_msg(roundoff_references(refs, n, draw_into, &ctx, pool, why, sizeof why), "%s",
-                      why);
+        ck_assert_msg(roundoff_references(refs, n, draw_into, &ctx, m, EVAL_MAX_MEMORY, pool, why,
+                                          sizeof why),
+                      "%s", why);
         for (size_t k = 0; k < n; k++) {
             ck_assert_int_eq(refs[k].unsampleable, 0);
             evaluator *ev = eval_new(pool, NUMBER_MPFR, 4 * refs[k].prec);
@@ -412,7 +413,9 @@ START_TEST(references_are_proved_near_a_tie)
         refs[k] =
             (roundoff_ref){.t = term_symbol(m->terms, model_lookup(m, names[k], strlen(names[k])))};
     char why[256];
-    ck_assert_msg(roundoff_references(refs, 4, bind_midpoint, m, pool, why, sizeof why), "%s", why);
+    ck_assert_msg(
+        roundoff_references(refs, 4, bind_midpoint, m, m, EVAL_MAX_MEMORY, pool, why, sizeof why),
+        "%s", why);
     double one = 1.0, next = nextafter(1.0, 2.0);
     /* 1 + 2^-53 + e^-2000: above the tie, so the next double up */
     ck_assert_int_eq(refs[0].unsampleable, 0);
@@ -465,7 +468,9 @@ START_TEST(references_of_zeros_and_kinks)
         refs[k] =
             (roundoff_ref){.t = term_symbol(m->terms, model_lookup(m, names[k], strlen(names[k])))};
     char why[256];
-    ck_assert_msg(roundoff_references(refs, 3, bind_kink, m, pool, why, sizeof why), "%s", why);
+    ck_assert_msg(
+        roundoff_references(refs, 3, bind_kink, m, m, EVAL_MAX_MEMORY, pool, why, sizeof why), "%s",
+        why);
     /* exp(0) - exp(0) and exp(-3/4) - exp(-3/4): exactly 0 */
     ck_assert_int_eq(refs[0].unsampleable, 0);
     ck_assert(refs[0].value[0] == 0.0 && refs[0].value[1] == 0.0);

@@ -572,6 +572,57 @@ has "$tmp/err" "--shard takes K/N"
 run 2 merge "$tmp/out"
 has "$tmp/err" "not JSON"
 
+# the caps on an evaluation's memory and work, estimated before anything is
+# drawn (issue 18: eval of logistic regression at n_x = m = 4096 ran 74 s in
+# 7.2 GB): refused at once, exit 2, the variable that raises the cap named,
+# no output file written
+printf '%s\n' 'dims n_x = 4' 'batch m = 6' 'input X[n_x, m]' 'label Y[1, m] binary' \
+    'param w[n_x, 1], b' 'A = sigmoid(w.T @ X + b)' \
+    'loss J = -1/m * sum(Y * log(A) + (1 - Y) * log(1 - A))' >"$tmp/lr.dc"
+sed 's/n_x = 4$/n_x = 4096/; s/m = 6$/m = 4096/' "$tmp/lr.dc" >"$tmp/lr4096.dc"
+rm -f "$tmp/lr4096.txt"
+run 2 eval "$tmp/lr4096.dc" -o "$tmp/lr4096.txt"
+has "$tmp/err" "evaluating the loss and gradients of lr4096.dc at n_x = 4096, m = 4096, 256 bits would hold about"
+has "$tmp/err" "more than the cap of 2 GiB; nothing was evaluated. DERIVCHECK_MAX_MEMORY raises the cap"
+[ -e "$tmp/lr4096.txt" ] && fail "a refused eval wrote its -o file"
+# the small model passes: with w = 0 and b = 0, A = 1/2 everywhere and J = log 2
+echo '{"w": [[0], [0], [0], [0]], "b": 0}' >"$tmp/w0.json"
+run 0 eval "$tmp/lr.dc" --data "$tmp/w0.json"
+has "$tmp/out" "J = 0.69314718055994530941723212145817656807550013436025525412068000949339362196"
+# a cap lowered refuses it, naming the variable; raised, it passes
+DERIVCHECK_MAX_MEMORY=1K run 2 eval "$tmp/lr.dc"
+has "$tmp/err" "of numbers at once, more than the cap of 1 KiB; nothing was evaluated. DERIVCHECK_MAX_MEMORY raises the cap"
+DERIVCHECK_MAX_MEMORY=1M run 0 eval "$tmp/lr.dc"
+DERIVCHECK_MAX_WORK=10 run 2 eval "$tmp/lr.dc"
+has "$tmp/err" "multiply-adds, more than the cap of 10; nothing was evaluated. DERIVCHECK_MAX_WORK raises the cap"
+DERIVCHECK_MAX_MEMORY=lots run 2 eval "$tmp/lr.dc"
+has "$tmp/err" "DERIVCHECK_MAX_MEMORY takes a whole number from 1 to 1099511627776, with an optional suffix K, M, G or T (powers of 1024), not 'lots'"
+# W @ X @ X at n = 4096 (about a day's work): refused by eval and by error
+printf 'dims n = 4096\nbatch m = 4\ninput X[n, n]\nparam W[n, n]\nloss J = sum(W @ X @ X)\n' >"$tmp/wxx.dc"
+run 2 eval "$tmp/wxx.dc"
+has "$tmp/err" "more than the cap of 2 GiB; nothing was evaluated"
+run 2 error "$tmp/wxx.dc" --regime typical --samples 1
+has "$tmp/err" "one sample of the typical regime of wxx.dc (m = 4) would hold about"
+has "$tmp/err" "DERIVCHECK_MAX_MEMORY raises the cap (e.g. DERIVCHECK_MAX_MEMORY=8G), or declare smaller dims"
+# a reference that has no value (the log of a negative number) is not
+# refined up the ladder to 10,000 bits (one large-m sample took 198 s): the
+# loss log(-A2) is NaN at every point, so each sample's J is unsampleable
+# and the report says why; the gradients do not involve the log
+sed 's/log(A2)/log(-1 * A2)/' "$DC_EXAMPLES_DIR/ng_sigmoid_absorbed.dc" >"$tmp/nan.dc"
+run 0 error "$tmp/nan.dc" --regime typical --samples 4
+has "$tmp/out" "Regime typical: 4 samples; references needed up to 80 bits"
+has "$tmp/out" "  J        as written             0.00     0.00         n/a     0     0        0            4  -"
+has "$tmp/out" "  J as written: 4 of the 4 unsampleable entries have no finite true value"
+run 0 error "$tmp/nan.dc" --regime large-m --samples 1
+has "$tmp/out" "  J as written: 1 of the 1 unsampleable entries have no finite true value"
+# the count survives the shards and their merge
+run 0 error "$tmp/nan.dc" --regime typical --samples 4 --format json -o "$tmp/nan_whole.json"
+run 0 error "$tmp/nan.dc" --regime typical --samples 4 --format json --shard 1/2 -o "$tmp/nan1.json"
+run 0 error "$tmp/nan.dc" --regime typical --samples 4 --format json --shard 2/2 -o "$tmp/nan2.json"
+has "$tmp/nan1.json" '"unsampleable": 2, "undefined": 2,'
+run 0 merge "$tmp/nan1.json" "$tmp/nan2.json" --format json -o "$tmp/nan_merged.json"
+cmp -s "$tmp/nan_whole.json" "$tmp/nan_merged.json" || fail "merged NaN shards differ from the whole sweep"
+
 # each command's own help: its usage, only the options that apply, two examples
 run 0 check --help
 has "$tmp/out" "Usage: derivcheck check [OPTION]... FILE"

@@ -55,6 +55,8 @@ typedef struct roundoff_stat {
     const char *formula;     /* the formula as evaluated, or how C computes it */
     long entries;            /* entries measured (with a certified reference) */
     long unsampleable;       /* entries whose reference hit the cap */
+    long undefined;          /* of them, entries whose true value is no finite number (the
+                                log of a negative number, a quotient by 0): not refined */
     int64_t micro_bits;      /* sum of bits of error, in units of 2^-20 */
     double max_bits, max_rel;
     long nan, inf;
@@ -175,8 +177,14 @@ roundoff_result *roundoff_merge(const char *const *texts, const char *const *nam
    (roundoff_reference.c, certify: a proof, not an estimate). Fills rows,
    cols, value (the correctly rounded doubles), certified (1 per certified
    entry), unsampleable (the entries left at the cap) and prec (the highest
-   precision used); arrays come from POOL. Returns 0 with WHY when a term
-   cannot be evaluated. */
+   precision used); arrays come from POOL. A precision above the first
+   whose evaluation of the terms still open would hold more than MAX_BYTES
+   (eval_estimate, with M's values bound) is not tried: the entries open
+   then stay unsampleable. An entry whose ball is NaN where its exact value
+   certainly has none (the log or square root of a ball wholly below 0, a
+   quotient by an exact 0: its value is undefined at every precision), or
+   infinite, is settled at once as unsampleable rather than raised up the
+   ladder. Returns 0 with WHY when a term cannot be evaluated. */
 typedef int (*roundoff_binder)(void *ctx, evaluator *ev, char *why, size_t len);
 typedef struct roundoff_ref {
     const term *t;
@@ -184,9 +192,10 @@ typedef struct roundoff_ref {
     double *value;
     char *certified;
     long unsampleable;
+    long undefined; /* of the unsampleable, those settled at once: no finite value */
     long prec;
 } roundoff_ref;
 int roundoff_references(roundoff_ref *refs, size_t n, roundoff_binder bind, void *ctx,
-                        mem_pool *pool, char *why, size_t len);
+                        const model *m, double max_bytes, mem_pool *pool, char *why, size_t len);
 
 #endif

@@ -52,6 +52,8 @@ stat_json(mem_pool *pool, const roundoff_stat *st)
     json_object_set_new(row, "formula", format_json_string(pool, st->formula));
     json_object_set_new(row, "entries", json_integer(st->entries));
     json_object_set_new(row, "unsampleable", json_integer(st->unsampleable));
+    if (st->undefined > 0) /* absent: none (the shards of earlier versions) */
+        json_object_set_new(row, "undefined", json_integer(st->undefined));
     json_object_set_new(row, "micro_bits", json_integer(st->micro_bits));
     json_object_set_new(row, "mean_bits", json_double(mean_bits(st)));
     json_object_set_new(row, "max_bits", json_double(st->max_bits));
@@ -308,6 +310,19 @@ write_table(text *out, const roundoff_result *res, const roundoff_table *tab, in
                         st->quantity, st->formulation, mean_bits(st), st->max_bits,
                         rel_words(rel, st), st->nan, st->inf, st->entries, st->unsampleable, worst);
     }
+    /* the entries without a true value: unsampleable, but not for want of
+       precision */
+    for (size_t k = 0; k < tab->n; k++) {
+        const roundoff_stat *st = &tab->stats[k];
+        if (st->undefined > 0)
+            text_printf(out,
+                        "%s%s %s: %ld of the %ld unsampleable entries have no finite true value "
+                        "(NaN or infinite at every precision: the log or square root of a "
+                        "negative number, a quotient by 0), so their references were not "
+                        "raised up the ladder\n",
+                        md ? "\n" : "  ", st->quantity, st->formulation, st->undefined,
+                        st->unsampleable);
+    }
     /* the worst entry of the whole table, to reproduce */
     const roundoff_stat *w = NULL;
     for (size_t k = 0; k < tab->n; k++)
@@ -534,6 +549,8 @@ read_stat(reader *rd, const char *regime, size_t k, const json_t *row, roundoff_
     const long long most = (long long)EVAL_MAX_ENTRIES * ROUNDOFF_MAX_SAMPLES;
     st->entries = (long)read_int(rd, where, row, "entries", 0, most);
     st->unsampleable = (long)read_int(rd, where, row, "unsampleable", 0, most);
+    if (json_object_get(row, "undefined") != NULL)
+        st->undefined = (long)read_int(rd, where, row, "undefined", 0, st->unsampleable);
     const long long per_entry = (long long)ROUNDOFF_NAN_BITS * ROUNDOFF_MICRO;
     st->micro_bits = (int64_t)read_int(
         rd, where, row, "micro_bits", 0,

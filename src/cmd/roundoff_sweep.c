@@ -346,6 +346,7 @@ roundoff_stat_add(roundoff_stat *dst, const roundoff_stat *src)
 {
     dst->entries += src->entries;
     dst->unsampleable += src->unsampleable;
+    dst->undefined += src->undefined;
     dst->micro_bits += src->micro_bits;
     dst->nan += src->nan;
     dst->inf += src->inf;
@@ -386,7 +387,7 @@ typedef struct live {
    it into A. Allocates from POOL, the sample's own. */
 static int
 sample_body(const roundoff_plan *p, roundoff_regime r, unsigned long seed, int bits, long index,
-            mem_pool *pool, live *lv, acc *a, char *why, size_t len)
+            double max_bytes, mem_pool *pool, live *lv, acc *a, char *why, size_t len)
 {
     long batch = p->m->batch != NULL ? regime_batch(r) : 0;
     long mval = batch > 0 ? batch : p->m->batch != NULL ? p->m->batch->value : 1;
@@ -404,7 +405,7 @@ sample_body(const roundoff_plan *p, roundoff_regime r, unsigned long seed, int b
     roundoff_ref *refs = mem_zalloc(pool, (p->nq + 1) * sizeof *refs);
     for (size_t q = 0; q < p->nq; q++)
         refs[q].t = p->q[q].ref;
-    if (!roundoff_references(refs, p->nq, bind_sample, &ctx, pool, why, len))
+    if (!roundoff_references(refs, p->nq, bind_sample, &ctx, p->m, max_bytes, pool, why, len))
         return 0;
     lv->dv = eval_new(pool, NUMBER_DOUBLE, 0);
     if (!bind_sample(&ctx, lv->dv, why, len))
@@ -435,6 +436,7 @@ sample_body(const roundoff_plan *p, roundoff_regime r, unsigned long seed, int b
             return 0;
         roundoff_stat *st = &a->s[k];
         st->unsampleable += ref->unsampleable;
+        st->undefined += ref->undefined;
         for (long i = 0; i < ref->rows; i++)
             for (long j = 0; j < ref->cols; j++) {
                 long e = i * ref->cols + j;
@@ -451,7 +453,7 @@ sample_body(const roundoff_plan *p, roundoff_regime r, unsigned long seed, int b
    threads they belong to no pool (mem_gmp_pool is process-wide). */
 static dc_status
 run_sample(const roundoff_plan *p, roundoff_regime r, unsigned long seed, int bits, long index,
-           acc *a, int serial, char *why, size_t len)
+           double max_bytes, acc *a, int serial, char *why, size_t len)
 {
     mem_pool *pool = mem_pool_new();
     live *lv = calloc(1, sizeof *lv);
@@ -470,7 +472,8 @@ run_sample(const roundoff_plan *p, roundoff_regime r, unsigned long seed, int bi
         mpfr_set_emax(emax);
     } else {
         mem_pool_on_oom(pool, &oom);
-        status = sample_body(p, r, seed, bits, index, pool, lv, a, why, len) ? DC_OK : DC_EINPUT;
+        status = sample_body(p, r, seed, bits, index, max_bytes, pool, lv, a, why, len) ? DC_OK
+                                                                                        : DC_EINPUT;
     }
     mem_pool_on_oom(pool, NULL);
     if (lv->rng_set)
@@ -548,8 +551,8 @@ draws(const roundoff_plan *p, roundoff_regime r, long mval, int bits)
    Returns DC_OK or the status of the first failing sample (the lowest
    index, whatever the threads), with its error in WHY. */
 static dc_status
-run_table(const roundoff_plan *p, const roundoff_request *rq, roundoff_table *tab, long *done,
-          long total, char *why, size_t len)
+run_table(const roundoff_plan *p, const roundoff_request *rq, roundoff_table *tab, int threads,
+          double max_bytes, long *done, long total, char *why, size_t len)
 {
     long count = 0;
     long shard = rq->nshards > 1 ? rq->shard - 1 : 0, step = rq->nshards > 1 ? rq->nshards : 1;
@@ -559,10 +562,6 @@ run_table(const roundoff_plan *p, const roundoff_request *rq, roundoff_table *ta
     tab->samples = count;
     dc_status failed = DC_OK;
     long failed_at = -1;
-    int threads = rq->threads > 1 ? rq->threads : 1;
-#ifndef _OPENMP
-    threads = 1;
-#endif
     int bits = rq->bits > 0 ? rq->bits : ROUNDOFF_SAMPLE_BITS;
     /* GMP's blocks may not go to a pool while threads allocate (mem.h) */
     mem_pool *gmp_outer = threads > 1 ? mem_gmp_pool(NULL) : NULL;
@@ -581,7 +580,8 @@ run_table(const roundoff_plan *p, const roundoff_request *rq, roundoff_table *ta
             long index = shard + k * step;
             dc_status status = local == NULL ? DC_ENOMEM
                                              : run_sample(p, tab->regime, rq->seed, bits, index,
-                                                          local, threads == 1, mywhy, sizeof mywhy);
+                                                          max_bytes / threads, local, threads == 1,
+                                                          mywhy, sizeof mywhy);
             if (status != DC_OK) {
 #ifdef _OPENMP
 #pragma omp critical(roundoff_fail)
@@ -622,6 +622,97 @@ run_table(const roundoff_plan *p, const roundoff_request *rq, roundoff_table *ta
     if (threads > 1)
         mem_gmp_pool(gmp_outer);
     return failed;
+}
+
+/* Add to *COST what one sample of regime R holds at once and computes,
+   estimated from the shapes before any is drawn (eval_estimate): the
+   values drawn (exact), the references at the ladder's first precision,
+   the formulations in double. 0 when a size is unknown (the sample then
+   reports it). */
+static int
+sample_cost(const roundoff_plan *p, roundoff_regime r, eval_cost *cost)
+{
+    mem_pool *pool = mem_pool_new();
+    if (pool == NULL)
+        return 0;
+    evaluator *ex = eval_new(pool, NUMBER_EXACT, 0);
+    evaluator *ball = eval_new(pool, NUMBER_BALL, ROUNDOFF_FIRST_PREC);
+    evaluator *dv = eval_new(pool, NUMBER_DOUBLE, 0);
+    if (p->m->batch != NULL && regime_batch(r) > 0) {
+        eval_set_dim(ex, p->m->batch, regime_batch(r));
+        eval_set_dim(ball, p->m->batch, regime_batch(r));
+        eval_set_dim(dv, p->m->batch, regime_batch(r));
+    }
+    const term **refs = mem_alloc(pool, (p->nq + 1) * sizeof *refs);
+    const term **forms = mem_alloc(pool, (2 * p->nf + 2) * sizeof *forms);
+    size_t nforms = 0;
+    for (size_t q = 0; q < p->nq; q++)
+        refs[q] = p->q[q].ref;
+    for (size_t k = 0; k < p->nf; k++) {
+        const roundoff_form *f = &p->f[k];
+        if (f->kind == ROUNDOFF_FORM_TERM)
+            forms[nforms++] = f->t;
+        else if (f->kind == ROUNDOFF_FORM_PER_EXAMPLE) {
+            forms[nforms++] = f->dz;
+            if (f->h != NULL)
+                forms[nforms++] = f->h;
+        }
+    }
+    if (p->out_pre != NULL && p->label_t != NULL) {
+        forms[nforms++] = p->out_pre;
+        forms[nforms++] = p->label_t;
+    }
+    int ok = eval_estimate(ex, p->m, NULL, 0, cost) &&
+             eval_estimate(ball, p->m, refs, p->nq, cost) &&
+             eval_estimate(dv, p->m, forms, nforms, cost);
+    eval_free(ex);
+    eval_free(ball);
+    eval_free(dv);
+    mem_pool_free(pool);
+    return ok;
+}
+
+/* What error's user may do instead of raising a cap on one sample. */
+#define SMALLER "declare smaller dims in the model, or leave out the regime (--regime)"
+
+/* Whether the sweep of RES's tables stays within the caps (eval_caps):
+   one sample of each regime within the memory cap, all of them within the
+   work cap; 0 with ERR filled when not. *THREADS is lowered, when
+   needed, so that THREADS samples at once fit the memory cap too (the
+   results do not depend on it); *MAX_BYTES is the cap. */
+static int
+within_caps(const roundoff_plan *p, const roundoff_result *res, int *threads, double *max_bytes,
+            dc_error *err, mem_pool *err_pool)
+{
+    eval_cost caps, sweep = {0, 0};
+    if (!eval_caps(&caps, err, err_pool))
+        return 0;
+    *max_bytes = caps.bytes;
+    for (size_t t = 0; t < res->ntables; t++) {
+        const roundoff_table *tab = &res->tables[t];
+        eval_cost one = {0, 0};
+        if (!sample_cost(p, tab->regime, &one))
+            continue;
+        text what;
+        text_init(&what, err_pool);
+        text_printf(&what, "one sample of the %s regime of %s", regime_names[tab->regime],
+                    format_base_name(res->model_name));
+        if (tab->batch > 0)
+            text_printf(&what, " (%s = %ld)", p->m->batch->name, tab->batch);
+        if (!eval_within_caps(&one, &caps, text_str(&what), SMALLER, err, err_pool))
+            return 0;
+        if (*threads > 1 && one.bytes * *threads > caps.bytes)
+            *threads = one.bytes > 0 ? (int)(caps.bytes / one.bytes) : *threads;
+        if (*threads < 1)
+            *threads = 1;
+        long count = 0;
+        for (long i = res->shard - 1; i < tab->samples; i += res->nshards)
+            count++;
+        sweep.work += one.work * (double)count;
+    }
+    return eval_within_caps(&sweep, &caps, "the sweep's samples",
+                            "run fewer samples (--samples), or split the sweep (--shard)", err,
+                            err_pool);
 }
 
 roundoff_result *
@@ -679,9 +770,17 @@ roundoff_sweep(const derivation *d, const roundoff_request *rq, dc_error *err, m
         for (long i = shard; i < tab->samples; i += res->nshards)
             total++;
     }
+    int threads = rq->threads > 1 ? rq->threads : 1;
+#ifndef _OPENMP
+    threads = 1;
+#endif
+    double max_bytes;
+    if (!within_caps(p, res, &threads, &max_bytes, err, err_pool))
+        return NULL;
     for (size_t t = 0; t < res->ntables; t++) {
         char why[320];
-        dc_status status = run_table(p, rq, &res->tables[t], &done, total, why, sizeof why);
+        dc_status status =
+            run_table(p, rq, &res->tables[t], threads, max_bytes, &done, total, why, sizeof why);
         if (status == DC_ENOMEM)
             diag_oom(err);
         else if (status != DC_OK)

@@ -47,7 +47,8 @@ typedef struct run {
     size_t nq;
     int fd_agree;
     char fd_all[32];
-    dropped_label *dropped; /* the labels the gradients are derived without assuming */
+    double work, work_done, bind_work; /* estimated and done, for rq->progress */
+    dropped_label *dropped;            /* the labels the gradients are derived without assuming */
     size_t ndropped;
     mpfr_exp_t emin, emax; /* the caller's exponent range, put back at the end */
 } run;
@@ -146,6 +147,17 @@ agreed(run *r, mpfr_srcptr lo, mpfr_srcptr hi, int *finite)
 }
 
 /* ---------------------------------------------------------------- evaluation */
+
+/* WORK more multiply-adds done (eval_set_progress), for the caller's
+   progress bar; never the whole estimate before values_report ends. */
+static void
+work_done(void *ctx, double work)
+{
+    run *r = ctx;
+    r->work_done += work;
+    double total = r->work > 1 ? r->work : 1, done = r->work_done < total ? r->work_done : total;
+    r->rq->progress(r->rq->progress_ctx, (long)(1000 * done / total) - (done == total), 1000);
+}
 
 /* Evaluate T in EV; 0 with ERR filled when it cannot be, or when a value
    on the way left MPFR's exponent range, whose digits would be the
@@ -250,6 +262,96 @@ labels_as_given(run *r)
     return 0;
 }
 
+/* The term of P's gradient: the absorbed formula, or 0 of P's shape when
+   the loss does not depend on P. */
+static const term *
+gradient_term(run *r, const symbol *p)
+{
+    const model *m = r->d->m;
+    const gradient *g = derive_find(r->d, p);
+    if (g != NULL && g->absorbed != NULL)
+        return g->absorbed;
+    const term *zero = term_const_si(m->terms, 0, 1);
+    const term *sym = term_symbol(m->terms, p);
+    char why[SHAPE_WHY];
+    return term_make(m->terms, OP_MUL, 0, 0, (const term *[]){zero, sym}, 2, why);
+}
+
+/* The entries of a value of shape S at the point's sizes. */
+static double
+entries_of(run *r, const shape *s)
+{
+    double n = 1;
+    for (int k = 0; k < s->rank; k++)
+        n *= (double)data_dim_size(r->rq->data, s->d[k]);
+    return n;
+}
+
+static void put_dims(run *r, text *out, json_t *dims);
+
+/* Whether evaluating the loss and the gradients (and the finite
+   differences' two losses per param entry) at the point's sizes stays
+   within the caps on memory and work (eval.h), estimated before anything
+   is drawn; 0 with ERR filled (DC_ELIMIT) when not. Sets the dims of the
+   point in both evaluators. */
+static int
+within_caps(run *r)
+{
+    const model *m = r->d->m;
+    eval_cost caps, cost = {0, 0}, loss = {0, 0};
+    if (!eval_caps(&caps, r->err, r->pool))
+        return 0;
+    for (size_t i = 0; i < m->nsymbols; i++) {
+        const symbol *s = m->symbols[i];
+        if (s->kind == SYM_DIM || s->kind == SYM_BATCH) {
+            eval_set_dim(r->box, s, data_dim_size(r->rq->data, dim_symbol(s)));
+            eval_set_dim(r->hi, s, data_dim_size(r->rq->data, dim_symbol(s)));
+        }
+    }
+    const term **roots = mem_alloc(r->pool, (m->nsymbols + 1) * sizeof *roots);
+    size_t n = 0;
+    double param_entries = 0, drawn = 0, given = 0;
+    roots[n++] = term_symbol(m->terms, m->loss);
+    for (size_t i = 0; i < m->nsymbols; i++) {
+        const symbol *s = m->symbols[i];
+        if (s->kind == SYM_PARAM) {
+            roots[n++] = gradient_term(r, s);
+            param_entries += entries_of(r, &s->shape);
+        }
+        if (s->kind == SYM_INPUT || s->kind == SYM_LABEL || s->kind == SYM_PARAM)
+            *(data_gives(r->rq->data, s) ? &given : &drawn) += entries_of(r, &s->shape);
+    }
+    int known = eval_estimate(r->box, NULL, roots, n, &cost) &&
+                (!r->rq->check_fd || (eval_estimate(r->hi, NULL, roots, n, &cost) &&
+                                      eval_estimate(r->hi, NULL, roots, 1, &loss)));
+    mem_release(r->pool, roots);
+    if (!known) /* a size the evaluation reports itself */
+        return 1;
+    /* the bound values: drawn ones exact rationals until they are bound,
+       then short dyadics (k / 2^16) in a ball; the data's rounded to the
+       precision; at P + 64 bits in MPFR for the finite differences */
+    cost.bytes += drawn * (eval_entry_bytes(NUMBER_EXACT, 0) + eval_entry_bytes(NUMBER_BALL, 64));
+    cost.bytes += given * eval_entry_bytes(NUMBER_BALL, r->prec);
+    if (r->rq->check_fd)
+        cost.bytes += (drawn + given) * eval_entry_bytes(NUMBER_MPFR, r->prec + VALUES_GUARD_BITS);
+    cost.work += drawn + given + 2 * param_entries * loss.work;
+    r->work = cost.work;
+    r->bind_work = drawn + given;
+    if (r->rq->progress != NULL) {
+        eval_set_progress(r->box, work_done, r);
+        eval_set_progress(r->hi, work_done, r);
+    }
+    text what;
+    text_init(&what, r->pool);
+    text_printf(&what, "evaluating the loss and gradients of %s at ",
+                format_base_name(r->rq->model_name));
+    put_dims(r, &what, NULL);
+    text_printf(&what, ", %ld bits%s", r->prec, r->rq->check_fd ? ", with finite differences" : "");
+    return eval_within_caps(&cost, &caps, text_str(&what),
+                            "evaluate at smaller sizes (--data fixes them) or a lower precision",
+                            r->err, r->pool);
+}
+
 /* The loss and every param's gradient: enclosed, and at P + 64 bits for
    the finite differences. */
 static int
@@ -277,15 +379,7 @@ evaluate_all(run *r)
         text_printf(&name, "d%s", p->name);
         q->name = text_str(&name);
         q->of = p;
-        const gradient *g = derive_find(r->d, p);
-        const term *t = g != NULL ? g->absorbed : NULL;
-        if (t == NULL) {
-            /* J does not depend on p: its gradient is 0, of p's shape */
-            const term *zero = term_const_si(m->terms, 0, 1);
-            const term *sym = term_symbol(m->terms, p);
-            char why[SHAPE_WHY];
-            t = term_make(m->terms, OP_MUL, 0, 0, (const term *[]){zero, sym}, 2, why);
-        }
+        const term *t = gradient_term(r, p);
         if (!evaluate(r, r->box, t, q->name, &box))
             return 0;
         fill(r, q, box);
@@ -400,7 +494,7 @@ check_all(run *r)
 /* The size of every dim, by name, into DIMS: a JSON object, or NULL for
    "n = 2, m = 8" in OUT. */
 static void
-put_dims(run *r, json_t *dims)
+put_dims(run *r, text *out, json_t *dims)
 {
     const model *m = r->d->m;
     int first = 1;
@@ -412,7 +506,7 @@ put_dims(run *r, json_t *dims)
         if (dims != NULL)
             json_object_set_new(dims, s->name, json_integer(n));
         else
-            text_printf(r->out, "%s%s = %ld", first ? "" : ", ", s->name, n);
+            text_printf(out, "%s%s = %ld", first ? "" : ", ", s->name, n);
         first = 0;
     }
 }
@@ -479,7 +573,7 @@ report_text(run *r)
     text_printf(out, "Loss and gradients of %s ", format_base_name(rq->model_name));
     put_point(r);
     text_printf(out, ", %ld bits\ndims: ", r->prec);
-    put_dims(r, NULL);
+    put_dims(r, r->out, NULL);
     text_printf(out,
                 "\ndigits: proved, those on which both ends of an interval enclosing the exact "
                 "value at %ld bits agree (at most %ld)\n",
@@ -623,7 +717,7 @@ report_json(run *r)
     if (r->ndropped > 0)
         format_json_member(out, ",\n ", "labels_not_assumed", json_dropped(r));
     json_t *dims = json_object();
-    put_dims(r, dims);
+    put_dims(r, r->out, dims);
     format_json_member(out, ",\n ", "dims", dims);
     format_json_member(out, ",\n ", "loss_name", format_json_string(pool, r->q[0].name));
     format_json_member(out, ", ", "loss", format_json_string(pool, r->q[0].entries[0]));
@@ -691,15 +785,20 @@ rethrow(jmp_buf *outer)
     abort();
 }
 
-/* Bind the point into both evaluators. */
+/* Bind the point into the evaluators: the second only for the finite
+   differences. */
 static int
 bind_point(run *r)
 {
     char why[256];
     const values_request *rq = r->rq;
     if (data_bind(r->box, r->pool, rq->data, r->d->m, rq->seed, why, sizeof why) &&
-        data_bind(r->hi, r->pool, rq->data, r->d->m, rq->seed, why, sizeof why))
+        (!rq->check_fd ||
+         data_bind(r->hi, r->pool, rq->data, r->d->m, rq->seed, why, sizeof why))) {
+        if (rq->progress != NULL && r->work > 0)
+            work_done(r, r->bind_work);
         return 1;
+    }
     diag_plain(r->err, r->pool, DC_EINPUT, "cannot draw the random values: %s", why);
     return 0;
 }
@@ -751,8 +850,10 @@ values_report(text *out, const derivation *d, const values_request *rq, dc_error
     }
     r->box = eval_new(pool, NUMBER_BALL, prec);
     r->hi = eval_new(pool, NUMBER_MPFR, prec + VALUES_GUARD_BITS);
-    int ok =
-        labels_as_given(r) && bind_point(r) && evaluate_all(r) && (!rq->check_fd || check_all(r));
+    int ok = labels_as_given(r) && within_caps(r) && bind_point(r) && evaluate_all(r) &&
+             (!rq->check_fd || check_all(r));
+    if (rq->progress != NULL) /* done: the bar is erased */
+        rq->progress(rq->progress_ctx, 1, 1);
     if (ok && rq->format == FORMAT_JSON)
         report_json(r);
     else if (ok)

@@ -24,6 +24,10 @@ typedef struct values_request {
     const char *model_name; /* the model's file, for the report */
     int check_fd;           /* compare with central finite differences */
     format_kind format;     /* FORMAT_TEXT or FORMAT_JSON */
+    /* called as the evaluation goes with the thousandths of its estimated
+       multiply-adds done and 1000, and with 1, 1 at the end (NULL: none) */
+    void (*progress)(void *ctx, long done, long total);
+    void *progress_ctx;
 } values_request;
 
 /* Evaluate the loss and the gradient of every param of D's model (the

@@ -1,11 +1,13 @@
 /* eval.c: the evaluator walk over terms, the values it holds, and the API; see eval.h. */
 #include "num/eval_impl.h"
 
+#include <errno.h>
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 const value *
@@ -432,6 +434,17 @@ compute(evaluator *ev, const term *t)
     }
 }
 
+/* What a multiply-add costs at EV's kind and precision, in eval_estimate's
+   units: once per 256 bits begun (MPFR, balls; an interval twice). */
+static double
+precision_weight(const evaluator *ev)
+{
+    number_kind kind = ev->ar->kind;
+    if (kind == NUMBER_DOUBLE || kind == NUMBER_EXACT)
+        return 1;
+    return (double)((ev->prec + 255) / 256) * (kind == NUMBER_INTERVAL ? 2 : 1);
+}
+
 /* T's value: the one it has, or computed now; then the operands it was
    computed from have had one more use each. */
 const value *
@@ -444,6 +457,8 @@ eval_walk(evaluator *ev, const term *t)
     if (v != NULL) {
         plan_remember(ev, t, v);
         plan_operands_used(ev, t);
+        if (ev->progress != NULL)
+            ev->progress(ev->progress_ctx, plan_term_work(ev, t) * precision_weight(ev));
     }
     return v;
 }
@@ -663,4 +678,154 @@ eval_live_entries(const evaluator *ev)
         if (h->role != HELD_SCRATCH)
             n += (size_t)(h->v.rows * h->v.cols);
     return n;
+}
+
+void
+eval_set_progress(evaluator *ev, void (*progress)(void *ctx, double work), void *ctx)
+{
+    ev->progress = progress;
+    ev->progress_ctx = ctx;
+}
+
+int
+eval_term_sizes(evaluator *ev, const term *t, long *rows, long *cols)
+{
+    return eval_shape_sizes(ev, &t->shape, rows, cols);
+}
+
+int
+eval_is_bound(const evaluator *ev, const symbol *sym)
+{
+    return eval_find_binding(ev, sym) != NULL;
+}
+
+/* ---------------------------------------------------------------- estimates and caps */
+
+/* The bytes a heap block of SIZE bytes takes: glibc's malloc adds an
+   8-byte size field and rounds up to 16, at least 32. A block GMP asks for
+   (an exact rational's integers, an interval's endpoints) goes through
+   mem.c, whose header (two links and a size, aligned to max_align_t) comes
+   first; Arb's significands are FLINT's plain malloc. A quarter more for
+   what malloc holds beside the blocks live (freed small blocks kept for
+   reuse, arenas): without it, eval of logistic regression at n_x = m =
+   4096 peaked 3% above the estimate. */
+enum { POOL_BLOCK_HEADER = 32 };
+static double
+heap_block(double size)
+{
+    double chunk = 16 * ceil((size + 8) / 16);
+    return 1.25 * (chunk < 32 ? 32 : chunk);
+}
+
+double
+eval_entry_bytes(number_kind kind, long prec)
+{
+    double limbs = (double)((prec + GMP_NUMB_BITS - 1) / GMP_NUMB_BITS);
+    switch (kind) {
+    case NUMBER_DOUBLE:
+        return sizeof(double);
+    case NUMBER_MPFR: /* the significand is in the value's block (MPFR's custom interface) */
+        return (double)(sizeof(__mpfr_struct) + mpfr_custom_get_size((mpfr_prec_t)prec));
+    case NUMBER_INTERVAL:
+        return (double)sizeof(__mpfi_struct) +
+               2 * heap_block(POOL_BLOCK_HEADER + limbs * sizeof(mp_limb_t));
+    case NUMBER_BALL: /* Arb keeps two limbs inside the struct */
+        return (double)sizeof(arb_struct) + (limbs > 2 ? heap_block(limbs * sizeof(mp_limb_t)) : 0);
+    case NUMBER_EXACT:
+    default:
+        return (double)sizeof(__mpq_struct) + 2 * heap_block(POOL_BLOCK_HEADER + sizeof(mp_limb_t));
+    }
+}
+
+int
+eval_estimate(evaluator *ev, const model *m, const term *const *roots, size_t n, eval_cost *cost)
+{
+    double entries = 0, scratch = 0, work = 0;
+    if (!plan_estimate(ev, m, roots, n, &entries, &scratch, &work))
+        return 0;
+    number_kind kind = ev->ar->kind;
+    /* a product in balls copies its operands into Arb's integer matrices */
+    if (kind == NUMBER_BALL)
+        entries += scratch;
+    cost->bytes += entries * eval_entry_bytes(kind, ev->prec);
+    cost->work += work * precision_weight(ev);
+    return 1;
+}
+
+/* The cap in the environment variable ENV: FALLBACK when unset, else a
+   whole number with an optional suffix K, M, G or T (powers of UNIT), from
+   1 to CEILING; -1 with ERR filled when it is something else. */
+static double
+cap_from_env(const char *env, double fallback, double ceiling, double unit, dc_error *err,
+             mem_pool *pool)
+{
+    const char *v = getenv(env);
+    if (v == NULL || *v == '\0')
+        return fallback;
+    char *end;
+    errno = 0;
+    unsigned long long n = strtoull(v, &end, 10);
+    double x = (double)n;
+    const char *suffixes = "KMGT", *at = *end != '\0' ? strchr(suffixes, *end) : NULL;
+    if (at != NULL) {
+        for (const char *p = suffixes; p <= at; p++)
+            x *= unit;
+        end++;
+    }
+    if (errno == 0 && end != v && *v >= '0' && *v <= '9' && *end == '\0' && x >= 1 && x <= ceiling)
+        return x;
+    diag_plain(err, pool, DC_EINPUT,
+               "%s takes a whole number from 1 to %.0f, with an optional suffix K, M, G or T "
+               "(powers of %.0f), not '%s'",
+               env, ceiling, unit, v);
+    return -1;
+}
+
+int
+eval_caps(eval_cost *caps, dc_error *err, mem_pool *pool)
+{
+    caps->bytes =
+        cap_from_env(EVAL_MAX_MEMORY_ENV, EVAL_MAX_MEMORY, EVAL_CEILING_MEMORY, 1024, err, pool);
+    caps->work = caps->bytes < 0 ? -1
+                                 : cap_from_env(EVAL_MAX_WORK_ENV, EVAL_MAX_WORK, EVAL_CEILING_WORK,
+                                                1000, err, pool);
+    return caps->bytes > 0 && caps->work > 0;
+}
+
+/* BYTES in words: "5.4 GiB", "512 MiB". */
+static const char *
+bytes_words(double bytes, char *buf, size_t size)
+{
+    static const char *const units[] = {"bytes", "KiB", "MiB", "GiB", "TiB"};
+    int u = 0;
+    while (bytes >= 1024 && u < 4) {
+        bytes /= 1024;
+        u++;
+    }
+    snprintf(buf, size, "%.3g %s", bytes, units[u]);
+    return buf;
+}
+
+int
+eval_within_caps(const eval_cost *cost, const eval_cost *caps, const char *what,
+                 const char *instead, dc_error *err, mem_pool *pool)
+{
+    char need[32], cap[32];
+    if (cost->bytes > caps->bytes) {
+        diag_plain(err, pool, DC_ELIMIT,
+                   "%s would hold about %s of numbers at once, more than the cap of %s; "
+                   "nothing was evaluated. %s raises the cap (e.g. %s=8G), or %s",
+                   what, bytes_words(cost->bytes, need, sizeof need),
+                   bytes_words(caps->bytes, cap, sizeof cap), EVAL_MAX_MEMORY_ENV,
+                   EVAL_MAX_MEMORY_ENV, instead);
+        return 0;
+    }
+    if (cost->work > caps->work) {
+        diag_plain(err, pool, DC_ELIMIT,
+                   "%s would take about %.2g multiply-adds, more than the cap of %.2g; "
+                   "nothing was evaluated. %s raises the cap (e.g. %s=1T), or %s",
+                   what, cost->work, caps->work, EVAL_MAX_WORK_ENV, EVAL_MAX_WORK_ENV, instead);
+        return 0;
+    }
+    return 1;
 }

@@ -9,6 +9,7 @@
 
 #include "base/mem.h"
 #include "derivcheck.h"
+#include "lang/model.h"
 #include "lang/term.h"
 #include "num/ball.h"
 
@@ -133,6 +134,76 @@ dc_status eval_status(const evaluator *ev);
    pool) instead of returning 0, so a want of memory is never taken for a
    term that cannot be evaluated. */
 int eval_term_or_oom(evaluator *ev, const term *t, const value **out, char *why, size_t whylen);
+
+/* PROGRESS (NULL: none) is called with CTX after each term EV computes,
+   with its multiply-adds weighted as eval_estimate weighs them, so that a
+   caller can compare the sum with an estimate's work. */
+void eval_set_progress(evaluator *ev, void (*progress)(void *ctx, double work), void *ctx);
+
+/* The numeric rows and cols of T's value at EV's sizes (rank 1 [n] is
+   1 x n), or 0 when a size is unknown or too big. Computes nothing. */
+int eval_term_sizes(evaluator *ev, const term *t, long *rows, long *cols);
+
+/* Whether SYM has a binding in EV (a definition bound is a free variable). */
+int eval_is_bound(const evaluator *ev, const symbol *sym);
+
+/* What an evaluation costs, estimated from the shapes at the sizes set
+   and the precision before anything is allocated (eval_estimate). */
+typedef struct eval_cost {
+    double bytes; /* memory of the values held at once (an upper bound: see eval_estimate) */
+    double work;  /* multiply-adds, weighted (see eval_estimate) */
+} eval_cost;
+
+/* The caps on one command's estimated cost, and the environment variables
+   that raise them (read by eval_caps, their one home; docs/limits.md). */
+#define EVAL_MAX_MEMORY_ENV "DERIVCHECK_MAX_MEMORY"
+#define EVAL_MAX_WORK_ENV "DERIVCHECK_MAX_WORK"
+#define EVAL_MAX_MEMORY ((double)(2L << 30))     /* 2 GiB */
+#define EVAL_MAX_WORK 1e11                       /* multiply-adds */
+#define EVAL_CEILING_MEMORY ((double)(1L << 40)) /* what the variables may raise them to */
+#define EVAL_CEILING_WORK 1e15
+
+/* Add to *COST the cost of evaluating ROOTS (N terms) in turn in EV at the
+   dims' sizes EV has now (eval_set_dim, else the declared ones), with
+   every input, label and param of M (NULL: none) bound, before anything
+   is evaluated or bound. Memory: the bound values of M's inputs, labels
+   and params, and every value the evaluations' plans store (not those
+   computed inside a consumer), as if all were held at once, and, for
+   balls, the operands of the largest matrix product once more (Arb copies
+   them into integer matrices while it multiplies): meant as an upper
+   bound of what the evaluator holds, for the plan releases values after
+   their last use (docs/limits.md compares it with measured peaks). Each
+   number's heap blocks are counted with malloc's and mem.c's headers. Bytes per entry by the kind
+   of number at EV's precision: a double 8; an MPFR number its struct and significand; an Arb ball
+   its struct, and beyond 128 bits its significand on the heap; an MPFI interval two MPFR numbers;
+   an exact rational a struct and two one-limb integers (what a drawn k / 2^30 needs: the estimate
+   assumes exact evaluation at small sizes, where rationals stay small). Work: a matrix product r x
+   k @ k x c costs r*k*c multiply-adds, an elementwise operation, a sum or a broadcast one per
+   entry, exp, log, tanh, sigmoid, sqrt, log1p, a non-integer power and softmax
+   EVAL_TRANSCENDENTAL_WORK per entry; each counts once per 256 bits of
+   precision begun (MPFR, balls; an interval twice). Returns 0 when a
+   size is unknown or a value exceeds EVAL_MAX_ENTRIES: the evaluation
+   itself then reports what is wrong, and nothing is added. */
+enum { EVAL_TRANSCENDENTAL_WORK = 32 };
+int eval_estimate(evaluator *ev, const model *m, const term *const *roots, size_t n,
+                  eval_cost *cost);
+
+/* The bytes of one entry of KIND at PREC bits, as eval_estimate counts them. */
+double eval_entry_bytes(number_kind kind, long prec);
+
+/* The caps of this process into *CAPS: EVAL_MAX_MEMORY and EVAL_MAX_WORK,
+   or the environment variables' values (a whole number, with an optional
+   suffix: K, M, G or T, powers of 1024 for memory and of 1000 for work),
+   from 1 to the ceilings. 0 with ERR filled (its strings in POOL) when a
+   variable holds something else. */
+int eval_caps(eval_cost *caps, dc_error *err, mem_pool *pool);
+
+/* Whether COST is within CAPS: 1, or 0 with ERR filled (DC_ELIMIT) naming
+   WHAT ("evaluating the loss and gradients of F at n = 4096, 256 bits"),
+   the estimate, the cap, the variable that raises it and what the user
+   may do INSTEAD ("evaluate at smaller sizes or a lower precision"). */
+int eval_within_caps(const eval_cost *cost, const eval_cost *caps, const char *what,
+                     const char *instead, dc_error *err, mem_pool *pool);
 
 /* For tests: how many numbers EV holds now in values of any kind (results,
    kept definitions, bindings, eval_new_value's), not counting its own

@@ -187,6 +187,8 @@ struct evaluator {
     const value *result; /* of the running eval_term, kept here across its setjmp */
     dc_status status;    /* how the last eval_term ended */
     char why[EVAL_WHY];
+    void (*progress)(void *ctx, double work); /* eval_set_progress */
+    void *progress_ctx;
 };
 
 /* Element K of V in row-major order. */
@@ -275,6 +277,18 @@ void plan_forget_transients(evaluator *ev);
 
 /* Forget every result of eval_term: their values and the memo. */
 void plan_invalidate(evaluator *ev);
+
+/* eval_estimate's count (eval.h): add to *ENTRIES the entries held (bound
+   and stored by the plans of ROOTS) and to *WORK the multiply-adds, before
+   the precision's weight; raise *SCRATCH to the entries of the operands of
+   the largest matrix product (the copies a product makes while it runs).
+   0 when a size is unknown or too big. */
+/* The multiply-adds of computing T once as plan_estimate counts them
+   (before the precision's weight); 0 when a size is unknown. */
+double plan_term_work(evaluator *ev, const term *t);
+
+int plan_estimate(evaluator *ev, const model *m, const term *const *roots, size_t n,
+                  double *entries, double *scratch, double *work);
 
 /* ---------------------------------------------------------------- kernel.c */
 

@@ -261,3 +261,130 @@ plan_invalidate(evaluator *ev)
     memset(ev->memo, 0, ev->memo_size * sizeof *ev->memo);
     ev->memo_count = 0;
 }
+
+/* ---------------------------------------------------------------- estimates */
+
+/* A set of terms (open addressing by hash), so that a term the plans of
+   several roots share is counted once, as its kept value is. */
+typedef struct term_set {
+    const term **slot;
+    size_t size, count;
+} term_set;
+
+/* Whether T is new to SET (then added). */
+static int
+set_add(evaluator *ev, term_set *set, const term *t)
+{
+    if (2 * (set->count + 1) > set->size) {
+        term_set big = {mem_zalloc(ev->pool, 2 * set->size * sizeof *big.slot), 2 * set->size,
+                        set->count};
+        for (size_t i = 0; i < set->size; i++)
+            if (set->slot[i] != NULL) {
+                size_t k = set->slot[i]->hash & (big.size - 1);
+                while (big.slot[k] != NULL)
+                    k = (k + 1) & (big.size - 1);
+                big.slot[k] = set->slot[i];
+            }
+        mem_release(ev->pool, set->slot);
+        *set = big;
+    }
+    size_t k = t->hash & (set->size - 1);
+    for (; set->slot[k] != NULL; k = (k + 1) & (set->size - 1))
+        if (set->slot[k] == t)
+            return 0;
+    set->slot[k] = t;
+    set->count++;
+    return 1;
+}
+
+/* Whether OP costs EVAL_TRANSCENDENTAL_WORK per entry. */
+static int
+transcendental(term_op op)
+{
+    switch (op) {
+    case OP_EXP:
+    case OP_LOG:
+    case OP_TANH:
+    case OP_SIGMOID:
+    case OP_POW:
+    case OP_SQRT:
+    case OP_LOG1P:
+    case OP_SOFTMAX:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* The multiply-adds of computing T, of ENTRIES entries (eval.h's weights,
+   before the precision's); 0 with the reason when an operand's sizes are
+   unknown. */
+static int
+term_work(evaluator *ev, const term *t, double entries, double *work)
+{
+    long rows, cols;
+    if (t->op == OP_MATMUL || t->op == OP_SUM || t->op == OP_MAX) {
+        if (!eval_shape_sizes(ev, &t->args[0]->shape, &rows, &cols))
+            return 0;
+        /* a product's inner size is its left operand's columns ([k] is 1 x k) */
+        *work = t->op == OP_MATMUL ? entries * (double)cols : (double)rows * (double)cols;
+        return 1;
+    }
+    *work = transcendental(t->op) ? entries * EVAL_TRANSCENDENTAL_WORK : entries;
+    return 1;
+}
+
+double
+plan_term_work(evaluator *ev, const term *t)
+{
+    long rows, cols;
+    double w = 0;
+    if (!eval_shape_sizes(ev, &t->shape, &rows, &cols) ||
+        !term_work(ev, t, (double)rows * (double)cols, &w))
+        return 0;
+    return w;
+}
+
+int
+plan_estimate(evaluator *ev, const model *m, const term *const *roots, size_t n, double *entries,
+              double *scratch, double *work)
+{
+    long rows, cols;
+    int ok = 1;
+    for (size_t i = 0; m != NULL && i < m->nsymbols && ok; i++) {
+        const symbol *s = m->symbols[i];
+        if (s->kind != SYM_INPUT && s->kind != SYM_LABEL && s->kind != SYM_PARAM)
+            continue;
+        ok = eval_shape_sizes(ev, &s->shape, &rows, &cols);
+        *entries += (double)rows * (double)cols; /* bound: held, and drawn or converted once */
+        *work += (double)rows * (double)cols;
+    }
+    term_set seen = {mem_zalloc(ev->pool, 64 * sizeof *seen.slot), 64, 0};
+    for (size_t r = 0; r < n && ok; r++) {
+        ev->epoch++;
+        plan_evaluation(ev, roots[r]);
+        for (size_t k = 0; k < ev->plan_len && ok; k++) {
+            const term *t = ev->plan[k];
+            double w;
+            /* a symbol's value is a binding (counted above) or its definition's */
+            if (t->op == OP_SYM || !set_add(ev, &seen, t))
+                continue;
+            ok = eval_shape_sizes(ev, &t->shape, &rows, &cols) &&
+                 term_work(ev, t, (double)rows * (double)cols, &w);
+            if (ok && !plan_current(ev, t)->inlined)
+                *entries += (double)rows * (double)cols;
+            *work += ok ? w : 0;
+            double operands = 0;
+            for (unsigned a = 0; ok && t->op == OP_MATMUL && a < 2; a++) {
+                long r, c;
+                ok = eval_shape_sizes(ev, &t->args[a]->shape, &r, &c);
+                operands += (double)r * (double)c;
+            }
+            if (operands > *scratch)
+                *scratch = operands;
+        }
+    }
+    ev->epoch++; /* no slot is current: the next eval_term plans afresh */
+    mem_release(ev->pool, seen.slot);
+    return ok;
+}

@@ -3,10 +3,15 @@
 #include <stdlib.h>
 
 #include "derivcheck.h"
+#include "fuzz_common.h"
+#include "grow.h"
 
 /* Small inputs only: each run derives every gradient and evaluates the
    claims at random points, so a big model would only slow the search. */
 enum { FUZZ_MAX_BYTES = 4 << 10 };
+
+static const grow_piece pieces[] = GROW_DC_PIECES;
+GROW_MUTATOR(pieces)
 
 static dc_session *session;
 
@@ -15,9 +20,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
-    session = dc_session_new();
-    if (session == NULL || dc_session_set_rules_dir(session, DC_RULES_DIR) != DC_OK)
-        abort();
+    session = fuzz_session();
     return 0;
 }
 

@@ -5,8 +5,12 @@
 #include <string.h>
 
 #include "derivcheck.h"
+#include "grow.h"
 
-enum { FUZZ_MAX_BYTES = 64 << 10 };
+enum { FUZZ_MAX_BYTES = 256 << 10 };
+
+static const grow_piece pieces[] = GROW_DC_PIECES;
+GROW_MUTATOR(pieces)
 
 /* Parse DATA as a .dc file; when it parses, dump it, parse the dump again
    and require the same dump (dc_model_dump promises a fixed point). Any

@@ -8,8 +8,13 @@
 #include "base/diag.h"
 #include "base/mem.h"
 #include "sym/rules.h"
+#include "fuzz_common.h"
+#include "grow.h"
 
-enum { FUZZ_MAX_BYTES = 64 << 10 };
+enum { FUZZ_MAX_BYTES = 320 << 10 };
+
+static const grow_piece pieces[] = GROW_RULES_PIECES;
+GROW_MUTATOR(pieces)
 
 static char dir[64];
 static char path[96];
@@ -29,12 +34,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
-    const char *tmp = getenv("TMPDIR");
-    snprintf(dir, sizeof dir, "%s/dcfuzzXXXXXX", tmp != NULL && strlen(tmp) < 40 ? tmp : "/tmp");
-    if (mkdtemp(dir) == NULL) {
-        perror("mkdtemp");
-        exit(1);
-    }
+    fuzz_temp_dir(dir, sizeof dir);
     snprintf(path, sizeof path, "%s/x.rules", dir);
     atexit(cleanup);
     return 0;
