@@ -321,7 +321,10 @@ print_declaration(text *out, const symbol *s)
 
 /* "NAME = expression" padded to a column, then the shape as a comment; the
    comment goes on the line above where the line would pass 88 columns (a
-   typeset listing fits about that many). */
+   typeset listing fits about that many). A version (Z1' of Z1 = Z1 * 2)
+   is written with the name the user assigned, as Python reads a
+   reassignment, so that the listing parses again: the language's names
+   have no quote, so every one on the line is a version's. */
 static void
 print_definition(text *out, const char *prefix, const symbol *s)
 {
@@ -330,6 +333,12 @@ print_definition(text *out, const char *prefix, const symbol *s)
     text_init(&comment, out->pool);
     text_printf(&line, "%s%s = ", prefix, s->name);
     print_term(&line, s->definition);
+    size_t kept = 0;
+    for (size_t i = 0; i < line.len; i++)
+        if (line.s[i] != '\'')
+            line.s[kept++] = line.s[i];
+    line.len = kept;
+    line.s[kept] = '\0';
     text_puts(&comment, "# ");
     shape_print(&comment, &s->definition->shape);
     size_t column = line.len < 40 ? 40 : line.len;
@@ -377,15 +386,43 @@ print_model(text *out, const model *m)
         if (s->kind == SYM_INPUT || s->kind == SYM_LABEL || s->kind == SYM_PARAM)
             print_declaration(out, s);
     }
+    /* definitions and claims in the order of the source (a name then means
+       the version it meant there), the convention before the first claim */
+    const symbol **order = mem_alloc(out->pool, (m->nsymbols + 1) * sizeof *order);
+    size_t n = 0;
     for (size_t i = 0; i < m->nsymbols; i++) {
         const symbol *s = m->symbols[i];
-        if (s->kind == SYM_DEF)
-            print_definition(out, s == m->loss ? "loss " : "", s);
+        if (s->kind != SYM_DEF && s->kind != SYM_CLAIM)
+            continue;
+        size_t at = n++;
+        for (; at > 0 && order[at - 1]->offset > s->offset; at--)
+            order[at] = order[at - 1];
+        order[at] = s;
     }
-    text_printf(out, "convention %s\n", model_convention_name(m->convention));
-    for (size_t i = 0; i < m->nsymbols; i++)
-        if (m->symbols[i]->kind == SYM_CLAIM)
-            print_definition(out, "", m->symbols[i]);
+    /* the loss defined in place (loss J = ...), unless a definition follows
+       it (the course's s = 1/(1+np.exp(-Z2)) in a backward pass), which
+       only a loss named ahead (loss cost) allows; a loss named loss is
+       always defined in place, its name being the keyword */
+    int in_place = 1;
+    for (size_t i = 0; m->loss != NULL && i < n; i++)
+        if (order[i]->kind == SYM_DEF && order[i]->offset > m->loss->offset)
+            in_place = 0;
+    if (m->loss != NULL && strcmp(m->loss->name, "loss") == 0)
+        in_place = 1;
+    if (!in_place)
+        text_printf(out, "loss %s\n", m->loss->name);
+    int convention = 0;
+    for (size_t i = 0; i <= n; i++) {
+        if (!convention && (i == n || order[i]->kind == SYM_CLAIM)) {
+            text_printf(out, "convention %s\n", model_convention_name(m->convention));
+            convention = 1;
+        }
+        const char *prefix = order[i] == m->loss && in_place ? "loss " : "";
+        if (i < n && strcmp(order[i]->name, "loss") == 0)
+            prefix = ""; /* loss = data_loss + reg_loss: the loss, in place */
+        if (i < n)
+            print_definition(out, prefix, order[i]);
+    }
 }
 
 /* ---- LaTeX ---- */
