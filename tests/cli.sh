@@ -477,6 +477,10 @@ lacks "$tmp/out" "cost'"
 sed -n '/^  ok    dZ /,/method/p' "$tmp/out" >"$tmp/dz"
 has "$tmp/dz" "holds: deferred, m * dcost/dZ"
 has "$tmp/dz" "method: symbolic: both sides reduce to one normal form"
+# a call of the file's own function (not one the language has) names its def
+printf 'dims n = 2\nbatch m = 3\ninput X[n, m]\nparam W[1, n]\n\ndef leaky(z):\n    return np.maximum(0.01 * z, z)\nA = leaky(W @ X)\nloss J = np.sum(A)\n' >"$tmp/owncall.dc"
+run 2 check "$tmp/owncall.dc"
+has "$tmp/err" "owncall.dc:8:5: error: 'leaky' is the file's own function (def at line 6), whose body is not inlined"
 # a (1, 1) cost is summed to its one entry, and the report names it as written
 cat >"$tmp/cost11.dc" <<'EOF2'
 dims n_x = 2

@@ -844,6 +844,32 @@ apply_function(parser *p, const struct function *f, token name, call_args *a)
     return NULL;
 }
 
+/* The line (from 1) of the "def NAME(" the source has before NAME's call,
+   or 0 when it has none. */
+static int
+def_line_of(const parser *p, token name)
+{
+    const char *s = p->src->text;
+    int line = 1, found = 0;
+    for (size_t i = 0; i < name.offset; i++) {
+        if (i == 0 || s[i - 1] == '\n') {
+            size_t k = i;
+            while (k < name.offset && (s[k] == ' ' || s[k] == '\t'))
+                k++;
+            if (k + 4 + name.len < name.offset && memcmp(s + k, "def ", 4) == 0) {
+                k += 4;
+                while (s[k] == ' ')
+                    k++;
+                if (memcmp(s + k, s + name.offset, name.len) == 0 && s[k + name.len] == '(')
+                    found = line;
+            }
+        }
+        if (s[i] == '\n')
+            line++;
+    }
+    return found;
+}
+
 /* name(args...), with NAME the function's token (after any "np."). */
 static const term *
 parse_call(parser *p, token name, const term *receiver)
@@ -856,6 +882,13 @@ parse_call(parser *p, token name, const term *receiver)
             if (strcmp(buf, refused_functions[i].name) == 0)
                 fail_at(p, name.offset, "%s() is not supported: %s", buf,
                         refused_functions[i].instead);
+        int def = def_line_of(p, name);
+        if (def > 0)
+            fail_at(p, name.offset,
+                    "'%s' is the file's own function (def at line %d), whose body is not "
+                    "inlined: write the expression it returns here, with the call's names in "
+                    "place of its parameters",
+                    buf, def);
         fail_at(p, name.offset,
                 "unknown function '%s'; expected one of exp, log, log1p, sqrt, abs, tanh, "
                 "sigmoid, relu, softmax, sum, mean, max, min, maximum, minimum, clip, where, dot, "
