@@ -412,17 +412,18 @@ print_model(text *out, const model *m)
     if (!in_place)
         text_printf(out, "loss %s\n", m->loss->name);
     int convention = 0;
-    for (size_t i = 0; i <= n; i++) {
-        if (!convention && (i == n || order[i]->kind == SYM_CLAIM)) {
+    for (size_t i = 0; i < n; i++) {
+        if (!convention && order[i]->kind == SYM_CLAIM) {
             text_printf(out, "convention %s\n", model_convention_name(m->convention));
             convention = 1;
         }
         const char *prefix = order[i] == m->loss && in_place ? "loss " : "";
-        if (i < n && strcmp(order[i]->name, "loss") == 0)
+        if (strcmp(order[i]->name, "loss") == 0)
             prefix = ""; /* loss = data_loss + reg_loss: the loss, in place */
-        if (i < n)
-            print_definition(out, prefix, order[i]);
+        print_definition(out, prefix, order[i]);
     }
+    if (!convention)
+        text_printf(out, "convention %s\n", model_convention_name(m->convention));
 }
 
 /* ---- LaTeX ---- */
