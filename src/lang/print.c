@@ -1,4 +1,6 @@
-/* print.c: terms and models printed back in the .dc language; see print.h. */
+/* print.c: the one term printer, a style per notation (text, NumPy, LaTeX;
+   MathML's is in out/mathml.c), and models printed back in the .dc
+   language; see print.h. */
 #include "lang/print.h"
 
 #include <string.h>
@@ -10,53 +12,46 @@ print_python_name(text *out, const char *name)
         text_putc(out, *name == '\'' ? '_' : *name);
 }
 
+/* NumPy as the text notation and the NumPy module both write it: ** for
+   powers, np.sum(a, axis=K, keepdims=True), @, .T, a - b for a + -b;
+   sigmoid, relu and softmax(a, axis=K), which NumPy has not, by the names
+   the course defines them by. */
+#define NUMPY_SPELLING                                                                             \
+    .linear = 1, .group = {"", ""}, .paren = {"(", ")"}, .operation = text_puts,                   \
+    .number = {"", ""}, .negative = {"-", ""}, .fraction = {"", "/", ""},                          \
+    .quotient = {"", " / ", ""}, .close_quotient = "/", .plus = " + ", .minus = " - ",             \
+    .negate = "-", .times = " * ", .odot = " * ", .matmul = " @ ",                                 \
+    .superscript = {"", " ** ", ""}, .close_power = "**", .transpose = ".T", .gt = " > ",          \
+    .ge = " >= ", .call = {"", "(", ")"}, .axis = {", axis=", "", ", keepdims=True"},              \
+    .expand = {"np.expand_dims(", ", axis=", ")"}, .comma = ", ", .abs = {"np.abs(", ")"},         \
+    .root = {"np.sqrt(", ")"},                                                                     \
+    .function = {                                                                                  \
+        [OP_EXP] = "np.exp",         [OP_LOG] = "np.log",         [OP_LOG1P] = "np.log1p",         \
+        [OP_TANH] = "np.tanh",       [OP_SUM] = "np.sum",         [OP_MAX] = "np.max",             \
+        [OP_MAXIMUM] = "np.maximum", [OP_MINIMUM] = "np.minimum", [OP_ABS] = "np.abs",             \
+        [OP_SQRT] = "np.sqrt"}
+
+/* The text notation: what the language reads back, so a step stays the
+   comparison it is and NumPy's implicit broadcasting is left implicit. */
+static const print_style text_style = {
+    NUMPY_SPELLING,
+    .symbol = text_puts,
+    .bracket = {"(", ")"},
+};
+
+/* A NumPy module's: a version's name as a Python identifier, a step as a
+   float array (a boolean array has no unary minus in NumPy), and an
+   operand of @ broadcast where NumPy would keep a smaller shape. */
 static const print_style numpy_style = {
-    .linear = 1,
-    .group = {"", ""},
-    .paren = {"(", ")"},
+    NUMPY_SPELLING,
     .symbol = print_python_name,
-    .operation = text_puts,
-    .number = {"", ""},
-    .negative = {"-", ""},
-    .fraction = {"", "/", ""},
-    .quotient = {"", " / ", ""},
-    .plus = " + ",
-    .minus = " - ",
-    .negate = "-",
-    .times = " * ",
-    .odot = " * ",
-    .matmul = " @ ",
-    .superscript = {"", " ** ", ""},
-    .transpose = ".T",
-    /* a boolean array has no unary minus in NumPy */
     .bracket = {"(", ").astype(float)"},
-    .gt = " > ",
-    .ge = " >= ",
-    .call = {"", "(", ")"},
-    .axis = {", axis=", "", ", keepdims=True"},
-    .expand = {"np.expand_dims(", ", axis=", ")"},
     .broadcast = {"np.broadcast_to(", ", (", "))"},
-    .comma = ", ",
-    .abs = {"np.abs(", ")"},
-    .root = {"np.sqrt(", ")"},
-    /* the text notation (print_term) spells its functions by this table too */
-    .function = {[OP_EXP] = "np.exp",
-                 [OP_LOG] = "np.log",
-                 [OP_LOG1P] = "np.log1p",
-                 [OP_TANH] = "np.tanh",
-                 [OP_SUM] = "np.sum",
-                 [OP_MAX] = "np.max",
-                 [OP_MAXIMUM] = "np.maximum",
-                 [OP_MINIMUM] = "np.minimum",
-                 [OP_ABS] = "np.abs",
-                 [OP_SQRT] = "np.sqrt"},
 };
 
 /* Binding strength, loosest first; a child printed where a tighter one is
    needed gets parentheses. */
 enum { PREC_COMPARE = 1, PREC_SUM, PREC_PRODUCT, PREC_UNARY, PREC_POWER, PREC_ATOM };
-
-static void print_at(text *out, const term *t, int need);
 
 /* How tightly the printed form of T binds. */
 static int
@@ -91,76 +86,6 @@ is_atom(const term *t)
     return t->op == OP_SYM || (t->op == OP_CONST && mpz_cmp_ui(mpq_denref(t->value), 1) == 0);
 }
 
-/* The decimal fraction of Q, written into a buffer of OUT's pool (GMP's
-   own buffer would leak if an allocation failure jumped past its free). */
-static const char *
-rational_string(text *out, mpq_srcptr q)
-{
-    size_t size = mpz_sizeinbase(mpq_numref(q), 10) + mpz_sizeinbase(mpq_denref(q), 10) + 3;
-    char *buf = mem_alloc(out->pool, size);
-    return mpq_get_str(buf, 10, q);
-}
-
-static void
-print_const(text *out, const term *t)
-{
-    const char *s = rational_string(out, t->value);
-    text_puts(out, s);
-    mem_release(out->pool, (void *)s);
-}
-
-/* a - b for a + (-b) and for a + c with a negative constant c. */
-static void
-print_add(text *out, const term *t)
-{
-    const term *r = t->args[1];
-    print_at(out, t->args[0], PREC_SUM);
-    if (r->op == OP_NEG) {
-        text_puts(out, " - ");
-        print_at(out, r->args[0], PREC_PRODUCT);
-    } else if (r->op == OP_CONST && mpq_sgn(r->value) < 0) {
-        const char *digits = rational_string(out, r->value);
-        text_puts(out, " - "); /* a - 1/2 reads back as a + (-1/2) */
-        text_puts(out, digits + 1);
-        mem_release(out->pool, (void *)digits);
-    } else {
-        text_puts(out, " + ");
-        print_at(out, r, PREC_PRODUCT);
-    }
-}
-
-static void
-print_binary(text *out, const term *t, const char *op, int prec)
-{
-    print_at(out, t->args[0], prec);
-    text_puts(out, op);
-    print_at(out, t->args[1], prec + 1);
-}
-
-/* NumPy's name of the function OP (np.tanh), or the name the course
-   defines it by where NumPy has none (sigmoid, relu, softmax). */
-static const char *
-function_name(term_op op)
-{
-    return numpy_style.function[op] != NULL ? numpy_style.function[op] : term_op_name(op);
-}
-
-static void
-print_call(text *out, term_op op, const term *arg)
-{
-    text_printf(out, "%s(", function_name(op));
-    print_at(out, arg, PREC_COMPARE);
-    text_putc(out, ')');
-}
-
-/* Whether T is a name or a number, as Python's formatters write a power
-   of such without spaces: A1**2, m**-1. */
-static int
-is_simple_power_operand(const term *t)
-{
-    return t->op == OP_SYM || (t->op == OP_CONST && mpz_cmp_ui(mpq_denref(t->value), 1) == 0);
-}
-
 /* Whether the matrix product T has a scalar operand (or one broadcast
    from a scalar, as the normal form's 1 of [1, 1]), which NumPy's @
    refuses: it is then written as the product it is. */
@@ -177,126 +102,10 @@ is_scalar_product(const term *t)
     return 0;
 }
 
-static void
-print_bare(text *out, const term *t)
-{
-    switch (t->op) {
-    case OP_CONST:
-        print_const(out, t);
-        break;
-    case OP_SYM:
-        text_puts(out, t->sym->name);
-        break;
-    case OP_ADD:
-        print_add(out, t);
-        break;
-    case OP_MUL:
-        print_binary(out, t, " * ", PREC_PRODUCT);
-        break;
-    case OP_DIV:
-        /* 1/m, as a formula reads; spaces around anything longer */
-        print_binary(out, t, is_atom(t->args[0]) && is_atom(t->args[1]) ? "/" : " / ",
-                     PREC_PRODUCT);
-        break;
-    case OP_MATMUL: /* by a scalar (a 1 of the normal form): a product */
-        print_binary(out, t, is_scalar_product(t) ? " * " : " @ ", PREC_PRODUCT);
-        break;
-    case OP_NEG:
-        text_putc(out, '-');
-        print_at(out, t->args[0], PREC_UNARY);
-        break;
-    case OP_POW:
-        /* the base binds tighter than a unary minus: (-x)**2 */
-        print_at(out, t->args[0], PREC_ATOM);
-        text_puts(out, is_simple_power_operand(t->args[0]) && is_simple_power_operand(t->args[1])
-                           ? "**"
-                           : " ** ");
-        print_at(out, t->args[1], PREC_UNARY);
-        break;
-    case OP_TRANSPOSE:
-        print_at(out, t->args[0], PREC_ATOM);
-        text_puts(out, ".T");
-        break;
-    case OP_STEP:
-        text_putc(out, '(');
-        print_at(out, t->args[0], PREC_SUM);
-        text_puts(out, t->aux ? " >= " : " > ");
-        print_at(out, t->args[1], PREC_SUM);
-        text_putc(out, ')');
-        break;
-    case OP_SUM:
-        text_printf(out, "%s(", function_name(OP_SUM));
-        print_at(out, t->args[0], PREC_COMPARE);
-        if (t->aux >= 0)
-            text_printf(out, ", axis=%d", t->aux);
-        else if (t->keepdims)
-            text_puts(out, ", axis=None");
-        if (t->keepdims)
-            text_puts(out, ", keepdims=True");
-        text_putc(out, ')');
-        break;
-    case OP_BROADCAST: /* along an axis a sum removed */
-        text_puts(out, "np.expand_dims(");
-        print_at(out, t->args[0], PREC_COMPARE);
-        text_printf(out, ", axis=%d)", t->aux);
-        break;
-    case OP_UNBROADCAST: /* rule templates */
-    case OP_BROADCAST_LIKE:
-        text_printf(out, "%s(", term_op_name(t->op));
-        print_at(out, t->args[0], PREC_COMPARE);
-        text_puts(out, ", ");
-        print_at(out, t->args[1], PREC_COMPARE);
-        if (t->op == OP_BROADCAST_LIKE && t->aux >= 0)
-            text_printf(out, ", axis=%d", t->aux);
-        text_putc(out, ')');
-        break;
-    case OP_SOFTMAX:
-        text_puts(out, "softmax(");
-        print_at(out, t->args[0], PREC_COMPARE);
-        text_printf(out, ", axis=%d)", t->aux);
-        break;
-    case OP_MAX:
-        text_printf(out, "%s(", function_name(OP_MAX));
-        print_at(out, t->args[0], PREC_COMPARE);
-        if (t->aux >= 0)
-            text_printf(out, ", axis=%d", t->aux);
-        if (t->keepdims)
-            text_puts(out, t->aux >= 0 ? ", keepdims=True" : ", axis=None, keepdims=True");
-        text_putc(out, ')');
-        break;
-    case OP_MAXIMUM:
-    case OP_MINIMUM:
-        text_printf(out, "%s(", function_name(t->op));
-        print_at(out, t->args[0], PREC_COMPARE);
-        text_puts(out, ", ");
-        print_at(out, t->args[1], PREC_COMPARE);
-        text_putc(out, ')');
-        break;
-    default:
-        print_call(out, t->op, t->args[0]);
-        break;
-    }
-}
-
-static void
-print_at(text *out, const term *t, int need)
-{
-    if (t->op == OP_BROADCAST && t->aux < 0) { /* NumPy broadcasts implicitly */
-        print_at(out, t->args[0], need);
-        return;
-    }
-    int paren = precedence(t) < need;
-    if (paren)
-        text_putc(out, '(');
-    print_bare(out, t);
-    if (paren)
-        text_putc(out, ')');
-}
-
 void
 print_term(text *out, const term *t)
 {
-    print_at(out, t, PREC_COMPARE);
+    print_math(out, t, &text_style);
 }
 
 static void
@@ -319,26 +128,33 @@ print_declaration(text *out, const symbol *s)
     text_putc(out, '\n');
 }
 
+/* NAME without a version's primes (Z1 for Z1'): the name the user
+   assigned, which the listing writes, as Python reads a reassignment. */
+static void
+assigned_name(text *out, const char *name)
+{
+    for (; *name; name++)
+        if (*name != '\'')
+            text_putc(out, *name);
+}
+
 /* "NAME = expression" padded to a column, then the shape as a comment; the
    comment goes on the line above where the line would pass 88 columns (a
-   typeset listing fits about that many). A version (Z1' of Z1 = Z1 * 2)
-   is written with the name the user assigned, as Python reads a
-   reassignment, so that the listing parses again: the language's names
-   have no quote, so every one on the line is a version's. */
+   typeset listing fits about that many). Versions are written with the
+   names the user assigned (assigned_name), so that the listing parses
+   again. */
 static void
 print_definition(text *out, const char *prefix, const symbol *s)
 {
     text line, comment;
     text_init(&line, out->pool);
     text_init(&comment, out->pool);
-    text_printf(&line, "%s%s = ", prefix, s->name);
-    print_term(&line, s->definition);
-    size_t kept = 0;
-    for (size_t i = 0; i < line.len; i++)
-        if (line.s[i] != '\'')
-            line.s[kept++] = line.s[i];
-    line.len = kept;
-    line.s[kept] = '\0';
+    print_style listing = text_style;
+    listing.symbol = assigned_name;
+    text_puts(&line, prefix);
+    assigned_name(&line, s->name);
+    text_puts(&line, " = ");
+    print_math(&line, s->definition, &listing);
     text_puts(&comment, "# ");
     shape_print(&comment, &s->definition->shape);
     size_t column = line.len < 40 ? 40 : line.len;
@@ -513,8 +329,11 @@ math_call(text *out, const term *t, const print_style *st)
     math_at(out, t->args[0], PREC_COMPARE, st);
     if (axis && st->linear)
         text_printf(out, "%s%d%s", st->axis[0], t->aux, st->axis[1]);
-    if (st->linear && (t->op == OP_SUM || t->op == OP_MAX) && t->keepdims)
+    if (st->linear && (t->op == OP_SUM || t->op == OP_MAX) && t->keepdims) {
+        if (t->aux < 0) /* keepdims over every axis, as np.sum reads it */
+            text_printf(out, "%sNone%s", st->axis[0], st->axis[1]);
         text_puts(out, st->axis[2]);
+    }
     text_puts(out, st->call[2]);
 }
 
@@ -591,7 +410,8 @@ leading_minus(const term *t, const print_style *st)
     case OP_DIV:
         return leading_minus(t->args[0], st);
     case OP_MATMUL: /* unless its operand needs np.broadcast_to around it */
-        return (!st->linear || numpy_full(t->args[0])) && leading_minus(t->args[0], st);
+        return (st->broadcast[0] == NULL || numpy_full(t->args[0])) &&
+               leading_minus(t->args[0], st);
     default:
         return 0;
     }
@@ -655,7 +475,7 @@ math_negated(text *out, const term *t, const print_style *st)
 static void
 math_shaped(text *out, const term *t, const shape *want, int need, const print_style *st)
 {
-    if (!st->linear || (numpy_full(t) && shape_equal(&t->shape, want))) {
+    if (st->broadcast[0] == NULL || (numpy_full(t) && shape_equal(&t->shape, want))) {
         math_at(out, t, need, st);
         return;
     }
@@ -731,7 +551,10 @@ math_bare(text *out, const term *t, const print_style *st)
         }
         text_puts(out, st->quotient[0]);
         math_at(out, t->args[0], st->linear ? PREC_PRODUCT : PREC_COMPARE, st);
-        text_puts(out, st->quotient[1]);
+        /* 1/m, as a formula reads; spaces around anything longer */
+        text_puts(out, st->close_quotient != NULL && is_atom(t->args[0]) && is_atom(t->args[1])
+                           ? st->close_quotient
+                           : st->quotient[1]);
         math_at(out, t->args[1], st->linear ? PREC_PRODUCT + 1 : PREC_COMPARE, st);
         text_puts(out, st->quotient[2]);
         break;
@@ -752,7 +575,10 @@ math_bare(text *out, const term *t, const print_style *st)
         }
         text_puts(out, st->superscript[0]);
         math_at(out, t->args[0], superscript_base(t->args[0], st), st);
-        text_puts(out, st->superscript[1]);
+        /* A1**2, m**-1, as Python's formatters write a power of such */
+        text_puts(out, st->close_power != NULL && is_atom(t->args[0]) && is_atom(t->args[1])
+                           ? st->close_power
+                           : st->superscript[1]);
         math_at(out, t->args[1], st->linear ? PREC_UNARY : PREC_COMPARE, st);
         text_puts(out, st->superscript[2]);
         break;
@@ -792,12 +618,19 @@ math_bare(text *out, const term *t, const print_style *st)
         break;
     case OP_MAXIMUM:
     case OP_MINIMUM: /* max(a, b), min(a, b) */
+    case OP_UNBROADCAST:
+    case OP_BROADCAST_LIKE: /* a rule's template: broadcast(G, a[, axis=K]) */
         text_puts(out, st->call[0]);
-        text_puts(out, st->function[t->op]);
+        if (st->function[t->op] != NULL)
+            text_puts(out, st->function[t->op]);
+        else
+            st->operation(out, term_op_name(t->op));
         text_puts(out, st->call[1]);
         math_at(out, t->args[0], PREC_COMPARE, st);
         text_puts(out, st->comma);
         math_at(out, t->args[1], PREC_COMPARE, st);
+        if (t->op == OP_BROADCAST_LIKE && t->aux >= 0 && st->linear)
+            text_printf(out, "%s%d%s", st->axis[0], t->aux, st->axis[1]);
         text_puts(out, st->call[2]);
         break;
     default:

@@ -6,18 +6,10 @@
 #include "lang/model.h"
 #include "lang/term.h"
 
-/* Append T as runnable NumPy (import numpy as np), which the language reads
-   as well: np.tanh, np.sum(a, axis=K, keepdims=True), @ for every matrix
-   product, .T, ** for powers, a - b for a + -b; sigmoid, relu and
-   softmax(a, axis=K), which NumPy has not, by the names the course defines
-   them by. Only the parentheses the precedence needs (Python's and the
-   language's agree), so that parsing the text gives T back. */
-void print_term(text *out, const term *t);
-
-/* How a notation of typeset mathematics spells each construct: print_math
-   walks a term once for every such notation (LaTeX below, MathML in
-   out/mathml.c) and puts these strings around the operands it prints.
-   The parentheses follow the one precedence table of print_term, except
+/* How a notation spells each construct: print_math walks a term once for
+   every notation (the text and the NumPy module in lang/print.c, LaTeX
+   below, MathML in out/mathml.c) and puts these strings around the
+   operands it prints. The parentheses follow one precedence table, except
    that a quotient or a positive constant, which a fraction bar groups,
    never needs them. */
 typedef struct print_style {
@@ -30,13 +22,17 @@ typedef struct print_style {
     void (*symbol)(text *out, const char *name);
     void (*operation)(text *out, const char *name); /* one without a function[] name */
     const char *number[2];                          /* around the digits of a whole number */
-    const char *negative[2]; /* around a negative constant, its sign included */
-    const char *fraction[3]; /* a rational constant: [0] numerator [1] denominator [2] */
-    const char *quotient[3]; /* a / b: [0] a [1] b [2] */
+    const char *negative[2];    /* around a negative constant, its sign included */
+    const char *fraction[3];    /* a rational constant: [0] numerator [1] denominator [2] */
+    const char *quotient[3];    /* a / b: [0] a [1] b [2] */
+    const char *close_quotient; /* if not NULL, quotient[1] between two names or whole
+                                   numbers (1/m) */
     const char *plus, *minus, *negate;
     const char *times, *odot;   /* a product; odot: elementwise, of two matrices */
     const char *matmul;         /* a matrix product */
     const char *superscript[3]; /* a^b: [0] a [1] b [2] */
+    const char *close_power;    /* if not NULL, superscript[1] between two names or whole
+                                   numbers (A1**2) */
     const char *transpose;      /* a^T: superscript[0] a transpose */
     const char *bracket[2];     /* the step function [a > b] */
     const char *gt, *ge;
@@ -45,8 +41,9 @@ typedef struct print_style {
     const char *axis[3];            /* a function's name with its axis: [0] f [1] K [2]; linear:
                                        [0] and [1] before K, after the operand, [2] keepdims */
     const char *expand[3];          /* linear: a broadcast along an axis, [0] a [1] K [2] */
-    const char *broadcast[3];       /* linear: a matrix product's operand broadcast to a
-                                       shape, [0] a [1] the dims [2] */
+    const char *broadcast[3];       /* linear, if not NULL: a matrix product's operand, or a
+                                       whole term, broadcast to a shape NumPy's implicit
+                                       broadcasting would not give, [0] a [1] the dims [2] */
     const char *abs[2];             /* |a|: [0] a [1] */
     const char *root[2];            /* the square root of a: [0] a [1] */
     const char *function[OP_COUNT]; /* the names of functions, by operation */
@@ -54,6 +51,15 @@ typedef struct print_style {
 
 /* Append T as mathematics in the notation ST. */
 void print_math(text *out, const term *t, const print_style *st);
+
+/* Append T in the text notation, which is NumPy (import numpy as np) and
+   which the language reads as well: np.tanh, np.sum(a, axis=K,
+   keepdims=True), @ for every matrix product, .T, ** for powers, a - b for
+   a + -b, a step as the comparison (A1 > 0); sigmoid, relu and softmax(a,
+   axis=K), which NumPy has not, by the names the course defines them by.
+   Only the parentheses the precedence needs (Python's and the language's
+   agree), so that parsing the text gives a term equal to T. */
+void print_term(text *out, const term *t);
 
 /* Append T as LaTeX mathematics: \frac for quotients, \odot for
    elementwise products of matrices, ^{\top} for transposes, \sigma. */
