@@ -29,10 +29,12 @@ for model in $("$DERIVCHECK" models) "$DC_EXAMPLES_DIR/ng_sigmoid_wrong.dc"; do
         failures=$((failures + 1))
     fi
 done
-# the course's notation: a matrix product has a visible operator, the dot
-# (U+22C5), never the invisible times that made dZ2 A1^T read as one name
+# the course's notation: a layer as a superscript in brackets (dW^[2], the
+# transpose inside it: A^[1]T), and a matrix product has a visible operator,
+# the dot (U+22C5), never the invisible times that made dZ2 A1^T read as one
+# name
 "$DERIVCHECK" doc sigmoid --format html -o "$tmp/s.html"
-if ! grep -qF '<mi>dW2</mi><mo>=</mo><mrow><mrow><mi>dZ2</mi></mrow><mo>&#x22C5;</mo><mrow><msup><mrow><mrow><mi>A1</mi></mrow></mrow><mo>&#x22A4;</mo></msup>' "$tmp/s.html"; then
+if ! grep -qF '<msup><mi>dW</mi><mrow><mo>[</mo><mn>2</mn><mo>]</mo></mrow></msup><mo>=</mo><mrow><mrow><msup><mi>dZ</mi><mrow><mo>[</mo><mn>2</mn><mo>]</mo></mrow></msup></mrow><mo>&#x22C5;</mo><mrow><msup><mi>A</mi><mrow><mo>[</mo><mn>1</mn><mo>]</mo><mo>&#x22A4;</mo></mrow></msup>' "$tmp/s.html"; then
     echo "FAIL: sigmoid.html does not write dW2 = dZ2 . A1^T with a visible product"
     failures=$((failures + 1))
 fi

@@ -134,9 +134,9 @@ grep -qE '^\| dW2 \| deferred \| [0-9]\.[0-9][0-9] \|' "$tmp/right.md" ||
 # dZ2/m A1^T, the deferred convention's dZ2 = m dJ/dZ2 written in.
 "$DERIVCHECK" doc sigmoid -o "$tmp/sig.md" || fail "doc sigmoid failed"
 sed -n '/^### dW2 /,/^Result/p' "$tmp/sig.md" >"$tmp/dw2"
-grep -qF 'where the 1/m enters: dJ/dZ2 = dZ2/m is written in**: $\mathit{dZ2} \mathit{A1}^{\top}$ becomes' "$tmp/dw2" ||
+grep -qF 'where the 1/m enters: dJ/dZ2 = dZ2/m is written in**: $\mathit{dZ}^{[2]} \mathit{A}^{[1]\top}$ becomes' "$tmp/dw2" ||
     fail "dW2's trace does not name the step where the 1/m enters"
-grep -qF '$\frac{\mathit{dZ2}}{\mathit{m}} \mathit{A1}^{\top}$' "$tmp/dw2" || fail "dW2's trace does not show dZ2/m A1^T"
+grep -qF '$\frac{\mathit{dZ}^{[2]}}{\mathit{m}} \mathit{A}^{[1]\top}$' "$tmp/dw2" || fail "dW2's trace does not show dZ2/m A1^T"
 sed -n '/^### dZ2 /,/^Result/p' "$tmp/sig.md" | grep -qF 'where the 1/m leaves: dZ2 = m \* dJ/dZ2' ||
     fail "dZ2's trace does not say where the 1/m leaves"
 # a power -1 is a fraction, 1/m, never m^{-1}

@@ -3,6 +3,7 @@
    language; see print.h. */
 #include "lang/print.h"
 
+#include <ctype.h>
 #include <string.h>
 
 void
@@ -495,6 +496,43 @@ math_full(text *out, const term *t, int need, const print_style *st)
     math_shaped(out, t, &t->shape, need, st);
 }
 
+/* The digits that end NAME where NAME is letters then digits (W1, dZ2,
+   a3): the layer the course writes as a superscript, W^{[1]}; else NULL. */
+static const char *
+layer_of(const char *name)
+{
+    size_t letters = 0;
+    while (isalpha((unsigned char)name[letters]))
+        letters++;
+    size_t digits = letters;
+    while (isdigit((unsigned char)name[digits]))
+        digits++;
+    return letters > 0 && digits > letters && name[digits] == '\0' ? name + letters : NULL;
+}
+
+/* NAME in the notation ST: where ST writes layers and NAME has one, the
+   letters with the layer as a superscript in brackets, MARK (a transpose)
+   after the bracket when not NULL. */
+static void
+math_symbol(text *out, const char *name, const char *mark, const print_style *st)
+{
+    const char *layer = st->layer[0] != NULL ? layer_of(name) : NULL;
+    if (layer == NULL) {
+        st->symbol(out, name);
+        return;
+    }
+    char base[64];
+    size_t n = (size_t)(layer - name) < sizeof base ? (size_t)(layer - name) : sizeof base - 1;
+    memcpy(base, name, n);
+    base[n] = '\0';
+    text_puts(out, st->layer[0]);
+    st->symbol(out, base);
+    text_printf(out, "%s%s%s%s%s", st->layer[1], st->number[0], layer, st->number[1], st->layer[2]);
+    if (mark != NULL)
+        text_puts(out, mark);
+    text_puts(out, st->layer[3]);
+}
+
 /* The precedence the base B of a superscript needs: a base that carries a
    superscript itself (a transpose, a power) gets parentheses in a typeset
    notation, where X^{\top}^{\top} is a double superscript. */
@@ -503,7 +541,8 @@ superscript_base(const term *b, const print_style *st)
 {
     while (b->op == OP_BROADCAST)
         b = b->args[0];
-    int raised = b->op == OP_TRANSPOSE || b->op == OP_POW;
+    int raised = b->op == OP_TRANSPOSE || b->op == OP_POW ||
+                 (b->op == OP_SYM && st->layer[0] != NULL && layer_of(b->sym->name) != NULL);
     return !st->linear && raised ? PREC_ATOM + 1 : PREC_ATOM;
 }
 
@@ -515,7 +554,7 @@ math_bare(text *out, const term *t, const print_style *st)
         math_const(out, t, st);
         break;
     case OP_SYM:
-        st->symbol(out, t->sym->name);
+        math_symbol(out, t->sym->name, NULL, st);
         break;
     case OP_ADD: {
         const term *r = t->args[1];
@@ -583,6 +622,11 @@ math_bare(text *out, const term *t, const print_style *st)
         text_puts(out, st->superscript[2]);
         break;
     case OP_TRANSPOSE:
+        if (st->layer[0] != NULL && t->args[0]->op == OP_SYM &&
+            layer_of(t->args[0]->sym->name) != NULL) { /* A^{[1]\top}, one superscript */
+            math_symbol(out, t->args[0]->sym->name, st->transpose_mark, st);
+            break;
+        }
         text_puts(out, st->superscript[0]);
         math_at(out, t->args[0], superscript_base(t->args[0], st), st);
         text_puts(out, st->transpose);
@@ -663,6 +707,12 @@ math_at(text *out, const term *t, int need, const print_style *st)
 }
 
 void
+print_math_name(text *out, const char *name, const print_style *st)
+{
+    math_symbol(out, name, NULL, st);
+}
+
+void
 print_math(text *out, const term *t, const print_style *st)
 {
     math_at(out, t, PREC_COMPARE, st);
@@ -697,6 +747,8 @@ static const print_style latex_style = {
     .matmul = " \\, ",
     .superscript = {"", "^{", "}"},
     .transpose = "^{\\top}",
+    .transpose_mark = "\\top",
+    .layer = {"", "^{[", "]", "}"},
     .bracket = {"\\bigl[", "\\bigr]"},
     .gt = " > ",
     .ge = " \\geq ",
@@ -716,6 +768,12 @@ static const print_style latex_style = {
                  [OP_MAXIMUM] = "\\max",
                  [OP_MINIMUM] = "\\min"},
 };
+
+void
+print_latex_symbol(text *out, const char *name)
+{
+    print_math_name(out, name, &latex_style);
+}
 
 void
 print_latex(text *out, const term *t)

@@ -34,7 +34,11 @@ typedef struct print_style {
     const char *close_power;    /* if not NULL, superscript[1] between two names or whole
                                    numbers (A1**2) */
     const char *transpose;      /* a^T: superscript[0] a transpose */
-    const char *bracket[2];     /* the step function [a > b] */
+    /* if not NULL, a name of letters then digits (W1) written as the course
+       writes a layer, W^{[1]}: [0] W [1] 1 [2] transpose_mark if transposed [3] */
+    const char *layer[4];
+    const char *transpose_mark;
+    const char *bracket[2]; /* the step function [a > b] */
     const char *gt, *ge;
     const char *call[3];            /* f(a): [0] f [1] a [2] */
     const char *comma;              /* between the arguments of max(a, b) */
@@ -52,6 +56,10 @@ typedef struct print_style {
 /* Append T as mathematics in the notation ST. */
 void print_math(text *out, const term *t, const print_style *st);
 
+/* Append the name NAME (of a symbol or a gradient) as ST writes a symbol:
+   W1 as W^{[1]} where ST writes layers. */
+void print_math_name(text *out, const char *name, const print_style *st);
+
 /* Append T in the text notation, which is NumPy (import numpy as np) and
    which the language reads as well: np.tanh, np.sum(a, axis=K,
    keepdims=True), @ for every matrix product, .T, ** for powers, a - b for
@@ -64,6 +72,9 @@ void print_term(text *out, const term *t);
 /* Append T as LaTeX mathematics: \frac for quotients, \odot for
    elementwise products of matrices, ^{\top} for transposes, \sigma. */
 void print_latex(text *out, const term *t);
+
+/* Append NAME as print_latex writes a symbol: \mathit{dW}^{[1]} for dW1. */
+void print_latex_symbol(text *out, const char *name);
 
 /* Append T as a NumPy expression (import numpy as np): ** for powers,
    np.sum(a, axis=K, keepdims=True), (a > b).astype(float) for a step, and

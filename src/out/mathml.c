@@ -52,6 +52,8 @@ static const print_style mathml_style = {
     .matmul = "<mo>&#x22C5;</mo>",
     .superscript = {"<msup><mrow>", "</mrow><mrow>", "</mrow></msup>"},
     .transpose = "</mrow><mo>&#x22A4;</mo></msup>",
+    .layer = {"<msup>", "<mrow><mo>[</mo>", "<mo>]</mo>", "</mrow></msup>"},
+    .transpose_mark = "<mo>&#x22A4;</mo>",
     .bracket = {"<mrow><mo>[</mo>", "<mo>]</mo></mrow>"},
     .gt = "<mo>&gt;</mo>",
     .ge = "<mo>&#x2265;</mo>",
@@ -85,7 +87,7 @@ mathml_equation(text *out, const char *name, const term *t, int display_block)
     text_printf(out, "<math xmlns=\"http://www.w3.org/1998/Math/MathML\" display=\"%s\"><mrow>",
                 display_block ? "block" : "inline");
     if (name != NULL) {
-        mathml_name(out, name);
+        print_math_name(out, name, &mathml_style);
         text_puts(out, "<mo>=</mo>");
     }
     mathml_term(out, t);

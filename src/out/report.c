@@ -396,9 +396,8 @@ void
 report_latex_formula(text *out, const char *name, const term *t)
 {
     if (name != NULL) {
-        text_puts(out, "\\mathit{");
-        print_latex_name(out, name);
-        text_puts(out, "} = ");
+        print_latex_symbol(out, name);
+        text_puts(out, " = ");
     }
     print_latex(out, t);
 }
