@@ -71,9 +71,11 @@ has "$tmp/out" "label Y[n_y, m] onehot"
 
 # the listing parses again to itself: a name assigned twice is written as assigned (Z1, not
 # the version Z1'), in the order of the source, and a definition after the loss (the course's
-# s = 1/(1+np.exp(-Z2)) in the backward pass) names the loss ahead (loss cost)
+# s = 1/(1+np.exp(-Z2)) in the backward pass) names the loss ahead (loss cost), and another
+# name of a value ((Z3, A3) = cache where cache = (z3, a3)) is written after it (Z3 = z3)
 printf 'dims n = 2\nbatch m = 3\ninput X[n, m]\nparam W[n, n]\nZ = W @ X\nZ = Z * 2\nloss J = np.sum(Z)\n' >"$tmp/twice.dc"
-for f in "$tmp/twice.dc" "$DC_EXAMPLES_DIR/course/c1w4_deep_neural_network.dc"; do
+for f in "$tmp/twice.dc" "$DC_EXAMPLES_DIR/course/c1w4_deep_neural_network.dc" \
+    "$DC_EXAMPLES_DIR/course/c2w1_regularization.dc"; do
     run 0 parse "$f"
     cp "$tmp/out" "$tmp/dump1.dc"
     run 0 parse "$tmp/dump1.dc"
@@ -82,6 +84,8 @@ done
 run 0 parse "$tmp/twice.dc"
 has "$tmp/out" "Z = Z * 2                                 # [n, m]"
 has "$tmp/out" "loss J = np.sum(Z)"
+run 0 parse "$DC_EXAMPLES_DIR/course/c2w1_regularization.dc"
+has "$tmp/out" "Z3 = z3"
 
 # a file is parsed as given, its pasted spellings written in the one NumPy
 # spelling: np.dot and np.multiply as @ and *, np.power as **, 1./m as 1/m

@@ -194,14 +194,33 @@ print_dims(text *out, const model *m)
         text_puts(out, "batch 1\n");
 }
 
+/* The other names of S the source gave it (a3 = A3; (Z1, A1) = cache), one
+   "NAME = S" line each, which the parser reads back as the same aliases:
+   a claim may be named after one (dZ3 for z3 where Z3 = z3). */
+static void
+print_aliases(text *out, const model *m, const symbol *s)
+{
+    for (size_t i = 0; i < m->naliases; i++)
+        if (m->aliases[i].sym == s) {
+            text_printf(out, "%s = ", m->aliases[i].name);
+            assigned_name(out, s->name);
+            text_putc(out, '\n');
+        }
+}
+
 void
 print_model(text *out, const model *m)
 {
     print_dims(out, m);
+    for (size_t i = 0; i < m->nsymbols; i++)
+        if (m->symbols[i]->kind == SYM_DIM)
+            print_aliases(out, m, m->symbols[i]);
     for (size_t i = 0; i < m->nsymbols; i++) {
         const symbol *s = m->symbols[i];
-        if (s->kind == SYM_INPUT || s->kind == SYM_LABEL || s->kind == SYM_PARAM)
+        if (s->kind == SYM_INPUT || s->kind == SYM_LABEL || s->kind == SYM_PARAM) {
             print_declaration(out, s);
+            print_aliases(out, m, s);
+        }
     }
     /* definitions and claims in the order of the source (a name then means
        the version it meant there), the convention before the first claim */
@@ -238,6 +257,7 @@ print_model(text *out, const model *m)
         if (strcmp(order[i]->name, "loss") == 0)
             prefix = ""; /* loss = data_loss + reg_loss: the loss, in place */
         print_definition(out, prefix, order[i]);
+        print_aliases(out, m, order[i]);
     }
     if (!convention)
         text_printf(out, "convention %s\n", model_convention_name(m->convention));
