@@ -6,14 +6,7 @@
 #include <string.h>
 
 #include "derivcheck.h"
-
-static const char *
-example(const char *name)
-{
-    static char path[4096];
-    snprintf(path, sizeof path, "%s/../../examples/%s", DC_TEST_DATADIR, name);
-    return path;
-}
+#include "testutil.h"
 
 /* A new session looks where make install puts the rules, $(pkgdatadir),
    which derivcheck.pc names rulesdir: no caller has to set it. */
@@ -50,7 +43,7 @@ START_TEST(claims_are_read_through_accessors)
     };
     dc_session *s = dc_session_new();
     ck_assert_int_eq(dc_session_set_rules_dir(s, DC_RULES_DIR), DC_OK);
-    ck_assert_int_eq(dc_load(s, example("ng_sigmoid_wrong.dc")), DC_OK);
+    ck_assert_int_eq(dc_load(s, tu_example("ng_sigmoid_wrong.dc")), DC_OK);
     ck_assert_uint_eq(dc_result_claim_count(s), 0);
     const char *report;
     ck_assert_int_eq(dc_check(s, 1, "json", &report), DC_REFUTED);
@@ -160,9 +153,5 @@ main(void)
     tcase_add_test(tc, every_code_is_distinct);
     tcase_add_test(tc, an_error_as_json);
     suite_add_tcase(suite, tc);
-    SRunner *sr = srunner_create(suite);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? 0 : 1;
+    return tu_run(suite);
 }

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "derivcheck.h"
+#include "testutil.h"
 
 #define BAD_DIR DC_TEST_DATADIR "/bad"
 
@@ -705,10 +706,7 @@ main(void)
     tcase_add_test(gen, over_size_cap);
     suite_add_tcase(s, gen);
 
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int status = tu_run(s);
     free_corpus();
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return status;
 }

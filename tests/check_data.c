@@ -12,22 +12,7 @@
 #include "lang/parse.h"
 #include "num/sample.h"
 
-static mem_pool *pool;
-static dc_error err;
 static jmp_buf oom;
-
-static void
-setup(void)
-{
-    pool = mem_pool_new();
-    memset(&err, 0, sizeof err);
-}
-
-static void
-teardown(void)
-{
-    mem_pool_free(pool);
-}
 
 /* The model NAME: a built-in, or a .dc file of tests/data/json. */
 static model *
@@ -38,33 +23,14 @@ load_model(const char *name)
         snprintf(path, sizeof path, "%s/json/%s", DC_TEST_DATADIR, name);
     else
         snprintf(path, sizeof path, "%s/models/%s.dc", DC_RULES_DIR, name);
-    return tu_parse_path(path, &err, pool);
+    return tu_parse_path(path);
 }
 
 static data_set *
 parse_json(const model *m, const char *json)
 {
     source src = {"test.json", json, strlen(json)};
-    return data_parse(&src, m, pool, &err);
-}
-
-static const symbol *
-sym(const model *m, const char *name)
-{
-    const symbol *s = model_lookup(m, name, strlen(name));
-    ck_assert_msg(s != NULL, "no symbol %s", name);
-    return s;
-}
-
-/* The exact value bound to NAME, read back through an exact evaluator. */
-static const value *
-bound(evaluator *ev, const model *m, const char *name)
-{
-    const value *v;
-    char why[256];
-    ck_assert_msg(eval_term(ev, term_symbol(m->terms, sym(m, name)), &v, why, sizeof why), "%s",
-                  why);
-    return v;
+    return data_parse(&src, m, tu_pool, &tu_err);
 }
 
 static void
@@ -89,11 +55,11 @@ START_TEST(values_are_read_exactly)
     data_set *ds = parse_json(m, "{\"X\": [[\"0.1\", 0.1, \"1/3\"], [\"-2.5e-3\", -2.5E-3, "
                                  "1e-400]],\n \"b2\": [[\"123456789012345678901234567890.5\"]],"
                                  " \"W2\": [[\"+7\", \"-0\", 3.0, \"2e+2\"]]}");
-    ck_assert_msg(ds != NULL, "%s", ds ? "" : err.formatted);
-    evaluator *ev = eval_new(pool, NUMBER_EXACT, 0);
+    ck_assert_msg(ds != NULL, "%s", ds ? "" : tu_err.formatted);
+    evaluator *ev = eval_new(tu_pool, NUMBER_EXACT, 0);
     char why[256];
-    ck_assert(data_bind(ev, pool, ds, m, 1, why, sizeof why));
-    const value *x = bound(ev, m, "X");
+    ck_assert(data_bind(ev, tu_pool, ds, m, 1, why, sizeof why));
+    const value *x = tu_bound(ev, m, "X");
     ck_assert_int_eq(x->rows, 2);
     ck_assert_int_eq(x->cols, 3);
     assert_q(x, 0, 0, "1/10");
@@ -105,8 +71,8 @@ START_TEST(values_are_read_exactly)
     memset(tiny + 3, '0', 400);
     tiny[403] = '\0';
     assert_q(x, 1, 2, tiny);
-    assert_q(bound(ev, m, "b2"), 0, 0, "246913578024691357802469135781/2");
-    const value *w2 = bound(ev, m, "W2");
+    assert_q(tu_bound(ev, m, "b2"), 0, 0, "246913578024691357802469135781/2");
+    const value *w2 = tu_bound(ev, m, "W2");
     assert_q(w2, 0, 0, "7");
     assert_q(w2, 0, 1, "0");
     assert_q(w2, 0, 2, "3");
@@ -124,28 +90,28 @@ START_TEST(dims_come_from_the_arrays)
     model *m = load_model("sigmoid");
     char path[4096];
     snprintf(path, sizeof path, "%s/json/good-partial.json", DC_TEST_DATADIR);
-    data_set *ds = data_read(path, m, pool, &err);
-    ck_assert_msg(ds != NULL, "%s", ds ? "" : err.formatted);
-    ck_assert_int_eq(data_dim_size(ds, dim_symbol(sym(m, "m"))), 3);
-    ck_assert_int_eq(data_dim_size(ds, dim_symbol(sym(m, "n_x"))), 2);
-    ck_assert_int_eq(data_dim_size(ds, dim_symbol(sym(m, "n_h"))), 4);
+    data_set *ds = data_read(path, m, tu_pool, &tu_err);
+    ck_assert_msg(ds != NULL, "%s", ds ? "" : tu_err.formatted);
+    ck_assert_int_eq(data_dim_size(ds, dim_symbol(tu_symbol(m, "m"))), 3);
+    ck_assert_int_eq(data_dim_size(ds, dim_symbol(tu_symbol(m, "n_x"))), 2);
+    ck_assert_int_eq(data_dim_size(ds, dim_symbol(tu_symbol(m, "n_h"))), 4);
     ck_assert_int_eq(data_dim_size(ds, dim_literal(1)), 1);
-    ck_assert(data_gives(ds, sym(m, "W1")));
-    ck_assert(!data_gives(ds, sym(m, "Y")));
-    evaluator *ev = eval_new(pool, NUMBER_EXACT, 0);
+    ck_assert(data_gives(ds, tu_symbol(m, "W1")));
+    ck_assert(!data_gives(ds, tu_symbol(m, "Y")));
+    evaluator *ev = eval_new(tu_pool, NUMBER_EXACT, 0);
     char why[256];
-    ck_assert(data_bind(ev, pool, ds, m, 7, why, sizeof why));
-    const value *y = bound(ev, m, "Y");
+    ck_assert(data_bind(ev, tu_pool, ds, m, 7, why, sizeof why));
+    const value *y = tu_bound(ev, m, "Y");
     ck_assert_int_eq(y->cols, 3); /* drawn at the data's m */
     for (long j = 0; j < 3; j++)
         ck_assert(mpq_cmp_ui(*eval_q(y, 0, j), 0, 1) == 0 ||
                   mpq_cmp_ui(*eval_q(y, 0, j), 1, 1) == 0);
-    assert_q(bound(ev, m, "X"), 1, 1, "-1/400");
-    assert_q(bound(ev, m, "W1"), 3, 1, "-4/5");
+    assert_q(tu_bound(ev, m, "X"), 1, 1, "-1/400");
+    assert_q(tu_bound(ev, m, "W1"), 3, 1, "-4/5");
     /* the declared sizes are left as they were */
-    ck_assert_int_eq(sym(m, "m")->value, 8);
+    ck_assert_int_eq(tu_symbol(m, "m")->value, 8);
     /* the evaluator has the data's sizes: Z1 = W1 @ X + b1 is 4 x 3 */
-    const value *z1 = bound(ev, m, "Z1");
+    const value *z1 = tu_bound(ev, m, "Z1");
     ck_assert_int_eq(z1->rows, 4);
     ck_assert_int_eq(z1->cols, 3);
     eval_free(ev);
@@ -160,24 +126,24 @@ START_TEST(giving_a_value_leaves_the_other_draws)
     model *m = load_model("sigmoid");
     data_set *ds = parse_json(m, "{\"W1\": [[1, 2], [3, 4], [5, 6], [7, 8]]}");
     ck_assert_ptr_nonnull(ds);
-    evaluator *all = eval_new(pool, NUMBER_EXACT, 0), *some = eval_new(pool, NUMBER_EXACT, 0);
+    evaluator *all = eval_new(tu_pool, NUMBER_EXACT, 0), *some = eval_new(tu_pool, NUMBER_EXACT, 0);
     char why[256];
-    ck_assert(data_bind(all, pool, NULL, m, 42, why, sizeof why));
-    ck_assert(data_bind(some, pool, ds, m, 42, why, sizeof why));
+    ck_assert(data_bind(all, tu_pool, NULL, m, 42, why, sizeof why));
+    ck_assert(data_bind(some, tu_pool, ds, m, 42, why, sizeof why));
     const char *names[] = {"X", "Y", "b1", "W2", "b2"};
     for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
-        const value *a = bound(all, m, names[k]), *b = bound(some, m, names[k]);
+        const value *a = tu_bound(all, m, names[k]), *b = tu_bound(some, m, names[k]);
         ck_assert_int_eq(a->rows * a->cols, b->rows * b->cols);
         for (long i = 0; i < a->rows; i++)
             for (long j = 0; j < a->cols; j++)
                 ck_assert(mpq_equal(*eval_q(a, i, j), *eval_q(b, i, j)));
     }
-    assert_q(bound(some, m, "W1"), 2, 1, "6");
+    assert_q(tu_bound(some, m, "W1"), 2, 1, "6");
     /* and the same seed draws what sample_bind draws */
-    evaluator *direct = eval_new(pool, NUMBER_EXACT, 0);
+    evaluator *direct = eval_new(tu_pool, NUMBER_EXACT, 0);
     sample_spec spec = {.seed = 42, .index = 0, .bits = DATA_SAMPLE_BITS};
-    ck_assert(sample_bind(direct, pool, m, &spec, why, sizeof why));
-    const value *a = bound(all, m, "W1"), *b = bound(direct, m, "W1");
+    ck_assert(sample_bind(direct, tu_pool, m, &spec, why, sizeof why));
+    const value *a = tu_bound(all, m, "W1"), *b = tu_bound(direct, m, "W1");
     for (long i = 0; i < a->rows; i++)
         for (long j = 0; j < a->cols; j++)
             ck_assert(mpq_equal(*eval_q(a, i, j), *eval_q(b, i, j)));
@@ -196,23 +162,23 @@ START_TEST(vectors_and_scalars)
     model *m = load_model("vector.dc");
     data_set *ds = parse_json(m, "{\"x\": [1, \"-2.5\", \"1/3\"], \"w\": [0.5, -1, 2], "
                                  "\"c\": \"1/2\", \"y\": 1}");
-    ck_assert_msg(ds != NULL, "%s", ds ? "" : err.formatted);
-    evaluator *ev = eval_new(pool, NUMBER_EXACT, 0);
+    ck_assert_msg(ds != NULL, "%s", ds ? "" : tu_err.formatted);
+    evaluator *ev = eval_new(tu_pool, NUMBER_EXACT, 0);
     char why[256];
-    ck_assert(data_bind(ev, pool, ds, m, 1, why, sizeof why));
-    const value *x = bound(ev, m, "x");
+    ck_assert(data_bind(ev, tu_pool, ds, m, 1, why, sizeof why));
+    const value *x = tu_bound(ev, m, "x");
     ck_assert_int_eq(x->rank, 1);
     ck_assert_int_eq(x->cols, 3);
     assert_q(x, 0, 0, "1");
     assert_q(x, 0, 1, "-5/2");
     assert_q(x, 0, 2, "1/3");
-    assert_q(bound(ev, m, "w"), 0, 0, "1/2");
-    const value *c = bound(ev, m, "c");
+    assert_q(tu_bound(ev, m, "w"), 0, 0, "1/2");
+    const value *c = tu_bound(ev, m, "c");
     ck_assert_int_eq(c->rank, 0);
     assert_q(c, 0, 0, "1/2");
-    assert_q(bound(ev, m, "y"), 0, 0, "1");
+    assert_q(tu_bound(ev, m, "y"), 0, 0, "1");
     /* z = sum(w * x) + c = 1/2 + 5/2 + 2/3 + 1/2 */
-    assert_q(bound(ev, m, "z"), 0, 0, "25/6");
+    assert_q(tu_bound(ev, m, "z"), 0, 0, "25/6");
     eval_free(ev);
     data_free(ds);
     static const struct {
@@ -227,12 +193,12 @@ START_TEST(vectors_and_scalars)
         {"{\"x\": []}", "\"x\": expected an array of numbers (x is [n]), found an empty array", 7},
     };
     for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
-        memset(&err, 0, sizeof err);
+        memset(&tu_err, 0, sizeof tu_err);
         ck_assert_ptr_null(parse_json(m, bad[k].json));
-        ck_assert_int_eq(err.status, DC_EINPUT);
-        ck_assert_str_eq(err.message, bad[k].message);
-        ck_assert_int_eq(err.line, 1);
-        ck_assert_int_eq(err.column, bad[k].column);
+        ck_assert_int_eq(tu_err.status, DC_EINPUT);
+        ck_assert_str_eq(tu_err.message, bad[k].message);
+        ck_assert_int_eq(tu_err.line, 1);
+        ck_assert_int_eq(tu_err.column, bad[k].column);
     }
     model_free(m);
 }
@@ -262,14 +228,14 @@ START_TEST(bad_files_give_their_errors)
         snprintf(path, sizeof path, "%s/json/%s", DC_TEST_DATADIR, file);
         /* the module */
         model *m = load_model(model_name);
-        memset(&err, 0, sizeof err);
-        data_set *ds = data_read(path, m, pool, &err);
+        memset(&tu_err, 0, sizeof tu_err);
+        data_set *ds = data_read(path, m, tu_pool, &tu_err);
         ck_assert_msg(ds == NULL, "%s: read without error", file);
-        ck_assert_msg(err.status == DC_EINPUT, "%s: status %d", file, err.status);
-        ck_assert_str_eq(err.file, path);
-        ck_assert_msg(err.line == want_line && err.column == want_col,
-                      "%s: error at %d:%d, expected %s", file, err.line, err.column, place);
-        ck_assert_str_eq(err.message, message);
+        ck_assert_msg(tu_err.status == DC_EINPUT, "%s: status %d", file, tu_err.status);
+        ck_assert_str_eq(tu_err.file, path);
+        ck_assert_msg(tu_err.line == want_line && tu_err.column == want_col,
+                      "%s: error at %d:%d, expected %s", file, tu_err.line, tu_err.column, place);
+        ck_assert_str_eq(tu_err.message, message);
         model_free(m);
         /* the public API */
         dc_session *s = dc_session_new();
@@ -331,24 +297,24 @@ START_TEST(caps_are_refused_by_name)
     ck_assert_int_ge(fd, 0);
     close(fd);
     write_file(path, "{\"X\": [[", " ", (size_t)DATA_MAX_BYTES, "1]]}");
-    ck_assert_ptr_null(data_read(path, m, pool, &err));
-    ck_assert_int_eq(err.status, DC_ELIMIT);
+    ck_assert_ptr_null(data_read(path, m, tu_pool, &tu_err));
+    ck_assert_int_eq(tu_err.status, DC_ELIMIT);
     char want[4200];
     snprintf(want, sizeof want,
              "the data file '%s' is larger than the cap of 64 MiB for a data file", path);
-    ck_assert_str_eq(err.message, want);
+    ck_assert_str_eq(tu_err.message, want);
     /* 2^24 + 1 numbers in one row of X: 33 MB, under the file cap */
     write_file(path, "{\"Y\": [[1]],\n \"X\": [[", "0,", (size_t)EVAL_MAX_ENTRIES, "0]]}");
-    ck_assert_ptr_null(data_read(path, m, pool, &err));
-    ck_assert_int_eq(err.status, DC_ELIMIT);
-    ck_assert_str_eq(err.message, "\"X\": more than 16777216 entries, the cap on one value");
-    ck_assert_int_eq(err.line, 2);
-    ck_assert_int_eq(err.column, 2);
+    ck_assert_ptr_null(data_read(path, m, tu_pool, &tu_err));
+    ck_assert_int_eq(tu_err.status, DC_ELIMIT);
+    ck_assert_str_eq(tu_err.message, "\"X\": more than 16777216 entries, the cap on one value");
+    ck_assert_int_eq(tu_err.line, 2);
+    ck_assert_int_eq(tu_err.column, 2);
     unlink(path);
-    ck_assert_ptr_null(data_read("/nonexistent/data.json", m, pool, &err));
-    ck_assert_int_eq(err.status, DC_EIO);
-    ck_assert_str_eq(err.message, "cannot read the data file '/nonexistent/data.json': No such "
-                                  "file or directory");
+    ck_assert_ptr_null(data_read("/nonexistent/data.json", m, tu_pool, &tu_err));
+    ck_assert_int_eq(tu_err.status, DC_EIO);
+    ck_assert_str_eq(tu_err.message, "cannot read the data file '/nonexistent/data.json': No such "
+                                     "file or directory");
     model_free(m);
 }
 END_TEST
@@ -373,7 +339,7 @@ START_TEST(allocation_failures_jump_cleanly)
         oom_ev = NULL;
         if (setjmp(oom) == 0) {
             mem_fail_after(n);
-            oom_data = data_read(path, m, p, &err);
+            oom_data = data_read(path, m, p, &tu_err);
             ck_assert_ptr_nonnull(oom_data);
             oom_ev = eval_new(p, NUMBER_MPFR, 64);
             char why[256];
@@ -399,7 +365,7 @@ main(void)
 {
     Suite *s = suite_create("data");
     TCase *tc = tcase_create("data");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, tu_setup, tu_teardown);
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, values_are_read_exactly);
     tcase_add_test(tc, dims_come_from_the_arrays);
@@ -409,9 +375,5 @@ main(void)
     tcase_add_test(tc, caps_are_refused_by_name);
     tcase_add_test(tc, allocation_failures_jump_cleanly);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return tu_run(s);
 }

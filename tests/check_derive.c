@@ -16,51 +16,6 @@
 #include "sym/rules.h"
 #include "testutil.h"
 
-static mem_pool *pool;
-static dc_error err;
-static rule_set *rules;
-
-static void
-setup(void)
-{
-    pool = mem_pool_new();
-    memset(&err, 0, sizeof err);
-    rules = rules_load(DC_RULES_DIR, &err, pool);
-    ck_assert_msg(rules != NULL, "rules: %s", rules ? "" : err.formatted);
-}
-
-static void
-teardown(void)
-{
-    rules_free(rules);
-    mem_pool_free(pool);
-}
-
-static model *
-parse_text(const char *textp)
-{
-    source src = {"test.dc", textp, strlen(textp)};
-    model *m = parse_model(&src, &err, pool);
-    ck_assert_msg(m != NULL, "parse: %s", m ? "" : err.formatted);
-    return m;
-}
-
-static derivation *
-derive_ok(model *m)
-{
-    derivation *d = derive(m, rules, NULL, &err, pool);
-    ck_assert_msg(d != NULL, "derive: %s", d ? "" : err.formatted);
-    return d;
-}
-
-static const symbol *
-sym(const model *m, const char *name)
-{
-    const symbol *s = model_lookup(m, name, strlen(name));
-    ck_assert_msg(s != NULL, "no symbol %s", name);
-    return s;
-}
-
 /* T with every derived gradient name of D replaced by the model's claim of
    the same name, so that a derived formula and a claim can be compared. */
 static const term *
@@ -95,7 +50,7 @@ static const char *
 show(const term *t)
 {
     text out;
-    text_init(&out, pool);
+    text_init(&out, tu_pool);
     print_term(&out, t);
     return text_str(&out);
 }
@@ -140,17 +95,18 @@ START_TEST(sigmoid_deferred_matches_the_course)
              "dZ1 = W2.T @ dZ2 * (1 - A1^2)\n"
              "dW1 = 1/m * dZ1 @ X.T\n"
              "db1 = 1/m * sum(dZ1, axis=1, keepdims=True)\n");
-    model *m = parse_text(textp);
-    derivation *d = derive_ok(m);
+    model *m = tu_parse_text("test.dc", textp);
+    derivation *d = tu_derive(m, tu_rules);
     ck_assert_int_eq(claims_hold(m, d, CONVENTION_DEFERRED), 6);
     /* the course's dZ2 and dZ1 are named; dA2 and dA1 are written into them */
-    ck_assert(derive_find(d, sym(m, "Z2"))->named);
-    ck_assert(derive_find(d, sym(m, "Z1"))->named);
-    ck_assert(!derive_find(d, sym(m, "A2"))->named);
-    ck_assert_str_eq(show(derive_pretty(d, derive_find(d, sym(m, "Z2")), CONVENTION_DEFERRED)),
-                     "A2 - Y");
-    ck_assert_str_eq(show(derive_pretty(d, derive_find(d, sym(m, "W2")), CONVENTION_DEFERRED)),
-                     "1/m * dZ2 @ A1.T");
+    ck_assert(derive_find(d, tu_symbol(m, "Z2"))->named);
+    ck_assert(derive_find(d, tu_symbol(m, "Z1"))->named);
+    ck_assert(!derive_find(d, tu_symbol(m, "A2"))->named);
+    ck_assert_str_eq(
+        show(derive_pretty(d, derive_find(d, tu_symbol(m, "Z2")), CONVENTION_DEFERRED)), "A2 - Y");
+    ck_assert_str_eq(
+        show(derive_pretty(d, derive_find(d, tu_symbol(m, "W2")), CONVENTION_DEFERRED)),
+        "1/m * dZ2 @ A1.T");
     model_free(m);
 }
 END_TEST
@@ -167,8 +123,8 @@ START_TEST(sigmoid_absorbed_moves_one_over_m_into_dz)
              "dW1 = dZ1 @ X.T\n"
              "db1 = sum(dZ1, axis=1, keepdims=True)\n"
              "dA2 = -1/m * (Y / A2 - (1 - Y) / (1 - A2))\n");
-    model *m = parse_text(textp);
-    derivation *d = derive_ok(m);
+    model *m = tu_parse_text("test.dc", textp);
+    derivation *d = tu_derive(m, tu_rules);
     ck_assert_int_eq(claims_hold(m, d, CONVENTION_ABSORBED), 7);
     model_free(m);
 }
@@ -196,10 +152,10 @@ START_TEST(softmax_with_onehot_labels_gives_a_minus_y)
     char textp[4096];
     snprintf(textp, sizeof textp, softmax_model, " onehot",
              "dZ2 = A2 - Y\ndW2 = 1/m * dZ2 @ A1.T\ndZ1 = W2.T @ dZ2 * (1 - A1^2)\n");
-    model *m = parse_text(textp);
-    derivation *d = derive_ok(m);
+    model *m = tu_parse_text("test.dc", textp);
+    derivation *d = tu_derive(m, tu_rules);
     ck_assert_int_eq(claims_hold(m, d, CONVENTION_DEFERRED), 3);
-    ck_assert(uses_rule(derive_find(d, sym(m, "Z2")), "onehot.colsum"));
+    ck_assert(uses_rule(derive_find(d, tu_symbol(m, "Z2")), "onehot.colsum"));
     model_free(m);
 }
 END_TEST
@@ -208,10 +164,10 @@ START_TEST(softmax_with_probability_labels_gives_a_minus_y)
 {
     char textp[4096];
     snprintf(textp, sizeof textp, softmax_model, " prob", "dZ2 = A2 - Y\n");
-    model *m = parse_text(textp);
-    derivation *d = derive_ok(m);
+    model *m = tu_parse_text("test.dc", textp);
+    derivation *d = tu_derive(m, tu_rules);
     ck_assert_int_eq(claims_hold(m, d, CONVENTION_DEFERRED), 1);
-    ck_assert(uses_rule(derive_find(d, sym(m, "Z2")), "prob.colsum"));
+    ck_assert(uses_rule(derive_find(d, tu_symbol(m, "Z2")), "prob.colsum"));
     model_free(m);
 }
 END_TEST
@@ -221,20 +177,21 @@ START_TEST(softmax_without_a_label_assumption_keeps_the_column_sum)
     char textp[4096];
     snprintf(textp, sizeof textp, softmax_model, "",
              "dZ2 = A2 * sum(Y, axis=0, keepdims=True) - Y\n");
-    model *m = parse_text(textp);
-    derivation *d = derive_ok(m);
+    model *m = tu_parse_text("test.dc", textp);
+    derivation *d = tu_derive(m, tu_rules);
     ck_assert_int_eq(claims_hold(m, d, CONVENTION_DEFERRED), 1);
-    const gradient *g = derive_find(d, sym(m, "Z2"));
+    const gradient *g = derive_find(d, tu_symbol(m, "Z2"));
     ck_assert(!uses_rule(g, "onehot.colsum"));
     /* and it is not A2 - Y */
     const term *a_minus_y = canon_normal_form(
         m->terms,
-        term_make(m->terms, OP_ADD, 0, 0,
-                  (const term *[]){term_symbol(m->terms, sym(m, "A2")),
-                                   term_make(m->terms, OP_NEG, 0, 0,
-                                             (const term *[]){term_symbol(m->terms, sym(m, "Y"))},
-                                             1, (char[SHAPE_WHY]){0})},
-                  2, (char[SHAPE_WHY]){0}));
+        term_make(
+            m->terms, OP_ADD, 0, 0,
+            (const term *[]){term_symbol(m->terms, tu_symbol(m, "A2")),
+                             term_make(m->terms, OP_NEG, 0, 0,
+                                       (const term *[]){term_symbol(m->terms, tu_symbol(m, "Y"))},
+                                       1, (char[SHAPE_WHY]){0})},
+            2, (char[SHAPE_WHY]){0}));
     ck_assert_ptr_ne(g->deferred, a_minus_y);
     model_free(m);
 }
@@ -266,8 +223,8 @@ static const char *const written_out[] = {
 
 START_TEST(written_out_activations_are_recognised)
 {
-    model *m = parse_text(written_out[_i]);
-    derivation *d = derive_ok(m);
+    model *m = tu_parse_text("test.dc", written_out[_i]);
+    derivation *d = tu_derive(m, tu_rules);
     ck_assert_int_ge(claims_hold(m, d, _i == 2 ? CONVENTION_ABSORBED : CONVENTION_DEFERRED), 1);
     model_free(m);
 }
@@ -288,8 +245,8 @@ START_TEST(relu_network_closed_forms)
              "dZ2 = W3.T @ dZ3 * (Z2 > 0)\ndW2 = 1/m * dZ2 @ A1.T\n"
              "dZ1 = W2.T @ dZ2 * (Z1 > 0)\ndW1 = 1/m * dZ1 @ X.T\n"
              "db1 = 1/m * sum(dZ1, axis=1, keepdims=True)\n");
-    model *m = parse_text(textp);
-    derivation *d = derive_ok(m);
+    model *m = tu_parse_text("test.dc", textp);
+    derivation *d = tu_derive(m, tu_rules);
     ck_assert_int_eq(claims_hold(m, d, CONVENTION_DEFERRED), 8);
     model_free(m);
 }
@@ -297,29 +254,31 @@ END_TEST
 
 START_TEST(activation_derivatives_come_from_the_adjoint_rules)
 {
-    model *m = parse_text("dims n = 3\nbatch m = 4\ninput X[n, m]\nparam W[n, n]\n"
-                          "Z = W @ X\nA = tanh(Z)\nloss J = sum(A)\n");
-    const term *z = term_symbol(m->terms, sym(m, "Z")), *a = term_symbol(m->terms, sym(m, "A"));
+    model *m = tu_parse_text("test.dc", "dims n = 3\nbatch m = 4\ninput X[n, m]\nparam W[n, n]\n"
+                                        "Z = W @ X\nA = tanh(Z)\nloss J = sum(A)\n");
+    const term *z = term_symbol(m->terms, tu_symbol(m, "Z")),
+               *a = term_symbol(m->terms, tu_symbol(m, "A"));
     /* in the output's name where the rule uses it, G * ... without G */
-    ck_assert_str_eq(show(derive_activation_derivative(m->terms, rules, OP_TANH, z, a)),
+    ck_assert_str_eq(show(derive_activation_derivative(m->terms, tu_rules, OP_TANH, z, a)),
                      "1 - A**2");
-    ck_assert_str_eq(show(derive_activation_derivative(m->terms, rules, OP_SIGMOID, z, a)),
+    ck_assert_str_eq(show(derive_activation_derivative(m->terms, tu_rules, OP_SIGMOID, z, a)),
                      "A * (1 - A)");
-    ck_assert_str_eq(show(derive_activation_derivative(m->terms, rules, OP_RELU, z, a)), "(Z > 0)");
+    ck_assert_str_eq(show(derive_activation_derivative(m->terms, tu_rules, OP_RELU, z, a)),
+                     "(Z > 0)");
     /* log's rule is G / a: no factor to take G out of */
-    ck_assert_ptr_null(derive_activation_derivative(m->terms, rules, OP_LOG, z, a));
+    ck_assert_ptr_null(derive_activation_derivative(m->terms, tu_rules, OP_LOG, z, a));
     model_free(m);
 }
 END_TEST
 
 START_TEST(per_example_notation_has_one_convention)
 {
-    model *m = parse_text("dims n_x = 3, n_y = 1\nbatch 1\ninput x[n_x, 1]\n"
-                          "label y[n_y, 1] binary\nparam w[n_y, n_x], c[n_y, 1]\n"
-                          "z = w @ x + c\na = sigmoid(z)\n"
-                          "loss L = -sum(y * log(a) + (1 - y) * log(1 - a))\n"
-                          "dz = a - y\ndw = dz @ x.T\ndc = dz\n");
-    derivation *d = derive_ok(m);
+    model *m = tu_parse_text("test.dc", "dims n_x = 3, n_y = 1\nbatch 1\ninput x[n_x, 1]\n"
+                                        "label y[n_y, 1] binary\nparam w[n_y, n_x], c[n_y, 1]\n"
+                                        "z = w @ x + c\na = sigmoid(z)\n"
+                                        "loss L = -sum(y * log(a) + (1 - y) * log(1 - a))\n"
+                                        "dz = a - y\ndw = dz @ x.T\ndc = dz\n");
+    derivation *d = tu_derive(m, tu_rules);
     ck_assert_int_eq(claims_hold(m, d, CONVENTION_DEFERRED), 3);
     ck_assert_int_eq(claims_hold(m, d, CONVENTION_ABSORBED), 3);
     model_free(m);
@@ -330,24 +289,23 @@ START_TEST(the_calculus_is_in_the_rule_files)
 {
     /* without the sigmoid adjoint rule, derive cannot go through sigmoid */
     char *dir = tu_copy_rules("sigmoid:");
-    rule_set *partial = rules_load(dir, &err, pool);
-    ck_assert_ptr_nonnull(partial);
-    model *m = parse_text(sigmoid_model);
-    ck_assert_ptr_null(derive(m, partial, NULL, &err, pool));
-    ck_assert_str_eq(err.message, "no adjoint rule for the operation 'sigmoid' (argument 1): "
-                                  "the rule files say nothing of how a gradient flows through it");
+    rule_set *partial = tu_rules_load(dir);
+    model *m = tu_parse_text("test.dc", sigmoid_model);
+    ck_assert_ptr_null(derive(m, partial, NULL, &tu_err, tu_pool));
+    ck_assert_str_eq(tu_err.message,
+                     "no adjoint rule for the operation 'sigmoid' (argument 1): "
+                     "the rule files say nothing of how a gradient flows through it");
     model_free(m);
     rules_free(partial);
     tu_remove_dir(dir);
     /* without the label rules, onehot labels no longer simplify */
     dir = tu_copy_rules("onehot.colsum");
-    partial = rules_load(dir, &err, pool);
+    partial = rules_load(dir, &tu_err, tu_pool);
     char textp[4096];
     snprintf(textp, sizeof textp, softmax_model, " onehot",
              "dZ2 = A2 * sum(Y, axis=0, keepdims=True) - Y\n");
-    m = parse_text(textp);
-    derivation *d = derive(m, partial, NULL, &err, pool);
-    ck_assert_ptr_nonnull(d);
+    m = tu_parse_text("test.dc", textp);
+    derivation *d = tu_derive(m, partial);
     ck_assert_int_eq(claims_hold(m, d, CONVENTION_DEFERRED), 1);
     model_free(m);
     rules_free(partial);
@@ -363,15 +321,14 @@ START_TEST(rules_that_cycle_hit_the_step_bound_and_are_named)
     FILE *f = fopen(path, "w");
     fputs("swap: a * b => b * a\n", f);
     fclose(f);
-    rule_set *cycling = rules_load(dir, &err, pool);
-    ck_assert_ptr_nonnull(cycling);
-    model *m = parse_text(sigmoid_model);
-    ck_assert_ptr_null(derive(m, cycling, NULL, &err, pool));
-    ck_assert_int_eq(err.status, DC_ELIMIT);
-    ck_assert_msg(strstr(err.message, "did not settle after 20000 rule applications") != NULL &&
-                      strstr(err.message, "/cycle.rules:1)") != NULL &&
-                      strstr(err.message, "firing: swap (") != NULL,
-                  "%s", err.message);
+    rule_set *cycling = tu_rules_load(dir);
+    model *m = tu_parse_text("test.dc", sigmoid_model);
+    ck_assert_ptr_null(derive(m, cycling, NULL, &tu_err, tu_pool));
+    ck_assert_int_eq(tu_err.status, DC_ELIMIT);
+    ck_assert_msg(strstr(tu_err.message, "did not settle after 20000 rule applications") != NULL &&
+                      strstr(tu_err.message, "/cycle.rules:1)") != NULL &&
+                      strstr(tu_err.message, "firing: swap (") != NULL,
+                  "%s", tu_err.message);
     model_free(m);
     rules_free(cycling);
     tu_remove_dir(dir);
@@ -381,12 +338,12 @@ END_TEST
 START_TEST(a_one_dimensional_matrix_product_has_no_adjoint_rule)
 {
     /* w @ x with a 1-D w needs an outer product for dw: the rules say so */
-    model *m = parse_text("dims n = 3\nbatch 1\ninput x[n, 1]\nparam w[n]\n"
-                          "loss L = sum(w @ x)\n");
-    ck_assert_ptr_null(derive(m, rules, NULL, &err, pool));
-    ck_assert_str_eq(err.message, "no adjoint rule applies to the operation 'matmul' (argument "
-                                  "1) here: its rules' conditions do not hold for these shapes "
-                                  "or labels");
+    model *m = tu_parse_text("test.dc", "dims n = 3\nbatch 1\ninput x[n, 1]\nparam w[n]\n"
+                                        "loss L = sum(w @ x)\n");
+    ck_assert_ptr_null(derive(m, tu_rules, NULL, &tu_err, tu_pool));
+    ck_assert_str_eq(tu_err.message, "no adjoint rule applies to the operation 'matmul' (argument "
+                                     "1) here: its rules' conditions do not hold for these shapes "
+                                     "or labels");
     model_free(m);
 }
 END_TEST
@@ -398,8 +355,8 @@ START_TEST(symbolic_work_does_not_depend_on_the_numbers)
     snprintf(b, sizeof b, "%s", sigmoid_model);
     memcpy(strstr(b, "n_h = 4"), "n_h = 9", 7);
     memcpy(strstr(b, "m = 8"), "m = 3", 5);
-    model *ma = parse_text(a), *mb = parse_text(b);
-    derivation *da = derive_ok(ma), *db = derive_ok(mb);
+    model *ma = tu_parse_text("test.dc", a), *mb = tu_parse_text("test.dc", b);
+    derivation *da = tu_derive(ma, tu_rules), *db = tu_derive(mb, tu_rules);
     ck_assert_uint_eq(da->n, db->n);
     for (size_t i = 0; i < da->n; i++)
         for (int c = CONVENTION_DEFERRED; c <= CONVENTION_ABSORBED; c++)
@@ -469,8 +426,8 @@ eval_scalar(evaluator *ev, const term *t, mpfr_t out)
 static void
 finite_differences_agree_on(model *m, const char *name)
 {
-    derivation *d = derive_ok(m);
-    evaluator *ev = eval_new(pool, NUMBER_MPFR, 256);
+    derivation *d = tu_derive(m, tu_rules);
+    evaluator *ev = eval_new(tu_pool, NUMBER_MPFR, 256);
     gmp_randstate_t rng;
     gmp_randinit_default(rng);
     gmp_randseed_ui(rng, 20261129);
@@ -548,7 +505,7 @@ finite_differences_agree_on(model *m, const char *name)
 static void
 finite_differences_agree(const char *name)
 {
-    finite_differences_agree_on(tu_parse_builtin(name, &err, pool), name);
+    finite_differences_agree_on(tu_parse_builtin(name), name);
 }
 
 /* A model in pasted notebook code, every NumPy function of it on the path
@@ -567,7 +524,7 @@ static const char pasted_model[] =
 
 START_TEST(finite_differences_pasted_numpy)
 {
-    finite_differences_agree_on(parse_text(pasted_model), "pasted");
+    finite_differences_agree_on(tu_parse_text("test.dc", pasted_model), "pasted");
 }
 END_TEST
 
@@ -585,7 +542,7 @@ main(void)
 {
     Suite *s = suite_create("derive");
     TCase *tc = tcase_create("closed forms");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, tu_setup_rules, tu_teardown);
     tcase_add_test(tc, sigmoid_deferred_matches_the_course);
     tcase_add_test(tc, sigmoid_absorbed_moves_one_over_m_into_dz);
     tcase_add_test(tc, softmax_with_onehot_labels_gives_a_minus_y);
@@ -602,7 +559,7 @@ main(void)
     tcase_add_test(tc, symbolic_work_does_not_depend_on_the_numbers);
     suite_add_tcase(s, tc);
     TCase *fd = tcase_create("finite differences");
-    tcase_add_checked_fixture(fd, setup, teardown);
+    tcase_add_checked_fixture(fd, tu_setup_rules, tu_teardown);
     tcase_set_timeout(fd, 60);
     tcase_add_test(fd, finite_differences_logistic);
     tcase_add_test(fd, finite_differences_sigmoid);
@@ -610,9 +567,5 @@ main(void)
     tcase_add_test(fd, finite_differences_relu3);
     tcase_add_test(fd, finite_differences_pasted_numpy);
     suite_add_tcase(s, fd);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return tu_run(s);
 }

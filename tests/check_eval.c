@@ -7,6 +7,7 @@
 
 #include "num/eval.h"
 #include "lang/parse.h"
+#include "testutil.h"
 
 static mem_pool *pool, *err_pool;
 static dc_error err;
@@ -1354,9 +1355,5 @@ main(void)
     tcase_add_test(tc, numpy_functions_exact);
     tcase_add_test(tc, numpy_functions_intervals_and_double);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return tu_run(s);
 }

@@ -4,21 +4,15 @@
 #include <stdlib.h>
 
 #include "base/format.h"
+#include "testutil.h"
 
-static mem_pool *pool;
 static text out;
 
 static void
 setup(void)
 {
-    pool = mem_pool_new();
-    text_init(&out, pool);
-}
-
-static void
-teardown(void)
-{
-    mem_pool_free(pool);
+    tu_setup();
+    text_init(&out, tu_pool);
 }
 
 START_TEST(base_names)
@@ -46,11 +40,11 @@ END_TEST
 /* Strings as jansson escapes them; a byte that is no UTF-8 becomes '?'. */
 START_TEST(json_strings)
 {
-    format_json(&out, format_json_string(pool, "a\"b\\c\nd/é"));
+    format_json(&out, format_json_string(tu_pool, "a\"b\\c\nd/é"));
     text_putc(&out, ' ');
-    format_json(&out, format_json_string(pool, "x\xffy\xc3"));
+    format_json(&out, format_json_string(tu_pool, "x\xffy\xc3"));
     text_putc(&out, ' ');
-    format_json(&out, format_json_string(pool, NULL));
+    format_json(&out, format_json_string(tu_pool, NULL));
     ck_assert_str_eq(text_str(&out), "\"a\\\"b\\\\c\\nd/é\" \"x?y?\" null");
 }
 END_TEST
@@ -92,7 +86,7 @@ START_TEST(json_layouts)
                                      "  {\"z\": 0, \"a\": []},\n"
                                      "  {\"z\": 1, \"a\": []}\n"
                                      "]}\n");
-    text_init(&out, pool);
+    text_init(&out, tu_pool);
     format_json_rows(&out, json_array(), " ");
     json_t *m = json_array();
     json_array_append_new(m, json_pack("[ss]", "1", "2"));
@@ -110,16 +104,12 @@ main(void)
 {
     Suite *s = suite_create("format");
     TCase *tc = tcase_create("format");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, setup, tu_teardown);
     tcase_add_test(tc, base_names);
     tcase_add_test(tc, markdown_tables);
     tcase_add_test(tc, json_strings);
     tcase_add_test(tc, json_numbers);
     tcase_add_test(tc, json_layouts);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return tu_run(s);
 }

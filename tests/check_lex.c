@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "lang/lex.h"
+#include "testutil.h"
 
 /* Lex TEXT and compare the kinds (and the spelled text of each token) with
    the expected lists, which end at TOK_EOF. */
@@ -128,9 +129,5 @@ main(void)
     tcase_add_test(tc, bad_characters);
     tcase_add_test(tc, nul_byte_is_an_error_not_an_end);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return tu_run(s);
 }

@@ -10,26 +10,17 @@
 
 #include "derivcheck.h"
 #include "base/mem.h"
+#include "testutil.h"
 
 typedef enum command { DERIVE, PROVE, CHECK, EVAL } command;
 
 static mpfr_exp_t default_emin, default_emax;
 
-static const char *
-example(const char *name)
-{
-    static char path[4096];
-    snprintf(path, sizeof path, "%s/../../examples/%s", DC_TEST_DATADIR, name);
-    return path;
-}
-
+/* A session on MODEL whose rules are loaded already (a rules list loads them). */
 static dc_session *
 session(const char *model)
 {
-    dc_session *s = dc_session_new();
-    ck_assert_ptr_nonnull(s);
-    ck_assert_int_eq(dc_session_set_rules_dir(s, DC_RULES_DIR), DC_OK);
-    ck_assert_int_eq(dc_load(s, model), DC_OK);
+    dc_session *s = tu_session(NULL, model);
     const char *report;
     ck_assert_int_eq(dc_rules_list(s, "text", &report), DC_OK); /* rules loaded */
     return s;
@@ -120,7 +111,7 @@ END_TEST
 START_TEST(prove_sigmoid) { fail_each_allocation("sigmoid", PROVE, 211); }
 END_TEST
 
-START_TEST(check_example) { fail_each_allocation(example("mistake_sign.dc"), CHECK, 7); }
+START_TEST(check_example) { fail_each_allocation(tu_example("mistake_sign.dc"), CHECK, 7); }
 END_TEST
 
 START_TEST(eval_with_data) { fail_each_allocation("sigmoid", EVAL, 3); }
@@ -210,9 +201,5 @@ main(void)
     tcase_add_test(tc, prove_sigmoid);
     tcase_add_test(tc, check_example);
     suite_add_tcase(suite, tc);
-    SRunner *sr = srunner_create(suite);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return tu_run(suite);
 }

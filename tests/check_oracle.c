@@ -12,39 +12,6 @@
 #include "sym/rules.h"
 #include "testutil.h"
 
-static mem_pool *pool;
-static dc_error err;
-
-static void
-setup(void)
-{
-    pool = mem_pool_new();
-    memset(&err, 0, sizeof err);
-}
-
-static void
-teardown(void)
-{
-    mem_pool_free(pool);
-}
-
-static derivation *
-derive_ok(const model *m, const rule_set *rs)
-{
-    derivation *d = derive(m, rs, NULL, &err, pool);
-    ck_assert_msg(d != NULL, "%s", d ? "" : err.formatted);
-    return d;
-}
-
-static model *
-parse_text(const char *name, const char *text)
-{
-    source src = {name, text, strlen(text)};
-    model *m = parse_model(&src, &err, pool);
-    ck_assert_msg(m != NULL, "%s", m ? "" : err.formatted);
-    return m;
-}
-
 /* The number of params M declares. */
 static size_t
 params_of(const model *m)
@@ -53,14 +20,6 @@ params_of(const model *m)
     for (size_t i = 0; i < m->nsymbols; i++)
         n += m->symbols[i]->kind == SYM_PARAM;
     return n;
-}
-
-static const symbol *
-symbol_of(const model *m, const char *name)
-{
-    const symbol *s = model_lookup(m, name, strlen(name));
-    ck_assert_msg(s != NULL, "no symbol %s", name);
-    return s;
 }
 
 /* Entry K of a fixed rational point: small numbers of both signs with
@@ -82,9 +41,9 @@ point_entry(long k, long salt)
    2^-P. */
 START_TEST(directional_derivative_of_logistic_regression)
 {
-    model *m = tu_parse_builtin("logistic", &err, pool);
+    model *m = tu_parse_builtin("logistic");
     const long nx = 3, mm = 8;
-    evaluator *ev = eval_new(pool, NUMBER_MPFR, ORACLE_BITS);
+    evaluator *ev = eval_new(tu_pool, NUMBER_MPFR, ORACLE_BITS);
     value *x = eval_new_value(ev, 2, nx, mm), *y = eval_new_value(ev, 2, 1, mm);
     value *w = eval_new_value(ev, 2, 1, nx), *b = eval_new_value(ev, 2, 1, 1);
     value *uw = eval_new_value(ev, 2, 1, nx), *ub = eval_new_value(ev, 2, 1, 1);
@@ -99,8 +58,8 @@ START_TEST(directional_derivative_of_logistic_regression)
     }
     mpfr_set_si_2exp(*eval_fr(b, 0, 0), 3, -3, MPFR_RNDN);
     mpfr_set_si_2exp(*eval_fr(ub, 0, 0), -5, -2, MPFR_RNDN);
-    eval_bind(ev, symbol_of(m, "X"), x);
-    eval_bind(ev, symbol_of(m, "Y"), y);
+    eval_bind(ev, tu_symbol(m, "X"), x);
+    eval_bind(ev, tu_symbol(m, "Y"), y);
 
     /* the closed form: J and sum(dJ/dW * U_W) + dJ/db * U_b */
     mpfr_t z, a, r, along, loss, t, out, j, scale;
@@ -136,14 +95,14 @@ START_TEST(directional_derivative_of_logistic_regression)
     }
 
     const value *at[2] = {w, b}, *dir[2] = {uw, ub};
-    const symbol *vars[2] = {symbol_of(m, "W"), symbol_of(m, "b")};
+    const symbol *vars[2] = {tu_symbol(m, "W"), tu_symbol(m, "b")};
     oracle_line line = {.n = 2, .vars = vars, .at = at, .dir = dir};
     long evaluations = 0;
     char why[256] = "";
     mpfr_set_ui(scale, 0, MPFR_RNDN);
     ck_assert_msg(
-        oracle_directional(ev, m, &line, scale, out, j, &evaluations, why, sizeof why, pool), "%s",
-        why);
+        oracle_directional(ev, m, &line, scale, out, j, &evaluations, why, sizeof why, tu_pool),
+        "%s", why);
     ck_assert_int_eq(evaluations, 5);
     /* |oracle - closed form| / |closed form| */
     mpfr_sub(t, out, along, MPFR_RNDN);
@@ -176,13 +135,13 @@ END_TEST
    loss itself), with nothing checked alone. */
 START_TEST(sound_rules_are_confirmed_in_five_evaluations)
 {
-    rule_set *rs = rules_load(DC_RULES_DIR, &err, pool);
-    ck_assert_msg(rs != NULL, "%s", rs ? "" : err.formatted);
+    rule_set *rs = tu_rules_load(DC_RULES_DIR);
     static const char *const names[] = {"logistic", "sigmoid", "softmax", "relu3"};
     for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
-        model *m = tu_parse_builtin(names[k], &err, pool);
-        oracle_result *o = oracle_run(derive_ok(m, rs), 1, NULL, NULL, pool);
-        ck_assert_msg(o->joint.status == ORACLE_AGREES, "%s: %s", names[k], oracle_words(o, pool));
+        model *m = tu_parse_builtin(names[k]);
+        oracle_result *o = oracle_run(tu_derive(m, rs), 1, NULL, NULL, tu_pool);
+        ck_assert_msg(o->joint.status == ORACLE_AGREES, "%s: %s", names[k],
+                      oracle_words(o, tu_pool));
         ck_assert(o->joint.log2_gap <= -(double)(ORACLE_BITS / 3));
         ck_assert_int_eq(o->nparams, params_of(m));
         ck_assert_int_eq(o->points, 1);
@@ -229,10 +188,9 @@ START_TEST(unsound_tanh_rule_is_named)
     char *dir = tu_copy_rules("tanh:");
     tu_append_line(dir, "adjoint.rules", "tanh: C = tanh(a) => da = G * (1 - C)");
     int line = last_line(dir, "adjoint.rules");
-    rule_set *rs = rules_load(dir, &err, pool);
-    ck_assert_msg(rs != NULL, "%s", rs ? "" : err.formatted);
-    model *m = tu_parse_builtin("sigmoid", &err, pool);
-    oracle_result *o = oracle_run(derive_ok(m, rs), 1, NULL, NULL, pool);
+    rule_set *rs = tu_rules_load(dir);
+    model *m = tu_parse_builtin("sigmoid");
+    oracle_result *o = oracle_run(tu_derive(m, rs), 1, NULL, NULL, tu_pool);
     ck_assert_int_eq(o->joint.status, ORACLE_DIFFERS);
     ck_assert_ptr_nonnull(o->alone);
     static const char *const wrong[] = {"W1", "b1", "Z1"}, *const right[] = {"W2", "b2", "Z2",
@@ -247,7 +205,7 @@ START_TEST(unsound_tanh_rule_is_named)
     ck_assert_int_eq(o->nsuspects, 1);
     ck_assert_str_eq(o->suspects[0]->name, "tanh");
     ck_assert_int_eq(o->suspects[0]->line, line);
-    const char *words = oracle_words(o, pool);
+    const char *words = oracle_words(o, tu_pool);
     ck_assert_msg(strstr(words, "the derived dW1, db1 are not the derivative of J") != NULL, "%s",
                   words);
     char cite[64];
@@ -266,9 +224,9 @@ END_TEST
    param differs. */
 START_TEST(one_slightly_wrong_param_is_found)
 {
-    rule_set *rs = rules_load(DC_RULES_DIR, &err, pool);
-    model *m = tu_parse_builtin("sigmoid", &err, pool);
-    derivation *d = derive_ok(m, rs);
+    rule_set *rs = rules_load(DC_RULES_DIR, &tu_err, tu_pool);
+    model *m = tu_parse_builtin("sigmoid");
+    derivation *d = tu_derive(m, rs);
     char why[SHAPE_WHY];
     for (size_t i = 0; i < d->n; i++)
         if (strcmp(d->g[i].of->name, "W1") == 0) {
@@ -277,7 +235,7 @@ START_TEST(one_slightly_wrong_param_is_found)
             d->g[i].absorbed = term_make(m->terms, OP_MUL, 0, 0, args, 2, why);
             ck_assert_ptr_nonnull(d->g[i].absorbed);
         }
-    oracle_result *o = oracle_run(d, 1, NULL, NULL, pool);
+    oracle_result *o = oracle_run(d, 1, NULL, NULL, tu_pool);
     ck_assert_int_eq(o->joint.status, ORACLE_DIFFERS);
     for (size_t i = 0; i < d->n; i++) {
         const oracle_gradient *a = &o->alone[i];
@@ -307,7 +265,7 @@ bind_kink(void *ctx, evaluator *ev, int attempt, char *why, size_t len)
     int always = *(const int *)((void **)ctx)[1];
     (void)why;
     (void)len;
-    evaluator *ex = eval_new(pool, NUMBER_EXACT, 0);
+    evaluator *ex = eval_new(tu_pool, NUMBER_EXACT, 0);
     value *w = eval_new_value(ex, 2, 1, 2), *x = eval_new_value(ex, 2, 2, 3);
     static const long kink_w[2] = {1, -1}, kink_x[6] = {1, 2, 3, 1, 2, 3};
     static const long plain_w[2] = {1, -3}, plain_x[6] = {1, 5, -3, 2, -1, 4};
@@ -324,24 +282,24 @@ bind_kink(void *ctx, evaluator *ev, int attempt, char *why, size_t len)
 
 START_TEST(a_kink_at_the_point_is_no_evidence)
 {
-    rule_set *rs = rules_load(DC_RULES_DIR, &err, pool);
-    model *m = parse_text("kink.dc", "dims n = 2\n"
-                                     "batch m = 3\n"
-                                     "input X[n, m]\n"
-                                     "param W[1, n]\n"
-                                     "Z = W @ X\n"
-                                     "A = relu(Z)\n"
-                                     "loss J = 1/m * sum(A)\n");
-    derivation *d = derive_ok(m, rs);
+    rule_set *rs = rules_load(DC_RULES_DIR, &tu_err, tu_pool);
+    model *m = tu_parse_text("kink.dc", "dims n = 2\n"
+                                        "batch m = 3\n"
+                                        "input X[n, m]\n"
+                                        "param W[1, n]\n"
+                                        "Z = W @ X\n"
+                                        "A = relu(Z)\n"
+                                        "loss J = 1/m * sum(A)\n");
+    derivation *d = tu_derive(m, rs);
     /* the kink at the first point only: the second confirms */
     int always = 1;
     void *ctx[2] = {m, &always};
-    oracle_result *o = oracle_run(d, 1, bind_kink, ctx, pool);
-    ck_assert_msg(o->joint.status == ORACLE_AGREES, "%s", oracle_words(o, pool));
+    oracle_result *o = oracle_run(d, 1, bind_kink, ctx, tu_pool);
+    ck_assert_msg(o->joint.status == ORACLE_AGREES, "%s", oracle_words(o, tu_pool));
     ck_assert_int_eq(o->points, 2);
     /* at every point: it could not run, and says why; never a verdict */
     always = ORACLE_POINTS;
-    o = oracle_run(d, 1, bind_kink, ctx, pool);
+    o = oracle_run(d, 1, bind_kink, ctx, tu_pool);
     ck_assert_int_eq(o->joint.status, ORACLE_COULD_NOT_RUN);
     ck_assert_int_eq(o->points, ORACLE_POINTS);
     ck_assert_ptr_null(o->alone);
@@ -366,26 +324,26 @@ bind_negative(void *ctx, evaluator *ev, int attempt, char *why, size_t len)
         mpfr_set_si_2exp(*eval_fr(w, 0, k), -1 - k, -2, MPFR_RNDN);
     for (int k = 0; k < 6; k++)
         mpfr_set_si_2exp(*eval_fr(x, k / 3, k % 3), 1 + k, -3, MPFR_RNDN);
-    eval_bind(ev, symbol_of(m, "W"), w);
-    eval_bind(ev, symbol_of(m, "X"), x);
+    eval_bind(ev, tu_symbol(m, "W"), w);
+    eval_bind(ev, tu_symbol(m, "X"), x);
     return 1;
 }
 
 START_TEST(a_loss_that_is_not_finite_is_no_verdict)
 {
-    rule_set *rs = rules_load(DC_RULES_DIR, &err, pool);
-    model *m = parse_text("nan.dc", "dims n = 2\n"
-                                    "batch m = 3\n"
-                                    "input X[n, m]\n"
-                                    "param W[1, n]\n"
-                                    "Z = W @ X\n"
-                                    "loss J = 1/m * sum(log(Z))\n");
-    oracle_result *o = oracle_run(derive_ok(m, rs), 1, bind_negative, m, pool);
+    rule_set *rs = rules_load(DC_RULES_DIR, &tu_err, tu_pool);
+    model *m = tu_parse_text("nan.dc", "dims n = 2\n"
+                                       "batch m = 3\n"
+                                       "input X[n, m]\n"
+                                       "param W[1, n]\n"
+                                       "Z = W @ X\n"
+                                       "loss J = 1/m * sum(log(Z))\n");
+    oracle_result *o = oracle_run(tu_derive(m, rs), 1, bind_negative, m, tu_pool);
     ck_assert_int_eq(o->joint.status, ORACLE_COULD_NOT_RUN);
     ck_assert_int_eq(o->points, ORACLE_POINTS);
     ck_assert_ptr_null(o->alone);
     ck_assert_msg(strstr(o->joint.why, "not finite") != NULL, "%s", o->joint.why);
-    const char *words = oracle_words(o, pool);
+    const char *words = oracle_words(o, tu_pool);
     ck_assert_msg(strstr(words, "could not be compared with the central difference of J") != NULL,
                   "%s", words);
     model_free(m);
@@ -396,18 +354,18 @@ END_TEST
 /* A loss of no param: nothing is moved, nothing evaluated, no verdict. */
 START_TEST(a_loss_of_no_param_compares_nothing)
 {
-    rule_set *rs = rules_load(DC_RULES_DIR, &err, pool);
-    model *m = parse_text("none.dc", "dims n = 2\n"
-                                     "batch m = 3\n"
-                                     "input X[n, m]\n"
-                                     "Z = 2 * X\n"
-                                     "loss J = 1/m * sum(Z)\n");
-    oracle_result *o = oracle_run(derive_ok(m, rs), 1, NULL, NULL, pool);
+    rule_set *rs = rules_load(DC_RULES_DIR, &tu_err, tu_pool);
+    model *m = tu_parse_text("none.dc", "dims n = 2\n"
+                                        "batch m = 3\n"
+                                        "input X[n, m]\n"
+                                        "Z = 2 * X\n"
+                                        "loss J = 1/m * sum(Z)\n");
+    oracle_result *o = oracle_run(tu_derive(m, rs), 1, NULL, NULL, tu_pool);
     ck_assert_int_eq(o->joint.status, ORACLE_COULD_NOT_RUN);
     ck_assert_int_eq(o->nparams, 0);
     ck_assert_int_eq(o->points, 0);
     ck_assert_int_eq(o->loss_evaluations, 0);
-    ck_assert_str_eq(oracle_words(o, pool), "nothing to compare: the loss depends on no param");
+    ck_assert_str_eq(oracle_words(o, tu_pool), "nothing to compare: the loss depends on no param");
     model_free(m);
     rules_free(rs);
 }
@@ -418,7 +376,7 @@ main(void)
 {
     Suite *s = suite_create("oracle");
     TCase *tc = tcase_create("oracle");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, tu_setup, tu_teardown);
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, directional_derivative_of_logistic_regression);
     tcase_add_test(tc, sound_rules_are_confirmed_in_five_evaluations);
@@ -428,9 +386,5 @@ main(void)
     tcase_add_test(tc, a_loss_that_is_not_finite_is_no_verdict);
     tcase_add_test(tc, a_loss_of_no_param_compares_nothing);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return tu_run(s);
 }

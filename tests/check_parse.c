@@ -10,44 +10,12 @@
 #include "lang/print.h"
 #include "sym/canon.h"
 #include "out/mathml.h"
-
-static mem_pool *err_pool;
-static dc_error err;
-
-static void
-setup(void)
-{
-    err_pool = mem_pool_new();
-    memset(&err, 0, sizeof err);
-}
-
-static void
-teardown(void)
-{
-    mem_pool_free(err_pool);
-}
-
-static model *
-parse_text(const char *textp)
-{
-    source src = {"test.dc", textp, strlen(textp)};
-    model *m = parse_model(&src, &err, err_pool);
-    ck_assert_msg(m != NULL, "parse failed: %s", m ? "" : err.formatted);
-    return m;
-}
-
-static const symbol *
-lookup(const model *m, const char *name)
-{
-    const symbol *s = model_lookup(m, name, strlen(name));
-    ck_assert_msg(s != NULL, "no symbol '%s'", name);
-    return s;
-}
+#include "testutil.h"
 
 static const term *
 def(const model *m, const char *name)
 {
-    return lookup(m, name)->definition;
+    return tu_symbol(m, name)->definition;
 }
 
 static const char spec_example[] = "# Ng's one-hidden-layer network, binary output\n"
@@ -75,31 +43,31 @@ static const char spec_example[] = "# Ng's one-hidden-layer network, binary outp
 
 START_TEST(spec_example_declarations)
 {
-    model *m = parse_text(spec_example);
-    ck_assert_int_eq(lookup(m, "n_x")->kind, SYM_DIM);
-    ck_assert_int_eq(lookup(m, "n_h")->value, 4);
-    ck_assert_ptr_eq(m->batch, lookup(m, "m"));
+    model *m = tu_parse_text("test.dc", spec_example);
+    ck_assert_int_eq(tu_symbol(m, "n_x")->kind, SYM_DIM);
+    ck_assert_int_eq(tu_symbol(m, "n_h")->value, 4);
+    ck_assert_ptr_eq(m->batch, tu_symbol(m, "m"));
     ck_assert_int_eq(m->batch->value, 8);
-    ck_assert_int_eq(lookup(m, "X")->kind, SYM_INPUT);
-    ck_assert_int_eq(lookup(m, "Y")->kind, SYM_LABEL);
-    ck_assert_int_eq(lookup(m, "Y")->label, LABEL_BINARY);
-    ck_assert_int_eq(lookup(m, "b1")->kind, SYM_PARAM);
-    ck_assert_ptr_eq(lookup(m, "b1")->shape.d[0].sym, lookup(m, "n_h"));
-    ck_assert_int_eq(lookup(m, "b1")->shape.d[1].n, 1);
-    ck_assert_ptr_eq(m->loss, lookup(m, "J"));
+    ck_assert_int_eq(tu_symbol(m, "X")->kind, SYM_INPUT);
+    ck_assert_int_eq(tu_symbol(m, "Y")->kind, SYM_LABEL);
+    ck_assert_int_eq(tu_symbol(m, "Y")->label, LABEL_BINARY);
+    ck_assert_int_eq(tu_symbol(m, "b1")->kind, SYM_PARAM);
+    ck_assert_ptr_eq(tu_symbol(m, "b1")->shape.d[0].sym, tu_symbol(m, "n_h"));
+    ck_assert_int_eq(tu_symbol(m, "b1")->shape.d[1].n, 1);
+    ck_assert_ptr_eq(m->loss, tu_symbol(m, "J"));
     ck_assert_int_eq(m->loss->definition->shape.rank, 0);
     ck_assert_int_eq(m->convention, CONVENTION_AUTO);
     ck_assert_int_eq(m->convention_given, 1);
-    ck_assert_int_eq(lookup(m, "dW2")->kind, SYM_CLAIM);
-    ck_assert_ptr_eq(lookup(m, "dW2")->target, lookup(m, "W2"));
-    ck_assert_ptr_eq(lookup(m, "dZ1")->target, lookup(m, "Z1"));
+    ck_assert_int_eq(tu_symbol(m, "dW2")->kind, SYM_CLAIM);
+    ck_assert_ptr_eq(tu_symbol(m, "dW2")->target, tu_symbol(m, "W2"));
+    ck_assert_ptr_eq(tu_symbol(m, "dZ1")->target, tu_symbol(m, "Z1"));
     /* a claim may use an earlier claim */
     const term *dW2 = def(m, "dW2");
     ck_assert_int_eq(dW2->op, OP_MATMUL);
-    ck_assert_ptr_eq(dW2->args[0]->args[1]->sym, lookup(m, "dZ2"));
+    ck_assert_ptr_eq(dW2->args[0]->args[1]->sym, tu_symbol(m, "dZ2"));
     /* shapes of claims follow NumPy: keepdims keeps [n_h, 1] */
     ck_assert_int_eq(def(m, "db1")->shape.rank, 2);
-    ck_assert_ptr_eq(def(m, "db1")->shape.d[0].sym, lookup(m, "n_h"));
+    ck_assert_ptr_eq(def(m, "db1")->shape.d[0].sym, tu_symbol(m, "n_h"));
     model_free(m);
 }
 END_TEST
@@ -150,7 +118,7 @@ START_TEST(numpy_spellings_give_one_term)
     for (char *p = copy; *p; p++)
         if (p[0] == '\n' && p[1] == ' ')
             p[1] = '\n';
-    model *m = parse_text(copy);
+    model *m = tu_parse_text("test.dc", copy);
     for (int i = 1; i <= 27; i++) {
         char a[8], b[8];
         snprintf(a, sizeof a, "a%d", i);
@@ -206,7 +174,7 @@ START_TEST(pasted_constructs_give_their_normal_forms)
     for (char *p = copy; *p; p++) /* two statements per line: split them */
         if (p[0] == ' ' && p[1] == ' ' && (p[2] == ' ' || p[2] == 'b'))
             p[0] = '\n';
-    model *m = parse_text(copy);
+    model *m = tu_parse_text("test.dc", copy);
     for (int i = 1; i <= 24; i++) {
         char a[8], b[8];
         snprintf(a, sizeof a, "a%d", i);
@@ -219,7 +187,7 @@ START_TEST(pasted_constructs_give_their_normal_forms)
     ck_assert_int_eq(def(m, "a5")->keepdims, 1);
     ck_assert_int_eq(def(m, "a16")->op, OP_SQRT);
     ck_assert_int_eq(def(m, "a13")->shape.rank, 0);
-    ck_assert_int_eq(lookup(m, "M")->label, LABEL_BINARY);
+    ck_assert_int_eq(tu_symbol(m, "M")->label, LABEL_BINARY);
     model_free(m);
     free(copy);
 }
@@ -262,8 +230,8 @@ static const char reassigned[] =
 
 START_TEST(reassignment_has_python_semantics)
 {
-    model *m = parse_text(reassigned);
-    const symbol *a0 = lookup(m, "A");
+    model *m = tu_parse_text("test.dc", reassigned);
+    const symbol *a0 = tu_symbol(m, "A");
     const symbol *a2 = model_current(a0);
     ck_assert_str_eq(a2->name, "A''");
     ck_assert_int_eq(a2->version, 2);
@@ -276,32 +244,32 @@ START_TEST(reassignment_has_python_semantics)
     ck_assert_ptr_eq(a1->definition->args[0]->sym, a0);
     ck_assert_int_eq(a2->definition->op, OP_DIV);
     ck_assert_ptr_eq(a2->definition->args[0]->sym, a1);
-    ck_assert_ptr_eq(a2->definition->args[1]->sym, lookup(m, "keep_prob"));
+    ck_assert_ptr_eq(a2->definition->args[1]->sym, tu_symbol(m, "keep_prob"));
     /* m = X.shape[1] changes nothing; num = X.shape[1] is another name of m */
-    ck_assert_ptr_eq(lookup(m, "m"), m->batch);
-    ck_assert_ptr_eq(lookup(m, "num"), m->batch);
-    ck_assert_int_eq(lookup(m, "W")->kind, SYM_PARAM);
+    ck_assert_ptr_eq(tu_symbol(m, "m"), m->batch);
+    ck_assert_ptr_eq(tu_symbol(m, "num"), m->batch);
+    ck_assert_int_eq(tu_symbol(m, "W")->kind, SYM_PARAM);
     /* the loss: cost is (1, 1), cost = np.squeeze(cost) its one entry, a
        later version that reports name as the user wrote it */
     ck_assert_str_eq(m->loss->name, "cost");
     ck_assert_int_eq(m->loss->version, 1);
     ck_assert_int_eq(m->loss->shape.rank, 0);
     ck_assert_int_eq(m->loss->definition->op, OP_SUM);
-    ck_assert_ptr_eq(m->loss->definition->args[0]->sym, lookup(m, "cost"));
+    ck_assert_ptr_eq(m->loss->definition->args[0]->sym, tu_symbol(m, "cost"));
     /* dA assigned three times: working steps of one claim, each reading
        the step before it, all about the last A */
-    const symbol *d0 = lookup(m, "dA"), *d2 = model_current(d0);
+    const symbol *d0 = tu_symbol(m, "dA"), *d2 = model_current(d0);
     ck_assert_int_eq(d0->kind, SYM_CLAIM);
     ck_assert_int_eq(d2->version, 2);
     ck_assert_str_eq(d2->name, "dA");
     ck_assert_ptr_eq(d2->target, a2);
     ck_assert_ptr_eq(d2->definition->args[0]->sym, d2->earlier);
     /* dZ[Z <= 0] = 0 keeps dZ where Z > 0 */
-    const symbol *z1 = model_current(lookup(m, "dZ"));
+    const symbol *z1 = model_current(tu_symbol(m, "dZ"));
     ck_assert_int_eq(z1->version, 1);
     ck_assert_ptr_eq(z1->definition->args[0]->sym, z1->earlier);
     ck_assert_int_eq(z1->definition->args[1]->op, OP_STEP);
-    ck_assert_ptr_eq(z1->definition->args[1]->args[0]->sym, lookup(m, "Z"));
+    ck_assert_ptr_eq(z1->definition->args[1]->args[0]->sym, tu_symbol(m, "Z"));
     ck_assert_int_eq(z1->definition->args[1]->aux, 0);
     /* neither forward nor grads nor cache is a name */
     ck_assert_ptr_null(model_lookup(m, "grads", 5));
@@ -315,27 +283,29 @@ END_TEST
    is understood, and Y = Y.reshape(AL.shape) changes nothing. */
 START_TEST(cost_is_the_loss_by_itself)
 {
-    model *m = parse_text("dims n = 2\n"
-                          "batch m = 3\n"
-                          "input X[n, m]\n"
-                          "label Y[1, m] binary\n"
-                          "param w[1, n]\n"
-                          "AL = sigmoid(np.dot(w, X))\n"
-                          "cost = -1 / m * np.sum(Y * np.log(AL) + (1 - Y) * np.log(1 - AL))\n"
-                          "Y = Y.reshape(AL.shape)\n"
-                          "dAL = -(np.divide(Y, AL) - np.divide(1 - Y, 1 - AL))\n");
+    model *m = tu_parse_text("test.dc",
+                             "dims n = 2\n"
+                             "batch m = 3\n"
+                             "input X[n, m]\n"
+                             "label Y[1, m] binary\n"
+                             "param w[1, n]\n"
+                             "AL = sigmoid(np.dot(w, X))\n"
+                             "cost = -1 / m * np.sum(Y * np.log(AL) + (1 - Y) * np.log(1 - AL))\n"
+                             "Y = Y.reshape(AL.shape)\n"
+                             "dAL = -(np.divide(Y, AL) - np.divide(1 - Y, 1 - AL))\n");
     ck_assert_str_eq(m->loss->name, "cost");
     ck_assert_int_eq(m->loss->shape.rank, 0);
-    ck_assert_ptr_eq(model_current(lookup(m, "Y")), lookup(m, "Y"));
-    ck_assert_ptr_eq(lookup(m, "dAL")->target, lookup(m, "AL"));
+    ck_assert_ptr_eq(model_current(tu_symbol(m, "Y")), tu_symbol(m, "Y"));
+    ck_assert_ptr_eq(tu_symbol(m, "dAL")->target, tu_symbol(m, "AL"));
     model_free(m);
 }
 END_TEST
 
 START_TEST(comparisons_and_non_strict_steps)
 {
-    model *m = parse_text("dims n\nbatch m\ninput X[n, m]\n"
-                          "a = (X >= 0)\nb = (0 <= X)\nc = (X > 0)\nloss J = sum(X)\n");
+    model *m =
+        tu_parse_text("test.dc", "dims n\nbatch m\ninput X[n, m]\n"
+                                 "a = (X >= 0)\nb = (0 <= X)\nc = (X > 0)\nloss J = sum(X)\n");
     ck_assert_ptr_eq(def(m, "a"), def(m, "b"));
     ck_assert_ptr_ne(def(m, "a"), def(m, "c"));
     ck_assert_int_eq(def(m, "a")->op, OP_STEP);
@@ -346,14 +316,14 @@ END_TEST
 
 START_TEST(per_example_notation_and_defaults)
 {
-    model *m = parse_text("dims n_x, n_y\nbatch 1\ninput x[n_x, 1]\nlabel y[n_y, 1]\n"
-                          "param w[n_y, n_x]\nparam c\n"
-                          "a = sigmoid(w @ x + c)\nloss J = -sum(y * log(a))\n");
+    model *m = tu_parse_text("test.dc", "dims n_x, n_y\nbatch 1\ninput x[n_x, 1]\nlabel y[n_y, 1]\n"
+                                        "param w[n_y, n_x]\nparam c\n"
+                                        "a = sigmoid(w @ x + c)\nloss J = -sum(y * log(a))\n");
     ck_assert_int_eq(m->batch_is_one, 1);
     ck_assert_ptr_null(m->batch);
-    ck_assert_int_eq(lookup(m, "n_x")->value, 0);
-    ck_assert_int_eq(lookup(m, "y")->label, LABEL_ANY);
-    ck_assert_int_eq(lookup(m, "c")->shape.rank, 0);
+    ck_assert_int_eq(tu_symbol(m, "n_x")->value, 0);
+    ck_assert_int_eq(tu_symbol(m, "y")->label, LABEL_ANY);
+    ck_assert_int_eq(tu_symbol(m, "c")->shape.rank, 0);
     ck_assert_int_eq(m->convention, CONVENTION_AUTO);
     ck_assert_int_eq(m->convention_given, 0);
     model_free(m);
@@ -362,8 +332,9 @@ END_TEST
 
 START_TEST(exact_rational_literals)
 {
-    model *m = parse_text("dims n\nbatch m\ninput X[n, m]\n"
-                          "a = 0.125 * X\nb = 1e-3 * X\nc = 12.50 * X\nloss J = sum(X)\n");
+    model *m =
+        tu_parse_text("test.dc", "dims n\nbatch m\ninput X[n, m]\n"
+                                 "a = 0.125 * X\nb = 1e-3 * X\nc = 12.50 * X\nloss J = sum(X)\n");
     mpq_t q;
     mpq_init(q);
     mpq_set_si(q, 1, 8);
@@ -380,14 +351,14 @@ END_TEST
 START_TEST(dump_of_a_small_model)
 {
     /* the normal form, written by hand from the language reference */
-    model *m =
-        parse_text("dims n_x=2,n_y=1\nbatch m=8\ninput X[n_x,m]\n"
+    model *m = tu_parse_text(
+        "test.dc", "dims n_x=2,n_y=1\nbatch m=8\ninput X[n_x,m]\n"
                    "label Y[n_y, m] onehot\nparam W[n_y,n_x], b[n_y,1]\n"
                    "Z = np.dot(W,X)+b\nA = np.exp(Z)/np.sum(np.exp(Z),axis=0,keepdims=True)\n"
                    "loss J = -1./m*np.sum(Y*np.log(A))\nconvention deferred\n"
                    "dZ = A-Y\ndW = 1./m*dZ.dot(X.T)\n");
     text t;
-    text_init(&t, err_pool);
+    text_init(&t, tu_pool);
     print_model(&t, m);
     ck_assert_str_eq(text_str(&t),
                      "dims n_x = 2, n_y = 1\n"
@@ -411,13 +382,13 @@ END_TEST
    every notation. */
 START_TEST(printers_share_one_precedence)
 {
-    model *m = parse_text("dims n = 2\ninput X[n, 1]\nparam w\nZ = w * (-3/4) * X\n"
-                          "loss J = sum(Z)\n");
+    model *m = tu_parse_text("test.dc", "dims n = 2\ninput X[n, 1]\nparam w\nZ = w * (-3/4) * X\n"
+                                        "loss J = sum(Z)\n");
     const term *z = def(m, "Z");
     text t, latex, mathml;
-    text_init(&t, err_pool);
-    text_init(&latex, err_pool);
-    text_init(&mathml, err_pool);
+    text_init(&t, tu_pool);
+    text_init(&latex, tu_pool);
+    text_init(&mathml, tu_pool);
     print_term(&t, z);
     print_latex(&latex, z);
     mathml_term(&mathml, z);
@@ -493,14 +464,14 @@ round_trip(const char *path)
     size_t n = fread(buf, 1, (1 << 20) - 1, f);
     fclose(f);
     source src = {path, buf, n};
-    model *m1 = parse_model(&src, &err, err_pool);
-    ck_assert_msg(m1 != NULL, "%s: %s", path, m1 ? "" : err.formatted);
+    model *m1 = parse_model(&src, &tu_err, tu_pool);
+    ck_assert_msg(m1 != NULL, "%s: %s", path, m1 ? "" : tu_err.formatted);
     text t1;
-    text_init(&t1, err_pool);
+    text_init(&t1, tu_pool);
     print_model(&t1, m1);
     source again = {"printed", text_str(&t1), t1.len};
-    model *m2 = parse_model(&again, &err, err_pool);
-    ck_assert_msg(m2 != NULL, "%s printed does not parse: %s\n%s", path, m2 ? "" : err.formatted,
+    model *m2 = parse_model(&again, &tu_err, tu_pool);
+    ck_assert_msg(m2 != NULL, "%s printed does not parse: %s\n%s", path, m2 ? "" : tu_err.formatted,
                   text_str(&t1));
     ck_assert_uint_eq(m1->nsymbols, m2->nsymbols);
     for (size_t i = 0; i < m1->nsymbols; i++) {
@@ -512,7 +483,7 @@ round_trip(const char *path)
                           path, s1->name);
     }
     text t2;
-    text_init(&t2, err_pool);
+    text_init(&t2, tu_pool);
     print_model(&t2, m2);
     ck_assert_str_eq(text_str(&t1), text_str(&t2));
     model_free(m1);
@@ -552,11 +523,9 @@ END_TEST
 
 START_TEST(round_trip_spelling_model)
 {
-    source src = {"spec", spec_example, strlen(spec_example)};
-    model *m = parse_model(&src, &err, err_pool);
-    ck_assert_ptr_nonnull(m);
+    model *m = tu_parse_text("spec", spec_example);
     text t;
-    text_init(&t, err_pool);
+    text_init(&t, tu_pool);
     print_model(&t, m);
     /* one spelling, NumPy's: np.power and ^ become **, np.dot becomes @ */
     ck_assert_ptr_null(strstr(text_str(&t), "^"));
@@ -572,14 +541,14 @@ START_TEST(failed_parse_leaves_no_model_and_a_placed_error)
 {
     const char *textp = "dims n\nbatch m\ninput X[n, m]\nZ = X + Q\n";
     source src = {"x.dc", textp, strlen(textp)};
-    ck_assert_ptr_null(parse_model(&src, &err, err_pool));
-    ck_assert_int_eq(err.status, DC_EINPUT);
-    ck_assert_int_eq(err.line, 4);
-    ck_assert_int_eq(err.column, 9);
-    ck_assert_str_eq(err.message, "undefined name 'Q'");
-    ck_assert_str_eq(err.formatted, "x.dc:4:9: error: undefined name 'Q'\n"
-                                    "     4 | Z = X + Q\n"
-                                    "       |         ^\n");
+    ck_assert_ptr_null(parse_model(&src, &tu_err, tu_pool));
+    ck_assert_int_eq(tu_err.status, DC_EINPUT);
+    ck_assert_int_eq(tu_err.line, 4);
+    ck_assert_int_eq(tu_err.column, 9);
+    ck_assert_str_eq(tu_err.message, "undefined name 'Q'");
+    ck_assert_str_eq(tu_err.formatted, "x.dc:4:9: error: undefined name 'Q'\n"
+                                       "     4 | Z = X + Q\n"
+                                       "       |         ^\n");
 }
 END_TEST
 
@@ -591,13 +560,13 @@ START_TEST(allocation_failure_anywhere_is_an_error_value)
     for (long n = 1; n < 100000; n++) {
         mem_fail_after(n);
         source src = {"spec", spec_example, strlen(spec_example)};
-        model *m = parse_model(&src, &err, err_pool);
+        model *m = parse_model(&src, &tu_err, tu_pool);
         mem_fail_after(0);
         if (m != NULL) {
             model_free(m);
             break;
         }
-        ck_assert_int_eq(err.status, DC_ENOMEM);
+        ck_assert_int_eq(tu_err.status, DC_ENOMEM);
         failures++;
     }
     ck_assert_int_gt(failures, 10);
@@ -609,7 +578,7 @@ main(void)
 {
     Suite *s = suite_create("parse");
     TCase *tc = tcase_create("parse");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, tu_setup, tu_teardown);
     tcase_add_test(tc, spec_example_declarations);
     tcase_add_test(tc, numpy_spellings_give_one_term);
     tcase_add_test(tc, pasted_constructs_give_their_normal_forms);
@@ -627,9 +596,5 @@ main(void)
     tcase_add_test(tc, failed_parse_leaves_no_model_and_a_placed_error);
     tcase_add_test(tc, allocation_failure_anywhere_is_an_error_value);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return tu_run(s);
 }

@@ -15,29 +15,12 @@
 #include "sym/rules.h"
 #include "testutil.h"
 
-static mem_pool *pool;
-static dc_error err;
-
-static void
-setup(void)
-{
-    pool = mem_pool_new();
-    memset(&err, 0, sizeof err);
-}
-
-static void
-teardown(void)
-{
-    mem_pool_free(pool);
-}
-
 static proof *
 prove_with(model *m, const rule_set *rs)
 {
-    derivation *d = derive(m, rs, NULL, &err, pool);
-    ck_assert_msg(d != NULL, "%s", d ? "" : err.formatted);
-    proof *p = prove(d, rs, 1, PROVE_NUMERIC_DEPTH, &err, pool);
-    ck_assert_msg(p != NULL, "%s", p ? "" : err.formatted);
+    derivation *d = tu_derive(m, rs);
+    proof *p = prove(d, rs, 1, PROVE_NUMERIC_DEPTH, &tu_err, tu_pool);
+    ck_assert_msg(p != NULL, "%s", p ? "" : tu_err.formatted);
     return p;
 }
 
@@ -133,8 +116,8 @@ replay_lemma(const proof *p, const proof_lemma *lemmas, const rule_set *rs, size
         a = term_make(tab, OP_MUL, 0, 0, args, 2, w);
     }
     long steps = 0;
-    const term *left = derive_simplify(tab, rs, NULL, a, NULL, &steps, &err, pool);
-    const term *right = derive_simplify(tab, rs, NULL, g->deferred, NULL, &steps, &err, pool);
+    const term *left = derive_simplify(tab, rs, NULL, a, NULL, &steps, &tu_err, tu_pool);
+    const term *right = derive_simplify(tab, rs, NULL, g->deferred, NULL, &steps, &tu_err, tu_pool);
     good = l->intermediate == intermediate && left != NULL && left == right;
     if (!good)
         snprintf(why, whylen, "lemma %zu: the formulas differ by more than its factor", i + 1);
@@ -186,9 +169,8 @@ replay_certificate(const proof *p, const proof_lemma *lemmas, const rule_set *rs
 static void
 proven(const char *name)
 {
-    rule_set *rs = rules_load(DC_RULES_DIR, &err, pool);
-    ck_assert_ptr_nonnull(rs);
-    model *m = tu_parse_builtin(name, &err, pool);
+    rule_set *rs = tu_rules_load(DC_RULES_DIR);
+    model *m = tu_parse_builtin(name);
     proof *p = prove_with(m, rs);
     ck_assert(p->params_proven);
     ck_assert_int_eq(p->verdict, PROVE_PROVEN);
@@ -267,7 +249,7 @@ proven(const char *name)
 static proof_lemma *
 lemmas_copy(const proof *p)
 {
-    proof_lemma *c = mem_alloc(pool, (p->n + 1) * sizeof *c);
+    proof_lemma *c = mem_alloc(tu_pool, (p->n + 1) * sizeof *c);
     memcpy(c, p->lemmas, p->n * sizeof *c);
     return c;
 }
@@ -279,9 +261,8 @@ START_TEST(tampered_certificate_does_not_replay)
 {
     char *dir = tu_copy_rules(NULL);
     tu_append_line(dir, "adjoint.rules", "square.plant: C = tanh(a) => da = G * G  linear in G");
-    rule_set *rs = rules_load(dir, &err, pool);
-    ck_assert_msg(rs != NULL, "%s", rs ? "" : err.formatted);
-    model *m = tu_parse_builtin("sigmoid", &err, pool);
+    rule_set *rs = tu_rules_load(dir);
+    model *m = tu_parse_builtin("sigmoid");
     proof *p = prove_with(m, rs);
     char why[128];
     ck_assert_msg(replay_certificate(p, p->lemmas, rs, why, sizeof why), "%s", why);
@@ -301,13 +282,13 @@ START_TEST(tampered_certificate_does_not_replay)
         }
         c = lemmas_copy(p);
         if (c[i].nuses > 0) {
-            size_t *uses = mem_alloc(pool, c[i].nuses * sizeof *uses);
+            size_t *uses = mem_alloc(tu_pool, c[i].nuses * sizeof *uses);
             memcpy(uses, c[i].uses, c[i].nuses * sizeof *uses);
             uses[0] = i; /* itself, not an earlier lemma */
             c[i].uses = uses;
             ck_assert(!replay_certificate(p, c, rs, why, sizeof why));
             c = lemmas_copy(p);
-            const rule **rules = mem_alloc(pool, (c[i].nrules + 1) * sizeof *rules);
+            const rule **rules = mem_alloc(tu_pool, (c[i].nrules + 1) * sizeof *rules);
             memcpy(rules, c[i].rules, c[i].nrules * sizeof *rules);
             rules[c[i].nrules] = plant;
             c[i].rules = rules;
@@ -328,21 +309,18 @@ static model *
 deepnet(const char *args)
 {
     text cmd;
-    text_init(&cmd, pool);
+    text_init(&cmd, tu_pool);
     text_printf(&cmd, "sh %s/../../bench/deepnet.sh %s", DC_TEST_DATADIR, args);
     FILE *f = popen(text_str(&cmd), "r");
     ck_assert_ptr_nonnull(f);
     text t;
-    text_init(&t, pool);
+    text_init(&t, tu_pool);
     char buf[4096];
     size_t got;
     while ((got = fread(buf, 1, sizeof buf, f)) > 0)
         text_putn(&t, buf, got);
     ck_assert_int_eq(pclose(f), 0);
-    source src = {"deep.dc", text_str(&t), t.len};
-    model *m = parse_model(&src, &err, pool);
-    ck_assert_msg(m != NULL, "%s", m ? "" : err.formatted);
-    return m;
+    return tu_parse_text("deep.dc", text_str(&t));
 }
 
 /* Issue 15: a 1000-layer tanh network with a sigmoid output, written by
@@ -354,12 +332,10 @@ deepnet(const char *args)
 START_TEST(thousand_layers_are_proven)
 {
     model *m = deepnet("-w 2 -m 3 1000");
-    rule_set *rs = rules_load(DC_RULES_DIR, &err, pool);
-    ck_assert_ptr_nonnull(rs);
-    derivation *d = derive(m, rs, NULL, &err, pool);
-    ck_assert_msg(d != NULL, "%s", d ? "" : err.formatted);
-    proof *p = prove(d, rs, 1, 0, &err, pool);
-    ck_assert_msg(p != NULL, "%s", p ? "" : err.formatted);
+    rule_set *rs = tu_rules_load(DC_RULES_DIR);
+    derivation *d = tu_derive(m, rs);
+    proof *p = prove(d, rs, 1, 0, &tu_err, tu_pool);
+    ck_assert_msg(p != NULL, "%s", p ? "" : tu_err.formatted);
     ck_assert_int_eq(p->verdict, PROVE_PROVEN);
     ck_assert(p->params_proven);
     /* 4 gradients per layer: dA, dZ, dW, db */
@@ -384,8 +360,7 @@ END_TEST
    param, not only near the loss. */
 START_TEST(deep_network_every_gradient_is_compared)
 {
-    rule_set *rs = rules_load(DC_RULES_DIR, &err, pool);
-    ck_assert_ptr_nonnull(rs);
+    rule_set *rs = tu_rules_load(DC_RULES_DIR);
     model *m = deepnet("-w 4 -m 8 6");
     proof *p = prove_with(m, rs);
     ck_assert_int_eq(p->verdict, PROVE_PROVEN);
@@ -407,8 +382,7 @@ START_TEST(deep_network_every_gradient_is_compared)
     rules_free(rs);
     char *dir = tu_copy_rules(NULL);
     tu_append_line(dir, "algebra.rules", "bogus.scale: a^-1 * (b @ c) => b @ c");
-    rs = rules_load(dir, &err, pool);
-    ck_assert_msg(rs != NULL, "%s", rs ? "" : err.formatted);
+    rs = tu_rules_load(dir);
     m = deepnet("-w 4 -m 8 6");
     p = prove_with(m, rs);
     ck_assert_int_eq(p->verdict, PROVE_REFUTED);
@@ -435,8 +409,8 @@ END_TEST
 
 START_TEST(double_differs_when_m_is_not_a_power_of_two)
 {
-    rule_set *rs = rules_load(DC_RULES_DIR, &err, pool);
-    model *m = tu_parse_builtin("sigmoid", &err, pool);
+    rule_set *rs = rules_load(DC_RULES_DIR, &tu_err, tu_pool);
+    model *m = tu_parse_builtin("sigmoid");
     proof *p = prove_with(m, rs);
     double worst = 0;
     for (size_t i = 0; i < p->n; i++)
@@ -454,9 +428,8 @@ START_TEST(a_rule_that_drops_one_over_m_is_refuted)
     /* wrong: it fires on the deferred 1/m * (dZ2 @ A1.T) only */
     char *dir = tu_copy_rules(NULL);
     tu_append_line(dir, "algebra.rules", "bogus.scale: a^-1 * (b @ c) => b @ c");
-    rule_set *rs = rules_load(dir, &err, pool);
-    ck_assert_msg(rs != NULL, "%s", rs ? "" : err.formatted);
-    model *m = tu_parse_builtin("sigmoid", &err, pool);
+    rule_set *rs = tu_rules_load(dir);
+    model *m = tu_parse_builtin("sigmoid");
     proof *p = prove_with(m, rs);
     ck_assert(!p->params_proven);
     /* the wrong rule fools the symbolic side (it rewrites both), not the
@@ -490,8 +463,8 @@ item_of(const proof *p, const char *v)
    exact test is reported as not run, and nothing is called different. */
 START_TEST(no_exact_point_is_decided_symbolically)
 {
-    rule_set *rs = rules_load(DC_RULES_DIR, &err, pool);
-    model *m = tu_parse_path(DC_TEST_DATADIR "/good/sigmoid-inline.dc", &err, pool);
+    rule_set *rs = rules_load(DC_RULES_DIR, &tu_err, tu_pool);
+    model *m = tu_parse_path(DC_TEST_DATADIR "/good/sigmoid-inline.dc");
     proof *p = prove_with(m, rs);
     ck_assert_int_eq(p->verdict, PROVE_PROVEN);
     ck_assert(p->params_proven);
@@ -524,9 +497,8 @@ START_TEST(unsound_rule_without_exact_points_is_refuted_by_an_enclosure)
 {
     char *dir = tu_copy_rules(NULL);
     tu_append_line(dir, "algebra.rules", "bogus.scale: a^-1 * (b @ c) => b @ c");
-    rule_set *rs = rules_load(dir, &err, pool);
-    ck_assert_msg(rs != NULL, "%s", rs ? "" : err.formatted);
-    model *m = tu_parse_path(DC_TEST_DATADIR "/good/sigmoid-inline.dc", &err, pool);
+    rule_set *rs = tu_rules_load(dir);
+    model *m = tu_parse_path(DC_TEST_DATADIR "/good/sigmoid-inline.dc");
     proof *p = prove_with(m, rs);
     ck_assert_int_eq(p->verdict, PROVE_REFUTED);
     ck_assert(!p->params_proven);
@@ -551,7 +523,7 @@ START_TEST(unsound_rule_without_exact_points_is_refuted_by_an_enclosure)
         ck_assert(batch != m->batch->value); /* not the declared m = 6 */
         agree_result r;
         const value *def, *abs;
-        evaluator *ev = agree_evaluate(&def, &abs, &r, pool, &at, NUMBER_MPFR, 2048,
+        evaluator *ev = agree_evaluate(&def, &abs, &r, tu_pool, &at, NUMBER_MPFR, 2048,
                                        derive_pretty(p->d, it->g, CONVENTION_DEFERRED),
                                        derive_pretty(p->d, it->g, CONVENTION_ABSORBED));
         ck_assert_ptr_nonnull(ev);
@@ -581,12 +553,10 @@ START_TEST(unsound_adjoint_is_caught_by_the_loss)
     char *dir = tu_copy_rules("tanh:");
     /* linear in G, as the rule it replaces: only its derivative is wrong */
     tu_append_line(dir, "adjoint.rules", "tanh: C = tanh(a) => da = G * (1 - C)  linear in G");
-    rule_set *rs = rules_load(dir, &err, pool);
-    ck_assert_msg(rs != NULL, "%s", rs ? "" : err.formatted);
+    rule_set *rs = tu_rules_load(dir);
     static const char *const models[] = {"sigmoid", DC_TEST_DATADIR "/good/sigmoid-inline.dc"};
     for (size_t k = 0; k < 2; k++) {
-        model *m =
-            k == 0 ? tu_parse_builtin(models[k], &err, pool) : tu_parse_path(models[k], &err, pool);
+        model *m = k == 0 ? tu_parse_builtin(models[k]) : tu_parse_path(models[k]);
         proof *p = prove_with(m, rs);
         ck_assert_int_eq(p->verdict, PROVE_UNDECIDED);
         ck_assert_int_eq(p->oracle->joint.status, ORACLE_DIFFERS);
@@ -620,19 +590,16 @@ prove_crafted(model **out, const rule_set *rs, const char *d_name, const char *a
                                "R = log(-exp(2 * Z))\n"
                                "S = 2 * log(-exp(Z))\n"
                                "loss J = 1/m * sum(Y * Z)\n";
-    source src = {"crafted.dc", text, sizeof text - 1};
-    model *m = parse_model(&src, &err, pool);
-    ck_assert_msg(m != NULL, "%s", m ? "" : err.formatted);
-    derivation *d = derive(m, rs, NULL, &err, pool);
-    ck_assert_msg(d != NULL, "%s", d ? "" : err.formatted);
+    model *m = tu_parse_text("crafted.dc", text);
+    derivation *d = tu_derive(m, rs);
     const symbol *w = model_lookup(m, "W", 1);
     for (size_t i = 0; i < d->n; i++)
         if (d->g[i].of == w) {
             d->g[i].deferred = model_lookup(m, d_name, 1)->definition;
             d->g[i].absorbed = model_lookup(m, a_name, 1)->definition;
         }
-    proof *p = prove(d, rs, 1, PROVE_NUMERIC_DEPTH, &err, pool);
-    ck_assert_msg(p != NULL, "%s", p ? "" : err.formatted);
+    proof *p = prove(d, rs, 1, PROVE_NUMERIC_DEPTH, &tu_err, tu_pool);
+    ck_assert_msg(p != NULL, "%s", p ? "" : tu_err.formatted);
     *out = m;
     return p;
 }
@@ -642,7 +609,7 @@ prove_crafted(model **out, const rule_set *rs, const char *d_name, const char *a
    so the verdict is numeric only: not proven, not refuted. */
 START_TEST(no_proof_and_mpfr_agreement_is_numeric_only)
 {
-    rule_set *rs = rules_load(DC_RULES_DIR, &err, pool);
+    rule_set *rs = rules_load(DC_RULES_DIR, &tu_err, tu_pool);
     model *m;
     proof *p = prove_crafted(&m, rs, "P", "Q");
     const proof_item *it = item_of(p, "W");
@@ -670,7 +637,7 @@ END_TEST
    agreement nor a difference. */
 START_TEST(nan_everywhere_is_undecided)
 {
-    rule_set *rs = rules_load(DC_RULES_DIR, &err, pool);
+    rule_set *rs = rules_load(DC_RULES_DIR, &tu_err, tu_pool);
     model *m;
     proof *p = prove_crafted(&m, rs, "R", "S");
     const proof_item *it = item_of(p, "W");
@@ -694,7 +661,7 @@ main(void)
 {
     Suite *s = suite_create("prove");
     TCase *tc = tcase_create("prove");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, tu_setup, tu_teardown);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, proven_logistic);
     tcase_add_test(tc, proven_sigmoid);
@@ -713,13 +680,9 @@ main(void)
     /* no timing is asserted: the timeout only stops a hang, generous for
        sanitizer builds on a shared machine */
     TCase *deep = tcase_create("deep");
-    tcase_add_checked_fixture(deep, setup, teardown);
+    tcase_add_checked_fixture(deep, tu_setup, tu_teardown);
     tcase_set_timeout(deep, 600);
     tcase_add_test(deep, thousand_layers_are_proven);
     suite_add_tcase(s, deep);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return tu_run(s);
 }

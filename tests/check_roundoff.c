@@ -16,63 +16,13 @@
 #include "num/sample.h"
 #include "num/ulps.h"
 #include "lang/term.h"
-
-static mem_pool *pool;
-static dc_error err;
-static rule_set *rs;
-
-static void
-setup(void)
-{
-    pool = mem_pool_new();
-    memset(&err, 0, sizeof err);
-    rs = rules_load(DC_RULES_DIR, &err, pool);
-    ck_assert_msg(rs != NULL, "%s", rs ? "" : err.formatted);
-}
-
-static void
-teardown(void)
-{
-    rules_free(rs);
-    mem_pool_free(pool);
-}
-
-static model *
-parse_text(const char *name, const char *textp)
-{
-    source src = {name, textp, strlen(textp)};
-    model *m = parse_model(&src, &err, pool);
-    ck_assert_msg(m != NULL, "%s", m ? "" : err.formatted);
-    return m;
-}
-
-static model *
-parse_builtin(const char *name)
-{
-    char path[4096];
-    snprintf(path, sizeof path, "%s/models/%s.dc", DC_RULES_DIR, name);
-    FILE *f = fopen(path, "rb");
-    ck_assert_ptr_nonnull(f);
-    static char buf[1 << 16];
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    return parse_text(path, buf);
-}
-
-static derivation *
-derived(model *m)
-{
-    derivation *d = derive(m, rs, NULL, &err, pool);
-    ck_assert_msg(d != NULL, "%s", d ? "" : err.formatted);
-    return d;
-}
+#include "testutil.h"
 
 static roundoff_result *
 sweep(const derivation *d, roundoff_regime r, long samples, int bits, int threads, int shard,
       int nshards)
 {
-    roundoff_request rq = {.rules = rs,
+    roundoff_request rq = {.rules = tu_rules,
                            .seed = 7,
                            .samples = samples,
                            .regimes = 1u << r,
@@ -81,8 +31,8 @@ sweep(const derivation *d, roundoff_regime r, long samples, int bits, int thread
                            .shard = shard,
                            .nshards = nshards,
                            .model_name = "test"};
-    roundoff_result *res = roundoff_sweep(d, &rq, &err, pool);
-    ck_assert_msg(res != NULL, "%s", res ? "" : err.formatted);
+    roundoff_result *res = roundoff_sweep(d, &rq, &tu_err, tu_pool);
+    ck_assert_msg(res != NULL, "%s", res ? "" : tu_err.formatted);
     return res;
 }
 
@@ -101,7 +51,7 @@ static const char *
 written(const roundoff_result *res, format_kind f)
 {
     text t;
-    text_init(&t, pool);
+    text_init(&t, tu_pool);
     roundoff_write(&t, res, f);
     return text_str(&t);
 }
@@ -119,19 +69,22 @@ START_TEST(bits_of_error)
 }
 END_TEST
 
+/* A linear model with a squared loss. */
+static const char linear_model[] = "dims n_x = 3, n_y = 2\n"
+                                   "batch m = 8\n"
+                                   "input X[n_x, m]\n"
+                                   "label Y[n_y, m]\n"
+                                   "param W[n_y, n_x], b[n_y, 1]\n"
+                                   "Z = W @ X + b\n"
+                                   "loss J = 1/m * sum((Z - Y)^2)\n";
+
 /* A linear model with a squared loss on entries k/16: every product and
    sum is exact in double, and with m = 8 so is 1/m: every formulation of
    every gradient is correctly rounded, 0 bits. */
 START_TEST(exact_formulation_measures_zero_bits)
 {
-    model *m = parse_text("linear.dc", "dims n_x = 3, n_y = 2\n"
-                                       "batch m = 8\n"
-                                       "input X[n_x, m]\n"
-                                       "label Y[n_y, m]\n"
-                                       "param W[n_y, n_x], b[n_y, 1]\n"
-                                       "Z = W @ X + b\n"
-                                       "loss J = 1/m * sum((Z - Y)^2)\n");
-    roundoff_result *res = sweep(derived(m), ROUNDOFF_TYPICAL, 16, 4, 1, 0, 0);
+    model *m = tu_parse_text("linear.dc", linear_model);
+    roundoff_result *res = sweep(tu_derive(m, tu_rules), ROUNDOFF_TYPICAL, 16, 4, 1, 0, 0);
     const roundoff_table *tab = &res->tables[0];
     ck_assert_int_ge(tab->n, 5);
     for (size_t k = 0; k < tab->n; k++) {
@@ -162,8 +115,8 @@ END_TEST
    finite; so does the loss in its softplus form, not as written. */
 START_TEST(saturation_breaks_the_naive_chain_only)
 {
-    model *m = parse_builtin("sigmoid");
-    roundoff_result *res = sweep(derived(m), ROUNDOFF_SATURATED, 8, 0, 1, 0, 0);
+    model *m = tu_parse_builtin("sigmoid");
+    roundoff_result *res = sweep(tu_derive(m, tu_rules), ROUNDOFF_SATURATED, 8, 0, 1, 0, 0);
     const roundoff_table *tab = &res->tables[0];
     static const char *const params[] = {"dW2", "db2", "dW1", "db1"};
     for (int k = 0; k < 4; k++) {
@@ -196,21 +149,22 @@ END_TEST
    output, unsimplified (b1 makes dZ1 a name, used twice). */
 START_TEST(naive_chain_through_the_adjoint_rules)
 {
-    model *m = parse_text("acts.dc", "dims n = 2\n"
-                                     "batch m = 4\n"
-                                     "input X[n, m]\n"
-                                     "label Y[1, m] binary\n"
-                                     "param W1[n, n], W2[n, n], W3[n, n], W4[1, n], b1[n, 1]\n"
-                                     "Z1 = W1 @ X + b1\n"
-                                     "A1 = exp(Z1)\n"
-                                     "Z2 = W2 @ A1\n"
-                                     "A2 = relu(Z2)\n"
-                                     "Z3 = W3 @ A2\n"
-                                     "A3 = tanh(Z3)\n"
-                                     "Z4 = W4 @ A3\n"
-                                     "A4 = sigmoid(Z4)\n"
-                                     "loss J = -1/m * sum(Y * log(A4) + (1 - Y) * log(1 - A4))\n");
-    roundoff_result *res = sweep(derived(m), ROUNDOFF_TYPICAL, 1, 4, 1, 0, 0);
+    model *m =
+        tu_parse_text("acts.dc", "dims n = 2\n"
+                                 "batch m = 4\n"
+                                 "input X[n, m]\n"
+                                 "label Y[1, m] binary\n"
+                                 "param W1[n, n], W2[n, n], W3[n, n], W4[1, n], b1[n, 1]\n"
+                                 "Z1 = W1 @ X + b1\n"
+                                 "A1 = exp(Z1)\n"
+                                 "Z2 = W2 @ A1\n"
+                                 "A2 = relu(Z2)\n"
+                                 "Z3 = W3 @ A2\n"
+                                 "A3 = tanh(Z3)\n"
+                                 "Z4 = W4 @ A3\n"
+                                 "A4 = sigmoid(Z4)\n"
+                                 "loss J = -1/m * sum(Y * log(A4) + (1 - Y) * log(1 - A4))\n");
+    roundoff_result *res = sweep(tu_derive(m, tu_rules), ROUNDOFF_TYPICAL, 1, 4, 1, 0, 0);
     const char *f = stat_of(&res->tables[0], "dW1", "naive chain")->formula;
     static const char *const steps[] = {"dZ1 = dA1 * A1;", "dZ2 = dA2 * (Z2 > 0);",
                                         "dZ3 = dA3 * (1 - A3**2);", "dZ4 = dA4 * A4 * (1 - A4);"};
@@ -250,20 +204,20 @@ static const char yours_model[] = "dims n_x = 2, n_h = 4, n_y = 1\n"
    (about 54 bits); one of the wrong shape is not measured. */
 START_TEST(your_claims_are_formulations)
 {
-    model *m = parse_text("yours.dc", yours_model);
-    derivation *d = derived(m);
-    check_result *c = check_claims(m, d, rs, 7, &err, pool);
-    ck_assert_msg(c != NULL, "%s", c ? "" : err.formatted);
+    model *m = tu_parse_text("yours.dc", yours_model);
+    derivation *d = tu_derive(m, tu_rules);
+    check_result *c = check_claims(m, d, tu_rules, 7, &tu_err, tu_pool);
+    ck_assert_msg(c != NULL, "%s", c ? "" : tu_err.formatted);
     for (int regime = 0; regime < 2; regime++) {
-        roundoff_request rq = {.rules = rs,
+        roundoff_request rq = {.rules = tu_rules,
                                .seed = 7,
                                .samples = 8,
                                .regimes = 1u << (regime ? ROUNDOFF_SATURATED : ROUNDOFF_TYPICAL),
                                .threads = 1,
                                .model_name = "yours.dc",
                                .claims = c};
-        roundoff_result *res = roundoff_sweep(d, &rq, &err, pool);
-        ck_assert_msg(res != NULL, "%s", res ? "" : err.formatted);
+        roundoff_result *res = roundoff_sweep(d, &rq, &tu_err, tu_pool);
+        ck_assert_msg(res != NULL, "%s", res ? "" : tu_err.formatted);
         const roundoff_table *tab = &res->tables[0];
         static const char *const q[] = {"dW2", "db2"};
         static const char *const lines[] = {"yours (line 15)", "yours (line 16)"};
@@ -302,7 +256,7 @@ draw_into(void *ctx, evaluator *ev, char *why, size_t len)
 {
     const draw_ctx *c = ctx;
     sample_spec spec = {.seed = 3, .index = c->index, .bits = 30, .batch = 10};
-    return sample_bind(ev, pool, c->m, &spec, why, len);
+    return sample_bind(ev, tu_pool, c->m, &spec, why, len);
 }
 
 /* Every certified reference is what an independent evaluation at four
@@ -310,8 +264,8 @@ draw_into(void *ctx, evaluator *ev, char *why, size_t len)
 static void
 references_hold(const char *name, int samples)
 {
-    model *m = parse_builtin(name);
-    derivation *d = derived(m);
+    model *m = tu_parse_builtin(name);
+    derivation *d = tu_derive(m, tu_rules);
     for (int s = 0; s < samples; s++) {
         roundoff_ref refs[16];
         size_t n = 0;
@@ -321,12 +275,12 @@ references_hold(const char *name, int samples)
                 refs[n++] = (roundoff_ref){.t = derive_pretty(d, &d->g[i], CONVENTION_DEFERRED)};
         draw_ctx ctx = {m, (unsigned long)s};
         char why[256];
-        ck_assert_msg(roundoff_references(refs, n, draw_into, &ctx, m, EVAL_MAX_MEMORY, pool, why,
-                                          sizeof why),
+        ck_assert_msg(roundoff_references(refs, n, draw_into, &ctx, m, EVAL_MAX_MEMORY, tu_pool,
+                                          why, sizeof why),
                       "%s", why);
         for (size_t k = 0; k < n; k++) {
             ck_assert_int_eq(refs[k].unsampleable, 0);
-            evaluator *ev = eval_new(pool, NUMBER_MPFR, 4 * refs[k].prec);
+            evaluator *ev = eval_new(tu_pool, NUMBER_MPFR, 4 * refs[k].prec);
             ck_assert(draw_into(&ctx, ev, why, sizeof why));
             const value *v;
             ck_assert_msg(eval_term(ev, refs[k].t, &v, why, sizeof why), "%s", why);
@@ -359,7 +313,7 @@ bind_midpoint(void *ctx, evaluator *ev, char *why, size_t len)
     const model *m = ctx;
     (void)why;
     (void)len;
-    evaluator *ex = eval_new(pool, NUMBER_EXACT, 0);
+    evaluator *ex = eval_new(tu_pool, NUMBER_EXACT, 0);
     value *x = eval_new_value(ex, 2, 1, 1), *s = eval_new_value(ex, 0, 1, 1);
     mpq_set_ui(*eval_q(x, 0, 0), 1, 1);
     mpq_t tie;
@@ -380,7 +334,7 @@ bind_midpoint(void *ctx, evaluator *ev, char *why, size_t len)
 static double
 mpfr_at(const model *m, const char *name, long prec)
 {
-    evaluator *ev = eval_new(pool, NUMBER_MPFR, prec);
+    evaluator *ev = eval_new(tu_pool, NUMBER_MPFR, prec);
     char why[256];
     bind_midpoint((void *)m, ev, why, sizeof why);
     const value *v;
@@ -399,23 +353,23 @@ mpfr_at(const model *m, const char *name, long prec)
    unsampleable at the cap, not counted as a value. */
 START_TEST(references_are_proved_near_a_tie)
 {
-    model *m = parse_text("tie.dc", "dims n = 1\n"
-                                    "input X[n, 1]\n"
-                                    "param s\n"
-                                    "ABOVE = X + exp(s)\n"
-                                    "BELOW = X - exp(s)\n"
-                                    "TIE = X + 0 * s\n"
-                                    "ROUND = log(exp(X)) + 0 * s\n"
-                                    "loss J = sum(ABOVE + BELOW + TIE + ROUND)\n");
+    model *m = tu_parse_text("tie.dc", "dims n = 1\n"
+                                       "input X[n, 1]\n"
+                                       "param s\n"
+                                       "ABOVE = X + exp(s)\n"
+                                       "BELOW = X - exp(s)\n"
+                                       "TIE = X + 0 * s\n"
+                                       "ROUND = log(exp(X)) + 0 * s\n"
+                                       "loss J = sum(ABOVE + BELOW + TIE + ROUND)\n");
     const char *names[] = {"ABOVE", "BELOW", "TIE", "ROUND"};
     roundoff_ref refs[4];
     for (int k = 0; k < 4; k++)
         refs[k] =
             (roundoff_ref){.t = term_symbol(m->terms, model_lookup(m, names[k], strlen(names[k])))};
     char why[256];
-    ck_assert_msg(
-        roundoff_references(refs, 4, bind_midpoint, m, m, EVAL_MAX_MEMORY, pool, why, sizeof why),
-        "%s", why);
+    ck_assert_msg(roundoff_references(refs, 4, bind_midpoint, m, m, EVAL_MAX_MEMORY, tu_pool, why,
+                                      sizeof why),
+                  "%s", why);
     double one = 1.0, next = nextafter(1.0, 2.0);
     /* 1 + 2^-53 + e^-2000: above the tie, so the next double up */
     ck_assert_int_eq(refs[0].unsampleable, 0);
@@ -445,7 +399,7 @@ bind_kink(void *ctx, evaluator *ev, char *why, size_t len)
     const model *m = ctx;
     (void)why;
     (void)len;
-    evaluator *ex = eval_new(pool, NUMBER_EXACT, 0);
+    evaluator *ex = eval_new(tu_pool, NUMBER_EXACT, 0);
     value *x = eval_new_value(ex, 2, 1, 2);
     mpq_set_si(*eval_q(x, 0, 0), 0, 1);
     mpq_set_si(*eval_q(x, 0, 1), -3, 4);
@@ -456,12 +410,12 @@ bind_kink(void *ctx, evaluator *ev, char *why, size_t len)
 
 START_TEST(references_of_zeros_and_kinks)
 {
-    model *m = parse_text("kink.dc", "dims n = 2\n"
-                                     "input X[1, n]\n"
-                                     "ZERO = exp(X) - exp(X)\n"
-                                     "R = relu(exp(X) - 1)\n"
-                                     "S = (exp(X) > 1) + (exp(X) >= 1)\n"
-                                     "loss J = sum(ZERO + R + S)\n");
+    model *m = tu_parse_text("kink.dc", "dims n = 2\n"
+                                        "input X[1, n]\n"
+                                        "ZERO = exp(X) - exp(X)\n"
+                                        "R = relu(exp(X) - 1)\n"
+                                        "S = (exp(X) > 1) + (exp(X) >= 1)\n"
+                                        "loss J = sum(ZERO + R + S)\n");
     const char *names[] = {"ZERO", "R", "S"};
     roundoff_ref refs[3];
     for (int k = 0; k < 3; k++)
@@ -469,8 +423,8 @@ START_TEST(references_of_zeros_and_kinks)
             (roundoff_ref){.t = term_symbol(m->terms, model_lookup(m, names[k], strlen(names[k])))};
     char why[256];
     ck_assert_msg(
-        roundoff_references(refs, 3, bind_kink, m, m, EVAL_MAX_MEMORY, pool, why, sizeof why), "%s",
-        why);
+        roundoff_references(refs, 3, bind_kink, m, m, EVAL_MAX_MEMORY, tu_pool, why, sizeof why),
+        "%s", why);
     /* exp(0) - exp(0) and exp(-3/4) - exp(-3/4): exactly 0 */
     ck_assert_int_eq(refs[0].unsampleable, 0);
     ck_assert(refs[0].value[0] == 0.0 && refs[0].value[1] == 0.0);
@@ -488,8 +442,8 @@ END_TEST
    shards merged give the whole run's JSON. */
 START_TEST(same_seed_same_output)
 {
-    model *m = parse_builtin("sigmoid");
-    derivation *d = derived(m);
+    model *m = tu_parse_builtin("sigmoid");
+    derivation *d = tu_derive(m, tu_rules);
     const char *a = written(sweep(d, ROUNDOFF_ODD_M, 12, 0, 1, 0, 0), FORMAT_JSON);
     const char *b = written(sweep(d, ROUNDOFF_ODD_M, 12, 0, 1, 0, 0), FORMAT_JSON);
     const char *c = written(sweep(d, ROUNDOFF_ODD_M, 12, 0, 3, 0, 0), FORMAT_JSON);
@@ -499,12 +453,12 @@ START_TEST(same_seed_same_output)
     const char *s2 = written(sweep(d, ROUNDOFF_ODD_M, 12, 0, 2, 2, 3), FORMAT_JSON);
     const char *s3 = written(sweep(d, ROUNDOFF_ODD_M, 12, 0, 1, 3, 3), FORMAT_JSON);
     const char *texts[] = {s3, s1, s2}, *names[] = {"s3", "s1", "s2"};
-    roundoff_result *merged = roundoff_merge(texts, names, 3, 0, pool, &err);
-    ck_assert_msg(merged != NULL, "%s", merged ? "" : err.formatted);
+    roundoff_result *merged = roundoff_merge(texts, names, 3, 0, tu_pool, &tu_err);
+    ck_assert_msg(merged != NULL, "%s", merged ? "" : tu_err.formatted);
     ck_assert_str_eq(written(merged, FORMAT_JSON), a);
     /* a shard given twice is refused */
     const char *twice[] = {s1, s1};
-    ck_assert_ptr_null(roundoff_merge(twice, names, 2, 0, pool, &err));
+    ck_assert_ptr_null(roundoff_merge(twice, names, 2, 0, tu_pool, &tu_err));
     model_free(m);
 }
 END_TEST
@@ -516,8 +470,8 @@ END_TEST
    without a finite entry as null. */
 START_TEST(json_reads_back_what_it_writes)
 {
-    model *m = parse_builtin("sigmoid");
-    roundoff_result *res = sweep(derived(m), ROUNDOFF_TYPICAL, 2, 0, 1, 0, 0);
+    model *m = tu_parse_builtin("sigmoid");
+    roundoff_result *res = sweep(tu_derive(m, tu_rules), ROUNDOFF_TYPICAL, 2, 0, 1, 0, 0);
     res->seed = ULONG_MAX;
     res->model_name = "dir/\xff\tm.dc";
     roundoff_stat *st = res->tables[0].stats;
@@ -539,8 +493,8 @@ START_TEST(json_reads_back_what_it_writes)
     for (size_t k = 0; k < sizeof spelled / sizeof spelled[0]; k++)
         ck_assert_msg(strstr(json, spelled[k]) != NULL, "no %s", spelled[k]);
     const char *texts[] = {json}, *names[] = {"s"};
-    roundoff_result *merged = roundoff_merge(texts, names, 1, 0, pool, &err);
-    ck_assert_msg(merged != NULL, "%s", merged ? "" : err.formatted);
+    roundoff_result *merged = roundoff_merge(texts, names, 1, 0, tu_pool, &tu_err);
+    ck_assert_msg(merged != NULL, "%s", merged ? "" : tu_err.formatted);
     ck_assert_str_eq(written(merged, FORMAT_JSON), json);
     model_free(m);
 }
@@ -560,15 +514,15 @@ histogram_total(const roundoff_stat *st)
    refuses a shard whose histogram does not. */
 START_TEST(histograms_add_up_across_shards)
 {
-    model *m = parse_builtin("sigmoid");
-    derivation *d = derived(m);
+    model *m = tu_parse_builtin("sigmoid");
+    derivation *d = tu_derive(m, tu_rules);
     const roundoff_table *whole = &sweep(d, ROUNDOFF_SATURATED, 10, 0, 1, 0, 0)->tables[0];
     const roundoff_table *threads = &sweep(d, ROUNDOFF_SATURATED, 10, 0, 3, 0, 0)->tables[0];
     const char *s1 = written(sweep(d, ROUNDOFF_SATURATED, 10, 0, 1, 1, 2), FORMAT_JSON);
     const char *s2 = written(sweep(d, ROUNDOFF_SATURATED, 10, 0, 2, 2, 2), FORMAT_JSON);
     const char *texts[] = {s2, s1}, *names[] = {"s2", "s1"};
-    roundoff_result *merged = roundoff_merge(texts, names, 2, 0, pool, &err);
-    ck_assert_msg(merged != NULL, "%s", merged ? "" : err.formatted);
+    roundoff_result *merged = roundoff_merge(texts, names, 2, 0, tu_pool, &tu_err);
+    ck_assert_msg(merged != NULL, "%s", merged ? "" : tu_err.formatted);
     const roundoff_table *joined = &merged->tables[0];
     ck_assert_uint_eq(joined->n, whole->n);
     long nonzero_bins = 0;
@@ -592,12 +546,12 @@ START_TEST(histograms_add_up_across_shards)
     ck_assert_ptr_nonnull(bins);
     size_t at = (size_t)(bins - s1) + strlen("\"histogram\": [");
     text bad;
-    text_init(&bad, pool);
+    text_init(&bad, tu_pool);
     text_putn(&bad, s1, at);
     text_printf(&bad, "1%s", s1 + at);
     const char *tampered[] = {s2, text_str(&bad)};
-    ck_assert_ptr_null(roundoff_merge(tampered, names, 2, 0, pool, &err));
-    ck_assert_ptr_nonnull(strstr(err.formatted, "malformed"));
+    ck_assert_ptr_null(roundoff_merge(tampered, names, 2, 0, tu_pool, &tu_err));
+    ck_assert_ptr_nonnull(strstr(tu_err.formatted, "malformed"));
     model_free(m);
 }
 END_TEST
@@ -607,26 +561,20 @@ END_TEST
    named in the key with its bar shifted into its own slot. */
 START_TEST(plot_script_draws_every_panel)
 {
-    model *m = parse_text("linear.dc", "dims n_x = 3, n_y = 2\n"
-                                       "batch m = 8\n"
-                                       "input X[n_x, m]\n"
-                                       "label Y[n_y, m]\n"
-                                       "param W[n_y, n_x], b[n_y, 1]\n"
-                                       "Z = W @ X + b\n"
-                                       "loss J = 1/m * sum((Z - Y)^2)\n");
-    roundoff_request rq = {.rules = rs,
+    model *m = tu_parse_text("linear.dc", linear_model);
+    roundoff_request rq = {.rules = tu_rules,
                            .seed = 7,
                            .samples = 5,
                            .regimes = 1u << ROUNDOFF_TYPICAL | 1u << ROUNDOFF_POW2_M,
                            .bits = 4,
                            .model_name = "dir/it's.dc"};
-    roundoff_result *res = roundoff_sweep(derived(m), &rq, &err, pool);
-    ck_assert_msg(res != NULL, "%s", res ? "" : err.formatted);
+    roundoff_result *res = roundoff_sweep(tu_derive(m, tu_rules), &rq, &tu_err, tu_pool);
+    ck_assert_msg(res != NULL, "%s", res ? "" : tu_err.formatted);
     /* as if db absorbed had had every entry unsampleable: no bar, still in the key */
     roundoff_stat *none = (roundoff_stat *)stat_of(&res->tables[0], "db", "absorbed");
     memset(none->histogram, 0, sizeof none->histogram);
     text t;
-    text_init(&t, pool);
+    text_init(&t, tu_pool);
     ck_assert(plot_histograms(&t, res));
     const char *script = text_str(&t);
     /* J, dW, db by typical, pow2-m; the model's name quoted for gnuplot */
@@ -661,8 +609,8 @@ END_TEST
 
 START_TEST(softmax_forms)
 {
-    model *m = parse_builtin("softmax");
-    roundoff_result *res = sweep(derived(m), ROUNDOFF_SATURATED, 6, 0, 1, 0, 0);
+    model *m = tu_parse_builtin("softmax");
+    roundoff_result *res = sweep(tu_derive(m, tu_rules), ROUNDOFF_SATURATED, 6, 0, 1, 0, 0);
     const roundoff_table *tab = &res->tables[0];
     const roundoff_stat *naive = stat_of(tab, "A2", "naive (C)");
     const roundoff_stat *shifted = stat_of(tab, "A2", "max-shifted");
@@ -720,14 +668,14 @@ in_double(evaluator *dv, const term *t, long i, long j)
    correct examples (Z2 = 40, Y = 1, A1 = 3/4): the truths from MPFR. */
 START_TEST(logits_keep_confident_gradients)
 {
-    model *m = parse_builtin("sigmoid");
-    derivation *d = derived(m);
+    model *m = tu_parse_builtin("sigmoid");
+    derivation *d = tu_derive(m, tu_rules);
     size_t at;
     const term *logit = roundoff_logit_form(d, &at);
     ck_assert_ptr_nonnull(logit);
     const gradient *g = &d->g[at];
     ck_assert_str_eq(g->deferred_name->name, "dZ2");
-    evaluator *ex = eval_new(pool, NUMBER_EXACT, 0), *dv = eval_new(pool, NUMBER_DOUBLE, 0);
+    evaluator *ex = eval_new(tu_pool, NUMBER_EXACT, 0), *dv = eval_new(tu_pool, NUMBER_DOUBLE, 0);
     eval_bind(dv, model_lookup(m, "Z2", 2), filled(ex, 1, 8, 40));
     eval_bind(dv, model_lookup(m, "Y", 1), filled(ex, 1, 8, 1));
     eval_bind(dv, model_lookup(m, "A1", 2), filled(ex, 4, 8, 0.75));
@@ -747,7 +695,7 @@ START_TEST(logits_keep_confident_gradients)
     const term *dw = derive_pretty(d, gw, CONVENTION_DEFERRED);
     const symbol *from[] = {g->deferred_name};
     const term *to[] = {logit};
-    const term *dw_logit = term_substitute(m->terms, dw, from, to, 1, term_map_new(pool));
+    const term *dw_logit = term_substitute(m->terms, dw, from, to, 1, term_map_new(tu_pool));
     ck_assert_ptr_ne(dw_logit, dw);
     mpfr_set_ui(truth, 0, MPFR_RNDN);
     for (int j = 0; j < 8; j++)
@@ -775,9 +723,10 @@ START_TEST(confident_regime_separates_the_forms)
     static const char *const models[] = {"sigmoid", "softmax"};
     for (int k = 0; k < 2; k++)
         for (int mixed = 0; mixed < 2; mixed++) {
-            model *m = parse_builtin(models[k]);
-            roundoff_result *res = sweep(
-                derived(m), mixed ? ROUNDOFF_CONFIDENT_MIXED : ROUNDOFF_CONFIDENT, 8, 0, 1, 0, 0);
+            model *m = tu_parse_builtin(models[k]);
+            roundoff_result *res =
+                sweep(tu_derive(m, tu_rules), mixed ? ROUNDOFF_CONFIDENT_MIXED : ROUNDOFF_CONFIDENT,
+                      8, 0, 1, 0, 0);
             const roundoff_table *tab = &res->tables[0];
             ck_assert_ptr_nonnull(strstr(tab->draws, "margins log-uniform in [5, 700]"));
             const roundoff_stat *textbook = stat_of(tab, "dZ2", "deferred");
@@ -827,21 +776,22 @@ many_params(int n, int chain)
         at += (size_t)snprintf(buf + at, sizeof buf - at, "\nloss J = 1/m * sum((Z - Y)^2)\n");
     }
     ck_assert_uint_lt(at, sizeof buf - 1);
-    return parse_text("many.dc", buf);
+    return tu_parse_text("many.dc", buf);
 }
 
 static void
 refused(model *m, const char *cap)
 {
-    roundoff_request rq = {.rules = rs,
+    roundoff_request rq = {.rules = tu_rules,
                            .seed = 7,
                            .samples = 1,
                            .regimes = 1u << ROUNDOFF_TYPICAL,
                            .model_name = "many.dc"};
-    roundoff_result *res = roundoff_sweep(derived(m), &rq, &err, pool);
+    roundoff_result *res = roundoff_sweep(tu_derive(m, tu_rules), &rq, &tu_err, tu_pool);
     ck_assert_ptr_null(res);
-    ck_assert_int_eq(err.status, DC_ELIMIT);
-    ck_assert_msg(strstr(err.formatted, cap) != NULL, "'%s' does not name %s", err.formatted, cap);
+    ck_assert_int_eq(tu_err.status, DC_ELIMIT);
+    ck_assert_msg(strstr(tu_err.formatted, cap) != NULL, "'%s' does not name %s", tu_err.formatted,
+                  cap);
 }
 
 /* Beyond ROUNDOFF_MAX_QUANTITIES or ROUNDOFF_MAX_FORMS the sweep is refused,
@@ -850,7 +800,7 @@ START_TEST(refuses_beyond_the_caps)
 {
     /* 1 + 15 quantities, 1 + 4 * 15 formulations: within both caps */
     model *m = many_params(15, 0);
-    roundoff_result *res = sweep(derived(m), ROUNDOFF_TYPICAL, 1, 4, 1, 0, 0);
+    roundoff_result *res = sweep(tu_derive(m, tu_rules), ROUNDOFF_TYPICAL, 1, 4, 1, 0, 0);
     ck_assert_uint_eq(res->tables[0].n, 1 + 4 * 15);
     model_free(m);
     m = many_params(ROUNDOFF_MAX_QUANTITIES + 8, 0);
@@ -868,7 +818,7 @@ main(void)
 {
     Suite *s = suite_create("errors");
     TCase *tc = tcase_create("errors");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, tu_setup_rules, tu_teardown);
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, bits_of_error);
     tcase_add_test(tc, exact_formulation_measures_zero_bits);
@@ -887,9 +837,5 @@ main(void)
     tcase_add_test(tc, logits_keep_confident_gradients);
     tcase_add_test(tc, confident_regime_separates_the_forms);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return tu_run(s);
 }

@@ -9,22 +9,7 @@
 #include "lang/parse.h"
 #include "lang/print.h"
 #include "sym/rules.h"
-
-static mem_pool *pool;
-static dc_error err;
-
-static void
-setup(void)
-{
-    pool = mem_pool_new();
-    memset(&err, 0, sizeof err);
-}
-
-static void
-teardown(void)
-{
-    mem_pool_free(pool);
-}
+#include "testutil.h"
 
 /* The sorted names of the bad rule files. */
 static int
@@ -66,22 +51,22 @@ START_TEST(bad_rule_file)
     ck_assert_int_eq(sscanf(buf, "# expect: %d:%d: %n", &line, &col, &used), 2);
     const char *eol = strchr(buf + used, '\n');
     snprintf(expect, sizeof expect, "%.*s", (int)(eol - buf - used), buf + used);
-    rule_set *rs = rules_load(dir, &err, pool);
+    rule_set *rs = rules_load(dir, &tu_err, tu_pool);
     unlink(to);
     rmdir(dir);
     ck_assert_msg(rs == NULL, "%s: loaded", name);
-    ck_assert_int_eq(err.status, DC_EINPUT);
-    ck_assert_msg(err.line == line && err.column == col, "%s: error at %d:%d, expected %d:%d (%s)",
-                  name, err.line, err.column, line, col, err.message);
-    ck_assert_msg(strstr(err.message, expect) != NULL, "%s: '%s' lacks '%s'", name, err.message,
-                  expect);
+    ck_assert_int_eq(tu_err.status, DC_EINPUT);
+    ck_assert_msg(tu_err.line == line && tu_err.column == col,
+                  "%s: error at %d:%d, expected %d:%d (%s)", name, tu_err.line, tu_err.column, line,
+                  col, tu_err.message);
+    ck_assert_msg(strstr(tu_err.message, expect) != NULL, "%s: '%s' lacks '%s'", name,
+                  tu_err.message, expect);
 }
 END_TEST
 
 START_TEST(the_rule_base_loads)
 {
-    rule_set *rs = rules_load(DC_RULES_DIR, &err, pool);
-    ck_assert_msg(rs != NULL, "%s", rs ? "" : err.formatted);
+    rule_set *rs = tu_rules_load(DC_RULES_DIR);
     int adjoint = 0, rewrite = 0;
     for (size_t i = 0; i < rs->n; i++) {
         const rule *r = &rs->rules[i];
@@ -118,9 +103,7 @@ small_model(void)
                         "S = X + X\nT = X + U\nQ = sum(Y, axis=0, keepdims=True)\n"
                         "R = sum(P, axis=0, keepdims=True)\nV = sum(Y, axis=1, keepdims=True)\n"
                         "loss J = sum(S + T + b) + sum(Q + R) + sum(V)\n";
-    source src = {"m.dc", textp, strlen(textp)};
-    model *m = parse_model(&src, &err, pool);
-    ck_assert_msg(m != NULL, "%s", m ? "" : err.formatted);
+    model *m = tu_parse_text("m.dc", textp);
     return m;
 }
 
@@ -142,7 +125,7 @@ named(const rule_set *rs, const char *name)
 
 START_TEST(matching_binds_variables_consistently_and_checks_conditions)
 {
-    rule_set *rs = rules_load(DC_RULES_DIR, &err, pool);
+    rule_set *rs = rules_load(DC_RULES_DIR, &tu_err, tu_pool);
     model *m = small_model();
     /* a pattern a + a: only X + X, not X + U (built from the scope's own
        variables by a rule file of one line) */
@@ -197,7 +180,7 @@ main(void)
 {
     Suite *s = suite_create("rules");
     TCase *tc = tcase_create("rules");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, tu_setup, tu_teardown);
     static char names[64][256];
     int nbad = bad_files(names, 64);
     tcase_add_loop_test(tc, bad_rule_file, 0, nbad > 14 ? nbad : 14);
@@ -205,9 +188,5 @@ main(void)
     tcase_add_test(tc, matching_binds_variables_consistently_and_checks_conditions);
     tcase_add_test(tc, unbroadcast_sums_over_the_stretched_axes);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return tu_run(s);
 }

@@ -413,9 +413,5 @@ main(void)
     tcase_add_test(tc, caps_are_refused);
     tcase_add_test(tc, allocation_failures_are_errors);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return tu_run(s);
 }

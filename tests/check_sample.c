@@ -160,18 +160,6 @@ START_TEST(same_stream_same_draws)
 }
 END_TEST
 
-/* The exact value bound to NAME. */
-static const value *
-bound(evaluator *ev, const model *m, const char *name)
-{
-    const symbol *s = model_lookup(m, name, strlen(name));
-    ck_assert_ptr_nonnull(s);
-    const value *v;
-    char why[256];
-    ck_assert_msg(eval_term(ev, term_symbol(m->terms, s), &v, why, sizeof why), "%s", why);
-    return v;
-}
-
 static int
 same_value(const value *a, const value *b)
 {
@@ -190,32 +178,33 @@ same_value(const value *a, const value *b)
    [-1, 1], every binary label 0 or 1. */
 START_TEST(sample_bind_draws_its_stream)
 {
-    mem_pool *pool = mem_pool_new();
-    dc_error err;
-    model *m = tu_parse_builtin("sigmoid", &err, pool);
+    model *m = tu_parse_builtin("sigmoid");
     char why[256];
     sample_spec spec = {.seed = 5, .index = 9, .bits = DRAW_BITS};
     sample_spec next = {.seed = 5, .index = 10, .bits = DRAW_BITS};
-    evaluator *once = eval_new(pool, NUMBER_EXACT, 0), *twice = eval_new(pool, NUMBER_EXACT, 0);
-    evaluator *streamed = eval_new(pool, NUMBER_EXACT, 0), *other = eval_new(pool, NUMBER_EXACT, 0);
-    ck_assert(sample_bind(once, pool, m, &spec, why, sizeof why));
-    ck_assert(sample_bind(twice, pool, m, &spec, why, sizeof why));
-    ck_assert(sample_bind(other, pool, m, &next, why, sizeof why));
+    evaluator *once = eval_new(tu_pool, NUMBER_EXACT, 0),
+              *twice = eval_new(tu_pool, NUMBER_EXACT, 0);
+    evaluator *streamed = eval_new(tu_pool, NUMBER_EXACT, 0),
+              *other = eval_new(tu_pool, NUMBER_EXACT, 0);
+    ck_assert(sample_bind(once, tu_pool, m, &spec, why, sizeof why));
+    ck_assert(sample_bind(twice, tu_pool, m, &spec, why, sizeof why));
+    ck_assert(sample_bind(other, tu_pool, m, &next, why, sizeof why));
     gmp_randstate_t rng;
     sample_stream_init(rng, 5, 9);
-    ck_assert(sample_bind_stream(streamed, rng, pool, m, &spec, why, sizeof why));
+    ck_assert(sample_bind_stream(streamed, rng, tu_pool, m, &spec, why, sizeof why));
     gmp_randclear(rng);
     const char *names[] = {"X", "Y", "W1", "b1", "W2", "b2"};
     mpq_t one;
     mpq_init(one);
     mpq_set_ui(one, 1, 1);
     for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
-        const value *v = bound(once, m, names[k]);
-        ck_assert_msg(same_value(v, bound(twice, m, names[k])), "%s drawn twice differs", names[k]);
-        ck_assert_msg(same_value(v, bound(streamed, m, names[k])), "%s: not the stream's draw",
+        const value *v = tu_bound(once, m, names[k]);
+        ck_assert_msg(same_value(v, tu_bound(twice, m, names[k])), "%s drawn twice differs",
+                      names[k]);
+        ck_assert_msg(same_value(v, tu_bound(streamed, m, names[k])), "%s: not the stream's draw",
                       names[k]);
         if (strcmp(names[k], "Y") != 0 && v->rows * v->cols > 1)
-            ck_assert_msg(!same_value(v, bound(other, m, names[k])), "%s: index 10 = index 9",
+            ck_assert_msg(!same_value(v, tu_bound(other, m, names[k])), "%s: index 10 = index 9",
                           names[k]);
         for (long i = 0; i < v->rows; i++)
             for (long j = 0; j < v->cols; j++) {
@@ -233,7 +222,6 @@ START_TEST(sample_bind_draws_its_stream)
     eval_free(streamed);
     eval_free(other);
     model_free(m);
-    mem_pool_free(pool);
 }
 END_TEST
 
@@ -244,12 +232,10 @@ END_TEST
    drawn at an assignment has those sizes, the batch's included. */
 START_TEST(sizes_vary_every_dim)
 {
-    mem_pool *pool = mem_pool_new();
-    dc_error err;
-    model *m = tu_parse_builtin("sigmoid", &err, pool); /* n_x 2, n_h 4, n_y 1, m 8 */
+    model *m = tu_parse_builtin("sigmoid"); /* n_x 2, n_h 4, n_y 1, m 8 */
     sample_sizes s[3];
     for (int k = 0; k < 3; k++)
-        sample_sizes_of(&s[k], pool, m, k);
+        sample_sizes_of(&s[k], tu_pool, m, k);
     ck_assert_uint_eq(s[0].count, 4);
     for (size_t d = 0; d < s[0].count; d++) {
         ck_assert_int_eq(s[0].n[d], s[0].dims[d]->value);
@@ -265,11 +251,11 @@ START_TEST(sizes_vary_every_dim)
         ck_assert_int_ne(s[1].n[d], s[2].n[d]);
     }
     /* an instance at assignment 2: X is n_x by m there */
-    evaluator *ev = eval_new(pool, NUMBER_EXACT, 0);
+    evaluator *ev = eval_new(tu_pool, NUMBER_EXACT, 0);
     sample_spec spec = {.seed = 1, .index = 0, .bits = DRAW_BITS, .sizes = &s[2]};
     char why[256];
-    ck_assert(sample_bind(ev, pool, m, &spec, why, sizeof why));
-    const value *x = bound(ev, m, "X");
+    ck_assert(sample_bind(ev, tu_pool, m, &spec, why, sizeof why));
+    const value *x = tu_bound(ev, m, "X");
     long nx = 0, batch = 0;
     for (size_t d = 0; d < s[2].count; d++) {
         if (strcmp(s[2].dims[d]->name, "n_x") == 0)
@@ -281,7 +267,6 @@ START_TEST(sizes_vary_every_dim)
     ck_assert_int_eq(x->cols, batch);
     eval_free(ev);
     model_free(m);
-    mem_pool_free(pool);
 }
 END_TEST
 
@@ -289,15 +274,13 @@ END_TEST
    by rows, its examples; a binary input (a dropout mask) 0 or 1. */
 START_TEST(batch_first_labels_and_masks)
 {
-    mem_pool *pool = mem_pool_new();
-    dc_error err;
-    model *m = tu_parse_path(DC_TEST_DATADIR "/json/rows.dc", &err, pool);
+    model *m = tu_parse_path(DC_TEST_DATADIR "/json/rows.dc");
     char why[256];
-    evaluator *ev = eval_new(pool, NUMBER_EXACT, 0);
+    evaluator *ev = eval_new(tu_pool, NUMBER_EXACT, 0);
     for (unsigned long index = 0; index < 8; index++) {
         sample_spec spec = {.seed = 3, .index = index, .bits = DRAW_BITS};
-        ck_assert(sample_bind(ev, pool, m, &spec, why, sizeof why));
-        const value *y = bound(ev, m, "Y"), *mask = bound(ev, m, "M");
+        ck_assert(sample_bind(ev, tu_pool, m, &spec, why, sizeof why));
+        const value *y = tu_bound(ev, m, "Y"), *mask = tu_bound(ev, m, "M");
         for (long i = 0; i < y->rows; i++) {
             long ones = 0;
             for (long j = 0; j < y->cols; j++) {
@@ -315,7 +298,6 @@ START_TEST(batch_first_labels_and_masks)
     }
     eval_free(ev);
     model_free(m);
-    mem_pool_free(pool);
 }
 END_TEST
 
@@ -347,6 +329,7 @@ main(void)
 {
     Suite *s = suite_create("sample");
     TCase *tc = tcase_create("sample");
+    tcase_add_checked_fixture(tc, tu_setup, tu_teardown);
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, same_stream_same_draws);
     tcase_add_test(tc, sample_bind_draws_its_stream);
@@ -355,9 +338,5 @@ main(void)
     tcase_add_test(tc, neighbours_are_unrelated);
     tcase_add_test(tc, the_checks_catch_an_unmixed_seed);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return tu_run(s);
 }

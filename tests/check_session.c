@@ -6,24 +6,7 @@
 
 #include "derivcheck.h"
 #include "base/mem.h"
-
-static const char *
-example(const char *name)
-{
-    static char path[4096];
-    snprintf(path, sizeof path, "%s/../../examples/%s", DC_TEST_DATADIR, name);
-    return path;
-}
-
-static dc_session *
-session(const char *model)
-{
-    dc_session *s = dc_session_new();
-    ck_assert_ptr_nonnull(s);
-    ck_assert_int_eq(dc_session_set_rules_dir(s, DC_RULES_DIR), DC_OK);
-    ck_assert_int_eq(dc_load(s, model), DC_OK);
-    return s;
-}
+#include "testutil.h"
 
 /* A program that loads a model once and calls derive and check on it a
    thousand times holds no more memory after the thousandth call than
@@ -31,7 +14,7 @@ session(const char *model)
    jansson's blocks). Every call gives the same report. */
 START_TEST(memory_is_flat_over_1000_calls)
 {
-    dc_session *s = session(example("mistake_sign.dc"));
+    dc_session *s = tu_session(NULL, tu_example("mistake_sign.dc"));
     const char *report;
     ck_assert_int_eq(dc_derive(s, "text", 0, &report), DC_OK);
     char *derived = strdup(report);
@@ -63,7 +46,7 @@ END_TEST
    not grow memory either. */
 START_TEST(memory_is_flat_over_failing_calls)
 {
-    dc_session *s = session("sigmoid");
+    dc_session *s = tu_session(NULL, "sigmoid");
     const char *report;
     ck_assert_int_eq(dc_derive(s, "text", 0, &report), DC_OK);
     long long before = mem_bytes_in_use();
@@ -88,7 +71,7 @@ END_TEST
    failure meanwhile must not leave the assumption in the model. */
 START_TEST(a_failed_call_leaves_the_model_as_loaded)
 {
-    dc_session *s = session(example("mistake_label_assumption.dc"));
+    dc_session *s = tu_session(NULL, tu_example("mistake_label_assumption.dc"));
     const char *report;
     ck_assert_int_eq(dc_check(s, 1, "text", &report), DC_REFUTED);
     char *clean = strdup(report);
@@ -117,7 +100,7 @@ END_TEST
    memory went). */
 START_TEST(a_report_lives_until_the_next_call)
 {
-    dc_session *s = session("logistic");
+    dc_session *s = tu_session(NULL, "logistic");
     const char *derived, *proved, *names_report;
     ck_assert_int_eq(dc_derive(s, "json", 1, &derived), DC_OK);
     ck_assert_ptr_nonnull(strstr(derived, "\"gradients\""));
@@ -155,9 +138,5 @@ main(void)
     tcase_add_test(tc, a_report_lives_until_the_next_call);
     tcase_add_test(tc, a_failed_call_leaves_the_model_as_loaded);
     suite_add_tcase(suite, tc);
-    SRunner *sr = srunner_create(suite);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return tu_run(suite);
 }

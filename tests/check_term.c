@@ -4,8 +4,8 @@
 #include <string.h>
 
 #include "lang/term.h"
+#include "testutil.h"
 
-static mem_pool *pool;
 static term_table *tab;
 static symbol n_x = {.name = "n_x", .kind = SYM_DIM};
 static symbol n_h = {.name = "n_h", .kind = SYM_DIM};
@@ -15,22 +15,22 @@ static symbol m = {.name = "m", .kind = SYM_BATCH};
 static void
 setup(void)
 {
-    pool = mem_pool_new();
-    tab = term_table_new(pool);
+    tu_setup();
+    tab = term_table_new(tu_pool);
 }
 
 static void
 teardown(void)
 {
     term_table_free(tab);
-    mem_pool_free(pool);
+    tu_teardown();
 }
 
 /* A matrix-valued input symbol of the given shape. */
 static const term *
 matrix(const char *name, dim rows, dim cols)
 {
-    symbol *s = mem_zalloc(pool, sizeof *s);
+    symbol *s = mem_zalloc(tu_pool, sizeof *s);
     s->name = name;
     s->kind = SYM_INPUT;
     s->shape.rank = 2;
@@ -42,7 +42,7 @@ matrix(const char *name, dim rows, dim cols)
 static const term *
 vector(const char *name, dim n)
 {
-    symbol *s = mem_zalloc(pool, sizeof *s);
+    symbol *s = mem_zalloc(tu_pool, sizeof *s);
     s->name = name;
     s->kind = SYM_INPUT;
     s->shape.rank = 1;
@@ -69,7 +69,7 @@ assert_shape(const term *t, const char *expected)
 {
     ck_assert_ptr_nonnull(t);
     text out;
-    text_init(&out, pool);
+    text_init(&out, tu_pool);
     shape_print(&out, &t->shape);
     ck_assert_str_eq(text_str(&out), expected);
 }
@@ -288,9 +288,5 @@ main(void)
     tcase_add_test(tc, dims_used_as_values_are_scalars);
     tcase_add_test(tc, a_layer_over_a_table);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return tu_run(s);
 }

@@ -15,22 +15,6 @@
 #include "lang/parse.h"
 #include "sym/derive.h"
 
-static mem_pool *pool;
-static dc_error err;
-
-static void
-setup(void)
-{
-    pool = mem_pool_new();
-    memset(&err, 0, sizeof err);
-}
-
-static void
-teardown(void)
-{
-    mem_pool_free(pool);
-}
-
 static char *
 json_path(const char *name)
 {
@@ -41,25 +25,12 @@ json_path(const char *name)
 
 /* ---- running eval through the public API ---- */
 
-/* A session on RULES (NULL: the source tree's) with MODEL loaded. */
-static dc_session *
-session(const char *rules, const char *model_name)
-{
-    dc_session *s = dc_session_new();
-    ck_assert_ptr_nonnull(s);
-    ck_assert_int_eq(dc_session_set_rules_dir(s, rules ? rules : DC_RULES_DIR), DC_OK);
-    dc_status st = dc_load(s, model_name);
-    ck_assert_msg(st == DC_OK, "load %s: %s", model_name,
-                  st == DC_OK ? "" : dc_error_text(dc_session_error(s)));
-    return s;
-}
-
 /* eval's report, copied (the caller frees it), with its status in *ST. */
 static char *
 eval_report(const char *rules, const char *model_name, const char *data, unsigned long seed,
             long prec, const char *format, int check_fd, dc_status *st)
 {
-    dc_session *s = session(rules, model_name);
+    dc_session *s = tu_session(rules, model_name);
     const char *report;
     *st = dc_eval(s, data, seed, prec, format, check_fd, &report);
     ck_assert_msg(*st == DC_OK || *st == DC_REFUTED || *st == DC_UNDECIDED, "eval %s: %s",
@@ -214,14 +185,14 @@ static digit_stats
 check_report(const model *m, const json_t *report, const char *data, unsigned long seed, long prec)
 {
     long bits = 4 * prec;
-    evaluator *ev = eval_new(pool, NUMBER_MPFR, bits);
+    evaluator *ev = eval_new(tu_pool, NUMBER_MPFR, bits);
     data_set *ds = NULL;
     if (data != NULL) {
-        ds = data_read(data, m, pool, &err);
-        ck_assert_msg(ds != NULL, "%s", ds ? "" : err.formatted);
+        ds = data_read(data, m, tu_pool, &tu_err);
+        ck_assert_msg(ds != NULL, "%s", ds ? "" : tu_err.formatted);
     }
     char why[256];
-    ck_assert(data_bind(ev, pool, ds, m, seed, why, sizeof why));
+    ck_assert(data_bind(ev, tu_pool, ds, m, seed, why, sizeof why));
     digit_stats st = {1 << 30, 0, 0};
     mpfr_t ref;
     mpfr_init2(ref, bits);
@@ -352,7 +323,7 @@ END_TEST
 static void
 models_agree_with_finite_differences(const char *name)
 {
-    model *m = tu_parse_builtin(name, &err, pool);
+    model *m = tu_parse_builtin(name);
     for (unsigned long seed = 1; seed <= 3; seed++) {
         json_t *report = eval_json(name, NULL, seed * 1009, 128, 1);
         digit_stats st = check_report(m, report, NULL, seed * 1009, 128);
@@ -389,7 +360,7 @@ END_TEST
    binary), the same holds. */
 START_TEST(data_point_agrees_with_finite_differences)
 {
-    model *m = tu_parse_builtin("sigmoid", &err, pool);
+    model *m = tu_parse_builtin("sigmoid");
     const char *data = json_path("good-partial.json");
     json_t *report = eval_json("sigmoid", data, 5, 96, 0);
     ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(report, "dims"), "m")), 3);
@@ -406,14 +377,14 @@ END_TEST
    h = 2^-21, as values.h says. */
 START_TEST(check_fd_reports_what_it_says)
 {
-    model *m = tu_parse_builtin("sigmoid", &err, pool);
+    model *m = tu_parse_builtin("sigmoid");
     json_t *report = eval_json("sigmoid", NULL, 11, 64, 1);
     const json_t *fd = json_object_get(report, "finite_differences");
     ck_assert_str_eq(json_string_value(json_object_get(fd, "h")), "2^-21");
     ck_assert_int_eq(json_integer_value(json_object_get(fd, "precision")), 128);
-    evaluator *ev = eval_new(pool, NUMBER_MPFR, 128);
+    evaluator *ev = eval_new(tu_pool, NUMBER_MPFR, 128);
     char why[256];
-    ck_assert(data_bind(ev, pool, NULL, m, 11, why, sizeof why));
+    ck_assert(data_bind(ev, tu_pool, NULL, m, 11, why, sizeof why));
     mpfr_t q, g;
     mpfr_inits2(128, q, g, (mpfr_ptr)0);
     double all = 0;
@@ -491,10 +462,10 @@ START_TEST(a_wrong_rule_is_caught)
     json_t *root = json_loads(report, 0, NULL);
     ck_assert(json_is_false(json_object_get(json_object_get(root, "finite_differences"), "agree")));
     /* the oracle: dW2 printed is far from the central difference */
-    model *m = tu_parse_builtin("sigmoid", &err, pool);
-    evaluator *ev = eval_new(pool, NUMBER_MPFR, 256);
+    model *m = tu_parse_builtin("sigmoid");
+    evaluator *ev = eval_new(tu_pool, NUMBER_MPFR, 256);
     char why[256];
-    ck_assert(data_bind(ev, pool, NULL, m, 1, why, sizeof why));
+    ck_assert(data_bind(ev, tu_pool, NULL, m, 1, why, sizeof why));
     mpfr_t q, g;
     mpfr_inits2(256, q, g, (mpfr_ptr)0);
     central_difference(ev, m, model_lookup(m, "W2", 2), 0, 0, 85, q);
@@ -525,7 +496,7 @@ END_TEST
 
 START_TEST(digits_grow_with_precision)
 {
-    model *m = tu_parse_builtin("sigmoid", &err, pool);
+    model *m = tu_parse_builtin("sigmoid");
     long precs[] = {64, 256, 1024};
     digit_stats st[3];
     for (int k = 0; k < 3; k++) {
@@ -552,7 +523,7 @@ END_TEST
    W1 = 0 and b1 = -1 every unit of relu3's first layer is dead. */
 START_TEST(exact_zeros_of_dead_units)
 {
-    model *m = tu_parse_builtin("relu3", &err, pool);
+    model *m = tu_parse_builtin("relu3");
     const char *data = "/tmp/dc-dead-relu.json";
     FILE *f = fopen(data, "w");
     fputs("{\"W1\": [[0,0,0],[0,0,0],[0,0,0],[0,0,0],[0,0,0]],"
@@ -634,7 +605,7 @@ static void
 prob_labels_as_given(const char *data_name, long prec, long column, const char *sum, long numbers)
 {
     paths p = json_paths("prob.dc", data_name);
-    model *m = tu_parse_path(p.model, &err, pool);
+    model *m = tu_parse_path(p.model);
     json_t *report = eval_json(p.model, p.data, 1, prec, 1);
     const json_t *dropped = json_object_get(report, "labels_not_assumed");
     if (sum == NULL)
@@ -664,18 +635,16 @@ static void
 assumed_gradient_is_wrong(const char *data_name, long prec)
 {
     paths p = json_paths("prob.dc", data_name);
-    model *m = tu_parse_path(p.model, &err, pool);
-    rule_set *rs = rules_load(DC_RULES_DIR, &err, pool);
-    ck_assert_ptr_nonnull(rs);
-    const derivation *d = derive(m, rs, NULL, &err, pool);
-    ck_assert_ptr_nonnull(d);
+    model *m = tu_parse_path(p.model);
+    rule_set *rs = tu_rules_load(DC_RULES_DIR);
+    const derivation *d = tu_derive(m, rs);
     const symbol *w = model_lookup(m, "W", 1);
     long bits = 4 * prec;
-    evaluator *ev = eval_new(pool, NUMBER_MPFR, bits);
-    data_set *ds = data_read(p.data, m, pool, &err);
+    evaluator *ev = eval_new(tu_pool, NUMBER_MPFR, bits);
+    data_set *ds = data_read(p.data, m, tu_pool, &tu_err);
     ck_assert_ptr_nonnull(ds);
     char why[256];
-    ck_assert(data_bind(ev, pool, ds, m, 1, why, sizeof why));
+    ck_assert(data_bind(ev, tu_pool, ds, m, 1, why, sizeof why));
     const value *v;
     ck_assert_msg(eval_term(ev, derive_find(d, w)->absorbed, &v, why, sizeof why), "%s", why);
     value *assumed = eval_new_value(ev, v->rank, v->rows, v->cols);
@@ -805,7 +774,7 @@ START_TEST(exponent_range)
     paths p;
     for (size_t k = 0; k < 2; k++) {
         p = json_paths("exp.dc", proved[k][0]);
-        model *m = tu_parse_path(p.model, &err, pool);
+        model *m = tu_parse_path(p.model);
         json_t *report = eval_json(p.model, p.data, 1, 64, 0);
         ck_assert_int_eq(mpfr_get_emin(), emin);
         ck_assert_int_eq(mpfr_get_emax(), emax);
@@ -823,7 +792,7 @@ START_TEST(exponent_range)
     }
 
     p = json_paths("exp.dc", "exp-overflow.json");
-    dc_session *s = session(NULL, p.model);
+    dc_session *s = tu_session(NULL, p.model);
     const char *out;
     ck_assert_int_eq(dc_eval(s, p.data, 1, 64, "text", 0, &out), DC_ELIMIT);
     char want[512];
@@ -842,7 +811,7 @@ END_TEST
 
 START_TEST(refusals_name_the_caps)
 {
-    dc_session *s = session(NULL, "sigmoid");
+    dc_session *s = tu_session(NULL, "sigmoid");
     const char *report;
     ck_assert_int_eq(dc_eval(s, NULL, 1, 63, "text", 0, &report), DC_EINPUT);
     ck_assert_str_eq(dc_error_message(dc_session_error(s)),
@@ -879,7 +848,7 @@ allocation_failures(const char *model_name, const char *data)
     char *clean = eval_report(NULL, model_name, data, 4, 64, "json", 1, &st);
     int failures = 0, done = 0;
     for (long n = 1; n < 100000 && !done; n++) {
-        dc_session *s = session(NULL, model_name);
+        dc_session *s = tu_session(NULL, model_name);
         const char *report;
         ck_assert_int_eq(dc_rules_list(s, "text", &report), DC_OK);
         dc_debug_fail_alloc_after(n);
@@ -926,7 +895,7 @@ main(void)
 {
     Suite *s = suite_create("numbers");
     TCase *tc = tcase_create("numbers");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, tu_setup, tu_teardown);
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, logistic_by_hand);
     tcase_add_test(tc, logistic_agrees_with_finite_differences);
@@ -948,9 +917,5 @@ main(void)
     tcase_add_test(tc, allocation_failures_two_layers);
     tcase_add_test(tc, allocation_failures_without_a_label_assumption);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return tu_run(s);
 }

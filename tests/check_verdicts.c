@@ -12,44 +12,15 @@
 #include "num/agree.h"
 #include "out/report.h"
 #include "sym/rules.h"
-
-static mem_pool *pool;
-static dc_error err;
-static rule_set *rs;
-
-static void
-setup(void)
-{
-    pool = mem_pool_new();
-    memset(&err, 0, sizeof err);
-    rs = rules_load(DC_RULES_DIR, &err, pool);
-    ck_assert_msg(rs != NULL, "%s", rs ? "" : err.formatted);
-}
-
-static void
-teardown(void)
-{
-    rules_free(rs);
-    mem_pool_free(pool);
-}
-
-static model *
-parse_text(const char *textp)
-{
-    source src = {"test.dc", textp, strlen(textp)};
-    model *m = parse_model(&src, &err, pool);
-    ck_assert_msg(m != NULL, "%s", m ? "" : err.formatted);
-    return m;
-}
+#include "testutil.h"
 
 /* The claims of TEXT judged, seed 1. */
 static check_result *
 checked(model *m)
 {
-    derivation *d = derive(m, rs, NULL, &err, pool);
-    ck_assert_msg(d != NULL, "%s", d ? "" : err.formatted);
-    check_result *c = check_claims(m, d, rs, 1, &err, pool);
-    ck_assert_msg(c != NULL, "%s", c ? "" : err.formatted);
+    derivation *d = tu_derive(m, tu_rules);
+    check_result *c = check_claims(m, d, tu_rules, 1, &tu_err, tu_pool);
+    ck_assert_msg(c != NULL, "%s", c ? "" : tu_err.formatted);
     return c;
 }
 
@@ -61,14 +32,6 @@ claim(const check_result *c, const char *name)
             return &c->r[i];
     ck_abort_msg("no claim %s", name);
     return NULL;
-}
-
-static const symbol *
-sym(const model *m, const char *name)
-{
-    const symbol *s = model_lookup(m, name, strlen(name));
-    ck_assert_ptr_nonnull(s);
-    return s;
 }
 
 /* The size of DIM in assignment S. */
@@ -100,7 +63,7 @@ ng(long batch, const char *claims)
              "loss J = -1/m * sum(Y * log(A2) + (1 - Y) * log(1 - A2))\n"
              "%s",
              batch, claims);
-    return parse_text(buf);
+    return tu_parse_text("test.dc", buf);
 }
 
 /* 0.2 * sum(X) and 1/m * sum(X) agree at the declared m = 5 only: at the
@@ -111,26 +74,27 @@ ng(long batch, const char *claims)
    in every dim. */
 START_TEST(agree_varies_the_sizes)
 {
-    model *m = parse_text("dims n = 3\nbatch m = 5\ninput X[n, m]\nparam b[n, 1], c[n, 1], "
-                          "e[n, 1]\nloss J = sum(b + c + e)\n"
-                          "db = 0.2 * sum(X, axis=1, keepdims=True)\n"
-                          "dc = 1/m * sum(X, axis=1, keepdims=True)\n"
-                          "de = sum(X, axis=1, keepdims=True) / m\n");
-    const term *fifth = sym(m, "db")->definition, *over_m = sym(m, "dc")->definition;
-    const term *divided = sym(m, "de")->definition;
+    model *m =
+        tu_parse_text("test.dc", "dims n = 3\nbatch m = 5\ninput X[n, m]\nparam b[n, 1], c[n, 1], "
+                                 "e[n, 1]\nloss J = sum(b + c + e)\n"
+                                 "db = 0.2 * sum(X, axis=1, keepdims=True)\n"
+                                 "dc = 1/m * sum(X, axis=1, keepdims=True)\n"
+                                 "de = sum(X, axis=1, keepdims=True) / m\n");
+    const term *fifth = tu_symbol(m, "db")->definition, *over_m = tu_symbol(m, "dc")->definition;
+    const term *divided = tu_symbol(m, "de")->definition;
     sample_sizes sizes[3];
     for (int k = 0; k < 3; k++)
-        sample_sizes_of(&sizes[k], pool, m, k);
+        sample_sizes_of(&sizes[k], tu_pool, m, k);
     agree_points declared = {.m = m, .seed = 1, .count = 3, .bits = 30};
     agree_points varied = declared;
     varied.sizes = sizes;
     varied.nsizes = 3;
     varied.skip = 1;
     agree_result r;
-    ck_assert_int_eq(agree_exact(&r, pool, &declared, fifth, over_m), AGREE_EQUAL);
-    ck_assert_int_eq(agree_exact(&r, pool, &varied, fifth, over_m), AGREE_DIFFERENT);
+    ck_assert_int_eq(agree_exact(&r, tu_pool, &declared, fifth, over_m), AGREE_EQUAL);
+    ck_assert_int_eq(agree_exact(&r, tu_pool, &varied, fifth, over_m), AGREE_DIFFERENT);
     ck_assert_int_ne(size_in(&sizes[r.point % 3], m->batch), 5);
-    ck_assert_int_eq(agree_exact(&r, pool, &varied, over_m, divided), AGREE_EQUAL);
+    ck_assert_int_eq(agree_exact(&r, tu_pool, &varied, over_m, divided), AGREE_EQUAL);
     ck_assert_int_eq(r.compared, 3);
     ck_assert_uint_eq(r.sizes_compared, 7);
     for (int k = 1; k < 3; k++)
@@ -140,8 +104,8 @@ START_TEST(agree_varies_the_sizes)
     agree_points one = varied;
     one.first = 1;
     one.count = 1;
-    ck_assert_int_eq(agree_enclosure(&r, pool, &one, 128, fifth, over_m), AGREE_DIFFERENT);
-    ck_assert_int_eq(agree_enclosure(&r, pool, &one, 128, over_m, divided), AGREE_NOT_SEPARATED);
+    ck_assert_int_eq(agree_enclosure(&r, tu_pool, &one, 128, fifth, over_m), AGREE_DIFFERENT);
+    ck_assert_int_eq(agree_enclosure(&r, tu_pool, &one, 128, over_m, divided), AGREE_NOT_SEPARATED);
     model_free(m);
 }
 END_TEST
@@ -198,7 +162,7 @@ START_TEST(no_numbers_is_no_disagreement)
                                     "Z = W @ X\nloss J = 1/m * sum(Z * log(-1 - Z * Z))\n";
     char buf[1024];
     snprintf(buf, sizeof buf, "%sdZ = log(-1 - Z * Z) - 2 * Z * Z / (-1 - Z * Z)\n", head);
-    model *m = parse_text(buf);
+    model *m = tu_parse_text("test.dc", buf);
     check_result *c = checked(m);
     ck_assert_int_eq(claim(c, "dZ")->verdict, CLAIM_HOLDS);
     ck_assert_int_eq(claim(c, "dZ")->evidence.method, METHOD_SYMBOLIC);
@@ -206,7 +170,7 @@ START_TEST(no_numbers_is_no_disagreement)
     model_free(m);
     snprintf(buf, sizeof buf,
              "%sdZ = log((-1 - Z * Z) * (-1 - Z * Z)) / 2 - 2 * Z * Z / (-1 - Z * Z)\n", head);
-    m = parse_text(buf);
+    m = tu_parse_text("test.dc", buf);
     c = checked(m);
     ck_assert_int_eq(claim(c, "dZ")->verdict, CLAIM_UNDECIDED);
     ck_assert_int_eq(claim(c, "dZ")->evidence.method, METHOD_NONE);
@@ -226,7 +190,7 @@ START_TEST(summary_agrees_with_the_outcome)
     ck_assert_int_eq(claim(c, "dZ1")->verdict, CLAIM_HOLDS);
     ck_assert_int_eq(c->outcome, CHECK_REFUTED);
     text t;
-    text_init(&t, pool);
+    text_init(&t, tu_pool);
     report_check_summary(&t, c);
     ck_assert_ptr_null(strstr(text_str(&t), "2 of 2 claims hold"));
     ck_assert_ptr_nonnull(strstr(text_str(&t), "fails"));
@@ -240,11 +204,11 @@ END_TEST
 static double
 finite_difference(model *m, long i, long j)
 {
-    evaluator *ev = eval_new(pool, NUMBER_MPFR, 256);
+    evaluator *ev = eval_new(tu_pool, NUMBER_MPFR, 256);
     sample_spec spec = {.seed = 1, .index = 0, .bits = 30};
     char why[256];
-    ck_assert(sample_bind(ev, pool, m, &spec, why, sizeof why));
-    const symbol *z1 = sym(m, "Z1");
+    ck_assert(sample_bind(ev, tu_pool, m, &spec, why, sizeof why));
+    const symbol *z1 = tu_symbol(m, "Z1");
     const value *z;
     ck_assert_msg(eval_term(ev, term_symbol(m->terms, z1), &z, why, sizeof why), "%s", why);
     value *moved = eval_new_value(ev, z->rank, z->rows, z->cols);
@@ -305,7 +269,7 @@ main(void)
 {
     Suite *s = suite_create("verdicts");
     TCase *tc = tcase_create("verdicts");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, tu_setup_rules, tu_teardown);
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, agree_varies_the_sizes);
     tcase_add_test(tc, hard_coded_batch_size_is_refuted);
@@ -314,9 +278,5 @@ main(void)
     tcase_add_test(tc, summary_agrees_with_the_outcome);
     tcase_add_test(tc, counterexample_in_the_claims_convention);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return tu_run(s);
 }

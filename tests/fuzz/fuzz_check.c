@@ -10,22 +10,8 @@
    claims at random points, so a big model would only slow the search. */
 enum { FUZZ_MAX_BYTES = 4 << 10 };
 
-static const grow_piece pieces[] = GROW_DC_PIECES;
-GROW_MUTATOR(pieces)
+FUZZ_MODEL_SESSION(NULL, NULL)
 
-static dc_session *session;
-
-int
-LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc;
-    (void)argv;
-    session = fuzz_session();
-    return 0;
-}
-
-/* One session for every input, as a long-lived client would use it: each
-   parse replaces the model, and an error must leave the session usable. */
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -11,22 +11,7 @@
    refused by them, as the command line refuses it, rather than run. */
 enum { FUZZ_MAX_BYTES = 4 << 10 };
 
-static const grow_piece pieces[] = GROW_DC_PIECES;
-GROW_MUTATOR(pieces)
-
-static dc_session *session;
-
-int
-LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc;
-    (void)argv;
-    if (setenv("DERIVCHECK_MAX_MEMORY", "64M", 1) != 0 ||
-        setenv("DERIVCHECK_MAX_WORK", "20M", 1) != 0)
-        abort();
-    session = fuzz_session();
-    return 0;
-}
+FUZZ_MODEL_SESSION("64M", "20M")
 
 /* The first byte picks the regime; the rest is the model. One sample, one
    thread: every formulation measured against references raised up the
