@@ -407,16 +407,17 @@ END_TEST
    module turns a step into floats and says a broadcast @ cannot do. */
 START_TEST(text_and_numpy_styles)
 {
-    model *m = parse_text("dims n = 2\nbatch m = 3\ninput X[n, m]\nparam w[n, n]\nparam c\n"
-                          "Z = w @ X + -0.5 * c * (X > 0) / m\nloss J = np.sum(Z ** 2)\n");
+    model *m =
+        tu_parse_text("test.dc", "dims n = 2\nbatch m = 3\ninput X[n, m]\nparam w[n, n]\nparam c\n"
+                                 "Z = w @ X + -0.5 * c * (X > 0) / m\nloss J = np.sum(Z ** 2)\n");
     text t, py;
-    text_init(&t, err_pool);
-    text_init(&py, err_pool);
+    text_init(&t, tu_pool);
+    text_init(&py, tu_pool);
     print_term(&t, def(m, "Z"));
     print_numpy(&py, def(m, "Z"), NULL);
     ck_assert_str_eq(text_str(&t), "w @ X - 1/2 * c * (X > 0) / m");
     ck_assert_str_eq(text_str(&py), "w @ X - 1/2 * c * (X > 0).astype(float) / m");
-    text_init(&t, err_pool);
+    text_init(&t, tu_pool);
     print_term(&t, def(m, "J"));
     ck_assert_str_eq(text_str(&t), "np.sum(Z**2)");
     model_free(m);
