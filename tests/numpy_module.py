@@ -159,6 +159,37 @@ def check_text(derivcheck, model, arrays, source, ref, results, failures):
     return ran
 
 
+def user_bindings(model, scope):
+    """SCOPE (the module's forward values) with the other names the user's file gives
+    them at its claims, read from the file itself: a reassigned name means its last
+    value (A1 for the module's A1__), NAME = OTHER binds another name (A3 = a3), and a
+    tuple unpacked from a tuple binds its names (Z1, A1 = cache after cache = (z1, a1))."""
+    scope = dict(scope)
+    for name in list(scope):
+        last = name
+        while last + "_" in scope:
+            last += "_"
+        scope[name] = scope[last]
+    with open(model) as f:
+        text = f.read()
+    tuples = {}
+    for line in text.split("\n"):
+        line = line.split("#")[0].strip()
+        alias = re.match(r"^(\w+)\s*=\s*(\w+)$", line)
+        packed = re.match(r"^(\w+)\s*=\s*\(([\w\s,]+)\)$", line)
+        unpacked = re.match(r"^\(?([\w\s,]+?)\)?\s*=\s*(\w+)$", line)
+        if alias and alias.group(2) in scope and alias.group(1) not in scope:
+            scope[alias.group(1)] = scope[alias.group(2)]
+        elif packed:
+            tuples[packed.group(1)] = [n.strip() for n in packed.group(2).split(",")]
+        elif unpacked and unpacked.group(2) in tuples:
+            names = [n.strip() for n in unpacked.group(1).split(",")]
+            for name, value in zip(names, tuples[unpacked.group(2)]):
+                if name not in scope and value in scope:
+                    scope[name] = scope[value]
+    return scope
+
+
 def check_expected(derivcheck, model, arrays, source, ref, results, failures):
     """Every `expected:` line check prints for the claims of MODEL, run as it stands
     in NumPy with the forward values and the gradients of the claim's convention
@@ -185,14 +216,28 @@ def check_expected(derivcheck, model, arrays, source, ref, results, failures):
             conventions[(c["name"], c["line"])] = {report["convention"]}
         else:
             conventions[(c["name"], c["line"])] = set(results)
-    base = forward_values(source, arrays)
-    ran, claim = 0, None
+    base = user_bindings(model, forward_values(source, arrays))
+    # and the expected lines of the claims that hold or are right given wrong ones, which
+    # the text does not print (written with the earlier claims' names, and the aliases):
+    # each in the claim's convention, for the version of the name it is the gradient of
+    lines = []
+    for c in report["claims"]:
+        if c["verdict"] in ("ok", "given") and c["expected"] is not None:
+            of = c.get("gradient_of")
+            target = "d" + of.replace("'", "_") if of is not None else None
+            lines.append(((c["name"], c["line"]), "expected: %s = %s" % (c["name"], c["expected"]),
+                          target))
+    claim = None
     for line in run.stdout.split("\n"):
         head = re.match(r"^  \S+\s+(\S+)\s+line (\d+)\s", line)
         if head:
             claim = (head.group(1), int(head.group(2)))
             continue
-        found = re.match(r"^\s+expected: (\S+) = (.*)$", line)
+        if re.match(r"^\s+expected: ", line):
+            lines.append((claim, line, None))
+    ran = 0
+    for claim, line, version in lines:
+        found = re.match(r"^\s*expected: (\S+) = (.*)$", line)
         if not found:
             continue
         name, formula = found.groups()
@@ -213,7 +258,7 @@ def check_expected(derivcheck, model, arrays, source, ref, results, failures):
             except Exception as e:  # the line does not run in NumPy
                 tried.append("%s: raises %s: %s" % (convention, type(e).__name__, e))
                 continue
-            target = own.get(name, name)
+            target = version if version is not None else own.get(name, name)
             if target in ref["gradients"]:
                 want = np.array(ref["gradients"][target], dtype=float)
             else:

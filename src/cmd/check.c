@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "lang/lex.h"
 #include "lang/print.h"
 #include "sym/canon.h"
 #include "sym/pretty.h"
@@ -37,6 +38,16 @@ typedef struct checker {
     const derivation *declared;
     term_map *written_with[3], *written_memo[3], *formulas[2], *atoms[2][2];
     size_t atoms_judged[2][2];
+    /* the convention a claim read in either is read in first (conventions):
+       AUTO, or the one later claims read a wrong claim in (check_claims) */
+    convention prefer;
+    /* what the expected lines are written with, made when first needed:
+       the identifiers of the source in order (user_value), the user's
+       forms of the derivation's subterms (user_forms), and the copies of
+       symbols under the user's names (named_as) */
+    token *idents;
+    size_t nidents;
+    term_map *forms, *renamed;
 } checker;
 
 enum { CHECK_YOURS = 2 };
@@ -1137,17 +1148,209 @@ line_of(const model *m, const symbol *s)
     return line;
 }
 
-/* Whether the claim CL, of which R is the result, has been judged to
-   hold in convention CONV: its name then means what the derivation's
-   gradient name means. */
-static int
-held_in(const claim_result *earlier, size_t nearlier, const symbol *v, convention conv)
+/* ---- the expected line, in the user's names ---- */
+
+/* The earlier claim (of EARLIER[0..NEARLIER)) whose name, at the claim
+   AT, means what the derivation's gradient name of V in convention CONV
+   means: the last one judged to hold in CONV as the gradient of V, unless
+   its name was assigned again before AT (the name then means that
+   value). NULL when there is none. */
+static const symbol *
+user_gradient(const claim_result *earlier, size_t nearlier, const symbol *v, convention conv,
+              const symbol *at)
 {
-    for (size_t i = 0; i < nearlier; i++)
+    for (size_t i = nearlier; i-- > 0;)
         if (earlier[i].of == v && earlier[i].verdict == CLAIM_HOLDS &&
-            (earlier[i].follows == conv || earlier[i].follows == CONVENTION_AUTO))
+            (earlier[i].follows == conv || earlier[i].follows == CONVENTION_AUTO)) {
+            const symbol *s = earlier[i].claim;
+            return s->later == NULL || s->later->offset >= at->offset ? s : NULL;
+        }
+    return NULL;
+}
+
+/* The index of S among M's symbols (their number when it is none). */
+static size_t
+index_in_model(const model *m, const symbol *s)
+{
+    size_t i = 0;
+    while (i < m->nsymbols && m->symbols[i] != s)
+        i++;
+    return i;
+}
+
+/* 1 + the offset where the identifier NAME is last written before END in
+   the source (comments skipped), or 0 when it is not: the identifiers are
+   listed once, at the first call. */
+static size_t
+last_written(checker *c, const char *name, size_t end)
+{
+    const source *src = &c->m->src;
+    if (c->idents == NULL) {
+        size_t cap = 64;
+        c->idents = mem_alloc(c->pool, cap * sizeof *c->idents);
+        lexer lx;
+        lex_init(&lx, src);
+        for (token t = lex_next(&lx); t.kind != TOK_EOF; t = lex_next(&lx)) {
+            if (t.kind != TOK_IDENT)
+                continue;
+            if (c->nidents == cap)
+                c->idents = mem_realloc(c->pool, c->idents, (cap *= 2) * sizeof *c->idents);
+            c->idents[c->nidents++] = t;
+        }
+    }
+    size_t len = strlen(name);
+    for (size_t i = c->nidents; i-- > 0;)
+        if (c->idents[i].offset < end && c->idents[i].len == len &&
+            memcmp(src->text + c->idents[i].offset, name, len) == 0)
+            return c->idents[i].offset + 1;
+    return 0;
+}
+
+/* The symbol S as a term written NAME: S itself when that is its name,
+   else a copy of S under NAME (the same for every call with S and NAME,
+   the last one being remembered). */
+static const term *
+named_as(checker *c, const symbol *s, const char *name)
+{
+    const term *t = term_symbol(c->tab, s);
+    if (strcmp(s->name, name) == 0)
+        return t;
+    if (c->renamed == NULL)
+        c->renamed = term_map_new(c->pool);
+    const term *copy = term_map_get(c->renamed, t);
+    if (copy == NULL || strcmp(copy->sym->name, name) != 0) {
+        symbol *r = mem_alloc(c->pool, sizeof *r);
+        *r = *s;
+        r->name = name;
+        copy = term_symbol(c->tab, r);
+        term_map_put(c->renamed, t, copy);
+    }
+    return copy;
+}
+
+/* The forward value S as the claim AT's line can name it: among the
+   names that mean S there (its own, the name without the primes of a
+   reassignment when S is the name's last value; an alias made before AT,
+   z1 unpacked as Z1 from a cache, that no definition hides), the one the
+   source writes last before AT (the backward pass's Z1 after the
+   unpacking), its own on a tie; S when none. */
+static const term *
+user_value(checker *c, const symbol *s, const symbol *at)
+{
+    const model *m = c->m;
+    const symbol *first = s;
+    while (first->earlier != NULL)
+        first = first->earlier;
+    const char *best = s->later == NULL ? first->name : NULL;
+    size_t best_at = 0, before = index_in_model(m, at);
+    int counted = 0;
+    for (size_t i = 0; i < m->naliases; i++) {
+        const struct model_alias *a = &m->aliases[i];
+        if (a->sym != s || a->after > before || model_lookup(m, a->name, strlen(a->name)) != s)
+            continue;
+        if (best != NULL && !counted) /* the source is read only for a value with aliases */
+            best_at = last_written(c, best, at->offset);
+        counted = 1;
+        size_t w = last_written(c, a->name, at->offset);
+        if (best == NULL || w > best_at) {
+            best = a->name;
+            best_at = w;
+        }
+    }
+    return named_as(c, s, best != NULL ? best : s->name);
+}
+
+/* Put into WITH each symbol of T that the claim AT's line names
+   otherwise (D's gradient names in convention CONV that an earlier claim
+   of EARLIER[0..NEARLIER) holds, as that claim; forward values as
+   user_value has them) mapped to that name. SEEN marks the subterms
+   visited. */
+static void
+user_names(checker *c, const term *t, convention conv, const claim_result *earlier, size_t nearlier,
+           const symbol *at, term_map *with, term_map *seen)
+{
+    if (term_map_get(seen, t) != NULL)
+        return;
+    term_map_put(seen, t, t);
+    for (unsigned k = 0; k < t->nargs; k++)
+        user_names(c, t->args[k], conv, earlier, nearlier, at, with, seen);
+    if (t->op != OP_SYM)
+        return;
+    const symbol *s = t->sym;
+    const term *by = NULL;
+    if (s->kind == SYM_GRAD) {
+        for (size_t i = 0; i < c->d->n && by == NULL; i++) {
+            const gradient *h = &c->d->g[i];
+            const symbol *user = user_gradient(earlier, nearlier, h->of, conv, at);
+            if ((conv == CONVENTION_DEFERRED ? h->deferred_name : h->absorbed_name) == s &&
+                user != NULL)
+                by = term_symbol(c->tab, user);
+        }
+    } else if (s->kind == SYM_INPUT || s->kind == SYM_LABEL || s->kind == SYM_PARAM ||
+               s->kind == SYM_DEF)
+        by = user_value(c, s, at);
+    if (by != NULL && by != t)
+        term_map_put(with, t, by);
+}
+
+/* Whether T uses a symbol that a later assignment to its name replaced
+   (the A1 of A1 = A1 * D1): no name means it in a claim's line. */
+static int
+uses_replaced(const term *t)
+{
+    if (t->op == OP_SYM)
+        return t->sym->later != NULL;
+    for (unsigned k = 0; k < t->nargs; k++)
+        if (uses_replaced(t->args[k]))
             return 1;
     return 0;
+}
+
+/* Put into FORMS the subterms of U, a part of a definition as the user
+   wrote it (X @ W1 + b1), under their normal and pretty forms (b1 + X @
+   W1), which the derivation writes, where the user's is no longer (and
+   the form is no name or number: A is no place for the user's 1 * A). */
+static void
+user_subterms(checker *c, const term *u, term_map *forms)
+{
+    if (u->nargs == 0)
+        return;
+    for (unsigned k = 0; k < u->nargs; k++)
+        user_subterms(c, u->args[k], forms);
+    const term *n = canon_normal_form(c->tab, u);
+    const term *keys[2] = {n, pretty_form(c->tab, n)};
+    for (int k = 0; k < 2; k++)
+        if (keys[k] != u && keys[k]->nargs > 0 && term_map_get(forms, keys[k]) == NULL &&
+            strlen(show(c, u)) <= strlen(show(c, keys[k])))
+            term_map_put(forms, keys[k], u);
+}
+
+/* The map of the derivation's forms of parts of the definitions to the
+   user's (made once): each part as written, and the mask (Z > 0) of A =
+   relu(Z) as (A > 0) where Z has no name (the relu of X @ W1 + b1). Only
+   definitions of values a claim's line can name. */
+static const term_map *
+user_forms(checker *c)
+{
+    if (c->forms != NULL)
+        return c->forms;
+    c->forms = term_map_new(c->pool);
+    const term *zero = term_const_si(c->tab, 0, 1);
+    for (size_t i = 0; i < c->m->nsymbols; i++) {
+        const symbol *s = c->m->symbols[i];
+        const term *f = s->definition;
+        if (s->kind != SYM_DEF || f == NULL || s->later != NULL || uses_replaced(f))
+            continue;
+        if (f->op == OP_RELU && f->args[0]->op != OP_SYM) {
+            const term *n = canon_normal_form(c->tab, f->args[0]);
+            const term *z[3] = {f->args[0], n, pretty_form(c->tab, n)};
+            for (int k = 0; k < 3; k++)
+                term_map_put(c->forms, op2(c, OP_STEP, z[k], zero),
+                             op2(c, OP_STEP, term_symbol(c->tab, s), zero));
+        }
+        user_subterms(c, f, c->forms);
+    }
+    return c->forms;
 }
 
 /* T as the scalar it repeats when it is one (a scalar broadcast, or an
@@ -1209,30 +1412,39 @@ no_scalar_products(checker *c, const term *t)
     return t;
 }
 
-/* The gradient G in convention CONV as the expected line shows it: the
-   derivation's pretty form, with the gradient names that no earlier claim
-   holding in CONV defines written out (the reader's file defines no
-   others; as written, or normalised again, whichever is shorter), and no
-   product of a scalar: a line the parser takes. */
+/* The gradient G in convention CONV as the expected line of the claim AT
+   shows it, in the names the user's file has at AT: the derivation's
+   pretty form, with the gradient names that no earlier claim holding in
+   CONV defines written out (the reader's file defines no others), those
+   an earlier claim defines as that claim (dZ3 for dz3), the forward
+   values and the parts of definitions as the file writes them there
+   (user_value, user_forms), and no product of a scalar: a line the parser
+   takes in the user's file. A name whose formula is one product (dmargins
+   = 1, dL2_regularization_cost = m) is written into the normal form,
+   where its factors cancel and which it does not make larger; a sum, as
+   it is written or normalised again with the rest, whichever is shorter
+   (a product of sums multiplied out may be longer). */
 static const term *
 expected_form(checker *c, const gradient *g, convention conv, const claim_result *earlier,
-              size_t nearlier)
+              size_t nearlier, const symbol *at)
 {
-    term_map *with = term_map_new(c->pool);
+    term_map *products = term_map_new(c->pool), *sums = term_map_new(c->pool);
     const term *t = derive_pretty(c->d, g, conv);
     /* only the names T uses, and those their formulas use in turn: the
        others are as many as the network is deep */
     const term_map *formulas = name_formulas(c, conv);
-    term_map *used = term_map_new(c->pool);
+    term_map *used = term_map_new(c->pool), *written = term_map_new(c->pool);
     gradient_names(t, formulas, used, term_map_new(c->pool));
+    size_t nsums = 0;
+    const term **sum_names = mem_alloc(c->pool, (c->d->n + 1) * sizeof *sum_names);
     for (int grew = 1; grew;) {
         grew = 0;
         for (size_t i = 0; i < c->d->n; i++) {
             const gradient *h = &c->d->g[i];
             const symbol *name = conv == CONVENTION_DEFERRED ? h->deferred_name : h->absorbed_name;
             const term *nt = term_symbol(c->tab, name);
-            if (h == g || term_map_get(used, nt) == NULL || term_map_get(with, nt) != NULL ||
-                held_in(earlier, nearlier, h->of, conv))
+            if (h == g || term_map_get(used, nt) == NULL || term_map_get(written, nt) != NULL ||
+                user_gradient(earlier, nearlier, h->of, conv, at) != NULL)
                 continue;
             const term *f = derive_pretty(c->d, h, conv);
             char why[SHAPE_WHY];
@@ -1242,20 +1454,45 @@ expected_form(checker *c, const gradient *g, convention conv, const claim_result
                 f = term_broadcast(c->tab, f, &name->shape, -1, why);
             if (f == NULL)
                 continue;
-            term_map_put(with, nt, f);
+            term_map_put(written, nt, f);
+            if ((conv == CONVENTION_DEFERRED ? h->deferred : h->absorbed)->op == OP_ADD) {
+                term_map_put(sums, nt, f);
+                sum_names[nsums++] = nt;
+            } else
+                term_map_put(products, nt, f);
             gradient_names(f, formulas, used, term_map_new(c->pool));
             grew = 1;
         }
     }
-    const term *u = term_replace(c->tab, t, with, term_map_new(c->pool),
-                                 TERM_REPLACE_DEEP | TERM_REPLACE_KEEP_MISFITS);
+    /* the products written in: into T and into the sums' formulas */
+    term_map *memo = term_map_new(c->pool);
+    const term *u =
+        term_replace(c->tab, t, products, memo, TERM_REPLACE_DEEP | TERM_REPLACE_KEEP_MISFITS);
+    if (u != t) {
+        const term *n = normal(c, u);
+        t = n != NULL ? pretty_form(c->tab, n) : u;
+    }
+    for (size_t i = 0; i < nsums; i++) {
+        const term *f = term_map_get(sums, sum_names[i]);
+        const term *fu =
+            term_replace(c->tab, f, products, memo, TERM_REPLACE_DEEP | TERM_REPLACE_KEEP_MISFITS);
+        const term *n = fu != f ? normal(c, fu) : NULL;
+        if (n != NULL)
+            term_map_put(sums, sum_names[i], pretty_form(c->tab, n));
+    }
+    u = term_replace(c->tab, t, sums, term_map_new(c->pool),
+                     TERM_REPLACE_DEEP | TERM_REPLACE_KEEP_MISFITS);
     if (u != t) {
         const term *n = normal(c, u);
         t = n != NULL && strlen(show(c, pretty_form(c->tab, n))) < strlen(show(c, u))
                 ? pretty_form(c->tab, n)
                 : u;
     }
-    return no_scalar_products(c, t);
+    t = term_replace(c->tab, no_scalar_products(c, t), user_forms(c), term_map_new(c->pool),
+                     TERM_REPLACE_KEEP_MISFITS);
+    term_map *names = term_map_new(c->pool);
+    user_names(c, t, conv, earlier, nearlier, at, names, term_map_new(c->pool));
+    return term_replace(c->tab, t, names, term_map_new(c->pool), TERM_REPLACE_KEEP_MISFITS);
 }
 
 /* T as a scalar when ONE: the entry of a value of one entry (its sum). */
@@ -1375,7 +1612,9 @@ conventions(checker *c, const symbol *v, convention upstream, int upstream_wrong
         convs[0] = upstream;
         return 1;
     }
-    convs[0] = upstream == CONVENTION_ABSORBED ? CONVENTION_ABSORBED : CONVENTION_DEFERRED;
+    convs[0] = c->prefer != CONVENTION_AUTO      ? c->prefer
+               : upstream == CONVENTION_ABSORBED ? CONVENTION_ABSORBED
+                                                 : CONVENTION_DEFERRED;
     convs[1] = convs[0] == CONVENTION_DEFERRED ? CONVENTION_ABSORBED : CONVENTION_DEFERRED;
     return 2;
 }
@@ -1443,8 +1682,7 @@ uses_ill_typed(const term *t)
    witness): the mistake in words, read in the convention that explains it
    (else the first), with a counterexample there. */
 static void
-refuted(checker *c, claim_result *r, const symbol *v, reading *rd, int n, const term *yours,
-        const claim_result *earlier, size_t nearlier)
+refuted(checker *c, claim_result *r, const symbol *v, reading *rd, int n, const term *yours)
 {
     const symbol *cl = r->claim;
     const gradient *g = derive_find(c->d, v);
@@ -1461,8 +1699,7 @@ refuted(checker *c, claim_result *r, const symbol *v, reading *rd, int n, const 
     if (r->reason == NULL)
         r->reason = no_diagnosis;
     r->evidence = rd[k].evidence;
-    if (g != NULL)
-        r->expected = expected_form(c, g, rd[k].conv, earlier, nearlier);
+    r->follows = rd[k].conv;
     /* your formula over a claim that does not type-check has no values */
     if (!uses_ill_typed(cl->definition))
         r->counterexample = counterexample(c, cl, yours, rd[k].truth, rd[k].evidence.witness);
@@ -1558,9 +1795,11 @@ proved_over_atoms(checker *c, const symbol *cl, const symbol *v, convention conv
 
 /* The verdict on the claim R (its claim and line set) as a claim about V
    (its target, or another version of the target's name), given the
-   results of the claims before it, EARLIER[0..NEARLIER). */
-static void
-judge_as(checker *c, claim_result *r, const claim_result *earlier, size_t nearlier, const symbol *v)
+   results of the claims before it, EARLIER[0..NEARLIER), all but the
+   expected line; the convention the claim is read in first. */
+static convention
+verdict_as(checker *c, claim_result *r, const claim_result *earlier, size_t nearlier,
+           const symbol *v)
 {
     const symbol *cl = r->claim;
     r->of = v;
@@ -1582,16 +1821,13 @@ judge_as(checker *c, claim_result *r, const claim_result *earlier, size_t nearli
     convention convs[2];
     int nconv = conventions(c, v, upstream, upstream_wrong, convs);
     const term *yours = expand(c, term_symbol(c->tab, cl), CONVENTION_ABSORBED, 1);
-    const gradient *g = derive_find(c->d, v);
-    r->expected =
-        g != NULL ? expected_form(c, g, convs[0], earlier, nearlier) : term_const_si(c->tab, 0, 1);
     r->yours = yours;
     if (cl->shape_error != NULL) { /* its formula has no shape: nothing to evaluate */
         r->verdict = CLAIM_SHAPE;
         r->reason = words(c, "does not type-check: %s%s%s", cl->shape_error, "", "");
         r->evidence = (claim_evidence){.method = METHOD_SHAPE, .witness = -1};
         r->yours = NULL;
-        return;
+        return convs[0];
     }
     /* one entry either way (db a scalar, b [1, 1]), or V's entries without
        its leading axes of size 1 (db1 [n_h] for b1 [1, n_h]): NumPy's
@@ -1605,7 +1841,7 @@ judge_as(checker *c, claim_result *r, const claim_result *earlier, size_t nearli
     const term *as_v = carried ? carried_form(c, yours, &v->shape, why) : NULL;
     if (!shape_equal(&cl->shape, &v->shape) && !one && as_v == NULL) {
         wrong_shape(c, r, v, convs[0]);
-        return;
+        return convs[0];
     }
     yours = carried ? as_v : entry(c, yours, one);
     reading rd[2];
@@ -1635,7 +1871,7 @@ judge_as(checker *c, claim_result *r, const claim_result *earlier, size_t nearli
             r->reason = "the symbolic and the numeric checks disagree, so a rule is unsound: "
                         "run derivcheck rules --verify";
             r->evidence = (claim_evidence){.method = METHOD_NONE, .witness = -1};
-            return;
+            return convs[0];
         }
         held[k] = rd[k].proved || rd[k].num == AGREE_EQUAL;
         witnessed &= rd[k].num == AGREE_DIFFERENT;
@@ -1643,7 +1879,7 @@ judge_as(checker *c, claim_result *r, const claim_result *earlier, size_t nearli
     if (held[0] || (nconv > 1 && held[1])) {
         holds(c, r, rd, nconv, held);
         r->note = one || carried ? shape_note(c, cl, v, one) : confident_note(c, cl, v, r->follows);
-        return;
+        return convs[0];
     }
     for (int k = 0; k < nconv && upstream_wrong; k++) {
         claim_evidence e;
@@ -1662,7 +1898,7 @@ judge_as(checker *c, claim_result *r, const claim_result *earlier, size_t nearli
         r->follows = convs[k];
         r->reason = text_str(&t);
         r->evidence = e;
-        return;
+        return convs[0];
     }
     if (!witnessed) {
         r->verdict = CLAIM_UNDECIDED;
@@ -1671,9 +1907,26 @@ judge_as(checker *c, claim_result *r, const claim_result *earlier, size_t nearli
             if (rd[k].num == AGREE_COULD_NOT_RUN)
                 r->reason = rd[k].why;
         r->evidence = (claim_evidence){.method = METHOD_NONE, .witness = -1};
-        return;
+        return convs[0];
     }
-    refuted(c, r, v, rd, nconv, yours, earlier, nearlier);
+    refuted(c, r, v, rd, nconv, yours);
+    return convs[0];
+}
+
+/* The verdict on the claim R as a claim about V (verdict_as), and its
+   expected line, in the convention the claim was found to follow, was
+   read in (a wrong claim) or right in (given wrong earlier ones), else
+   the one it is read in first. */
+static void
+judge_as(checker *c, claim_result *r, const claim_result *earlier, size_t nearlier, const symbol *v)
+{
+    convention first = verdict_as(c, r, earlier, nearlier, v);
+    int read =
+        r->verdict == CLAIM_HOLDS || r->verdict == CLAIM_GIVEN_YOURS || r->verdict == CLAIM_REFUTED;
+    convention conv = read && r->follows != CONVENTION_AUTO ? r->follows : first;
+    const gradient *g = derive_find(c->d, v);
+    r->expected = g != NULL ? expected_form(c, g, conv, earlier, nearlier, r->claim)
+                            : term_const_si(c->tab, 0, 1);
 }
 
 /* The versions of V's name (Python's reassignment: A1, A1', A1''), V
@@ -1898,6 +2151,27 @@ check_claims(model *m, const derivation *d, const rule_set *rs, unsigned long se
            claim is the name's last assignment */
         refuted +=
             r->verdict != CLAIM_HOLDS && r->verdict != CLAIM_UNDECIDED && r->verdict != CLAIM_STEP;
+    }
+    /* a wrong claim that a later claim is right given, read in either
+       convention, is read in the one the later claim is right in: its
+       expected line and counterexample are then what that claim builds on
+       (dscores = (probs - Y) / N, not probs - Y, before dW = dscores @ X.T) */
+    for (size_t i = 0; i < res->n && !c.failed; i++) {
+        claim_result *r = &res->r[i];
+        convention later = CONVENTION_AUTO;
+        for (size_t j = i + 1;
+             j < res->n && later == CONVENTION_AUTO && r->verdict == CLAIM_REFUTED; j++)
+            if (res->r[j].verdict == CLAIM_GIVEN_YOURS &&
+                uses_through_steps(&c, res->r[j].claim->definition, r->claim))
+                later = res->r[j].follows;
+        if (later == CONVENTION_AUTO || later == r->follows)
+            continue;
+        claim_result again = {.claim = r->claim, .line = r->line, .follows = CONVENTION_AUTO};
+        c.prefer = later;
+        judge(&c, &again, res->r, i);
+        c.prefer = CONVENTION_AUTO;
+        if (again.verdict == CLAIM_REFUTED)
+            *r = again;
     }
     if (c.failed)
         return NULL;

@@ -55,14 +55,18 @@ typedef struct claim_result {
     int line;
     claim_verdict verdict;
     /* the convention the claim follows: DEFERRED or ABSORBED, or AUTO when
-       it holds in both (a param, or per-example notation) */
+       it holds in both (a param, or per-example notation); for a wrong
+       claim, the one it was read in (its expected line's and
+       counterexample's) */
     convention follows;
     const char *reason;         /* in words; NULL when it holds */
     dc_diagnosis diagnosis;     /* the reason as a code; DC_DIAGNOSIS_NONE when it holds */
     claim_evidence evidence;    /* how the verdict was decided */
     const char *counterexample; /* an entry where yours and the truth differ, or NULL */
     const char *note;           /* something right but worth saying (NumPy broadcasting), or NULL */
-    const term *expected;       /* dJ/dV (or m dJ/dV) as the derivation writes it */
+    /* dJ/dV (or m dJ/dV) as the derivation writes it, in the names the
+       file has at the claim (earlier claims that hold, aliases) */
+    const term *expected;
     /* the claim written out for evaluation: its formula, with the claims it
        uses replaced by theirs, in forward names (what error measures) */
     const term *yours;

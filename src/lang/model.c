@@ -75,6 +75,7 @@ model_add_alias(model *m, const char *name, size_t len, const symbol *sym)
     m->aliases = mem_realloc(m->pool, m->aliases, (m->naliases + 1) * sizeof *m->aliases);
     m->aliases[m->naliases].name = mem_strndup(m->pool, name, len);
     m->aliases[m->naliases].sym = sym;
+    m->aliases[m->naliases].after = m->nsymbols;
     m->naliases++;
 }
 

@@ -35,6 +35,8 @@ typedef struct model {
     struct model_alias {
         const char *name;
         const symbol *sym;
+        size_t after; /* the symbols declared before it: a symbol of index AFTER or more
+                         comes after it in the source (a claim may use the name) */
     } * aliases;
     size_t naliases;
 } model;
