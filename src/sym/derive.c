@@ -375,6 +375,32 @@ deferral_words(const deriver *d, const derivation *out, const gradient *g)
     return text_str(&s);
 }
 
+/* Whether the gradient formula T is a number: a constant or a dim, through
+   arithmetic and broadcasts (1 for a term of a sum, 1/m for a loss's
+   average), which reads better written in than named. */
+static int
+constant_gradient(const term *t)
+{
+    switch (t->op) {
+    case OP_CONST:
+        return 1;
+    case OP_SYM:
+        return t->sym->kind == SYM_DIM;
+    case OP_BROADCAST:
+    case OP_NEG:
+    case OP_ADD:
+    case OP_MUL:
+    case OP_DIV:
+    case OP_POW:
+        for (unsigned k = 0; k < t->nargs; k++)
+            if (!constant_gradient(t->args[k]))
+                return 0;
+        return 1;
+    default:
+        return 0;
+    }
+}
+
 /* The deferred formulas: every named intermediate gradient dU stands for
    m * dJ/dU, so dU(absorbed) = dU(deferred) / m; an intermediate's own
    formula is multiplied by m. */
@@ -473,6 +499,8 @@ derive(const model *m, const rule_set *rs, const label_assumption_set *assume, d
             trace_add(&g->steps, NULL, "gradients used once written in", raw, t);
         g->absorbed = simplify(&d, t, &g->steps);
         g->absorbed_name->definition = g->absorbed;
+        if (g->named && constant_gradient(g->absorbed))
+            g->named = 0; /* lambd * W1, not lambd * dL2_cost / m * W1 with dL2_cost = m */
         if (!g->named)
             term_map_put(written, term_symbol(d.tab, g->absorbed_name), g->absorbed);
     }
