@@ -86,6 +86,11 @@ has "$tmp/out" "Z = Z * 2                                 # [n, m]"
 has "$tmp/out" "loss J = np.sum(Z)"
 run 0 parse "$DC_EXAMPLES_DIR/course/c2w1_regularization.dc"
 has "$tmp/out" "Z3 = z3"
+# a gradient that is a number (dL2_regularization_cost = m) is written in: the
+# regularised gradient reads as the course writes it, 1/m * (dZ X^T + lambd W)
+run 0 derive "$DC_EXAMPLES_DIR/course/c2w1_regularization.dc"
+has "$tmp/out" "  dW1 = 1/m * (lambd * W1 + dz1 @ X.T)"
+has "$tmp/out" "  dW1 = lambd/m * W1 + dz1 @ X.T"
 
 # a file is parsed as given, its pasted spellings written in the one NumPy
 # spelling: np.dot and np.multiply as @ and *, np.power as **, 1./m as 1/m
