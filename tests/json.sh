@@ -100,6 +100,12 @@ def oracle(where, o, status):
         fail(f"{where}: oracle status {o.get('status')!r}, not {status!r}")
     if status == "agrees" and not (o["log2_gap"] is None or o["log2_gap"] <= -o["bits"] / 3):
         fail(f"{where}: oracle agrees at 2^{o['log2_gap']}, above 2^-(bits/3)")
+    # the words name a power of two the gap is below: log2_gap -194.1 is "to 2^-194"
+    if status == "agrees" and o["log2_gap"] is not None:
+        import math
+        bound = f"to 2^{math.ceil(o['log2_gap'])} "
+        if bound not in o["summary"]:
+            fail(f"{where}: oracle summary {o['summary']!r} does not say {bound!r}")
     for r in o.get("rules", []):
         keys(where + " oracle rule", r, ("name", "file", "line"))
 

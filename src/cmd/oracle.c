@@ -441,14 +441,15 @@ oracle_status_code(oracle_status s)
     return "could_not_run";
 }
 
-/* "2^-190", or "0" for no gap at all. */
+/* "2^-190", a power of two the gap is below (the JSON's log2_gap -190.4
+   is 2^-190, not 2^-191), or "0" for no gap at all. */
 static void
 gap_words(text *t, double log2_gap)
 {
     if (isinf(log2_gap) && log2_gap < 0)
         text_puts(t, "0");
     else
-        text_printf(t, "2^%.0f", floor(log2_gap));
+        text_printf(t, "2^%.0f", ceil(log2_gap));
 }
 
 const char *
