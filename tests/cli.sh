@@ -490,6 +490,11 @@ has "$tmp/dz" "method: symbolic: both sides reduce to one normal form"
 printf 'dims n = 2\nbatch m = 3\ninput X[n, m]\nparam W[1, n]\n\ndef leaky(z):\n    return np.maximum(0.01 * z, z)\nA = leaky(W @ X)\nloss J = np.sum(A)\n' >"$tmp/owncall.dc"
 run 2 check "$tmp/owncall.dc"
 has "$tmp/err" "owncall.dc:8:5: error: 'leaky' is the file's own function (def at line 6), whose body is not inlined"
+# a claim with a bracket left open (and a shape error inside it) is refused as Python refuses
+# it, not judged as a wrong shape with the lines after it swallowed
+printf 'dims n = 2\nbatch m = 3\ninput X[n, m]\nparam W[n, n]\nparam b[n, 1]\nZ = W @ X + b\nloss J = np.sum(Z)\ndW = np.dot(Z + X.T, X\ndb = np.sum(Z, axis=1, keepdims=True)\n' >"$tmp/open.dc"
+run 2 check "$tmp/open.dc"
+has "$tmp/err" "open.dc:8:12: error: '(' is never closed"
 # a (1, 1) cost is summed to its one entry, and the report names it as written
 cat >"$tmp/cost11.dc" <<'EOF2'
 dims n_x = 2

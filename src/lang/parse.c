@@ -1543,12 +1543,14 @@ parse_loss(parser *p, token kw)
 
 /* Skip the rest of a statement from byte FROM, whatever it holds (Python
    the language does not read: strings, braces), to the newline that ends
-   it outside brackets; then read the next token. */
-static void
+   it outside brackets; then read the next token. Returns the offset of the
+   first bracket still open at the end of the file (Python's "never
+   closed"), or the file's length when none is. */
+static size_t
 skip_statement(parser *p, size_t from)
 {
     const char *s = p->src->text;
-    size_t n = p->src->len, i = from;
+    size_t n = p->src->len, i = from, open = n;
     int depth = 0;
     char quote = 0;
     for (; i < n; i++) {
@@ -1565,9 +1567,10 @@ skip_statement(parser *p, size_t from)
                 i++;
         else if (c == '\\' && i + 1 < n && s[i + 1] == '\n')
             i++;
-        else if (c == '(' || c == '[' || c == '{')
-            depth++;
-        else if ((c == ')' || c == ']' || c == '}') && depth > 0)
+        else if (c == '(' || c == '[' || c == '{') {
+            if (depth++ == 0)
+                open = i;
+        } else if ((c == ')' || c == ']' || c == '}') && depth > 0)
             depth--;
         else if (c == '\n' && depth == 0)
             break;
@@ -1575,6 +1578,7 @@ skip_statement(parser *p, size_t from)
     p->lx.pos = i;
     p->lx.depth = 0;
     advance(p);
+    return depth > 0 ? open : n;
 }
 
 /* The first byte at or after OFFSET that is not a blank. */
@@ -1784,7 +1788,11 @@ claim_value(parser *p, const term *old, const assign_form *f, const symbol *targ
         return value;
     p->depth = depth;
     *shape_error = p->claim_shape_why;
-    skip_statement(p, name.offset + name.len);
+    /* Python reads the lines after a bracket left open as the claim's: the
+       file does not parse, whatever the shapes */
+    size_t open = skip_statement(p, name.offset + name.len);
+    if (open < p->src->len)
+        fail_at(p, open, "'%c' is never closed", p->src->text[open]);
     return make(p, name.offset, OP_MUL, 0, 0, term_const_si(p->m->terms, 0, 1),
                 term_symbol(p->m->terms, target));
 }
