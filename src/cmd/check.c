@@ -1793,6 +1793,27 @@ proved_over_atoms(checker *c, const symbol *cl, const symbol *v, convention conv
     return same_over_atoms(c, entry(c, f, one), entry(c, gradient_formula(c, v, conv), one), conv);
 }
 
+/* The convention a claim that cannot be read in any (its shape is wrong)
+   is shown in: UPSTREAM's, that of the earlier claims it uses; where they
+   do not say and the file's convention is not fixed (NCONV 2), that of
+   the last of EARLIER[0..NEARLIER) to hold, whose names its expected line
+   can then use (dscores /= N before dW = np.dot(X, dscores)); else
+   FIRST. */
+static convention
+unread_convention(const claim_result *earlier, size_t nearlier, convention upstream, int nconv,
+                  convention first)
+{
+    if (nconv == 1)
+        return first;
+    if (upstream != CONVENTION_AUTO)
+        return upstream;
+    for (size_t i = nearlier; i-- > 0;)
+        if (earlier[i].verdict == CLAIM_HOLDS && earlier[i].follows != CONVENTION_AUTO &&
+            earlier[i].of->kind != SYM_PARAM)
+            return earlier[i].follows;
+    return first;
+}
+
 /* The verdict on the claim R (its claim and line set) as a claim about V
    (its target, or another version of the target's name), given the
    results of the claims before it, EARLIER[0..NEARLIER), all but the
@@ -1827,7 +1848,7 @@ verdict_as(checker *c, claim_result *r, const claim_result *earlier, size_t near
         r->reason = words(c, "does not type-check: %s%s%s", cl->shape_error, "", "");
         r->evidence = (claim_evidence){.method = METHOD_SHAPE, .witness = -1};
         r->yours = NULL;
-        return convs[0];
+        return unread_convention(earlier, nearlier, upstream, nconv, convs[0]);
     }
     /* one entry either way (db a scalar, b [1, 1]), or V's entries without
        its leading axes of size 1 (db1 [n_h] for b1 [1, n_h]): NumPy's
@@ -1840,8 +1861,9 @@ verdict_as(checker *c, claim_result *r, const claim_result *earlier, size_t near
     char why[SHAPE_WHY];
     const term *as_v = carried ? carried_form(c, yours, &v->shape, why) : NULL;
     if (!shape_equal(&cl->shape, &v->shape) && !one && as_v == NULL) {
-        wrong_shape(c, r, v, convs[0]);
-        return convs[0];
+        convention conv = unread_convention(earlier, nearlier, upstream, nconv, convs[0]);
+        wrong_shape(c, r, v, conv);
+        return conv;
     }
     yours = carried ? as_v : entry(c, yours, one);
     reading rd[2];
