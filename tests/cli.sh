@@ -662,6 +662,9 @@ chain blowup '1' 'PREV(1) + PREV(1)' 25 'f25(1) * (W @ X)'
 run 2 parse "$tmp/blowup.dc"
 has "$tmp/err" "error: the calls of the file's own functions read more than the cap of 1024 KiB of their bodies (PARSE_MAX_INLINED); each call reads its function's body again"
 has "$tmp/err" "from the call of 'f25' at line 57)"
+own names "def f(x):\n$(for k in $(seq 256); do printf '    v%d = x\\n' "$k"; done)    return x\n" 'f(W @ X)'
+run 2 parse "$tmp/names.dc"
+has "$tmp/err" "names.dc:261:5: error: more than 256 names in the body of 'f' (the cap, PARSE_MAX_LOCALS)"
 # a (1, 1) cost is summed to its one entry, and the report names it as written
 cat >"$tmp/cost11.dc" <<'EOF2'
 dims n_x = 2
