@@ -2197,6 +2197,7 @@ next_code_name(const parser *p, size_t *at, token *name)
     return 0;
 }
 
+/* qsort's order of def_use: by name, bytewise. */
 static int
 compare_uses(const void *a, const void *b)
 {
@@ -2360,9 +2361,11 @@ record_function(parser *p, token t)
         *param = (local){name, NULL, 0, 0};
         if (accept(p, TOK_COLON))
             skip_annotation(p);
-        if (accept(p, TOK_ASSIGN)) {
+        if (accept(p, TOK_ASSIGN)) { /* a claim, which the forward pass cannot use, is none */
             measure m = measure_begin(p);
+            p->in_definition = 1;
             param->value = parse_expr(p);
+            p->in_definition = 0;
             measure_end(p, m, param);
         } else if (d->nparams > d->nrequired + 1)
             fail_at(p, name.offset, "the parameter '%s' has no default, but one before it has",
