@@ -15,7 +15,8 @@ enum {
     /* the file's own functions, inlined where they are called: */
     PARSE_MAX_CALL_DEPTH = 32,    /* calls inside the bodies of calls */
     PARSE_MAX_INLINED = 1 << 20,  /* bytes of bodies read by all the calls of a file */
-    PARSE_MAX_EXPANDED = 1 << 20, /* tokens of their names' values written out where used */
+    PARSE_MAX_EXPANDED = 1 << 20, /* tokens of the bodies' names' values, written out at each
+                                     use, in all (return x + x doubles them per call) */
     PARSE_MAX_LOCALS = 256,       /* a function's parameters and other names */
 };
 
