@@ -486,10 +486,194 @@ lacks "$tmp/out" "cost'"
 sed -n '/^  ok    dZ /,/method/p' "$tmp/out" >"$tmp/dz"
 has "$tmp/dz" "holds: deferred, m * dcost/dZ"
 has "$tmp/dz" "method: symbolic: both sides reduce to one normal form"
-# a call of the file's own function (not one the language has) names its def
+# the file's own functions that it calls are inlined: a call stands for the value its body
+# returns, its parameters bound to the call's arguments (here the expression W @ X)
 printf 'dims n = 2\nbatch m = 3\ninput X[n, m]\nparam W[1, n]\n\ndef leaky(z):\n    return np.maximum(0.01 * z, z)\nA = leaky(W @ X)\nloss J = np.sum(A)\n' >"$tmp/owncall.dc"
-run 2 check "$tmp/owncall.dc"
-has "$tmp/err" "owncall.dc:8:5: error: 'leaky' is the file's own function (def at line 6), whose body is not inlined"
+run 0 parse "$tmp/owncall.dc"
+has "$tmp/out" "A = np.maximum(1/100 * (W @ X), W @ X)"
+lacks "$tmp/out" "leaky"
+# a two-layer network whose backward pass calls sigmoid_backward (a docstring, locals s and dZ
+# that shadow nothing of the model) and a one-line tanh_prime: every claim is proved
+# symbolically, in the caller's names
+cat >"$tmp/helpers.dc" <<'EOF2'
+dims n_x = 3, n_h = 4
+batch m = 5
+input X[n_x, m]
+label Y[1, m] binary
+param W1[n_h, n_x], b1[n_h, 1], W2[1, n_h], b2[1, 1]
+
+def sigmoid_backward(dA, Z):
+    """The gradient of the sigmoid's input Z, given dA."""
+    s = 1 / (1 + np.exp(-Z))
+    dZ = dA * s * (1 - s)
+    return dZ
+
+def tanh_prime(a): return 1 - a ** 2  # a = tanh(z)
+
+Z1 = W1 @ X + b1
+A1 = np.tanh(Z1)
+Z2 = W2 @ A1 + b2
+A2 = 1 / (1 + np.exp(-Z2))
+cost = -1 / m * np.sum(Y * np.log(A2) + (1 - Y) * np.log(1 - A2))
+dA2 = -(Y / A2 - (1 - Y) / (1 - A2))
+dZ2 = sigmoid_backward(dA2, Z2)
+dW2 = 1 / m * dZ2 @ A1.T
+db2 = 1 / m * np.sum(dZ2, axis=1, keepdims=True)
+dZ1 = W2.T @ dZ2 * tanh_prime(A1)
+dW1 = 1 / m * dZ1 @ X.T
+db1 = 1 / m * np.sum(dZ1, axis=1, keepdims=True)
+EOF2
+run 0 check "$tmp/helpers.dc"
+for c in "dZ2    line 21   holds: deferred, m * dcost/dZ2" "dW2    line 22   holds: dcost/dW2" \
+    "db2    line 23   holds: dcost/db2" "dZ1    line 24   holds: deferred, m * dcost/dZ1" \
+    "dW1    line 25   holds: dcost/dW1" "db1    line 26   holds: dcost/db1"; do
+    has "$tmp/out" "  ok    $c"
+done
+[ "$(grep -c 'method: symbolic: both sides reduce to one normal form' "$tmp/out")" = 7 ] ||
+    fail "helpers.dc: not all 7 claims proved symbolically"
+has "$tmp/out" "7 of 7 claims hold."
+run 0 parse "$tmp/helpers.dc"
+has "$tmp/out" "dZ2 = dA2 * (1 / (1 + np.exp(-Z2))) * (1 - 1 / (1 + np.exp(-Z2)))"
+has "$tmp/out" "dZ1 = W2.T @ dZ2 * (1 - A1**2)"
+# the helper's body wrong (tanh' taken as 1 - a): the claim that calls it is wrong, named in
+# the caller's names, and the claims after it are right given it
+sed 's/return 1 - a \*\* 2/return 1 - a/' "$tmp/helpers.dc" >"$tmp/helpers_wrong.dc"
+run 1 check "$tmp/helpers_wrong.dc"
+has "$tmp/out" "  WRONG dZ1    line 24   uses 1 - A1 where A1 = np.tanh(Z1) needs 1 - A1**2"
+has "$tmp/out" "expected: dZ1 = dZ2 * W2.T * (1 - A1**2)"
+has "$tmp/out" "  GIVEN dW1    line 25"
+has "$tmp/out" "  ok    dZ2    line 21"
+has "$tmp/out" "4 of 7 claims hold."
+# a forward helper gives the numbers of its body written in place
+sed -n '1,5p' "$tmp/helpers.dc" >"$tmp/fwd_head"
+{
+    cat "$tmp/fwd_head"
+    printf 'def leaky(z):\n    return np.maximum(0.01 * z, z)\nZ1 = W1 @ X + b1\nA1 = leaky(Z1)\n'
+    printf 'Z2 = W2 @ A1 + b2\nA2 = 1 / (1 + np.exp(-Z2))\n'
+    printf 'cost = -1 / m * np.sum(Y * np.log(A2) + (1 - Y) * np.log(1 - A2))\n'
+} >"$tmp/leaky_call.dc"
+{
+    cat "$tmp/fwd_head"
+    printf 'Z1 = W1 @ X + b1\nA1 = np.maximum(0.01 * Z1, Z1)\n'
+    printf 'Z2 = W2 @ A1 + b2\nA2 = 1 / (1 + np.exp(-Z2))\n'
+    printf 'cost = -1 / m * np.sum(Y * np.log(A2) + (1 - Y) * np.log(1 - A2))\n'
+} >"$tmp/leaky_inplace.dc"
+run 0 eval "$tmp/leaky_call.dc"
+sed 1d "$tmp/out" >"$tmp/eval_call"
+has "$tmp/eval_call" "dW1 [n_h, n_x], 4 x 3:"
+run 0 eval "$tmp/leaky_inplace.dc"
+sed 1d "$tmp/out" >"$tmp/eval_inplace"
+cmp -s "$tmp/eval_call" "$tmp/eval_inplace" || fail "eval of leaky(Z1) differs from its body in place"
+# relu_backward as the course writes it (a copy, a masked assignment of a local, an assert),
+# called with keyword arguments; a parameter's default (k = 2) and annotations
+cat >"$tmp/relu_backward.dc" <<'EOF2'
+dims n = 2
+batch m = 3
+input X[n, m]
+param W[1, n]
+def relu_backward(dA, cache):
+    Z = cache
+    dZ = np.array(dA, copy=True)
+    dZ[Z <= 0] = 0
+    assert (dZ.shape == Z.shape)
+    return dZ
+def scale(v: np.ndarray, k: float = 2) -> np.ndarray:
+    v *= k
+    return v
+Z = W @ X
+A = np.maximum(0, Z)
+loss J = np.sum(A)
+dA = 0 * A + 1
+dZ = relu_backward(cache=Z, dA=dA)
+dW = scale(dZ @ X.T, 1)
+EOF2
+run 0 check "$tmp/relu_backward.dc"
+has "$tmp/out" "  ok    dZ     line 18"
+has "$tmp/out" "  ok    dW     line 19"
+run 0 parse "$tmp/relu_backward.dc"
+has "$tmp/out" "dZ = dA * (Z > 0)"
+has "$tmp/out" "dW = dZ @ X.T * 1"
+sed 's/dW = scale(dZ @ X.T, 1)/dW = scale(dZ @ X.T) \/ 2/' "$tmp/relu_backward.dc" >"$tmp/default.dc"
+run 0 parse "$tmp/default.dc"
+has "$tmp/out" "dW = dZ @ X.T * 2 / 2"
+# a def named in comments, a docstring and a print line only is not called: its body is read
+# as lines of the derivation, as before
+cat >"$tmp/notcalled.dc" <<'EOF2'
+dims n = 2
+batch m = 3
+input X[n, m]
+param W[1, n]
+def forward(X, W):
+    """forward(X, W) computes the loss"""
+    A = np.tanh(W @ X)  # forward(X, W)
+    J = np.sum(A)
+    return J
+print(forward(X, W))
+loss J
+EOF2
+run 0 parse "$tmp/notcalled.dc"
+has "$tmp/out" "A = np.tanh(W @ X)"
+# what a call cannot stand for is refused at its place, in the body with the call's line
+own() { # own NAME BODY CALL: a model whose loss is np.sum(CALL), after the def(s) BODY
+    printf 'dims n = 2\nbatch m = 3\ninput X[n, m]\nparam W[1, n]\n%bA = %s\nloss J = np.sum(A)\n' \
+        "$2" "$3" >"$tmp/$1.dc"
+}
+own recursive 'def f(z):\n    return f(z) + 1\n' 'f(W @ X)'
+run 2 parse "$tmp/recursive.dc"
+has "$tmp/err" "recursive.dc:6:12: error: 'f' calls itself: a recursive function cannot be inlined (in the call of 'f' at line 7)"
+own mutual 'def f(z):\n    return g(z)\ndef g(z):\n    return f(z) * 2\n' 'f(W @ X)'
+run 2 parse "$tmp/mutual.dc"
+has "$tmp/err" "mutual.dc:8:12: error: 'f' calls itself, through 'g': a recursive function cannot be inlined (in the call of 'g' at line 6, from the call of 'f' at line 9)"
+own selfonly 'def f(z):\n    B = f(z)\n' 'W @ X'
+run 2 parse "$tmp/selfonly.dc"
+has "$tmp/err" "selfonly.dc:6:9: error: 'f' is the file's own function (def at line 5), called only in its own body"
+own arity 'def f(z):\n    return z\n' 'f(W @ X, X)'
+run 2 parse "$tmp/arity.dc"
+has "$tmp/err" "arity.dc:7:14: error: f() takes 1 argument, got 2 (def at line 5)"
+own arity2 'def f(z, y, k=1):\n    return z * k\n' 'f(W @ X)'
+run 2 parse "$tmp/arity2.dc"
+has "$tmp/err" "arity2.dc:7:5: error: f() takes 2 to 3 arguments, got 1 (def at line 5)"
+own keyword 'def f(z):\n    return z\n' 'f(y=W @ X)'
+run 2 parse "$tmp/keyword.dc"
+has "$tmp/err" "keyword.dc:7:7: error: f() has no parameter 'y' (def at line 5)"
+own tuple 'def f(z):\n    c = z\n    return z, c\n' 'f(W @ X)'
+run 2 parse "$tmp/tuple.dc"
+has "$tmp/err" "tuple.dc:7:13: error: 'f' returns more than one value; a function the file calls must return one value"
+own noreturn 'def f(z):\n    y = z * 2\n' 'f(W @ X)'
+run 2 parse "$tmp/noreturn.dc"
+has "$tmp/err" "noreturn.dc:5:5: error: 'f' returns no value; expected a line 'return EXPR' in its body (in the call of 'f' at line 7)"
+own branch 'def f(z):\n    if z > 0:\n        return z\n    return 0 * z\n' 'f(W @ X)'
+run 2 parse "$tmp/branch.dc"
+has "$tmp/err" "branch.dc:6:5: error: 'if' is Python control flow"
+has "$tmp/err" "(in the call of 'f' at line 9)"
+own local 'def f(z):\n    y = q * z\n    return y\n' 'f(W @ X)'
+run 2 parse "$tmp/local.dc"
+has "$tmp/err" "local.dc:6:9: error: undefined name 'q' (in the call of 'f' at line 8)"
+# the caps: calls nested 33 deep; a value used twice in each of 25 nested calls (2^25 copies
+# once written out); a chain f_k = f_(k-1) + f_(k-1) of 25 functions that read 2^25 bodies.
+# Each is refused before the work it bounds, quickly
+chain() { # chain NAME BODY_OF_F0 BODY_OF_FK LEVELS CALL
+    {
+        printf 'def f0(x):\n    return %s\n' "$2"
+        for k in $(seq 1 "$4"); do
+            printf "def f$k(x):\n    return $3\n" | sed "s/PREV/f$((k - 1))/g"
+        done
+    } >"$tmp/defs"
+    own "$1" "$(cat "$tmp/defs")\n" "$5"
+}
+chain deep 'x' 'PREV(x)' 40 'f40(W @ X)'
+run 2 parse "$tmp/deep.dc"
+has "$tmp/err" "error: calls of the file's own functions nested more than 32 levels deep (the cap, PARSE_MAX_CALL_DEPTH)"
+chain twice 'x + x' 'PREV(x)' 0 "$(printf 'f0(%.0s' $(seq 25))W @ X$(printf ')%.0s' $(seq 25))"
+run 2 parse "$tmp/twice.dc"
+has "$tmp/err" "error: the values of the calls of the file's own functions, written out in place, take more than the cap of 1024 Ki tokens (PARSE_MAX_EXPANDED)"
+chain blowup '1' 'PREV(1) + PREV(1)' 25 'f25(1) * (W @ X)'
+run 2 parse "$tmp/blowup.dc"
+has "$tmp/err" "error: the calls of the file's own functions read more than the cap of 1024 KiB of their bodies (PARSE_MAX_INLINED); each call reads its function's body again"
+has "$tmp/err" "from the call of 'f25' at line 57)"
+own names "def f(x):\n$(for k in $(seq 256); do printf '    v%d = x\\n' "$k"; done)    return x\n" 'f(W @ X)'
+run 2 parse "$tmp/names.dc"
+has "$tmp/err" "names.dc:261:5: error: more than 256 names in the body of 'f' (the cap, PARSE_MAX_LOCALS)"
 # a claim with a bracket left open (and a shape error inside it) is refused as Python refuses
 # it, not judged as a wrong shape with the lines after it swallowed
 printf 'dims n = 2\nbatch m = 3\ninput X[n, m]\nparam W[n, n]\nparam b[n, 1]\nZ = W @ X + b\nloss J = np.sum(Z)\ndW = np.dot(Z + X.T, X\ndb = np.sum(Z, axis=1, keepdims=True)\n' >"$tmp/open.dc"

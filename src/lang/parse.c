@@ -5,10 +5,52 @@
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "lang/lex.h"
+
+/* A function of the file (def NAME(PARAMS): BODY) that the file calls:
+   each call reads BODY again, its parameters bound to the call's
+   arguments. */
+/* A name of a body being read by a call: a parameter or a name assigned
+   in the body. It shadows the model's names and never becomes one. Where
+   it is used, its value stands as if written out in place: SIZE tokens
+   (at most) nested DEPTH levels deep (as parse_expr counts them). */
+typedef struct local {
+    token name;
+    const term *value;
+    size_t size;
+    int depth;
+} local;
+
+typedef struct function_def {
+    token name;
+    size_t def_offset;      /* of the def keyword */
+    int nparams, nrequired; /* the parameters without a default come first */
+    local *param;           /* each parameter, with its default as the value (NULL: none) */
+    size_t body, body_end;  /* BODY: from past the header's ':' to the end of its last line */
+} function_def;
+
+/* A call being read: the function's body with its own names. */
+typedef struct frame {
+    const function_def *def;
+    size_t call; /* the call's name */
+    local *locals;
+    int nlocals, cap;
+    const struct frame *outer; /* the caller's call; NULL at the top level */
+} frame;
+
+/* A name a def line gives, the first and last of its calls in the file
+   (NAME( outside comments and strings, not after a dot), and the function
+   its last def read so far records (NULL: none). */
+typedef struct def_use {
+    const char *name;
+    size_t len, first, last;
+    int called;
+    const function_def *def;
+} def_use;
 
 typedef struct parser {
     model *m;          /* where names are declared and terms built */
@@ -35,10 +77,53 @@ typedef struct parser {
         int n;
     } * tuples;
     size_t ntuples;
+    def_use *uses; /* sorted by name, once a def needs them (scanned) */
+    size_t nuses;
+    int scanned;
+    const frame *frame; /* the call whose body is being read; NULL: none */
+    size_t inlined;     /* bytes of bodies read by calls so far (PARSE_MAX_INLINED) */
+    size_t tokens;      /* tokens read so far */
+    size_t expanded;    /* tokens of locals' values written out where used (PARSE_MAX_EXPANDED) */
+    int peak;           /* the deepest nesting since a measure began (measure_begin) */
     dc_error *err;
     mem_pool *err_pool;
     jmp_buf fail; /* where an input error or an allocation failure lands */
 } parser;
+
+static int
+line_of(const parser *p, size_t offset)
+{
+    int line, col;
+    source_position(p->src, offset, &line, &col);
+    return line;
+}
+
+/* Fill ERR with the message FMT, AP at byte OFFSET. In the body of a call
+   the place is the body's line, and the message says which calls read
+   it, the innermost first (the last one at the top level). */
+static void
+report(parser *p, size_t offset, const char *fmt, va_list ap)
+{
+    if (p->frame == NULL) {
+        diag_vat(p->err, p->err_pool, p->src, offset, fmt, ap);
+        return;
+    }
+    text t;
+    text_init(&t, p->err_pool);
+    text_vprintf(&t, fmt, ap);
+    int n = 0;
+    for (const frame *f = p->frame; f != NULL; f = f->outer, n++) {
+        if (n == 2 && f->outer != NULL) { /* a long chain: the innermost two and the first */
+            while (f->outer != NULL)
+                f = f->outer;
+            text_puts(&t, ", ...");
+        }
+        text_printf(&t, "%s the call of '%.*s' at line %d", n == 0 ? " (in" : ", from",
+                    (int)f->def->name.len, p->src->text + f->def->name.offset, line_of(p, f->call));
+    }
+    text_putc(&t, ')');
+    diag_at(p->err, p->err_pool, p->src, offset, "%s", text_str(&t));
+}
 
 /* Report an input error at byte OFFSET and abandon the parse. */
 static void fail_at(parser *p, size_t offset, const char *fmt, ...)
@@ -49,17 +134,9 @@ fail_at(parser *p, size_t offset, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    diag_vat(p->err, p->err_pool, p->src, offset, fmt, ap);
+    report(p, offset, fmt, ap);
     va_end(ap);
     longjmp(p->fail, 1);
-}
-
-static int
-line_of(parser *p, size_t offset)
-{
-    int line, col;
-    source_position(p->src, offset, &line, &col);
-    return line;
 }
 
 /* Report that a documented cap was exceeded (DC_ELIMIT) at OFFSET. */
@@ -71,7 +148,7 @@ fail_cap(parser *p, size_t offset, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    diag_vat(p->err, p->err_pool, p->src, offset, fmt, ap);
+    report(p, offset, fmt, ap);
     va_end(ap);
     p->err->status = DC_ELIMIT;
     longjmp(p->fail, 1);
@@ -102,6 +179,7 @@ found(parser *p, token t, char *buf, size_t size)
 static void
 advance(parser *p)
 {
+    p->tokens++;
     p->prev = p->tok;
     p->tok = lex_next(&p->lx);
     if (p->tok.kind == TOK_ERROR)
@@ -228,6 +306,70 @@ declare(parser *p, token t, symbol_kind kind)
     s->kind = kind;
     s->offset = t.offset;
     return s;
+}
+
+/* The local of the body being read that T names, or NULL. */
+static local *
+find_local(const parser *p, token t)
+{
+    if (p->frame == NULL)
+        return NULL;
+    for (int i = 0; i < p->frame->nlocals; i++) {
+        local *l = &p->frame->locals[i];
+        if (l->name.len == t.len &&
+            memcmp(p->src->text + l->name.offset, p->src->text + t.offset, t.len) == 0)
+            return l;
+    }
+    return NULL;
+}
+
+/* What measure_end needs from the start of a value's text. */
+typedef struct measure {
+    size_t size;
+    int depth, peak;
+} measure;
+
+static measure
+measure_begin(parser *p)
+{
+    measure m = {p->tokens + p->expanded, p->depth, p->peak};
+    p->peak = p->depth;
+    return m;
+}
+
+/* The value parsed since M began, into L's size and depth: the tokens read
+   and written out, and the nesting reached below M's. */
+static void
+measure_end(parser *p, measure m, local *l)
+{
+    l->size = p->tokens + p->expanded - m.size;
+    l->depth = p->peak - m.depth;
+    if (m.peak > p->peak)
+        p->peak = m.peak;
+}
+
+/* L's value used at T, as if written out there: refused past the caps of
+   nesting (PARSE_MAX_DEPTH) and of tokens written out by all uses
+   (PARSE_MAX_EXPANDED), so that a value used twice in each of nested
+   calls (return x + x) stays as small as the text it stands for. */
+static void
+use_local(parser *p, token t, const local *l)
+{
+    char buf[64];
+    tok_text(p, t, buf, sizeof buf);
+    if (p->depth + l->depth > PARSE_MAX_DEPTH)
+        fail_cap(p, t.offset,
+                 "expression nested more than %d levels deep (the cap) once the calls of the "
+                 "file's own functions are written out: '%s' stands for a value %d levels deep",
+                 PARSE_MAX_DEPTH, buf, l->depth);
+    if (l->size > PARSE_MAX_EXPANDED - p->expanded)
+        fail_cap(p, t.offset,
+                 "the values of the calls of the file's own functions, written out in place, take "
+                 "more than the cap of %d Ki tokens (PARSE_MAX_EXPANDED)",
+                 PARSE_MAX_EXPANDED >> 10);
+    p->expanded += l->size;
+    if (p->depth + l->depth > p->peak)
+        p->peak = p->depth + l->depth;
 }
 
 /* A rule's pattern variable, declared where it is first used. */
@@ -413,7 +555,9 @@ make(parser *p, size_t offset, term_op op, int aux, int keepdims, const term *a,
 static void
 enter(parser *p)
 {
-    if (++p->depth > PARSE_MAX_DEPTH)
+    if (++p->depth > p->peak)
+        p->peak = p->depth;
+    if (p->depth > PARSE_MAX_DEPTH)
         fail_cap(p, p->tok.offset,
                  "expression nested more than %d levels deep (the cap); each operator of a "
                  "chain such as a + b + c counts as a level: split a long chain into "
@@ -883,11 +1027,11 @@ parse_call(parser *p, token name, const term *receiver)
                 fail_at(p, name.offset, "%s() is not supported: %s", buf,
                         refused_functions[i].instead);
         int def = def_line_of(p, name);
-        if (def > 0)
+        if (def > 0) /* not called outside its own body (called_outside) */
             fail_at(p, name.offset,
-                    "'%s' is the file's own function (def at line %d), whose body is not "
-                    "inlined: write the expression it returns here, with the call's names in "
-                    "place of its parameters",
+                    "'%s' is the file's own function (def at line %d), called only in its own "
+                    "body, which is read as lines of the derivation: a recursive function cannot "
+                    "be inlined",
                     buf, def);
         fail_at(p, name.offset,
                 "unknown function '%s'; expected one of exp, log, log1p, sqrt, abs, tanh, "
@@ -995,6 +1139,9 @@ parse_dict_lookup(parser *p, token dict)
     return term_symbol(p->m->terms, model_current(s));
 }
 
+static const function_def *find_def(const parser *p, token name);
+static const term *inline_call(parser *p, const function_def *d, token name);
+
 static const term *
 parse_primary(parser *p)
 {
@@ -1044,10 +1191,17 @@ parse_primary(parser *p)
         }
         return parse_call(p, name, NULL);
     }
-    if (p->tok.kind == TOK_LPAREN)
-        return parse_call(p, t, NULL);
+    if (p->tok.kind == TOK_LPAREN) {
+        const function_def *d = find_function(p, t) == NULL ? find_def(p, t) : NULL;
+        return d != NULL ? inline_call(p, d, t) : parse_call(p, t, NULL);
+    }
     if (is_word(p, t, "True") || is_word(p, t, "False") || is_word(p, t, "None"))
         fail_at(p, t.offset, "True, False and None are values of keyword arguments only");
+    const local *l = find_local(p, t);
+    if (l != NULL) {
+        use_local(p, t, l);
+        return l->value;
+    }
     const symbol *s = model_lookup(p->m, p->src->text + t.offset, t.len);
     if (s == NULL && p->rule_mode)
         s = declare_variable(p, t);
@@ -1071,15 +1225,16 @@ parse_reshape(parser *p, token name, const term *x)
     expect(p, TOK_LPAREN, "'(' after reshape");
     token like = p->tok;
     expect(p, TOK_IDENT, "NAME.shape, the shape of a name");
-    const symbol *s = model_lookup(p->m, p->src->text + like.offset, like.len);
-    if (s == NULL)
+    const local *l = find_local(p, like);
+    const symbol *s = l != NULL ? NULL : model_lookup(p->m, p->src->text + like.offset, like.len);
+    if (l == NULL && s == NULL)
         fail_undefined(p, like);
     expect(p, TOK_DOT, "'.shape'");
     if (!is_word(p, p->tok, "shape"))
         fail_at(p, p->tok.offset, "expected '.shape': reshape takes NAME.shape");
     advance(p);
     expect_close(p, TOK_RPAREN, open);
-    if (!shape_equal(&model_current(s)->shape, &x->shape))
+    if (!shape_equal(l != NULL ? &l->value->shape : &model_current(s)->shape, &x->shape))
         fail_at(p, name.offset,
                 "reshape to another shape: shapes are declared, not computed; declare the value "
                 "with the shape it needs");
@@ -1541,13 +1696,13 @@ parse_loss(parser *p, token kw)
     end_of_statement(p, "the loss");
 }
 
-/* Skip the rest of a statement from byte FROM, whatever it holds (Python
-   the language does not read: strings, braces), to the newline that ends
-   it outside brackets; then read the next token. Returns the offset of the
-   first bracket still open at the end of the file (Python's "never
-   closed"), or the file's length when none is. */
+/* The newline that ends the statement going on at byte FROM outside
+   brackets (or the end of the text), whatever the statement holds (Python
+   the language does not read: strings, braces). *OPEN_AT, when not NULL, is
+   set to the offset of the first bracket still open at the end of the
+   text (Python's "never closed"), or to the text's length when none is. */
 static size_t
-skip_statement(parser *p, size_t from)
+statement_end_open(const parser *p, size_t from, size_t *open_at)
 {
     const char *s = p->src->text;
     size_t n = p->src->len, i = from, open = n;
@@ -1575,10 +1730,29 @@ skip_statement(parser *p, size_t from)
         else if (c == '\n' && depth == 0)
             break;
     }
-    p->lx.pos = i;
+    if (open_at != NULL)
+        *open_at = depth > 0 ? open : n;
+    return i;
+}
+
+/* statement_end_open without the bracket. */
+static size_t
+statement_end(const parser *p, size_t from)
+{
+    return statement_end_open(p, from, NULL);
+}
+
+/* Skip the rest of a statement from byte FROM (statement_end_open); then
+   read the next token. Returns the offset of the first bracket the
+   statement leaves open to the end of the text, or the text's length. */
+static size_t
+skip_statement(parser *p, size_t from)
+{
+    size_t open;
+    p->lx.pos = statement_end_open(p, from, &open);
     p->lx.depth = 0;
     advance(p);
-    return depth > 0 ? open : n;
+    return open;
 }
 
 /* The first byte at or after OFFSET that is not a blank. */
@@ -1779,6 +1953,7 @@ claim_value(parser *p, const term *old, const assign_form *f, const symbol *targ
 {
     jmp_buf here;
     int depth = p->depth;
+    const frame *outer = p->frame;
     const term *volatile value = NULL;
     p->claim_shape = &here;
     if (setjmp(here) == 0)
@@ -1787,6 +1962,7 @@ claim_value(parser *p, const term *old, const assign_form *f, const symbol *targ
     if (value != NULL)
         return value;
     p->depth = depth;
+    p->frame = outer; /* a shape error in the body of a call of the claim */
     *shape_error = p->claim_shape_why;
     /* Python reads the lines after a bracket left open as the claim's: the
        file does not parse, whatever the shapes */
@@ -1942,21 +2118,19 @@ def_name(parser *p, token t)
     return name;
 }
 
-/* Skip a pasted definition of a function the language has (def
-   sigmoid(z): s = 1 / (1 + np.exp(-z)); return s): its header at T and its
-   body, every following line indented deeper than T, blank lines, comments
-   and docstrings among them. The language's own function is used where it
-   is called; the body's names (z, s) are the function's, not the model's. */
-static void
-skip_function_body(parser *p, token t)
+/* The end of the block of the def at DEF whose header ends at the newline
+   FROM: the end of the last of the lines after it indented deeper than
+   the def, blank lines, comments and docstrings among them (FROM itself
+   when there is none). */
+static size_t
+block_end(const parser *p, size_t def, size_t from)
 {
     const char *s = p->src->text;
-    size_t n = p->src->len, line = t.offset;
+    size_t n = p->src->len, line = def;
     while (line > 0 && s[line - 1] != '\n')
         line--;
-    size_t indent = t.offset - line;
-    skip_statement(p, t.offset + t.len); /* the header, to its newline */
-    size_t i = p->tok.offset, body_end = i;
+    size_t indent = def - line;
+    size_t i = from, body_end = i;
     int in_docstring = 0;
     while (i < n) {
         size_t col = 0;
@@ -1970,29 +2144,538 @@ skip_function_body(parser *p, token t)
         for (size_t k = text; k + 2 < i; k++)
             if ((s[k] == '"' || s[k] == '\'') && s[k + 1] == s[k] && s[k + 2] == s[k])
                 quotes++, k += 2;
-        int blank = text == i || s[text] == '#';
+        int blank = text == i || s[text] == '#' || s[text] == '\r';
         if (!in_docstring && !blank && col <= indent)
             break;
         in_docstring ^= quotes & 1;
         body_end = i;
     }
-    p->lx.pos = body_end;
+    return body_end;
+}
+
+/* Skip a pasted definition of a function the language has (def
+   sigmoid(z): s = 1 / (1 + np.exp(-z)); return s): its header at T and its
+   body (block_end). The language's own function is used where it is
+   called; the body's names (z, s) are the function's, not the model's. */
+static void
+skip_function_body(parser *p, token t)
+{
+    p->lx.pos = block_end(p, t.offset, statement_end(p, t.offset + t.len));
     p->lx.depth = 0;
     advance(p);
 }
 
-/* A statement of pasted Python that starts with T: skipped (returns 1),
-   refused, or none of these (returns 0). */
-static int
-python_statement(parser *p, token t)
+/* ---- the file's own functions ---- */
+
+/* The end of the string literal that opens at byte I of S[0..N): past its
+   closing quotes, or the end of its line (one quote) or of the text
+   (three) when it is not closed. */
+static size_t
+string_end(const char *s, size_t n, size_t i)
 {
-    if (is_word(p, t, "def")) {
-        const struct function *f = find_function(p, def_name(p, t));
-        if (f != NULL && (f->kind == FN_UNARY || f->kind == FN_SOFTMAX)) {
-            skip_function_body(p, t);
-            return 1;
+    char q = s[i];
+    int triple = i + 2 < n && s[i + 1] == q && s[i + 2] == q;
+    for (i += triple ? 3 : 1; i < n; i++) {
+        if (s[i] == '\\')
+            i++;
+        else if (!triple && s[i] == '\n')
+            return i;
+        else if (s[i] == q && (!triple || (i + 2 < n && s[i + 1] == q && s[i + 2] == q)))
+            return i + (triple ? 3 : 1);
+    }
+    return n;
+}
+
+/* The next name of code at or after byte *AT into *NAME, *AT past it;
+   comments, strings and numbers (1e5) are passed over. 0 at the end. */
+static int
+next_code_name(const parser *p, size_t *at, token *name)
+{
+    const char *s = p->src->text;
+    size_t n = p->src->len, i = *at;
+    while (i < n) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '#')
+            while (i < n && s[i] != '\n')
+                i++;
+        else if (c == '\'' || c == '"')
+            i = string_end(s, n, i);
+        else if (isalnum(c) || c == '_') {
+            size_t b = i;
+            while (i < n && (isalnum((unsigned char)s[i]) || s[i] == '_'))
+                i++;
+            if (!isdigit(c)) {
+                *name = (token){TOK_IDENT, b, i - b};
+                *at = i;
+                return 1;
+            }
+        } else
+            i++;
+    }
+    *at = n;
+    return 0;
+}
+
+/* qsort's order of def_use: by name, bytewise. */
+static int
+compare_uses(const void *a, const void *b)
+{
+    const def_use *x = a, *y = b;
+    int c = memcmp(x->name, y->name, x->len < y->len ? x->len : y->len);
+    return c != 0 ? c : (x->len > y->len) - (x->len < y->len);
+}
+
+/* Whether only blanks come before byte OFFSET on its line. */
+static int
+first_on_line(const parser *p, size_t offset)
+{
+    while (offset > 0 && (p->src->text[offset - 1] == ' ' || p->src->text[offset - 1] == '\t'))
+        offset--;
+    return offset == 0 || p->src->text[offset - 1] == '\n';
+}
+
+/* The entry of P's uses for NAME, or NULL. */
+static def_use *
+find_use(const parser *p, token name)
+{
+    def_use key = {p->src->text + name.offset, name.len, 0, 0, 0, NULL};
+    return p->nuses == 0 ? NULL : bsearch(&key, p->uses, p->nuses, sizeof key, compare_uses);
+}
+
+/* Fill P's uses, in one pass over the file for the names def lines give
+   and one for their calls. A call on a print or assert line, which the
+   parser skips, is none. */
+static void
+scan_def_uses(parser *p)
+{
+    size_t at = source_bom(p->src), n = 0, cap = 0;
+    token w;
+    int after_def = 0;
+    while (next_code_name(p, &at, &w)) {
+        if (after_def) {
+            if (n == cap) {
+                cap = cap == 0 ? 16 : 2 * cap;
+                p->uses = mem_realloc(p->m->pool, p->uses, cap * sizeof *p->uses);
+            }
+            p->uses[n++] = (def_use){p->src->text + w.offset, w.len, 0, 0, 0, NULL};
+        }
+        after_def = is_word(p, w, "def");
+    }
+    if (n == 0)
+        return;
+    qsort(p->uses, n, sizeof *p->uses, compare_uses);
+    for (size_t i = 0; i < n; i++)
+        if (p->nuses == 0 || compare_uses(&p->uses[p->nuses - 1], &p->uses[i]) != 0)
+            p->uses[p->nuses++] = p->uses[i];
+    at = source_bom(p->src);
+    after_def = 0;
+    while (next_code_name(p, &at, &w)) {
+        int named = after_def; /* the name of a def line, not a call */
+        after_def = is_word(p, w, "def");
+        if ((is_word(p, w, "print") || is_word(p, w, "assert")) && first_on_line(p, w.offset)) {
+            at = statement_end(p, at);
+            continue;
+        }
+        if (named || (w.offset > 0 && p->src->text[w.offset - 1] == '.') || next_byte(p, at) != '(')
+            continue;
+        def_use *u = find_use(p, w);
+        if (u != NULL) {
+            if (!u->called)
+                u->first = w.offset;
+            u->last = w.offset;
+            u->called = 1;
         }
     }
+}
+
+/* Whether the file calls the function that the def at DEF names NAME
+   outside the def's own lines (before it, after its body, or in another
+   def): then its body is the function's, read where it is called, rather
+   than lines of the derivation. */
+static int
+called_outside(parser *p, token def, token name)
+{
+    if (!p->scanned) {
+        scan_def_uses(p);
+        p->scanned = 1;
+    }
+    const def_use *u = find_use(p, name);
+    if (u == NULL || !u->called)
+        return 0;
+    size_t end = block_end(p, def.offset, statement_end(p, def.offset + def.len));
+    return u->first < def.offset || u->last >= end;
+}
+
+/* The function the file calls NAME, as its last def read so far records
+   it, or NULL. */
+static const function_def *
+find_def(const parser *p, token name)
+{
+    const def_use *u = find_use(p, name);
+    return u != NULL ? u->def : NULL;
+}
+
+/* Skip a type annotation (x: np.ndarray, -> float) up to the first ',',
+   '=', ')' or ':' outside brackets. */
+static void
+skip_annotation(parser *p)
+{
+    int depth = 0;
+    while (p->tok.kind != TOK_EOF && p->tok.kind != TOK_NEWLINE &&
+           (depth > 0 || (p->tok.kind != TOK_COMMA && p->tok.kind != TOK_ASSIGN &&
+                          p->tok.kind != TOK_RPAREN && p->tok.kind != TOK_COLON))) {
+        depth += (p->tok.kind == TOK_LPAREN || p->tok.kind == TOK_LBRACKET) -
+                 (p->tok.kind == TOK_RPAREN || p->tok.kind == TOK_RBRACKET);
+        advance(p);
+    }
+}
+
+/* Whether T is a name Python code cannot bind (np here is NumPy). */
+static int
+unbindable(parser *p, token t)
+{
+    return is_word(p, t, "np") || is_word(p, t, "True") || is_word(p, t, "False") ||
+           is_word(p, t, "None");
+}
+
+/* The def at T of a function the file calls (def NAME(A, B=0.5):):
+   recorded, with its parameters and the span of its body, which is
+   skipped here. Defaults are read here, with the file's names at this
+   point, as Python reads them. */
+static void
+record_function(parser *p, token t)
+{
+    advance(p); /* def */
+    function_def *d = mem_zalloc(p->m->pool, sizeof *d);
+    d->def_offset = t.offset;
+    d->name = p->tok;
+    expect(p, TOK_IDENT, "the function's name");
+    size_t open = p->tok.offset;
+    expect(p, TOK_LPAREN, "'(' after the function's name");
+    int cap = 0;
+    while (p->tok.kind != TOK_RPAREN) {
+        char buf[64];
+        if (p->tok.kind == TOK_STAR || p->tok.kind == TOK_POW)
+            fail_at(p, p->tok.offset,
+                    "*args and **kwargs are not supported in a function the file calls: name "
+                    "each parameter");
+        token name = p->tok;
+        expect(p, TOK_IDENT, "a parameter name");
+        tok_text(p, name, buf, sizeof buf);
+        if (unbindable(p, name))
+            fail_at(p, name.offset, "'%s' cannot name a parameter", buf);
+        for (int i = 0; i < d->nparams; i++)
+            if (d->param[i].name.len == name.len &&
+                memcmp(p->src->text + d->param[i].name.offset, p->src->text + name.offset,
+                       name.len) == 0)
+                fail_at(p, name.offset, "a second parameter '%s'", buf);
+        if (d->nparams == PARSE_MAX_LOCALS)
+            fail_cap(p, name.offset, "more than %d parameters (the cap, PARSE_MAX_LOCALS)",
+                     PARSE_MAX_LOCALS);
+        if (d->nparams == cap) {
+            cap = cap == 0 ? 4 : 2 * cap;
+            d->param = mem_realloc(p->m->pool, d->param, (size_t)cap * sizeof *d->param);
+        }
+        local *param = &d->param[d->nparams++];
+        *param = (local){name, NULL, 0, 0};
+        if (accept(p, TOK_COLON))
+            skip_annotation(p);
+        if (accept(p, TOK_ASSIGN)) { /* a claim, which the forward pass cannot use, is none */
+            measure m = measure_begin(p);
+            p->in_definition = 1;
+            param->value = parse_expr(p);
+            p->in_definition = 0;
+            measure_end(p, m, param);
+        } else if (d->nparams > d->nrequired + 1)
+            fail_at(p, name.offset, "the parameter '%s' has no default, but one before it has",
+                    buf);
+        d->nrequired += param->value == NULL;
+        if (!accept(p, TOK_COMMA))
+            break;
+    }
+    expect_close(p, TOK_RPAREN, open);
+    if (p->tok.kind == TOK_MINUS) /* -> type */
+        skip_annotation(p);
+    expect(p, TOK_COLON, "':' after the parameters");
+    d->body = p->prev.offset + p->prev.len;
+    d->body_end = block_end(p, t.offset, statement_end(p, d->body));
+    find_use(p, d->name)->def = d;
+    p->lx.pos = d->body_end;
+    p->lx.depth = 0;
+    advance(p);
+}
+
+/* The number of arguments D takes, for messages: "1 argument", "2 to 3
+   arguments". */
+static const char *
+takes(parser *p, const function_def *d)
+{
+    text t;
+    text_init(&t, p->err_pool);
+    if (d->nrequired < d->nparams)
+        text_printf(&t, "%d to ", d->nrequired);
+    text_printf(&t, "%d argument%s", d->nparams, d->nparams == 1 ? "" : "s");
+    return text_str(&t);
+}
+
+/* The index of D's parameter named T, or -1. */
+static int
+param_index(const parser *p, const function_def *d, token t)
+{
+    for (int i = 0; i < d->nparams; i++)
+        if (d->param[i].name.len == t.len &&
+            memcmp(p->src->text + d->param[i].name.offset, p->src->text + t.offset, t.len) == 0)
+            return i;
+    return -1;
+}
+
+/* The argument at the current token, into ARG (its value, size and depth). */
+static void
+parse_argument(parser *p, local *arg)
+{
+    measure m = measure_begin(p);
+    arg->value = parse_expr(p);
+    measure_end(p, m, arg);
+}
+
+/* The arguments of D's call at NAME, from its '(' on, into ARG (one per
+   parameter, zeroed): positional, then NAME=value; a parameter left out
+   has its default. */
+static void
+parse_arguments(parser *p, const function_def *d, token name, local *arg)
+{
+    char fname[64];
+    tok_text(p, name, fname, sizeof fname);
+    int def_line = line_of(p, d->def_offset);
+    size_t open = p->tok.offset;
+    expect(p, TOK_LPAREN, "'('");
+    int npos = 0, keyword = 0;
+    size_t extra = 0; /* the first argument too many */
+    if (!accept(p, TOK_RPAREN)) {
+        do {
+            token key = p->tok;
+            if (key.kind == TOK_IDENT) {
+                lexer save = p->lx;
+                token before = p->prev;
+                advance(p);
+                if (accept(p, TOK_ASSIGN)) {
+                    int i = param_index(p, d, key);
+                    char kname[64];
+                    tok_text(p, key, kname, sizeof kname);
+                    if (i < 0)
+                        fail_at(p, key.offset, "%s() has no parameter '%s' (def at line %d)", fname,
+                                kname, def_line);
+                    if (arg[i].value != NULL)
+                        fail_at(p, key.offset, "%s() is given '%s' twice", fname, kname);
+                    parse_argument(p, &arg[i]);
+                    keyword = 1;
+                    continue;
+                }
+                p->lx = save; /* not a keyword: the name begins an expression */
+                p->tok = key;
+                p->prev = before;
+            }
+            if (keyword)
+                fail_at(p, p->tok.offset, "positional argument after a keyword argument");
+            if (npos == d->nparams && extra == 0)
+                extra = p->tok.offset;
+            if (npos < d->nparams)
+                parse_argument(p, &arg[npos]);
+            else
+                parse_expr(p); /* one too many, counted for the message */
+            npos++;
+        } while (accept(p, TOK_COMMA));
+        expect_close(p, TOK_RPAREN, open);
+    }
+    if (npos > d->nparams)
+        fail_at(p, extra, "%s() takes %s, got %d (def at line %d)", fname, takes(p, d), npos,
+                def_line);
+    for (int i = 0; i < d->nparams; i++) {
+        if (arg[i].value == NULL)
+            arg[i] = d->param[i];
+        arg[i].name = d->param[i].name;
+        if (arg[i].value != NULL)
+            continue;
+        if (!keyword)
+            fail_at(p, name.offset, "%s() takes %s, got %d (def at line %d)", fname, takes(p, d),
+                    npos, def_line);
+        fail_at(p, name.offset, "%s() is given no value for its parameter '%.*s' (def at line %d)",
+                fname, (int)d->param[i].name.len, p->src->text + d->param[i].name.offset, def_line);
+    }
+}
+
+/* NAME = expr, NAME op= expr or NAME[mask] = expr in the body of the call
+   FR, after NAME: NAME is bound in FR to the value, and never becomes a
+   name of the model. */
+static void
+local_assignment(parser *p, frame *fr, token name)
+{
+    char buf[64], fname[64];
+    tok_text(p, name, buf, sizeof buf);
+    tok_text(p, fr->def->name, fname, sizeof fname);
+    if (unbindable(p, name))
+        fail_at(p, name.offset, "'%s' cannot be assigned", buf);
+    if (p->tok.kind == TOK_COMMA)
+        fail_at(p, name.offset,
+                "one name per assignment in the body of '%s', a function the file calls (a "
+                "tuple of values cannot be inlined)",
+                fname);
+    local *l = find_local(p, name);
+    assign_form form = {OP_COUNT, 0, NULL, name.offset};
+    if (p->tok.kind == TOK_LBRACKET && l != NULL)
+        parse_mask(p, &form);
+    parse_augmented(p, &form);
+    if (l == NULL && (form.aug != OP_COUNT || p->tok.kind == TOK_LBRACKET))
+        fail_at(p, name.offset,
+                "'%s' is changed before it is assigned in the body of '%s' (the names a "
+                "function assigns are its own)",
+                buf, fname);
+    size_t rhs = p->tok.offset + p->tok.len;
+    if (p->tok.kind == TOK_ASSIGN && collects_results(p, rhs))
+        fail_at(p, name.offset,
+                "a tuple or a dict in the body of '%s', a function the file calls: only the "
+                "one value it returns is read",
+                fname);
+    expect(p, TOK_ASSIGN, "'='");
+    /* NAME op= e and NAME[mask] = e use NAME's old value, written out */
+    if (l != NULL && (form.aug != OP_COUNT || form.mask != NULL))
+        use_local(p, name, l);
+    local value;
+    measure m = measure_begin(p);
+    value.value = assigned_value(p, l != NULL ? l->value : NULL, &form, parse_expr(p));
+    measure_end(p, m, &value);
+    if (l != NULL && (form.aug != OP_COUNT || form.mask != NULL)) { /* (old) op (e) */
+        value.size += l->size;
+        value.depth = 2 + (value.depth > l->depth ? value.depth : l->depth);
+    }
+    if (l == NULL) {
+        if (fr->nlocals == PARSE_MAX_LOCALS)
+            fail_cap(p, name.offset,
+                     "more than %d names in the body of '%s' (the cap, "
+                     "PARSE_MAX_LOCALS)",
+                     PARSE_MAX_LOCALS, fname);
+        if (fr->nlocals == fr->cap) {
+            fr->cap *= 2;
+            fr->locals = mem_realloc(p->m->pool, fr->locals, (size_t)fr->cap * sizeof *fr->locals);
+        }
+        l = &fr->locals[fr->nlocals++];
+    }
+    value.name = name;
+    *l = value;
+    end_of_statement(p, "the expression");
+}
+
+static void skip_string_statement(parser *p, token t);
+static int skip_python(parser *p, token t);
+static void refuse_control_flow(parser *p, token t);
+
+/* One statement of the body of the call FR, at the current token: a name
+   assigned (local_assignment), Python that computes nothing (skipped), or
+   'return EXPR', whose value it returns; NULL for the others. */
+static const term *
+body_statement(parser *p, frame *fr)
+{
+    token t = p->tok;
+    char fname[64];
+    tok_text(p, fr->def->name, fname, sizeof fname);
+    if (t.kind == TOK_NEWLINE) {
+        advance(p);
+        return NULL;
+    }
+    if (t.kind == TOK_STRING) {
+        skip_string_statement(p, t);
+        return NULL;
+    }
+    if (is_word(p, t, "return")) {
+        advance(p);
+        if (p->tok.kind == TOK_NEWLINE || p->tok.kind == TOK_EOF)
+            fail_at(p, t.offset, "'%s' returns no value; expected 'return EXPR'", fname);
+        const term *v = parse_expr(p);
+        if (p->tok.kind == TOK_COMMA)
+            fail_at(p, p->tok.offset,
+                    "'%s' returns more than one value; a function the file calls must return "
+                    "one value (write the others' lines in place)",
+                    fname);
+        end_of_statement(p, "the returned value");
+        return v;
+    }
+    if (is_word(p, t, "def"))
+        fail_at(p, t.offset, "a def inside the body of '%s': define each function at the top level",
+                fname);
+    refuse_control_flow(p, t);
+    if (skip_python(p, t))
+        return NULL;
+    if (t.kind != TOK_IDENT) {
+        char buf[96];
+        fail_at(p, t.offset, "expected an assignment or a return in the body of '%s', found %s",
+                fname, found(p, t, buf, sizeof buf));
+    }
+    advance(p);
+    local_assignment(p, fr, t);
+    return NULL;
+}
+
+/* D's call at NAME, with its arguments after NAME: the value D's body
+   returns, read with D's parameters bound to the arguments and the body's
+   own names shadowing the model's. Refused: recursion, calls inside calls
+   more than PARSE_MAX_CALL_DEPTH deep, and a body that would take the
+   bytes read by all calls past PARSE_MAX_INLINED (checked before it is
+   read, so that calls that call a function twice, level upon level, stop
+   early). */
+static const term *
+inline_call(parser *p, const function_def *d, token name)
+{
+    char fname[64];
+    tok_text(p, name, fname, sizeof fname);
+    int depth = 0;
+    for (const frame *f = p->frame; f != NULL; f = f->outer, depth++)
+        if (f->def == d && f == p->frame)
+            fail_at(p, name.offset, "'%s' calls itself: a recursive function cannot be inlined",
+                    fname);
+        else if (f->def == d)
+            fail_at(p, name.offset,
+                    "'%s' calls itself, through '%.*s': a recursive function cannot be inlined",
+                    fname, (int)p->frame->def->name.len, p->src->text + p->frame->def->name.offset);
+    if (depth == PARSE_MAX_CALL_DEPTH)
+        fail_cap(p, name.offset,
+                 "calls of the file's own functions nested more than %d levels deep (the cap, "
+                 "PARSE_MAX_CALL_DEPTH)",
+                 PARSE_MAX_CALL_DEPTH);
+    frame fr = {d, name.offset, NULL, d->nparams, d->nparams + 8, p->frame};
+    fr.locals = mem_zalloc(p->m->pool, (size_t)fr.cap * sizeof *fr.locals);
+    parse_arguments(p, d, name, fr.locals);
+    size_t size = d->body_end - d->body;
+    if (size > PARSE_MAX_INLINED - p->inlined)
+        fail_cap(p, name.offset,
+                 "the calls of the file's own functions read more than the cap of %d KiB of "
+                 "their bodies (PARSE_MAX_INLINED); each call reads its function's body again",
+                 PARSE_MAX_INLINED >> 10);
+    p->inlined += size;
+    lexer lx = p->lx;
+    token tok = p->tok, prev = p->prev;
+    p->frame = &fr;
+    p->lx.pos = d->body;
+    p->lx.depth = 0;
+    advance(p);
+    const term *value = NULL;
+    while (value == NULL && p->tok.kind != TOK_EOF && p->tok.offset < d->body_end)
+        value = body_statement(p, &fr);
+    if (value == NULL)
+        fail_at(p, d->name.offset,
+                "'%s' returns no value; expected a line 'return EXPR' in its body", fname);
+    p->frame = fr.outer;
+    mem_release(p->m->pool, fr.locals);
+    p->lx = lx;
+    p->tok = tok;
+    p->prev = prev;
+    return value;
+}
+
+/* Skip the statement at T when it is one of Python's that compute nothing
+   (python_skipped, np.random.seed(1)): returns 1; else 0. */
+static int
+skip_python(parser *p, token t)
+{
     for (size_t i = 0; i < sizeof python_skipped / sizeof python_skipped[0]; i++)
         if (is_word(p, t, python_skipped[i])) {
             skip_statement(p, t.offset + t.len);
@@ -2002,12 +2685,44 @@ python_statement(parser *p, token t)
         skip_statement(p, t.offset + t.len);
         return 1;
     }
+    return 0;
+}
+
+/* Refuse the statement at T when it is Python control flow. */
+static void
+refuse_control_flow(parser *p, token t)
+{
     for (size_t i = 0; i < sizeof python_refused / sizeof python_refused[0]; i++)
         if (is_word(p, t, python_refused[i]))
             fail_at(p, t.offset,
                     "'%s' is Python control flow, which a derivation does not follow: unroll "
                     "loops into one line per layer, and keep the lines of the branch that runs",
                     python_refused[i]);
+}
+
+/* A statement of pasted Python that starts with T: skipped (returns 1),
+   refused, or none of these (returns 0). The def of a function the
+   language has is skipped with its body; that of a function the file
+   calls is recorded (record_function); any other def line is skipped, and
+   its body read as lines of the derivation. */
+static int
+python_statement(parser *p, token t)
+{
+    if (is_word(p, t, "def")) {
+        token name = def_name(p, t);
+        const struct function *f = find_function(p, name);
+        if (f != NULL && (f->kind == FN_UNARY || f->kind == FN_SOFTMAX)) {
+            skip_function_body(p, t);
+            return 1;
+        }
+        if (f == NULL && name.kind == TOK_IDENT && called_outside(p, t, name)) {
+            record_function(p, t);
+            return 1;
+        }
+    }
+    if (skip_python(p, t))
+        return 1;
+    refuse_control_flow(p, t);
     return 0;
 }
 

@@ -12,6 +12,12 @@ enum {
     PARSE_MAX_HEIGHT = 8192,    /* a definition's term, the definitions it uses written out */
     PARSE_MAX_DIM = 1000000,    /* a dim's numeric value */
     PARSE_MAX_EXPONENT = 10000, /* decimal exponent of a literal: 1e10000 */
+    /* the file's own functions, inlined where they are called: */
+    PARSE_MAX_CALL_DEPTH = 32,    /* calls inside the bodies of calls */
+    PARSE_MAX_INLINED = 1 << 20,  /* bytes of bodies read by all the calls of a file */
+    PARSE_MAX_EXPANDED = 1 << 20, /* tokens of the bodies' names' values, written out at each
+                                     use, in all (return x + x doubles them per call) */
+    PARSE_MAX_LOCALS = 256,       /* a function's parameters and other names */
 };
 
 /* Parse SRC (whose text the model copies) into a new model. Returns the
