@@ -552,7 +552,8 @@ counterexample(checker *c, const symbol *cl, const term *yours, const term *righ
         text_printf(&t, "[%ld][%ld]", r.i, r.j);
     else if (cl->shape.rank == 1)
         text_printf(&t, "[%ld]", r.j);
-    text_printf(&t, " is %.6g by your formula but %.6g by the derivation", r.a, r.b);
+    /* + 0.0: a zero is 0, not the -0 of a product by a negative */
+    text_printf(&t, " is %.6g by your formula but %.6g by the derivation", r.a + 0.0, r.b + 0.0);
     return text_str(&t);
 }
 
