@@ -382,9 +382,53 @@ declare_variable(parser *p, token t)
     return s;
 }
 
+/* The line (from 1) of the first statement after byte FROM that assigns
+   NAME (LEN bytes): a line that starts, after its indentation, with NAME
+   then '=' (not '=='); 0 when there is none. */
+static int
+assigned_later(const parser *p, const char *name, size_t len, size_t from)
+{
+    const char *s = p->src->text;
+    size_t n = p->src->len;
+    int line = 1;
+    for (size_t i = 0; i < from && i < n; i++)
+        line += s[i] == '\n';
+    for (size_t i = from; i < n; i++) {
+        if (s[i] != '\n')
+            continue;
+        line++;
+        size_t k = i + 1;
+        while (k < n && (s[k] == ' ' || s[k] == '\t'))
+            k++;
+        if (k + len >= n || memcmp(s + k, name, len) != 0 || isalnum((unsigned char)s[k + len]) ||
+            s[k + len] == '_')
+            continue;
+        k += len;
+        while (k < n && (s[k] == ' ' || s[k] == '\t'))
+            k++;
+        if (k + 1 < n && s[k] == '=' && s[k + 1] != '=')
+            return line;
+    }
+    return 0;
+}
+
+/* Fail at AT with an undefined name, NAME (LEN bytes), where the file
+   assigns it below, saying so; else return. */
+static void
+fail_assigned_below(parser *p, size_t at, const char *name, size_t len)
+{
+    int below = assigned_later(p, name, len, at);
+    if (below > 0)
+        fail_at(p, at,
+                "'%.*s' is not defined yet: it is assigned at line %d, below; a derivation is "
+                "read from the top, so the forward pass comes before the lines that use it",
+                (int)len, name, below);
+}
+
 static void
 fail_undefined(parser *p, token t)
 {
+    fail_assigned_below(p, t.offset, p->src->text + t.offset, t.len);
     const char *name = p->src->text + t.offset;
     const symbol *best = NULL;
     /* suggest only names close for their length: Z3 for Z2, not n for Q */
@@ -1132,10 +1176,12 @@ parse_dict_lookup(parser *p, token dict)
     size_t len;
     const char *name = string_contents(p, key, &len);
     const symbol *s = model_lookup(p->m, name, len);
-    if (s == NULL)
+    if (s == NULL) {
+        fail_assigned_below(p, key.offset, name, len);
         fail_at(p, key.offset,
                 "no '%.*s' in the model: the keys of a dict must be declared or defined names",
                 (int)len, name);
+    }
     return term_symbol(p->m->terms, model_current(s));
 }
 
