@@ -679,10 +679,14 @@ has "$tmp/err" "names.dc:261:5: error: more than 256 names in the body of 'f' (t
 printf 'dims n = 2\nbatch m = 3\ninput X[n, m]\nparam W[n, n]\nparam b[n, 1]\nZ = W @ X + b\nloss J = np.sum(Z)\ndW = np.dot(Z + X.T, X\ndb = np.sum(Z, axis=1, keepdims=True)\n' >"$tmp/open.dc"
 run 2 check "$tmp/open.dc"
 has "$tmp/err" "open.dc:8:12: error: '(' is never closed"
-# a counterexample's zero is 0, not the -0 of a product by a negative (the relu mask inverted)
+# the relu mask the other way round is named, as written ((Z1 <= 0), not (0 >= Z1)), and a
+# counterexample's zero is 0, not the -0 of a product by a negative
 printf 'dims n_x = 4, n_h = 3\nbatch m = 6\ninput X[n_x, m]\nlabel Y[1, m] binary\nparam W1[n_h, n_x], b1[n_h, 1], W2[1, n_h], b2[1, 1]\nZ1 = W1 @ X + b1\nA1 = np.maximum(0, Z1)\nZ2 = W2 @ A1 + b2\nA2 = 1 / (1 + np.exp(-Z2))\ncost = -1 / m * np.sum(Y * np.log(A2) + (1 - Y) * np.log(1 - A2))\ndZ2 = A2 - Y\ndZ1 = W2.T @ dZ2 * (Z1 <= 0)\n' >"$tmp/mask.dc"
 run 1 check "$tmp/mask.dc"
 has "$tmp/out" "by your formula but 0 by the derivation"
+has "$tmp/out" "WRONG dZ1    line 12   uses (Z1 <= 0) where A1 = relu(Z1) needs (Z1 > 0) (the mask the other way round"
+run 1 check --format json "$tmp/mask.dc"
+has "$tmp/out" '"diagnosis": "activation_derivative"'
 # a name used above the line that assigns it says so (a backward pass pasted above the forward)
 printf 'dims n = 2\nbatch m = 3\ninput X[n, m]\nparam W[n, n]\ndZ = Z * 2\nZ = W @ X\nloss J = np.sum(Z)\n' >"$tmp/below.dc"
 run 2 check "$tmp/below.dc"

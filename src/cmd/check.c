@@ -636,20 +636,43 @@ wrong_sum(checker *c, const term *f, const term *t, const term *node, dc_diagnos
 
 /* The activations whose derivatives a diagnosis tells apart. */
 static const term_op activations[] = {OP_TANH, OP_SIGMOID, OP_RELU};
-enum { NACTIVATIONS = sizeof activations / sizeof activations[0], NFACTORS = NACTIVATIONS + 2 };
+enum {
+    NACTIVATIONS = sizeof activations / sizeof activations[0],
+    NMASKS = 4,
+    NFACTORS = NACTIVATIONS + 2 + NMASKS
+};
 
 /* The factors a gradient through A = act(Z) may have been written with, in
    A's name: each activation's derivative as its adjoint rule in the rule
    base has it (1 - A^2 for tanh; NULL when the rule base has none), then
-   two slips, 1 - A and no factor at all. */
+   the slips 1 - A and no factor at all, and relu's mask the other way
+   round ((Z <= 0) for (Z > 0), strict or not, of Z or of A; NULL where
+   relu's derivative is no comparison). */
 static void
 derivative_factors(checker *c, const symbol *a, const term *def, const term *factor[NFACTORS])
 {
     const term *A = term_symbol(c->tab, a), *one = term_const_si(c->tab, 1, 1);
-    for (size_t k = 0; k < NACTIVATIONS; k++)
+    const term *mask = NULL;
+    for (size_t k = 0; k < NACTIVATIONS; k++) {
         factor[k] = derive_activation_derivative(c->tab, c->rs, activations[k], def->args[0], A);
+        if (activations[k] == OP_RELU && factor[k] != NULL && factor[k]->op == OP_STEP)
+            mask = factor[k];
+    }
     factor[NACTIVATIONS] = op2(c, OP_ADD, one, op1(c, OP_NEG, A));
     factor[NACTIVATIONS + 1] = one;
+    for (int k = 0; k < NMASKS; k++) {
+        /* not (a > b) is (b >= a), and not (a >= b) is (b > a); the strict
+           and the other differ only where Z is 0 */
+        factor[NACTIVATIONS + 2 + k] = NULL;
+        if (mask == NULL)
+            continue;
+        const term *swapped[2] = {mask->args[1], mask->args[0]};
+        char why[SHAPE_WHY];
+        const term *m =
+            term_make(c->tab, OP_STEP, k % 2 ? mask->aux : !mask->aux, 0, swapped, 2, why);
+        factor[NACTIVATIONS + 2 + k] =
+            m == NULL || k < 2 ? m : with_replaced(c, m, def->args[0], A);
+    }
 }
 
 /* F, the formula of a claim whose truth is T, with an activation's
@@ -683,6 +706,8 @@ wrong_derivative(checker *c, const term *f, const term *t)
             if (w < NACTIVATIONS)
                 text_printf(&s, " (%s's derivative used for %s)", term_op_name(activations[w]),
                             term_op_name(def->op));
+            else if (w >= NACTIVATIONS + 2)
+                text_puts(&s, " (the mask the other way round: it keeps the entries relu zeroes)");
             return text_str(&s);
         }
         /* the right derivative taken of the activation's input (1 - Z1^2) */

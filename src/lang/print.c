@@ -23,9 +23,9 @@ print_python_name(text *out, const char *name)
     .quotient = {"", " / ", ""}, .close_quotient = "/", .plus = " + ", .minus = " - ",             \
     .negate = "-", .times = " * ", .odot = " * ", .matmul = " @ ",                                 \
     .superscript = {"", " ** ", ""}, .close_power = "**", .transpose = ".T", .gt = " > ",          \
-    .ge = " >= ", .call = {"", "(", ")"}, .axis = {", axis=", "", ", keepdims=True"},              \
-    .expand = {"np.expand_dims(", ", axis=", ")"}, .comma = ", ", .abs = {"np.abs(", ")"},         \
-    .root = {"np.sqrt(", ")"},                                                                     \
+    .ge = " >= ", .lt = " < ", .le = " <= ", .call = {"", "(", ")"},                               \
+    .axis = {", axis=", "", ", keepdims=True"}, .expand = {"np.expand_dims(", ", axis=", ")"},     \
+    .comma = ", ", .abs = {"np.abs(", ")"}, .root = {"np.sqrt(", ")"},                             \
     .function = {                                                                                  \
         [OP_EXP] = "np.exp",         [OP_LOG] = "np.log",         [OP_LOG1P] = "np.log1p",         \
         [OP_TANH] = "np.tanh",       [OP_SUM] = "np.sum",         [OP_MAX] = "np.max",             \
@@ -651,13 +651,17 @@ math_bare(text *out, const term *t, const print_style *st)
         math_at(out, t->args[0], superscript_base(t->args[0], st), st);
         text_puts(out, st->transpose);
         break;
-    case OP_STEP:
+    case OP_STEP: {
+        /* a number on the left reads as the comparison the other way:
+           (Z1 <= 0), as written, for (0 >= Z1) */
+        int flip = t->args[0]->op == OP_CONST && t->args[1]->op != OP_CONST;
         text_puts(out, st->bracket[0]);
-        math_at(out, t->args[0], PREC_SUM, st);
-        text_puts(out, t->aux ? st->ge : st->gt);
-        math_at(out, t->args[1], PREC_SUM, st);
+        math_at(out, t->args[flip], PREC_SUM, st);
+        text_puts(out, flip ? (t->aux ? st->le : st->lt) : (t->aux ? st->ge : st->gt));
+        math_at(out, t->args[!flip], PREC_SUM, st);
         text_puts(out, st->bracket[1]);
         break;
+    }
     case OP_ABS:
         text_puts(out, st->abs[0]);
         math_at(out, t->args[0], PREC_COMPARE, st);
@@ -772,6 +776,8 @@ static const print_style latex_style = {
     .bracket = {"\\bigl[", "\\bigr]"},
     .gt = " > ",
     .ge = " \\geq ",
+    .lt = " < ",
+    .le = " \\leq ",
     .call = {"", "\\bigl(", "\\bigr)"},
     .comma = ", ",
     .axis = {"", "_{\\text{axis } ", "}"},

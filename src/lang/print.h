@@ -39,7 +39,7 @@ typedef struct print_style {
     const char *layer[4];
     const char *transpose_mark;
     const char *bracket[2]; /* the step function [a > b] */
-    const char *gt, *ge;
+    const char *gt, *ge, *lt, *le;
     const char *call[3];            /* f(a): [0] f [1] a [2] */
     const char *comma;              /* between the arguments of max(a, b) */
     const char *axis[3];            /* a function's name with its axis: [0] f [1] K [2]; linear:

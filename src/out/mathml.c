@@ -57,6 +57,8 @@ static const print_style mathml_style = {
     .bracket = {"<mrow><mo>[</mo>", "<mo>]</mo></mrow>"},
     .gt = "<mo>&gt;</mo>",
     .ge = "<mo>&#x2265;</mo>",
+    .lt = "<mo>&lt;</mo>",
+    .le = "<mo>&#x2264;</mo>",
     /* function application (U+2061) and parentheses that stretch */
     .call = {"<mrow>", "<mo>&#x2061;</mo><mrow><mo>(</mo>", "<mo>)</mo></mrow></mrow>"},
     .comma = "<mo>,</mo>",
