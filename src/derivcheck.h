@@ -69,7 +69,7 @@ typedef enum dc_diagnosis {
     DC_DIAGNOSIS_UNSOUND_RULE,          /* undecided: proof and numbers disagree */
     DC_DIAGNOSIS_NOT_DECIDABLE,         /* undecided: no method could run */
     DC_DIAGNOSIS_HYPERPARAMETER_FACTOR, /* a factor keep_prob, lambd... too many or missing */
-    DC_DIAGNOSIS_RELU_MASK,             /* a ReLU's mask A >= 0, or A's values for its mask */
+    DC_DIAGNOSIS_RELU_MASK,             /* a ReLU's mask A >= 0 or inverted, or A's values */
     DC_DIAGNOSIS_REGULARISATION,        /* a regularisation term dropped, or lambd for lambd/m */
     DC_DIAGNOSIS_GRADIENT_OF_OTHER,     /* the gradient of another name (dhidden of scores1) */
     DC_DIAGNOSIS_TWO_MISTAKES,          /* a mistake of the whole line and one more */

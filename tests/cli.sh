@@ -684,9 +684,9 @@ has "$tmp/err" "open.dc:8:12: error: '(' is never closed"
 printf 'dims n_x = 4, n_h = 3\nbatch m = 6\ninput X[n_x, m]\nlabel Y[1, m] binary\nparam W1[n_h, n_x], b1[n_h, 1], W2[1, n_h], b2[1, 1]\nZ1 = W1 @ X + b1\nA1 = np.maximum(0, Z1)\nZ2 = W2 @ A1 + b2\nA2 = 1 / (1 + np.exp(-Z2))\ncost = -1 / m * np.sum(Y * np.log(A2) + (1 - Y) * np.log(1 - A2))\ndZ2 = A2 - Y\ndZ1 = W2.T @ dZ2 * (Z1 <= 0)\n' >"$tmp/mask.dc"
 run 1 check "$tmp/mask.dc"
 has "$tmp/out" "by your formula but 0 by the derivation"
-has "$tmp/out" "WRONG dZ1    line 12   uses (Z1 <= 0) where A1 = relu(Z1) needs (Z1 > 0) (the mask the other way round"
+has "$tmp/out" "WRONG dZ1    line 12   uses the mask (Z1 <= 0), the other way round: it keeps the entries that A1 = relu(Z1) zeroes and drops the others; the mask is (Z1 > 0)"
 run 1 check --format json "$tmp/mask.dc"
-has "$tmp/out" '"diagnosis": "activation_derivative"'
+has "$tmp/out" '"diagnosis": "relu_mask"'
 # a name used above the line that assigns it says so (a backward pass pasted above the forward)
 printf 'dims n = 2\nbatch m = 3\ninput X[n, m]\nparam W[n, n]\ndZ = Z * 2\nZ = W @ X\nloss J = np.sum(Z)\n' >"$tmp/below.dc"
 run 2 check "$tmp/below.dc"

@@ -636,43 +636,20 @@ wrong_sum(checker *c, const term *f, const term *t, const term *node, dc_diagnos
 
 /* The activations whose derivatives a diagnosis tells apart. */
 static const term_op activations[] = {OP_TANH, OP_SIGMOID, OP_RELU};
-enum {
-    NACTIVATIONS = sizeof activations / sizeof activations[0],
-    NMASKS = 4,
-    NFACTORS = NACTIVATIONS + 2 + NMASKS
-};
+enum { NACTIVATIONS = sizeof activations / sizeof activations[0], NFACTORS = NACTIVATIONS + 2 };
 
 /* The factors a gradient through A = act(Z) may have been written with, in
    A's name: each activation's derivative as its adjoint rule in the rule
    base has it (1 - A^2 for tanh; NULL when the rule base has none), then
-   the slips 1 - A and no factor at all, and relu's mask the other way
-   round ((Z <= 0) for (Z > 0), strict or not, of Z or of A; NULL where
-   relu's derivative is no comparison). */
+   two slips, 1 - A and no factor at all. */
 static void
 derivative_factors(checker *c, const symbol *a, const term *def, const term *factor[NFACTORS])
 {
     const term *A = term_symbol(c->tab, a), *one = term_const_si(c->tab, 1, 1);
-    const term *mask = NULL;
-    for (size_t k = 0; k < NACTIVATIONS; k++) {
+    for (size_t k = 0; k < NACTIVATIONS; k++)
         factor[k] = derive_activation_derivative(c->tab, c->rs, activations[k], def->args[0], A);
-        if (activations[k] == OP_RELU && factor[k] != NULL && factor[k]->op == OP_STEP)
-            mask = factor[k];
-    }
     factor[NACTIVATIONS] = op2(c, OP_ADD, one, op1(c, OP_NEG, A));
     factor[NACTIVATIONS + 1] = one;
-    for (int k = 0; k < NMASKS; k++) {
-        /* not (a > b) is (b >= a), and not (a >= b) is (b > a); the strict
-           and the other differ only where Z is 0 */
-        factor[NACTIVATIONS + 2 + k] = NULL;
-        if (mask == NULL)
-            continue;
-        const term *swapped[2] = {mask->args[1], mask->args[0]};
-        char why[SHAPE_WHY];
-        const term *m =
-            term_make(c->tab, OP_STEP, k % 2 ? mask->aux : !mask->aux, 0, swapped, 2, why);
-        factor[NACTIVATIONS + 2 + k] =
-            m == NULL || k < 2 ? m : with_replaced(c, m, def->args[0], A);
-    }
 }
 
 /* F, the formula of a claim whose truth is T, with an activation's
@@ -706,8 +683,6 @@ wrong_derivative(checker *c, const term *f, const term *t)
             if (w < NACTIVATIONS)
                 text_printf(&s, " (%s's derivative used for %s)", term_op_name(activations[w]),
                             term_op_name(def->op));
-            else if (w >= NACTIVATIONS + 2)
-                text_puts(&s, " (the mask the other way round: it keeps the entries relu zeroes)");
             return text_str(&s);
         }
         /* the right derivative taken of the activation's input (1 - Z1^2) */
@@ -887,13 +862,49 @@ relu_input(const symbol *s)
                : NULL;
 }
 
+/* NODE as A = relu(Z)'s mask the other way round: (Z <= 0), (Z < 0),
+   (A <= 0) or (A < 0), for (Z > 0), A's symbol into *A; 0 when it is
+   none. */
+static int
+inverted_mask(checker *c, const term *node, const symbol **a)
+{
+    const term *zero = term_const_si(c->tab, 0, 1);
+    if (node->op != OP_STEP || node->args[0] != zero)
+        return 0;
+    for (size_t i = 0; i < c->m->nsymbols; i++) {
+        const symbol *s = c->m->symbols[i];
+        if (relu_input(s) != NULL &&
+            (node->args[1] == relu_input(s) || node->args[1] == term_symbol(c->tab, s))) {
+            *a = s;
+            return 1;
+        }
+    }
+    return 0;
+}
+
 /* F with a ReLU's mask written wrong under NODE, equal to T once it is the
-   mask (Z > 0) of A = relu(Z): the mask A >= 0, which is 1 everywhere, or
-   A's values where its mask belongs (dA1 * A1). In words, or NULL. */
+   mask (Z > 0) of A = relu(Z): the mask A >= 0, which is 1 everywhere, the
+   mask the other way round (inverted_mask), or A's values where its mask
+   belongs (dA1 * A1). In words, or NULL. */
 static const char *
 wrong_mask(checker *c, const term *f, const term *t, const term *node)
 {
     const term *zero = term_const_si(c->tab, 0, 1);
+    const symbol *inverted;
+    if (inverted_mask(c, node, &inverted)) {
+        const term *mask = op2(c, OP_STEP, relu_input(inverted), zero);
+        const term *g = with_replaced(c, f, node, mask);
+        if (g != NULL && same(c, g, t)) {
+            text s;
+            text_init(&s, c->pool);
+            text_printf(&s,
+                        "uses the mask %s, the other way round: it keeps the entries that %s = "
+                        "relu(%s) zeroes and drops the others; the mask is %s",
+                        show(c, node), inverted->name, show(c, relu_input(inverted)),
+                        show(c, mask));
+            return text_str(&s);
+        }
+    }
     if (node->op == OP_STEP && node->aux && node->args[1] == zero && node->args[0]->op == OP_SYM &&
         relu_input(node->args[0]->sym) != NULL) {
         const symbol *a = node->args[0]->sym;
