@@ -73,6 +73,7 @@ typedef enum dc_diagnosis {
     DC_DIAGNOSIS_REGULARISATION,        /* a regularisation term dropped, or lambd for lambd/m */
     DC_DIAGNOSIS_GRADIENT_OF_OTHER,     /* the gradient of another name (dhidden of scores1) */
     DC_DIAGNOSIS_TWO_MISTAKES,          /* a mistake of the whole line and one more */
+    DC_DIAGNOSIS_CONSTANT_FACTOR,       /* a number too many or missing (the 2 of a square) */
 } dc_diagnosis;
 
 /* The library version, "MAJOR.MINOR.PATCH". */

@@ -102,9 +102,9 @@ START_TEST(every_code_is_distinct)
         seen[n++] = dc_verdict_code((dc_verdict)v);
     ck_assert_ptr_null(dc_verdict_code((dc_verdict)(DC_VERDICT_STEP + 1)));
     ck_assert_ptr_null(dc_diagnosis_code(DC_DIAGNOSIS_NONE));
-    for (int d = DC_DIAGNOSIS_UNKNOWN; d <= DC_DIAGNOSIS_TWO_MISTAKES; d++)
+    for (int d = DC_DIAGNOSIS_UNKNOWN; d <= DC_DIAGNOSIS_CONSTANT_FACTOR; d++)
         seen[n++] = dc_diagnosis_code((dc_diagnosis)d);
-    ck_assert_ptr_null(dc_diagnosis_code((dc_diagnosis)(DC_DIAGNOSIS_TWO_MISTAKES + 1)));
+    ck_assert_ptr_null(dc_diagnosis_code((dc_diagnosis)(DC_DIAGNOSIS_CONSTANT_FACTOR + 1)));
     for (int i = 0; i < n; i++) {
         ck_assert_ptr_nonnull(seen[i]);
         for (int j = 0; j < i; j++)

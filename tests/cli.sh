@@ -691,6 +691,14 @@ has "$tmp/out" '"diagnosis": "relu_mask"'
 printf 'dims n = 2\nbatch m = 3\ninput X[n, m]\nparam W[n, n]\ndZ = Z * 2\nZ = W @ X\nloss J = np.sum(Z)\n' >"$tmp/below.dc"
 run 2 check "$tmp/below.dc"
 has "$tmp/err" "below.dc:5:6: error: 'Z' is not defined yet: it is assigned at line 6, below"
+# the 2 a square's derivative brings down, dropped: the mean squared error's gradient is
+# 2/m (y_hat - Y), and (y_hat - Y)/m is named as half of it
+printf 'dims n = 3\nbatch m = 20\ninput X[n, m]\nlabel Y[1, m]\nparam w[1, n]\nparam b\ny_hat = np.dot(w, X) + b\nloss = np.mean((y_hat - Y) ** 2)\ndy_hat = (y_hat - Y) / m\n' >"$tmp/mse.dc"
+run 1 check "$tmp/mse.dc"
+has "$tmp/out" "WRONG dy_hat line 9    lacks a factor 2: it is 1/2 of the gradient"
+has "$tmp/out" "expected: dy_hat = 2/m * (y_hat - Y)"
+run 1 check --format json "$tmp/mse.dc"
+has "$tmp/out" '"diagnosis": "constant_factor"'
 # a (1, 1) cost is summed to its one entry, and the report names it as written
 cat >"$tmp/cost11.dc" <<'EOF2'
 dims n_x = 2

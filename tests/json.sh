@@ -115,7 +115,7 @@ DIAGNOSES = {"missing_inv_m", "extra_inv_m", "hard_coded_batch", "sign", "transp
              "keepdims", "activation_derivative", "label_assumption", "zero_gradient",
              "wrong_earlier_claims", "unsound_rule", "not_decidable", "unknown",
              "hyperparameter_factor", "relu_mask", "regularisation", "gradient_of_other",
-             "two_mistakes"}
+             "two_mistakes", "constant_factor"}
 for code in VERDICTS | DIAGNOSES:
     if f"`{code}`" not in doc:
         fail(f"docs/json.md does not document the code {code!r}")

@@ -979,6 +979,29 @@ wrong_regularisation(checker *c, const term *f, const term *t)
     return NULL;
 }
 
+/* F is T times a small number other than 1 and -1 (the 2 that the
+   derivative of a square brings down, dropped or doubled): which, in
+   words, or NULL. */
+static const char *
+constant_factor(checker *c, const term *f, const term *t)
+{
+    static const long factors[] = {2, 3, 4, -2, -3, -4};
+    for (size_t i = 0; i < sizeof factors / sizeof factors[0]; i++)
+        for (int inverse = 0; inverse < 2; inverse++) {
+            const term *k = inverse ? term_const_si(c->tab, 1, factors[i])
+                                    : term_const_si(c->tab, factors[i], 1);
+            if (!same(c, f, op2(c, OP_MUL, k, t)))
+                continue;
+            char n[24];
+            snprintf(n, sizeof n, "%ld", labs(factors[i]));
+            const char *sign = factors[i] < 0 ? " and the wrong sign" : "";
+            return inverse ? words(c, "lacks a factor %s%s: it is 1/%s of the gradient", n, sign, n)
+                           : words(c, "has a factor %s too many%s: it is %s times the gradient", n,
+                                   sign, n);
+        }
+    return NULL;
+}
+
 /* F is the gradient of another name U rather than of V (dhidden masked
    in place is the gradient of the ReLU's input): which, in words, or
    NULL. Versions of V's own name are judge's to try. */
@@ -1100,6 +1123,9 @@ one_mistake(checker *c, const symbol *v, const term *f, const term *t, conventio
     *code = r != NULL ? *code : DC_DIAGNOSIS_REGULARISATION;
     if (r == NULL && square)
         r = wrong_regularisation(c, f, t);
+    *code = r != NULL ? *code : DC_DIAGNOSIS_CONSTANT_FACTOR;
+    if (r == NULL && square)
+        r = constant_factor(c, f, t);
     *code = r != NULL ? *code : DC_DIAGNOSIS_LABEL_ASSUMPTION;
     if (r == NULL && square && alone)
         r = missing_label_assumption(c, v, f, conv);
@@ -1111,16 +1137,15 @@ one_mistake(checker *c, const symbol *v, const term *f, const term *t, conventio
 }
 
 /* Why F (the formula of a claim about V, earlier claims taken as right) is
-   not T: one of the usual mistakes, or two in one line (one of the whole
-   line, undone, then another), its code in *CODE; NULL, with *CODE
-   DC_DIAGNOSIS_UNKNOWN, when none explains it. */
+   not T: one of the usual mistakes, or where PAIR two in one line (one of
+   the whole line, undone, then another), its code in *CODE; NULL, with
+   *CODE DC_DIAGNOSIS_UNKNOWN, when none explains it. */
 static const char *
-diagnose(checker *c, const symbol *v, const term *f, const term *t, convention conv,
+diagnose(checker *c, const symbol *v, const term *f, const term *t, convention conv, int pair,
          dc_diagnosis *code)
 {
-    const char *r = one_mistake(c, v, f, t, conv, 1, code);
-    if (r != NULL)
-        return r;
+    if (!pair)
+        return one_mistake(c, v, f, t, conv, 1, code);
     whole_line *first = mem_alloc(c->pool, (4 + 2 * c->m->nsymbols) * sizeof *first);
     size_t n = whole_line_mistakes(c, f, first);
     for (size_t k = 0; k < n; k++) {
@@ -1171,7 +1196,8 @@ check_diagnosis_code(dc_diagnosis d)
         [DC_DIAGNOSIS_RELU_MASK] = "relu_mask",
         [DC_DIAGNOSIS_REGULARISATION] = "regularisation",
         [DC_DIAGNOSIS_GRADIENT_OF_OTHER] = "gradient_of_other",
-        [DC_DIAGNOSIS_TWO_MISTAKES] = "two_mistakes"};
+        [DC_DIAGNOSIS_TWO_MISTAKES] = "two_mistakes",
+        [DC_DIAGNOSIS_CONSTANT_FACTOR] = "constant_factor"};
     return (unsigned)d < sizeof codes / sizeof codes[0] ? codes[d] : NULL;
 }
 
@@ -1669,7 +1695,9 @@ wrong_shape(checker *c, claim_result *r, const symbol *v, convention conv)
     text_printf(&t, " but %s is ", v->name);
     shape_print(&t, &v->shape);
     const term *f = expand(c, cl->definition, conv, 0);
-    const char *why = diagnose(c, v, f, truth(c, v, conv), conv, &r->diagnosis);
+    const char *why = diagnose(c, v, f, truth(c, v, conv), conv, 0, &r->diagnosis);
+    if (why == NULL)
+        why = diagnose(c, v, f, truth(c, v, conv), conv, 1, &r->diagnosis);
     if (why != NULL)
         text_printf(&t, ": it %s", why);
     r->verdict = CLAIM_SHAPE;
@@ -1717,7 +1745,8 @@ uses_ill_typed(const term *t)
 
 /* R, a claim about V refuted in every reading of RD[0..N) (each with a
    witness): the mistake in words, read in the convention that explains it
-   (else the first), with a counterexample there. */
+   with one mistake, else with two (else the first), with a counterexample
+   there. */
 static void
 refuted(checker *c, claim_result *r, const symbol *v, reading *rd, int n, const term *yours)
 {
@@ -1729,10 +1758,11 @@ refuted(checker *c, claim_result *r, const symbol *v, reading *rd, int n, const 
     if (g == NULL)
         r->reason =
             words(c, "is 0: the loss %s does not depend on %s%s", c->m->loss->name, v->name, "");
-    for (int i = 0; i < n && r->reason == NULL; i++)
-        if ((r->reason = diagnose(c, v, formula_of(c, &rd[i]), rd[i].truth, rd[i].conv,
-                                  &r->diagnosis)) != NULL)
-            k = i;
+    for (int pair = 0; pair < 2; pair++)
+        for (int i = 0; i < n && r->reason == NULL; i++)
+            if ((r->reason = diagnose(c, v, formula_of(c, &rd[i]), rd[i].truth, rd[i].conv, pair,
+                                      &r->diagnosis)) != NULL)
+                k = i;
     if (r->reason == NULL)
         r->reason = no_diagnosis;
     r->evidence = rd[k].evidence;
